@@ -1,0 +1,18 @@
+/**
+ * The `natter` command line: a thin shell over the library (docs/architecture.md).
+ * Each subcommand lives in its own file and is registered here.
+ */
+import { Command } from 'commander';
+import { PROTOCOL_VERSION } from '../protocol/messages.ts';
+import { VERSION } from '../version.ts';
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('natter')
+    .description('Peer-to-peer chat for the terminal: a directory server and direct TCP chats between peers.')
+    .version(`${VERSION} (protocol ${PROTOCOL_VERSION})`, '-V, --version', 'print the version')
+    .helpOption('-h, --help', 'show help')
+    .showHelpAfterError('(run natter --help for usage)');
+  return program;
+}
