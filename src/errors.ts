@@ -1,0 +1,55 @@
+/**
+ * One error class for all of natter, with stable codes (docs/errors.md).
+ *
+ * Callers branch on `code`, never on `message`: the message is for people and
+ * may change; the code is part of the public API and of the wire protocol
+ * (an ERROR frame carries it, protocol.md §4.2).
+ */
+
+/** Every error code natter can produce. docs/errors.md documents each one. */
+export const ERROR_CODES = {
+  // Framing and decoding (protocol.md §2, §3)
+  FRAME_TOO_LARGE: 'NATTER_ERR_FRAME_TOO_LARGE',
+  UNKNOWN_TYPE: 'NATTER_ERR_UNKNOWN_TYPE',
+  TRUNCATED: 'NATTER_ERR_TRUNCATED',
+  MALFORMED: 'NATTER_ERR_MALFORMED',
+  TEXT_TOO_LONG: 'NATTER_ERR_TEXT_TOO_LONG',
+  INVALID_NAME: 'NATTER_ERR_INVALID_NAME',
+  BUFFER_LIMIT: 'NATTER_ERR_BUFFER_LIMIT',
+  TOO_MANY_PARTS: 'NATTER_ERR_TOO_MANY_PARTS',
+  BAD_MAGIC: 'NATTER_ERR_BAD_MAGIC',
+  VERSION_MISMATCH: 'NATTER_ERR_VERSION_MISMATCH',
+  INVALID_ARGUMENT: 'NATTER_ERR_INVALID_ARGUMENT',
+  // Connections (transport/)
+  UNEXPECTED_MESSAGE: 'NATTER_ERR_UNEXPECTED_MESSAGE',
+  OUTPUT_QUEUE_FULL: 'NATTER_ERR_OUTPUT_QUEUE_FULL',
+  CONNECTION_CLOSED: 'NATTER_ERR_CONNECTION_CLOSED',
+  TIMEOUT: 'NATTER_ERR_TIMEOUT',
+  REMOTE_ERROR: 'NATTER_ERR_REMOTE_ERROR',
+} as const;
+
+export type NatterErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];
+
+const KNOWN_CODES: ReadonlySet<string> = new Set(Object.values(ERROR_CODES));
+
+/** True when `code` is one natter defines (used to vet codes read off the wire). */
+export function isNatterErrorCode(code: string): code is NatterErrorCode {
+  return KNOWN_CODES.has(code);
+}
+
+/** The only error type natter's library throws or emits. */
+export class NatterError extends Error {
+  /** Stable, machine-readable code; see docs/errors.md. */
+  readonly code: NatterErrorCode;
+
+  constructor(code: NatterErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'NatterError';
+    this.code = code;
+  }
+}
+
+/** True for any NatterError, optionally with the given code. */
+export function isNatterError(err: unknown, code?: NatterErrorCode): err is NatterError {
+  return err instanceof NatterError && (code === undefined || err.code === code);
+}

@@ -1,0 +1,234 @@
+/**
+ * Message <-> frame bytes (protocol.md §2-§4). Pure: no I/O, no timers.
+ *
+ *   frame = length:u32be  type:u8  payload[length]
+ *
+ * The encoder refuses to produce a frame the decoder on the other side would
+ * reject (a bad name, a text over the limit, an oversized frame), so a caller
+ * learns about it before anything reaches the wire.
+ */
+import { ERROR_CODES, NatterError } from '../errors.ts';
+import {
+  PayloadReader,
+  checkPort,
+  checkWireCode,
+  ipToBytes,
+  normalizeName,
+} from './fields.ts';
+import { DEFAULT_LIMITS, HEADER_BYTES, type ProtocolLimits } from './limits.ts';
+import { HELLO_MAGIC, MESSAGE_TYPES, type Message, type MessageName } from './messages.ts';
+
+type Limits = Pick<ProtocolLimits, 'maxFrameBytes' | 'maxNameBytes' | 'maxTextBytes'>;
+
+const MAX_U16 = 0xffff;
+const MAX_U32 = 0xffff_ffff;
+
+function str8(text: string, what: string): Buffer {
+  const bytes = Buffer.from(text, 'utf8');
+  if (bytes.length > 0xff) {
+    throw new NatterError(ERROR_CODES.MALFORMED, `${what} is ${bytes.length} bytes, at most 255 fit`);
+  }
+  return Buffer.concat([Buffer.from([bytes.length]), bytes]);
+}
+
+function bytes16(data: Buffer | string, what: string): Buffer {
+  const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+  if (bytes.length > MAX_U16) {
+    throw new NatterError(ERROR_CODES.MALFORMED, `${what} is ${bytes.length} bytes, at most 65535 fit`);
+  }
+  const len = Buffer.allocUnsafe(2);
+  len.writeUInt16BE(bytes.length);
+  return Buffer.concat([len, bytes]);
+}
+
+function u8(v: number): Buffer {
+  return Buffer.from([v]);
+}
+
+function u16(v: number, what: string): Buffer {
+  if (!Number.isInteger(v) || v < 0 || v > MAX_U16) {
+    throw new NatterError(ERROR_CODES.MALFORMED, `${what} must be an integer from 0 to 65535, got ${v}`);
+  }
+  const b = Buffer.allocUnsafe(2);
+  b.writeUInt16BE(v);
+  return b;
+}
+
+function u32(v: number, what: string): Buffer {
+  if (!Number.isInteger(v) || v < 0 || v > MAX_U32) {
+    throw new NatterError(ERROR_CODES.MALFORMED, `${what} must be an integer from 0 to 4294967295, got ${v}`);
+  }
+  const b = Buffer.allocUnsafe(4);
+  b.writeUInt32BE(v);
+  return b;
+}
+
+function frame(type: MessageName, parts: Buffer[], limits: Limits): Buffer {
+  let length = 0;
+  for (const p of parts) length += p.length;
+  checkFrameSize(length, limits.maxFrameBytes);
+  const out = Buffer.allocUnsafe(HEADER_BYTES + length);
+  out.writeUInt32BE(length, 0);
+  out.writeUInt8(MESSAGE_TYPES[type], 4);
+  let offset = HEADER_BYTES;
+  for (const p of parts) offset += p.copy(out, offset);
+  return out;
+}
+
+function checkFrameSize(payloadBytes: number, maxFrameBytes: number): void {
+  if (HEADER_BYTES + payloadBytes > maxFrameBytes) {
+    throw new NatterError(
+      ERROR_CODES.FRAME_TOO_LARGE,
+      `frame of ${HEADER_BYTES + payloadBytes} bytes exceeds the limit of ${maxFrameBytes}`,
+    );
+  }
+}
+
+function textTooLong(bytes: number, max: number): NatterError {
+  return new NatterError(ERROR_CODES.TEXT_TOO_LONG, `text is ${bytes} bytes of UTF-8, the limit is ${max}`);
+}
+
+/**
+ * TEXT is the hot path (bench/codec): one allocation, the string written in
+ * place, no intermediate buffers.
+ */
+function encodeText(text: string, limits: Limits): Buffer {
+  const n = Buffer.byteLength(text, 'utf8');
+  if (n > limits.maxTextBytes) throw textTooLong(n, limits.maxTextBytes);
+  checkFrameSize(2 + n, limits.maxFrameBytes);
+  const out = Buffer.allocUnsafe(HEADER_BYTES + 2 + n);
+  out.writeUInt32BE(2 + n, 0);
+  out.writeUInt8(MESSAGE_TYPES.TEXT, 4);
+  out.writeUInt16BE(n, 5);
+  out.write(text, 7, 'utf8');
+  return out;
+}
+
+/**
+ * Encodes one message as a complete frame. Throws a NatterError when a field
+ * is out of range or a limit would be exceeded.
+ */
+export function encodeMessage(msg: Message, limits: Limits = DEFAULT_LIMITS): Buffer {
+  switch (msg.type) {
+    case 'TEXT':
+      return encodeText(msg.text, limits);
+    case 'HELLO':
+      return frame(msg.type, [HELLO_MAGIC, u16(msg.version, 'version')], limits);
+    case 'ERROR':
+      return frame(msg.type, [str8(checkWireCode(msg.code), 'error code'), bytes16(msg.reason, 'reason')], limits);
+    case 'UP':
+    case 'PEER':
+    case 'CONN':
+      return frame(
+        msg.type,
+        [
+          str8(normalizeName(msg.name, limits.maxNameBytes), 'name'),
+          ipToBytes(msg.ip),
+          u16(checkPort(msg.port, msg.type === 'UP'), 'port'),
+        ],
+        limits,
+      );
+    case 'ACK':
+      return frame(msg.type, [u16(checkPort(msg.port, false), 'port'), u32(msg.aliveIntervalMs, 'alive interval')], limits);
+    case 'NACK':
+      return frame(msg.type, [bytes16(msg.reason, 'reason')], limits);
+    case 'HDR':
+      return frame(msg.type, [u32(msg.count, 'count')], limits);
+    case 'SHUTDOWN':
+    case 'DUMP':
+      return frame(msg.type, [bytes16(msg.credential, 'credential')], limits);
+    case 'STATE':
+      return frame(msg.type, [u8(msg.more ? 1 : 0), msg.data], limits);
+    case 'RESP':
+      return frame(msg.type, [u8(msg.accept ? 1 : 0), str8(msg.reason, 'reason')], limits);
+    case 'PING':
+    case 'PONG':
+      return frame(msg.type, [u32(msg.nonce, 'nonce')], limits);
+    case 'DOWN':
+    case 'WHO':
+    case 'ALIVE':
+    case 'END':
+      return frame(msg.type, [], limits);
+  }
+}
+
+function readName(r: PayloadReader, limits: Limits): string {
+  const raw = r.utf8(r.u8('name length'), 'name');
+  return normalizeName(raw, limits.maxNameBytes);
+}
+
+function readBool(r: PayloadReader, what: string): boolean {
+  const v = r.u8(what);
+  if (v > 1) throw new NatterError(ERROR_CODES.MALFORMED, `${what} must be 0 or 1, got ${v}`);
+  return v === 1;
+}
+
+/**
+ * Decodes the payload of a frame whose type code is known. Throws
+ * NATTER_ERR_TRUNCATED, NATTER_ERR_MALFORMED, NATTER_ERR_INVALID_NAME or
+ * NATTER_ERR_TEXT_TOO_LONG.
+ */
+export function decodePayload(name: MessageName, payload: Buffer, limits: Limits = DEFAULT_LIMITS): Message {
+  const r = new PayloadReader(payload);
+  let msg: Message;
+  switch (name) {
+    case 'TEXT': {
+      const n = r.u16('text length');
+      if (n > limits.maxTextBytes) throw textTooLong(n, limits.maxTextBytes);
+      msg = { type: name, text: r.utf8(n, 'text') };
+      break;
+    }
+    case 'HELLO': {
+      const magic = r.bytes(HELLO_MAGIC.length, 'magic');
+      if (!magic.equals(HELLO_MAGIC)) {
+        throw new NatterError(ERROR_CODES.BAD_MAGIC, 'HELLO does not start with "NATR": not a natter peer');
+      }
+      msg = { type: name, version: r.u16('version') };
+      break;
+    }
+    case 'ERROR': {
+      const code = checkWireCode(r.utf8(r.u8('code length'), 'code'));
+      msg = { type: name, code, reason: r.utf8(r.u16('reason length'), 'reason') };
+      break;
+    }
+    case 'UP':
+    case 'PEER':
+    case 'CONN': {
+      const peerName = readName(r, limits);
+      const ip = r.ip('ip');
+      msg = { type: name, name: peerName, ip, port: checkPort(r.u16('port'), name === 'UP') };
+      break;
+    }
+    case 'ACK':
+      msg = { type: name, port: checkPort(r.u16('port'), false), aliveIntervalMs: r.u32('alive interval') };
+      break;
+    case 'NACK':
+      msg = { type: name, reason: r.utf8(r.u16('reason length'), 'reason') };
+      break;
+    case 'HDR':
+      msg = { type: name, count: r.u32('count') };
+      break;
+    case 'SHUTDOWN':
+    case 'DUMP':
+      msg = { type: name, credential: r.bytes(r.u16('credential length'), 'credential') };
+      break;
+    case 'STATE':
+      msg = { type: name, more: readBool(r, 'more flag'), data: r.rest() };
+      break;
+    case 'RESP':
+      msg = { type: name, accept: readBool(r, 'accept flag'), reason: r.utf8(r.u8('reason length'), 'reason') };
+      break;
+    case 'PING':
+    case 'PONG':
+      msg = { type: name, nonce: r.u32('nonce') };
+      break;
+    case 'DOWN':
+    case 'WHO':
+    case 'ALIVE':
+    case 'END':
+      msg = { type: name };
+      break;
+  }
+  r.end(name);
+  return msg;
+}

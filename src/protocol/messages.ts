@@ -1,0 +1,118 @@
+/**
+ * The messages of the natter wire protocol (docs/protocol.md §4).
+ *
+ * Each message is a plain object tagged by `type`. Type codes are grouped:
+ * 0x0_ session, 0x1_ directory, 0x2_ between peers.
+ */
+
+/** Protocol version spoken by this build; HELLO carries it (protocol.md §4.1). */
+export const PROTOCOL_VERSION = 1;
+
+/** The four bytes that open every HELLO payload: ASCII "NATR". */
+export const HELLO_MAGIC = Buffer.from('NATR', 'ascii');
+
+/** Wire type code of each message. */
+export const MESSAGE_TYPES = {
+  HELLO: 0x01,
+  ERROR: 0x02,
+  UP: 0x10,
+  ACK: 0x11,
+  NACK: 0x12,
+  DOWN: 0x13,
+  WHO: 0x14,
+  HDR: 0x15,
+  PEER: 0x16,
+  ALIVE: 0x17,
+  SHUTDOWN: 0x18,
+  DUMP: 0x19,
+  STATE: 0x1a,
+  CONN: 0x20,
+  RESP: 0x21,
+  TEXT: 0x22,
+  END: 0x23,
+  PING: 0x24,
+  PONG: 0x25,
+} as const;
+
+export type MessageName = keyof typeof MESSAGE_TYPES;
+
+const NAME_BY_CODE = new Map<number, MessageName>(
+  (Object.entries(MESSAGE_TYPES) as [MessageName, number][]).map(([name, code]) => [code, name]),
+);
+
+/** The message name for a wire type code, or undefined when the code is unknown. */
+export function messageNameOf(code: number): MessageName | undefined {
+  return NAME_BY_CODE.get(code);
+}
+
+/**
+ * An IP address as text: dotted IPv4 or RFC 5952 IPv6. The empty string means
+ * "unspecified" (in UP: "the address you see me at", protocol.md §4.3).
+ */
+export type Ip = string;
+
+/** Opens every connection: who we are and which protocol version we speak. */
+export interface HelloMessage { type: 'HELLO'; version: number }
+/** A refusal or failure with a stable code (docs/errors.md) and a reason for people. */
+export interface ErrorMessage { type: 'ERROR'; code: string; reason: string }
+/** Register with the directory; `port` 0 asks the directory to choose. */
+export interface UpMessage { type: 'UP'; name: string; ip: Ip; port: number }
+/** Directory's answer to UP and ALIVE: the assigned port and how often to send ALIVE. */
+export interface AckMessage { type: 'ACK'; port: number; aliveIntervalMs: number }
+/** Directory's answer to ALIVE from an unknown client: register again with UP. */
+export interface NackMessage { type: 'NACK'; reason: string }
+/** Leave the directory. */
+export interface DownMessage { type: 'DOWN' }
+/** Ask the directory who is online. */
+export interface WhoMessage { type: 'WHO' }
+/** Count of PEER records that follow, answering WHO. */
+export interface HdrMessage { type: 'HDR'; count: number }
+/** One online peer. */
+export interface PeerMessage { type: 'PEER'; name: string; ip: Ip; port: number }
+/** Heartbeat to the directory. */
+export interface AliveMessage { type: 'ALIVE' }
+/**
+ * Stop the chat system. From an administrator it carries the credential that
+ * proves it; from the directory to its clients the credential is empty.
+ */
+export interface ShutdownMessage { type: 'SHUTDOWN'; credential: Buffer }
+/** Ask the directory for its internal state; carries the administrator credential. */
+export interface DumpMessage { type: 'DUMP'; credential: Buffer }
+/** One piece of the JSON answer to DUMP; `more` says further pieces follow. */
+export interface StateMessage { type: 'STATE'; more: boolean; data: Buffer }
+/** Ask a peer to chat: who we are and where we listen. */
+export interface ConnMessage { type: 'CONN'; name: string; ip: Ip; port: number }
+/** Answer to CONN. */
+export interface RespMessage { type: 'RESP'; accept: boolean; reason: string }
+/** One chat message. */
+export interface TextMessage { type: 'TEXT'; text: string }
+/** Close the chat. */
+export interface EndMessage { type: 'END' }
+/** Peer keepalive probe. */
+export interface PingMessage { type: 'PING'; nonce: number }
+/** Answer to PING with the same nonce. */
+export interface PongMessage { type: 'PONG'; nonce: number }
+
+export type Message =
+  | HelloMessage
+  | ErrorMessage
+  | UpMessage
+  | AckMessage
+  | NackMessage
+  | DownMessage
+  | WhoMessage
+  | HdrMessage
+  | PeerMessage
+  | AliveMessage
+  | ShutdownMessage
+  | DumpMessage
+  | StateMessage
+  | ConnMessage
+  | RespMessage
+  | TextMessage
+  | EndMessage
+  | PingMessage
+  | PongMessage;
+
+/** The message type with the given name. */
+export type MessageOf<N extends MessageName> = Extract<Message, { type: N }>;

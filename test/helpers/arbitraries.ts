@@ -1,0 +1,43 @@
+/** fast-check generators for every natter message, in the canonical form decoding yields. */
+import fc from 'fast-check';
+import { canonicalIp } from '../../src/protocol/fields.ts';
+import type { Message } from '../../src/protocol/messages.ts';
+
+const NAME_CHARS = [...'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.', 'é', 'ë', 'ß', '中', '文', 'Ω', '😀'];
+
+export const nameArb = fc
+  .array(fc.constantFrom(...NAME_CHARS), { minLength: 1, maxLength: 32 })
+  .map((chars) => chars.join(''))
+  .filter((name) => Buffer.byteLength(name) <= 32);
+
+export const ipArb = fc.oneof(fc.constant(''), fc.ipV4(), fc.ipV6()).map(canonicalIp);
+const portArb = fc.integer({ min: 1, max: 65535 });
+const u32Arb = fc.integer({ min: 0, max: 0xffff_ffff });
+const textArb = (maxBytes: number) =>
+  fc.string({ unit: 'binary', maxLength: maxBytes }).filter((t) => Buffer.byteLength(t) <= maxBytes);
+const bytesArb = (max: number) => fc.uint8Array({ maxLength: max }).map((a) => Buffer.from(a));
+const rec = <T extends Record<string, unknown>>(model: { [K in keyof T]: fc.Arbitrary<T[K]> }) =>
+  fc.record(model, { noNullPrototype: true });
+const codeArb = fc.stringMatching(/^[A-Z0-9_]{1,64}$/);
+
+export const messageArb: fc.Arbitrary<Message> = fc.oneof(
+  rec({ type: fc.constant('HELLO' as const), version: fc.integer({ min: 0, max: 0xffff }) }),
+  rec({ type: fc.constant('ERROR' as const), code: codeArb, reason: textArb(300) }),
+  rec({ type: fc.constant('UP' as const), name: nameArb, ip: ipArb, port: fc.integer({ min: 0, max: 65535 }) }),
+  rec({ type: fc.constant('ACK' as const), port: portArb, aliveIntervalMs: u32Arb }),
+  rec({ type: fc.constant('NACK' as const), reason: textArb(300) }),
+  fc.constant({ type: 'DOWN' as const }),
+  fc.constant({ type: 'WHO' as const }),
+  rec({ type: fc.constant('HDR' as const), count: u32Arb }),
+  rec({ type: fc.constant('PEER' as const), name: nameArb, ip: ipArb, port: portArb }),
+  fc.constant({ type: 'ALIVE' as const }),
+  rec({ type: fc.constant('SHUTDOWN' as const), credential: bytesArb(64) }),
+  rec({ type: fc.constant('DUMP' as const), credential: bytesArb(64) }),
+  rec({ type: fc.constant('STATE' as const), more: fc.boolean(), data: bytesArb(2000) }),
+  rec({ type: fc.constant('CONN' as const), name: nameArb, ip: ipArb, port: portArb }),
+  rec({ type: fc.constant('RESP' as const), accept: fc.boolean(), reason: textArb(60).filter((r) => Buffer.byteLength(r) <= 255) }),
+  rec({ type: fc.constant('TEXT' as const), text: textArb(4096) }),
+  fc.constant({ type: 'END' as const }),
+  rec({ type: fc.constant('PING' as const), nonce: u32Arb }),
+  rec({ type: fc.constant('PONG' as const), nonce: u32Arb }),
+);

@@ -1,0 +1,208 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { ERROR_CODES, NatterError, type NatterErrorCode } from '../../src/errors.ts';
+import { decodePayload, encodeMessage } from '../../src/protocol/codec.ts';
+import { canonicalIp, ipToBytes, normalizeName } from '../../src/protocol/fields.ts';
+import { DEFAULT_LIMITS, resolveLimits } from '../../src/protocol/limits.ts';
+import { MESSAGE_TYPES, type Message, type MessageName } from '../../src/protocol/messages.ts';
+import { messageArb } from '../helpers/arbitraries.ts';
+import { byteByByte, cutAt, decodeAll } from '../helpers/split.ts';
+
+function hasCode(code: NatterErrorCode) {
+  return (err: unknown) => {
+    assert.ok(err instanceof NatterError, `expected a NatterError, got ${String(err)}`);
+    assert.equal(err.code, code);
+    return true;
+  };
+}
+
+/** A frame with the given type name and raw payload, bypassing the encoder's checks. */
+function rawFrame(type: MessageName | number, payload: Buffer | number[]): Buffer {
+  const body = Buffer.from(payload);
+  const head = Buffer.alloc(5);
+  head.writeUInt32BE(body.length, 0);
+  head.writeUInt8(typeof type === 'number' ? type : typeCode(type), 4);
+  return Buffer.concat([head, body]);
+}
+function typeCode(name: MessageName): number {
+  return MESSAGE_TYPES[name];
+}
+function decodeRaw(type: MessageName, payload: number[] | Buffer, limits = {}): Message[] {
+  return decodeAll([rawFrame(type, payload)], limits);
+}
+
+describe('codec round trip', () => {
+  it('every message decodes to itself, whole, byte by byte and at random cuts', () => {
+    fc.assert(
+      fc.property(messageArb, fc.array(fc.nat(), { maxLength: 8 }), (msg, cuts) => {
+        const bytes = encodeMessage(msg);
+        assert.deepEqual(decodeAll([bytes]), [msg]);
+        assert.deepEqual(decodeAll(cutAt(bytes, cuts.map((c) => c % (bytes.length + 1)))), [msg]);
+        if (bytes.length <= 600) assert.deepEqual(decodeAll(byteByByte(bytes)), [msg]);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('a stream of many messages decodes identically under any split', () => {
+    fc.assert(
+      fc.property(fc.array(messageArb, { minLength: 1, maxLength: 20 }), fc.array(fc.nat(), { maxLength: 40 }), (msgs, cuts) => {
+        const stream = Buffer.concat(msgs.map((m) => encodeMessage(m)));
+        assert.deepEqual(decodeAll(cutAt(stream, cuts.map((c) => c % (stream.length + 1)))), msgs);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('limits', () => {
+  it('TEXT at the limit passes and one byte past fails, encoding and decoding', () => {
+    const atLimit = 'x'.repeat(4096);
+    assert.deepEqual(decodeAll([encodeMessage({ type: 'TEXT', text: atLimit })]), [{ type: 'TEXT', text: atLimit }]);
+    assert.throws(() => encodeMessage({ type: 'TEXT', text: `${atLimit}x` }), hasCode(ERROR_CODES.TEXT_TOO_LONG));
+    const len = Buffer.from([0x10, 0x01]);
+    assert.throws(() => decodeRaw('TEXT', Buffer.concat([len, Buffer.alloc(4097, 0x61)])), hasCode(ERROR_CODES.TEXT_TOO_LONG));
+  });
+
+  it('TEXT limit counts UTF-8 bytes, not characters', () => {
+    const euro = '€'.repeat(1365); // 4095 bytes
+    assert.equal(decodeAll([encodeMessage({ type: 'TEXT', text: euro })]).length, 1);
+    assert.throws(() => encodeMessage({ type: 'TEXT', text: `${euro}€` }), hasCode(ERROR_CODES.TEXT_TOO_LONG));
+  });
+
+  it('TEXT limit is an option', () => {
+    const limits = { maxTextBytes: 10 };
+    assert.equal(decodeAll([encodeMessage({ type: 'TEXT', text: '0123456789' }, resolveLimits(limits))], limits).length, 1);
+    const eleven = encodeMessage({ type: 'TEXT', text: '0123456789a' });
+    assert.throws(() => decodeAll([eleven], limits), hasCode(ERROR_CODES.TEXT_TOO_LONG));
+  });
+
+  it('frame size at the limit passes and one past fails, encoding and decoding', () => {
+    const max = DEFAULT_LIMITS.maxFrameBytes;
+    const fits = { type: 'STATE' as const, more: false, data: Buffer.alloc(max - 6, 0x20) };
+    const fitsBytes = encodeMessage(fits);
+    assert.equal(fitsBytes.length, max);
+    assert.deepEqual(decodeAll([fitsBytes]), [fits]);
+    const tooBig = { ...fits, data: Buffer.alloc(max - 5, 0x20) };
+    assert.throws(() => encodeMessage(tooBig), hasCode(ERROR_CODES.FRAME_TOO_LARGE));
+    const header = Buffer.alloc(5);
+    header.writeUInt32BE(max - 4, 0);
+    header.writeUInt8(0x1a, 4);
+    assert.throws(() => decodeAll([header]), hasCode(ERROR_CODES.FRAME_TOO_LARGE));
+  });
+
+  it('an oversized length is refused from its four bytes, before any payload arrives', () => {
+    const decoder = decodeHeaderOnly(Buffer.from([0xff, 0xff, 0xff, 0xff]));
+    assert.throws(decoder, hasCode(ERROR_CODES.FRAME_TOO_LARGE));
+  });
+
+  it('name at 32 bytes passes and 33 fails; NFC decides the size', () => {
+    const at = 'a'.repeat(32);
+    assert.equal(decodeAll([encodeMessage({ type: 'CONN', name: at, ip: '', port: 1 })]).length, 1);
+    assert.throws(() => encodeMessage({ type: 'CONN', name: `${at}a`, ip: '', port: 1 }), hasCode(ERROR_CODES.INVALID_NAME));
+    const past = Buffer.concat([Buffer.from([33]), Buffer.alloc(33, 0x61), Buffer.from([0, 0, 1])]);
+    assert.throws(() => decodeRaw('CONN', past), hasCode(ERROR_CODES.INVALID_NAME));
+    // "e" + combining acute is 3 bytes decomposed, 2 bytes composed: 16 of them fit after NFC.
+    const decomposed = 'e\u0301'.repeat(16);
+    assert.equal(Buffer.byteLength(decomposed), 48);
+    const raw = Buffer.concat([Buffer.from([48]), Buffer.from(decomposed), Buffer.from([0, 0, 1])]);
+    assert.deepEqual(decodeRaw('CONN', raw), [{ type: 'CONN', name: 'é'.repeat(16), ip: '', port: 1 }]);
+  });
+
+  it('names: empty, control, format, whitespace and "/" are refused', () => {
+    for (const bad of ['', 'a\u0000b', 'a\u001b[31m', 'a\u007f', 'a\u0085', 'a\u202eb', 'a\u200bb', 'a b', 'a\tb', 'a\u00a0b', 'a\u2028b', 'a/b']) {
+      assert.throws(() => normalizeName(bad, 32), hasCode(ERROR_CODES.INVALID_NAME), JSON.stringify(bad));
+      const bytes = Buffer.from(bad);
+      assert.throws(
+        () => decodeRaw('PEER', Buffer.concat([Buffer.from([bytes.length]), bytes, Buffer.from([0, 0, 1])])),
+        hasCode(ERROR_CODES.INVALID_NAME),
+        JSON.stringify(bad),
+      );
+    }
+    assert.equal(normalizeName('Zoë_42', 32), 'Zoë_42');
+  });
+
+  it('limits are validated', () => {
+    for (const bad of [{ maxFrameBytes: 4 }, { maxFrameBytes: 2 ** 32 }, { maxTextBytes: 0 }, { maxTextBytes: 70000 }, { maxNameBytes: 256 }, { maxBufferedParts: 1.5 }, { maxBufferedBytes: Number.NaN }]) {
+      assert.throws(() => resolveLimits(bad), hasCode(ERROR_CODES.INVALID_ARGUMENT), JSON.stringify(bad));
+    }
+    assert.deepEqual(resolveLimits(), DEFAULT_LIMITS);
+  });
+});
+
+function decodeHeaderOnly(bytes: Buffer) {
+  return () => decodeAll([bytes]);
+}
+
+describe('malformed payloads', () => {
+  const cases: [string, MessageName, number[], NatterErrorCode][] = [
+    ['HELLO with the wrong magic', 'HELLO', [0x48, 0x54, 0x54, 0x50, 0, 1], ERROR_CODES.BAD_MAGIC],
+    ['HELLO cut short', 'HELLO', [0x4e, 0x41, 0x54, 0x52, 0], ERROR_CODES.TRUNCATED],
+    ['HELLO with trailing bytes', 'HELLO', [0x4e, 0x41, 0x54, 0x52, 0, 1, 9], ERROR_CODES.MALFORMED],
+    ['ERROR with a lower-case code', 'ERROR', [1, 0x61, 0, 0], ERROR_CODES.MALFORMED],
+    ['ERROR with an empty code', 'ERROR', [0, 0, 0], ERROR_CODES.MALFORMED],
+    ['ERROR with invalid UTF-8 reason', 'ERROR', [1, 0x41, 0, 2, 0xc3, 0x28], ERROR_CODES.MALFORMED],
+    ['UP with an unknown address family', 'UP', [1, 0x61, 5, 0, 0], ERROR_CODES.MALFORMED],
+    ['UP with a truncated IPv4 address', 'UP', [1, 0x61, 4, 127, 0], ERROR_CODES.TRUNCATED],
+    ['UP with a truncated IPv6 address', 'UP', [1, 0x61, 6, 0, 0, 0], ERROR_CODES.TRUNCATED],
+    ['UP without a port', 'UP', [1, 0x61, 0], ERROR_CODES.TRUNCATED],
+    ['PEER with port 0', 'PEER', [1, 0x61, 0, 0, 0], ERROR_CODES.MALFORMED],
+    ['PEER with an overlong UTF-8 name', 'PEER', [2, 0xc0, 0xaf, 0, 0, 1], ERROR_CODES.MALFORMED],
+    ['ACK with port 0', 'ACK', [0, 0, 0, 0, 0, 1], ERROR_CODES.MALFORMED],
+    ['ACK cut short', 'ACK', [0, 1, 0], ERROR_CODES.TRUNCATED],
+    ['NACK whose reason runs past the payload', 'NACK', [0, 9, 0x61], ERROR_CODES.TRUNCATED],
+    ['DOWN with a payload', 'DOWN', [0], ERROR_CODES.MALFORMED],
+    ['HDR cut short', 'HDR', [0, 0, 1], ERROR_CODES.TRUNCATED],
+    ['SHUTDOWN whose credential runs past the payload', 'SHUTDOWN', [0, 4, 1], ERROR_CODES.TRUNCATED],
+    ['STATE with more = 2', 'STATE', [2], ERROR_CODES.MALFORMED],
+    ['STATE without its flag', 'STATE', [], ERROR_CODES.TRUNCATED],
+    ['RESP with accept = 7', 'RESP', [7, 0], ERROR_CODES.MALFORMED],
+    ['TEXT with a lone surrogate', 'TEXT', [0, 3, 0xed, 0xa0, 0x80], ERROR_CODES.MALFORMED],
+    ['TEXT shorter than its length', 'TEXT', [0, 5, 0x61], ERROR_CODES.TRUNCATED],
+    ['PING cut short', 'PING', [0, 0], ERROR_CODES.TRUNCATED],
+  ];
+  for (const [title, type, payload, code] of cases) {
+    it(`${title}: ${code}`, () => {
+      assert.throws(() => decodeRaw(type, payload), hasCode(code));
+      assert.throws(() => decodePayload(type, Buffer.from(payload)), hasCode(code));
+    });
+  }
+
+  it('an unknown type is refused from the header', () => {
+    for (const type of [0x00, 0x03, 0x0f, 0x1b, 0x26, 0x7f, 0xff]) {
+      assert.throws(() => decodeAll([rawFrame(type, [])]), hasCode(ERROR_CODES.UNKNOWN_TYPE), `type ${type}`);
+    }
+  });
+});
+
+describe('encoder refuses what it cannot send', () => {
+  const cases: [string, Message, NatterErrorCode][] = [
+    ['a bad IP', { type: 'UP', name: 'a', ip: 'localhost', port: 0 }, ERROR_CODES.MALFORMED],
+    ['port 0 in PEER', { type: 'PEER', name: 'a', ip: '', port: 0 }, ERROR_CODES.MALFORMED],
+    ['port 70000', { type: 'UP', name: 'a', ip: '', port: 70000 }, ERROR_CODES.MALFORMED],
+    ['a fractional port', { type: 'ACK', port: 1.5, aliveIntervalMs: 1 }, ERROR_CODES.MALFORMED],
+    ['a negative interval', { type: 'ACK', port: 1, aliveIntervalMs: -1 }, ERROR_CODES.MALFORMED],
+    ['a version over 16 bits', { type: 'HELLO', version: 65536 }, ERROR_CODES.MALFORMED],
+    ['a count over 32 bits', { type: 'HDR', count: 2 ** 32 }, ERROR_CODES.MALFORMED],
+    ['a lower-case error code', { type: 'ERROR', code: 'oops', reason: '' }, ERROR_CODES.MALFORMED],
+    ['a RESP reason over 255 bytes', { type: 'RESP', accept: false, reason: 'x'.repeat(256) }, ERROR_CODES.MALFORMED],
+    ['a credential over 65535 bytes', { type: 'DUMP', credential: Buffer.alloc(65536) }, ERROR_CODES.MALFORMED],
+    ['a NACK reason too large for a frame', { type: 'NACK', reason: 'x'.repeat(65529) }, ERROR_CODES.FRAME_TOO_LARGE],
+  ];
+  for (const [title, msg, code] of cases) {
+    it(`${title}: ${code}`, () => assert.throws(() => encodeMessage(msg), hasCode(code)));
+  }
+});
+
+describe('addresses', () => {
+  it('IPv4-mapped IPv6 travels as IPv4', () => {
+    assert.deepEqual([...ipToBytes('::ffff:127.0.0.1')], [4, 127, 0, 0, 1]);
+    assert.equal(canonicalIp('::ffff:10.1.2.3'), '10.1.2.3');
+  });
+  it('IPv6 is written in compressed form', () => {
+    const [msg] = decodeAll([encodeMessage({ type: 'PEER', name: 'a', ip: '2001:0db8:0000:0000:0000:0000:0000:0001', port: 1 })]);
+    assert.deepEqual(msg, { type: 'PEER', name: 'a', ip: '2001:db8::1', port: 1 });
+    assert.equal(canonicalIp(''), '');
+  });
+});
