@@ -1,0 +1,179 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { after, describe, it } from 'node:test';
+import type { Socket } from 'node:net';
+import { ERROR_CODES, NatterError, type NatterErrorCode } from '../../src/errors.ts';
+import { encodeMessage } from '../../src/protocol/codec.ts';
+import { FrameDecoder } from '../../src/protocol/decoder.ts';
+import type { Message } from '../../src/protocol/messages.ts';
+import { FramedConnection } from '../../src/transport/framed-connection.ts';
+import { dial } from '../../src/transport/tcp.ts';
+import { collect, rawConnect, startServer, type TestServer } from '../helpers/net.ts';
+
+const HELLO = encodeMessage({ type: 'HELLO', version: 1 });
+
+function decodeStream(bytes: Buffer): Message[] {
+  const d = new FrameDecoder();
+  d.push(bytes);
+  const out: Message[] = [];
+  for (let m = d.next(); m !== undefined; m = d.next()) out.push(m);
+  return out;
+}
+
+/** A server whose accepted connections are FramedConnections, recorded with their failures. */
+async function framedServer(setup: (conn: FramedConnection) => void = () => {}, options = {}) {
+  const conns: FramedConnection[] = [];
+  const failures: NatterError[] = [];
+  const server = await startServer((socket: Socket) => {
+    const conn = new FramedConnection(socket, options);
+    conn.on('failure', (err) => failures.push(err));
+    conns.push(conn);
+    setup(conn);
+  });
+  return { server, conns, failures };
+}
+
+const servers: TestServer[] = [];
+after(async () => {
+  for (const s of servers) await s.close();
+});
+
+async function refusedWith(code: NatterErrorCode, bytes: Buffer) {
+  const { server, failures } = await framedServer();
+  servers.push(server);
+  const socket = await rawConnect(server.port);
+  const received = collect(socket);
+  socket.write(bytes);
+  const frames = decodeStream(await received);
+  assert.deepEqual(frames[0], { type: 'HELLO', version: 1 });
+  const error = frames[1];
+  assert.equal(error?.type, 'ERROR');
+  assert.equal(error.type === 'ERROR' && error.code, code);
+  assert.equal(frames.length, 2, 'one ERROR frame, then close');
+  assert.equal(failures.length, 1);
+  assert.equal(failures[0]?.code, code);
+}
+
+describe('FramedConnection over TCP', () => {
+  it('exchanges HELLO and carries messages both ways', async () => {
+    const { server } = await framedServer((conn) => {
+      conn.on('message', (msg) => {
+        if (msg.type === 'TEXT') conn.send({ type: 'TEXT', text: `echo: ${msg.text}` });
+      });
+    });
+    servers.push(server);
+    const client = await dial({ host: '127.0.0.1', port: server.port });
+    assert.equal(client.isReady, true);
+    client.send({ type: 'TEXT', text: 'héllo' });
+    const [reply] = await once(client, 'message');
+    assert.deepEqual(reply, { type: 'TEXT', text: 'echo: héllo' });
+    await client.close();
+    assert.equal(client.state, 'closed');
+    assert.equal(client.send({ type: 'END' }), false, 'nothing is sent once closed');
+  });
+
+  it('answers garbage with one ERROR frame and closes', async () => {
+    await refusedWith(ERROR_CODES.UNKNOWN_TYPE, Buffer.concat([HELLO, Buffer.from([0, 0, 0, 0, 0x99])]));
+  });
+
+  it('answers an oversized length with NATTER_ERR_FRAME_TOO_LARGE', async () => {
+    await refusedWith(ERROR_CODES.FRAME_TOO_LARGE, Buffer.concat([HELLO, Buffer.from([0x7f, 0xff, 0xff, 0xff, 0x22])]));
+  });
+
+  it('refuses a message before HELLO', async () => {
+    await refusedWith(ERROR_CODES.UNEXPECTED_MESSAGE, encodeMessage({ type: 'WHO' }));
+  });
+
+  it('refuses a second HELLO', async () => {
+    await refusedWith(ERROR_CODES.UNEXPECTED_MESSAGE, Buffer.concat([HELLO, HELLO]));
+  });
+
+  it('refuses another protocol version', async () => {
+    await refusedWith(ERROR_CODES.VERSION_MISMATCH, encodeMessage({ type: 'HELLO', version: 2 }));
+  });
+
+  it('refuses a stranger that does not speak natter', async () => {
+    await refusedWith(ERROR_CODES.BAD_MAGIC, Buffer.concat([Buffer.from([0, 0, 0, 6, 1]), Buffer.from('GET /\r\n')]).subarray(0, 11));
+  });
+
+  it('reports a stream that ends inside a frame as NATTER_ERR_TRUNCATED', async () => {
+    const { server, failures, conns } = await framedServer();
+    servers.push(server);
+    const socket = await rawConnect(server.port);
+    socket.end(Buffer.concat([HELLO, encodeMessage({ type: 'TEXT', text: 'cut' }).subarray(0, 7)]));
+    while (conns.length === 0) await new Promise((r) => setImmediate(r));
+    await conns[0]?.closed();
+    assert.equal(failures[0]?.code, ERROR_CODES.TRUNCATED);
+    assert.equal(conns[0]?.failure?.code, ERROR_CODES.TRUNCATED);
+  });
+
+  it('cuts off a peer that stops reading once the output queue is full', async () => {
+    const { server, conns, failures } = await framedServer(() => {}, { maxQueueBytes: 64 * 1024 });
+    servers.push(server);
+    const socket = await rawConnect(server.port);
+    socket.pause(); // never read
+    socket.write(HELLO);
+    while (conns.length === 0 || !conns[0]?.isReady) await new Promise((r) => setImmediate(r));
+    const conn = conns[0] as FramedConnection;
+    const text = 'z'.repeat(4000);
+    let sent = 0;
+    // Bounded: at most 64 MiB offered before the cap (64 KiB plus socket buffers) must trip.
+    while (conn.send({ type: 'TEXT', text }) && sent < 16_000) {
+      sent++;
+      if (sent % 100 === 0) await new Promise((r) => setImmediate(r));
+    }
+    await conn.closed();
+    assert.equal(failures[0]?.code, ERROR_CODES.OUTPUT_QUEUE_FULL);
+    assert.ok(sent < 16_000, 'the cap tripped');
+    socket.destroy();
+  });
+
+  it('pause() holds messages until resume()', async () => {
+    const got: Message[] = [];
+    const { server, conns } = await framedServer((conn) => conn.on('message', (m) => got.push(m)));
+    servers.push(server);
+    const client = await dial({ host: '127.0.0.1', port: server.port });
+    const conn = conns[0] as FramedConnection;
+    conn.pause();
+    client.send({ type: 'PING', nonce: 1 });
+    client.send({ type: 'PING', nonce: 2 });
+    await new Promise((r) => setTimeout(r, 30));
+    assert.equal(got.length, 0);
+    conn.resume();
+    while (got.length < 2) await new Promise((r) => setImmediate(r));
+    assert.deepEqual(got, [{ type: 'PING', nonce: 1 }, { type: 'PING', nonce: 2 }]);
+    conn.resume(); // idempotent
+    client.destroy();
+    client.destroy();
+    await client.closed();
+  });
+
+  it('dial fails clearly when nobody listens', async () => {
+    const { server } = await framedServer();
+    const port = server.port;
+    await server.close();
+    await assert.rejects(dial({ host: '127.0.0.1', port }), (err) => err instanceof NatterError && err.code === ERROR_CODES.CONNECTION_CLOSED);
+  });
+
+  it('dial gives up when the other side never says HELLO', async () => {
+    const silent = await startServer(() => {});
+    servers.push(silent);
+    await assert.rejects(dial({ host: '127.0.0.1', port: silent.port, timeoutMs: 100 }), (err) => err instanceof NatterError && err.code === ERROR_CODES.TIMEOUT);
+  });
+
+  it('a graceful close after the peer went quiet is forced by the deadline', async () => {
+    // The other side keeps its half open and never ends: only the deadline can finish the close.
+    const silent = await startServer((socket) => socket.write(HELLO), { allowHalfOpen: true });
+    servers.push(silent);
+    const client = await dial({ host: '127.0.0.1', port: silent.port, closeTimeoutMs: 50 });
+    const started = performance.now();
+    await client.close();
+    const elapsed = performance.now() - started;
+    assert.equal(client.state, 'closed');
+    assert.ok(elapsed >= 45 && elapsed < 2000, `closed after ${elapsed} ms`);
+  });
+
+  it('validates its options', () => {
+    assert.throws(() => new FramedConnection(null as never, { maxQueueBytes: 0 }), (err) => err instanceof NatterError && err.code === ERROR_CODES.INVALID_ARGUMENT);
+  });
+});
