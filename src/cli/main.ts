@@ -1,4 +1,15 @@
 /** Entry point of the `natter` command (bin/natter.js). */
+import { NatterError } from '../errors.ts';
 import { buildProgram } from './program.ts';
 
-await buildProgram().parseAsync(process.argv);
+try {
+  await buildProgram().parseAsync(process.argv);
+  // Commands resolve once their work is done; whatever handles remain (timers, sockets) must not keep us.
+  process.exit(0);
+} catch (err) {
+  if (err instanceof NatterError) {
+    process.stderr.write(`natter: ${err.message} (${err.code})\n`);
+    process.exit(1);
+  }
+  throw err;
+}

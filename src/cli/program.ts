@@ -5,6 +5,8 @@
 import { Command } from 'commander';
 import { PROTOCOL_VERSION } from '../protocol/messages.ts';
 import { VERSION } from '../version.ts';
+import { adminCommand } from './admin-command.ts';
+import { directoryCommand } from './directory-command.ts';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -13,6 +15,8 @@ export function buildProgram(): Command {
     .description('Peer-to-peer chat for the terminal: a directory server and direct TCP chats between peers.')
     .version(`${VERSION} (protocol ${PROTOCOL_VERSION})`, '-V, --version', 'print the version')
     .helpOption('-h, --help', 'show help')
-    .showHelpAfterError('(run natter --help for usage)');
+    .showHelpAfterError('(run natter --help for usage)')
+    .addCommand(directoryCommand())
+    .addCommand(adminCommand());
   return program;
 }

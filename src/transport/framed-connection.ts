@@ -139,14 +139,22 @@ export class FramedConnection extends EventEmitter<FramedConnectionEvents> {
    */
   send(msg: Message): boolean {
     if (this.#state !== 'open') return false;
-    const frame = encodeMessage(msg, this.#decoder.limits);
+    return this.sendEncoded(encodeMessage(msg, this.#decoder.limits));
+  }
+
+  /**
+   * Queues frames that are already encoded (one or more whole frames made by
+   * encodeMessage), for answers built once and sent often. Same contract as send().
+   */
+  sendEncoded(frames: Buffer): boolean {
+    if (this.#state !== 'open') return false;
     if (!this.#isCorked) {
       this.#isCorked = true;
       this.stream.cork();
       process.nextTick(this.#uncork);
     }
-    this.stream.write(frame);
-    this.#bytesOut += frame.length;
+    this.stream.write(frames);
+    this.#bytesOut += frames.length;
     if (this.stream.writableLength > this.#maxQueueBytes) {
       this.destroy(
         new NatterError(
@@ -157,6 +165,20 @@ export class FramedConnection extends EventEmitter<FramedConnectionEvents> {
       return false;
     }
     return true;
+  }
+
+  /** Resolves once the outbound queue is below the stream's high-water mark again (or the connection is gone). */
+  drained(): Promise<void> {
+    if (!this.stream.writableNeedDrain || this.#state === 'closed') return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        this.stream.off('drain', done);
+        this.off('close', done);
+        resolve();
+      };
+      this.stream.on('drain', done);
+      this.on('close', done);
+    });
   }
 
   /**

@@ -1,0 +1,102 @@
+/** `natter directory`: run a directory server until SHUTDOWN, SIGINT or SIGTERM. */
+import { Command, Option } from 'commander';
+import { DirectoryServer } from '../directory/server.ts';
+import { DIRECTORY_DEFAULTS } from '../directory/options.ts';
+import { DEFAULT_DIRECTORY_PORT } from '../defaults.ts';
+import { stderrLogger } from './logger.ts';
+import {
+  parseHost,
+  parseLogLevel,
+  parsePort,
+  parsePortRange,
+  parsePositiveInt,
+  parsePositiveNumber,
+  parseSeconds,
+  type LogLevel,
+} from './parse.ts';
+import { readTokenFile } from './secrets.ts';
+
+interface DirectoryFlags {
+  host: string;
+  port: number;
+  aliveInterval: number;
+  portRange: { lo: number; hi: number };
+  adminTokenFile?: string;
+  adminFromAnyAddress: boolean;
+  registerTimeout: number;
+  maxClients: number;
+  maxPerIp: number;
+  loopbackExempt: boolean;
+  rateBurst: number;
+  rate: number;
+  maxDelayed: number;
+  maxQueueBytes: number;
+  logLevel: LogLevel;
+}
+
+const d = DIRECTORY_DEFAULTS;
+
+export function directoryCommand(): Command {
+  return new Command('directory')
+    .description('run a directory server: peers register, heartbeat and list who is online (it never carries chat text)')
+    .addOption(new Option('--host <address>', 'address to listen on').default('127.0.0.1').argParser(parseHost))
+    .addOption(new Option('--port <n>', 'TCP port; 0 picks a free one').default(DEFAULT_DIRECTORY_PORT).argParser((v) => parsePort(v)))
+    .addOption(
+      new Option('--alive-interval <seconds>', 'how often peers send ALIVE; silent for two intervals = offline')
+        .default(d.aliveIntervalMs, String(d.aliveIntervalMs / 1000))
+        .argParser(parseSeconds),
+    )
+    .addOption(
+      new Option('--port-range <lo-hi>', 'ports assigned to peers')
+        .default(d.portRange, `${d.portRange.lo}-${d.portRange.hi}`)
+        .argParser(parsePortRange),
+    )
+    .option('--admin-token-file <file>', 'file holding the administrator token; without it SHUTDOWN and DUMP are refused')
+    .option('--admin-from-any-address', 'take administrator messages from any address, not only loopback', false)
+    .addOption(
+      new Option('--register-timeout <seconds>', 'deadline for a new connection to send HELLO and UP')
+        .default(d.registerTimeoutMs, String(d.registerTimeoutMs / 1000))
+        .argParser(parseSeconds),
+    )
+    .addOption(new Option('--max-clients <n>', 'most connections at once').default(d.maxClients).argParser(parsePositiveInt))
+    .addOption(new Option('--max-per-ip <n>', 'most connections at once from one address').default(d.maxConnectionsPerIp).argParser(parsePositiveInt))
+    .option('--no-loopback-exempt', 'hold loopback addresses to --max-per-ip too')
+    .addOption(new Option('--rate-burst <n>', 'commands a client may send at once').default(d.rateBurst).argParser(parsePositiveInt))
+    .addOption(new Option('--rate <per-second>', 'steady commands per second per client').default(d.ratePerSecond).argParser(parsePositiveNumber))
+    .addOption(
+      new Option('--max-delayed <n>', 'commands over the rate in a row before a client is disconnected')
+        .default(d.maxDelayedCommands)
+        .argParser(parsePositiveInt),
+    )
+    .addOption(
+      new Option('--max-queue-bytes <n>', 'bytes queued to a client that is not reading before it is cut off')
+        .default(d.maxQueueBytes)
+        .argParser(parsePositiveInt),
+    )
+    .addOption(new Option('--log-level <level>', 'trace, debug, info, warn, error, fatal or silent').default('info').argParser(parseLogLevel))
+    .action(async (flags: DirectoryFlags) => {
+      const logger = stderrLogger(flags.logLevel, 'natter-directory');
+      const server = new DirectoryServer({
+        aliveIntervalMs: flags.aliveInterval,
+        portRange: flags.portRange,
+        adminToken: flags.adminTokenFile === undefined ? undefined : readTokenFile(flags.adminTokenFile),
+        isAdminFromAnyAddress: flags.adminFromAnyAddress,
+        registerTimeoutMs: flags.registerTimeout,
+        maxClients: flags.maxClients,
+        maxConnectionsPerIp: flags.maxPerIp,
+        isLoopbackExempt: flags.loopbackExempt,
+        rateBurst: flags.rateBurst,
+        ratePerSecond: flags.rate,
+        maxDelayedCommands: flags.maxDelayed,
+        maxQueueBytes: flags.maxQueueBytes,
+        logger,
+      });
+      const address = await server.listen(flags.port, flags.host);
+      const shown = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+      process.stdout.write(`natter directory listening on ${shown}:${address.port}\n`);
+      const stop = (signal: string) => () => void server.shutdown(signal);
+      process.once('SIGINT', stop('SIGINT'));
+      process.once('SIGTERM', stop('SIGTERM'));
+      await new Promise<void>((resolve) => server.once('shutdown', () => resolve()));
+    });
+}

@@ -1,0 +1,17 @@
+/** ALIVE: ACK(port) for a registered client, NACK for one the directory does not know (protocol.md §6.4). */
+import type { ClientSession } from '../session.ts';
+import type { HandlerContext } from './context.ts';
+
+export async function handleAlive(ctx: HandlerContext, session: ClientSession): Promise<void> {
+  ctx.counters.alivesReceived++;
+  const record = session.name === undefined ? undefined : await ctx.store.refresh(session.name, session.id, ctx.now());
+  if (record === undefined) {
+    // Expired (or never registered): the client must send UP again.
+    session.name = undefined;
+    session.port = undefined;
+    ctx.counters.nacksSent++;
+    session.conn.send({ type: 'NACK', reason: 'not registered; send UP again' });
+    return;
+  }
+  session.conn.send({ type: 'ACK', port: record.port, aliveIntervalMs: ctx.options.aliveIntervalMs });
+}

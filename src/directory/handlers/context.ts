@@ -1,0 +1,40 @@
+/** What a request handler may use of the directory: nothing more, so handlers stay small and testable. */
+import type { Logger } from '../../log.ts';
+import type { DirectoryOptions } from '../options.ts';
+import type { ClientSession } from '../session.ts';
+import type { DirectoryStore, PeerRecord } from '../store/store.ts';
+
+/** Counters reported by DUMP; names are part of the DUMP JSON. */
+export interface DirectoryCounters {
+  connectionsAccepted: number;
+  connectionsRefused: number;
+  registrations: number;
+  refusedRegistrations: number;
+  departures: number;
+  expirations: number;
+  whoServed: number;
+  alivesReceived: number;
+  nacksSent: number;
+  adminRefused: number;
+  protocolErrors: number;
+  rateLimited: number;
+  slowConsumersCut: number;
+  registerTimeouts: number;
+  idleClosed: number;
+}
+
+export interface HandlerContext {
+  readonly options: DirectoryOptions;
+  readonly store: DirectoryStore;
+  readonly counters: DirectoryCounters;
+  readonly logger: Logger;
+  now(): number;
+  /** HDR then one PEER per record, as one buffer of frames (PEER frames are cached). */
+  encodeListing(records: PeerRecord[]): Buffer;
+  /** Starts the shutdown of the whole directory. */
+  shutdown(reason: string): void;
+  /** The state DUMP reports. */
+  dumpState(): Promise<unknown>;
+  /** The session that owns a store entry, if it is still connected here. */
+  sessionOf(owner: string): ClientSession | undefined;
+}

@@ -1,0 +1,19 @@
+/** DUMP from an administrator: the state as JSON, in as many STATE frames as it takes (protocol.md §4.10). */
+import { DEFAULT_LIMITS, HEADER_BYTES } from '../../protocol/limits.ts';
+import type { DumpMessage } from '../../protocol/messages.ts';
+import type { ClientSession } from '../session.ts';
+import { authorizeAdmin } from './admin.ts';
+import type { HandlerContext } from './context.ts';
+
+export async function handleDump(ctx: HandlerContext, session: ClientSession, msg: DumpMessage): Promise<void> {
+  if (!authorizeAdmin(ctx, session, msg.credential, 'DUMP')) return;
+  const json = Buffer.from(JSON.stringify(await ctx.dumpState()), 'utf8');
+  // As much JSON per frame as fits beside the header and the `more` byte.
+  const piece = (ctx.options.limits.maxFrameBytes ?? DEFAULT_LIMITS.maxFrameBytes) - HEADER_BYTES - 1;
+  for (let offset = 0; offset === 0 || offset < json.length; offset += piece) {
+    const data = json.subarray(offset, offset + piece);
+    if (!session.conn.send({ type: 'STATE', more: offset + piece < json.length, data })) return;
+    // A large state must not trip the output queue cap: let the admin read it first.
+    await session.conn.drained();
+  }
+}

@@ -1,0 +1,46 @@
+/** UP: register, and answer ACK(port, alive interval) or an ERROR (protocol.md §6.1). */
+import { ERROR_CODES } from '../../errors.ts';
+import { canonicalIp } from '../../protocol/fields.ts';
+import type { UpMessage } from '../../protocol/messages.ts';
+import type { ClientSession } from '../session.ts';
+import type { HandlerContext } from './context.ts';
+
+export async function handleUp(ctx: HandlerContext, session: ClientSession, msg: UpMessage): Promise<void> {
+  if (session.name !== undefined && session.name !== msg.name) {
+    ctx.counters.refusedRegistrations++;
+    session.conn.send({
+      type: 'ERROR',
+      code: ERROR_CODES.ALREADY_REGISTERED,
+      reason: `this connection is already registered as ${session.name}; send DOWN first`,
+    });
+    return;
+  }
+  // Unspecified means "the address you see me at".
+  const ip = msg.ip === '' ? session.ip : canonicalIp(msg.ip);
+  const result = await ctx.store.register({
+    name: msg.name,
+    ip,
+    requestedPort: msg.port,
+    owner: session.id,
+    now: ctx.now(),
+  });
+  if (!result.ok) {
+    ctx.counters.refusedRegistrations++;
+    const refusal =
+      result.reason === 'name-taken'
+        ? { code: ERROR_CODES.NAME_TAKEN, reason: `the name ${msg.name} is already online; choose another` }
+        : { code: ERROR_CODES.PORTS_EXHAUSTED, reason: `no free port left for ${ip}` };
+    ctx.logger.info({ session: session.id, name: msg.name, ip, code: refusal.code }, 'registration refused');
+    session.conn.send({ type: 'ERROR', ...refusal });
+    return;
+  }
+  const { record, isNew } = result;
+  session.name = record.name;
+  session.port = record.port;
+  session.hasRegistered = true;
+  if (isNew) {
+    ctx.counters.registrations++;
+    ctx.logger.info({ session: session.id, name: record.name, ip: record.ip, port: record.port }, 'registered');
+  }
+  session.conn.send({ type: 'ACK', port: record.port, aliveIntervalMs: ctx.options.aliveIntervalMs });
+}

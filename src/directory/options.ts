@@ -1,0 +1,105 @@
+/** The directory's options: every cap finite, every default stated, every value checked. */
+import { MONOTONIC_CLOCK, type Clock } from '../clock.ts';
+import { ERROR_CODES, NatterError } from '../errors.ts';
+import { SILENT_LOGGER, type Logger } from '../log.ts';
+import type { ProtocolLimits } from '../protocol/limits.ts';
+import { MemoryStore } from './store/memory-store.ts';
+import { DEFAULT_PORT_RANGE, type DirectoryStore, type PortRange } from './store/store.ts';
+
+export interface DirectoryOptions {
+  /** How often clients must send ALIVE; told to them in every ACK. Default 30,000 ms. */
+  aliveIntervalMs: number;
+  /** A client not heard from for this many alive intervals is removed. Default 2. */
+  expiryIntervals: number;
+  /** A connection silent for this many alive intervals is closed. Default 3. */
+  idleCloseIntervals: number;
+  /** Ports assigned to peers. Default 50000-59999. */
+  portRange: PortRange;
+  /** Absolute deadline for a new connection to send HELLO and a valid UP. Default 10,000 ms. */
+  registerTimeoutMs: number;
+  /** Most connections at once. Default 16,384. */
+  maxClients: number;
+  /** Most connections at once from one source IP. Default 32. */
+  maxConnectionsPerIp: number;
+  /** Loopback addresses are not held to maxConnectionsPerIp. Default true. */
+  isLoopbackExempt: boolean;
+  /** Commands a connection may send at once before being slowed down. Default 32. */
+  rateBurst: number;
+  /** Steady commands per second per connection. Default 16. */
+  ratePerSecond: number;
+  /** Commands delayed in a row (without the bucket refilling) before the client is disconnected. Default 256. */
+  maxDelayedCommands: number;
+  /** Bytes queued to a connection before it is cut off as not reading. Default 524,288. */
+  maxQueueBytes: number;
+  /** The administrator secret; without one, SHUTDOWN and DUMP are always refused. */
+  adminToken: Buffer | undefined;
+  /** Take administrator messages from any address, not just loopback. Default false. */
+  isAdminFromAnyAddress: boolean;
+  /** Grace period for clients to close during shutdown. Default 2,000 ms. */
+  shutdownGraceMs: number;
+  /** Codec limits. */
+  limits: Partial<ProtocolLimits>;
+  /** The online list. Default: a MemoryStore over portRange. */
+  store: DirectoryStore;
+  clock: Clock;
+  logger: Logger;
+}
+
+export const DIRECTORY_DEFAULTS = Object.freeze({
+  aliveIntervalMs: 30_000,
+  expiryIntervals: 2,
+  idleCloseIntervals: 3,
+  portRange: DEFAULT_PORT_RANGE,
+  registerTimeoutMs: 10_000,
+  maxClients: 16_384,
+  maxConnectionsPerIp: 32,
+  isLoopbackExempt: true,
+  rateBurst: 32,
+  ratePerSecond: 16,
+  maxDelayedCommands: 256,
+  maxQueueBytes: 524_288,
+  isAdminFromAnyAddress: false,
+  shutdownGraceMs: 2_000,
+});
+
+const POSITIVE_INTEGERS = [
+  'aliveIntervalMs',
+  'expiryIntervals',
+  'idleCloseIntervals',
+  'registerTimeoutMs',
+  'maxClients',
+  'maxConnectionsPerIp',
+  'rateBurst',
+  'maxDelayedCommands',
+  'maxQueueBytes',
+  'shutdownGraceMs',
+] as const;
+
+/** Fills in defaults and checks every value; throws NATTER_ERR_INVALID_ARGUMENT naming the bad option. */
+export function resolveDirectoryOptions(partial: Partial<DirectoryOptions> = {}): DirectoryOptions {
+  const options: DirectoryOptions = {
+    ...DIRECTORY_DEFAULTS,
+    adminToken: undefined,
+    limits: {},
+    clock: MONOTONIC_CLOCK,
+    logger: SILENT_LOGGER,
+    ...partial,
+    store: partial.store ?? new MemoryStore({ portRange: partial.portRange ?? DEFAULT_PORT_RANGE }),
+  };
+  for (const key of POSITIVE_INTEGERS) {
+    const value = options[key];
+    if (!Number.isSafeInteger(value) || value < 1) {
+      throw new NatterError(ERROR_CODES.INVALID_ARGUMENT, `directory option ${key} must be a positive integer, got ${String(value)}`);
+    }
+  }
+  if (!(options.ratePerSecond > 0) || !Number.isFinite(options.ratePerSecond)) {
+    throw new NatterError(ERROR_CODES.INVALID_ARGUMENT, `directory option ratePerSecond must be a positive number, got ${options.ratePerSecond}`);
+  }
+  if (options.aliveIntervalMs > 0xffff_ffff) {
+    throw new NatterError(ERROR_CODES.INVALID_ARGUMENT, 'directory option aliveIntervalMs must fit in 32 bits');
+  }
+  if (options.adminToken !== undefined && options.adminToken.length === 0) {
+    throw new NatterError(ERROR_CODES.INVALID_ARGUMENT, 'the administrator token is empty');
+  }
+  return options;
+}

@@ -1,0 +1,323 @@
+/**
+ * The directory server: who is online and where to reach them
+ * (docs/protocol.md §6, docs/architecture.md). It never carries chat text.
+ *
+ * Any Duplex can be handed to handle(); listen() feeds it TCP connections.
+ * One sweep timer (not one timer per connection) enforces the registration
+ * deadline, expires silent clients and closes idle connections, all on the
+ * monotonic clock.
+ */
+import { EventEmitter } from 'node:events';
+import { createServer, type AddressInfo, type Server } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { ERROR_CODES, NatterError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import { encodeMessage } from '../protocol/codec.ts';
+import { canonicalIp } from '../protocol/fields.ts';
+import type { Message } from '../protocol/messages.ts';
+import { FramedConnection } from '../transport/framed-connection.ts';
+import { VERSION } from '../version.ts';
+import { isLoopback } from './handlers/admin.ts';
+import { handleAlive } from './handlers/alive.ts';
+import type { DirectoryCounters, HandlerContext } from './handlers/context.ts';
+import { handleDown } from './handlers/down.ts';
+import { handleDump } from './handlers/dump.ts';
+import { handleShutdown } from './handlers/shutdown.ts';
+import { handleUp } from './handlers/up.ts';
+import { handleWho } from './handlers/who.ts';
+import { resolveDirectoryOptions, type DirectoryOptions } from './options.ts';
+import { ClientSession } from './session.ts';
+import type { DirectoryStore, PeerRecord } from './store/store.ts';
+
+export interface DirectoryEvents {
+  /** The directory has stopped: every connection closed, the store closed. */
+  shutdown: [reason: string];
+}
+
+/** The shape of the DUMP answer (docs/protocol.md §6.5). */
+export interface DirectoryState {
+  server: string;
+  version: string;
+  uptimeMs: number;
+  aliveIntervalMs: number;
+  connections: number;
+  online: number;
+  clients: { name: string; ip: string; port: number; lastHeardMsAgo: number; registeredMsAgo: number }[];
+  counters: DirectoryCounters;
+}
+
+export class DirectoryServer extends EventEmitter<DirectoryEvents> implements HandlerContext {
+  readonly options: DirectoryOptions;
+  readonly store: DirectoryStore;
+  readonly logger: Logger;
+  readonly counters: DirectoryCounters = {
+    connectionsAccepted: 0,
+    connectionsRefused: 0,
+    registrations: 0,
+    refusedRegistrations: 0,
+    departures: 0,
+    expirations: 0,
+    whoServed: 0,
+    alivesReceived: 0,
+    nacksSent: 0,
+    adminRefused: 0,
+    protocolErrors: 0,
+    rateLimited: 0,
+    slowConsumersCut: 0,
+    registerTimeouts: 0,
+    idleClosed: 0,
+  };
+  readonly #sessions = new Map<string, ClientSession>();
+  readonly #perIp = new Map<string, number>();
+  /** Encoded PEER frames by name/ip/port, rebuilt from each listing so it holds only current entries. */
+  #peerFrames = new Map<string, Buffer>();
+  readonly #startedAt: number;
+  #nextId = 1;
+  #tcp: Server | undefined;
+  #sweepTimer: NodeJS.Timeout | undefined;
+  #shutdown: Promise<void> | undefined;
+
+  /** @throws NatterError NATTER_ERR_INVALID_ARGUMENT for a bad option. */
+  constructor(options: Partial<DirectoryOptions> = {}) {
+    super();
+    this.options = resolveDirectoryOptions(options);
+    this.store = this.options.store;
+    this.logger = this.options.logger;
+    this.#startedAt = this.now();
+    const o = this.options;
+    const sweepMs = Math.max(10, Math.min(1_000, o.aliveIntervalMs / 4, o.registerTimeoutMs / 4));
+    this.#sweepTimer = setInterval(() => void this.sweep(), sweepMs);
+    this.#sweepTimer.unref();
+  }
+
+  now(): number {
+    return this.options.clock.now();
+  }
+
+  /** Connections currently open. */
+  get connectionCount(): number {
+    return this.#sessions.size;
+  }
+
+  get isShuttingDown(): boolean {
+    return this.#shutdown !== undefined;
+  }
+
+  /** Listens on TCP; resolves with the real address (port 0 picks a free port). */
+  async listen(port = 0, host = '127.0.0.1'): Promise<AddressInfo> {
+    const tcp = createServer({ noDelay: true }, (socket) => {
+      socket.on('error', () => {}); // reported through FramedConnection; never thrown
+      this.handle(socket, { remoteAddress: socket.remoteAddress });
+    });
+    this.#tcp = tcp;
+    await new Promise<void>((resolve, reject) => {
+      tcp.once('error', reject);
+      tcp.listen({ port, host, backlog: 4096 }, () => {
+        tcp.off('error', reject);
+        resolve();
+      });
+    });
+    const address = tcp.address() as AddressInfo;
+    this.logger.info({ host: address.address, port: address.port }, 'listening');
+    return address;
+  }
+
+  /** The TCP address, once listening. */
+  get address(): AddressInfo | undefined {
+    return (this.#tcp?.address() as AddressInfo | null) ?? undefined;
+  }
+
+  /** Serves one client over any byte stream. */
+  handle(stream: Duplex, info: { remoteAddress?: string | undefined } = {}): void {
+    const o = this.options;
+    const ip = info.remoteAddress === undefined ? '' : canonicalIp(info.remoteAddress);
+    const conn = new FramedConnection(stream, { limits: o.limits, maxQueueBytes: o.maxQueueBytes });
+    const refusal = this.#admissionRefusal(ip);
+    if (refusal !== undefined) {
+      this.counters.connectionsRefused++;
+      this.logger.warn({ ip, code: refusal.code }, refusal.message);
+      conn.fail(refusal);
+      return;
+    }
+    this.counters.connectionsAccepted++;
+    const id = String(this.#nextId++);
+    const session = new ClientSession({
+      id,
+      conn,
+      ip,
+      now: () => this.now(),
+      rateBurst: o.rateBurst,
+      ratePerSecond: o.ratePerSecond,
+      maxDelayedCommands: o.maxDelayedCommands,
+      dispatch: (s, msg) => this.#dispatch(s, msg),
+    });
+    this.#sessions.set(id, session);
+    this.#perIp.set(ip, (this.#perIp.get(ip) ?? 0) + 1);
+    conn.on('failure', (err) => this.#onFailure(session, err));
+    conn.on('close', () => void this.#onClose(session));
+  }
+
+  #admissionRefusal(ip: string): NatterError | undefined {
+    const o = this.options;
+    if (this.#shutdown !== undefined) {
+      return new NatterError(ERROR_CODES.SHUTTING_DOWN, 'the directory is shutting down');
+    }
+    if (this.#sessions.size >= o.maxClients) {
+      return new NatterError(ERROR_CODES.SERVER_FULL, `the directory is full (${o.maxClients} clients); try again later`);
+    }
+    const fromIp = this.#perIp.get(ip) ?? 0;
+    if (fromIp >= o.maxConnectionsPerIp && !(o.isLoopbackExempt && isLoopback(ip))) {
+      return new NatterError(
+        ERROR_CODES.TOO_MANY_CONNECTIONS,
+        `too many connections from ${ip} (${o.maxConnectionsPerIp} at most)`,
+      );
+    }
+    return undefined;
+  }
+
+  #dispatch(session: ClientSession, msg: Message): Promise<void> | void {
+    switch (msg.type) {
+      case 'UP':
+        return handleUp(this, session, msg);
+      case 'DOWN':
+        return handleDown(this, session);
+      case 'WHO':
+        return handleWho(this, session);
+      case 'ALIVE':
+        return handleAlive(this, session);
+      case 'SHUTDOWN':
+        return handleShutdown(this, session, msg);
+      case 'DUMP':
+        return handleDump(this, session, msg);
+      case 'ERROR':
+        this.logger.info({ session: session.id, code: msg.code, reason: msg.reason }, 'client reported an error');
+        return;
+      default:
+        session.conn.fail(
+          new NatterError(ERROR_CODES.UNEXPECTED_MESSAGE, `${msg.type} is not a request the directory takes`),
+        );
+    }
+  }
+
+  #onFailure(session: ClientSession, err: NatterError): void {
+    if (err.code === ERROR_CODES.RATE_LIMITED) this.counters.rateLimited++;
+    else if (err.code === ERROR_CODES.OUTPUT_QUEUE_FULL) this.counters.slowConsumersCut++;
+    else if (err.code === ERROR_CODES.REGISTER_TIMEOUT) this.counters.registerTimeouts++;
+    else if (err.code !== ERROR_CODES.CONNECTION_CLOSED) this.counters.protocolErrors++;
+    this.logger.info({ session: session.id, ip: session.ip, name: session.name, code: err.code }, err.message);
+  }
+
+  async #onClose(session: ClientSession): Promise<void> {
+    this.#sessions.delete(session.id);
+    const left = (this.#perIp.get(session.ip) ?? 1) - 1;
+    if (left === 0) this.#perIp.delete(session.ip);
+    else this.#perIp.set(session.ip, left);
+    // A closed connection means the client is gone: no need to wait for expiry.
+    const name = session.name;
+    session.name = undefined;
+    if (name !== undefined && (await this.store.remove(name, session.id))) {
+      this.counters.departures++;
+      this.logger.info({ session: session.id, name }, 'disconnected');
+    }
+  }
+
+  /**
+   * Enforces registration deadlines, expires silent clients and closes idle
+   * connections. A timer runs it several times per alive interval; tests
+   * with a manual clock call it directly.
+   */
+  async sweep(): Promise<void> {
+    if (this.#shutdown !== undefined) return;
+    const o = this.options;
+    const now = this.now();
+    for (const session of this.#sessions.values()) {
+      if (!session.hasRegistered && now - session.connectedAt > o.registerTimeoutMs) {
+        session.conn.fail(
+          new NatterError(ERROR_CODES.REGISTER_TIMEOUT, `no HELLO and UP within ${o.registerTimeoutMs} ms`),
+        );
+      } else if (now - session.lastHeard > o.idleCloseIntervals * o.aliveIntervalMs) {
+        this.counters.idleClosed++;
+        this.logger.info({ session: session.id, ip: session.ip }, 'closing a silent connection');
+        void session.conn.close();
+      }
+    }
+    const expired = await this.store.expire(now - o.expiryIntervals * o.aliveIntervalMs);
+    for (const record of expired) {
+      this.counters.expirations++;
+      this.logger.info({ name: record.name, ip: record.ip, port: record.port }, 'expired: not heard from for two alive intervals');
+      const owner = this.#sessions.get(record.owner);
+      if (owner !== undefined && owner.name === record.name) {
+        owner.name = undefined;
+        owner.port = undefined;
+      }
+    }
+  }
+
+  sessionOf(owner: string): ClientSession | undefined {
+    return this.#sessions.get(owner);
+  }
+
+  encodeListing(records: PeerRecord[]): Buffer {
+    const frames: Buffer[] = [encodeMessage({ type: 'HDR', count: records.length })];
+    const next = new Map<string, Buffer>();
+    for (const r of records) {
+      const key = `${r.name}\n${r.ip}\n${r.port}`;
+      let frame = this.#peerFrames.get(key);
+      if (frame === undefined) frame = encodeMessage({ type: 'PEER', name: r.name, ip: r.ip, port: r.port });
+      next.set(key, frame);
+      frames.push(frame);
+    }
+    this.#peerFrames = next;
+    return Buffer.concat(frames);
+  }
+
+  async dumpState(): Promise<DirectoryState> {
+    const now = this.now();
+    const records = await this.store.list();
+    return {
+      server: 'natter-directory',
+      version: VERSION,
+      uptimeMs: Math.round(now - this.#startedAt),
+      aliveIntervalMs: this.options.aliveIntervalMs,
+      connections: this.#sessions.size,
+      online: records.length,
+      clients: records.map((r) => ({
+        name: r.name,
+        ip: r.ip,
+        port: r.port,
+        lastHeardMsAgo: Math.round(now - r.lastHeard),
+        registeredMsAgo: Math.round(now - r.registeredAt),
+      })),
+      counters: { ...this.counters },
+    };
+  }
+
+  shutdown(reason = 'requested'): Promise<void> {
+    this.#shutdown ??= this.#doShutdown(reason);
+    return this.#shutdown;
+  }
+
+  /**
+   * SHUTDOWN every client, stop accepting, close every connection (forcing
+   * stragglers after shutdownGraceMs), close the store.
+   */
+  async #doShutdown(reason: string): Promise<void> {
+    this.logger.info({ reason, connections: this.#sessions.size }, 'shutting down');
+    clearInterval(this.#sweepTimer);
+    this.#sweepTimer = undefined;
+    const tcpClosed = new Promise<void>((resolve) => (this.#tcp ? this.#tcp.close(() => resolve()) : resolve()));
+    const sessions = [...this.#sessions.values()];
+    for (const session of sessions) {
+      session.conn.send({ type: 'SHUTDOWN', credential: Buffer.alloc(0) });
+    }
+    const grace = setTimeout(() => {
+      for (const session of sessions) session.conn.destroy();
+    }, this.options.shutdownGraceMs);
+    await Promise.all(sessions.map((s) => s.conn.close()));
+    clearTimeout(grace);
+    await tcpClosed;
+    await this.store.close();
+    this.logger.info({ reason }, 'stopped');
+    this.emit('shutdown', reason);
+  }
+}

@@ -1,0 +1,120 @@
+/**
+ * One client connection to the directory.
+ *
+ * Messages are handled strictly one at a time, in arrival order (the store is
+ * asynchronous, and answers must leave in request order, protocol.md §6).
+ * A token bucket paces them: a command over the rate waits for its token;
+ * a client that keeps the bucket empty for maxDelayedCommands commands in a
+ * row is disconnected.
+ *
+ *   connected ──UP──▶ registered ──DOWN / expiry──▶ connected (unregistered)
+ *       │                 │
+ *       └──── close ──────┴──▶ gone (its entry, if any, is removed)
+ */
+import { ERROR_CODES, NatterError } from '../errors.ts';
+import type { Message } from '../protocol/messages.ts';
+import type { FramedConnection } from '../transport/framed-connection.ts';
+import { TokenBucket } from './rate-limiter.ts';
+
+/** Messages decoded but not yet handled before the connection stops reading. */
+const MAX_PENDING = 16;
+
+export type Dispatch = (session: ClientSession, msg: Message) => Promise<void> | void;
+
+export class ClientSession {
+  readonly id: string;
+  readonly conn: FramedConnection;
+  /** The client's address as seen by the directory (canonical text). */
+  readonly ip: string;
+  readonly connectedAt: number;
+  /** Monotonic ms of the last message received. */
+  lastHeard: number;
+  /** Set once UP succeeded; cleared by DOWN or expiry. */
+  name: string | undefined;
+  port: number | undefined;
+  /** True once the client has registered at least once (ends the registration deadline). */
+  hasRegistered = false;
+  readonly #bucket: TokenBucket;
+  readonly #pending: Message[] = [];
+  #isRunning = false;
+  #delayed = 0;
+  readonly #maxDelayed: number;
+  readonly #now: () => number;
+  readonly #dispatch: Dispatch;
+
+  constructor(init: {
+    id: string;
+    conn: FramedConnection;
+    ip: string;
+    now: () => number;
+    rateBurst: number;
+    ratePerSecond: number;
+    maxDelayedCommands: number;
+    dispatch: Dispatch;
+  }) {
+    this.id = init.id;
+    this.conn = init.conn;
+    this.ip = init.ip;
+    this.#now = init.now;
+    this.connectedAt = init.now();
+    this.lastHeard = this.connectedAt;
+    this.#bucket = new TokenBucket(init.rateBurst, init.ratePerSecond, this.connectedAt);
+    this.#maxDelayed = init.maxDelayedCommands;
+    this.#dispatch = init.dispatch;
+    this.name = undefined;
+    this.port = undefined;
+    init.conn.on('message', (msg) => this.#enqueue(msg));
+  }
+
+  get isRegistered(): boolean {
+    return this.name !== undefined;
+  }
+
+  #enqueue(msg: Message): void {
+    this.#pending.push(msg);
+    if (this.#pending.length >= MAX_PENDING) this.conn.pause();
+    if (!this.#isRunning) void this.#run();
+  }
+
+  async #run(): Promise<void> {
+    this.#isRunning = true;
+    while (this.#pending.length > 0 && this.conn.state === 'open') {
+      const now = this.#now();
+      // A bucket that refilled completely means the client slowed down: forgive earlier delays.
+      if (this.#bucket.isFull(now)) this.#delayed = 0;
+      const wait = this.#bucket.take(now);
+      if (wait > 0) {
+        this.#delayed++;
+        if (this.#delayed > this.#maxDelayed) {
+          this.conn.fail(
+            new NatterError(
+              ERROR_CODES.RATE_LIMITED,
+              `more than ${this.#maxDelayed} commands over the rate limit in a row; slow down`,
+            ),
+          );
+          break;
+        }
+        await sleep(wait);
+        if (this.conn.state !== 'open') break;
+      }
+      const msg = this.#pending.shift() as Message;
+      if (this.#pending.length < MAX_PENDING / 2) this.conn.resume();
+      this.lastHeard = this.#now();
+      try {
+        await this.#dispatch(this, msg);
+      } catch (err) {
+        this.conn.fail(
+          err instanceof NatterError
+            ? err
+            : new NatterError(ERROR_CODES.INTERNAL, 'the directory failed to handle a request', { cause: err }),
+        );
+      }
+    }
+    this.#pending.length = 0;
+    this.#isRunning = false;
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}

@@ -1,0 +1,129 @@
+/** The default store: the online list in this process's memory. */
+import { ERROR_CODES, NatterError } from '../../errors.ts';
+import {
+  DEFAULT_PORT_RANGE,
+  type DirectoryStore,
+  type PeerRecord,
+  type PortRange,
+  type RegisterRequest,
+  type RegisterResult,
+} from './store.ts';
+
+/** Ports in use at one IP, and where the next search for a free one starts. */
+interface HostPorts {
+  used: Set<number>;
+  cursor: number;
+}
+
+export class MemoryStore implements DirectoryStore {
+  readonly #range: PortRange;
+  readonly #byName = new Map<string, PeerRecord>();
+  readonly #byIp = new Map<string, HostPorts>();
+
+  constructor(options: { portRange?: PortRange } = {}) {
+    this.#range = checkRange(options.portRange ?? DEFAULT_PORT_RANGE);
+  }
+
+  async register(req: RegisterRequest): Promise<RegisterResult> {
+    const existing = this.#byName.get(req.name);
+    if (existing !== undefined) {
+      if (existing.owner !== req.owner) return { ok: false, reason: 'name-taken' };
+      existing.lastHeard = req.now;
+      return { ok: true, record: existing, isNew: false };
+    }
+    const port = this.#allocate(req.ip, req.requestedPort);
+    if (port === undefined) return { ok: false, reason: 'ports-exhausted' };
+    const record: PeerRecord = {
+      name: req.name,
+      ip: req.ip,
+      port,
+      owner: req.owner,
+      registeredAt: req.now,
+      lastHeard: req.now,
+    };
+    this.#byName.set(req.name, record);
+    return { ok: true, record, isNew: true };
+  }
+
+  async refresh(name: string, owner: string, now: number): Promise<PeerRecord | undefined> {
+    const record = this.#byName.get(name);
+    if (record === undefined || record.owner !== owner) return undefined;
+    record.lastHeard = now;
+    return record;
+  }
+
+  async remove(name: string, owner: string): Promise<boolean> {
+    const record = this.#byName.get(name);
+    if (record === undefined || record.owner !== owner) return false;
+    this.#delete(record);
+    return true;
+  }
+
+  async list(): Promise<PeerRecord[]> {
+    // Copied synchronously: nothing can change the map while this runs.
+    return Array.from(this.#byName.values(), (r) => ({ ...r }));
+  }
+
+  async expire(cutoff: number): Promise<PeerRecord[]> {
+    const gone: PeerRecord[] = [];
+    for (const record of this.#byName.values()) {
+      if (record.lastHeard < cutoff) gone.push(record);
+    }
+    for (const record of gone) this.#delete(record);
+    return gone;
+  }
+
+  async size(): Promise<number> {
+    return this.#byName.size;
+  }
+
+  async close(): Promise<void> {
+    this.#byName.clear();
+    this.#byIp.clear();
+  }
+
+  #delete(record: PeerRecord): void {
+    this.#byName.delete(record.name);
+    const host = this.#byIp.get(record.ip);
+    if (host === undefined) return;
+    host.used.delete(record.port);
+    if (host.used.size === 0) this.#byIp.delete(record.ip);
+  }
+
+  /**
+   * A free port at `ip`: the requested one if it is free (in the range or
+   * not: the peer chose it), else the next free one in the range after the
+   * cursor.
+   */
+  #allocate(ip: string, requested: number): number | undefined {
+    let host = this.#byIp.get(ip);
+    if (host === undefined) {
+      host = { used: new Set(), cursor: this.#range.lo };
+      this.#byIp.set(ip, host);
+    }
+    const { lo, hi } = this.#range;
+    const span = hi - lo + 1;
+    if (requested !== 0 && !host.used.has(requested)) {
+      host.used.add(requested);
+      return requested;
+    }
+    // Round-robin from the cursor: a port just released is not handed out again at once.
+    for (let i = 0; i < span; i++) {
+      const port = lo + ((host.cursor - lo + i) % span);
+      if (!host.used.has(port)) {
+        host.used.add(port);
+        host.cursor = port === hi ? lo : port + 1;
+        return port;
+      }
+    }
+    return undefined;
+  }
+}
+
+export function checkRange(range: PortRange): PortRange {
+  const ok = (p: number) => Number.isInteger(p) && p >= 1 && p <= 65_535;
+  if (!ok(range.lo) || !ok(range.hi) || range.lo > range.hi) {
+    throw new NatterError(ERROR_CODES.INVALID_ARGUMENT, `port range must be LO-HI with 1 <= LO <= HI <= 65535, got ${range.lo}-${range.hi}`);
+  }
+  return range;
+}

@@ -1,0 +1,212 @@
+/**
+ * One connection to a directory, with typed requests (docs/protocol.md §6).
+ *
+ * The directory answers requests in the order it receives them, so answers
+ * are matched to requests first-in, first-out:
+ *   UP, ALIVE → ACK | NACK (ALIVE only) | ERROR
+ *   WHO       → HDR + count × PEER | ERROR
+ *   DUMP      → STATE ... STATE(more = 0) | ERROR
+ *   SHUTDOWN  → SHUTDOWN (the directory's notice to everyone) | ERROR
+ * DOWN has no answer. A SHUTDOWN that arrives unasked is the directory
+ * stopping: it is emitted as 'shutdown'.
+ */
+import { EventEmitter } from 'node:events';
+import { ERROR_CODES, NatterError, isNatterErrorCode } from '../errors.ts';
+import type { Message } from '../protocol/messages.ts';
+import type { FramedConnection } from '../transport/framed-connection.ts';
+import { dial, type DialOptions } from '../transport/tcp.ts';
+
+export interface PeerInfo {
+  name: string;
+  ip: string;
+  port: number;
+}
+
+export interface Registration {
+  /** The port the directory assigned: listen for chats on it. */
+  port: number;
+  /** How often to send ALIVE. */
+  aliveIntervalMs: number;
+}
+
+export interface DirectoryClientEvents {
+  /** The directory is shutting down the chat system. */
+  shutdown: [];
+  /** The connection closed; `err` says why when it was not our doing. */
+  close: [NatterError | undefined];
+}
+
+type Pending =
+  | { kind: 'ack'; resolve: (r: Registration | undefined) => void; reject: (e: NatterError) => void; timer: NodeJS.Timeout }
+  | { kind: 'who'; resolve: (peers: PeerInfo[]) => void; reject: (e: NatterError) => void; timer: NodeJS.Timeout; expected?: number; peers: PeerInfo[] }
+  | { kind: 'state'; resolve: (state: unknown) => void; reject: (e: NatterError) => void; timer: NodeJS.Timeout; pieces: Buffer[] }
+  | { kind: 'shutdown'; resolve: () => void; reject: (e: NatterError) => void; timer: NodeJS.Timeout };
+
+export interface DirectoryClientOptions extends DialOptions {
+  /** Deadline for each answer. Default 10,000 ms. */
+  requestTimeoutMs?: number;
+}
+
+export class DirectoryClient extends EventEmitter<DirectoryClientEvents> {
+  readonly conn: FramedConnection;
+  readonly #requestTimeoutMs: number;
+  readonly #pending: Pending[] = [];
+  /** The last ERROR the directory sent: why it closed on us, when it does. */
+  #lastError: NatterError | undefined;
+
+  constructor(conn: FramedConnection, options: { requestTimeoutMs?: number } = {}) {
+    super();
+    this.conn = conn;
+    this.#requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
+    conn.on('message', (msg) => this.#onMessage(msg));
+    conn.on('close', (failure) => {
+      const err = failure ?? this.#lastError;
+      const reason = err ?? new NatterError(ERROR_CODES.CONNECTION_CLOSED, 'the directory closed the connection');
+      for (const p of this.#pending.splice(0)) {
+        clearTimeout(p.timer);
+        p.reject(reason);
+      }
+      this.emit('close', err);
+    });
+  }
+
+  /** Connects to a directory and completes the HELLO exchange. */
+  static async connect(options: DirectoryClientOptions): Promise<DirectoryClient> {
+    const { requestTimeoutMs, ...dialOptions } = options;
+    const conn = await dial(dialOptions);
+    return new DirectoryClient(conn, requestTimeoutMs === undefined ? {} : { requestTimeoutMs });
+  }
+
+  /** UP: registers `name`; resolves with the assigned port and alive interval. */
+  register(name: string, ip = '', port = 0): Promise<Registration> {
+    return this.#request<Registration | undefined>('ack', { type: 'UP', name, ip, port }).then((r) => {
+      if (r === undefined) throw new NatterError(ERROR_CODES.UNEXPECTED_MESSAGE, 'directory answered UP with NACK');
+      return r;
+    });
+  }
+
+  /** ALIVE: resolves with the registration, or undefined on NACK (register again). */
+  alive(): Promise<Registration | undefined> {
+    return this.#request('ack', { type: 'ALIVE' });
+  }
+
+  /** WHO: every online peer. */
+  who(): Promise<PeerInfo[]> {
+    return this.#request('who', { type: 'WHO' });
+  }
+
+  /** DOWN: leave the directory (no answer). */
+  down(): void {
+    this.conn.send({ type: 'DOWN' });
+  }
+
+  /** DUMP (administrator): the directory's state. */
+  dump(credential: Buffer): Promise<unknown> {
+    return this.#request('state', { type: 'DUMP', credential });
+  }
+
+  /** SHUTDOWN (administrator): resolves when the directory confirms it is stopping. */
+  shutdown(credential: Buffer): Promise<void> {
+    return this.#request('shutdown', { type: 'SHUTDOWN', credential });
+  }
+
+  close(): Promise<void> {
+    return this.conn.close();
+  }
+
+  #request<T>(kind: Pending['kind'], msg: Message): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.conn.destroy(new NatterError(ERROR_CODES.TIMEOUT, `the directory did not answer ${msg.type} within ${this.#requestTimeoutMs} ms`));
+      }, this.#requestTimeoutMs);
+      timer.unref();
+      // The kind decides which answer settles the request, and so what T is.
+      const base = { kind, resolve, reject, timer, peers: [], pieces: [] };
+      const pending = base as unknown as Pending;
+      this.#pending.push(pending);
+      if (!this.conn.send(msg)) {
+        this.#pending.pop();
+        clearTimeout(timer);
+        reject(this.conn.failure ?? new NatterError(ERROR_CODES.CONNECTION_CLOSED, 'the directory connection is closed'));
+      }
+    });
+  }
+
+  #settle(): Pending | undefined {
+    const head = this.#pending.shift();
+    if (head !== undefined) clearTimeout(head.timer);
+    return head;
+  }
+
+  #unexpected(msg: Message): void {
+    this.conn.fail(new NatterError(ERROR_CODES.UNEXPECTED_MESSAGE, `unexpected ${msg.type} from the directory`));
+  }
+
+  #onMessage(msg: Message): void {
+    const head = this.#pending[0];
+    switch (msg.type) {
+      case 'ACK':
+        if (head?.kind !== 'ack') return this.#unexpected(msg);
+        this.#settle();
+        head.resolve({ port: msg.port, aliveIntervalMs: msg.aliveIntervalMs });
+        return;
+      case 'NACK':
+        if (head?.kind !== 'ack') return this.#unexpected(msg);
+        this.#settle();
+        head.resolve(undefined);
+        return;
+      case 'HDR':
+        if (head?.kind !== 'who' || head.expected !== undefined) return this.#unexpected(msg);
+        head.expected = msg.count;
+        if (msg.count === 0) {
+          this.#settle();
+          head.resolve([]);
+        }
+        return;
+      case 'PEER':
+        if (head?.kind !== 'who' || head.expected === undefined) return this.#unexpected(msg);
+        head.peers.push({ name: msg.name, ip: msg.ip, port: msg.port });
+        if (head.peers.length === head.expected) {
+          this.#settle();
+          head.resolve(head.peers);
+        }
+        return;
+      case 'STATE':
+        if (head?.kind !== 'state') return this.#unexpected(msg);
+        head.pieces.push(msg.data);
+        if (!msg.more) {
+          this.#settle();
+          try {
+            head.resolve(JSON.parse(Buffer.concat(head.pieces).toString('utf8')));
+          } catch (cause) {
+            head.reject(new NatterError(ERROR_CODES.MALFORMED, 'the directory state is not valid JSON', { cause }));
+          }
+        }
+        return;
+      case 'SHUTDOWN':
+        if (head?.kind === 'shutdown') {
+          this.#settle();
+          head.resolve();
+        }
+        this.emit('shutdown');
+        return;
+      case 'ERROR': {
+        const err = remoteError(msg.code, msg.reason);
+        this.#lastError = err;
+        const failed = this.#settle();
+        if (failed === undefined) return; // an error about the connection itself; 'close' follows
+        failed.reject(err);
+        return;
+      }
+      default:
+        this.#unexpected(msg);
+    }
+  }
+}
+
+/** A NatterError for an ERROR frame: its own code when known, NATTER_ERR_REMOTE_ERROR otherwise. */
+export function remoteError(code: string, reason: string): NatterError {
+  return isNatterErrorCode(code)
+    ? new NatterError(code, reason)
+    : new NatterError(ERROR_CODES.REMOTE_ERROR, `${code}: ${reason}`);
+}
