@@ -9,7 +9,8 @@ try {
 } catch (err) {
   if (err instanceof NatterError) {
     process.stderr.write(`natter: ${err.message} (${err.code})\n`);
-    process.exit(1);
+  } else {
+    process.stderr.write(`natter: unexpected failure, please report it: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   }
-  throw err;
+  process.exit(1);
 }

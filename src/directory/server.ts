@@ -11,6 +11,7 @@ import { EventEmitter } from 'node:events';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { ERROR_CODES, NatterError } from '../errors.ts';
+import { listenOn } from '../transport/listen.ts';
 import type { Logger } from '../log.ts';
 import { encodeMessage } from '../protocol/codec.ts';
 import { canonicalIp } from '../protocol/fields.ts';
@@ -110,13 +111,7 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
       this.handle(socket, { remoteAddress: socket.remoteAddress });
     });
     this.#tcp = tcp;
-    await new Promise<void>((resolve, reject) => {
-      tcp.once('error', reject);
-      tcp.listen({ port, host, backlog: 4096 }, () => {
-        tcp.off('error', reject);
-        resolve();
-      });
-    });
+    await listenOn(tcp, port, host);
     const address = tcp.address() as AddressInfo;
     this.logger.info({ host: address.address, port: address.port }, 'listening');
     return address;
@@ -204,7 +199,7 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
     else if (err.code === ERROR_CODES.OUTPUT_QUEUE_FULL) this.counters.slowConsumersCut++;
     else if (err.code === ERROR_CODES.REGISTER_TIMEOUT) this.counters.registerTimeouts++;
     else if (err.code !== ERROR_CODES.CONNECTION_CLOSED) this.counters.protocolErrors++;
-    this.logger.info({ session: session.id, ip: session.ip, name: session.name, code: err.code }, err.message);
+    this.logger.info({ session: session.id, ip: session.ip, peer: session.name, code: err.code }, err.message);
   }
 
   async #onClose(session: ClientSession): Promise<void> {
@@ -217,7 +212,7 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
     session.name = undefined;
     if (name !== undefined && (await this.store.remove(name, session.id))) {
       this.counters.departures++;
-      this.logger.info({ session: session.id, name }, 'disconnected');
+      this.logger.info({ session: session.id, peer: name }, 'disconnected');
     }
   }
 
@@ -235,7 +230,7 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
         session.conn.fail(
           new NatterError(ERROR_CODES.REGISTER_TIMEOUT, `no HELLO and UP within ${o.registerTimeoutMs} ms`),
         );
-      } else if (now - session.lastHeard > o.idleCloseIntervals * o.aliveIntervalMs) {
+      } else if (session.hasRegistered && now - session.lastHeard > o.idleCloseIntervals * o.aliveIntervalMs) {
         this.counters.idleClosed++;
         this.logger.info({ session: session.id, ip: session.ip }, 'closing a silent connection');
         void session.conn.close();
@@ -244,7 +239,7 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
     const expired = await this.store.expire(now - o.expiryIntervals * o.aliveIntervalMs);
     for (const record of expired) {
       this.counters.expirations++;
-      this.logger.info({ name: record.name, ip: record.ip, port: record.port }, 'expired: not heard from for two alive intervals');
+      this.logger.info({ peer: record.name, ip: record.ip, port: record.port }, 'expired: not heard from for two alive intervals');
       const owner = this.#sessions.get(record.owner);
       if (owner !== undefined && owner.name === record.name) {
         owner.name = undefined;

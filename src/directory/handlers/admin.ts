@@ -30,7 +30,7 @@ export function authorizeAdmin(ctx: HandlerContext, session: ClientSession, cred
   else if (!isSameSecret(credential, token)) refusal = 'wrong administrator token';
   if (refusal === undefined) return true;
   ctx.counters.adminRefused++;
-  ctx.logger.warn({ session: session.id, ip: session.ip, name: session.name, what }, `refused ${what}: ${refusal}`);
+  ctx.logger.warn({ session: session.id, ip: session.ip, peer: session.name, what }, `refused ${what}: ${refusal}`);
   session.conn.send({ type: 'ERROR', code: ERROR_CODES.NOT_AUTHORIZED, reason: `${what} refused: ${refusal}` });
   return false;
 }

@@ -9,6 +9,6 @@ export async function handleDown(ctx: HandlerContext, session: ClientSession): P
   session.port = undefined;
   if (await ctx.store.remove(name, session.id)) {
     ctx.counters.departures++;
-    ctx.logger.info({ session: session.id, name }, 'left');
+    ctx.logger.info({ session: session.id, peer: name }, 'left');
   }
 }

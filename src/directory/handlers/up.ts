@@ -30,7 +30,7 @@ export async function handleUp(ctx: HandlerContext, session: ClientSession, msg:
       result.reason === 'name-taken'
         ? { code: ERROR_CODES.NAME_TAKEN, reason: `the name ${msg.name} is already online; choose another` }
         : { code: ERROR_CODES.PORTS_EXHAUSTED, reason: `no free port left for ${ip}` };
-    ctx.logger.info({ session: session.id, name: msg.name, ip, code: refusal.code }, 'registration refused');
+    ctx.logger.info({ session: session.id, peer: msg.name, ip, code: refusal.code }, 'registration refused');
     session.conn.send({ type: 'ERROR', ...refusal });
     return;
   }
@@ -40,7 +40,7 @@ export async function handleUp(ctx: HandlerContext, session: ClientSession, msg:
   session.hasRegistered = true;
   if (isNew) {
     ctx.counters.registrations++;
-    ctx.logger.info({ session: session.id, name: record.name, ip: record.ip, port: record.port }, 'registered');
+    ctx.logger.info({ session: session.id, peer: record.name, ip: record.ip, port: record.port }, 'registered');
   }
   session.conn.send({ type: 'ACK', port: record.port, aliveIntervalMs: ctx.options.aliveIntervalMs });
 }

@@ -1,0 +1,454 @@
+import assert from 'node:assert/strict';
+import { duplexPair } from 'node:stream';
+import { afterEach, describe, it } from 'node:test';
+import { ManualClock } from '../../src/clock.ts';
+import { DirectoryServer } from '../../src/directory/server.ts';
+import type { DirectoryOptions } from '../../src/directory/options.ts';
+import { ERROR_CODES, NatterError } from '../../src/errors.ts';
+import { encodeMessage } from '../../src/protocol/codec.ts';
+import { FramedConnection } from '../../src/transport/framed-connection.ts';
+import { DirectoryClient } from '../../src/peer/directory-client.ts';
+import { RawClient } from '../helpers/raw-client.ts';
+
+const running: { server: DirectoryServer; clients: RawClient[] }[] = [];
+
+async function start(options: Partial<DirectoryOptions> = {}) {
+  const server = new DirectoryServer({ aliveIntervalMs: 1_000, ...options });
+  const { port } = await server.listen(0, '127.0.0.1');
+  const entry = { server, clients: [] as RawClient[] };
+  running.push(entry);
+  const client = async (opts: Parameters<typeof RawClient.connect>[1] = {}) => {
+    const c = await RawClient.connect(port, opts);
+    entry.clients.push(c);
+    return c;
+  };
+  return { server, port, client };
+}
+
+afterEach(async () => {
+  for (const { server, clients } of running.splice(0)) {
+    for (const c of clients) c.destroy();
+    await server.shutdown('test over');
+  }
+});
+
+const TOKEN = Buffer.from('correct horse battery staple');
+
+function errorCode(msg: unknown): string | undefined {
+  return (msg as { type?: string; code?: string }).type === 'ERROR' ? (msg as { code: string }).code : undefined;
+}
+
+describe('directory: UP', () => {
+  it('answers ACK with a port from the range and the alive interval', async () => {
+    const { client } = await start({ aliveIntervalMs: 1_234, portRange: { lo: 52_000, hi: 52_010 } });
+    const alice = await client();
+    const ack = await alice.up('alice');
+    assert.equal(ack.type, 'ACK');
+    assert.ok(ack.type === 'ACK' && ack.port >= 52_000 && ack.port <= 52_010);
+    assert.ok(ack.type === 'ACK' && ack.aliveIntervalMs === 1_234);
+  });
+
+  it('an unspecified IP means the address the directory sees; a given IP is kept', async () => {
+    const { client } = await start();
+    const alice = await client({ localAddress: '127.0.0.5' });
+    await alice.up('alice');
+    const bob = await client();
+    await bob.up('bob', 0, '192.0.2.7');
+    const peers = await bob.who();
+    assert.deepEqual(peers.map((p) => [p.name, p.ip]).sort(), [['alice', '127.0.0.5'], ['bob', '192.0.2.7']]);
+  });
+
+  it('honours a requested free port and assigns another when it is taken', async () => {
+    const { client } = await start();
+    const a = await client();
+    const b = await client();
+    assert.deepEqual(await a.up('a', 51_234), { type: 'ACK', port: 51_234, aliveIntervalMs: 1_000 });
+    const second = await b.up('b', 51_234);
+    assert.equal(second.type, 'ACK');
+    assert.notEqual(second.type === 'ACK' && second.port, 51_234);
+  });
+
+  it('assigns ports unique per IP, and reuses a port at another IP', async () => {
+    const { client } = await start({ portRange: { lo: 53_000, hi: 53_099 } });
+    const ports: number[] = [];
+    for (let i = 0; i < 60; i++) {
+      const ack = await (await client()).up(`user${i}`);
+      assert.equal(ack.type, 'ACK');
+      if (ack.type === 'ACK') ports.push(ack.port);
+    }
+    assert.equal(new Set(ports).size, 60);
+    const elsewhere = await (await client()).up('remote', ports[0], '198.51.100.1');
+    assert.deepEqual(elsewhere, { type: 'ACK', port: ports[0], aliveIntervalMs: 1_000 });
+  });
+
+  it('refuses a name already online with NATTER_ERR_NAME_TAKEN and keeps the connection', async () => {
+    const { client } = await start();
+    await (await client()).up('alice');
+    const impostor = await client();
+    assert.equal(errorCode(await impostor.up('alice')), ERROR_CODES.NAME_TAKEN);
+    assert.equal((await impostor.up('alice2')).type, 'ACK', 'the same connection can pick another name');
+  });
+
+  it('refuses an UP under another name on a registered connection; the same name again is idempotent', async () => {
+    const { client } = await start();
+    const alice = await client();
+    const ack = await alice.up('alice');
+    assert.equal(errorCode(await alice.up('mallory')), ERROR_CODES.ALREADY_REGISTERED);
+    assert.deepEqual(await alice.up('alice'), ack);
+    assert.deepEqual((await alice.who()).map((p) => p.name), ['alice']);
+  });
+
+  it('refuses with NATTER_ERR_PORTS_EXHAUSTED when the range is used up', async () => {
+    const { client } = await start({ portRange: { lo: 54_000, hi: 54_001 } });
+    await (await client()).up('a');
+    await (await client()).up('b');
+    assert.equal(errorCode(await (await client()).up('c')), ERROR_CODES.PORTS_EXHAUSTED);
+  });
+
+  it('refuses a bad name in UP as malformed input with NATTER_ERR_INVALID_NAME', async () => {
+    const { client } = await start();
+    const c = await client();
+    // name "a b" (a space) built by hand: the encoder would refuse it
+    c.sendBytes(Buffer.from([0, 0, 0, 7, 0x10, 3, 0x61, 0x20, 0x62, 0, 0, 0]));
+    assert.equal(errorCode(await c.next()), ERROR_CODES.INVALID_NAME);
+    await c.closed();
+  });
+});
+
+describe('directory: DOWN, WHO, ALIVE', () => {
+  it('DOWN removes the sender and nobody else', async () => {
+    const { client } = await start();
+    const alice = await client();
+    const bob = await client();
+    await alice.up('alice');
+    await bob.up('bob');
+    alice.send({ type: 'DOWN' });
+    assert.deepEqual((await bob.who()).map((p) => p.name), ['bob']);
+    bob.send({ type: 'DOWN' });
+    bob.send({ type: 'DOWN' }); // twice is harmless, and DOWN has no answer
+    bob.send({ type: 'WHO' });
+    assert.equal(errorCode(await bob.next()), ERROR_CODES.NOT_REGISTERED, 'the first answer is to WHO');
+  });
+
+  it('WHO before UP is refused with NATTER_ERR_NOT_REGISTERED', async () => {
+    const { client } = await start();
+    const c = await client();
+    c.send({ type: 'WHO' });
+    assert.equal(errorCode(await c.next()), ERROR_CODES.NOT_REGISTERED);
+    assert.equal((await c.up('late')).type, 'ACK');
+  });
+
+  it('ALIVE answers ACK with the assigned port; ALIVE from an unknown client gets NACK', async () => {
+    const { client } = await start();
+    const alice = await client();
+    const ack = await alice.up('alice');
+    alice.send({ type: 'ALIVE' });
+    assert.deepEqual(await alice.next(), ack);
+    const stranger = await client();
+    stranger.send({ type: 'ALIVE' });
+    assert.equal((await stranger.next()).type, 'NACK');
+  });
+
+  it('a closed connection leaves the list at once', async () => {
+    const { client } = await start();
+    const alice = await client();
+    const bob = await client();
+    await alice.up('alice');
+    await bob.up('bob');
+    alice.destroy();
+    await alice.closed();
+    for (let i = 0; i < 50; i++) {
+      if ((await bob.who()).length === 1) return;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.fail('alice still listed');
+  });
+});
+
+describe('directory: expiry on the monotonic clock', () => {
+  it('removes a client silent for two alive intervals; its ALIVE then gets NACK and it can register again', async () => {
+    const clock = new ManualClock(1_000);
+    const { server, client } = await start({ clock, aliveIntervalMs: 1_000 });
+    const quiet = await client();
+    const chatty = await client();
+    const ack = await quiet.up('quiet');
+    await chatty.up('chatty');
+    clock.advance(1_500);
+    chatty.send({ type: 'ALIVE' });
+    await chatty.next();
+    await server.sweep();
+    assert.equal((await chatty.who()).length, 2, 'not yet: 1.5 intervals');
+    clock.advance(600); // quiet: 2.1 intervals silent; chatty: 0.6
+    await server.sweep();
+    assert.deepEqual((await chatty.who()).map((p) => p.name), ['chatty']);
+    quiet.send({ type: 'ALIVE' });
+    assert.equal((await quiet.next()).type, 'NACK');
+    assert.equal(ack.type, 'ACK');
+    // A client re-registering asks for the port it still listens on.
+    assert.deepEqual(await quiet.up('quiet', ack.type === 'ACK' ? ack.port : 0), ack, 'registers again with its port');
+    assert.equal(server.counters.expirations, 1);
+  });
+
+  it('exactly two intervals of silence is not yet expiry', async () => {
+    const clock = new ManualClock();
+    const { server, client } = await start({ clock, aliveIntervalMs: 1_000 });
+    const c = await client();
+    await c.up('edge');
+    clock.advance(2_000);
+    await server.sweep();
+    assert.equal((await c.who()).length, 1);
+  });
+
+  it('a wall-clock step changes nothing', async () => {
+    const { server, client } = await start({ aliveIntervalMs: 60_000 });
+    const c = await client();
+    await c.up('steady');
+    const realNow = Date.now;
+    try {
+      Date.now = () => realNow() + 365 * 24 * 3600 * 1000;
+      await server.sweep();
+      Date.now = () => realNow() - 365 * 24 * 3600 * 1000;
+      await server.sweep();
+    } finally {
+      Date.now = realNow;
+    }
+    assert.equal((await c.who()).length, 1);
+  });
+
+  it('closes a connection that stays silent for three intervals', async () => {
+    const clock = new ManualClock();
+    const { server, client } = await start({ clock, aliveIntervalMs: 1_000 });
+    const c = await client();
+    await c.up('sleepy');
+    clock.advance(3_100);
+    await server.sweep();
+    await c.closed();
+    assert.equal(server.counters.idleClosed, 1);
+  });
+});
+
+describe('directory: WHO consistency', () => {
+  it('HDR always matches the PEER records while hundreds register and leave concurrently', async () => {
+    const { client } = await start({ maxClients: 2_000 });
+    const watcher = await client();
+    await watcher.up('watcher');
+    const churn = async (i: number) => {
+      const c = await client();
+      await c.up(`churn${i}`);
+      if (i % 2 === 0) c.send({ type: 'DOWN' });
+      else c.destroy();
+    };
+    const listings: number[] = [];
+    const watching = (async () => {
+      for (let i = 0; i < 40; i++) listings.push((await watcher.who()).length); // who() checks HDR == PEER count strictly
+    })();
+    await Promise.all(Array.from({ length: 300 }, (_, i) => churn(i)));
+    await watching;
+    assert.equal(listings.length, 40);
+    assert.ok(listings.every((n) => n >= 1 && n <= 301));
+  });
+});
+
+describe('directory: administrator messages', () => {
+  async function adminFrame(port: number, type: 'DUMP' | 'SHUTDOWN', credential: Buffer) {
+    const c = await RawClient.connect(port);
+    c.send({ type, credential });
+    return c;
+  }
+
+  it('are refused when no token is configured', async () => {
+    const { port } = await start();
+    const c = await adminFrame(port, 'DUMP', TOKEN);
+    assert.equal(errorCode(await c.next()), ERROR_CODES.NOT_AUTHORIZED);
+    c.destroy();
+  });
+
+  it('are refused with a wrong or missing token, including from a registered client', async () => {
+    const { server, port, client } = await start({ adminToken: TOKEN });
+    const member = await client();
+    await member.up('member');
+    member.send({ type: 'SHUTDOWN', credential: Buffer.from('guess') });
+    assert.equal(errorCode(await member.next()), ERROR_CODES.NOT_AUTHORIZED);
+    member.send({ type: 'DUMP', credential: Buffer.alloc(0) });
+    assert.equal(errorCode(await member.next()), ERROR_CODES.NOT_AUTHORIZED);
+    assert.equal(server.isShuttingDown, false);
+    assert.equal((await member.who()).length, 1, 'the refused client keeps its registration');
+    const stranger = await adminFrame(port, 'SHUTDOWN', Buffer.from(`${TOKEN.toString()}x`));
+    assert.equal(errorCode(await stranger.next()), ERROR_CODES.NOT_AUTHORIZED);
+    stranger.destroy();
+    assert.equal(server.counters.adminRefused, 3);
+  });
+
+  it('are refused from a non-loopback address by default, accepted when allowed', async () => {
+    for (const isAdminFromAnyAddress of [false, true]) {
+      const server = new DirectoryServer({ adminToken: TOKEN, isAdminFromAnyAddress });
+      running.push({ server, clients: [] });
+      const [ours, theirs] = duplexPair();
+      server.handle(theirs, { remoteAddress: '203.0.113.9' });
+      const conn = new FramedConnection(ours);
+      const client = new DirectoryClient(conn);
+      await new Promise<void>((r) => conn.once('ready', () => r()));
+      if (isAdminFromAnyAddress) {
+        assert.equal((await client.dump(TOKEN) as { server: string }).server, 'natter-directory');
+      } else {
+        await assert.rejects(client.dump(TOKEN), (e) => e instanceof NatterError && e.code === ERROR_CODES.NOT_AUTHORIZED && /loopback/.test(e.message));
+      }
+      conn.destroy();
+    }
+  });
+
+  it('DUMP returns the state as JSON, in several STATE frames when large', async () => {
+    const { port, client } = await start({ adminToken: TOKEN, limits: { maxFrameBytes: 300 } });
+    for (let i = 0; i < 30; i++) await (await client()).up(`member${i}`);
+    const admin = await DirectoryClient.connect({ host: '127.0.0.1', port, limits: { maxFrameBytes: 300 } });
+    const state = (await admin.dump(TOKEN)) as { online: number; clients: { name: string; port: number; lastHeardMsAgo: number }[]; counters: { registrations: number } };
+    assert.equal(state.online, 30);
+    assert.equal(state.clients.length, 30);
+    assert.equal(state.counters.registrations, 30);
+    assert.ok(state.clients.every((c) => c.port >= 50_000 && c.lastHeardMsAgo >= 0));
+    await admin.close();
+  });
+
+  it('SHUTDOWN reaches every registered client, closes them all and stops the directory', async () => {
+    const { server, port, client } = await start({ adminToken: TOKEN });
+    const members = await Promise.all(Array.from({ length: 25 }, async (_, i) => {
+      const c = await client();
+      await c.up(`m${i}`);
+      return c;
+    }));
+    const stopped = new Promise((resolve) => server.once('shutdown', resolve));
+    const admin = await DirectoryClient.connect({ host: '127.0.0.1', port });
+    await admin.shutdown(TOKEN);
+    for (const m of members) {
+      assert.deepEqual(await m.next(), { type: 'SHUTDOWN', credential: Buffer.alloc(0) });
+      await m.closed();
+    }
+    assert.equal(await stopped, 'administrator');
+    await assert.rejects(RawClient.connect(port), 'no longer accepting');
+  });
+});
+
+describe('directory: holding up', () => {
+  it('closes a connection that does not send HELLO and UP before the deadline, however it trickles', async () => {
+    const clock = new ManualClock();
+    const { server, client } = await start({ clock, registerTimeoutMs: 5_000 });
+    const idle = await client({ hello: false });
+    const trickler = await client();
+    trickler.sendBytes(Buffer.from([0, 0, 0])); // part of a header, more "coming"
+    clock.advance(4_000);
+    await server.sweep();
+    trickler.sendBytes(Buffer.from([9]));
+    assert.equal(trickler.isClosed, false);
+    clock.advance(1_001);
+    await server.sweep();
+    for (const c of [idle, trickler]) {
+      const frames: unknown[] = [];
+      try {
+        for (;;) frames.push(await c.next());
+      } catch {
+        // closed
+      }
+      assert.equal(errorCode(frames.at(-1)), ERROR_CODES.REGISTER_TIMEOUT);
+    }
+    assert.equal(server.counters.registerTimeouts, 2);
+  });
+
+  it('refuses clients past maxClients with one ERROR, then closes', async () => {
+    const { client } = await start({ maxClients: 3 });
+    for (let i = 0; i < 3; i++) await client();
+    const extra = await client({ hello: false });
+    assert.equal((await extra.next()).type, 'HELLO');
+    assert.equal(errorCode(await extra.next()), ERROR_CODES.SERVER_FULL);
+    await extra.closed();
+  });
+
+  it('caps connections per source IP; loopback is exempt unless configured otherwise', async () => {
+    const exempt = await start({ maxConnectionsPerIp: 2 });
+    for (let i = 0; i < 4; i++) assert.equal((await (await exempt.client()).up(`x${i}`)).type, 'ACK');
+    const capped = await start({ maxConnectionsPerIp: 2, isLoopbackExempt: false });
+    await capped.client();
+    await capped.client();
+    await capped.client({ localAddress: '127.0.0.2' }); // another address has its own allowance
+    const third = await capped.client({ hello: false });
+    await third.next();
+    assert.equal(errorCode(await third.next()), ERROR_CODES.TOO_MANY_CONNECTIONS);
+    await third.closed();
+  });
+
+  it('delays commands over the rate, answering all of them in order', async () => {
+    const { client } = await start({ rateBurst: 5, ratePerSecond: 50 });
+    const c = await client();
+    await c.up('busy'); // uses one token
+    const started = performance.now();
+    for (let i = 0; i < 10; i++) c.send({ type: 'ALIVE' });
+    for (let i = 0; i < 10; i++) assert.equal((await c.next()).type, 'ACK');
+    // 4 tokens left, 6 more commands at 50/s: at least ~120 ms of pacing.
+    assert.ok(performance.now() - started >= 100, 'excess commands were delayed');
+  });
+
+  it('disconnects a client that keeps exceeding the rate', async () => {
+    const { server, client } = await start({ rateBurst: 2, ratePerSecond: 200, maxDelayedCommands: 5 });
+    const c = await client();
+    for (let i = 0; i < 30; i++) c.send({ type: 'ALIVE' });
+    const frames: unknown[] = [];
+    try {
+      for (;;) frames.push(await c.next());
+    } catch {
+      // closed
+    }
+    assert.equal(errorCode(frames.at(-1)), ERROR_CODES.RATE_LIMITED);
+    assert.ok(frames.length < 30);
+    assert.equal(server.counters.rateLimited, 1);
+  });
+
+  it('cuts off a client that stops reading, and memory stays bounded', async () => {
+    const { server, client } = await start({ maxQueueBytes: 16_384, rateBurst: 100_000, ratePerSecond: 100_000, maxClients: 500 });
+    for (let i = 0; i < 200; i++) await (await client()).up(`filler${i}`);
+    const hog = await client();
+    await hog.up('hog');
+    hog.socket.pause(); // never reads again
+    // Each WHO answer is ~4 KiB; the kernel's socket buffers take a few MiB before the directory's queue grows.
+    for (let i = 0; i < 5_000 && !hog.isClosed; i++) {
+      hog.send({ type: 'WHO' });
+      if (i % 50 === 0) await new Promise((r) => setTimeout(r, 1));
+    }
+    await hog.closed();
+    assert.equal(server.counters.slowConsumersCut, 1);
+  });
+
+  it('garbage, oversized lengths, truncated frames and out-of-place messages get an ERROR and never disturb others', async () => {
+    const { server, client } = await start();
+    const good = await client();
+    await good.up('good');
+    const cases: [Buffer, string][] = [
+      [Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'), ERROR_CODES.FRAME_TOO_LARGE],
+      [Buffer.from([0, 0, 0, 0, 0xfe]), ERROR_CODES.UNKNOWN_TYPE],
+      [Buffer.from([0x7f, 0xff, 0xff, 0xff, 0x22]), ERROR_CODES.FRAME_TOO_LARGE],
+      [Buffer.from([0, 0, 0, 2, 0x15, 0]), ERROR_CODES.UNEXPECTED_MESSAGE], // directory must not be sent HDR... truncated first
+      [encodeMessage({ type: 'TEXT', text: 'hello directory' }), ERROR_CODES.UNEXPECTED_MESSAGE],
+      [encodeMessage({ type: 'PEER', name: 'x', ip: '127.0.0.1', port: 1 }), ERROR_CODES.UNEXPECTED_MESSAGE],
+    ];
+    cases[3] = [Buffer.from([0, 0, 0, 2, 0x15, 0, 0]), ERROR_CODES.TRUNCATED];
+    for (const [bytes, code] of cases) {
+      const bad = await client();
+      bad.sendBytes(bytes);
+      const answer = await bad.next();
+      assert.equal(errorCode(answer), code, `${bytes.toString('hex')} → ${JSON.stringify(answer)}`);
+      await bad.closed();
+      assert.deepEqual((await good.who()).map((p) => p.name), ['good']);
+    }
+    // A frame cut off by the client closing: the directory notes it and carries on.
+    const cut = await client();
+    cut.sendBytes(encodeMessage({ type: 'UP', name: 'cut', ip: '', port: 0 }).subarray(0, 8));
+    cut.socket.end();
+    await cut.closed();
+    assert.deepEqual((await good.who()).map((p) => p.name), ['good']);
+    assert.ok(server.counters.protocolErrors >= cases.length);
+  });
+
+  it('validates its options', () => {
+    assert.throws(() => new DirectoryServer({ aliveIntervalMs: 0 }), (e) => e instanceof NatterError && e.code === ERROR_CODES.INVALID_ARGUMENT);
+    assert.throws(() => new DirectoryServer({ ratePerSecond: -1 }), (e) => e instanceof NatterError && e.code === ERROR_CODES.INVALID_ARGUMENT);
+    assert.throws(() => new DirectoryServer({ adminToken: Buffer.alloc(0) }), (e) => e instanceof NatterError && e.code === ERROR_CODES.INVALID_ARGUMENT);
+  });
+});

@@ -1,0 +1,140 @@
+/**
+ * The contract every DirectoryStore must meet. Each store's test file calls
+ * runStoreContract with a factory; the in-memory store and any shared store
+ * (Redis) must pass the same suite.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { DirectoryStore, PortRange } from '../../src/directory/store/store.ts';
+
+export type StoreFactory = (options: { portRange: PortRange }) => Promise<DirectoryStore>;
+
+const RANGE = { lo: 50_000, hi: 50_009 };
+
+export function runStoreContract(label: string, makeStore: StoreFactory): void {
+  describe(`DirectoryStore contract: ${label}`, () => {
+    async function withStore(fn: (store: DirectoryStore) => Promise<void>, portRange: PortRange = RANGE): Promise<void> {
+      const store = await makeStore({ portRange });
+      try {
+        await fn(store);
+      } finally {
+        await store.close();
+      }
+    }
+
+    it('registers a peer with a port from the range and lists it', () =>
+      withStore(async (store) => {
+        const r = await store.register({ name: 'alice', ip: '127.0.0.1', requestedPort: 0, owner: 's1', now: 5 });
+        assert.ok(r.ok);
+        assert.equal(r.isNew, true);
+        assert.ok(r.record.port >= RANGE.lo && r.record.port <= RANGE.hi);
+        assert.deepEqual(await store.list(), [{ name: 'alice', ip: '127.0.0.1', port: r.record.port, owner: 's1', registeredAt: 5, lastHeard: 5 }]);
+        assert.equal(await store.size(), 1);
+      }));
+
+    it('refuses a name that another owner holds', () =>
+      withStore(async (store) => {
+        await store.register({ name: 'alice', ip: '127.0.0.1', requestedPort: 0, owner: 's1', now: 0 });
+        const r = await store.register({ name: 'alice', ip: '127.0.0.2', requestedPort: 0, owner: 's2', now: 0 });
+        assert.deepEqual(r, { ok: false, reason: 'name-taken' });
+        assert.equal(await store.size(), 1);
+      }));
+
+    it('registering again as the same owner returns the same entry', () =>
+      withStore(async (store) => {
+        const a = await store.register({ name: 'alice', ip: '127.0.0.1', requestedPort: 0, owner: 's1', now: 0 });
+        const b = await store.register({ name: 'alice', ip: '127.0.0.1', requestedPort: 0, owner: 's1', now: 9 });
+        assert.ok(a.ok && b.ok);
+        assert.equal(b.isNew, false);
+        assert.equal(b.record.port, a.record.port);
+        assert.equal(b.record.lastHeard, 9);
+        assert.equal(await store.size(), 1);
+      }));
+
+    it('honours a requested free port, in the range or not, and picks another when it is taken', () =>
+      withStore(async (store) => {
+        const a = await store.register({ name: 'a', ip: '10.0.0.1', requestedPort: 50_005, owner: 's1', now: 0 });
+        const b = await store.register({ name: 'b', ip: '10.0.0.1', requestedPort: 50_005, owner: 's2', now: 0 });
+        const c = await store.register({ name: 'c', ip: '10.0.0.2', requestedPort: 50_005, owner: 's3', now: 0 });
+        const d = await store.register({ name: 'd', ip: '10.0.0.1', requestedPort: 4_000, owner: 's4', now: 0 });
+        assert.ok(a.ok && b.ok && c.ok && d.ok);
+        assert.equal(a.record.port, 50_005);
+        assert.notEqual(b.record.port, 50_005);
+        assert.equal(c.record.port, 50_005, 'the same port at another IP is fine');
+        assert.equal(d.record.port, 4_000);
+      }));
+
+    it('keeps ports unique per IP until the range runs out', () =>
+      withStore(async (store) => {
+        const ports = new Set<number>();
+        for (let i = 0; i < 10; i++) {
+          const r = await store.register({ name: `p${i}`, ip: '127.0.0.1', requestedPort: 0, owner: `s${i}`, now: 0 });
+          assert.ok(r.ok);
+          ports.add(r.record.port);
+        }
+        assert.equal(ports.size, 10);
+        const full = await store.register({ name: 'p10', ip: '127.0.0.1', requestedPort: 0, owner: 's10', now: 0 });
+        assert.deepEqual(full, { ok: false, reason: 'ports-exhausted' });
+        const elsewhere = await store.register({ name: 'p11', ip: '127.0.0.2', requestedPort: 0, owner: 's11', now: 0 });
+        assert.ok(elsewhere.ok, 'another IP has its own ports');
+        assert.ok(await store.remove('p3', 's3'));
+        const again = await store.register({ name: 'p12', ip: '127.0.0.1', requestedPort: 0, owner: 's12', now: 0 });
+        assert.ok(again.ok, 'a released port can be assigned again');
+      }));
+
+    it('only the owner can refresh or remove an entry', () =>
+      withStore(async (store) => {
+        await store.register({ name: 'alice', ip: '127.0.0.1', requestedPort: 0, owner: 's1', now: 0 });
+        assert.equal(await store.refresh('alice', 'intruder', 50), undefined);
+        assert.equal(await store.remove('alice', 'intruder'), false);
+        assert.equal((await store.list())[0]?.lastHeard, 0);
+        assert.equal((await store.refresh('alice', 's1', 60))?.lastHeard, 60);
+        assert.equal(await store.refresh('nobody', 's1', 60), undefined);
+        assert.equal(await store.remove('alice', 's1'), true);
+        assert.equal(await store.remove('alice', 's1'), false);
+        assert.equal(await store.size(), 0);
+      }));
+
+    it('expires exactly the entries not heard from since the cutoff', () =>
+      withStore(async (store) => {
+        await store.register({ name: 'old', ip: '127.0.0.1', requestedPort: 0, owner: 's1', now: 0 });
+        await store.register({ name: 'fresh', ip: '127.0.0.1', requestedPort: 0, owner: 's2', now: 0 });
+        await store.refresh('fresh', 's2', 100);
+        const gone = await store.expire(100);
+        assert.deepEqual(gone.map((r) => r.name), ['old']);
+        assert.deepEqual((await store.list()).map((r) => r.name), ['fresh']);
+        assert.deepEqual(await store.expire(100), []);
+      }));
+
+    it('list() is a snapshot: later changes do not alter it', () =>
+      withStore(async (store) => {
+        await store.register({ name: 'a', ip: '127.0.0.1', requestedPort: 0, owner: 's1', now: 0 });
+        const snapshot = await store.list();
+        await store.register({ name: 'b', ip: '127.0.0.1', requestedPort: 0, owner: 's2', now: 0 });
+        await store.refresh('a', 's1', 77);
+        assert.equal(snapshot.length, 1);
+        assert.equal(snapshot[0]?.lastHeard, 0);
+      }));
+
+    it('concurrent registrations of one name admit exactly one', () =>
+      withStore(async (store) => {
+        const results = await Promise.all(
+          Array.from({ length: 20 }, (_, i) => store.register({ name: 'same', ip: '127.0.0.1', requestedPort: 0, owner: `s${i}`, now: 0 })),
+        );
+        assert.equal(results.filter((r) => r.ok).length, 1);
+      }));
+
+    it('concurrent registrations at one IP never share a port', () =>
+      withStore(
+        async (store) => {
+          const results = await Promise.all(
+            Array.from({ length: 200 }, (_, i) => store.register({ name: `n${i}`, ip: '127.0.0.1', requestedPort: 0, owner: `s${i}`, now: 0 })),
+          );
+          const ports = results.map((r) => (r.ok ? r.record.port : -1));
+          assert.ok(ports.every((p) => p > 0));
+          assert.equal(new Set(ports).size, 200);
+        },
+        { lo: 40_000, hi: 40_999 },
+      ));
+  });
+}

@@ -1,0 +1,81 @@
+/** Runs the real `natter` command (bin/natter.js, built by `npm test`) as a child process. */
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export const BIN = fileURLToPath(new URL('../../bin/natter.js', import.meta.url));
+
+export class NatterProcess {
+  readonly child: ChildProcessWithoutNullStreams;
+  stdout = '';
+  stderr = '';
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  #listeners: (() => void)[] = [];
+
+  constructor(args: string[], options: { env?: NodeJS.ProcessEnv; command?: string[] } = {}) {
+    const [cmd, ...pre] = options.command ?? [process.execPath, BIN];
+    this.child = spawn(cmd as string, [...pre, ...args], { env: { ...process.env, NO_COLOR: '1', ...options.env }, stdio: 'pipe' });
+    this.child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      this.stdout += d;
+      this.#notify();
+    });
+    this.child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      this.stderr += d;
+      this.#notify();
+    });
+    this.exited = new Promise((resolve) =>
+      this.child.on('exit', (code, signal) => {
+        this.#notify();
+        resolve({ code, signal });
+      }),
+    );
+  }
+
+  #notify(): void {
+    for (const l of this.#listeners.splice(0)) l();
+  }
+
+  /** Waits until stdout matches `pattern`; returns the match. */
+  async waitFor(pattern: RegExp, timeoutMs = 10_000, stream: 'stdout' | 'stderr' = 'stdout'): Promise<RegExpMatchArray> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const match = this[stream].match(pattern);
+      if (match !== null) return match;
+      if (this.child.exitCode !== null || this.child.signalCode !== null) {
+        throw new Error(`natter exited before ${pattern}; stdout: ${this.stdout}\nstderr: ${this.stderr}`);
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timed out waiting for ${pattern}; stdout: ${this.stdout}\nstderr: ${this.stderr}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.#listeners.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
+  write(line: string): void {
+    this.child.stdin.write(line);
+  }
+
+  kill(signal: NodeJS.Signals = 'SIGTERM'): void {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
+  }
+}
+
+/** Runs natter to completion. */
+export async function runNatter(args: string[], timeoutMs = 20_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const p = new NatterProcess(args);
+  const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
+  const { code } = await p.exited;
+  clearTimeout(timer);
+  return { code, stdout: p.stdout, stderr: p.stderr };
+}
+
+/** Starts `natter directory` on a free port and waits for its ready line. */
+export async function startDirectoryProcess(args: string[] = [], command?: string[]): Promise<{ proc: NatterProcess; host: string; port: number }> {
+  const proc = new NatterProcess(command === undefined ? ['directory', '--port', '0', ...args] : args, command === undefined ? {} : { command });
+  const match = await proc.waitFor(/listening on (\S+):(\d+)/);
+  return { proc, host: (match[1] as string).replace(/^\[|\]$/g, ''), port: Number(match[2]) };
+}
