@@ -5,7 +5,7 @@ import { buildProgram } from './program.ts';
 try {
   await buildProgram().parseAsync(process.argv);
   // Commands resolve once their work is done; whatever handles remain (timers, sockets) must not keep us.
-  process.exit(0);
+  process.exit(process.exitCode ?? 0);
 } catch (err) {
   if (err instanceof NatterError) {
     process.stderr.write(`natter: ${err.message} (${err.code})\n`);

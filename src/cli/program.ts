@@ -6,6 +6,7 @@ import { Command } from 'commander';
 import { PROTOCOL_VERSION } from '../protocol/messages.ts';
 import { VERSION } from '../version.ts';
 import { adminCommand } from './admin-command.ts';
+import { chatCommand } from './chat-command.ts';
 import { directoryCommand } from './directory-command.ts';
 
 export function buildProgram(): Command {
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
     .version(`${VERSION} (protocol ${PROTOCOL_VERSION})`, '-V, --version', 'print the version')
     .helpOption('-h, --help', 'show help')
     .showHelpAfterError('(run natter --help for usage)')
+    .addCommand(chatCommand(), { isDefault: true })
     .addCommand(directoryCommand())
     .addCommand(adminCommand());
   return program;

@@ -287,23 +287,33 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
     };
   }
 
+  /** Stops the chat system: every client is sent SHUTDOWN (and obeys it), then the directory stops. */
   shutdown(reason = 'requested'): Promise<void> {
-    this.#shutdown ??= this.#doShutdown(reason);
+    this.#shutdown ??= this.#stop(reason, true);
     return this.#shutdown;
   }
 
   /**
-   * SHUTDOWN every client, stop accepting, close every connection (forcing
-   * stragglers after shutdownGraceMs), close the store.
+   * Stops this directory without telling clients to shut down: they see the
+   * connection close and reconnect (to a directory that takes over).
    */
-  async #doShutdown(reason: string): Promise<void> {
+  close(reason = 'closed'): Promise<void> {
+    this.#shutdown ??= this.#stop(reason, false);
+    return this.#shutdown;
+  }
+
+  /**
+   * SHUTDOWN every client (when asked to), stop accepting, close every
+   * connection (forcing stragglers after shutdownGraceMs), close the store.
+   */
+  async #stop(reason: string, isNotifying: boolean): Promise<void> {
     this.logger.info({ reason, connections: this.#sessions.size }, 'shutting down');
     clearInterval(this.#sweepTimer);
     this.#sweepTimer = undefined;
     const tcpClosed = new Promise<void>((resolve) => (this.#tcp ? this.#tcp.close(() => resolve()) : resolve()));
     const sessions = [...this.#sessions.values()];
-    for (const session of sessions) {
-      session.conn.send({ type: 'SHUTDOWN', credential: Buffer.alloc(0) });
+    if (isNotifying) {
+      for (const session of sessions) session.conn.send({ type: 'SHUTDOWN', credential: Buffer.alloc(0) });
     }
     const grace = setTimeout(() => {
       for (const session of sessions) session.conn.destroy();

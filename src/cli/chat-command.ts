@@ -1,0 +1,85 @@
+/** `natter chat`: natter's main job. The default command: `natter --name alice` is `natter chat --name alice`. */
+import { userInfo } from 'node:os';
+import { Command, Option } from 'commander';
+import { DEFAULT_DIRECTORY_PORT } from '../defaults.ts';
+import { FriendsTable } from '../discovery/friends-table.ts';
+import { ERROR_CODES, NatterError } from '../errors.ts';
+import { normalizeName } from '../protocol/fields.ts';
+import { ChatSession, type FindPeers } from './chat-session.ts';
+import { JsonUi } from './json-ui.ts';
+import { LineUi } from './line-ui.ts';
+import { stderrLogger } from './logger.ts';
+import { parseHost, parseHostPort, parseLogLevel, parsePositiveInt, parseSeconds, type HostPort, type LogLevel } from './parse.ts';
+
+interface ChatFlags {
+  name?: string;
+  directory?: HostPort;
+  friends?: string;
+  localDirectory: HostPort;
+  listen?: string;
+  autoAccept: boolean;
+  maxChats: number;
+  idleTimeout: number;
+  keepalive: number;
+  json: boolean;
+  logLevel: LogLevel;
+}
+
+/** The login name, made into a valid display name, as the default --name. */
+function defaultName(): string {
+  const raw = (process.env.USER ?? userInfo().username).replace(/[^\p{L}\p{N}_.-]/gu, '');
+  return raw === '' ? 'me' : raw.slice(0, 32);
+}
+
+export function chatCommand(): Command {
+  return new Command('chat')
+    .description('chat with other peers directly (the default command)')
+    .option('--name <name>', 'your display name: one word, at most 32 bytes (default: your login name)')
+    .addOption(new Option('--directory <host:port>', 'find peers through this directory').argParser(parseHostPort).conflicts('friends'))
+    .option('--friends <file>', 'find peers in this friends table (JSON; see examples/friends.json); no server involved')
+    .addOption(
+      new Option('--local-directory <host:port>', 'with neither option: where peers on this machine meet (the first one hosts it)')
+        .default({ host: '127.0.0.1', port: DEFAULT_DIRECTORY_PORT }, `127.0.0.1:${DEFAULT_DIRECTORY_PORT}`)
+        .argParser(parseHostPort),
+    )
+    .addOption(new Option('--listen <address>', 'address to listen on for peers (default: all addresses with --directory, else the own entry or 127.0.0.1)').argParser(parseHost))
+    .option('--auto-accept', 'accept every chat request without asking', false)
+    .addOption(new Option('--max-chats <n>', 'most chats at once; more requests are declined as busy').default(8).argParser(parsePositiveInt))
+    .addOption(new Option('--idle-timeout <seconds>', 'close a connection after this long without messages').default(300_000, '300').argParser(parseSeconds))
+    .addOption(new Option('--keepalive <seconds>', 'probe open connections this often; three silent probes = lost').default(15_000, '15').argParser(parseSeconds))
+    .option('--json', 'read JSON commands on stdin, write JSON events on stdout (for scripts and bots)', false)
+    .addOption(new Option('--log-level <level>', 'logs on stderr: trace, debug, info, warn, error, fatal or silent').default('error').argParser(parseLogLevel))
+    .action(async (flags: ChatFlags) => {
+      const logger = stderrLogger(flags.logLevel, 'natter-chat');
+      let name: string;
+      try {
+        name = normalizeName(flags.name ?? defaultName(), 32);
+      } catch (cause) {
+        throw new NatterError(ERROR_CODES.INVALID_NAME, `--name: ${(cause as Error).message}`, { cause });
+      }
+      let find: FindPeers;
+      if (flags.friends !== undefined) find = { kind: 'friends', table: FriendsTable.load(flags.friends), file: flags.friends };
+      else if (flags.directory !== undefined) find = { kind: 'directory', directory: flags.directory };
+      else find = { kind: 'local', rendezvous: flags.localDirectory };
+      const { session, ready } = await ChatSession.start({
+        name,
+        find,
+        listenHost: flags.listen,
+        isAutoAccept: flags.autoAccept,
+        maxChats: flags.maxChats,
+        idleTimeoutMs: flags.idleTimeout,
+        keepaliveIntervalMs: flags.keepalive,
+        logger,
+      });
+      const ui = flags.json ? new JsonUi(session) : new LineUi(session);
+      const done = new Promise<number>((resolve) => session.once('done', resolve));
+      process.once('SIGTERM', () => void session.quit());
+      process.once('SIGINT', () => void session.quit());
+      ui.start(ready);
+      const code = await done;
+      ui.close();
+      // Let stdout drain before main.ts exits the process.
+      await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
+      if (code !== 0) process.exitCode = code;
+    });
+}

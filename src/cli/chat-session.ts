@@ -1,0 +1,213 @@
+/**
+ * Wiring for `natter chat`: a PeerNode plus the way it finds peers (a
+ * directory, a friends table, or the local default), turned into one stream
+ * of UI-neutral events that the line UI and the JSON mode both present.
+ * Event shapes are the JSON mode's (docs/chat.md, "Scripting").
+ */
+import { EventEmitter } from 'node:events';
+import type { FriendsTable } from '../discovery/friends-table.ts';
+import { ERROR_CODES, NatterError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import { DirectoryClient } from '../peer/directory-client.ts';
+import { DirectoryLink, type Backoff } from '../peer/directory-link.ts';
+import { LocalRendezvous } from '../peer/local-rendezvous.ts';
+import { PeerNode } from '../peer/peer-node.ts';
+import type { HostPort } from './parse.ts';
+
+export type ChatEvent =
+  | { type: 'ready'; name: string; ip: string; port: number; via: string }
+  | { type: 'who'; peers: { name: string; ip: string; port: number; connected?: boolean }[] }
+  | { type: 'request'; from: string }
+  | { type: 'connected'; with: string }
+  | { type: 'declined'; by: string; reason: string }
+  | { type: 'message'; from: string; text: string }
+  | { type: 'ended'; with: string; reason: string }
+  | { type: 'shutdown' }
+  | { type: 'notice'; message: string }
+  | { type: 'error'; code: string; message: string };
+
+export type FindPeers =
+  | { kind: 'directory'; directory: HostPort }
+  | { kind: 'friends'; table: FriendsTable; file: string }
+  | { kind: 'local'; rendezvous: HostPort };
+
+export interface ChatSessionOptions {
+  name: string;
+  find: FindPeers;
+  listenHost: string | undefined;
+  isAutoAccept: boolean;
+  maxChats: number;
+  idleTimeoutMs: number;
+  keepaliveIntervalMs: number;
+  backoff?: Backoff;
+  logger: Logger;
+}
+
+export class ChatSession extends EventEmitter<{ event: [ChatEvent]; done: [code: number] }> {
+  readonly node: PeerNode;
+  readonly #find: FindPeers;
+  readonly #link: DirectoryLink | undefined;
+  readonly #rendezvous: LocalRendezvous | undefined;
+  #isQuitting = false;
+
+  private constructor(node: PeerNode, find: FindPeers, link: DirectoryLink | undefined, rendezvous: LocalRendezvous | undefined) {
+    super();
+    this.node = node;
+    this.#find = find;
+    this.#link = link;
+    this.#rendezvous = rendezvous;
+    node.on('request', (from) => this.#emit({ type: 'request', from }));
+    node.on('connected', (peer) => this.#emit({ type: 'connected', with: peer }));
+    node.on('declined', (by, reason) => this.#emit({ type: 'declined', by, reason }));
+    node.on('message', (from, text) => this.#emit({ type: 'message', from, text }));
+    node.on('ended', (peer, reason, detail) => this.#emit({ type: 'ended', with: peer, reason: reason === 'lost' ? detail : reason }));
+    node.on('error', (err) => this.#emit({ type: 'error', code: err.code, message: err.message }));
+    if (link !== undefined) {
+      link.on('lost', (err, delayMs) =>
+        this.#emit({ type: 'notice', message: `directory unreachable (${err.message}); retrying in ${(delayMs / 1000).toFixed(1)} s` }),
+      );
+      let wasLost = false;
+      link.on('lost', () => {
+        wasLost = true;
+      });
+      link.on('registered', (r) => {
+        if (wasLost) {
+          wasLost = false;
+          this.#emit({ type: 'notice', message: `registered with the directory again${rendezvous?.isHosting ? ' (now hosted here)' : ''}` });
+        }
+        if (r.port !== node.address?.port) {
+          this.#emit({ type: 'notice', message: `the directory assigned port ${r.port}, but this peer listens on ${node.address?.port}` });
+        }
+      });
+      link.on('shutdown', () => {
+        this.#emit({ type: 'shutdown' });
+        void this.quit(0);
+      });
+    }
+  }
+
+  /** Finds peers, registers where needed, starts listening. */
+  static async start(o: ChatSessionOptions): Promise<{ session: ChatSession; ready: ChatEvent & { type: 'ready' } }> {
+    const common = {
+      name: o.name,
+      isAutoAccept: o.isAutoAccept,
+      maxChats: o.maxChats,
+      idleTimeoutMs: o.idleTimeoutMs,
+      keepaliveIntervalMs: o.keepaliveIntervalMs,
+      logger: o.logger,
+    };
+    if (o.find.kind === 'friends') {
+      const own = o.find.table.get(o.name);
+      if (own === undefined) {
+        throw new NatterError(ERROR_CODES.INVALID_ARGUMENT, `${o.name} is not in ${o.find.file}; its entry says where to listen`);
+      }
+      const node = new PeerNode({ ...common, discovery: o.find.table, listenHost: o.listenHost ?? own.ip, listenPort: own.port, advertiseIp: own.ip });
+      const address = await node.start();
+      const session = new ChatSession(node, o.find, undefined, undefined);
+      return { session, ready: { type: 'ready', name: node.name, ip: own.ip, port: address.port, via: `friends table ${o.find.file}` } };
+    }
+    let rendezvous: LocalRendezvous | undefined;
+    let connect: () => Promise<DirectoryClient>;
+    if (o.find.kind === 'local') {
+      const { host, port } = o.find.rendezvous;
+      rendezvous = new LocalRendezvous({ host, port, logger: o.logger });
+      const r = rendezvous;
+      connect = () => r.connect();
+    } else {
+      const { host, port } = o.find.directory;
+      connect = () => DirectoryClient.connect({ host, port, timeoutMs: 5_000 });
+    }
+    const link = new DirectoryLink({
+      name: o.name,
+      connect,
+      logger: o.logger,
+      // On one machine a new host is one quick retry away; a remote directory gets the full backoff.
+      backoff: o.backoff ?? (o.find.kind === 'local' ? { initialMs: 300, maxMs: 5_000 } : { initialMs: 2_000, maxMs: 30_000 }),
+    });
+    let registration;
+    try {
+      registration = await link.start();
+    } catch (err) {
+      await rendezvous?.close();
+      if (err instanceof NatterError && err.code === ERROR_CODES.CONNECTION_CLOSED && o.find.kind === 'directory') {
+        throw new NatterError(ERROR_CODES.DIRECTORY_UNAVAILABLE, `no directory answers at ${o.find.directory.host}:${o.find.directory.port} (${err.message})`, { cause: err });
+      }
+      throw err;
+    }
+    const listenHost = o.listenHost ?? (o.find.kind === 'local' ? '127.0.0.1' : '0.0.0.0');
+    const node = new PeerNode({ ...common, discovery: link, listenHost, listenPort: registration.port });
+    try {
+      await node.start();
+    } catch (err) {
+      await link.stop();
+      await rendezvous?.close();
+      throw err;
+    }
+    const session = new ChatSession(node, o.find, link, rendezvous);
+    const via = o.find.kind === 'local' ? `local directory ${o.find.rendezvous.host}:${o.find.rendezvous.port}${rendezvous?.isHosting ? ' (hosted here)' : ''}` : `directory ${o.find.directory.host}:${o.find.directory.port}`;
+    const ip = listenHost === '0.0.0.0' ? (link.ownAddress ?? listenHost) : listenHost;
+    return { session, ready: { type: 'ready', name: node.name, ip, port: registration.port, via } };
+  }
+
+  #emit(event: ChatEvent): void {
+    if (this.#isQuitting && event.type !== 'shutdown') return;
+    this.emit('event', event);
+  }
+
+  /** Runs `fn`, turning a NatterError into an error event. */
+  async #run(fn: () => Promise<void> | void): Promise<void> {
+    try {
+      await fn();
+    } catch (err) {
+      if (!(err instanceof NatterError)) throw err;
+      this.#emit({ type: 'error', code: err.code, message: err.message });
+    }
+  }
+
+  who(): Promise<void> {
+    return this.#run(async () => {
+      if (this.#find.kind === 'friends') {
+        const peers = this.#find.table.friends
+          .filter((f) => f.name !== this.node.name)
+          .map((f) => ({ ...f, connected: this.node.isConnected(f.name) }));
+        this.#emit({ type: 'who', peers });
+        return;
+      }
+      const peers = await (this.#link as DirectoryLink).who();
+      this.#emit({ type: 'who', peers });
+    });
+  }
+
+  connect(name: string): Promise<void> {
+    return this.#run(() => this.node.connect(name));
+  }
+
+  accept(name: string): Promise<void> {
+    return this.#run(() => this.node.accept(name));
+  }
+
+  decline(name: string): Promise<void> {
+    return this.#run(() => this.node.decline(name));
+  }
+
+  send(name: string, text: string): Promise<void> {
+    return this.#run(() => {
+      if (text.trim() === '') throw new NatterError(ERROR_CODES.BAD_COMMAND, `nothing to send to ${name}`);
+      return this.node.send(name, text);
+    });
+  }
+
+  end(name: string): Promise<void> {
+    return this.#run(() => this.node.end(name));
+  }
+
+  /** END every chat, DOWN to the directory, stop hosting; then 'done'. */
+  async quit(code = 0): Promise<void> {
+    if (this.#isQuitting) return;
+    this.#isQuitting = true;
+    await this.node.stop();
+    await this.#link?.stop();
+    await this.#rendezvous?.close();
+    this.emit('done', code);
+  }
+}

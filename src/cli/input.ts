@@ -1,0 +1,82 @@
+/**
+ * The typed line of `natter chat` (docs/chat.md, "Typing"): commands start
+ * with "/", `friend/message` addresses a friend, anything else goes to the
+ * current conversation.
+ */
+import { ERROR_CODES, NatterError } from '../errors.ts';
+import { normalizeName } from '../protocol/fields.ts';
+
+/** The longest message a person may type, in characters (Unicode code points). */
+export const MAX_TYPED_CHARS = 250;
+
+export type TypedCommand =
+  | { kind: 'send'; to: string | undefined; text: string }
+  | { kind: 'connect' | 'accept' | 'decline' | 'switch'; name: string }
+  | { kind: 'end'; name: string | undefined }
+  | { kind: 'who' | 'help' | 'quit' }
+  | { kind: 'empty' };
+
+const NAMED = ['connect', 'accept', 'decline', 'switch'] as const;
+
+export const HELP = [
+  'friend/message   send message to friend (opens the chat if needed)',
+  'message          send to the current conversation',
+  '/connect NAME    ask NAME to chat',
+  '/accept NAME     accept a chat request',
+  '/decline NAME    decline a chat request',
+  '/switch NAME     make NAME the current conversation',
+  '/end [NAME]      end the chat with NAME (or the current one)',
+  '/who             list who is online (or your friends)',
+  '/help            this help',
+  '/quit            end every chat and leave',
+];
+
+function name(raw: string, command: string): string {
+  if (raw === '') throw new NatterError(ERROR_CODES.BAD_COMMAND, `usage: /${command} NAME`);
+  try {
+    return normalizeName(raw, 32);
+  } catch {
+    throw new NatterError(ERROR_CODES.BAD_COMMAND, `"${raw}" is not a valid name`);
+  }
+}
+
+/** Checks a message's length; the limit is on what a person typed, in characters. */
+export function checkTyped(text: string): string {
+  const chars = [...text].length;
+  if (chars > MAX_TYPED_CHARS) {
+    throw new NatterError(
+      ERROR_CODES.MESSAGE_TOO_LONG,
+      `message is ${chars} characters, the limit is ${MAX_TYPED_CHARS}; it was not sent`,
+    );
+  }
+  return text;
+}
+
+/** Parses one typed line. @throws NatterError for a bad command or an over-long message. */
+export function parseTyped(line: string): TypedCommand {
+  const trimmed = line.trim();
+  if (trimmed === '') return { kind: 'empty' };
+  if (trimmed.startsWith('/')) {
+    const [head = '', ...rest] = trimmed.slice(1).split(/\s+/);
+    const arg = rest.join(' ');
+    const command = head.toLowerCase();
+    if ((NAMED as readonly string[]).includes(command)) {
+      return { kind: command as (typeof NAMED)[number], name: name(arg, command) };
+    }
+    if (command === 'end') return { kind: 'end', name: arg === '' ? undefined : name(arg, 'end') };
+    if (command === 'who' || command === 'help' || command === 'quit') return { kind: command };
+    throw new NatterError(ERROR_CODES.UNKNOWN_COMMAND, `unknown command /${head}; type /help`);
+  }
+  const slash = line.indexOf('/');
+  if (slash > 0) {
+    const prefix = line.slice(0, slash);
+    let to: string | undefined;
+    try {
+      to = normalizeName(prefix, 32);
+    } catch {
+      to = undefined; // not an address ("see http://..."): the whole line is the message
+    }
+    if (to !== undefined) return { kind: 'send', to, text: checkTyped(line.slice(slash + 1)) };
+  }
+  return { kind: 'send', to: undefined, text: checkTyped(line) };
+}

@@ -1,0 +1,109 @@
+/**
+ * `natter chat --json`: one JSON command per line on stdin, one JSON event
+ * per line on stdout and nothing else there (docs/chat.md, "Scripting").
+ * A line that is not a valid command is answered with an error event.
+ */
+import { createInterface, type Interface } from 'node:readline';
+import { ERROR_CODES, NatterError } from '../errors.ts';
+import type { ChatEvent, ChatSession } from './chat-session.ts';
+import { checkTyped } from './input.ts';
+
+type Command =
+  | { cmd: 'who' }
+  | { cmd: 'connect'; to: string }
+  | { cmd: 'accept' | 'decline'; from: string }
+  | { cmd: 'send'; to: string; text: string }
+  | { cmd: 'end'; with: string }
+  | { cmd: 'quit' };
+
+const FIELDS: Record<Command['cmd'], string[]> = {
+  who: [],
+  connect: ['to'],
+  accept: ['from'],
+  decline: ['from'],
+  send: ['to', 'text'],
+  end: ['with'],
+  quit: [],
+};
+
+/** Parses one line into a command. @throws NatterError NATTER_ERR_BAD_COMMAND or NATTER_ERR_UNKNOWN_COMMAND */
+export function parseJsonCommand(line: string): Command {
+  let data: unknown;
+  try {
+    data = JSON.parse(line);
+  } catch {
+    throw new NatterError(ERROR_CODES.BAD_COMMAND, 'not a JSON object: expected {"cmd": ...} on one line');
+  }
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+    throw new NatterError(ERROR_CODES.BAD_COMMAND, 'expected a JSON object with a "cmd" field');
+  }
+  const cmd = (data as { cmd?: unknown }).cmd;
+  if (typeof cmd !== 'string') throw new NatterError(ERROR_CODES.BAD_COMMAND, 'missing "cmd"');
+  const fields = FIELDS[cmd as Command['cmd']] as string[] | undefined;
+  if (fields === undefined || !Object.hasOwn(FIELDS, cmd)) {
+    throw new NatterError(ERROR_CODES.UNKNOWN_COMMAND, `unknown cmd "${cmd}"; one of ${Object.keys(FIELDS).join(', ')}`);
+  }
+  for (const f of fields) {
+    if (typeof (data as Record<string, unknown>)[f] !== 'string') {
+      throw new NatterError(ERROR_CODES.BAD_COMMAND, `"${cmd}" needs a string "${f}"`);
+    }
+  }
+  return data as Command;
+}
+
+export class JsonUi {
+  readonly #session: ChatSession;
+  readonly #out: NodeJS.WritableStream;
+  readonly #rl: Interface;
+
+  constructor(session: ChatSession, input: NodeJS.ReadableStream = process.stdin, output: NodeJS.WritableStream = process.stdout) {
+    this.#session = session;
+    this.#out = output;
+    this.#rl = createInterface({ input, terminal: false });
+    this.#rl.on('line', (line) => void this.#onLine(line));
+    this.#rl.on('close', () => void session.quit());
+    session.on('event', (e) => this.#write(e));
+  }
+
+  start(ready: ChatEvent & { type: 'ready' }): void {
+    this.#write(ready);
+  }
+
+  close(): void {
+    this.#rl.close();
+  }
+
+  #write(event: ChatEvent): void {
+    this.#out.write(`${JSON.stringify(event)}\n`);
+  }
+
+  async #onLine(line: string): Promise<void> {
+    if (line.trim() === '') return;
+    let c: Command;
+    try {
+      c = parseJsonCommand(line);
+      if (c.cmd === 'send') checkTyped(c.text);
+    } catch (err) {
+      if (!(err instanceof NatterError)) throw err;
+      this.#write({ type: 'error', code: err.code, message: err.message });
+      return;
+    }
+    const s = this.#session;
+    switch (c.cmd) {
+      case 'who':
+        return s.who();
+      case 'connect':
+        return s.connect(c.to);
+      case 'accept':
+        return s.accept(c.from);
+      case 'decline':
+        return s.decline(c.from);
+      case 'send':
+        return s.send(c.to, c.text);
+      case 'end':
+        return s.end(c.with);
+      case 'quit':
+        return s.quit();
+    }
+  }
+}

@@ -1,0 +1,172 @@
+/**
+ * The line UI of `natter chat`: one prompt, always ready. Incoming lines are
+ * printed above it, and whatever is half typed is redrawn intact below them.
+ * Colours only when stdout is a terminal and NO_COLOR is not set.
+ */
+import { clearLine, createInterface, cursorTo, type Interface } from 'node:readline';
+import { styleText } from 'node:util';
+import { NatterError } from '../errors.ts';
+import type { ChatEvent, ChatSession } from './chat-session.ts';
+import { HELP, parseTyped } from './input.ts';
+import { sanitize } from './sanitize.ts';
+
+type Style = Parameters<typeof styleText>[0];
+
+export class LineUi {
+  readonly #session: ChatSession;
+  readonly #out: NodeJS.WriteStream;
+  readonly #rl: Interface;
+  readonly #isTerminal: boolean;
+  readonly #isColor: boolean;
+  #current: string | undefined;
+
+  constructor(session: ChatSession, input: NodeJS.ReadStream = process.stdin, output: NodeJS.WriteStream = process.stdout) {
+    this.#session = session;
+    this.#out = output;
+    this.#isTerminal = Boolean(input.isTTY && output.isTTY);
+    const noColor = process.env.NO_COLOR;
+    this.#isColor = Boolean(output.isTTY) && (noColor === undefined || noColor === '');
+    this.#rl = createInterface({ input, output, terminal: this.#isTerminal, prompt: '> ' });
+    this.#rl.on('line', (line) => void this.#onLine(line));
+    this.#rl.on('close', () => void session.quit());
+    this.#rl.on('SIGINT', () => void session.quit());
+    session.on('event', (e) => this.#onEvent(e));
+  }
+
+  start(ready: ChatEvent & { type: 'ready' }): void {
+    this.#print(`natter: ${ready.name} ready at ${ready.ip}:${ready.port} via ${ready.via}. Type /help for commands.`, 'bold');
+    this.#setPrompt();
+    this.#rl.prompt();
+  }
+
+  close(): void {
+    this.#rl.close();
+  }
+
+  #style(style: Style, text: string): string {
+    return this.#isColor ? styleText(style, text, { validateStream: false }) : text;
+  }
+
+  /** Prints a line above the prompt, keeping the half-typed input. */
+  #print(text: string, style?: Style): void {
+    const line = style === undefined ? text : this.#style(style, text);
+    if (!this.#isTerminal) {
+      this.#out.write(`${line}\n`);
+      return;
+    }
+    cursorTo(this.#out, 0);
+    clearLine(this.#out, 0);
+    this.#out.write(`${line}\n`);
+    this.#rl.prompt(true);
+  }
+
+  #setPrompt(): void {
+    this.#rl.setPrompt(this.#current === undefined ? '> ' : `${this.#current}> `);
+  }
+
+  #switch(name: string): void {
+    this.#current = name;
+    this.#setPrompt();
+  }
+
+  #onEvent(e: ChatEvent): void {
+    switch (e.type) {
+      case 'request':
+        this.#print(`${e.from} wants to chat: /accept ${e.from} or /decline ${e.from}`, 'yellow');
+        return;
+      case 'connected':
+        this.#switch(e.with);
+        this.#print(`* chat with ${e.with} is open`, 'green');
+        return;
+      case 'declined':
+        this.#print(e.reason === 'busy' ? `${e.by} is busy` : `${e.by} declined the chat (${sanitize(e.reason)})`, 'yellow');
+        return;
+      case 'message':
+        this.#print(`Message from ${this.#style('cyan', e.from)}: ${sanitize(e.text)}`);
+        return;
+      case 'ended':
+        if (this.#current === e.with) this.#current = undefined;
+        this.#setPrompt();
+        this.#print(
+          e.reason === 'remote' ? `* ${e.with} ended the chat` : e.reason === 'local' ? `* chat with ${e.with} ended` : `* ${sanitize(e.reason)}`,
+          'dim',
+        );
+        return;
+      case 'who':
+        if (e.peers.length === 0) this.#print('nobody else is online');
+        for (const p of e.peers) {
+          const state = p.connected === undefined ? '' : p.connected ? '  (connected)' : '  (not connected)';
+          this.#print(`${p.name}  ${p.ip}:${p.port}${state}`);
+        }
+        return;
+      case 'shutdown':
+        this.#print('* the directory is shutting natter down; bye', 'yellow');
+        return;
+      case 'notice':
+        this.#print(`* ${e.message}`, 'dim');
+        return;
+      case 'error':
+        this.#print(`! ${e.message}`, 'red');
+        return;
+      case 'ready':
+        return;
+    }
+  }
+
+  async #onLine(line: string): Promise<void> {
+    let cmd;
+    try {
+      cmd = parseTyped(line);
+    } catch (err) {
+      if (!(err instanceof NatterError)) throw err;
+      this.#print(`! ${err.message}`, 'red');
+      this.#rl.prompt();
+      return;
+    }
+    const s = this.#session;
+    switch (cmd.kind) {
+      case 'empty':
+        break;
+      case 'send': {
+        const to = cmd.to ?? this.#current;
+        if (to === undefined) {
+          this.#print('! no current conversation: type friend/message, or /switch NAME first', 'red');
+          break;
+        }
+        if (cmd.to !== undefined) this.#switch(cmd.to);
+        await s.send(to, cmd.text);
+        break;
+      }
+      case 'connect':
+        this.#switch(cmd.name);
+        await s.connect(cmd.name);
+        break;
+      case 'accept':
+        this.#switch(cmd.name);
+        await s.accept(cmd.name);
+        break;
+      case 'decline':
+        await s.decline(cmd.name);
+        break;
+      case 'switch':
+        this.#switch(cmd.name);
+        break;
+      case 'end': {
+        const name = cmd.name ?? this.#current;
+        if (name === undefined) this.#print('! usage: /end NAME (there is no current conversation)', 'red');
+        else await s.end(name);
+        break;
+      }
+      case 'who':
+        await s.who();
+        break;
+      case 'help':
+        for (const h of HELP) this.#print(h);
+        break;
+      case 'quit':
+        await s.quit();
+        return;
+    }
+    this.#rl.prompt(true);
+  }
+}

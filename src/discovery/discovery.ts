@@ -1,0 +1,20 @@
+/**
+ * Ways to find peers: a friends table, a directory, later the LAN. Each
+ * answers the same two questions, so the peer does not care which it has.
+ */
+
+/** Where a peer listens. */
+export interface PeerInfo {
+  name: string;
+  ip: string;
+  port: number;
+}
+
+export interface Discovery {
+  /** Where `name` listens, or undefined when it is not known (offline, or not a friend). */
+  lookup(name: string): Promise<PeerInfo | undefined>;
+  /** Every peer this discovery knows of right now. */
+  list(): Promise<PeerInfo[]>;
+  /** True when peers found here are trusted to chat without asking (a friends table). */
+  isFriend(name: string): boolean;
+}

@@ -1,0 +1,210 @@
+/**
+ * Staying registered with a directory (protocol.md §6): UP, then ALIVE at the
+ * pace the directory's ACK sets; UP again by itself on NACK; and when the
+ * directory goes away, reconnecting with backoff (from 2 s, doubling to 30 s,
+ * with jitter) while chats with peers already known go on.
+ *
+ *   connecting ──UP/ACK──▶ registered ──ALIVE/ACK──▶ registered
+ *        ▲                     │ NACK ──▶ UP again (asking for the same port)
+ *        └──backoff──── lost ◀─┘ connection closed / request failed
+ *   any ──SHUTDOWN from the directory──▶ 'shutdown'
+ *   any ──stop()──▶ DOWN, close
+ */
+import { EventEmitter } from 'node:events';
+import type { Discovery, PeerInfo } from '../discovery/discovery.ts';
+import { ERROR_CODES, NatterError } from '../errors.ts';
+import { SILENT_LOGGER, type Logger } from '../log.ts';
+import { canonicalIp } from '../protocol/fields.ts';
+import { DirectoryClient, type Registration } from './directory-client.ts';
+
+export interface Backoff {
+  /** First delay. Default 2,000 ms. */
+  initialMs: number;
+  /** Largest delay. Default 30,000 ms. */
+  maxMs: number;
+}
+
+export const DEFAULT_BACKOFF: Readonly<Backoff> = Object.freeze({ initialMs: 2_000, maxMs: 30_000 });
+
+export interface DirectoryLinkOptions {
+  name: string;
+  /** Opens a connection to the directory (TCP to a known address, or find-or-host for the local default). */
+  connect: () => Promise<DirectoryClient>;
+  backoff?: Backoff;
+  /** Random source in [0, 1) for jitter; injectable for tests. */
+  random?: () => number;
+  logger?: Logger;
+}
+
+export interface DirectoryLinkEvents {
+  /** Registered (first time or again); `port` is where we must listen. */
+  registered: [Registration];
+  /** The directory connection is gone; retrying after `delayMs`. */
+  lost: [err: NatterError, delayMs: number];
+  /** The directory is shutting the chat system down. */
+  shutdown: [];
+}
+
+export class DirectoryLink extends EventEmitter<DirectoryLinkEvents> implements Discovery {
+  readonly name: string;
+  readonly #connect: () => Promise<DirectoryClient>;
+  readonly #backoff: Backoff;
+  readonly #random: () => number;
+  readonly #log: Logger;
+  #client: DirectoryClient | undefined;
+  #registration: Registration | undefined;
+  #aliveTimer: NodeJS.Timeout | undefined;
+  #retryTimer: NodeJS.Timeout | undefined;
+  #attempt = 0;
+  #isStopped = false;
+  /** The last listing, to answer lookups while the directory is away. */
+  #known = new Map<string, PeerInfo>();
+
+  constructor(options: DirectoryLinkOptions) {
+    super();
+    this.name = options.name;
+    this.#connect = options.connect;
+    this.#backoff = options.backoff ?? DEFAULT_BACKOFF;
+    this.#random = options.random ?? Math.random;
+    this.#log = options.logger ?? SILENT_LOGGER;
+  }
+
+  get registration(): Registration | undefined {
+    return this.#registration;
+  }
+
+  /** Our IP as used towards the directory (the local end of its connection), while connected. */
+  get ownAddress(): string | undefined {
+    const local = (this.#client?.conn.stream as { localAddress?: string } | undefined)?.localAddress;
+    return local === undefined ? undefined : canonicalIp(local);
+  }
+
+  get isRegistered(): boolean {
+    return this.#client !== undefined && this.#registration !== undefined;
+  }
+
+  /**
+   * Connects and registers for the first time. Rejects when the directory
+   * cannot be reached or refuses the name: at start-up the user must hear
+   * about it, not wait on a retry loop.
+   */
+  async start(): Promise<Registration> {
+    return this.#register(0);
+  }
+
+  /** The port the directory first assigned; asked for again on every later UP. */
+  async #register(port: number): Promise<Registration> {
+    const client = await this.#connect();
+    try {
+      const registration = await client.register(this.name, '', port);
+      this.#adopt(client, registration);
+      return registration;
+    } catch (err) {
+      void client.close();
+      throw err;
+    }
+  }
+
+  #adopt(client: DirectoryClient, registration: Registration): void {
+    this.#client = client;
+    this.#registration = registration;
+    this.#attempt = 0;
+    client.on('shutdown', () => {
+      if (this.#isStopped) return;
+      this.#isStopped = true;
+      this.#clearTimers();
+      this.emit('shutdown');
+    });
+    client.on('close', (err) => {
+      if (this.#client !== client) return;
+      this.#client = undefined;
+      clearInterval(this.#aliveTimer);
+      if (!this.#isStopped) {
+        this.#retry(err ?? new NatterError(ERROR_CODES.CONNECTION_CLOSED, 'the directory closed the connection'));
+      }
+    });
+    clearInterval(this.#aliveTimer);
+    this.#aliveTimer = setInterval(() => void this.#heartbeat(client), registration.aliveIntervalMs);
+    this.#aliveTimer.unref();
+    this.emit('registered', registration);
+  }
+
+  async #heartbeat(client: DirectoryClient): Promise<void> {
+    try {
+      const answer = await client.alive();
+      if (answer !== undefined) return;
+      // NACK: the directory forgot us (expiry, or it restarted with our connection intact).
+      this.#log.info({ name: this.name }, 'directory answered NACK; registering again');
+      const registration = await client.register(this.name, '', this.#registration?.port ?? 0);
+      this.#registration = registration;
+      this.emit('registered', registration);
+    } catch (err) {
+      if (this.#client === client) {
+        this.#log.info({ err: (err as Error).message }, 'directory request failed');
+        client.conn.destroy(err instanceof NatterError ? err : undefined);
+      }
+    }
+  }
+
+  #retry(err: NatterError): void {
+    if (this.#isStopped) return;
+    const base = Math.min(this.#backoff.maxMs, this.#backoff.initialMs * 2 ** this.#attempt);
+    const delayMs = Math.round(base * (0.8 + 0.4 * this.#random())); // ±20% so a crowd does not retry in step
+    this.#attempt++;
+    this.emit('lost', err, delayMs);
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      void this.#register(this.#registration?.port ?? 0).catch((e: unknown) => {
+        this.#retry(e instanceof NatterError ? e : new NatterError(ERROR_CODES.DIRECTORY_UNAVAILABLE, String(e)));
+      });
+    }, delayMs);
+    this.#retryTimer.unref();
+  }
+
+  /** WHO. Rejects with NATTER_ERR_DIRECTORY_UNAVAILABLE while the directory is away. */
+  async who(): Promise<PeerInfo[]> {
+    if (this.#client === undefined) {
+      throw new NatterError(ERROR_CODES.DIRECTORY_UNAVAILABLE, 'the directory is unreachable; retrying in the background');
+    }
+    const peers = await this.#client.who();
+    this.#known = new Map(peers.map((p) => [p.name, p]));
+    return peers;
+  }
+
+  /** Where `name` listens: asks the directory, or uses the last listing while it is away. */
+  async lookup(name: string): Promise<PeerInfo | undefined> {
+    if (this.#client !== undefined) {
+      try {
+        await this.who();
+      } catch {
+        // Fall back on what we knew.
+      }
+    }
+    return this.#known.get(name);
+  }
+
+  async list(): Promise<PeerInfo[]> {
+    return this.who();
+  }
+
+  isFriend(): boolean {
+    return false;
+  }
+
+  /** DOWN and close. */
+  async stop(): Promise<void> {
+    this.#isStopped = true;
+    this.#clearTimers();
+    const client = this.#client;
+    this.#client = undefined;
+    if (client !== undefined) {
+      client.down();
+      await client.close();
+    }
+  }
+
+  #clearTimers(): void {
+    clearInterval(this.#aliveTimer);
+    clearTimeout(this.#retryTimer);
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * natter's zero-setup default (docs/chat.md, "Finding each other"): peers on
+ * one machine meet at a directory on a well-known loopback port. The first
+ * peer finds nobody there and hosts one in its own process; later peers use
+ * it. The directory is soft state: when its host quits, it closes without
+ * telling anyone to shut down, the others see their connection drop, and the
+ * first of them to retry hosts a new one, where all register again.
+ */
+import { DirectoryServer } from '../directory/server.ts';
+import { ERROR_CODES, NatterError, isNatterError } from '../errors.ts';
+import { SILENT_LOGGER, type Logger } from '../log.ts';
+import { DirectoryClient } from './directory-client.ts';
+
+export interface LocalRendezvousOptions {
+  host: string;
+  port: number;
+  logger?: Logger;
+  /** Told when this process starts hosting the directory. */
+  onHosting?: (port: number) => void;
+}
+
+export class LocalRendezvous {
+  readonly host: string;
+  readonly port: number;
+  readonly #log: Logger;
+  readonly #onHosting: ((port: number) => void) | undefined;
+  #hosted: DirectoryServer | undefined;
+
+  constructor(options: LocalRendezvousOptions) {
+    this.host = options.host;
+    this.port = options.port;
+    this.#log = options.logger ?? SILENT_LOGGER;
+    this.#onHosting = options.onHosting;
+  }
+
+  /** True while this process hosts the directory. */
+  get isHosting(): boolean {
+    return this.#hosted !== undefined;
+  }
+
+  /** A connection to the local directory, hosting it first when nobody does. */
+  async connect(): Promise<DirectoryClient> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        return await DirectoryClient.connect({ host: this.host, port: this.port, timeoutMs: 3_000 });
+      } catch (err) {
+        if (!isNatterError(err, ERROR_CODES.CONNECTION_CLOSED)) {
+          throw new NatterError(
+            ERROR_CODES.DIRECTORY_UNAVAILABLE,
+            `${this.host}:${this.port} does not answer as a natter directory (${(err as Error).message}); pass --directory HOST:PORT`,
+            { cause: err },
+          );
+        }
+      }
+      if (await this.#host()) continue;
+    }
+    throw new NatterError(ERROR_CODES.DIRECTORY_UNAVAILABLE, `cannot reach or host a directory at ${this.host}:${this.port}`);
+  }
+
+  /** Tries to host the directory; false when someone else got the port first. */
+  async #host(): Promise<boolean> {
+    if (this.#hosted !== undefined) return true;
+    const server = new DirectoryServer({ logger: this.#log });
+    try {
+      await server.listen(this.port, this.host);
+    } catch (err) {
+      await server.close();
+      if (isNatterError(err, ERROR_CODES.LISTEN_FAILED)) return false;
+      throw err;
+    }
+    this.#hosted = server;
+    this.#log.info({ port: this.port }, 'hosting the local directory');
+    this.#onHosting?.(this.port);
+    return true;
+  }
+
+  /** Stops hosting (without SHUTDOWN: the others take over). */
+  async close(): Promise<void> {
+    const server = this.#hosted;
+    this.#hosted = undefined;
+    await server?.close('host quit');
+  }
+}

@@ -1,0 +1,609 @@
+/**
+ * A chat peer (docs/chat.md, protocol.md §7): listens for other peers, dials
+ * them, and keeps one connection per pair of peers carrying both directions.
+ *
+ * A conversation ("chat") outlives its connections: connections are opened
+ * lazily, reused for every message, closed after idleTimeoutMs without
+ * traffic, and opened again transparently by the next message. Every
+ * connection starts with the dialer's CONN and the other side's RESP; TEXT
+ * flows only after RESP(accept).
+ *
+ * Chat state towards one peer:
+ *
+ *   none ──connect()/send()──▶ outgoing ──RESP(accept)──▶ open
+ *     │                           └──RESP(decline)──▶ none ("declined", "busy")
+ *     └──CONN──▶ incoming ──accept()──▶ open        (or open at once with auto-accept)
+ *                   └──decline()──▶ none
+ *   open ──END either way, or connection lost──▶ none
+ *
+ * When two peers dial each other at the same moment, both connections carry
+ * a CONN; each side keeps the one dialed by the peer whose name sorts first
+ * and closes the other, so both keep the same one. Both wanted the chat, so
+ * the CONN on the kept connection is accepted without asking.
+ */
+import { EventEmitter } from 'node:events';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { MONOTONIC_CLOCK, type Clock } from '../clock.ts';
+import type { Discovery, PeerInfo } from '../discovery/discovery.ts';
+import { ERROR_CODES, NatterError } from '../errors.ts';
+import { SILENT_LOGGER, type Logger } from '../log.ts';
+import { canonicalIp, normalizeName } from '../protocol/fields.ts';
+import { DEFAULT_LIMITS, type ProtocolLimits } from '../protocol/limits.ts';
+import type { Message } from '../protocol/messages.ts';
+import { FramedConnection } from '../transport/framed-connection.ts';
+import { listenOn } from '../transport/listen.ts';
+import { dial } from '../transport/tcp.ts';
+import { remoteError } from './directory-client.ts';
+
+export type ChatState = 'outgoing' | 'incoming' | 'open';
+
+/** Why a chat ended. */
+export type EndReason = 'local' | 'remote' | 'lost';
+
+export interface PeerNodeOptions {
+  /** Our display name. */
+  name: string;
+  /** How names are turned into addresses. */
+  discovery: Discovery;
+  /** Address to listen on. Default 127.0.0.1. */
+  listenHost?: string;
+  /** Port to listen on (0: any free port). */
+  listenPort: number;
+  /** IP to tell peers in CONN; default: the local address of each connection. */
+  advertiseIp?: string;
+  /** Accept every chat request without asking. Default false (friends of a table are always accepted). */
+  isAutoAccept?: boolean;
+  /** Most chats (open or being set up) at once. Default 8. */
+  maxChats?: number;
+  /** Close a connection after this long without chat traffic. Default 300,000 ms. */
+  idleTimeoutMs?: number;
+  /** PING interval; a connection silent for three intervals is dead. Default 15,000 ms. */
+  keepaliveIntervalMs?: number;
+  /** Deadline to connect to a peer and exchange HELLO, and for an inbound connection to send CONN. Default 10,000 ms. */
+  dialTimeoutMs?: number;
+  /** Texts waiting per peer for a chat to open. Default 100. */
+  maxOutbox?: number;
+  limits?: Partial<ProtocolLimits>;
+  clock?: Clock;
+  logger?: Logger;
+}
+
+export interface PeerNodeEvents {
+  /** Someone asks to chat; answer with accept() or decline(). */
+  request: [from: string];
+  /** A chat is open. */
+  connected: [peer: string];
+  /** Our request was declined; reason "busy" when the peer has too many chats. */
+  declined: [by: string, reason: string];
+  /** A chat message. */
+  message: [from: string, text: string];
+  /** A chat ended; `detail` says more for "lost". */
+  ended: [peer: string, reason: EndReason, detail: string];
+  /** Something failed that the user should hear about (unknown or offline peer, undelivered texts). */
+  error: [err: NatterError, peer: string | undefined];
+}
+
+/** What we know of one other peer. */
+interface Link {
+  name: string;
+  chat: ChatState | undefined;
+  /** The one live connection to this peer, if any. */
+  conn: FramedConnection | undefined;
+  isOutbound: boolean;
+  /** True once CONN/RESP(accept) was exchanged on `conn`: TEXT may flow. */
+  isReady: boolean;
+  /** A dial in progress; its result becomes `conn`. */
+  dialing: Promise<void> | undefined;
+  /** Texts waiting for the chat to open or for a connection. */
+  outbox: string[];
+  /** Address from discovery or from the peer's CONN. */
+  address: PeerInfo | undefined;
+  idleTimer: NodeJS.Timeout | undefined;
+  keepaliveTimer: NodeJS.Timeout | undefined;
+  lastHeard: number;
+  /** Set when we close a connection on purpose (idle, END, duplicate): its close is not a loss. */
+  expectedClose: WeakSet<FramedConnection>;
+}
+
+const DEFAULTS = {
+  listenHost: '127.0.0.1',
+  isAutoAccept: false,
+  maxChats: 8,
+  idleTimeoutMs: 300_000,
+  keepaliveIntervalMs: 15_000,
+  dialTimeoutMs: 10_000,
+  maxOutbox: 100,
+};
+
+export class PeerNode extends EventEmitter<PeerNodeEvents> {
+  readonly name: string;
+  readonly discovery: Discovery;
+  readonly #o: typeof DEFAULTS & PeerNodeOptions;
+  readonly #limits: Partial<ProtocolLimits>;
+  readonly #clock: Clock;
+  readonly #log: Logger;
+  readonly #links = new Map<string, Link>();
+  /** Inbound connections that have not said who they are yet. */
+  readonly #anonymous = new Set<FramedConnection>();
+  #server: Server | undefined;
+  #address: AddressInfo | undefined;
+  #isStopping = false;
+
+  /** @throws NatterError NATTER_ERR_INVALID_NAME or NATTER_ERR_INVALID_ARGUMENT */
+  constructor(options: PeerNodeOptions) {
+    super();
+    this.#o = { ...DEFAULTS, ...options };
+    this.#limits = options.limits ?? {};
+    this.name = normalizeName(options.name, this.#limits.maxNameBytes ?? DEFAULT_LIMITS.maxNameBytes);
+    this.discovery = options.discovery;
+    this.#clock = options.clock ?? MONOTONIC_CLOCK;
+    this.#log = options.logger ?? SILENT_LOGGER;
+    for (const key of ['maxChats', 'idleTimeoutMs', 'keepaliveIntervalMs', 'dialTimeoutMs', 'maxOutbox'] as const) {
+      const v = this.#o[key];
+      if (!Number.isSafeInteger(v) || v < 1) {
+        throw new NatterError(ERROR_CODES.INVALID_ARGUMENT, `peer option ${key} must be a positive integer, got ${String(v)}`);
+      }
+    }
+  }
+
+  /** Starts listening; resolves with the address. */
+  async start(): Promise<AddressInfo> {
+    const server = createServer({ noDelay: true }, (socket) => this.#onInbound(socket));
+    await listenOn(server, this.#o.listenPort, this.#o.listenHost);
+    this.#server = server;
+    this.#address = server.address() as AddressInfo;
+    return this.#address;
+  }
+
+  /** Where we listen (after start()). */
+  get address(): AddressInfo | undefined {
+    return this.#address;
+  }
+
+  /** The chat state towards `peer`, if any. */
+  chatState(peer: string): ChatState | undefined {
+    return this.#links.get(peer)?.chat;
+  }
+
+  /** Every peer we have a chat with or a request from, with its state and whether a connection is open. */
+  chats(): { peer: string; state: ChatState; isConnected: boolean }[] {
+    return [...this.#links.values()]
+      .filter((l) => l.chat !== undefined)
+      .map((l) => ({ peer: l.name, state: l.chat as ChatState, isConnected: l.conn?.state === 'open' }));
+  }
+
+  /** True when a connection to `peer` is open now. */
+  isConnected(peer: string): boolean {
+    return this.#links.get(peer)?.conn?.state === 'open';
+  }
+
+  /** Number of connections open now (all peers). */
+  get connectionCount(): number {
+    let n = this.#anonymous.size;
+    for (const l of this.#links.values()) if (l.conn !== undefined) n++;
+    return n;
+  }
+
+  /**
+   * Asks `peer` to chat. Resolves once the request is on its way; the answer
+   * arrives as 'connected' or 'declined'. Failures (unknown, offline) are
+   * thrown as NatterErrors.
+   */
+  async connect(peer: string): Promise<void> {
+    const link = this.#linkFor(this.#checkPeerName(peer));
+    if (link.chat === 'open' || link.chat === 'outgoing') return;
+    if (link.chat === 'incoming') {
+      this.accept(peer);
+      return;
+    }
+    this.#checkChatRoom();
+    link.chat = 'outgoing';
+    try {
+      await this.#ensureConnection(link);
+    } catch (err) {
+      this.#dropChat(link);
+      throw err;
+    }
+  }
+
+  /**
+   * Sends a chat message, opening the chat (and a connection) when needed.
+   * Texts typed before the chat opens wait, in order, and leave once it does.
+   */
+  async send(peer: string, text: string): Promise<void> {
+    const link = this.#linkFor(this.#checkPeerName(peer));
+    if (link.chat === 'incoming') this.accept(peer); // answering a request is accepting it
+    if (link.chat === undefined) {
+      this.#checkChatRoom();
+      link.chat = 'outgoing';
+    }
+    if (link.isReady && link.conn?.state === 'open') {
+      link.conn.send({ type: 'TEXT', text });
+      this.#traffic(link);
+      return;
+    }
+    if (link.outbox.length >= this.#o.maxOutbox) {
+      throw new NatterError(ERROR_CODES.OUTBOX_FULL, `${link.outbox.length} messages to ${peer} are already waiting; not sent`);
+    }
+    // Check the text now, not when the chat opens, so a bad one fails here.
+    if (Buffer.byteLength(text, 'utf8') > (this.#limits.maxTextBytes ?? DEFAULT_LIMITS.maxTextBytes)) {
+      throw new NatterError(ERROR_CODES.TEXT_TOO_LONG, 'message is too long');
+    }
+    link.outbox.push(text);
+    try {
+      await this.#ensureConnection(link);
+    } catch (err) {
+      if (link.chat === 'outgoing') this.#dropChat(link);
+      throw err;
+    }
+  }
+
+  /** Accepts a pending request from `peer`. */
+  accept(peer: string): void {
+    const link = this.#links.get(peer);
+    if (link?.chat !== 'incoming' || link.conn === undefined) {
+      throw new NatterError(ERROR_CODES.NO_SUCH_REQUEST, `${peer} has not asked to chat`);
+    }
+    this.#open(link, link.conn);
+  }
+
+  /** Declines a pending request from `peer`. */
+  decline(peer: string, reason = 'declined'): void {
+    const link = this.#links.get(peer);
+    if (link?.chat !== 'incoming' || link.conn === undefined) {
+      throw new NatterError(ERROR_CODES.NO_SUCH_REQUEST, `${peer} has not asked to chat`);
+    }
+    link.conn.send({ type: 'RESP', accept: false, reason });
+    this.#dropChat(link);
+    this.#closeConn(link);
+  }
+
+  /** Ends the chat with `peer` (sends END). */
+  end(peer: string): void {
+    const link = this.#links.get(peer);
+    if (link?.chat === undefined) throw new NatterError(ERROR_CODES.NO_SUCH_CHAT, `no chat with ${peer}`);
+    if (link.conn?.state === 'open' && link.chat !== 'incoming') link.conn.send({ type: 'END' });
+    else if (link.chat === 'incoming' && link.conn !== undefined) link.conn.send({ type: 'RESP', accept: false, reason: 'declined' });
+    this.#endChat(link, 'local', 'ended by you');
+    this.#closeConn(link);
+  }
+
+  /** Sends END to every chat, closes every connection and the listener. */
+  async stop(): Promise<void> {
+    if (this.#isStopping) return;
+    this.#isStopping = true;
+    const closing: Promise<void>[] = [];
+    for (const link of this.#links.values()) {
+      if (link.conn !== undefined && link.chat === 'open' && link.isReady) link.conn.send({ type: 'END' });
+      if (link.conn !== undefined) closing.push(link.conn.close());
+      this.#clearTimers(link);
+    }
+    for (const conn of this.#anonymous) closing.push(conn.close());
+    const serverClosed = new Promise<void>((resolve) => (this.#server ? this.#server.close(() => resolve()) : resolve()));
+    await Promise.all(closing);
+    await serverClosed;
+  }
+
+  // ---- connections -------------------------------------------------------
+
+  #checkPeerName(peer: string): string {
+    const name = normalizeName(peer, this.#limits.maxNameBytes ?? DEFAULT_LIMITS.maxNameBytes);
+    if (name === this.name) throw new NatterError(ERROR_CODES.INVALID_ARGUMENT, 'that is you');
+    return name;
+  }
+
+  #checkChatRoom(): void {
+    const active = [...this.#links.values()].filter((l) => l.chat !== undefined).length;
+    if (active >= this.#o.maxChats) {
+      throw new NatterError(ERROR_CODES.TOO_MANY_CHATS, `you already have ${active} chats (the most is ${this.#o.maxChats}); /end one first`);
+    }
+  }
+
+  #linkFor(name: string): Link {
+    let link = this.#links.get(name);
+    if (link === undefined) {
+      link = {
+        name,
+        chat: undefined,
+        conn: undefined,
+        isOutbound: false,
+        isReady: false,
+        dialing: undefined,
+        outbox: [],
+        address: undefined,
+        idleTimer: undefined,
+        keepaliveTimer: undefined,
+        lastHeard: 0,
+        expectedClose: new WeakSet(),
+      };
+      this.#links.set(name, link);
+    }
+    return link;
+  }
+
+  /** Makes sure a connection is open or being opened; the CONN/RESP exchange follows on it. */
+  async #ensureConnection(link: Link): Promise<void> {
+    if (link.conn !== undefined) {
+      if (link.isReady) this.#flush(link);
+      return;
+    }
+    link.dialing ??= this.#dial(link).finally(() => {
+      link.dialing = undefined;
+    });
+    return link.dialing;
+  }
+
+  async #dial(link: Link): Promise<void> {
+    const address = await this.discovery.lookup(link.name);
+    if (address === undefined) {
+      throw new NatterError(ERROR_CODES.UNKNOWN_PEER, `${link.name} is not online (or not a friend)`);
+    }
+    link.address = address;
+    let conn: FramedConnection;
+    try {
+      conn = await dial({ host: address.ip, port: address.port, timeoutMs: this.#o.dialTimeoutMs, limits: this.#limits });
+    } catch (cause) {
+      throw new NatterError(
+        ERROR_CODES.PEER_UNREACHABLE,
+        `${link.name} is offline or unreachable at ${address.ip}:${address.port}`,
+        { cause },
+      );
+    }
+    if (this.#isStopping || link.chat === undefined) {
+      void conn.close();
+      return;
+    }
+    if (link.conn !== undefined) {
+      // An inbound connection from this peer arrived while we dialed, and the
+      // rule kept it (#onConn): ours is the duplicate.
+      void conn.close();
+      return;
+    }
+    this.#attach(link, conn, true);
+    const socket = conn.stream as Socket;
+    const ip = this.#o.advertiseIp ?? socket.localAddress ?? '';
+    conn.send({ type: 'CONN', name: this.name, ip: ip === '' ? '' : canonicalIp(ip), port: this.#address?.port ?? 1 });
+  }
+
+  #onInbound(socket: Socket): void {
+    if (this.#isStopping) {
+      socket.destroy();
+      return;
+    }
+    const conn = new FramedConnection(socket, { limits: this.#limits });
+    this.#anonymous.add(conn);
+    const deadline = setTimeout(() => {
+      conn.fail(new NatterError(ERROR_CODES.TIMEOUT, `no CONN within ${this.#o.dialTimeoutMs} ms`));
+    }, this.#o.dialTimeoutMs);
+    deadline.unref();
+    const onFirst = (msg: Message): void => {
+      clearTimeout(deadline);
+      this.#anonymous.delete(conn);
+      conn.off('message', onFirst);
+      conn.off('close', onGone);
+      if (msg.type !== 'CONN') {
+        conn.fail(new NatterError(ERROR_CODES.UNEXPECTED_MESSAGE, `expected CONN first, got ${msg.type}`));
+        return;
+      }
+      this.#onConn(conn, msg.name, msg.ip === '' ? canonicalIp(socket.remoteAddress ?? '') : msg.ip, msg.port);
+    };
+    const onGone = (): void => {
+      clearTimeout(deadline);
+      this.#anonymous.delete(conn);
+    };
+    conn.on('message', onFirst);
+    conn.on('close', onGone);
+    conn.on('failure', (err) => this.#log.info({ code: err.code, ip: socket.remoteAddress }, `inbound connection: ${err.message}`));
+  }
+
+  #onConn(conn: FramedConnection, name: string, ip: string, port: number): void {
+    if (name === this.name) {
+      conn.fail(new NatterError(ERROR_CODES.INVALID_NAME, `${name} is this peer's own name`));
+      return;
+    }
+    const link = this.#linkFor(name);
+    link.address ??= { name, ip, port };
+    if (link.conn !== undefined || link.dialing !== undefined) {
+      // Two connections for one pair. While our own dial is still unanswered
+      // (both of us dialed at once), the one dialed by the name that sorts
+      // first wins; each side closes only its own losing dial, so nothing is
+      // torn down before the winner carries the CONN. Otherwise the newer
+      // connection wins: the other side evidently gave up on the old one.
+      const isOurPendingDial = link.conn === undefined || (link.isOutbound && !link.isReady);
+      if (isOurPendingDial && this.name < name) {
+        this.#park(conn);
+        return;
+      }
+      if (link.conn !== undefined) this.#closeConn(link);
+      // A dial still in flight finds link.conn taken when it lands and closes itself.
+    }
+    this.#attach(link, conn, false);
+    if (link.chat === 'open' || link.chat === 'outgoing') {
+      // A chat we already have (a new connection after an idle close), or both of us asked at once.
+      this.#open(link, conn);
+      return;
+    }
+    if (link.chat === 'incoming') return; // asked again; still waiting for our user
+    const active = [...this.#links.values()].filter((l) => l.chat !== undefined).length;
+    if (active >= this.#o.maxChats) {
+      conn.send({ type: 'RESP', accept: false, reason: 'busy' });
+      this.#closeConn(link);
+      return;
+    }
+    if (this.#o.isAutoAccept || this.discovery.isFriend(name)) {
+      this.#open(link, conn);
+      return;
+    }
+    link.chat = 'incoming';
+    this.emit('request', name);
+  }
+
+  /**
+   * Holds a duplicate inbound connection that the other side will close once
+   * it sees our CONN on the connection that wins; closed by us after the dial
+   * deadline if it does not.
+   */
+  #park(conn: FramedConnection): void {
+    this.#anonymous.add(conn);
+    const timer = setTimeout(() => void conn.close(), this.#o.dialTimeoutMs);
+    timer.unref();
+    conn.on('close', () => {
+      clearTimeout(timer);
+      this.#anonymous.delete(conn);
+    });
+  }
+
+  /** Makes `conn` the connection to `link.name` and wires its events. */
+  #attach(link: Link, conn: FramedConnection, isOutbound: boolean): void {
+    link.conn = conn;
+    link.isOutbound = isOutbound;
+    link.isReady = false;
+    link.lastHeard = this.#clock.now();
+    conn.on('message', (msg) => {
+      if (link.conn !== conn) return;
+      link.lastHeard = this.#clock.now();
+      this.#onMessage(link, conn, msg);
+    });
+    conn.on('close', (err) => this.#onClose(link, conn, err));
+    this.#traffic(link);
+    const interval = this.#o.keepaliveIntervalMs;
+    let nonce = 0;
+    link.keepaliveTimer = setInterval(() => {
+      if (link.conn !== conn) return;
+      if (this.#clock.now() - link.lastHeard > 3 * interval) {
+        conn.destroy(new NatterError(ERROR_CODES.TIMEOUT, `no answer to keepalive for ${Math.round((3 * interval) / 1000)} s`));
+        return;
+      }
+      conn.send({ type: 'PING', nonce: nonce++ >>> 0 });
+    }, interval);
+    link.keepaliveTimer.unref();
+  }
+
+  /** Chat traffic happened: push the idle deadline back. */
+  #traffic(link: Link): void {
+    if (link.idleTimer !== undefined) {
+      link.idleTimer.refresh();
+      return;
+    }
+    link.idleTimer = setTimeout(() => {
+      link.idleTimer = undefined;
+      if (link.conn === undefined) return;
+      this.#log.debug({ peer: link.name }, 'closing an idle connection');
+      this.#closeConn(link);
+    }, this.#o.idleTimeoutMs);
+    link.idleTimer.unref();
+  }
+
+  #onMessage(link: Link, conn: FramedConnection, msg: Message): void {
+    switch (msg.type) {
+      case 'RESP':
+        if (!link.isOutbound || link.isReady) break;
+        this.#traffic(link);
+        if (msg.accept) {
+          this.#open(link, conn);
+        } else {
+          const reason = msg.reason === '' ? 'declined' : msg.reason;
+          const undelivered = link.outbox.length;
+          this.#dropChat(link);
+          this.#closeConn(link);
+          this.emit('declined', link.name, reason);
+          if (undelivered > 0) {
+            this.emit('error', new NatterError(ERROR_CODES.NOT_DELIVERED, `${undelivered} message(s) to ${link.name} not delivered`), link.name);
+          }
+        }
+        return;
+      case 'TEXT':
+        if (!link.isReady || link.chat !== 'open') break;
+        this.#traffic(link);
+        this.emit('message', link.name, msg.text);
+        return;
+      case 'END':
+        this.#endChat(link, 'remote', `${link.name} ended the chat`);
+        this.#closeConn(link);
+        return;
+      case 'PING':
+        conn.send({ type: 'PONG', nonce: msg.nonce });
+        return;
+      case 'PONG':
+        return;
+      case 'CONN':
+        // Already identified on this connection; a repeated CONN is harmless.
+        if (msg.name === link.name) return;
+        break;
+      case 'ERROR':
+        this.emit('error', remoteError(msg.code, msg.reason), link.name);
+        return;
+      default:
+        break;
+    }
+    conn.fail(new NatterError(ERROR_CODES.UNEXPECTED_MESSAGE, `${msg.type} has no place here`));
+  }
+
+  /** Opens the chat on `conn` (answering RESP(accept) when the other side dialed) and sends what waited. */
+  #open(link: Link, conn: FramedConnection): void {
+    const wasOpen = link.chat === 'open';
+    link.chat = 'open';
+    link.isReady = true;
+    if (!link.isOutbound) conn.send({ type: 'RESP', accept: true, reason: '' });
+    this.#traffic(link);
+    if (!wasOpen) this.emit('connected', link.name);
+    this.#flush(link);
+  }
+
+  #flush(link: Link): void {
+    const conn = link.conn;
+    if (conn === undefined || !link.isReady) return;
+    while (link.outbox.length > 0 && conn.state === 'open') {
+      conn.send({ type: 'TEXT', text: link.outbox.shift() as string });
+    }
+    this.#traffic(link);
+  }
+
+  #onClose(link: Link, conn: FramedConnection, err: NatterError | undefined): void {
+    if (link.conn !== conn) return;
+    const wasExpected = link.expectedClose.has(conn);
+    link.conn = undefined;
+    link.isReady = false;
+    this.#clearTimers(link);
+    if (this.#isStopping || wasExpected || link.chat === undefined) return;
+    // The other side closed without END: gone, or it closed an idle connection.
+    if (err === undefined && link.chat === 'open' && link.outbox.length === 0) {
+      this.#log.debug({ peer: link.name }, 'connection closed by the other side; the chat stays open');
+      return;
+    }
+    const why = err?.message ?? 'connection closed';
+    if (link.outbox.length > 0) {
+      this.emit('error', new NatterError(ERROR_CODES.NOT_DELIVERED, `${link.outbox.length} message(s) to ${link.name} not delivered: ${why}`), link.name);
+    }
+    this.#endChat(link, 'lost', `lost the connection to ${link.name}: ${why}`);
+  }
+
+  /** Closes the link's connection on purpose (idle, END, decline, duplicate). */
+  #closeConn(link: Link): void {
+    const conn = link.conn;
+    if (conn === undefined) return;
+    link.expectedClose.add(conn);
+    link.conn = undefined;
+    link.isReady = false;
+    this.#clearTimers(link);
+    void conn.close();
+  }
+
+  #clearTimers(link: Link): void {
+    clearInterval(link.keepaliveTimer);
+    link.keepaliveTimer = undefined;
+    clearTimeout(link.idleTimer);
+    link.idleTimer = undefined;
+  }
+
+  #endChat(link: Link, reason: EndReason, detail: string): void {
+    const had = link.chat;
+    this.#dropChat(link);
+    if (had !== undefined) this.emit('ended', link.name, reason, detail);
+  }
+
+  #dropChat(link: Link): void {
+    link.chat = undefined;
+    link.outbox = [];
+  }
+}
