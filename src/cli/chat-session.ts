@@ -24,6 +24,7 @@ export type ChatEvent =
   | { type: 'ended'; with: string; reason: string }
   | { type: 'shutdown' }
   | { type: 'notice'; message: string }
+  | ({ type: 'dump' } & ReturnType<PeerNode['dump']>)
   | { type: 'error'; code: string; message: string };
 
 export type FindPeers =
@@ -176,6 +177,10 @@ export class ChatSession extends EventEmitter<{ event: [ChatEvent]; done: [code:
       const peers = await (this.#link as DirectoryLink).who();
       this.#emit({ type: 'who', peers });
     });
+  }
+
+  dump(): void {
+    this.#emit({ type: 'dump', ...this.node.dump() });
   }
 
   connect(name: string): Promise<void> {

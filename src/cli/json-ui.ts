@@ -14,6 +14,7 @@ type Command =
   | { cmd: 'accept' | 'decline'; from: string }
   | { cmd: 'send'; to: string; text: string }
   | { cmd: 'end'; with: string }
+  | { cmd: 'dump' }
   | { cmd: 'quit' };
 
 const FIELDS: Record<Command['cmd'], string[]> = {
@@ -23,6 +24,7 @@ const FIELDS: Record<Command['cmd'], string[]> = {
   decline: ['from'],
   send: ['to', 'text'],
   end: ['with'],
+  dump: [],
   quit: [],
 };
 
@@ -102,6 +104,8 @@ export class JsonUi {
         return s.send(c.to, c.text);
       case 'end':
         return s.end(c.with);
+      case 'dump':
+        return s.dump();
       case 'quit':
         return s.quit();
     }

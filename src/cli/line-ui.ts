@@ -108,6 +108,9 @@ export class LineUi {
       case 'error':
         this.#print(`! ${e.message}`, 'red');
         return;
+      case 'dump':
+        this.#print(JSON.stringify(e));
+        return;
       case 'ready':
         return;
     }

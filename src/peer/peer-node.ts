@@ -128,6 +128,8 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
   #server: Server | undefined;
   #address: AddressInfo | undefined;
   #isStopping = false;
+  /** Connections opened over this node's life, for DUMP and tests of connection reuse. */
+  readonly counters = { dialed: 0, accepted: 0, idleClosed: 0 };
 
   /** @throws NatterError NATTER_ERR_INVALID_NAME or NATTER_ERR_INVALID_ARGUMENT */
   constructor(options: PeerNodeOptions) {
@@ -170,6 +172,11 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
     return [...this.#links.values()]
       .filter((l) => l.chat !== undefined)
       .map((l) => ({ peer: l.name, state: l.chat as ChatState, isConnected: l.conn?.state === 'open' }));
+  }
+
+  /** The node's state, as DUMP reports it. */
+  dump(): { name: string; port: number | undefined; connections: number; chats: ReturnType<PeerNode['chats']>; counters: PeerNode['counters'] } {
+    return { name: this.name, port: this.#address?.port, connections: this.connectionCount, chats: this.chats(), counters: { ...this.counters } };
   }
 
   /** True when a connection to `peer` is open now. */
@@ -359,6 +366,7 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
       void conn.close();
       return;
     }
+    this.counters.dialed++;
     this.#attach(link, conn, true);
     const socket = conn.stream as Socket;
     const ip = this.#o.advertiseIp ?? socket.localAddress ?? '';
@@ -371,6 +379,7 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
       return;
     }
     const conn = new FramedConnection(socket, { limits: this.#limits });
+    this.counters.accepted++;
     this.#anonymous.add(conn);
     const deadline = setTimeout(() => {
       conn.fail(new NatterError(ERROR_CODES.TIMEOUT, `no CONN within ${this.#o.dialTimeoutMs} ms`));
@@ -489,6 +498,7 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
       link.idleTimer = undefined;
       if (link.conn === undefined) return;
       this.#log.debug({ peer: link.name }, 'closing an idle connection');
+      this.counters.idleClosed++;
       this.#closeConn(link);
     }, this.#o.idleTimeoutMs);
     link.idleTimer.unref();
