@@ -136,9 +136,21 @@ export class ChatSession extends EventEmitter<{ event: [ChatEvent]; done: [code:
       throw err;
     }
     const listenHost = o.listenHost ?? (o.find.kind === 'local' ? '127.0.0.1' : '0.0.0.0');
-    const node = new PeerNode({ ...common, discovery: link, listenHost, listenPort: registration.port });
+    let node: PeerNode | undefined;
     try {
-      await node.start();
+      // The directory knows which ports its peers use, not which ports other programs here use:
+      // when the assigned one is busy, give it back and take the next.
+      for (let attempt = 0; node === undefined; attempt++) {
+        const candidate = new PeerNode({ ...common, discovery: link, listenHost, listenPort: registration.port });
+        try {
+          await candidate.start();
+          node = candidate;
+        } catch (err) {
+          if (!(err instanceof NatterError && err.code === ERROR_CODES.LISTEN_FAILED && attempt < 20)) throw err;
+          o.logger.info({ port: registration.port }, 'assigned port is busy here; asking for another');
+          registration = await link.moveToAnotherPort();
+        }
+      }
     } catch (err) {
       await link.stop();
       await rendezvous?.close();

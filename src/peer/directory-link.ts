@@ -161,6 +161,19 @@ export class DirectoryLink extends EventEmitter<DirectoryLinkEvents> implements 
     this.#retryTimer.unref();
   }
 
+  /**
+   * Gives up the assigned port and registers again for another (DOWN, then
+   * UP): for when the port the directory chose is busy on this machine.
+   */
+  async moveToAnotherPort(): Promise<Registration> {
+    const client = this.#client;
+    if (client === undefined) throw new NatterError(ERROR_CODES.DIRECTORY_UNAVAILABLE, 'the directory is unreachable');
+    client.down();
+    const registration = await client.register(this.name, '', 0);
+    this.#registration = registration;
+    return registration;
+  }
+
   /** WHO. Rejects with NATTER_ERR_DIRECTORY_UNAVAILABLE while the directory is away. */
   async who(): Promise<PeerInfo[]> {
     if (this.#client === undefined) {

@@ -9,19 +9,22 @@ import {
   type RegisterResult,
 } from './store.ts';
 
-/** Ports in use at one IP, and where the next search for a free one starts. */
-interface HostPorts {
-  used: Set<number>;
-  cursor: number;
-}
 
 export class MemoryStore implements DirectoryStore {
   readonly #range: PortRange;
   readonly #byName = new Map<string, PeerRecord>();
-  readonly #byIp = new Map<string, HostPorts>();
+  /** Ports in use, per IP. */
+  readonly #byIp = new Map<string, Set<number>>();
+  /**
+   * Where the next search for a free port starts, shared by all IPs: ports are
+   * handed out round-robin, so one just released (say, busy on its host) is not
+   * handed straight back.
+   */
+  #cursor: number;
 
   constructor(options: { portRange?: PortRange } = {}) {
     this.#range = checkRange(options.portRange ?? DEFAULT_PORT_RANGE);
+    this.#cursor = this.#range.lo;
   }
 
   async register(req: RegisterRequest): Promise<RegisterResult> {
@@ -84,10 +87,10 @@ export class MemoryStore implements DirectoryStore {
 
   #delete(record: PeerRecord): void {
     this.#byName.delete(record.name);
-    const host = this.#byIp.get(record.ip);
-    if (host === undefined) return;
-    host.used.delete(record.port);
-    if (host.used.size === 0) this.#byIp.delete(record.ip);
+    const used = this.#byIp.get(record.ip);
+    if (used === undefined) return;
+    used.delete(record.port);
+    if (used.size === 0) this.#byIp.delete(record.ip);
   }
 
   /**
@@ -96,23 +99,22 @@ export class MemoryStore implements DirectoryStore {
    * cursor.
    */
   #allocate(ip: string, requested: number): number | undefined {
-    let host = this.#byIp.get(ip);
-    if (host === undefined) {
-      host = { used: new Set(), cursor: this.#range.lo };
-      this.#byIp.set(ip, host);
+    let used = this.#byIp.get(ip);
+    if (used === undefined) {
+      used = new Set();
+      this.#byIp.set(ip, used);
+    }
+    if (requested !== 0 && !used.has(requested)) {
+      used.add(requested);
+      return requested;
     }
     const { lo, hi } = this.#range;
     const span = hi - lo + 1;
-    if (requested !== 0 && !host.used.has(requested)) {
-      host.used.add(requested);
-      return requested;
-    }
-    // Round-robin from the cursor: a port just released is not handed out again at once.
     for (let i = 0; i < span; i++) {
-      const port = lo + ((host.cursor - lo + i) % span);
-      if (!host.used.has(port)) {
-        host.used.add(port);
-        host.cursor = port === hi ? lo : port + 1;
+      const port = lo + ((this.#cursor - lo + i) % span);
+      if (!used.has(port)) {
+        used.add(port);
+        this.#cursor = port === hi ? lo : port + 1;
         return port;
       }
     }
