@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { runNatter, startDirectoryProcess, type NatterProcess } from '../helpers/cli.ts';
-import { ChatProc } from '../helpers/chat-proc.ts';
+import { ChatProc, type Event } from '../helpers/chat-proc.ts';
 
 const procs: { kill(signal: NodeJS.Signals): void; exited?: Promise<unknown>; exit?: () => Promise<unknown> }[] = [];
 afterEach(async () => {
@@ -31,7 +31,7 @@ async function peer(name: string, target: string, extra: string[] = []): Promise
   return p;
 }
 
-const names = (e: { peers?: unknown }) => (e.peers as { name: string }[]).map((p) => p.name).sort();
+const names = (e: Event) => (e.peers as { name: string }[]).map((p) => p.name).sort();
 
 describe('natter chat with a directory (JSON mode, real processes)', () => {
   it('registers, lists, chats both ways, declines, is busy, ends and chats again, quits cleanly', async () => {
@@ -39,7 +39,7 @@ describe('natter chat with a directory (JSON mode, real processes)', () => {
     const alice = await peer('alice', target);
     const bob = await peer('bob', target, ['--max-chats', '1']);
     const carol = await peer('carol', target, ['--auto-accept']);
-    const ready = alice.events[0] as { ip: string; port: number };
+    const ready = alice.events[0] as unknown as { ip: string; port: number };
     assert.match(`${ready.ip}:${ready.port}`, /^127\.0\.0\.1:5\d{4}$/);
 
     alice.send({ cmd: 'who' });

@@ -1,0 +1,94 @@
+/**
+ * The line UI in a real terminal: natter runs inside tmux, the test types
+ * with send-keys and reads the screen with capture-pane. The other peer is
+ * driven in JSON mode.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { ChatProc } from '../helpers/chat-proc.ts';
+import { BIN } from '../helpers/cli.ts';
+import { freePorts } from '../helpers/ports.ts';
+
+const SOCKET = `natter-test-${process.pid}`;
+const tmux = (...args: string[]) => execFileSync('tmux', ['-L', SOCKET, ...args], { encoding: 'utf8' });
+const screen = () => tmux('capture-pane', '-p', '-t', 'amy');
+
+async function until(cond: () => boolean, what: string, timeoutMs = 8_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; screen:\n${screen()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+let bob: ChatProc;
+
+before(async () => {
+  const [amyPort, bobPort] = await freePorts(2);
+  const dir = mkdtempSync(join(tmpdir(), 'natter-line-'));
+  const friends = join(dir, 'friends.json');
+  writeFileSync(friends, JSON.stringify({ friends: [{ name: 'amy', ip: '127.0.0.1', port: amyPort }, { name: 'bob', ip: '127.0.0.1', port: bobPort }] }));
+  tmux('new-session', '-d', '-s', 'amy', '-x', '150', '-y', '40', `${process.execPath} ${BIN} chat --name amy --friends ${friends}`);
+  await until(() => screen().includes('amy ready at 127.0.0.1:'), 'the ready line');
+  bob = new ChatProc(['--name', 'bob', '--friends', friends]);
+  await bob.next('ready');
+});
+
+after(async () => {
+  bob?.kill('SIGKILL');
+  try {
+    tmux('kill-server');
+  } catch {
+    // already gone
+  }
+});
+
+describe('natter chat line UI (tmux)', () => {
+  it('keeps a partly typed line intact when a message arrives, then sends it', async () => {
+    tmux('send-keys', '-t', 'amy', '-l', 'half typed');
+    await until(() => screen().includes('half typed'), 'the typed text');
+    bob.send({ cmd: 'send', to: 'amy', text: 'hello amy' });
+    await until(() => screen().includes('Message from bob: hello amy'), 'the incoming message');
+    const lines = screen().trimEnd().split('\n');
+    assert.match(lines.at(-1) as string, /> half typed$/, 'the prompt and the half-typed text are redrawn below');
+    tmux('send-keys', '-t', 'amy', 'Enter');
+    assert.deepEqual(await bob.next('message'), { type: 'message', from: 'amy', text: 'half typed' });
+  });
+
+  it('shows escape sequences from a peer harmlessly', async () => {
+    bob.send({ cmd: 'send', to: 'amy', text: 'x\u001b[2J\u001b[31mRED\u0007\u009b1m\u202eevil' });
+    await until(() => screen().includes('RED'), 'the hostile message');
+    const s = screen();
+    assert.ok(s.includes('Message from bob: x^[[2J^[[31mRED^G<U+009B>1m<U+202E>evil'), s);
+    assert.ok(s.includes('Message from bob: hello amy'), 'the screen was not cleared');
+  });
+
+  it('refuses a message over 250 characters and sends nothing', async () => {
+    tmux('send-keys', '-t', 'amy', '-l', `bob/${'z'.repeat(251)}`);
+    tmux('send-keys', '-t', 'amy', 'Enter');
+    await until(() => screen().includes('message is 251 characters, the limit is 250; it was not sent'), 'the refusal');
+    tmux('send-keys', '-t', 'amy', '-l', 'bob/short one');
+    tmux('send-keys', '-t', 'amy', 'Enter');
+    assert.deepEqual(await bob.next('message'), { type: 'message', from: 'amy', text: 'short one' });
+    assert.equal(bob.allEvents().filter((e) => e.type === 'message').length, 2, 'the long one never arrived');
+  });
+
+  it('/who, /help, an unknown command, and /quit', async () => {
+    tmux('send-keys', '-t', 'amy', '-l', '/who');
+    tmux('send-keys', '-t', 'amy', 'Enter');
+    await until(() => /bob {2}127\.0\.0\.1:\d+ {2}\(connected\)/.test(screen()), '/who output');
+    tmux('send-keys', '-t', 'amy', '-l', '/help');
+    tmux('send-keys', '-t', 'amy', 'Enter');
+    await until(() => screen().includes('/decline NAME'), '/help output');
+    tmux('send-keys', '-t', 'amy', '-l', '/dance');
+    tmux('send-keys', '-t', 'amy', 'Enter');
+    await until(() => screen().includes('unknown command /dance; type /help'), 'the refusal');
+    tmux('send-keys', '-t', 'amy', '-l', '/quit');
+    tmux('send-keys', '-t', 'amy', 'Enter');
+    assert.equal((await bob.next('ended')).with, 'amy');
+  });
+});
