@@ -6,6 +6,7 @@
 import { createInterface, type Interface } from 'node:readline';
 import { ERROR_CODES, NatterError } from '../errors.ts';
 import type { ChatEvent, ChatSession } from './chat-session.ts';
+import { CommandQueue } from './command-queue.ts';
 import { checkTyped } from './input.ts';
 
 type Command =
@@ -62,8 +63,7 @@ export class JsonUi {
     this.#session = session;
     this.#out = output;
     this.#rl = createInterface({ input, terminal: false });
-    this.#rl.on('line', (line) => void this.#onLine(line));
-    this.#rl.on('close', () => void session.quit());
+    new CommandQueue(this.#rl, (line) => this.#onLine(line), () => void session.quit());
     session.on('event', (e) => this.#write(e));
   }
 

@@ -7,6 +7,7 @@ import { clearLine, createInterface, cursorTo, type Interface } from 'node:readl
 import { styleText } from 'node:util';
 import { NatterError } from '../errors.ts';
 import type { ChatEvent, ChatSession } from './chat-session.ts';
+import { CommandQueue } from './command-queue.ts';
 import { HELP, parseTyped } from './input.ts';
 import { sanitize } from './sanitize.ts';
 
@@ -27,8 +28,7 @@ export class LineUi {
     const noColor = process.env.NO_COLOR;
     this.#isColor = Boolean(output.isTTY) && (noColor === undefined || noColor === '');
     this.#rl = createInterface({ input, output, terminal: this.#isTerminal, prompt: '> ' });
-    this.#rl.on('line', (line) => void this.#onLine(line));
-    this.#rl.on('close', () => void session.quit());
+    new CommandQueue(this.#rl, (line) => this.#onLine(line), () => void session.quit());
     this.#rl.on('SIGINT', () => void session.quit());
     session.on('event', (e) => this.#onEvent(e));
   }

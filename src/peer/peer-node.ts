@@ -105,6 +105,13 @@ interface Link {
   expectedClose: WeakSet<FramedConnection>;
 }
 
+/**
+ * Queued bytes above which send() waits for the connection to drain: a
+ * sender faster than the network is slowed down instead of queueing without
+ * bound (or tripping the output queue cap meant for peers that stop reading).
+ */
+const SEND_HIGH_WATER = 64 * 1024;
+
 const DEFAULTS = {
   listenHost: '127.0.0.1',
   isAutoAccept: false,
@@ -216,6 +223,7 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
   /**
    * Sends a chat message, opening the chat (and a connection) when needed.
    * Texts typed before the chat opens wait, in order, and leave once it does.
+   * Resolves once the text is queued; await it to get backpressure.
    */
   async send(peer: string, text: string): Promise<void> {
     const link = this.#linkFor(this.#checkPeerName(peer));
@@ -224,9 +232,11 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
       this.#checkChatRoom();
       link.chat = 'outgoing';
     }
-    if (link.isReady && link.conn?.state === 'open') {
-      link.conn.send({ type: 'TEXT', text });
+    const conn = link.conn;
+    if (link.isReady && conn?.state === 'open') {
+      conn.send({ type: 'TEXT', text });
       this.#traffic(link);
+      if (conn.queuedBytes >= SEND_HIGH_WATER) await conn.drained();
       return;
     }
     if (link.outbox.length >= this.#o.maxOutbox) {
