@@ -101,6 +101,8 @@ interface Link {
   idleTimer: NodeJS.Timeout | undefined;
   keepaliveTimer: NodeJS.Timeout | undefined;
   lastHeard: number;
+  /** Monotonic ms of the last chat traffic (not keepalives) on the current connection. */
+  lastTraffic: number;
   /** Set when we close a connection on purpose (idle, END, duplicate): its close is not a loss. */
   expectedClose: WeakSet<FramedConnection>;
 }
@@ -331,6 +333,7 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
         idleTimer: undefined,
         keepaliveTimer: undefined,
         lastHeard: 0,
+        lastTraffic: 0,
         expectedClose: new WeakSet(),
       };
       this.#links.set(name, link);
@@ -498,19 +501,26 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
     link.keepaliveTimer.unref();
   }
 
-  /** Chat traffic happened: push the idle deadline back. */
+  /**
+   * Chat traffic happened: push the idle deadline back. The dialer closes an
+   * idle connection first; the side that accepted it waits 10% longer. So a
+   * close without END that the accepting side sees before its own deadline,
+   * or any the dialer sees, is a peer that went away, not an idle close.
+   */
   #traffic(link: Link): void {
+    link.lastTraffic = this.#clock.now();
     if (link.idleTimer !== undefined) {
       link.idleTimer.refresh();
       return;
     }
+    const timeoutMs = link.isOutbound ? this.#o.idleTimeoutMs : Math.round(this.#o.idleTimeoutMs * 1.1);
     link.idleTimer = setTimeout(() => {
       link.idleTimer = undefined;
       if (link.conn === undefined) return;
       this.#log.debug({ peer: link.name }, 'closing an idle connection');
       this.counters.idleClosed++;
       this.#closeConn(link);
-    }, this.#o.idleTimeoutMs);
+    }, timeoutMs);
     link.idleTimer.unref();
   }
 
@@ -586,12 +596,14 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
     link.isReady = false;
     this.#clearTimers(link);
     if (this.#isStopping || wasExpected || link.chat === undefined) return;
-    // The other side closed without END: gone, or it closed an idle connection.
-    if (err === undefined && link.chat === 'open' && link.outbox.length === 0) {
-      this.#log.debug({ peer: link.name }, 'connection closed by the other side; the chat stays open');
+    // The other side closed without END: it closed an idle connection (the chat
+    // stays open), or it went away.
+    const isIdleClose = !link.isOutbound && this.#clock.now() - link.lastTraffic >= 0.9 * this.#o.idleTimeoutMs;
+    if (err === undefined && link.chat === 'open' && link.outbox.length === 0 && isIdleClose) {
+      this.#log.debug({ peer: link.name }, 'the other side closed an idle connection; the chat stays open');
       return;
     }
-    const why = err?.message ?? 'connection closed';
+    const why = err?.message ?? `${link.name} closed the connection`;
     if (link.outbox.length > 0) {
       this.emit('error', new NatterError(ERROR_CODES.NOT_DELIVERED, `${link.outbox.length} message(s) to ${link.name} not delivered: ${why}`), link.name);
     }

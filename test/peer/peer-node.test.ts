@@ -243,6 +243,19 @@ describe('PeerNode connections', () => {
     assert.ok(Date.now() - started <= 3 * 100 + 250, `detected after ${Date.now() - started} ms`);
   });
 
+  it('a peer that vanishes without END (a crash) is reported as lost; an idle close is not', async () => {
+    const book = new Book();
+    const alice = await start(book, 'alice', { isAutoAccept: true });
+    const a = recorder(alice);
+    const crash = await RawClient.connect((alice.address as AddressInfo).port);
+    crash.send({ type: 'CONN', name: 'crash', ip: '127.0.0.1', port: 9 });
+    assert.deepEqual(await crash.next(), { type: 'RESP', accept: true, reason: '' });
+    assert.deepEqual(await a.next('connected'), ['connected', 'crash']);
+    crash.destroy();
+    assert.deepEqual(await a.next('ended'), ['ended', 'crash', 'lost', 'lost the connection to crash: crash closed the connection']);
+    assert.equal(alice.chatState('crash'), undefined);
+  });
+
   it('an unknown peer and an offline friend get clear errors', async () => {
     const book = new Book();
     const alice = await start(book, 'alice');
