@@ -27,8 +27,8 @@ import { handleShutdown } from './handlers/shutdown.ts';
 import { handleUp } from './handlers/up.ts';
 import { handleWho } from './handlers/who.ts';
 import { resolveDirectoryOptions, type DirectoryOptions } from './options.ts';
-import { ClientSession } from './session.ts';
-import type { DirectoryStore, PeerRecord } from './store/store.ts';
+import { ClientSession, type SessionHost } from './session.ts';
+import type { DirectoryStore } from './store/store.ts';
 
 export interface DirectoryEvents {
   /** The directory has stopped: every connection closed, the store closed. */
@@ -70,9 +70,13 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
   };
   readonly #sessions = new Map<string, ClientSession>();
   readonly #perIp = new Map<string, number>();
-  /** Encoded PEER frames by name/ip/port, rebuilt from each listing so it holds only current entries. */
-  #peerFrames = new Map<string, Buffer>();
+  /** The last WHO answer (HDR and every PEER frame) and the store generation it shows. */
+  #listing: { generation: number; frames: Buffer } | undefined;
+  /** Encoded PEER frames by name, reused across listings while the name's address stays the same. */
+  #peerFrames = new Map<string, { ip: string; port: number; frame: Buffer }>();
   readonly #startedAt: number;
+  /** Shared by every session (see SessionHost). */
+  readonly #sessionHost: SessionHost;
   #nextId = 1;
   #tcp: Server | undefined;
   #sweepTimer: NodeJS.Timeout | undefined;
@@ -86,6 +90,13 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
     this.logger = this.options.logger;
     this.#startedAt = this.now();
     const o = this.options;
+    this.#sessionHost = {
+      now: () => this.now(),
+      dispatch: (session, msg) => this.#dispatch(session, msg),
+      rateBurst: o.rateBurst,
+      ratePerSecond: o.ratePerSecond,
+      maxDelayedCommands: o.maxDelayedCommands,
+    };
     const sweepMs = Math.max(10, Math.min(1_000, o.aliveIntervalMs / 4, o.registerTimeoutMs / 4));
     this.#sweepTimer = setInterval(() => void this.sweep(), sweepMs);
     this.#sweepTimer.unref();
@@ -126,7 +137,7 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
   handle(stream: Duplex, info: { remoteAddress?: string | undefined } = {}): void {
     const o = this.options;
     const ip = info.remoteAddress === undefined ? '' : canonicalIp(info.remoteAddress);
-    const conn = new FramedConnection(stream, { limits: o.limits, maxQueueBytes: o.maxQueueBytes });
+    const conn = new FramedConnection(stream, { limits: o.limits, maxQueueBytes: o.maxQueueBytes, hello: 'answer' });
     const refusal = this.#admissionRefusal(ip);
     if (refusal !== undefined) {
       this.counters.connectionsRefused++;
@@ -136,21 +147,15 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
     }
     this.counters.connectionsAccepted++;
     const id = String(this.#nextId++);
-    const session = new ClientSession({
-      id,
-      conn,
-      ip,
-      now: () => this.now(),
-      rateBurst: o.rateBurst,
-      ratePerSecond: o.ratePerSecond,
-      maxDelayedCommands: o.maxDelayedCommands,
-      dispatch: (s, msg) => this.#dispatch(s, msg),
-    });
+    const session = new ClientSession(id, conn, ip, this.#sessionHost);
     this.#sessions.set(id, session);
     this.#perIp.set(ip, (this.#perIp.get(ip) ?? 0) + 1);
+    conn.on('message', (msg) => session.enqueue(msg));
     conn.on('failure', (err) => this.#onFailure(session, err));
     conn.on('close', () => void this.#onClose(session));
   }
+
+
 
   #admissionRefusal(ip: string): NatterError | undefined {
     const o = this.options;
@@ -252,18 +257,25 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
     return this.#sessions.get(owner);
   }
 
-  encodeListing(records: PeerRecord[]): Buffer {
+  async listing(): Promise<Buffer> {
+    const generation = await this.store.generation();
+    if (this.#listing?.generation === generation) return this.#listing.frames;
+    // Taken after the generation was read, the snapshot is at least that new:
+    // a later change bumps the generation again and the next WHO rebuilds.
+    const records = await this.store.list();
     const frames: Buffer[] = [encodeMessage({ type: 'HDR', count: records.length })];
-    const next = new Map<string, Buffer>();
+    const next = new Map<string, { ip: string; port: number; frame: Buffer }>();
     for (const r of records) {
-      const key = `${r.name}\n${r.ip}\n${r.port}`;
-      let frame = this.#peerFrames.get(key);
-      if (frame === undefined) frame = encodeMessage({ type: 'PEER', name: r.name, ip: r.ip, port: r.port });
-      next.set(key, frame);
-      frames.push(frame);
+      let cached = this.#peerFrames.get(r.name);
+      if (cached === undefined || cached.ip !== r.ip || cached.port !== r.port) {
+        cached = { ip: r.ip, port: r.port, frame: encodeMessage({ type: 'PEER', name: r.name, ip: r.ip, port: r.port }) };
+      }
+      next.set(r.name, cached);
+      frames.push(cached.frame);
     }
     this.#peerFrames = next;
-    return Buffer.concat(frames);
+    this.#listing = { generation, frames: Buffer.concat(frames) };
+    return this.#listing.frames;
   }
 
   async dumpState(): Promise<DirectoryState> {

@@ -19,7 +19,14 @@ import { TokenBucket } from './rate-limiter.ts';
 /** Messages decoded but not yet handled before the connection stops reading. */
 const MAX_PENDING = 16;
 
-export type Dispatch = (session: ClientSession, msg: Message) => Promise<void> | void;
+/** What every session shares: one object for all of them, so a connection costs no closures of its own. */
+export interface SessionHost {
+  now(): number;
+  dispatch(session: ClientSession, msg: Message): Promise<void> | void;
+  readonly rateBurst: number;
+  readonly ratePerSecond: number;
+  readonly maxDelayedCommands: number;
+}
 
 export class ClientSession {
   readonly id: string;
@@ -35,61 +42,48 @@ export class ClientSession {
   /** True once the client has registered at least once (ends the registration deadline). */
   hasRegistered = false;
   readonly #bucket: TokenBucket;
+  readonly #host: SessionHost;
   readonly #pending: Message[] = [];
   #isRunning = false;
   #delayed = 0;
-  readonly #maxDelayed: number;
-  readonly #now: () => number;
-  readonly #dispatch: Dispatch;
 
-  constructor(init: {
-    id: string;
-    conn: FramedConnection;
-    ip: string;
-    now: () => number;
-    rateBurst: number;
-    ratePerSecond: number;
-    maxDelayedCommands: number;
-    dispatch: Dispatch;
-  }) {
-    this.id = init.id;
-    this.conn = init.conn;
-    this.ip = init.ip;
-    this.#now = init.now;
-    this.connectedAt = init.now();
+  constructor(id: string, conn: FramedConnection, ip: string, host: SessionHost) {
+    this.id = id;
+    this.conn = conn;
+    this.ip = ip;
+    this.#host = host;
+    this.connectedAt = host.now();
     this.lastHeard = this.connectedAt;
-    this.#bucket = new TokenBucket(init.rateBurst, init.ratePerSecond, this.connectedAt);
-    this.#maxDelayed = init.maxDelayedCommands;
-    this.#dispatch = init.dispatch;
+    this.#bucket = new TokenBucket(host.rateBurst, host.ratePerSecond, this.connectedAt);
     this.name = undefined;
     this.port = undefined;
-    init.conn.on('message', (msg) => this.#enqueue(msg));
+  }
+
+  /** Takes one decoded message from the connection. */
+  enqueue(msg: Message): void {
+    this.#pending.push(msg);
+    if (this.#pending.length >= MAX_PENDING) this.conn.pause();
+    if (!this.#isRunning) void this.#run();
   }
 
   get isRegistered(): boolean {
     return this.name !== undefined;
   }
 
-  #enqueue(msg: Message): void {
-    this.#pending.push(msg);
-    if (this.#pending.length >= MAX_PENDING) this.conn.pause();
-    if (!this.#isRunning) void this.#run();
-  }
-
   async #run(): Promise<void> {
     this.#isRunning = true;
     while (this.#pending.length > 0 && this.conn.state === 'open') {
-      const now = this.#now();
+      const now = this.#host.now();
       // A bucket that refilled completely means the client slowed down: forgive earlier delays.
       if (this.#bucket.isFull(now)) this.#delayed = 0;
       const wait = this.#bucket.take(now);
       if (wait > 0) {
         this.#delayed++;
-        if (this.#delayed > this.#maxDelayed) {
+        if (this.#delayed > this.#host.maxDelayedCommands) {
           this.conn.fail(
             new NatterError(
               ERROR_CODES.RATE_LIMITED,
-              `more than ${this.#maxDelayed} commands over the rate limit in a row; slow down`,
+              `more than ${this.#host.maxDelayedCommands} commands over the rate limit in a row; slow down`,
             ),
           );
           break;
@@ -99,9 +93,9 @@ export class ClientSession {
       }
       const msg = this.#pending.shift() as Message;
       if (this.#pending.length < MAX_PENDING / 2) this.conn.resume();
-      this.lastHeard = this.#now();
+      this.lastHeard = this.#host.now();
       try {
-        await this.#dispatch(this, msg);
+        await this.#host.dispatch(this, msg);
       } catch (err) {
         this.conn.fail(
           err instanceof NatterError

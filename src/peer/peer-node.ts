@@ -391,7 +391,7 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
       socket.destroy();
       return;
     }
-    const conn = new FramedConnection(socket, { limits: this.#limits });
+    const conn = new FramedConnection(socket, { limits: this.#limits, hello: 'answer' });
     this.counters.accepted++;
     this.#anonymous.add(conn);
     const deadline = setTimeout(() => {

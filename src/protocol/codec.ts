@@ -54,15 +54,6 @@ function u16(v: number, what: string): Buffer {
   return b;
 }
 
-function u32(v: number, what: string): Buffer {
-  if (!Number.isInteger(v) || v < 0 || v > MAX_U32) {
-    throw new NatterError(ERROR_CODES.MALFORMED, `${what} must be an integer from 0 to 4294967295, got ${v}`);
-  }
-  const b = Buffer.allocUnsafe(4);
-  b.writeUInt32BE(v);
-  return b;
-}
-
 function frame(type: MessageName, parts: Buffer[], limits: Limits): Buffer {
   let length = 0;
   for (const p of parts) length += p.length;
@@ -104,6 +95,22 @@ function encodeText(text: string, limits: Limits): Buffer {
   return out;
 }
 
+/** A frame whose payload is a few fixed-size integers: one allocation, written in place. */
+function fixed(type: MessageName, payloadBytes: number, limits: Limits): Buffer {
+  checkFrameSize(payloadBytes, limits.maxFrameBytes);
+  const out = Buffer.allocUnsafe(HEADER_BYTES + payloadBytes);
+  out.writeUInt32BE(payloadBytes, 0);
+  out.writeUInt8(MESSAGE_TYPES[type], 4);
+  return out;
+}
+
+function checkU32(v: number, what: string): number {
+  if (!Number.isInteger(v) || v < 0 || v > MAX_U32) {
+    throw new NatterError(ERROR_CODES.MALFORMED, `${what} must be an integer from 0 to 4294967295, got ${v}`);
+  }
+  return v;
+}
+
 /**
  * Encodes one message as a complete frame. Throws a NatterError when a field
  * is out of range or a limit would be exceeded.
@@ -128,12 +135,19 @@ export function encodeMessage(msg: Message, limits: Limits = DEFAULT_LIMITS): Bu
         ],
         limits,
       );
-    case 'ACK':
-      return frame(msg.type, [u16(checkPort(msg.port, false), 'port'), u32(msg.aliveIntervalMs, 'alive interval')], limits);
+    case 'ACK': {
+      const out = fixed(msg.type, 6, limits);
+      out.writeUInt16BE(checkPort(msg.port, false), 5);
+      out.writeUInt32BE(checkU32(msg.aliveIntervalMs, 'alive interval'), 7);
+      return out;
+    }
     case 'NACK':
       return frame(msg.type, [bytes16(msg.reason, 'reason')], limits);
-    case 'HDR':
-      return frame(msg.type, [u32(msg.count, 'count')], limits);
+    case 'HDR': {
+      const out = fixed(msg.type, 4, limits);
+      out.writeUInt32BE(checkU32(msg.count, 'count'), 5);
+      return out;
+    }
     case 'SHUTDOWN':
     case 'DUMP':
       return frame(msg.type, [bytes16(msg.credential, 'credential')], limits);
@@ -142,13 +156,16 @@ export function encodeMessage(msg: Message, limits: Limits = DEFAULT_LIMITS): Bu
     case 'RESP':
       return frame(msg.type, [u8(msg.accept ? 1 : 0), str8(msg.reason, 'reason')], limits);
     case 'PING':
-    case 'PONG':
-      return frame(msg.type, [u32(msg.nonce, 'nonce')], limits);
+    case 'PONG': {
+      const out = fixed(msg.type, 4, limits);
+      out.writeUInt32BE(checkU32(msg.nonce, 'nonce'), 5);
+      return out;
+    }
     case 'DOWN':
     case 'WHO':
     case 'ALIVE':
     case 'END':
-      return frame(msg.type, [], limits);
+      return fixed(msg.type, 0, limits);
   }
 }
 

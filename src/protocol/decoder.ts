@@ -162,7 +162,9 @@ export class FrameDecoder {
   }
 
   #skip(n: number): void {
-    this.#copyOut(n, true, true);
+    const first = this.#parts[0] as Buffer;
+    if (first.length - this.#offset >= n) this.#advance(first, n);
+    else this.#copyOut(n, true);
   }
 
   /** Removes and returns the first n buffered bytes (n <= buffered). */
@@ -186,15 +188,15 @@ export class FrameDecoder {
   }
 
   /** Copies the first n bytes across parts; consumes them when asked. */
-  #copyOut(n: number, consume: boolean, discard = false): Buffer {
-    const out = discard ? Buffer.alloc(0) : Buffer.allocUnsafe(n);
+  #copyOut(n: number, consume: boolean): Buffer {
+    const out = Buffer.allocUnsafe(n);
     let copied = 0;
     let index = 0;
     let offset = this.#offset;
     while (copied < n) {
       const part = this.#parts[index] as Buffer;
       const count = Math.min(n - copied, part.length - offset);
-      if (!discard) part.copy(out, copied, offset, offset + count);
+      part.copy(out, copied, offset, offset + count);
       copied += count;
       offset += count;
       if (offset === part.length) {

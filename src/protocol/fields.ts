@@ -82,9 +82,18 @@ export function ipToBytes(ip: Ip): Buffer {
   throw new NatterError(ERROR_CODES.MALFORMED, `not an IP address: ${JSON.stringify(ip)}`);
 }
 
-/** Canonical text form of an IP address (the form `ipFromBytes` yields). */
+const MAPPED_V4 = /^::ffff:(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})$/i;
+
+/**
+ * Canonical text form of an IP address (the form decoding yields): IPv4
+ * dotted, IPv4-mapped IPv6 as plain IPv4, other IPv6 compressed (RFC 5952).
+ * Plain IPv4, the common case of every accepted connection, is returned as is.
+ */
 export function canonicalIp(ip: Ip): Ip {
-  return ip === '' ? '' : ipaddr.process(ip).toString();
+  if (ip === '' || isIPv4(ip)) return ip;
+  const mapped = MAPPED_V4.exec(ip)?.[1];
+  if (mapped !== undefined && isIPv4(mapped)) return mapped;
+  return ipaddr.process(ip).toString();
 }
 
 /** Sequential reader over one frame payload. */

@@ -33,7 +33,11 @@ export const DEFAULT_LIMITS: Readonly<ProtocolLimits> = Object.freeze({
  * NATTER_ERR_INVALID_ARGUMENT for a value that is not a positive safe integer
  * or that could never be met (a frame too small for its own header).
  */
-export function resolveLimits(partial: Partial<ProtocolLimits> = {}): ProtocolLimits {
+export function resolveLimits(partial?: Partial<ProtocolLimits>): ProtocolLimits {
+  if (partial === undefined) return DEFAULT_LIMITS;
+  // Servers pass the same options object for every connection: resolve it once.
+  const known = RESOLVED.get(partial);
+  if (known !== undefined) return known;
   const limits: ProtocolLimits = { ...DEFAULT_LIMITS, ...partial };
   for (const [key, value] of Object.entries(limits)) {
     if (!Number.isSafeInteger(value) || value < 1) {
@@ -52,5 +56,10 @@ export function resolveLimits(partial: Partial<ProtocolLimits> = {}): ProtocolLi
   if (limits.maxTextBytes > 0xffff) {
     throw new NatterError(ERROR_CODES.INVALID_ARGUMENT, `limit maxTextBytes must be at most 65535, got ${limits.maxTextBytes}`);
   }
+  Object.freeze(limits);
+  RESOLVED.set(partial, limits);
   return limits;
 }
+
+/** Resolved limits by the options object they came from. */
+const RESOLVED = new WeakMap<object, ProtocolLimits>();

@@ -10,6 +10,11 @@
  *
  * A protocol error is fatal to this connection only: it is reported once
  * ('failure'), an ERROR frame goes to the sender, then the connection closes.
+ *
+ * Frames sent during one turn of the event loop leave in one write: they are
+ * gathered and flushed from setImmediate, after the handlers (and their
+ * promise chains) that produced them have run. A HELLO answering the dialer's
+ * and the answer to its first request therefore share one packet.
  */
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
@@ -21,22 +26,27 @@ import { PROTOCOL_VERSION, type Message } from '../protocol/messages.ts';
 
 export type ConnectionState = 'open' | 'closing' | 'closed';
 
+/**
+ * Who says HELLO when (protocol.md §5): the dialer sends it at once; the
+ * accepting side answers it (and sends its own HELLO before any ERROR, so a
+ * stranger still learns it reached natter); 'none' skips the exchange.
+ */
+export type HelloRole = 'send' | 'answer' | 'none';
+
 export interface FramedConnectionOptions {
   /** Codec limits for both directions. */
   limits?: Partial<ProtocolLimits>;
   /**
-   * Most bytes allowed to wait in the outbound queue; a peer that stops
-   * reading past this is cut off with NATTER_ERR_OUTPUT_QUEUE_FULL.
-   * Default 1 MiB.
+   * Most bytes that may already wait to be written when more are queued; a
+   * peer that stops reading past this is cut off with
+   * NATTER_ERR_OUTPUT_QUEUE_FULL. One answer larger than this still goes to
+   * a peer that reads. Default 1 MiB.
    */
   maxQueueBytes?: number;
   /** Deadline for a graceful close before the stream is destroyed. Default 2000 ms. */
   closeTimeoutMs?: number;
-  /**
-   * Send HELLO at once and require HELLO with our version as the first
-   * message from the other side (protocol.md §5). Default true.
-   */
-  hello?: boolean;
+  /** HELLO role. Default 'send'. */
+  hello?: HelloRole;
 }
 
 export interface FramedConnectionEvents {
@@ -53,6 +63,8 @@ export interface FramedConnectionEvents {
 export const DEFAULT_MAX_QUEUE_BYTES = 1_048_576;
 export const DEFAULT_CLOSE_TIMEOUT_MS = 2_000;
 
+const HELLO: Message = { type: 'HELLO', version: PROTOCOL_VERSION };
+
 interface SocketLike {
   remoteAddress?: string | undefined;
   remotePort?: number | undefined;
@@ -65,12 +77,15 @@ export class FramedConnection extends EventEmitter<FramedConnectionEvents> {
   readonly #closeTimeoutMs: number;
   #state: ConnectionState = 'open';
   #isReady: boolean;
+  #hasSentHello: boolean;
   #isPaused = false;
-  #isCorked = false;
+  /** Frames gathered this turn, written together by #flush. */
+  #pending: Buffer[] = [];
+  #pendingBytes = 0;
+  #flushScheduled: NodeJS.Immediate | undefined;
   #closeTimer: NodeJS.Timeout | undefined;
   #failure: NatterError | undefined;
-  #closed: Promise<void>;
-  #resolveClosed!: () => void;
+  #closedPromise: Promise<void> | undefined;
   #bytesIn = 0;
   #bytesOut = 0;
 
@@ -80,16 +95,14 @@ export class FramedConnection extends EventEmitter<FramedConnectionEvents> {
     this.#decoder = new FrameDecoder(options.limits);
     this.#maxQueueBytes = positive(options.maxQueueBytes ?? DEFAULT_MAX_QUEUE_BYTES, 'maxQueueBytes');
     this.#closeTimeoutMs = positive(options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS, 'closeTimeoutMs');
-    const hello = options.hello ?? true;
-    this.#isReady = !hello;
-    this.#closed = new Promise((resolve) => {
-      this.#resolveClosed = resolve;
-    });
+    const hello = options.hello ?? 'send';
+    this.#isReady = hello === 'none';
+    this.#hasSentHello = hello === 'none';
     stream.on('data', this.#onData);
     stream.on('end', this.#onEnd);
     stream.on('error', this.#onStreamError);
     stream.on('close', this.#onStreamClose);
-    if (hello) this.send({ type: 'HELLO', version: PROTOCOL_VERSION });
+    if (hello === 'send') this.#sendHello();
   }
 
   get state(): ConnectionState {
@@ -114,9 +127,9 @@ export class FramedConnection extends EventEmitter<FramedConnectionEvents> {
     return (this.stream as SocketLike).remotePort;
   }
 
-  /** Bytes waiting to be written. */
+  /** Bytes waiting to be written: gathered this turn plus the stream's own buffer. */
   get queuedBytes(): number {
-    return this.stream.writableLength;
+    return this.#pendingBytes + this.stream.writableLength;
   }
 
   get bytesIn(): number {
@@ -129,11 +142,15 @@ export class FramedConnection extends EventEmitter<FramedConnectionEvents> {
 
   /** Resolves once the connection is closed. */
   closed(): Promise<void> {
-    return this.#closed;
+    if (this.#closedPromise === undefined) {
+      this.#closedPromise =
+        this.#state === 'closed' ? Promise.resolve() : new Promise((resolve) => this.once('close', () => resolve()));
+    }
+    return this.#closedPromise;
   }
 
   /**
-   * Queues a message. Writes made in the same tick leave in one system call.
+   * Queues a message; messages queued in the same turn leave in one write.
    * Returns false (and sends nothing) once the connection is closing or closed.
    * @throws NatterError when the message cannot be encoded (a bad field or a limit).
    */
@@ -148,27 +165,27 @@ export class FramedConnection extends EventEmitter<FramedConnectionEvents> {
    */
   sendEncoded(frames: Buffer): boolean {
     if (this.#state !== 'open') return false;
-    if (!this.#isCorked) {
-      this.#isCorked = true;
-      this.stream.cork();
-      process.nextTick(this.#uncork);
-    }
-    this.stream.write(frames);
-    this.#bytesOut += frames.length;
-    if (this.stream.writableLength > this.#maxQueueBytes) {
+    if (!this.#hasSentHello) this.#sendHello();
+    const backlog = this.queuedBytes;
+    if (backlog > this.#maxQueueBytes) {
       this.destroy(
         new NatterError(
           ERROR_CODES.OUTPUT_QUEUE_FULL,
-          `peer is not reading: ${this.stream.writableLength} bytes queued, the limit is ${this.#maxQueueBytes}`,
+          `peer is not reading: ${backlog} bytes still queued, the limit is ${this.#maxQueueBytes}`,
         ),
       );
       return false;
     }
+    this.#pending.push(frames);
+    this.#pendingBytes += frames.length;
+    this.#bytesOut += frames.length;
+    this.#flushScheduled ??= setImmediate(this.#flush);
     return true;
   }
 
   /** Resolves once the outbound queue is below the stream's high-water mark again (or the connection is gone). */
   drained(): Promise<void> {
+    this.#flush();
     if (!this.stream.writableNeedDrain || this.#state === 'closed') return Promise.resolve();
     return new Promise((resolve) => {
       const done = (): void => {
@@ -182,8 +199,8 @@ export class FramedConnection extends EventEmitter<FramedConnectionEvents> {
   }
 
   /**
-   * Reports a failure to the other side with an ERROR frame, emits it once
-   * as 'failure', then closes gracefully.
+   * Reports a failure to the other side with an ERROR frame (after our HELLO,
+   * if it has not gone yet), emits it once as 'failure', then closes gracefully.
    */
   fail(err: NatterError): void {
     if (this.#state !== 'open') return;
@@ -213,12 +230,12 @@ export class FramedConnection extends EventEmitter<FramedConnectionEvents> {
   close(): Promise<void> {
     if (this.#state === 'open') {
       this.#state = 'closing';
-      this.#uncork();
+      this.#flush();
       this.stream.end();
       this.#closeTimer = setTimeout(() => this.stream.destroy(), this.#closeTimeoutMs);
       this.#closeTimer.unref();
     }
-    return this.#closed;
+    return this.closed();
   }
 
   /** Immediate close, reporting `err` as the cause. Idempotent. */
@@ -229,7 +246,13 @@ export class FramedConnection extends EventEmitter<FramedConnectionEvents> {
       this.emit('failure', err);
     }
     this.#state = 'closing';
+    this.#dropPending();
     this.stream.destroy();
+  }
+
+  #sendHello(): void {
+    this.#hasSentHello = true;
+    this.send(HELLO);
   }
 
   #safeSend(msg: Message): void {
@@ -240,11 +263,25 @@ export class FramedConnection extends EventEmitter<FramedConnectionEvents> {
     }
   }
 
-  readonly #uncork = (): void => {
-    if (!this.#isCorked) return;
-    this.#isCorked = false;
-    this.stream.uncork();
+  readonly #flush = (): void => {
+    if (this.#flushScheduled !== undefined) {
+      clearImmediate(this.#flushScheduled);
+      this.#flushScheduled = undefined;
+    }
+    if (this.#pendingBytes === 0 || this.stream.destroyed) return;
+    const frames = this.#pending;
+    const data = frames.length === 1 ? (frames[0] as Buffer) : Buffer.concat(frames, this.#pendingBytes);
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    this.stream.write(data);
   };
+
+  #dropPending(): void {
+    if (this.#flushScheduled !== undefined) clearImmediate(this.#flushScheduled);
+    this.#flushScheduled = undefined;
+    this.#pending = [];
+    this.#pendingBytes = 0;
+  }
 
   readonly #onData = (chunk: Buffer): void => {
     if (this.#state === 'closed') return;
@@ -287,6 +324,7 @@ export class FramedConnection extends EventEmitter<FramedConnectionEvents> {
         );
         return;
       }
+      if (!this.#hasSentHello) this.#sendHello();
       this.#isReady = true;
       this.emit('ready');
       return;
@@ -308,17 +346,16 @@ export class FramedConnection extends EventEmitter<FramedConnectionEvents> {
       }
     }
     // The other side is done; finish ours (a no-op if already ended).
-    this.#state = this.#state === 'closed' ? 'closed' : 'closing';
+    if (this.#state !== 'closed') this.#state = 'closing';
+    this.#flush();
     this.stream.end();
   };
 
   readonly #onStreamError = (cause: Error): void => {
-    if (this.#failure !== undefined || this.#state === 'closed') return;
+    if (this.#failure !== undefined || this.#state !== 'open') return; // resets after we chose to close are expected
     const err = isNatterError(cause)
       ? cause
       : new NatterError(ERROR_CODES.CONNECTION_CLOSED, `connection failed: ${cause.message}`, { cause });
-    // Resets after we chose to close are expected, not failures.
-    if (this.#state === 'closing') return;
     this.#failure = err;
     this.emit('failure', err);
   };
@@ -327,9 +364,9 @@ export class FramedConnection extends EventEmitter<FramedConnectionEvents> {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
     clearTimeout(this.#closeTimer);
+    this.#dropPending();
     this.stream.off('data', this.#onData);
     this.emit('close', this.#failure);
-    this.#resolveClosed();
   };
 }
 

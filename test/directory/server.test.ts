@@ -416,6 +416,14 @@ describe('directory: holding up', () => {
     assert.equal(server.counters.slowConsumersCut, 1);
   });
 
+  it('a listing larger than the output queue cap still reaches a client that reads', async () => {
+    const { client } = await start({ maxQueueBytes: 2_048, maxClients: 500 });
+    for (let i = 0; i < 200; i++) await (await client()).up(`member-with-a-longer-name-${i}`);
+    const reader = await client();
+    await reader.up('reader');
+    for (let i = 0; i < 3; i++) assert.equal((await reader.who()).length, 201, 'about 9 KiB, four times the cap');
+  });
+
   it('garbage, oversized lengths, truncated frames and out-of-place messages get an ERROR and never disturb others', async () => {
     const { server, client } = await start();
     const good = await client();

@@ -116,6 +116,26 @@ export function runStoreContract(label: string, makeStore: StoreFactory): void {
         assert.equal(snapshot[0]?.lastHeard, 0);
       }));
 
+    it('generation changes when the listing changes, and only then', () =>
+      withStore(async (store) => {
+        const g0 = await store.generation();
+        await store.register({ name: 'a', ip: '127.0.0.1', requestedPort: 0, owner: 's1', now: 0 });
+        const g1 = await store.generation();
+        assert.notEqual(g1, g0, 'a registration');
+        await store.register({ name: 'a', ip: '127.0.0.1', requestedPort: 0, owner: 's1', now: 1 });
+        await store.refresh('a', 's1', 2);
+        await store.register({ name: 'a', ip: '127.0.0.1', requestedPort: 0, owner: 'intruder', now: 3 });
+        await store.remove('a', 'intruder');
+        assert.equal(await store.generation(), g1, 'refreshes and refusals leave it alone');
+        await store.remove('a', 's1');
+        const g2 = await store.generation();
+        assert.ok(g2 !== g1 && g2 !== g0, 'a departure');
+        await store.register({ name: 'b', ip: '127.0.0.1', requestedPort: 0, owner: 's2', now: 0 });
+        const g3 = await store.generation();
+        await store.expire(10);
+        assert.notEqual(await store.generation(), g3, 'an expiry');
+      }));
+
     it('concurrent registrations of one name admit exactly one', () =>
       withStore(async (store) => {
         const results = await Promise.all(

@@ -2,7 +2,7 @@
 import type { Logger } from '../../log.ts';
 import type { DirectoryOptions } from '../options.ts';
 import type { ClientSession } from '../session.ts';
-import type { DirectoryStore, PeerRecord } from '../store/store.ts';
+import type { DirectoryStore } from '../store/store.ts';
 
 /** Counters reported by DUMP; names are part of the DUMP JSON. */
 export interface DirectoryCounters {
@@ -29,8 +29,8 @@ export interface HandlerContext {
   readonly counters: DirectoryCounters;
   readonly logger: Logger;
   now(): number;
-  /** HDR then one PEER per record, as one buffer of frames (PEER frames are cached). */
-  encodeListing(records: PeerRecord[]): Buffer;
+  /** The WHO answer, HDR then every PEER frame, as one buffer (cached until the store's generation changes). */
+  listing(): Promise<Buffer>;
   /** Starts the shutdown of the whole directory. */
   shutdown(reason: string): void;
   /** The state DUMP reports. */

@@ -3,7 +3,8 @@
  *
  * The records come from one store snapshot and leave as one buffer written in
  * one call, so nothing that happens meanwhile (registrations, departures,
- * other clients' requests) can make the count and the records disagree.
+ * other clients' requests) can make the count and the records disagree. The
+ * buffer is reused until the listing changes.
  */
 import { ERROR_CODES } from '../../errors.ts';
 import type { ClientSession } from '../session.ts';
@@ -14,7 +15,7 @@ export async function handleWho(ctx: HandlerContext, session: ClientSession): Pr
     session.conn.send({ type: 'ERROR', code: ERROR_CODES.NOT_REGISTERED, reason: 'send UP before WHO' });
     return;
   }
-  const records = await ctx.store.list();
+  const listing = await ctx.listing();
   ctx.counters.whoServed++;
-  session.conn.sendEncoded(ctx.encodeListing(records));
+  session.conn.sendEncoded(listing);
 }

@@ -21,6 +21,7 @@ export class MemoryStore implements DirectoryStore {
    * handed straight back.
    */
   #cursor: number;
+  #generation = 0;
 
   constructor(options: { portRange?: PortRange } = {}) {
     this.#range = checkRange(options.portRange ?? DEFAULT_PORT_RANGE);
@@ -45,6 +46,7 @@ export class MemoryStore implements DirectoryStore {
       lastHeard: req.now,
     };
     this.#byName.set(req.name, record);
+    this.#generation++;
     return { ok: true, record, isNew: true };
   }
 
@@ -76,6 +78,10 @@ export class MemoryStore implements DirectoryStore {
     return gone;
   }
 
+  async generation(): Promise<number> {
+    return this.#generation;
+  }
+
   async size(): Promise<number> {
     return this.#byName.size;
   }
@@ -87,6 +93,7 @@ export class MemoryStore implements DirectoryStore {
 
   #delete(record: PeerRecord): void {
     this.#byName.delete(record.name);
+    this.#generation++;
     const used = this.#byIp.get(record.ip);
     if (used === undefined) return;
     used.delete(record.port);

@@ -50,6 +50,12 @@ export interface DirectoryStore {
   remove(name: string, owner: string): Promise<boolean>;
   /** Every online peer, as one consistent snapshot. */
   list(): Promise<PeerRecord[]>;
+  /**
+   * A number that changes whenever the listing changes (a peer registered,
+   * left or expired), and only then: a refresh does not change it. Lets the
+   * directory answer WHO from a cached listing until something happened.
+   */
+  generation(): Promise<number>;
   /** Removes and returns every peer not heard from since `cutoff`. */
   expire(cutoff: number): Promise<PeerRecord[]>;
   /** Number of online peers. */
