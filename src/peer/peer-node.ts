@@ -113,6 +113,7 @@ interface Link {
  * bound (or tripping the output queue cap meant for peers that stop reading).
  */
 const SEND_HIGH_WATER = 64 * 1024;
+const RESOLVED = Promise.resolve();
 
 const DEFAULTS = {
   listenHost: '127.0.0.1',
@@ -227,7 +228,24 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
    * Texts typed before the chat opens wait, in order, and leave once it does.
    * Resolves once the text is queued; await it to get backpressure.
    */
-  async send(peer: string, text: string): Promise<void> {
+  send(peer: string, text: string): Promise<void> {
+    // The hot path: an open chat under exactly this name (link keys are normalised names).
+    const open = this.#links.get(peer);
+    const conn = open?.conn;
+    if (open !== undefined && open.isReady && open.chat === 'open' && conn?.state === 'open') {
+      try {
+        conn.send({ type: 'TEXT', text });
+      } catch (err) {
+        return Promise.reject(err);
+      }
+      this.#traffic(open);
+      return conn.queuedBytes >= SEND_HIGH_WATER ? conn.drained() : RESOLVED;
+    }
+    return this.#sendSlow(peer, text);
+  }
+
+  /** Everything else: checking the name, opening the chat, queueing until it opens. */
+  async #sendSlow(peer: string, text: string): Promise<void> {
     const link = this.#linkFor(this.#checkPeerName(peer));
     if (link.chat === 'incoming') this.accept(peer); // answering a request is accepting it
     if (link.chat === undefined) {
@@ -361,7 +379,7 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
     link.address = address;
     let conn: FramedConnection;
     try {
-      conn = await dial({ host: address.ip, port: address.port, timeoutMs: this.#o.dialTimeoutMs, limits: this.#limits });
+      conn = await dial({ host: address.ip, port: address.port, timeoutMs: this.#o.dialTimeoutMs, limits: this.#limits, isEagerWrite: true });
     } catch (cause) {
       throw new NatterError(
         ERROR_CODES.PEER_UNREACHABLE,
@@ -391,7 +409,7 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
       socket.destroy();
       return;
     }
-    const conn = new FramedConnection(socket, { limits: this.#limits, hello: 'answer' });
+    const conn = new FramedConnection(socket, { limits: this.#limits, hello: 'answer', isEagerWrite: true });
     this.counters.accepted++;
     this.#anonymous.add(conn);
     const deadline = setTimeout(() => {
@@ -507,20 +525,26 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
    * close without END that the accepting side sees before its own deadline,
    * or any the dialer sees, is a peer that went away, not an idle close.
    */
-  #traffic(link: Link): void {
-    link.lastTraffic = this.#clock.now();
-    if (link.idleTimer !== undefined) {
-      link.idleTimer.refresh();
-      return;
-    }
+  #traffic(link: Link, now = this.#clock.now()): void {
+    link.lastTraffic = now;
+    // The timer is armed once per connection and re-arms itself for the time
+    // left when traffic moved the deadline: no timer work per message.
+    if (link.idleTimer !== undefined) return;
     const timeoutMs = link.isOutbound ? this.#o.idleTimeoutMs : Math.round(this.#o.idleTimeoutMs * 1.1);
-    link.idleTimer = setTimeout(() => {
+    const onIdle = (): void => {
       link.idleTimer = undefined;
       if (link.conn === undefined) return;
+      const left = link.lastTraffic + timeoutMs - this.#clock.now();
+      if (left > 0) {
+        link.idleTimer = setTimeout(onIdle, left);
+        link.idleTimer.unref();
+        return;
+      }
       this.#log.debug({ peer: link.name }, 'closing an idle connection');
       this.counters.idleClosed++;
       this.#closeConn(link);
-    }, timeoutMs);
+    };
+    link.idleTimer = setTimeout(onIdle, timeoutMs);
     link.idleTimer.unref();
   }
 
@@ -544,7 +568,7 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
         return;
       case 'TEXT':
         if (!link.isReady || link.chat !== 'open') break;
-        this.#traffic(link);
+        this.#traffic(link, link.lastHeard);
         this.emit('message', link.name, msg.text);
         return;
       case 'END':

@@ -7,6 +7,7 @@
  * reject (a bad name, a text over the limit, an oversized frame), so a caller
  * learns about it before anything reaches the wire.
  */
+import { isUtf8 } from 'node:buffer';
 import { ERROR_CODES, NatterError } from '../errors.ts';
 import {
   PayloadReader,
@@ -169,6 +170,20 @@ export function encodeMessage(msg: Message, limits: Limits = DEFAULT_LIMITS): Bu
   }
 }
 
+/** TEXT is the hot path: no reader object, one UTF-8 check and one string. Same errors as the general path. */
+function decodeText(payload: Buffer, limits: Limits): Message {
+  if (payload.length < 2) {
+    throw new NatterError(ERROR_CODES.TRUNCATED, `payload ends inside text length: needs 2 bytes, ${payload.length} left`);
+  }
+  const n = payload.readUInt16BE(0);
+  if (n > limits.maxTextBytes) throw textTooLong(n, limits.maxTextBytes);
+  const left = payload.length - 2;
+  if (left < n) throw new NatterError(ERROR_CODES.TRUNCATED, `payload ends inside text: needs ${n} bytes, ${left} left`);
+  if (left > n) throw new NatterError(ERROR_CODES.MALFORMED, `TEXT payload has ${left - n} unexpected trailing bytes`);
+  if (!isUtf8(payload.subarray(2))) throw new NatterError(ERROR_CODES.MALFORMED, 'text is not valid UTF-8');
+  return { type: 'TEXT', text: payload.toString('utf8', 2) };
+}
+
 function readName(r: PayloadReader, limits: Limits): string {
   const raw = r.utf8(r.u8('name length'), 'name');
   return normalizeName(raw, limits.maxNameBytes);
@@ -186,15 +201,10 @@ function readBool(r: PayloadReader, what: string): boolean {
  * NATTER_ERR_TEXT_TOO_LONG.
  */
 export function decodePayload(name: MessageName, payload: Buffer, limits: Limits = DEFAULT_LIMITS): Message {
+  if (name === 'TEXT') return decodeText(payload, limits);
   const r = new PayloadReader(payload);
   let msg: Message;
   switch (name) {
-    case 'TEXT': {
-      const n = r.u16('text length');
-      if (n > limits.maxTextBytes) throw textTooLong(n, limits.maxTextBytes);
-      msg = { type: name, text: r.utf8(n, 'text') };
-      break;
-    }
     case 'HELLO': {
       const magic = r.bytes(HELLO_MAGIC.length, 'magic');
       if (!magic.equals(HELLO_MAGIC)) {

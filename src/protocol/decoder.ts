@@ -85,23 +85,24 @@ export class FrameDecoder {
   next(): Message | undefined {
     this.#throwIfFailed();
     if (this.#header === undefined) {
-      if (this.#buffered < HEADER_BYTES) {
+      const first = this.#parts[0];
+      if (first !== undefined && first.length - this.#offset >= HEADER_BYTES) {
+        // The usual case: the header (and often the whole frame) lies in the first part; read it in place.
+        const length = first.readUInt32BE(this.#offset);
+        this.#checkLength(length);
+        this.#header = { name: this.#typeName(first[this.#offset + 4] as number), length };
+        this.#advance(first, HEADER_BYTES);
+      } else if (this.#buffered < HEADER_BYTES) {
         // The length alone is enough to refuse an oversized frame early.
         if (this.#buffered >= 4) this.#checkLength(this.#peekHeader(4).readUInt32BE(0));
         return undefined;
+      } else {
+        const head = this.#peekHeader(HEADER_BYTES);
+        const length = head.readUInt32BE(0);
+        this.#checkLength(length);
+        this.#header = { name: this.#typeName(head.readUInt8(4)), length };
+        this.#skip(HEADER_BYTES);
       }
-      const head = this.#peekHeader(HEADER_BYTES);
-      const length = head.readUInt32BE(0);
-      this.#checkLength(length);
-      const type = head.readUInt8(4);
-      const name = messageNameOf(type);
-      if (name === undefined) {
-        this.#fail(
-          new NatterError(ERROR_CODES.UNKNOWN_TYPE, `unknown message type 0x${type.toString(16).padStart(2, '0')}`),
-        );
-      }
-      this.#skip(HEADER_BYTES);
-      this.#header = { name, length };
     }
     const { name, length } = this.#header;
     if (this.#buffered < length) return undefined;
@@ -142,6 +143,14 @@ export class FrameDecoder {
     }
   }
 
+  #typeName(type: number): MessageName {
+    const name = messageNameOf(type);
+    if (name === undefined) {
+      this.#fail(new NatterError(ERROR_CODES.UNKNOWN_TYPE, `unknown message type 0x${type.toString(16).padStart(2, '0')}`));
+    }
+    return name;
+  }
+
   #fail(err: NatterError): never {
     this.#failure = err;
     this.#parts = [];
@@ -161,10 +170,9 @@ export class FrameDecoder {
     return this.#copyOut(n, false);
   }
 
+  /** Drops the first n buffered bytes, which span several parts (a header that arrived in pieces). */
   #skip(n: number): void {
-    const first = this.#parts[0] as Buffer;
-    if (first.length - this.#offset >= n) this.#advance(first, n);
-    else this.#copyOut(n, true);
+    this.#copyOut(n, true);
   }
 
   /** Removes and returns the first n buffered bytes (n <= buffered). */

@@ -20,6 +20,8 @@ export const ADDRESS_FAMILY = { UNSPECIFIED: 0, IPV4: 4, IPV6: 6 } as const;
  */
 const FORBIDDEN_IN_NAME = /[\p{Cc}\p{Cf}\p{Z}\s/]/u;
 
+const PLAIN_ASCII_NAME = /^[!-.0-~]+$/;
+
 /** An ERROR code on the wire: upper-case ASCII letters, digits and '_'. */
 const WIRE_CODE = /^[A-Z0-9_]{1,64}$/;
 
@@ -29,6 +31,8 @@ const WIRE_CODE = /^[A-Z0-9_]{1,64}$/;
  * Returns the normalised name or throws NATTER_ERR_INVALID_NAME.
  */
 export function normalizeName(raw: string, maxBytes: number): string {
+  // Most names are printable ASCII without space or '/': already NFC, nothing to check but the length.
+  if (raw.length <= maxBytes && PLAIN_ASCII_NAME.test(raw)) return raw;
   const name = raw.normalize('NFC');
   const bytes = Buffer.byteLength(name, 'utf8');
   if (bytes === 0) {

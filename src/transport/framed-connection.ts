@@ -14,7 +14,8 @@
  * Frames sent during one turn of the event loop leave in one write: they are
  * gathered and flushed from setImmediate, after the handlers (and their
  * promise chains) that produced them have run. A HELLO answering the dialer's
- * and the answer to its first request therefore share one packet.
+ * and the answer to its first request therefore share one packet. Chat
+ * connections write the first frame of a turn at once (isEagerWrite).
  */
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
@@ -47,6 +48,13 @@ export interface FramedConnectionOptions {
   closeTimeoutMs?: number;
   /** HELLO role. Default 'send'. */
   hello?: HelloRole;
+  /**
+   * Write the first frame of a turn at once instead of gathering it: a lone
+   * chat message does not wait for the event loop (latency), while frames
+   * after it in the same turn are still gathered (throughput). Off for the
+   * directory, whose HELLO and ACK should share a packet. Default false.
+   */
+  isEagerWrite?: boolean;
 }
 
 export interface FramedConnectionEvents {
@@ -75,6 +83,7 @@ export class FramedConnection extends EventEmitter<FramedConnectionEvents> {
   readonly #decoder: FrameDecoder;
   readonly #maxQueueBytes: number;
   readonly #closeTimeoutMs: number;
+  readonly #isEagerWrite: boolean;
   #state: ConnectionState = 'open';
   #isReady: boolean;
   #hasSentHello: boolean;
@@ -95,6 +104,7 @@ export class FramedConnection extends EventEmitter<FramedConnectionEvents> {
     this.#decoder = new FrameDecoder(options.limits);
     this.#maxQueueBytes = positive(options.maxQueueBytes ?? DEFAULT_MAX_QUEUE_BYTES, 'maxQueueBytes');
     this.#closeTimeoutMs = positive(options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS, 'closeTimeoutMs');
+    this.#isEagerWrite = options.isEagerWrite ?? false;
     const hello = options.hello ?? 'send';
     this.#isReady = hello === 'none';
     this.#hasSentHello = hello === 'none';
@@ -176,9 +186,15 @@ export class FramedConnection extends EventEmitter<FramedConnectionEvents> {
       );
       return false;
     }
+    this.#bytesOut += frames.length;
+    if (this.#isEagerWrite && this.#flushScheduled === undefined && this.stream.writableLength === 0) {
+      this.stream.write(frames);
+      // Anything else sent this turn is gathered behind it.
+      this.#flushScheduled = setImmediate(this.#flush);
+      return true;
+    }
     this.#pending.push(frames);
     this.#pendingBytes += frames.length;
-    this.#bytesOut += frames.length;
     this.#flushScheduled ??= setImmediate(this.#flush);
     return true;
   }
