@@ -1,0 +1,203 @@
+/**
+ * What bench/directory and its child processes share: the calls each child
+ * answers over the IPC channel, the measurement a server process reports, and
+ * the source address each load client dials from.
+ *
+ *   bench/directory.ts (orchestrator)
+ *     ├── bench/directory-server-proc.ts   the natter directory  ┐ one of the two,
+ *     ├── bench/baseline-server-proc.ts    a bare node:net server ┘ --expose-gc
+ *     └── bench/load-proc.ts × 4           load generators, the same for both
+ *
+ * The channel uses Node's 'advanced' serialization so that bigint timestamps
+ * and Buffers cross it as they are.
+ */
+
+/** One request type a child answers: what goes in, what comes back. */
+export interface CallSpec {
+  request: unknown;
+  reply: unknown;
+}
+
+/** A child's calls by name (a type alias, not an interface, so it fits Record's index signature). */
+export type CallMap = Record<string, CallSpec>;
+
+/** Parent → child. */
+export interface CallEnvelope {
+  id: number;
+  name: string;
+  args: unknown;
+}
+
+/** Child → parent: 'ready' once, then one reply per call. */
+export type ChildMessage =
+  | { kind: 'ready'; port: number }
+  | { kind: 'reply'; id: number; ok: true; result: unknown }
+  | { kind: 'reply'; id: number; ok: false; error: string };
+
+/** What a server process reports about itself; every figure is read in the server process. */
+export interface Measurement {
+  /** process.hrtime.bigint() when measured: CLOCK_MONOTONIC, comparable across processes on Linux. */
+  atNs: bigint;
+  /** process.cpuUsage() user + system, µs, every thread of the process. */
+  cpuMicros: number;
+  rss: number;
+  heapUsed: number;
+  /** Memory outside the JS heap held by JS objects (Buffers included). */
+  external: number;
+  /** Connections open. */
+  connections: number;
+  /** Registered clients (the bare server: connections). */
+  online: number;
+  /** Heartbeats answered: ALIVE for natter, 5-byte pings for the bare server. */
+  heartbeats: number;
+  /** Registrations the directory expired (the bare server: 0); must stay 0 during the bench. */
+  expirations: number;
+}
+
+export interface ServerCounts {
+  connections: number;
+  online: number;
+  heartbeats: number;
+  expirations: number;
+}
+
+/** Calls both server processes answer. */
+export type ServerCalls = {
+  measure: { request: { isGc: boolean }; reply: Measurement };
+};
+
+/** The bare server also needs the bytes to answer WHO with (natter's own listing, captured by a generator). */
+export type BaselineServerCalls = ServerCalls & {
+  setListing: { request: { listing: Uint8Array }; reply: { bytes: number } };
+};
+
+export interface StormRequest {
+  port: number;
+  /** This generator takes global client indices generator, generator + generators, ... below total. */
+  generator: number;
+  generators: number;
+  total: number;
+  /** Registrations in flight at once (see WINDOW in bench/directory.ts). */
+  window: number;
+  timeoutMs: number;
+}
+
+export interface StormReply {
+  registered: number;
+  /** hrtime of the first connect and of the last ACK (same clock in every process). */
+  startNs: bigint;
+  endNs: bigint;
+  /** CPU µs this generator process used for its share (user + system). */
+  cpuMicros: number;
+}
+
+export interface WhoRequest {
+  warmup: number;
+  rounds: number;
+  timeoutMs: number;
+}
+
+export interface WhoReply {
+  /** One per timed round, in ms: WHO written until the last PEER frame arrived. */
+  latenciesMs: number[];
+  /** HDR count of the last answer (every answer's PEER frames were counted against its HDR). */
+  peers: number;
+  /** The whole last answer as received: HDR and every PEER frame. */
+  listing: Uint8Array;
+}
+
+export interface HeartbeatRequest {
+  intervalMs: number;
+  /** Client i sends at startNs + (i / total) × interval, then every interval: phases spread evenly. */
+  total: number;
+  startNs: bigint;
+  /** No heartbeat is due at or after this instant. */
+  stopNs: bigint;
+  /** How long to wait for the last answers after the schedule ends. */
+  replyTimeoutMs: number;
+}
+
+export interface HeartbeatReply {
+  sent: number;
+  acked: number;
+  /** Answers that were not ACK (a NACK means the directory forgot the client). */
+  others: number;
+}
+
+export type GeneratorCalls = {
+  storm: { request: StormRequest; reply: StormReply };
+  who: { request: WhoRequest; reply: WhoReply };
+  heartbeat: { request: HeartbeatRequest; reply: HeartbeatReply };
+  /** Clients that closed, failed or received a frame out of turn: must stay 0. */
+  faults: { request: Record<string, never>; reply: { faults: number; firstFault: string } };
+};
+
+/**
+ * The loopback address client `index` dials from: 127.A.B.C with B and C in
+ * 1..254, one address per client. Linux routes all of 127.0.0.0/8 to the
+ * loopback interface, so each client looks like its own host to the
+ * directory (per-IP port assignment, per-IP accounting) and no source address
+ * runs short of ephemeral ports.
+ */
+export function localAddressOf(index: number): string {
+  const c = index % 254;
+  const b = Math.floor(index / 254) % 254;
+  const a = Math.floor(index / (254 * 254));
+  return `127.${a + 1}.${b + 1}.${c + 1}`;
+}
+
+/**
+ * Answers the parent's calls in a child process, after telling it `ready`.
+ * The parent is this bench's orchestrator, so its messages are trusted to
+ * have the CallEnvelope shape. The child exits when the parent goes away.
+ */
+export function serveCalls<C extends CallMap>(
+  handlers: { [K in keyof C]: (args: C[K]['request']) => Promise<C[K]['reply']> },
+  port = 0,
+): void {
+  const send = process.send?.bind(process);
+  if (send === undefined) throw new Error('this process is started by bench/directory.ts, over an IPC channel');
+  const reply = (msg: ChildMessage): void => {
+    send(msg);
+  };
+  process.on('message', (raw) => {
+    const call = raw as CallEnvelope;
+    const handler = handlers[call.name as keyof C];
+    if (handler === undefined) {
+      reply({ kind: 'reply', id: call.id, ok: false, error: `no call named ${call.name}` });
+      return;
+    }
+    handler(call.args as C[keyof C]['request']).then(
+      (result) => reply({ kind: 'reply', id: call.id, ok: true, result }),
+      (err: unknown) => reply({ kind: 'reply', id: call.id, ok: false, error: err instanceof Error ? (err.stack ?? err.message) : String(err) }),
+    );
+  });
+  // Orphaned load or servers would keep thousands of sockets open.
+  process.on('disconnect', () => process.exit(0));
+  reply({ kind: 'ready', port });
+}
+
+/**
+ * Reads this process's CPU time and memory. With isGc, runs full garbage
+ * collections first (the process must run with --expose-gc), so that memory
+ * figures count what is live rather than what awaits collection.
+ */
+export function measureProcess(isGc: boolean, counts: ServerCounts): Measurement {
+  if (isGc) {
+    const gc = globalThis.gc;
+    if (gc === undefined) throw new Error('server processes must run with --expose-gc');
+    // Twice: the first collection can leave objects for the second (weak references, finalizers).
+    gc();
+    gc();
+  }
+  const cpu = process.cpuUsage();
+  const mem = process.memoryUsage();
+  return {
+    atNs: process.hrtime.bigint(),
+    cpuMicros: cpu.user + cpu.system,
+    rss: mem.rss,
+    heapUsed: mem.heapUsed,
+    external: mem.external,
+    ...counts,
+  };
+}

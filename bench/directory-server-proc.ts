@@ -1,0 +1,40 @@
+/**
+ * The natter directory under test, alone in its process (run by
+ * bench/directory.ts with --expose-gc): its memory and CPU figures are then
+ * the directory's own, and its N sockets do not count against the load
+ * generators' open-file limit.
+ *
+ * Usage: directory-server-proc.ts MAX_CLIENTS
+ */
+import { DirectoryServer } from '../src/directory/server.ts';
+import { measureProcess, serveCalls, type ServerCalls } from './directory-ipc.ts';
+
+const maxClients = Number(process.argv[2]);
+if (!Number.isSafeInteger(maxClients) || maxClients < 1) throw new Error('usage: directory-server-proc.ts MAX_CLIENTS');
+
+const directory = new DirectoryServer({
+  // The default (16,384) would do for 10,000 clients; set it so a larger N keeps working.
+  maxClients,
+  // The WHO bench sends back-to-back requests from one client. With the
+  // default bucket (32 at once, 16/s) it would time the rate limiter's
+  // waits instead of the directory's work. Every other option keeps its
+  // default, the alive interval included.
+  rateBurst: 1_000_000,
+  ratePerSecond: 1_000_000,
+});
+const { port } = await directory.listen(0, '127.0.0.1');
+
+serveCalls<ServerCalls>(
+  {
+    measure: async ({ isGc }) => {
+      const online = await directory.store.size();
+      return measureProcess(isGc, {
+        connections: directory.connectionCount,
+        online,
+        heartbeats: directory.counters.alivesReceived,
+        expirations: directory.counters.expirations,
+      });
+    },
+  },
+  port,
+);

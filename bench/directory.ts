@@ -1,0 +1,554 @@
+/**
+ * bench/directory: the directory under many clients, against a baseline
+ * measured in the same run: a bare node:net server (bench/baseline-server-proc.ts)
+ * that answers the same requests with the same bytes and does nothing else.
+ *
+ *   1. register storm    N clients connect and register at once (HELLO + UP,
+ *                        answered HELLO + ACK): seconds, registrations/s, the
+ *                        server's RSS after GC and its CPU during the storm
+ *   2. idle memory       server RSS with N registered idle clients minus
+ *                        RSS before any, both after GC, per client
+ *   3. WHO latency       500 sequential WHOs from one registered client with N
+ *                        online, each timed until its last PEER frame is in
+ *   4. heartbeat cost    N clients send ALIVE at the default alive interval,
+ *                        phases spread evenly; server CPU over a 15 s window
+ *
+ * Each server runs alone in its process, so memory and CPU are its own, and
+ * the clients come from GENERATORS processes (bench/load-proc.ts): a process
+ * may hold 20,000 open files, and N sockets on each side would not fit in
+ * one. Clients dial from addresses spread over 127.0.0.0/8 (one each); all
+ * traffic stays on loopback. Every child is killed at the end of its run,
+ * whether it succeeded or failed.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import { setTimeout as delay } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { DIRECTORY_DEFAULTS } from '../src/directory/options.ts';
+import type {
+  BaselineServerCalls,
+  CallEnvelope,
+  CallMap,
+  ChildMessage,
+  GeneratorCalls,
+  Measurement,
+  ServerCalls,
+} from './directory-ipc.ts';
+import { fmt, median, percentile, table } from './harness.ts';
+
+/** The issue's scale: idle memory and heartbeats are measured at this N only, and the targets apply to it. */
+const LARGEST = 10_000;
+/** Client counts for the storm and WHO. */
+const SIZES = [1_000, LARGEST] as const;
+const GENERATORS = 4;
+/**
+ * Registrations in flight per generator (4 × 200 = 800 at once). Without a
+ * window, 10,000 connects at once overrun the listen queues (the accept
+ * queue is capped by net.core.somaxconn, 4,096 here, whatever backlog the
+ * server asks for): the kernel drops the SYNs it has no room for, and those
+ * clients try again only after the 1 s SYN retransmission timeout, so the
+ * storm would time the kernel's retry timer rather than the server. A few
+ * hundred per generator keep the accept queue busy without ever filling it.
+ */
+const WINDOW = 200;
+/**
+ * Storm rounds per N and server, interleaved natter / baseline: with the
+ * server and the generators sharing the machine's CPUs the wall-clock time
+ * of one storm varies by tens of percent, so each storm figure is the median
+ * of the rounds. The last round goes on to the other phases.
+ */
+const STORM_ROUNDS = 3;
+/** Connections the directory accepts beyond N, so maxClients is never what limits the storm. */
+const MAX_CLIENTS_MARGIN = 64;
+const WHO_WARMUP = 20;
+/** 500 rather than the minimum 200: p99 is then the 5th worst sample, not the 2nd, and steadier from run to run. */
+const WHO_ROUNDS = 500;
+/** The directory's own default: the heartbeat cost is measured at the rate real clients use. */
+const ALIVE_INTERVAL_MS = DIRECTORY_DEFAULTS.aliveIntervalMs;
+/** Heartbeats start this long before the window, so the window sees the steady rate only. */
+const HEARTBEAT_LEAD_MS = 1_500;
+const HEARTBEAT_WINDOW_MS = 15_000;
+
+const READY_TIMEOUT_MS = 15_000;
+const CALL_TIMEOUT_MS = 30_000;
+const STORM_TIMEOUT_MS = 60_000;
+const WHO_TIMEOUT_MS = 5_000;
+
+/** The issue's targets, for N = 10,000. */
+const TARGET_STORM_SECONDS = 1.5;
+const TARGET_WHO_P99_MS = 15;
+const TARGET_BYTES_PER_CLIENT = 6 * 1024;
+
+const MIB = 1024 * 1024;
+
+// ---------------------------------------------------------------------------
+// Child processes
+
+/** Every child still running; killed if this process exits before their run ends (an uncaught error). */
+const running = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
+interface Pending {
+  resolve: (value: unknown) => void;
+  reject: (err: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+/** A forked bench process and typed calls to it (see serveCalls in bench/directory-ipc.ts). */
+class Child<C extends CallMap> {
+  readonly label: string;
+  readonly #proc: ChildProcess;
+  readonly #pending = new Map<number, Pending>();
+  readonly #exited: Promise<void>;
+  readonly #port: Promise<number>;
+  #exitReason: string | undefined;
+  #nextId = 1;
+
+  constructor(label: string, script: string, args: string[], execArgv: string[]) {
+    this.label = label;
+    this.#proc = fork(fileURLToPath(new URL(script, import.meta.url)), args, {
+      execArgv,
+      serialization: 'advanced',
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    running.add(this.#proc);
+    this.#exited = new Promise((resolve) => {
+      this.#proc.once('exit', (code, signal) => {
+        running.delete(this.#proc);
+        this.#exitReason = `${label} exited (${signal ?? `code ${String(code)}`})`;
+        for (const p of this.#pending.values()) {
+          clearTimeout(p.timer);
+          p.reject(new Error(this.#exitReason));
+        }
+        this.#pending.clear();
+        resolve();
+      });
+    });
+    this.#port = new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${label} not ready within ${READY_TIMEOUT_MS} ms`)), READY_TIMEOUT_MS);
+      this.#proc.once('exit', () => {
+        clearTimeout(timer);
+        reject(new Error(`${label} exited before it was ready`));
+      });
+      this.#proc.on('message', (raw) => {
+        const msg = raw as ChildMessage; // our own child: the shape is known
+        if (msg.kind === 'ready') {
+          clearTimeout(timer);
+          resolve(msg.port);
+          return;
+        }
+        const pending = this.#pending.get(msg.id);
+        if (pending === undefined) return;
+        this.#pending.delete(msg.id);
+        clearTimeout(pending.timer);
+        if (msg.ok) pending.resolve(msg.result);
+        else pending.reject(new Error(`${label}: ${msg.error}`));
+      });
+    });
+    this.#port.catch(() => {}); // observed by whoever awaits ready()
+  }
+
+  /** Resolves with the port the child listens on (0 for a generator) once it answers calls. */
+  ready(): Promise<number> {
+    return this.#port;
+  }
+
+  call<K extends keyof C & string>(name: K, args: C[K]['request'], timeoutMs: number): Promise<C[K]['reply']> {
+    return new Promise<C[K]['reply']>((resolve, reject) => {
+      if (this.#exitReason !== undefined) {
+        reject(new Error(this.#exitReason));
+        return;
+      }
+      const id = this.#nextId++;
+      const timer = setTimeout(() => {
+        this.#pending.delete(id);
+        reject(new Error(`${this.label} did not answer ${name} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      // The reply to call `name` is C[K]['reply'] by the child's contract.
+      this.#pending.set(id, { resolve: resolve as (value: unknown) => void, reject, timer });
+      const envelope: CallEnvelope = { id, name, args };
+      this.#proc.send(envelope);
+    });
+  }
+
+  /** Kills the process (SIGKILL: nothing in it is needed any more) and resolves once it is gone. */
+  kill(): Promise<void> {
+    if (this.#proc.exitCode === null && this.#proc.signalCode === null) this.#proc.kill('SIGKILL');
+    return this.#exited;
+  }
+}
+
+type ServerKind = 'natter' | 'baseline';
+
+/** What a run needs of either server process. */
+interface ServerHandle {
+  ready(): Promise<number>;
+  measure(isGc: boolean): Promise<Measurement>;
+  /** The baseline answers WHO with natter's listing; the directory builds its own. */
+  setListing(listing: Buffer): Promise<void>;
+  kill(): Promise<void>;
+}
+
+function startServer(kind: ServerKind, n: number): ServerHandle {
+  if (kind === 'natter') {
+    const child = new Child<ServerCalls>('natter directory', './directory-server-proc.ts', [String(n + MAX_CLIENTS_MARGIN)], ['--expose-gc']);
+    return {
+      ready: () => child.ready(),
+      measure: (isGc) => child.call('measure', { isGc }, CALL_TIMEOUT_MS),
+      setListing: async () => {},
+      kill: () => child.kill(),
+    };
+  }
+  const child = new Child<BaselineServerCalls>('bare net server', './baseline-server-proc.ts', [], ['--expose-gc']);
+  return {
+    ready: () => child.ready(),
+    measure: (isGc) => child.call('measure', { isGc }, CALL_TIMEOUT_MS),
+    setListing: async (listing) => {
+      await child.call('setListing', { listing }, CALL_TIMEOUT_MS);
+    },
+    kill: () => child.kill(),
+  };
+}
+
+// ---------------------------------------------------------------------------
+// One run: one server, fresh generators, every phase
+
+interface StormFigures {
+  seconds: number;
+  perSecond: number;
+  /** Server RSS after GC with the N clients connected. */
+  rss: number;
+  cpuSeconds: number;
+  /** CPU of all load generators together: shows when the machine, not the server, sets the pace. */
+  loadCpuSeconds: number;
+}
+
+interface IdleFigures {
+  bytesPerClient: number;
+  /** JS heap + external per client: the part of RSS that JavaScript objects account for. */
+  heapBytesPerClient: number;
+}
+
+interface WhoFigures {
+  medianMs: number;
+  p99Ms: number;
+  bytes: number;
+}
+
+interface HeartbeatFigures {
+  perSecond: number;
+  /** CPU seconds per second of the window. */
+  cpuShare: number;
+  microsPerBeat: number;
+}
+
+/** What the round that goes on after the storm measures. */
+interface PhaseFigures {
+  idle: IdleFigures;
+  who: WhoFigures;
+  heartbeat: HeartbeatFigures | undefined;
+  /** The last WHO answer as received, for the baseline to send back. */
+  listing: Buffer;
+}
+
+interface RoundFigures {
+  storm: StormFigures;
+  phases: PhaseFigures | undefined;
+}
+
+/** Which phases a round runs after its storm. */
+interface RoundPlan {
+  isFull: boolean;
+  isHeartbeat: boolean;
+  /** For the baseline: the WHO answer to send. */
+  listing: Buffer | undefined;
+}
+
+function check(isOk: boolean, what: string): void {
+  if (!isOk) throw new Error(`bench/directory: ${what}`);
+}
+
+function untilNs(instant: bigint): Promise<void> {
+  return delay(Math.max(0, Number(instant - process.hrtime.bigint()) / 1e6));
+}
+
+/**
+ * One round: a fresh server and fresh generators, a storm of N registrations,
+ * then (in a full round) the other phases with the N clients still there.
+ * Every child of the round is killed before it returns or throws.
+ */
+async function runRound(kind: ServerKind, n: number, plan: RoundPlan): Promise<RoundFigures> {
+  const server = startServer(kind, n);
+  const generators = Array.from({ length: GENERATORS }, (_, g) => new Child<GeneratorCalls>(`load generator ${g}`, './load-proc.ts', [], []));
+  try {
+    const port = await server.ready();
+    await Promise.all(generators.map((g) => g.ready()));
+    if (plan.listing !== undefined) await server.setListing(plan.listing);
+
+    // 1. Register storm: CPU read before (after a GC) and right after; memory after a GC.
+    const before = await server.measure(true);
+    const shares = await Promise.all(
+      generators.map((g, generator) =>
+        g.call('storm', { port, generator, generators: GENERATORS, total: n, window: WINDOW, timeoutMs: STORM_TIMEOUT_MS }, STORM_TIMEOUT_MS + CALL_TIMEOUT_MS),
+      ),
+    );
+    const stormEnd = await server.measure(false);
+    const idle = await server.measure(true);
+    const registered = shares.reduce((sum, s) => sum + s.registered, 0);
+    check(registered === n, `${kind}: ${registered} of ${n} clients registered`);
+    check(idle.connections === n && idle.online === n, `${kind}: ${idle.connections} connections, ${idle.online} online after registering ${n}`);
+    // hrtime is CLOCK_MONOTONIC, one clock for every process on the machine.
+    const startNs = shares.reduce((min, s) => (s.startNs < min ? s.startNs : min), shares[0]?.startNs ?? 0n);
+    const endNs = shares.reduce((max, s) => (s.endNs > max ? s.endNs : max), 0n);
+    const seconds = Number(endNs - startNs) / 1e9;
+    const storm: StormFigures = {
+      seconds,
+      perSecond: n / seconds,
+      rss: idle.rss,
+      cpuSeconds: (stormEnd.cpuMicros - before.cpuMicros) / 1e6,
+      loadCpuSeconds: shares.reduce((sum, s) => sum + s.cpuMicros, 0) / 1e6,
+    };
+    const phases = plan.isFull ? await runPhases(kind, n, plan, server, generators, before, idle) : undefined;
+    await checkIntact(kind, n, server, generators);
+    return { storm, phases };
+  } finally {
+    await Promise.all([server.kill(), ...generators.map((g) => g.kill())]);
+  }
+}
+
+/** Idle memory, WHO and heartbeats, with the storm's N clients still registered. */
+async function runPhases(
+  kind: ServerKind,
+  n: number,
+  plan: RoundPlan,
+  server: ServerHandle,
+  generators: Child<GeneratorCalls>[],
+  before: Measurement,
+  idle: Measurement,
+): Promise<PhaseFigures> {
+  // 2. Idle memory: the clients are connected, registered and silent; both readings are after GC.
+  const idleFigures: IdleFigures = {
+    bytesPerClient: (idle.rss - before.rss) / n,
+    heapBytesPerClient: (idle.heapUsed + idle.external - before.heapUsed - before.external) / n,
+  };
+  const first = generators[0] as Child<GeneratorCalls>;
+  const { who, listing } = await measureWho(kind, n, first);
+  const heartbeat = plan.isHeartbeat ? await measureHeartbeats(kind, n, server, generators) : undefined;
+  return { idle: idleFigures, who, heartbeat, listing };
+}
+
+/** 3. WHO from generator 0's first client, itself one of the N. */
+async function measureWho(kind: ServerKind, n: number, generator: Child<GeneratorCalls>): Promise<{ who: WhoFigures; listing: Buffer }> {
+  const reply = await generator.call(
+    'who',
+    { warmup: WHO_WARMUP, rounds: WHO_ROUNDS, timeoutMs: WHO_TIMEOUT_MS },
+    (WHO_WARMUP + WHO_ROUNDS) * WHO_TIMEOUT_MS,
+  );
+  check(reply.peers === n, `${kind}: WHO listed ${reply.peers} peers with ${n} online`);
+  return {
+    who: { medianMs: median(reply.latenciesMs), p99Ms: percentile(reply.latenciesMs, 99), bytes: reply.listing.length },
+    listing: Buffer.from(reply.listing),
+  };
+}
+
+/**
+ * 4. Every client sends ALIVE at the directory's interval from one common
+ * start instant; server CPU is read at both ends of a window that opens once
+ * the rate is steady and closes before the heartbeats stop.
+ *
+ *   start ── HEARTBEAT_LEAD_MS ──[ window: HEARTBEAT_WINDOW_MS ]── stop
+ */
+async function measureHeartbeats(
+  kind: ServerKind,
+  n: number,
+  server: ServerHandle,
+  generators: Child<GeneratorCalls>[],
+): Promise<HeartbeatFigures> {
+  const beatStart = process.hrtime.bigint() + 200_000_000n; // time for the calls to reach every generator
+  const windowStart = beatStart + BigInt(HEARTBEAT_LEAD_MS) * 1_000_000n;
+  const windowEnd = windowStart + BigInt(HEARTBEAT_WINDOW_MS) * 1_000_000n;
+  const beats = Promise.all(
+    generators.map((g) =>
+      g.call(
+        'heartbeat',
+        { intervalMs: ALIVE_INTERVAL_MS, total: n, startNs: beatStart, stopNs: windowEnd + 200_000_000n, replyTimeoutMs: 5_000 },
+        HEARTBEAT_LEAD_MS + HEARTBEAT_WINDOW_MS + CALL_TIMEOUT_MS,
+      ),
+    ),
+  );
+  beats.catch(() => {}); // awaited below; a generator failing meanwhile must not go unhandled
+  await untilNs(windowStart);
+  const a = await server.measure(false);
+  await untilNs(windowEnd);
+  const b = await server.measure(false);
+  const replies = await beats;
+  const sent = replies.reduce((sum, r) => sum + r.sent, 0);
+  const acked = replies.reduce((sum, r) => sum + r.acked, 0);
+  check(acked === sent, `${kind}: ${acked} of ${sent} heartbeats answered with ACK`);
+  const windowSeconds = Number(b.atNs - a.atNs) / 1e9;
+  const beatsInWindow = b.heartbeats - a.heartbeats;
+  const cpuSeconds = (b.cpuMicros - a.cpuMicros) / 1e6;
+  return {
+    perSecond: beatsInWindow / windowSeconds,
+    cpuShare: cpuSeconds / windowSeconds,
+    microsPerBeat: (cpuSeconds * 1e6) / beatsInWindow,
+  };
+}
+
+/** Nobody expired, nobody was dropped: every figure of the round was taken with all N registered. */
+async function checkIntact(kind: ServerKind, n: number, server: ServerHandle, generators: Child<GeneratorCalls>[]): Promise<void> {
+  const last = await server.measure(false);
+  check(last.expirations === 0 && last.online === n, `${kind}: ${last.expirations} expired, ${last.online} of ${n} online at the end`);
+  for (const g of generators) {
+    const { faults, firstFault } = await g.call('faults', {}, CALL_TIMEOUT_MS);
+    check(faults === 0, `${kind}: ${g.label} saw ${faults} faults, first: ${firstFault}`);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Results
+
+/** One server's figures for one N: storm figures are medians over the rounds. */
+interface SystemFigures extends PhaseFigures {
+  storm: StormFigures;
+}
+
+export interface DirectoryResult {
+  n: number;
+  natter: SystemFigures;
+  baseline: SystemFigures;
+}
+
+function medianStorm(rounds: StormFigures[]): StormFigures {
+  const of = (pick: (s: StormFigures) => number): number => median(rounds.map(pick));
+  return {
+    seconds: of((s) => s.seconds),
+    perSecond: of((s) => s.perSecond),
+    rss: of((s) => s.rss),
+    cpuSeconds: of((s) => s.cpuSeconds),
+    loadCpuSeconds: of((s) => s.loadCpuSeconds),
+  };
+}
+
+/** Runs natter and the baseline, STORM_ROUNDS times each, for each N: about a minute and a half in all. */
+export async function runDirectoryBench(): Promise<DirectoryResult[]> {
+  const results: DirectoryResult[] = [];
+  for (const n of SIZES) {
+    const storms: Record<ServerKind, StormFigures[]> = { natter: [], baseline: [] };
+    let natter: PhaseFigures | undefined;
+    let baseline: PhaseFigures | undefined;
+    for (let round = 1; round <= STORM_ROUNDS; round++) {
+      const isFull = round === STORM_ROUNDS;
+      const plan = { isFull, isHeartbeat: isFull && n === LARGEST };
+      const a = await runRound('natter', n, { ...plan, listing: undefined });
+      // The baseline answers WHO with the very bytes natter sent: same size, same frame count.
+      const b = await runRound('baseline', n, { ...plan, listing: a.phases?.listing });
+      storms.natter.push(a.storm);
+      storms.baseline.push(b.storm);
+      natter = a.phases ?? natter;
+      baseline = b.phases ?? baseline;
+    }
+    if (natter === undefined || baseline === undefined) throw new Error('bench/directory: no full round ran');
+    results.push({
+      n,
+      natter: { storm: medianStorm(storms.natter), ...natter },
+      baseline: { storm: medianStorm(storms.baseline), ...baseline },
+    });
+  }
+  return results;
+}
+
+interface Target {
+  text: string;
+  isMet: boolean;
+}
+
+/** One table row: figure, N, natter, baseline, ratio (natter / baseline), target. */
+function row(label: string, n: number, natter: number, baseline: number, digits: number, target?: Target): string[] {
+  const verdict = target === undefined ? '' : `${target.text}: ${target.isMet ? 'met' : 'MISSED'}`;
+  return [label, fmt(n), fmt(natter, digits), fmt(baseline, digits), `${fmt(natter / baseline, 2)}x`, verdict];
+}
+
+/** table() right-aligns every column; the figure names read better left-aligned. */
+function printTable(rows: string[][]): void {
+  const width = Math.max(...rows.map((r) => (r[0] ?? '').length));
+  const aligned = rows.map(([label = '', ...rest]) => [label.padEnd(width), ...rest]);
+  console.log(table([''.padEnd(width), 'N', 'natter', 'bare net', 'ratio', `target (N = ${fmt(LARGEST)})`], aligned));
+}
+
+export function printDirectory(results: DirectoryResult[]): void {
+  console.log(
+    `directory: the natter directory against a bare node:net server answering the same bytes, each alone in a process, ` +
+      `driven by the same ${GENERATORS} load generator processes from 127.0.0.0/8 (${availableParallelism()} CPUs)`,
+  );
+  console.log('ratio = natter / bare net server: for times, memory and CPU lower is better; for rates higher is better\n');
+
+  console.log(
+    `register storm: N clients connect at once, ${WINDOW} in flight per generator; HELLO + UP answered by HELLO + ACK; ` +
+      `median of ${STORM_ROUNDS} rounds`,
+  );
+  const storm: string[][] = [];
+  for (const { n, natter, baseline } of results) {
+    const isTarget = n === LARGEST;
+    storm.push(
+      row('seconds', n, natter.storm.seconds, baseline.storm.seconds, 3, isTarget ? { text: `≤ ${TARGET_STORM_SECONDS} s`, isMet: natter.storm.seconds <= TARGET_STORM_SECONDS } : undefined),
+      row('registrations/s', n, natter.storm.perSecond, baseline.storm.perSecond, 0),
+      row('server RSS after GC, MiB', n, natter.storm.rss / MIB, baseline.storm.rss / MIB, 1),
+      row('server CPU during storm, s', n, natter.storm.cpuSeconds, baseline.storm.cpuSeconds, 3),
+      row('load generators CPU, s', n, natter.storm.loadCpuSeconds, baseline.storm.loadCpuSeconds, 3),
+    );
+  }
+  printTable(storm);
+  const top = results.find((r) => r.n === LARGEST);
+  if (top !== undefined && top.natter.storm.cpuSeconds > TARGET_STORM_SECONDS) {
+    console.log(
+      `note: the directory's own CPU for ${fmt(LARGEST)} registrations (${fmt(top.natter.storm.cpuSeconds, 2)} s) ` +
+        `exceeds the ${TARGET_STORM_SECONDS} s target by itself, however fast the load generators`,
+    );
+  }
+
+  console.log('\nidle memory: (server RSS with N registered idle clients − RSS before any), both after GC, per client');
+  const idle: string[][] = [];
+  for (const { n, natter, baseline } of results) {
+    if (n !== LARGEST) continue;
+    idle.push(
+      row('RSS bytes per client', n, natter.idle.bytesPerClient, baseline.idle.bytesPerClient, 0, {
+        text: `≤ ${fmt(TARGET_BYTES_PER_CLIENT)} B`,
+        isMet: natter.idle.bytesPerClient <= TARGET_BYTES_PER_CLIENT,
+      }),
+      row('of which JS heap + external', n, natter.idle.heapBytesPerClient, baseline.idle.heapBytesPerClient, 0),
+    );
+  }
+  printTable(idle);
+
+  console.log(`\nWHO latency: ${WHO_ROUNDS} sequential WHOs (after ${WHO_WARMUP} untimed) from one registered client, until the last PEER frame`);
+  const who: string[][] = [];
+  for (const { n, natter, baseline } of results) {
+    const isTarget = n === LARGEST;
+    who.push(
+      row('median, ms', n, natter.who.medianMs, baseline.who.medianMs, 2),
+      row('p99, ms', n, natter.who.p99Ms, baseline.who.p99Ms, 2, isTarget ? { text: `≤ ${TARGET_WHO_P99_MS} ms`, isMet: natter.who.p99Ms <= TARGET_WHO_P99_MS } : undefined),
+      row('answer, KiB (same bytes)', n, natter.who.bytes / 1024, baseline.who.bytes / 1024, 1),
+    );
+  }
+  printTable(who);
+
+  console.log(
+    `\nheartbeats: N clients send ALIVE every ${fmt(ALIVE_INTERVAL_MS / 1000)} s (the default), phases spread evenly; ` +
+      `server CPU over a ${fmt(HEARTBEAT_WINDOW_MS / 1000)} s window (bare server: 5-byte pings, ACK-sized answers)`,
+  );
+  const beats: string[][] = [];
+  for (const { n, natter, baseline } of results) {
+    if (natter.heartbeat === undefined || baseline.heartbeat === undefined) continue;
+    beats.push(
+      row('heartbeats/s', n, natter.heartbeat.perSecond, baseline.heartbeat.perSecond, 0),
+      row('server CPU, %', n, natter.heartbeat.cpuShare * 100, baseline.heartbeat.cpuShare * 100, 2),
+      row('CPU µs per heartbeat', n, natter.heartbeat.microsPerBeat, baseline.heartbeat.microsPerBeat, 1),
+    );
+  }
+  printTable(beats);
+}
+
+if (import.meta.main) printDirectory(await runDirectoryBench());
