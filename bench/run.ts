@@ -1,5 +1,11 @@
 /** `npm run bench`: every benchmark, each printed beside its same-run baseline. */
+import { printChat, runChatBench } from './chat.ts';
 import { printCodec, runCodecBench } from './codec.ts';
+import { printDirectory, runDirectoryBench } from './directory.ts';
 
 console.log(`natter benchmarks on Node ${process.version}, ${new Date().toISOString()}\n`);
 printCodec(runCodecBench());
+console.log('');
+printChat(await runChatBench());
+console.log('');
+printDirectory(await runDirectoryBench());

@@ -1,0 +1,79 @@
+/**
+ * What bench/chat and its two peer processes share: the calls a peer
+ * process answers over the IPC channel and the messages it sends back.
+ *
+ *   bench/chat.ts (orchestrator)
+ *     ├── bench/chat-peer-proc.ts <mode> receiver   listens; counts or echoes
+ *     └── bench/chat-peer-proc.ts <mode> sender     dials; sends, times round trips
+ *
+ * `mode` is 'natter' (two PeerNodes) or 'baseline' (raw node:net sockets with
+ * newline framing). The channel uses Node's 'advanced' serialization so that
+ * bigint timestamps cross it as they are.
+ */
+
+export type ChatMode = 'natter' | 'baseline';
+export type ChatRole = 'sender' | 'receiver';
+
+/** One request type a peer process answers: what goes in, what comes back. */
+export type ChatCalls = {
+  /** Receiver: start listening on 127.0.0.1, port 0. */
+  listen: { request: Record<string, never>; reply: { port: number } };
+  /** Sender: dial the receiver and open the chat (natter: CONN / RESP(accept)). */
+  connect: { request: { port: number; timeoutMs: number }; reply: Record<string, never> };
+  /**
+   * Receiver: count the next `count` messages, then report `counted` (an
+   * unsolicited ChatChildMessage). Replies once armed.
+   */
+  arm: { request: { count: number; text: string }; reply: Record<string, never> };
+  /** Sender: send `count` messages of `text` as fast as backpressure allows. */
+  blast: { request: { count: number; text: string; timeoutMs: number }; reply: BlastReply };
+  /** Receiver: from now on, send every message straight back. */
+  echo: { request: Record<string, never>; reply: Record<string, never> };
+  /** Sender: `rounds` sequential round trips of `text`; each waits for the echo before the next. */
+  pingpong: { request: { rounds: number; text: string; timeoutMs: number }; reply: PingpongReply };
+  /** CPU µs (user + system) this process has used so far. */
+  usage: { request: Record<string, never>; reply: { cpuMicros: number } };
+  /** Close everything and exit (cleanly, so that --cpu-prof writes its profile). */
+  exit: { request: Record<string, never>; reply: Record<string, never> };
+};
+
+export interface BlastReply {
+  /** process.hrtime.bigint() just before the first send (CLOCK_MONOTONIC: comparable across processes on Linux). */
+  startNs: bigint;
+  /** ... and once the last send returned. */
+  sentNs: bigint;
+  /** CPU µs (user + system) this process used for the loop. */
+  cpuMicros: number;
+}
+
+export interface PingpongReply {
+  /** One per round trip, in µs: send until the echo was received. */
+  latenciesMicros: number[];
+  /** CPU µs (user + system) this process used for all the round trips. */
+  cpuMicros: number;
+}
+
+export interface CountedReport {
+  kind: 'counted';
+  /** process.hrtime.bigint() when the last expected message was counted. */
+  endNs: bigint;
+  received: number;
+  /** True when the last message received equals the text sent. */
+  isIntact: boolean;
+  /** CPU µs (user + system) this process used from `arm` until the count. */
+  cpuMicros: number;
+}
+
+/** Parent → child. */
+export interface ChatCallEnvelope {
+  id: number;
+  name: string;
+  args: unknown;
+}
+
+/** Child → parent: 'ready' once, one reply per call, and 'counted' after each `arm`. */
+export type ChatChildMessage =
+  | { kind: 'ready' }
+  | { kind: 'reply'; id: number; ok: true; result: unknown }
+  | { kind: 'reply'; id: number; ok: false; error: string }
+  | CountedReport;

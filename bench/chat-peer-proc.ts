@@ -1,0 +1,329 @@
+/**
+ * One peer for bench/chat, alone in its process:
+ *
+ *   node bench/chat-peer-proc.ts <natter|baseline> <sender|receiver>
+ *
+ *   natter     a PeerNode with a static Discovery that calls the other peer a
+ *              friend, so the chat opens without asking; sends with
+ *              `await node.send(peer, text)`, which waits when the
+ *              connection's queue is full
+ *   baseline   a bare node:net socket, noDelay, one `socket.write(text + '\n')`
+ *              per message (waiting for 'drain' when write() returns false);
+ *              the reader splits on newlines
+ *
+ * The receiver either counts messages (throughput) or sends each one straight
+ * back (round trips). Every phase has a deadline in here, and the parent has
+ * its own: a stuck phase ends the process, never hangs it.
+ */
+import { once } from 'node:events';
+import { connect as netConnect, createServer, type Server, type Socket } from 'node:net';
+import { StringDecoder } from 'node:string_decoder';
+import type { Discovery, PeerInfo } from '../src/discovery/discovery.ts';
+import { PeerNode } from '../src/peer/peer-node.ts';
+import type { BlastReply, ChatCallEnvelope, ChatCalls, ChatChildMessage, ChatMode, ChatRole, PingpongReply } from './chat-ipc.ts';
+
+const HOST = '127.0.0.1';
+const SENDER_NAME = 'alice';
+const RECEIVER_NAME = 'bob';
+/** Bound on stopping the peer before exiting. */
+const STOP_TIMEOUT_MS = 1_000;
+
+const mode = process.argv[2] as ChatMode;
+const role = process.argv[3] as ChatRole;
+if ((mode !== 'natter' && mode !== 'baseline') || (role !== 'sender' && role !== 'receiver')) {
+  throw new Error('usage: chat-peer-proc.ts <natter|baseline> <sender|receiver>');
+}
+const sendToParent = process.send?.bind(process);
+if (sendToParent === undefined) throw new Error('this process is started by bench/chat.ts, over an IPC channel');
+const report = (msg: ChatChildMessage, then?: () => void): void => {
+  sendToParent(msg, undefined, {}, then);
+};
+
+/** Ends the process on anything unexpected; the parent sees the exit and fails the run. */
+function die(why: string): never {
+  console.error(`chat-peer-proc (${mode} ${role}): ${why}`);
+  process.exit(1);
+}
+
+/** Runs `fn`, ending the process if it is not done within `timeoutMs`. */
+async function withDeadline<T>(what: string, timeoutMs: number, fn: () => Promise<T>): Promise<T> {
+  const timer = setTimeout(() => die(`${what} not done within ${timeoutMs} ms`), timeoutMs);
+  try {
+    return await fn();
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Receiver state, shared by both modes: what `arm` asked to count.
+
+type ReceiverPhase = 'count' | 'echo';
+let phase: ReceiverPhase = 'count';
+let target = 0;
+let received = 0;
+let expected = '';
+let isArmed = false;
+let armCpu = process.cpuUsage();
+
+function arm(count: number, text: string): void {
+  phase = 'count';
+  target = count;
+  received = 0;
+  expected = text;
+  isArmed = true;
+  armCpu = process.cpuUsage();
+}
+
+/** Called once `received` reached `target`; `last` is the last message received. */
+function counted(last: string): void {
+  const endNs = process.hrtime.bigint();
+  isArmed = false;
+  const cpu = process.cpuUsage(armCpu);
+  report({ kind: 'counted', endNs, received, isIntact: last === expected, cpuMicros: cpu.user + cpu.system });
+}
+
+function cpuSince(start: NodeJS.CpuUsage): number {
+  const cpu = process.cpuUsage(start);
+  return cpu.user + cpu.system;
+}
+
+// ---------------------------------------------------------------------------
+// natter: two PeerNodes
+
+/** A friends-only directory of one: the other peer, always trusted. */
+function staticDiscovery(peers: PeerInfo[]): Discovery {
+  return {
+    lookup: async (name) => peers.find((p) => p.name === name),
+    list: async () => peers,
+    isFriend: () => true,
+  };
+}
+
+let node: PeerNode | undefined;
+
+function startNode(name: string, peers: PeerInfo[]): PeerNode {
+  const n = new PeerNode({ name, discovery: staticDiscovery(peers), listenHost: HOST, listenPort: 0 });
+  n.on('error', (err) => die(`peer error ${err.code}: ${err.message}`));
+  // The other side ending the chat on purpose is how every run ends; losing it mid-run is a failure.
+  n.on('ended', (peer, reason, detail) => {
+    if (reason !== 'remote' && !isExiting) die(`chat with ${peer} ended (${reason}): ${detail}`);
+  });
+  node = n;
+  return n;
+}
+
+async function natterListen(): Promise<number> {
+  const n = startNode(RECEIVER_NAME, []);
+  n.on('message', (from, text) => {
+    if (phase === 'echo') {
+      n.send(from, text).catch((err: unknown) => die(`echo failed: ${String(err)}`));
+      return;
+    }
+    if (!isArmed) return;
+    if (++received === target) counted(text);
+  });
+  return (await n.start()).port;
+}
+
+async function natterConnect(port: number): Promise<void> {
+  const n = startNode(SENDER_NAME, [{ name: RECEIVER_NAME, ip: HOST, port }]);
+  await n.start();
+  const isConnected = once(n, 'connected');
+  await n.connect(RECEIVER_NAME);
+  await isConnected;
+}
+
+async function natterBlast(count: number, text: string): Promise<BlastReply> {
+  const n = node as PeerNode;
+  const cpu = process.cpuUsage();
+  const startNs = process.hrtime.bigint();
+  for (let i = 0; i < count; i++) await n.send(RECEIVER_NAME, text);
+  const sentNs = process.hrtime.bigint();
+  return { startNs, sentNs, cpuMicros: cpuSince(cpu) };
+}
+
+async function natterPingpong(rounds: number, text: string): Promise<PingpongReply> {
+  const n = node as PeerNode;
+  let onEcho: ((text: string) => void) | undefined;
+  const listener = (_from: string, echoed: string): void => onEcho?.(echoed);
+  n.on('message', listener);
+  const latenciesMicros: number[] = new Array(rounds);
+  const cpu = process.cpuUsage();
+  try {
+    for (let i = 0; i < rounds; i++) {
+      const echoed = new Promise<string>((resolve) => (onEcho = resolve));
+      const t0 = process.hrtime.bigint();
+      await n.send(RECEIVER_NAME, text);
+      const back = await echoed;
+      latenciesMicros[i] = Number(process.hrtime.bigint() - t0) / 1_000;
+      if (back !== text) die(`round ${i}: the echo differs from the text sent`);
+    }
+  } finally {
+    n.off('message', listener);
+  }
+  return { latenciesMicros, cpuMicros: cpuSince(cpu) };
+}
+
+// ---------------------------------------------------------------------------
+// baseline: raw sockets, newline framing
+
+let server: Server | undefined;
+let socket: Socket | undefined;
+/** Sender side: called with each line received (the echoes). */
+let onLine: ((line: string) => void) | undefined;
+
+/** Splits a socket's bytes into lines; a chunk may end inside a line or a UTF-8 sequence. */
+function lineReader(onLines: (lines: string[]) => void): (chunk: Buffer) => void {
+  const decoder = new StringDecoder('utf8');
+  let rest = '';
+  return (chunk) => {
+    const lines = (rest + decoder.write(chunk)).split('\n');
+    rest = lines.pop() as string;
+    if (lines.length > 0) onLines(lines);
+  };
+}
+
+async function baselineListen(): Promise<number> {
+  const srv = createServer({ noDelay: true }, (s) => {
+    socket = s;
+    s.on('error', (err) => die(`socket error: ${err.message}`));
+    s.on(
+      'data',
+      lineReader((lines) => {
+        if (phase === 'echo') {
+          for (const line of lines) s.write(line + '\n');
+          return;
+        }
+        if (!isArmed) return;
+        received += lines.length;
+        if (received >= target) counted(lines[lines.length - 1] as string);
+      }),
+    );
+  });
+  server = srv;
+  srv.listen(0, HOST);
+  await once(srv, 'listening');
+  const address = srv.address();
+  if (address === null || typeof address === 'string') throw new Error('no TCP address');
+  return address.port;
+}
+
+async function baselineConnect(port: number): Promise<void> {
+  const s = netConnect({ host: HOST, port, noDelay: true });
+  socket = s;
+  s.on('error', (err) => {
+    if (!isExiting) die(`socket error: ${err.message}`);
+  });
+  s.on(
+    'data',
+    lineReader((lines) => {
+      for (const line of lines) onLine?.(line);
+    }),
+  );
+  await once(s, 'connect');
+}
+
+async function baselineBlast(count: number, text: string): Promise<BlastReply> {
+  const s = socket as Socket;
+  const cpu = process.cpuUsage();
+  const startNs = process.hrtime.bigint();
+  for (let i = 0; i < count; i++) {
+    if (!s.write(text + '\n')) await once(s, 'drain');
+  }
+  const sentNs = process.hrtime.bigint();
+  return { startNs, sentNs, cpuMicros: cpuSince(cpu) };
+}
+
+async function baselinePingpong(rounds: number, text: string): Promise<PingpongReply> {
+  const s = socket as Socket;
+  const latenciesMicros: number[] = new Array(rounds);
+  const cpu = process.cpuUsage();
+  try {
+    for (let i = 0; i < rounds; i++) {
+      const echoed = new Promise<string>((resolve) => (onLine = resolve));
+      const t0 = process.hrtime.bigint();
+      s.write(text + '\n');
+      const back = await echoed;
+      latenciesMicros[i] = Number(process.hrtime.bigint() - t0) / 1_000;
+      if (back !== text) die(`round ${i}: the echo differs from the text sent`);
+    }
+  } finally {
+    onLine = undefined;
+  }
+  return { latenciesMicros, cpuMicros: cpuSince(cpu) };
+}
+
+// ---------------------------------------------------------------------------
+// Calls from the parent
+
+let isExiting = false;
+
+async function exit(): Promise<void> {
+  isExiting = true;
+  socket?.destroy();
+  server?.close();
+  if (node === undefined) return;
+  let timer: NodeJS.Timeout | undefined;
+  const giveUp = new Promise<void>((resolve) => (timer = setTimeout(resolve, STOP_TIMEOUT_MS)));
+  await Promise.race([node.stop(), giveUp]);
+  clearTimeout(timer);
+}
+
+type Handlers = { [K in keyof ChatCalls]: (args: ChatCalls[K]['request']) => Promise<ChatCalls[K]['reply']> };
+
+const wrongRole = (name: string) => async (): Promise<never> => {
+  throw new Error(`a ${role} does not answer ${name}`);
+};
+
+const handlers: Handlers = {
+  listen: role === 'receiver' ? async () => ({ port: await (mode === 'natter' ? natterListen() : baselineListen()) }) : wrongRole('listen'),
+  arm: role === 'receiver'
+    ? async ({ count, text }) => {
+        arm(count, text);
+        return {};
+      }
+    : wrongRole('arm'),
+  echo: role === 'receiver'
+    ? async () => {
+        phase = 'echo';
+        return {};
+      }
+    : wrongRole('echo'),
+  connect: role === 'sender'
+    ? async ({ port, timeoutMs }) => {
+        await withDeadline('connect', timeoutMs, () => (mode === 'natter' ? natterConnect(port) : baselineConnect(port)));
+        return {};
+      }
+    : wrongRole('connect'),
+  blast: role === 'sender'
+    ? ({ count, text, timeoutMs }) =>
+        withDeadline('blast', timeoutMs, () => (mode === 'natter' ? natterBlast(count, text) : baselineBlast(count, text)))
+    : wrongRole('blast'),
+  pingpong: role === 'sender'
+    ? ({ rounds, text, timeoutMs }) =>
+        withDeadline('pingpong', timeoutMs, () => (mode === 'natter' ? natterPingpong(rounds, text) : baselinePingpong(rounds, text)))
+    : wrongRole('pingpong'),
+  usage: async () => ({ cpuMicros: cpuSince({ user: 0, system: 0 }) }),
+  exit: async () => {
+    await exit();
+    return {};
+  },
+};
+
+process.on('message', (raw) => {
+  const call = raw as ChatCallEnvelope; // our own parent: the shape is known
+  const handler = handlers[call.name as keyof ChatCalls] as ((args: unknown) => Promise<unknown>) | undefined;
+  if (handler === undefined) {
+    report({ kind: 'reply', id: call.id, ok: false, error: `no call named ${call.name}` });
+    return;
+  }
+  handler(call.args).then(
+    // After answering exit, leave once the answer is out (process.exit lets --cpu-prof write its profile).
+    (result) => report({ kind: 'reply', id: call.id, ok: true, result }, call.name === 'exit' ? () => process.exit(0) : undefined),
+    (err: unknown) => report({ kind: 'reply', id: call.id, ok: false, error: err instanceof Error ? (err.stack ?? err.message) : String(err) }),
+  );
+});
+// An orphaned peer would keep its socket and the CPU busy.
+process.on('disconnect', () => process.exit(0));
+report({ kind: 'ready' });
