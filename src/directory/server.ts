@@ -117,10 +117,7 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
 
   /** Listens on TCP; resolves with the real address (port 0 picks a free port). */
   async listen(port = 0, host = '127.0.0.1'): Promise<AddressInfo> {
-    const tcp = createServer({ noDelay: true }, (socket) => {
-      socket.on('error', () => {}); // reported through FramedConnection; never thrown
-      this.handle(socket, { remoteAddress: socket.remoteAddress });
-    });
+    const tcp = createServer({ noDelay: true }, (socket) => this.handle(socket, { remoteAddress: socket.remoteAddress }));
     this.#tcp = tcp;
     await listenOn(tcp, port, host);
     const address = tcp.address() as AddressInfo;

@@ -43,7 +43,8 @@ export class ClientSession {
   hasRegistered = false;
   readonly #bucket: TokenBucket;
   readonly #host: SessionHost;
-  readonly #pending: Message[] = [];
+  /** Messages waiting their turn; allocated only while there are some (most connections idle). */
+  #pending: Message[] | undefined;
   #isRunning = false;
   #delayed = 0;
 
@@ -61,18 +62,19 @@ export class ClientSession {
 
   /** Takes one decoded message from the connection. */
   enqueue(msg: Message): void {
+    this.#pending ??= [];
     this.#pending.push(msg);
     if (this.#pending.length >= MAX_PENDING) this.conn.pause();
-    if (!this.#isRunning) void this.#run();
+    if (!this.#isRunning) void this.#run(this.#pending);
   }
 
   get isRegistered(): boolean {
     return this.name !== undefined;
   }
 
-  async #run(): Promise<void> {
+  async #run(pending: Message[]): Promise<void> {
     this.#isRunning = true;
-    while (this.#pending.length > 0 && this.conn.state === 'open') {
+    while (pending.length > 0 && this.conn.state === 'open') {
       const now = this.#host.now();
       // A bucket that refilled completely means the client slowed down: forgive earlier delays.
       if (this.#bucket.isFull(now)) this.#delayed = 0;
@@ -91,8 +93,8 @@ export class ClientSession {
         await sleep(wait);
         if (this.conn.state !== 'open') break;
       }
-      const msg = this.#pending.shift() as Message;
-      if (this.#pending.length < MAX_PENDING / 2) this.conn.resume();
+      const msg = pending.shift() as Message;
+      if (pending.length < MAX_PENDING / 2) this.conn.resume();
       this.lastHeard = this.#host.now();
       try {
         await this.#host.dispatch(this, msg);
@@ -104,7 +106,7 @@ export class ClientSession {
         );
       }
     }
-    this.#pending.length = 0;
+    this.#pending = undefined;
     this.#isRunning = false;
   }
 }

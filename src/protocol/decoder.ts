@@ -190,7 +190,9 @@ export class FrameDecoder {
     this.#offset += n;
     this.#buffered -= n;
     if (this.#offset === first.length) {
-      this.#parts.shift();
+      // A fresh empty list rather than shift(): an idle connection should not keep a grown backing store.
+      if (this.#parts.length === 1) this.#parts = [];
+      else this.#parts.shift();
       this.#offset = 0;
     }
   }

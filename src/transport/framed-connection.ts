@@ -73,6 +73,10 @@ export const DEFAULT_CLOSE_TIMEOUT_MS = 2_000;
 
 const HELLO: Message = { type: 'HELLO', version: PROTOCOL_VERSION };
 
+/** Where a stream keeps the connection that owns it, for the shared listeners. */
+const OWNER = Symbol('natter.connection');
+type OwnedStream = Duplex & { [OWNER]: FramedConnection };
+
 interface SocketLike {
   remoteAddress?: string | undefined;
   remotePort?: number | undefined;
@@ -108,10 +112,13 @@ export class FramedConnection extends EventEmitter<FramedConnectionEvents> {
     const hello = options.hello ?? 'send';
     this.#isReady = hello === 'none';
     this.#hasSentHello = hello === 'none';
-    stream.on('data', this.#onData);
-    stream.on('end', this.#onEnd);
-    stream.on('error', this.#onStreamError);
-    stream.on('close', this.#onStreamClose);
+    // The stream's listeners are shared by every connection (not closures of
+    // their own): a directory holds thousands of connections.
+    (stream as OwnedStream)[OWNER] = this;
+    stream.on('data', FramedConnection.#streamData);
+    stream.on('end', FramedConnection.#streamEnd);
+    stream.on('error', FramedConnection.#streamError);
+    stream.on('close', FramedConnection.#streamClose);
     if (hello === 'send') this.#sendHello();
   }
 
@@ -190,12 +197,12 @@ export class FramedConnection extends EventEmitter<FramedConnectionEvents> {
     if (this.#isEagerWrite && this.#flushScheduled === undefined && this.stream.writableLength === 0) {
       this.stream.write(frames);
       // Anything else sent this turn is gathered behind it.
-      this.#flushScheduled = setImmediate(this.#flush);
+      this.#flushScheduled = setImmediate(FramedConnection.#flushLater, this);
       return true;
     }
     this.#pending.push(frames);
     this.#pendingBytes += frames.length;
-    this.#flushScheduled ??= setImmediate(this.#flush);
+    this.#flushScheduled ??= setImmediate(FramedConnection.#flushLater, this);
     return true;
   }
 
@@ -279,7 +286,28 @@ export class FramedConnection extends EventEmitter<FramedConnectionEvents> {
     }
   }
 
-  readonly #flush = (): void => {
+  static #flushLater(conn: FramedConnection): void {
+    conn.#flushScheduled = undefined;
+    conn.#flush();
+  }
+
+  static #streamData(this: OwnedStream, chunk: Buffer): void {
+    this[OWNER].#onData(chunk);
+  }
+
+  static #streamEnd(this: OwnedStream): void {
+    this[OWNER].#onEnd();
+  }
+
+  static #streamError(this: OwnedStream, cause: Error): void {
+    this[OWNER].#onStreamError(cause);
+  }
+
+  static #streamClose(this: OwnedStream): void {
+    this[OWNER].#onStreamClose();
+  }
+
+  #flush(): void {
     if (this.#flushScheduled !== undefined) {
       clearImmediate(this.#flushScheduled);
       this.#flushScheduled = undefined;
@@ -290,7 +318,7 @@ export class FramedConnection extends EventEmitter<FramedConnectionEvents> {
     this.#pending = [];
     this.#pendingBytes = 0;
     this.stream.write(data);
-  };
+  }
 
   #dropPending(): void {
     if (this.#flushScheduled !== undefined) clearImmediate(this.#flushScheduled);
@@ -299,7 +327,7 @@ export class FramedConnection extends EventEmitter<FramedConnectionEvents> {
     this.#pendingBytes = 0;
   }
 
-  readonly #onData = (chunk: Buffer): void => {
+  #onData(chunk: Buffer): void {
     if (this.#state === 'closed') return;
     this.#bytesIn += chunk.length;
     try {
@@ -309,7 +337,7 @@ export class FramedConnection extends EventEmitter<FramedConnectionEvents> {
       return;
     }
     this.#drain();
-  };
+  }
 
   #drain(): void {
     while (!this.#isPaused && this.#state === 'open') {
@@ -352,7 +380,7 @@ export class FramedConnection extends EventEmitter<FramedConnectionEvents> {
     this.emit('message', msg);
   }
 
-  readonly #onEnd = (): void => {
+  #onEnd(): void {
     if (this.#state === 'open') {
       try {
         this.#decoder.end();
@@ -365,25 +393,25 @@ export class FramedConnection extends EventEmitter<FramedConnectionEvents> {
     if (this.#state !== 'closed') this.#state = 'closing';
     this.#flush();
     this.stream.end();
-  };
+  }
 
-  readonly #onStreamError = (cause: Error): void => {
+  #onStreamError(cause: Error): void {
     if (this.#failure !== undefined || this.#state !== 'open') return; // resets after we chose to close are expected
     const err = isNatterError(cause)
       ? cause
       : new NatterError(ERROR_CODES.CONNECTION_CLOSED, `connection failed: ${cause.message}`, { cause });
     this.#failure = err;
     this.emit('failure', err);
-  };
+  }
 
-  readonly #onStreamClose = (): void => {
+  #onStreamClose(): void {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
     clearTimeout(this.#closeTimer);
     this.#dropPending();
-    this.stream.off('data', this.#onData);
+    this.stream.off('data', FramedConnection.#streamData);
     this.emit('close', this.#failure);
-  };
+  }
 }
 
 function positive(value: number, name: string): number {

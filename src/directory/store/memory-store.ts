@@ -13,8 +13,8 @@ import {
 export class MemoryStore implements DirectoryStore {
   readonly #range: PortRange;
   readonly #byName = new Map<string, PeerRecord>();
-  /** Ports in use, per IP. */
-  readonly #byIp = new Map<string, Set<number>>();
+  /** Ports in use, per IP: a lone port as a number (the common case, kept small), several as a Set. */
+  readonly #byIp = new Map<string, number | Set<number>>();
   /**
    * Where the next search for a free port starts, shared by all IPs: ports are
    * handed out round-robin, so one just released (say, busy on its host) is not
@@ -95,9 +95,12 @@ export class MemoryStore implements DirectoryStore {
     this.#byName.delete(record.name);
     this.#generation++;
     const used = this.#byIp.get(record.ip);
-    if (used === undefined) return;
-    used.delete(record.port);
-    if (used.size === 0) this.#byIp.delete(record.ip);
+    if (typeof used === 'number') {
+      if (used === record.port) this.#byIp.delete(record.ip);
+      return;
+    }
+    used?.delete(record.port);
+    if (used?.size === 0) this.#byIp.delete(record.ip);
   }
 
   /**
@@ -106,26 +109,25 @@ export class MemoryStore implements DirectoryStore {
    * cursor.
    */
   #allocate(ip: string, requested: number): number | undefined {
-    let used = this.#byIp.get(ip);
-    if (used === undefined) {
-      used = new Set();
-      this.#byIp.set(ip, used);
-    }
-    if (requested !== 0 && !used.has(requested)) {
-      used.add(requested);
-      return requested;
-    }
-    const { lo, hi } = this.#range;
-    const span = hi - lo + 1;
-    for (let i = 0; i < span; i++) {
-      const port = lo + ((this.#cursor - lo + i) % span);
-      if (!used.has(port)) {
-        used.add(port);
-        this.#cursor = port === hi ? lo : port + 1;
-        return port;
+    const used = this.#byIp.get(ip);
+    const isUsed = (port: number): boolean => (typeof used === 'number' ? used === port : used?.has(port) === true);
+    let port: number | undefined;
+    if (requested !== 0 && !isUsed(requested)) {
+      port = requested;
+    } else {
+      const { lo, hi } = this.#range;
+      const span = hi - lo + 1;
+      for (let i = 0; i < span && port === undefined; i++) {
+        const candidate = lo + ((this.#cursor - lo + i) % span);
+        if (!isUsed(candidate)) port = candidate;
       }
+      if (port === undefined) return undefined;
+      this.#cursor = port === hi ? lo : port + 1;
     }
-    return undefined;
+    if (used === undefined) this.#byIp.set(ip, port);
+    else if (typeof used === 'number') this.#byIp.set(ip, new Set([used, port]));
+    else used.add(port);
+    return port;
   }
 }
 
