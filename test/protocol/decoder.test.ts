@@ -28,6 +28,19 @@ describe('FrameDecoder', () => {
     d.end();
   });
 
+  it('frames pushed as separate chunks before reading come out in order', () => {
+    const d = new FrameDecoder();
+    d.push(encodeMessage({ type: 'PING', nonce: 1 }));
+    d.push(encodeMessage({ type: 'PING', nonce: 2 }));
+    d.push(encodeMessage({ type: 'TEXT', text: 'three' }));
+    assert.deepEqual([d.next(), d.next(), d.next(), d.next()], [
+      { type: 'PING', nonce: 1 },
+      { type: 'PING', nonce: 2 },
+      { type: 'TEXT', text: 'three' },
+      undefined,
+    ]);
+  });
+
   it('accepts plain Uint8Array chunks and ignores empty ones', () => {
     const bytes = encodeMessage({ type: 'PING', nonce: 9 });
     const d = new FrameDecoder();
