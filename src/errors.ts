@@ -75,6 +75,14 @@ export class NatterError extends Error {
   }
 }
 
+/**
+ * The NatterError for an ERROR frame from the other side: its own code when
+ * this build knows it, NATTER_ERR_REMOTE_ERROR (naming the code) otherwise.
+ */
+export function errorFromWire(code: string, reason: string): NatterError {
+  return isNatterErrorCode(code) ? new NatterError(code, reason) : new NatterError(ERROR_CODES.REMOTE_ERROR, `${code}: ${reason}`);
+}
+
 /** True for any NatterError, optionally with the given code. */
 export function isNatterError(err: unknown, code?: NatterErrorCode): err is NatterError {
   return err instanceof NatterError && (code === undefined || err.code === code);

@@ -1,8 +1,21 @@
 /**
  * natter's public library surface: everything the CLI, the tests and other
- * programs (bots, scripts) use. Nothing else is exported.
+ * programs (bots, scripts, other front ends) use. Nothing else is exported.
  */
-export { ERROR_CODES, NatterError, isNatterError, isNatterErrorCode, type NatterErrorCode } from './errors.ts';
+export {
+  ERROR_CODES,
+  NatterError,
+  errorFromWire,
+  isNatterError,
+  isNatterErrorCode,
+  type NatterErrorCode,
+} from './errors.ts';
+export { MONOTONIC_CLOCK, ManualClock, type Clock } from './clock.ts';
+export { SILENT_LOGGER, type Logger } from './log.ts';
+export { DEFAULT_DIRECTORY_PORT } from './defaults.ts';
+export { VERSION } from './version.ts';
+
+// protocol/
 export { encodeMessage, decodePayload } from './protocol/codec.ts';
 export { FrameDecoder } from './protocol/decoder.ts';
 export { canonicalIp, normalizeName } from './protocol/fields.ts';
@@ -17,6 +30,8 @@ export {
   type MessageOf,
   type Ip,
 } from './protocol/messages.ts';
+
+// transport/
 export {
   FramedConnection,
   DEFAULT_CLOSE_TIMEOUT_MS,
@@ -24,6 +39,29 @@ export {
   type ConnectionState,
   type FramedConnectionEvents,
   type FramedConnectionOptions,
+  type HelloRole,
 } from './transport/framed-connection.ts';
 export { dial, DEFAULT_DIAL_TIMEOUT_MS, type DialOptions } from './transport/tcp.ts';
-export { VERSION } from './version.ts';
+
+// directory/
+export { DirectoryServer, type DirectoryEvents, type DirectoryState } from './directory/server.ts';
+export { DIRECTORY_DEFAULTS, resolveDirectoryOptions, type DirectoryOptions } from './directory/options.ts';
+export { MemoryStore } from './directory/store/memory-store.ts';
+export {
+  DEFAULT_PORT_RANGE,
+  type DirectoryStore,
+  type PeerRecord,
+  type PortRange,
+  type RegisterRequest,
+  type RegisterResult,
+} from './directory/store/store.ts';
+
+// discovery/
+export type { Discovery, PeerInfo } from './discovery/discovery.ts';
+export { FriendsTable } from './discovery/friends-table.ts';
+
+// peer/
+export { DirectoryClient, type DirectoryClientOptions, type Registration } from './peer/directory-client.ts';
+export { DirectoryLink, DEFAULT_BACKOFF, type Backoff, type DirectoryLinkOptions } from './peer/directory-link.ts';
+export { LocalRendezvous, type LocalRendezvousOptions } from './peer/local-rendezvous.ts';
+export { PeerNode, type ChatState, type EndReason, type PeerNodeEvents, type PeerNodeOptions } from './peer/peer-node.ts';

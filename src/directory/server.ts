@@ -243,15 +243,8 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
       this.counters.expirations++;
       this.logger.info({ peer: record.name, ip: record.ip, port: record.port }, 'expired: not heard from for two alive intervals');
       const owner = this.#sessions.get(record.owner);
-      if (owner !== undefined && owner.name === record.name) {
-        owner.name = undefined;
-        owner.port = undefined;
-      }
+      if (owner !== undefined && owner.name === record.name) owner.name = undefined;
     }
-  }
-
-  sessionOf(owner: string): ClientSession | undefined {
-    return this.#sessions.get(owner);
   }
 
   async listing(): Promise<Buffer> {

@@ -38,7 +38,6 @@ export class ClientSession {
   lastHeard: number;
   /** Set once UP succeeded; cleared by DOWN or expiry. */
   name: string | undefined;
-  port: number | undefined;
   /** True once the client has registered at least once (ends the registration deadline). */
   hasRegistered = false;
   readonly #bucket: TokenBucket;
@@ -57,7 +56,6 @@ export class ClientSession {
     this.lastHeard = this.connectedAt;
     this.#bucket = new TokenBucket(host.rateBurst, host.ratePerSecond, this.connectedAt);
     this.name = undefined;
-    this.port = undefined;
   }
 
   /** Takes one decoded message from the connection. */

@@ -11,16 +11,11 @@
  * stopping: it is emitted as 'shutdown'.
  */
 import { EventEmitter } from 'node:events';
-import { ERROR_CODES, NatterError, isNatterErrorCode } from '../errors.ts';
+import { ERROR_CODES, NatterError, errorFromWire } from '../errors.ts';
+import type { PeerInfo } from '../discovery/discovery.ts';
 import type { Message } from '../protocol/messages.ts';
 import type { FramedConnection } from '../transport/framed-connection.ts';
 import { dial, type DialOptions } from '../transport/tcp.ts';
-
-export interface PeerInfo {
-  name: string;
-  ip: string;
-  port: number;
-}
 
 export interface Registration {
   /** The port the directory assigned: listen for chats on it. */
@@ -191,7 +186,7 @@ export class DirectoryClient extends EventEmitter<DirectoryClientEvents> {
         this.emit('shutdown');
         return;
       case 'ERROR': {
-        const err = remoteError(msg.code, msg.reason);
+        const err = errorFromWire(msg.code, msg.reason);
         this.#lastError = err;
         const failed = this.#settle();
         if (failed === undefined) return; // an error about the connection itself; 'close' follows
@@ -202,11 +197,4 @@ export class DirectoryClient extends EventEmitter<DirectoryClientEvents> {
         this.#unexpected(msg);
     }
   }
-}
-
-/** A NatterError for an ERROR frame: its own code when known, NATTER_ERR_REMOTE_ERROR otherwise. */
-export function remoteError(code: string, reason: string): NatterError {
-  return isNatterErrorCode(code)
-    ? new NatterError(code, reason)
-    : new NatterError(ERROR_CODES.REMOTE_ERROR, `${code}: ${reason}`);
 }

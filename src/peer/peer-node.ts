@@ -25,7 +25,7 @@ import { EventEmitter } from 'node:events';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { MONOTONIC_CLOCK, type Clock } from '../clock.ts';
 import type { Discovery, PeerInfo } from '../discovery/discovery.ts';
-import { ERROR_CODES, NatterError } from '../errors.ts';
+import { ERROR_CODES, NatterError, errorFromWire } from '../errors.ts';
 import { SILENT_LOGGER, type Logger } from '../log.ts';
 import { canonicalIp, normalizeName } from '../protocol/fields.ts';
 import { DEFAULT_LIMITS, type ProtocolLimits } from '../protocol/limits.ts';
@@ -33,7 +33,6 @@ import type { Message } from '../protocol/messages.ts';
 import { FramedConnection } from '../transport/framed-connection.ts';
 import { listenOn } from '../transport/listen.ts';
 import { dial } from '../transport/tcp.ts';
-import { remoteError } from './directory-client.ts';
 
 export type ChatState = 'outgoing' | 'incoming' | 'open';
 
@@ -585,7 +584,7 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
         if (msg.name === link.name) return;
         break;
       case 'ERROR':
-        this.emit('error', remoteError(msg.code, msg.reason), link.name);
+        this.emit('error', errorFromWire(msg.code, msg.reason), link.name);
         return;
       default:
         break;

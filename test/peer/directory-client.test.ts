@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import type { Socket } from 'node:net';
 import { DirectoryServer } from '../../src/directory/server.ts';
-import { ERROR_CODES, NatterError, type NatterErrorCode } from '../../src/errors.ts';
+import { ERROR_CODES, NatterError, errorFromWire, type NatterErrorCode } from '../../src/errors.ts';
 import { encodeMessage } from '../../src/protocol/codec.ts';
 import type { Message } from '../../src/protocol/messages.ts';
-import { DirectoryClient, remoteError } from '../../src/peer/directory-client.ts';
+import { DirectoryClient } from '../../src/peer/directory-client.ts';
 import { startServer, type TestServer } from '../helpers/net.ts';
 
 const cleanup: (() => Promise<void>)[] = [];
@@ -75,7 +75,7 @@ describe('DirectoryClient', () => {
   });
 
   it('maps unknown remote codes to NATTER_ERR_REMOTE_ERROR', () => {
-    const e = remoteError('SOMETHING_NEW', 'from the future');
+    const e = errorFromWire('SOMETHING_NEW', 'from the future');
     assert.equal(e.code, ERROR_CODES.REMOTE_ERROR);
     assert.match(e.message, /SOMETHING_NEW: from the future/);
   });

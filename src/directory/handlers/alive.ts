@@ -8,7 +8,6 @@ export async function handleAlive(ctx: HandlerContext, session: ClientSession): 
   if (record === undefined) {
     // Expired (or never registered): the client must send UP again.
     session.name = undefined;
-    session.port = undefined;
     ctx.counters.nacksSent++;
     session.conn.send({ type: 'NACK', reason: 'not registered; send UP again' });
     return;

@@ -1,7 +1,6 @@
 /** What a request handler may use of the directory: nothing more, so handlers stay small and testable. */
 import type { Logger } from '../../log.ts';
 import type { DirectoryOptions } from '../options.ts';
-import type { ClientSession } from '../session.ts';
 import type { DirectoryStore } from '../store/store.ts';
 
 /** Counters reported by DUMP; names are part of the DUMP JSON. */
@@ -35,6 +34,4 @@ export interface HandlerContext {
   shutdown(reason: string): void;
   /** The state DUMP reports. */
   dumpState(): Promise<unknown>;
-  /** The session that owns a store entry, if it is still connected here. */
-  sessionOf(owner: string): ClientSession | undefined;
 }

@@ -6,7 +6,6 @@ export async function handleDown(ctx: HandlerContext, session: ClientSession): P
   const name = session.name;
   if (name === undefined) return;
   session.name = undefined;
-  session.port = undefined;
   if (await ctx.store.remove(name, session.id)) {
     ctx.counters.departures++;
     ctx.logger.info({ session: session.id, peer: name }, 'left');

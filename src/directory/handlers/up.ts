@@ -36,7 +36,6 @@ export async function handleUp(ctx: HandlerContext, session: ClientSession, msg:
   }
   const { record, isNew } = result;
   session.name = record.name;
-  session.port = record.port;
   session.hasRegistered = true;
   if (isNew) {
     ctx.counters.registrations++;

@@ -1,0 +1,27 @@
+import assert from 'node:assert/strict';
+import { it } from 'node:test';
+import * as natter from '../src/index.ts';
+
+it('the library surface exposes what a bot needs to run a directory and chat', async () => {
+  for (const name of ['DirectoryServer', 'DirectoryClient', 'DirectoryLink', 'PeerNode', 'FriendsTable', 'MemoryStore', 'FramedConnection', 'FrameDecoder', 'encodeMessage', 'NatterError', 'dial']) {
+    assert.equal(typeof (natter as Record<string, unknown>)[name], 'function', name);
+  }
+  // A directory and two peers, through the public API alone.
+  const directory = new natter.DirectoryServer({ aliveIntervalMs: 1_000 });
+  const { port } = await directory.listen(0);
+  const links = ['ada', 'bo'].map((name) => new natter.DirectoryLink({ name, connect: () => natter.DirectoryClient.connect({ host: '127.0.0.1', port }) }));
+  const nodes: natter.PeerNode[] = [];
+  for (const link of links) {
+    const { port: listenPort } = await link.start();
+    const node = new natter.PeerNode({ name: link.name, discovery: link, listenPort, isAutoAccept: true });
+    await node.start();
+    nodes.push(node);
+  }
+  const [ada, bo] = nodes as [natter.PeerNode, natter.PeerNode];
+  const got = new Promise<string>((resolve) => bo.once('message', (_from, text) => resolve(text)));
+  await ada.send('bo', 'hello through the library');
+  assert.equal(await got, 'hello through the library');
+  for (const n of nodes) await n.stop();
+  for (const l of links) await l.stop();
+  await directory.shutdown();
+});
