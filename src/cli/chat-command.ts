@@ -75,6 +75,8 @@ export function chatCommand(): Command {
       const done = new Promise<number>((resolve) => session.once('done', resolve));
       process.once('SIGTERM', () => void session.quit());
       process.once('SIGINT', () => void session.quit());
+      // Whoever reads our output went away (a script closed the pipe): leave cleanly instead of dying on EPIPE.
+      process.stdout.on('error', () => void session.quit());
       ui.start(ready);
       const code = await done;
       ui.close();
