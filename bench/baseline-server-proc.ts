@@ -17,7 +17,8 @@ import { encodeMessage } from '../src/protocol/codec.ts';
 import { HEADER_BYTES } from '../src/protocol/limits.ts';
 import { MESSAGE_TYPES, PROTOCOL_VERSION } from '../src/protocol/messages.ts';
 import { DIRECTORY_DEFAULTS } from '../src/directory/options.ts';
-import { measureProcess, serveCalls, type BaselineServerCalls } from './directory-ipc.ts';
+import { serveCalls } from './child.ts';
+import { measureProcess, type BaselineServerCalls } from './directory-ipc.ts';
 
 const ACK = encodeMessage({ type: 'ACK', port: DIRECTORY_DEFAULTS.portRange.lo, aliveIntervalMs: DIRECTORY_DEFAULTS.aliveIntervalMs });
 const REGISTERED = Buffer.concat([encodeMessage({ type: 'HELLO', version: PROTOCOL_VERSION }), ACK]);
@@ -69,5 +70,5 @@ serveCalls<BaselineServerCalls>(
       return { bytes: listing.length };
     },
   },
-  port,
+  { port },
 );

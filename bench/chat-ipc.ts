@@ -1,6 +1,7 @@
 /**
  * What bench/chat and its two peer processes share: the calls a peer
- * process answers over the IPC channel and the messages it sends back.
+ * process answers over the IPC channel (bench/child.ts) and the report it
+ * sends unasked.
  *
  *   bench/chat.ts (orchestrator)
  *     ├── bench/chat-peer-proc.ts <mode> receiver   listens; counts or echoes
@@ -21,8 +22,8 @@ export type ChatCalls = {
   /** Sender: dial the receiver and open the chat (natter: CONN / RESP(accept)). */
   connect: { request: { port: number; timeoutMs: number }; reply: Record<string, never> };
   /**
-   * Receiver: count the next `count` messages, then report `counted` (an
-   * unsolicited ChatChildMessage). Replies once armed.
+   * Receiver: count the next `count` messages, then send a CountedReport
+   * (unasked, see report in bench/child.ts). Replies once armed.
    */
   arm: { request: { count: number; text: string }; reply: Record<string, never> };
   /** Sender: send `count` messages of `text` as fast as backpressure allows. */
@@ -53,8 +54,8 @@ export interface PingpongReply {
   cpuMicros: number;
 }
 
+/** The receiver's 'counted' report, once it counted the messages of an `arm`. */
 export interface CountedReport {
-  kind: 'counted';
   /** process.hrtime.bigint() when the last expected message was counted. */
   endNs: bigint;
   received: number;
@@ -63,17 +64,3 @@ export interface CountedReport {
   /** CPU µs (user + system) this process used from `arm` until the count. */
   cpuMicros: number;
 }
-
-/** Parent → child. */
-export interface ChatCallEnvelope {
-  id: number;
-  name: string;
-  args: unknown;
-}
-
-/** Child → parent: 'ready' once, one reply per call, and 'counted' after each `arm`. */
-export type ChatChildMessage =
-  | { kind: 'ready' }
-  | { kind: 'reply'; id: number; ok: true; result: unknown }
-  | { kind: 'reply'; id: number; ok: false; error: string }
-  | CountedReport;

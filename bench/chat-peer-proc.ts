@@ -20,7 +20,8 @@ import { connect as netConnect, createServer, type Server, type Socket } from 'n
 import { StringDecoder } from 'node:string_decoder';
 import type { Discovery, PeerInfo } from '../src/discovery/discovery.ts';
 import { PeerNode } from '../src/peer/peer-node.ts';
-import type { BlastReply, ChatCallEnvelope, ChatCalls, ChatChildMessage, ChatMode, ChatRole, PingpongReply } from './chat-ipc.ts';
+import type { BlastReply, ChatCalls, ChatMode, ChatRole, CountedReport, PingpongReply } from './chat-ipc.ts';
+import { report, serveCalls, type Handlers } from './child.ts';
 
 const HOST = '127.0.0.1';
 const SENDER_NAME = 'alice';
@@ -33,11 +34,6 @@ const role = process.argv[3] as ChatRole;
 if ((mode !== 'natter' && mode !== 'baseline') || (role !== 'sender' && role !== 'receiver')) {
   throw new Error('usage: chat-peer-proc.ts <natter|baseline> <sender|receiver>');
 }
-const sendToParent = process.send?.bind(process);
-if (sendToParent === undefined) throw new Error('this process is started by bench/chat.ts, over an IPC channel');
-const report = (msg: ChatChildMessage, then?: () => void): void => {
-  sendToParent(msg, undefined, {}, then);
-};
 
 /** Ends the process on anything unexpected; the parent sees the exit and fails the run. */
 function die(why: string): never {
@@ -80,12 +76,40 @@ function counted(last: string): void {
   const endNs = process.hrtime.bigint();
   isArmed = false;
   const cpu = process.cpuUsage(armCpu);
-  report({ kind: 'counted', endNs, received, isIntact: last === expected, cpuMicros: cpu.user + cpu.system });
+  report<CountedReport>({ endNs, received, isIntact: last === expected, cpuMicros: cpu.user + cpu.system });
 }
 
 function cpuSince(start: NodeJS.CpuUsage): number {
   const cpu = process.cpuUsage(start);
   return cpu.user + cpu.system;
+}
+
+// ---------------------------------------------------------------------------
+// Sender, shared by both modes: timed round trips.
+
+/**
+ * `rounds` sequential round trips of `text`, either mode: each waits for the
+ * echo `nextEcho` promises before the next. `send` returns a promise only
+ * when it must be awaited, so the baseline's plain write() adds no tick.
+ */
+async function timeRoundTrips(
+  rounds: number,
+  text: string,
+  nextEcho: () => Promise<string>,
+  send: (text: string) => Promise<void> | undefined,
+): Promise<PingpongReply> {
+  const latenciesMicros: number[] = new Array(rounds);
+  const cpu = process.cpuUsage();
+  for (let i = 0; i < rounds; i++) {
+    const echoed = nextEcho();
+    const t0 = process.hrtime.bigint();
+    const sent = send(text);
+    if (sent !== undefined) await sent;
+    const back = await echoed;
+    latenciesMicros[i] = Number(process.hrtime.bigint() - t0) / 1_000;
+    if (back !== text) die(`round ${i}: the echo differs from the text sent`);
+  }
+  return { latenciesMicros, cpuMicros: cpuSince(cpu) };
 }
 
 // ---------------------------------------------------------------------------
@@ -148,21 +172,16 @@ async function natterPingpong(rounds: number, text: string): Promise<PingpongRep
   let onEcho: ((text: string) => void) | undefined;
   const listener = (_from: string, echoed: string): void => onEcho?.(echoed);
   n.on('message', listener);
-  const latenciesMicros: number[] = new Array(rounds);
-  const cpu = process.cpuUsage();
   try {
-    for (let i = 0; i < rounds; i++) {
-      const echoed = new Promise<string>((resolve) => (onEcho = resolve));
-      const t0 = process.hrtime.bigint();
-      await n.send(RECEIVER_NAME, text);
-      const back = await echoed;
-      latenciesMicros[i] = Number(process.hrtime.bigint() - t0) / 1_000;
-      if (back !== text) die(`round ${i}: the echo differs from the text sent`);
-    }
+    return await timeRoundTrips(
+      rounds,
+      text,
+      () => new Promise<string>((resolve) => (onEcho = resolve)),
+      (t) => n.send(RECEIVER_NAME, t),
+    );
   } finally {
     n.off('message', listener);
   }
-  return { latenciesMicros, cpuMicros: cpuSince(cpu) };
 }
 
 // ---------------------------------------------------------------------------
@@ -237,21 +256,16 @@ async function baselineBlast(count: number, text: string): Promise<BlastReply> {
 
 async function baselinePingpong(rounds: number, text: string): Promise<PingpongReply> {
   const s = socket as Socket;
-  const latenciesMicros: number[] = new Array(rounds);
-  const cpu = process.cpuUsage();
   try {
-    for (let i = 0; i < rounds; i++) {
-      const echoed = new Promise<string>((resolve) => (onLine = resolve));
-      const t0 = process.hrtime.bigint();
-      s.write(text + '\n');
-      const back = await echoed;
-      latenciesMicros[i] = Number(process.hrtime.bigint() - t0) / 1_000;
-      if (back !== text) die(`round ${i}: the echo differs from the text sent`);
-    }
+    return await timeRoundTrips(
+      rounds,
+      text,
+      () => new Promise<string>((resolve) => (onLine = resolve)),
+      (t) => void s.write(t + '\n'),
+    );
   } finally {
     onLine = undefined;
   }
-  return { latenciesMicros, cpuMicros: cpuSince(cpu) };
 }
 
 // ---------------------------------------------------------------------------
@@ -270,13 +284,11 @@ async function exit(): Promise<void> {
   clearTimeout(timer);
 }
 
-type Handlers = { [K in keyof ChatCalls]: (args: ChatCalls[K]['request']) => Promise<ChatCalls[K]['reply']> };
-
 const wrongRole = (name: string) => async (): Promise<never> => {
   throw new Error(`a ${role} does not answer ${name}`);
 };
 
-const handlers: Handlers = {
+const handlers: Handlers<ChatCalls> = {
   listen: role === 'receiver' ? async () => ({ port: await (mode === 'natter' ? natterListen() : baselineListen()) }) : wrongRole('listen'),
   arm: role === 'receiver'
     ? async ({ count, text }) => {
@@ -311,19 +323,5 @@ const handlers: Handlers = {
   },
 };
 
-process.on('message', (raw) => {
-  const call = raw as ChatCallEnvelope; // our own parent: the shape is known
-  const handler = handlers[call.name as keyof ChatCalls] as ((args: unknown) => Promise<unknown>) | undefined;
-  if (handler === undefined) {
-    report({ kind: 'reply', id: call.id, ok: false, error: `no call named ${call.name}` });
-    return;
-  }
-  handler(call.args).then(
-    // After answering exit, leave once the answer is out (process.exit lets --cpu-prof write its profile).
-    (result) => report({ kind: 'reply', id: call.id, ok: true, result }, call.name === 'exit' ? () => process.exit(0) : undefined),
-    (err: unknown) => report({ kind: 'reply', id: call.id, ok: false, error: err instanceof Error ? (err.stack ?? err.message) : String(err) }),
-  );
-});
-// An orphaned peer would keep its socket and the CPU busy.
-process.on('disconnect', () => process.exit(0));
-report({ kind: 'ready' });
+// After answering exit, leave once the answer is out (process.exit lets --cpu-prof write its profile).
+serveCalls<ChatCalls>(handlers, { exitAfter: 'exit' });

@@ -30,10 +30,9 @@
  * Set CHAT_BENCH_CPU_PROF=<dir> to run the peer processes under --cpu-prof
  * and find one .cpuprofile per process in <dir>.
  */
-import { fork, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import type { ChatCallEnvelope, ChatCalls, ChatChildMessage, ChatMode, ChatRole, CountedReport } from './chat-ipc.ts';
-import { fmt, median, percentile, table } from './harness.ts';
+import type { ChatCalls, ChatMode, ChatRole, CountedReport } from './chat-ipc.ts';
+import { Child } from './child.ts';
+import { fmt, median, medians, percentile, table } from './harness.ts';
 
 /** Messages per throughput measurement, and before it, untimed, to warm up. */
 const COUNT = 100_000;
@@ -49,7 +48,6 @@ const TEXT = 'a'.repeat(90) + 'héllo ✓';
 const TARGET_THROUGHPUT_RATIO = 1.0;
 const TARGET_LATENCY_RATIO = 1.25;
 
-const READY_TIMEOUT_MS = 15_000;
 const CALL_TIMEOUT_MS = 10_000;
 /** Inside the child: the phase's own deadline. The parent waits a little longer. */
 const PHASE_TIMEOUT_MS = 20_000;
@@ -57,138 +55,27 @@ const PARENT_SLACK_MS = 2_000;
 const EXIT_TIMEOUT_MS = 5_000;
 
 // ---------------------------------------------------------------------------
-// Child processes
+// Peer processes
 
-/** Every child still running; killed if this process exits first (an uncaught error). */
-const running = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const child of running) child.kill('SIGKILL');
-});
+/** One peer process and typed calls to it; it reports 'counted' unasked after each `arm`. */
+type PeerProcess = Child<ChatCalls, CountedReport>;
 
-interface Pending {
-  resolve: (value: unknown) => void;
-  reject: (err: Error) => void;
-  timer: NodeJS.Timeout;
+function childExecArgv(mode: ChatMode, role: ChatRole): string[] {
+  const dir = process.env.CHAT_BENCH_CPU_PROF;
+  if (dir === undefined || dir === '') return [];
+  return ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-name=chat-${mode}-${role}.cpuprofile`];
 }
 
-/** One peer process and typed calls to it. */
-class PeerProcess {
-  readonly label: string;
-  readonly #proc: ChildProcess;
-  readonly #pending = new Map<number, Pending>();
-  readonly #ready: Promise<void>;
-  readonly #exited: Promise<void>;
-  #counted: Pending | undefined;
-  #exitReason: string | undefined;
-  #nextId = 1;
+function startPeer(mode: ChatMode, role: ChatRole): PeerProcess {
+  return new Child<ChatCalls, CountedReport>(`${mode} ${role}`, './chat-peer-proc.ts', [mode, role], childExecArgv(mode, role));
+}
 
-  constructor(mode: ChatMode, role: ChatRole, execArgv: string[]) {
-    this.label = `${mode} ${role}`;
-    this.#proc = fork(fileURLToPath(new URL('./chat-peer-proc.ts', import.meta.url)), [mode, role], {
-      execPath: process.execPath,
-      execArgv,
-      serialization: 'advanced',
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    running.add(this.#proc);
-    this.#exited = new Promise((resolve) => {
-      this.#proc.once('exit', (code, signal) => {
-        running.delete(this.#proc);
-        this.#exitReason = `${this.label} exited (${signal ?? `code ${String(code)}`})`;
-        const err = new Error(this.#exitReason);
-        for (const p of this.#pending.values()) {
-          clearTimeout(p.timer);
-          p.reject(err);
-        }
-        this.#pending.clear();
-        if (this.#counted !== undefined) {
-          clearTimeout(this.#counted.timer);
-          this.#counted.reject(err);
-          this.#counted = undefined;
-        }
-        resolve();
-      });
-    });
-    this.#ready = new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${this.label} not ready within ${READY_TIMEOUT_MS} ms`)), READY_TIMEOUT_MS);
-      this.#proc.once('exit', () => {
-        clearTimeout(timer);
-        reject(new Error(`${this.label} exited before it was ready`));
-      });
-      this.#proc.on('message', (raw) => {
-        const msg = raw as ChatChildMessage; // our own child: the shape is known
-        if (msg.kind === 'ready') {
-          clearTimeout(timer);
-          resolve();
-        } else if (msg.kind === 'counted') {
-          const waiter = this.#counted;
-          this.#counted = undefined;
-          if (waiter === undefined) return;
-          clearTimeout(waiter.timer);
-          waiter.resolve(msg);
-        } else {
-          const pending = this.#pending.get(msg.id);
-          if (pending === undefined) return;
-          this.#pending.delete(msg.id);
-          clearTimeout(pending.timer);
-          if (msg.ok) pending.resolve(msg.result);
-          else pending.reject(new Error(`${this.label}: ${msg.error}`));
-        }
-      });
-    });
-    this.#ready.catch(() => {}); // observed by whoever awaits ready()
-  }
-
-  ready(): Promise<void> {
-    return this.#ready;
-  }
-
-  call<K extends keyof ChatCalls>(name: K, args: ChatCalls[K]['request'], timeoutMs: number): Promise<ChatCalls[K]['reply']> {
-    return new Promise<ChatCalls[K]['reply']>((resolve, reject) => {
-      if (this.#exitReason !== undefined) {
-        reject(new Error(this.#exitReason));
-        return;
-      }
-      const id = this.#nextId++;
-      const timer = setTimeout(() => {
-        this.#pending.delete(id);
-        reject(new Error(`${this.label} did not answer ${name} within ${timeoutMs} ms`));
-      }, timeoutMs);
-      // The reply to call `name` is ChatCalls[K]['reply'] by the child's contract.
-      this.#pending.set(id, { resolve: resolve as (value: unknown) => void, reject, timer });
-      const envelope: ChatCallEnvelope = { id, name, args };
-      this.#proc.send(envelope);
-    });
-  }
-
-  /** Resolves with the next 'counted' report (after an `arm`). */
-  nextCounted(timeoutMs: number): Promise<CountedReport> {
-    return new Promise<CountedReport>((resolve, reject) => {
-      if (this.#exitReason !== undefined) {
-        reject(new Error(this.#exitReason));
-        return;
-      }
-      const timer = setTimeout(() => {
-        this.#counted = undefined;
-        reject(new Error(`${this.label} did not count its messages within ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.#counted = { resolve: resolve as (value: unknown) => void, reject, timer };
-    });
-  }
-
-  /** Asks the child to exit (so a CPU profile gets written), kills it if it does not; resolves once it is gone. */
-  async stop(): Promise<void> {
-    if (this.#exitReason === undefined) {
-      await this.call('exit', {}, EXIT_TIMEOUT_MS).catch(() => {});
-      const timer = setTimeout(() => this.#kill(), EXIT_TIMEOUT_MS);
-      await this.#exited;
-      clearTimeout(timer);
-    }
-  }
-
-  #kill(): void {
-    if (this.#proc.exitCode === null && this.#proc.signalCode === null) this.#proc.kill('SIGKILL');
-  }
+/** Asks the peer to exit (so a CPU profile gets written), kills it if it does not; resolves once it is gone. */
+async function stopPeer(peer: PeerProcess): Promise<void> {
+  await peer.call('exit', {}, EXIT_TIMEOUT_MS).catch(() => {}); // at once if it is gone already
+  const timer = setTimeout(() => void peer.kill(), EXIT_TIMEOUT_MS);
+  await peer.exited();
+  clearTimeout(timer);
 }
 
 // ---------------------------------------------------------------------------
@@ -207,12 +94,6 @@ interface RunFigures {
   cpuMicrosPerRoundTrip: number;
 }
 
-function childExecArgv(mode: ChatMode, role: ChatRole): string[] {
-  const dir = process.env.CHAT_BENCH_CPU_PROF;
-  if (dir === undefined || dir === '') return [];
-  return ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-name=chat-${mode}-${role}.cpuprofile`];
-}
-
 /** A sender and a receiver process with the chat between them open. */
 class Pair {
   readonly mode: ChatMode;
@@ -221,8 +102,8 @@ class Pair {
 
   constructor(mode: ChatMode) {
     this.mode = mode;
-    this.receiver = new PeerProcess(mode, 'receiver', childExecArgv(mode, 'receiver'));
-    this.sender = new PeerProcess(mode, 'sender', childExecArgv(mode, 'sender'));
+    this.receiver = startPeer(mode, 'receiver');
+    this.sender = startPeer(mode, 'sender');
   }
 
   async open(): Promise<void> {
@@ -235,7 +116,7 @@ class Pair {
   async throughput(count: number): Promise<{ seconds: number; senderMicros: number; receiverMicros: number }> {
     await this.receiver.call('arm', { count, text: TEXT }, CALL_TIMEOUT_MS);
     const [counted, blast] = await Promise.all([
-      this.receiver.nextCounted(PHASE_TIMEOUT_MS + PARENT_SLACK_MS),
+      this.receiver.nextReport('count its messages', PHASE_TIMEOUT_MS + PARENT_SLACK_MS),
       this.sender.call('blast', { count, text: TEXT, timeoutMs: PHASE_TIMEOUT_MS }, PHASE_TIMEOUT_MS + PARENT_SLACK_MS),
     ]);
     if (counted.received !== count || !counted.isIntact) {
@@ -263,8 +144,8 @@ class Pair {
 
   /** The sender first: the receiver's exit would end the chat under a sender still running. */
   async stop(): Promise<void> {
-    await this.sender.stop();
-    await this.receiver.stop();
+    await stopPeer(this.sender);
+    await stopPeer(this.receiver);
   }
 }
 
@@ -300,16 +181,7 @@ export interface ChatResult {
 }
 
 function summarize(runs: RunFigures[]): ChatSide {
-  const mid = (pick: (r: RunFigures) => number): number => median(runs.map(pick));
-  return {
-    perSecond: mid((r) => r.perSecond),
-    medianMicros: mid((r) => r.medianMicros),
-    p99Micros: mid((r) => r.p99Micros),
-    senderMicrosPerMsg: mid((r) => r.senderMicrosPerMsg),
-    receiverMicrosPerMsg: mid((r) => r.receiverMicrosPerMsg),
-    cpuMicrosPerRoundTrip: mid((r) => r.cpuMicrosPerRoundTrip),
-    runs,
-  };
+  return { ...medians(runs), runs };
 }
 
 export async function runChatBench(): Promise<ChatResult> {

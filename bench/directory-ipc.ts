@@ -1,7 +1,7 @@
 /**
  * What bench/directory and its child processes share: the calls each child
- * answers over the IPC channel, the measurement a server process reports, and
- * the source address each load client dials from.
+ * answers over the IPC channel (bench/child.ts), the measurement a server
+ * process reports, and the source address each load client dials from.
  *
  *   bench/directory.ts (orchestrator)
  *     ├── bench/directory-server-proc.ts   the natter directory  ┐ one of the two,
@@ -11,28 +11,6 @@
  * The channel uses Node's 'advanced' serialization so that bigint timestamps
  * and Buffers cross it as they are.
  */
-
-/** One request type a child answers: what goes in, what comes back. */
-export interface CallSpec {
-  request: unknown;
-  reply: unknown;
-}
-
-/** A child's calls by name (a type alias, not an interface, so it fits Record's index signature). */
-export type CallMap = Record<string, CallSpec>;
-
-/** Parent → child. */
-export interface CallEnvelope {
-  id: number;
-  name: string;
-  args: unknown;
-}
-
-/** Child → parent: 'ready' once, then one reply per call. */
-export type ChildMessage =
-  | { kind: 'ready'; port: number }
-  | { kind: 'reply'; id: number; ok: true; result: unknown }
-  | { kind: 'reply'; id: number; ok: false; error: string };
 
 /** What a server process reports about itself; every figure is read in the server process. */
 export interface Measurement {
@@ -144,37 +122,6 @@ export function localAddressOf(index: number): string {
   const b = Math.floor(index / 254) % 254;
   const a = Math.floor(index / (254 * 254));
   return `127.${a + 1}.${b + 1}.${c + 1}`;
-}
-
-/**
- * Answers the parent's calls in a child process, after telling it `ready`.
- * The parent is this bench's orchestrator, so its messages are trusted to
- * have the CallEnvelope shape. The child exits when the parent goes away.
- */
-export function serveCalls<C extends CallMap>(
-  handlers: { [K in keyof C]: (args: C[K]['request']) => Promise<C[K]['reply']> },
-  port = 0,
-): void {
-  const send = process.send?.bind(process);
-  if (send === undefined) throw new Error('this process is started by bench/directory.ts, over an IPC channel');
-  const reply = (msg: ChildMessage): void => {
-    send(msg);
-  };
-  process.on('message', (raw) => {
-    const call = raw as CallEnvelope;
-    const handler = handlers[call.name as keyof C];
-    if (handler === undefined) {
-      reply({ kind: 'reply', id: call.id, ok: false, error: `no call named ${call.name}` });
-      return;
-    }
-    handler(call.args as C[keyof C]['request']).then(
-      (result) => reply({ kind: 'reply', id: call.id, ok: true, result }),
-      (err: unknown) => reply({ kind: 'reply', id: call.id, ok: false, error: err instanceof Error ? (err.stack ?? err.message) : String(err) }),
-    );
-  });
-  // Orphaned load or servers would keep thousands of sockets open.
-  process.on('disconnect', () => process.exit(0));
-  reply({ kind: 'ready', port });
 }
 
 /**

@@ -7,7 +7,8 @@
  * Usage: directory-server-proc.ts MAX_CLIENTS
  */
 import { DirectoryServer } from '../src/directory/server.ts';
-import { measureProcess, serveCalls, type ServerCalls } from './directory-ipc.ts';
+import { serveCalls } from './child.ts';
+import { measureProcess, type ServerCalls } from './directory-ipc.ts';
 
 const maxClients = Number(process.argv[2]);
 if (!Number.isSafeInteger(maxClients) || maxClients < 1) throw new Error('usage: directory-server-proc.ts MAX_CLIENTS');
@@ -36,5 +37,5 @@ serveCalls<ServerCalls>(
       });
     },
   },
-  port,
+  { port },
 );

@@ -20,21 +20,12 @@
  * traffic stays on loopback. Every child is killed at the end of its run,
  * whether it succeeded or failed.
  */
-import { fork, type ChildProcess } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { DIRECTORY_DEFAULTS } from '../src/directory/options.ts';
-import type {
-  BaselineServerCalls,
-  CallEnvelope,
-  CallMap,
-  ChildMessage,
-  GeneratorCalls,
-  Measurement,
-  ServerCalls,
-} from './directory-ipc.ts';
-import { fmt, median, percentile, table } from './harness.ts';
+import { Child } from './child.ts';
+import type { BaselineServerCalls, GeneratorCalls, Measurement, ServerCalls } from './directory-ipc.ts';
+import { fmt, median, medians, percentile, table } from './harness.ts';
 
 /** The issue's scale: idle memory and heartbeats are measured at this N only, and the targets apply to it. */
 const LARGEST = 10_000;
@@ -69,7 +60,6 @@ const ALIVE_INTERVAL_MS = DIRECTORY_DEFAULTS.aliveIntervalMs;
 const HEARTBEAT_LEAD_MS = 1_500;
 const HEARTBEAT_WINDOW_MS = 15_000;
 
-const READY_TIMEOUT_MS = 15_000;
 const CALL_TIMEOUT_MS = 30_000;
 const STORM_TIMEOUT_MS = 60_000;
 const WHO_TIMEOUT_MS = 5_000;
@@ -83,102 +73,6 @@ const MIB = 1024 * 1024;
 
 // ---------------------------------------------------------------------------
 // Child processes
-
-/** Every child still running; killed if this process exits before their run ends (an uncaught error). */
-const running = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const child of running) child.kill('SIGKILL');
-});
-
-interface Pending {
-  resolve: (value: unknown) => void;
-  reject: (err: Error) => void;
-  timer: NodeJS.Timeout;
-}
-
-/** A forked bench process and typed calls to it (see serveCalls in bench/directory-ipc.ts). */
-class Child<C extends CallMap> {
-  readonly label: string;
-  readonly #proc: ChildProcess;
-  readonly #pending = new Map<number, Pending>();
-  readonly #exited: Promise<void>;
-  readonly #port: Promise<number>;
-  #exitReason: string | undefined;
-  #nextId = 1;
-
-  constructor(label: string, script: string, args: string[], execArgv: string[]) {
-    this.label = label;
-    this.#proc = fork(fileURLToPath(new URL(script, import.meta.url)), args, {
-      execArgv,
-      serialization: 'advanced',
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    running.add(this.#proc);
-    this.#exited = new Promise((resolve) => {
-      this.#proc.once('exit', (code, signal) => {
-        running.delete(this.#proc);
-        this.#exitReason = `${label} exited (${signal ?? `code ${String(code)}`})`;
-        for (const p of this.#pending.values()) {
-          clearTimeout(p.timer);
-          p.reject(new Error(this.#exitReason));
-        }
-        this.#pending.clear();
-        resolve();
-      });
-    });
-    this.#port = new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${label} not ready within ${READY_TIMEOUT_MS} ms`)), READY_TIMEOUT_MS);
-      this.#proc.once('exit', () => {
-        clearTimeout(timer);
-        reject(new Error(`${label} exited before it was ready`));
-      });
-      this.#proc.on('message', (raw) => {
-        const msg = raw as ChildMessage; // our own child: the shape is known
-        if (msg.kind === 'ready') {
-          clearTimeout(timer);
-          resolve(msg.port);
-          return;
-        }
-        const pending = this.#pending.get(msg.id);
-        if (pending === undefined) return;
-        this.#pending.delete(msg.id);
-        clearTimeout(pending.timer);
-        if (msg.ok) pending.resolve(msg.result);
-        else pending.reject(new Error(`${label}: ${msg.error}`));
-      });
-    });
-    this.#port.catch(() => {}); // observed by whoever awaits ready()
-  }
-
-  /** Resolves with the port the child listens on (0 for a generator) once it answers calls. */
-  ready(): Promise<number> {
-    return this.#port;
-  }
-
-  call<K extends keyof C & string>(name: K, args: C[K]['request'], timeoutMs: number): Promise<C[K]['reply']> {
-    return new Promise<C[K]['reply']>((resolve, reject) => {
-      if (this.#exitReason !== undefined) {
-        reject(new Error(this.#exitReason));
-        return;
-      }
-      const id = this.#nextId++;
-      const timer = setTimeout(() => {
-        this.#pending.delete(id);
-        reject(new Error(`${this.label} did not answer ${name} within ${timeoutMs} ms`));
-      }, timeoutMs);
-      // The reply to call `name` is C[K]['reply'] by the child's contract.
-      this.#pending.set(id, { resolve: resolve as (value: unknown) => void, reject, timer });
-      const envelope: CallEnvelope = { id, name, args };
-      this.#proc.send(envelope);
-    });
-  }
-
-  /** Kills the process (SIGKILL: nothing in it is needed any more) and resolves once it is gone. */
-  kill(): Promise<void> {
-    if (this.#proc.exitCode === null && this.#proc.signalCode === null) this.#proc.kill('SIGKILL');
-    return this.#exited;
-  }
-}
 
 type ServerKind = 'natter' | 'baseline';
 
@@ -421,17 +315,6 @@ export interface DirectoryResult {
   baseline: SystemFigures;
 }
 
-function medianStorm(rounds: StormFigures[]): StormFigures {
-  const of = (pick: (s: StormFigures) => number): number => median(rounds.map(pick));
-  return {
-    seconds: of((s) => s.seconds),
-    perSecond: of((s) => s.perSecond),
-    rss: of((s) => s.rss),
-    cpuSeconds: of((s) => s.cpuSeconds),
-    loadCpuSeconds: of((s) => s.loadCpuSeconds),
-  };
-}
-
 /** Runs natter and the baseline, STORM_ROUNDS times each, for each N: about a minute and a half in all. */
 export async function runDirectoryBench(): Promise<DirectoryResult[]> {
   const results: DirectoryResult[] = [];
@@ -453,8 +336,8 @@ export async function runDirectoryBench(): Promise<DirectoryResult[]> {
     if (natter === undefined || baseline === undefined) throw new Error('bench/directory: no full round ran');
     results.push({
       n,
-      natter: { storm: medianStorm(storms.natter), ...natter },
-      baseline: { storm: medianStorm(storms.baseline), ...baseline },
+      natter: { storm: medians(storms.natter), ...natter },
+      baseline: { storm: medians(storms.baseline), ...baseline },
     });
   }
   return results;

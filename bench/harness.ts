@@ -11,6 +11,14 @@ export function median(values: number[]): number {
   return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
+/** Each figure's median over `rows` (one row per run), as one row. */
+export function medians<T extends Record<keyof T, number>>(rows: T[]): T {
+  const first = rows[0];
+  if (first === undefined) throw new Error('medians of no rows');
+  const keys = Object.keys(first) as (keyof T)[];
+  return Object.fromEntries(keys.map((k) => [k, median(rows.map((r) => r[k]))])) as T;
+}
+
 export function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   const index = Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1);

@@ -20,9 +20,9 @@ import { connect, type Socket } from 'node:net';
 import { decodePayload, encodeMessage } from '../src/protocol/codec.ts';
 import { HEADER_BYTES } from '../src/protocol/limits.ts';
 import { MESSAGE_TYPES, PROTOCOL_VERSION, messageNameOf } from '../src/protocol/messages.ts';
+import { serveCalls } from './child.ts';
 import {
   localAddressOf,
-  serveCalls,
   type GeneratorCalls,
   type HeartbeatReply,
   type HeartbeatRequest,
@@ -103,6 +103,25 @@ function fault(client: LoadClient, why: string): void {
   phaseFailed(new Error(what));
 }
 
+/**
+ * Starts a phase: returns its one way to end, which is also phaseFailed until
+ * then. The first call clears the phase's timer, puts the between-phases
+ * handlers back and calls `finish`; later calls do nothing.
+ */
+function beginPhase(timer: () => NodeJS.Timeout | undefined, finish: (err?: Error) => void): (err?: Error) => void {
+  let isSettled = false;
+  const settle = (err?: Error): void => {
+    if (isSettled) return;
+    isSettled = true;
+    clearTimeout(timer());
+    phaseFailed = () => {};
+    onFrame = betweenPhases;
+    finish(err);
+  };
+  phaseFailed = settle;
+  return settle;
+}
+
 function open(index: number, port: number): void {
   const socket = connect({ host: '127.0.0.1', port, localAddress: localAddressOf(index), noDelay: true });
   const client = new LoadClient(index, socket);
@@ -124,22 +143,18 @@ function storm(req: StormRequest): Promise<StormReply> {
   let inFlight = 0;
   let registered = 0;
   return new Promise((resolve, reject) => {
-    let isSettled = false;
-    const settle = (err?: Error): void => {
-      if (isSettled) return;
-      isSettled = true;
-      clearTimeout(timer);
-      phaseFailed = () => {};
-      onFrame = betweenPhases;
-      const cpu = process.cpuUsage(startCpu);
-      if (err === undefined) resolve({ registered, startNs, endNs, cpuMicros: cpu.user + cpu.system });
-      else reject(err);
-    };
+    const settle = beginPhase(
+      () => timer,
+      (err) => {
+        const cpu = process.cpuUsage(startCpu);
+        if (err === undefined) resolve({ registered, startNs, endNs, cpuMicros: cpu.user + cpu.system });
+        else reject(err);
+      },
+    );
     const timer = setTimeout(
       () => settle(new Error(`storm: ${registered} of ${mine.length} registered within ${req.timeoutMs} ms`)),
       req.timeoutMs,
     );
-    phaseFailed = (err) => settle(err);
     // Opening a new client only when one finishes keeps at most `window` connects in flight.
     const launch = (): void => {
       while (inFlight < req.window && next < mine.length) {
@@ -170,15 +185,11 @@ function whoOnce(client: LoadClient, timeoutMs: number): Promise<number> {
   return new Promise((resolve, reject) => {
     let expected = -1;
     let peers = 0;
-    const settle = (err?: Error): void => {
-      clearTimeout(timer);
-      phaseFailed = () => {};
-      onFrame = betweenPhases;
-      if (err === undefined) resolve(expected);
-      else reject(err);
-    };
+    const settle = beginPhase(
+      () => timer,
+      (err) => (err === undefined ? resolve(expected) : reject(err)),
+    );
     const timer = setTimeout(() => settle(new Error(`WHO: ${peers} of ${expected} PEER frames within ${timeoutMs} ms`)), timeoutMs);
-    phaseFailed = (err) => settle(err);
     onFrame = (c, type, payload) => {
       if (c !== client) settle(new Error(`WHO: client ${c.index} got ${describe(type, payload)}`));
       else if (type === MESSAGE_TYPES.HDR && expected < 0) {
@@ -232,20 +243,13 @@ function heartbeat(req: HeartbeatRequest): Promise<HeartbeatReply> {
   return new Promise((resolve, reject) => {
     let timer: NodeJS.Timeout | undefined;
     let isDone = false;
-    let isSettled = false;
-    const settle = (err?: Error): void => {
-      if (isSettled) return;
-      isSettled = true;
-      clearTimeout(timer);
-      phaseFailed = () => {};
-      onFrame = betweenPhases;
-      if (err !== undefined) reject(err);
-      else resolve({ sent, acked, others });
-    };
+    const settle = beginPhase(
+      () => timer,
+      (err) => (err !== undefined ? reject(err) : resolve({ sent, acked, others })),
+    );
     const checkDone = (): void => {
       if (isDone && acked + others === sent) settle();
     };
-    phaseFailed = (err) => settle(err);
     onFrame = (_client, type) => {
       if (type === MESSAGE_TYPES.ACK) acked++;
       else others++;
