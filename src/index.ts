@@ -42,6 +42,14 @@ export {
   type HelloRole,
 } from './transport/framed-connection.ts';
 export { dial, DEFAULT_DIAL_TIMEOUT_MS, type DialOptions } from './transport/tcp.ts';
+export {
+  createIdentity,
+  defaultIdentityFile,
+  fingerprint,
+  loadIdentity,
+  loadOrCreateIdentity,
+  type Identity,
+} from './transport/identity.ts';
 
 // directory/
 export { DirectoryServer, type DirectoryEvents, type DirectoryState } from './directory/server.ts';

@@ -8,6 +8,7 @@ import { VERSION } from '../version.ts';
 import { adminCommand } from './admin-command.ts';
 import { chatCommand } from './chat-command.ts';
 import { directoryCommand } from './directory-command.ts';
+import { idCommand } from './id-command.ts';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run natter --help for usage)')
     .addCommand(chatCommand(), { isDefault: true })
     .addCommand(directoryCommand())
-    .addCommand(adminCommand());
+    .addCommand(adminCommand())
+    .addCommand(idCommand());
   return program;
 }
