@@ -163,7 +163,8 @@ export class ChatSession extends EventEmitter<{ event: [ChatEvent]; done: [code:
   }
 
   #emit(event: ChatEvent): void {
-    if (this.#isQuitting && event.type !== 'shutdown') return;
+    // While quitting, only what the user must still hear: the shutdown notice, undelivered messages.
+    if (this.#isQuitting && event.type !== 'shutdown' && event.type !== 'error') return;
     this.emit('event', event);
   }
 

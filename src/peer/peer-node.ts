@@ -62,6 +62,8 @@ export interface PeerNodeOptions {
   dialTimeoutMs?: number;
   /** Texts waiting per peer for a chat to open. Default 100. */
   maxOutbox?: number;
+  /** How long stop() waits for texts still waiting for a chat to open (and be sent). Default 5,000 ms. */
+  stopGraceMs?: number;
   limits?: Partial<ProtocolLimits>;
   clock?: Clock;
   logger?: Logger;
@@ -122,6 +124,7 @@ const DEFAULTS = {
   keepaliveIntervalMs: 15_000,
   dialTimeoutMs: 10_000,
   maxOutbox: 100,
+  stopGraceMs: 5_000,
 };
 
 export class PeerNode extends EventEmitter<PeerNodeEvents> {
@@ -137,6 +140,7 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
   #server: Server | undefined;
   #address: AddressInfo | undefined;
   #isStopping = false;
+  #stopped: Promise<void> | undefined;
   /** Connections opened over this node's life, for DUMP and tests of connection reuse. */
   readonly counters = { dialed: 0, accepted: 0, idleClosed: 0 };
 
@@ -149,7 +153,7 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
     this.discovery = options.discovery;
     this.#clock = options.clock ?? MONOTONIC_CLOCK;
     this.#log = options.logger ?? SILENT_LOGGER;
-    for (const key of ['maxChats', 'idleTimeoutMs', 'keepaliveIntervalMs', 'dialTimeoutMs', 'maxOutbox'] as const) {
+    for (const key of ['maxChats', 'idleTimeoutMs', 'keepaliveIntervalMs', 'dialTimeoutMs', 'maxOutbox', 'stopGraceMs'] as const) {
       const v = this.#o[key];
       if (!Number.isSafeInteger(v) || v < 1) {
         throw new NatterError(ERROR_CODES.INVALID_ARGUMENT, `peer option ${key} must be a positive integer, got ${String(v)}`);
@@ -305,11 +309,21 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
   }
 
   /** Sends END to every chat, closes every connection and the listener. */
-  async stop(): Promise<void> {
-    if (this.#isStopping) return;
+  stop(): Promise<void> {
+    this.#stopped ??= this.#stop();
+    return this.#stopped;
+  }
+
+  async #stop(): Promise<void> {
+    // Messages already typed still leave: give chats being opened a moment to open and send them.
+    const deadline = this.#clock.now() + this.#o.stopGraceMs;
+    while (this.#hasWaitingTexts() && this.#clock.now() < deadline) await sleep(20);
     this.#isStopping = true;
     const closing: Promise<void>[] = [];
     for (const link of this.#links.values()) {
+      if (link.outbox.length > 0) {
+        this.emit('error', new NatterError(ERROR_CODES.NOT_DELIVERED, `${link.outbox.length} message(s) to ${link.name} not delivered: no answer before leaving`), link.name);
+      }
       if (link.conn !== undefined && link.chat === 'open' && link.isReady) link.conn.send({ type: 'END' });
       if (link.conn !== undefined) closing.push(link.conn.close());
       this.#clearTimers(link);
@@ -318,6 +332,11 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
     const serverClosed = new Promise<void>((resolve) => (this.#server ? this.#server.close(() => resolve()) : resolve()));
     await Promise.all(closing);
     await serverClosed;
+  }
+
+  #hasWaitingTexts(): boolean {
+    for (const link of this.#links.values()) if (link.outbox.length > 0 && link.chat !== undefined) return true;
+    return false;
   }
 
   // ---- connections -------------------------------------------------------
@@ -661,4 +680,8 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
     link.chat = undefined;
     link.outbox = [];
   }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }

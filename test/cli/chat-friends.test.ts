@@ -71,6 +71,16 @@ describe('natter chat --friends (the three example users)', () => {
     assert.deepEqual((await u1.next('dump')).counters, { dialed: 2, accepted: 0, idleClosed: 1 });
   });
 
+  it('when stdin ends, the commands already read still run, then it quits with 0', async () => {
+    const u2 = await user(2);
+    const u1 = await user(1);
+    u1.send({ cmd: 'send', to: 'user_2', text: 'last words' });
+    u1.proc.child.stdin.end();
+    assert.deepEqual(await u2.next('message'), { type: 'message', from: 'user_1', text: 'last words' });
+    assert.deepEqual(await u1.exit(), { code: 0, signal: null });
+    assert.equal((await u2.next('ended')).with, 'user_1', 'quitting ends the chat with END');
+  });
+
   it('an offline friend and a stranger get clear errors', async () => {
     const u1 = await user(1);
     u1.send({ cmd: 'send', to: 'user_3', text: 'are you there?' });

@@ -119,6 +119,22 @@ describe('PeerNode chats', () => {
     assert.throws(() => bob.accept('alice'), hasCode(ERROR_CODES.NO_SUCH_REQUEST));
   });
 
+  it('stop() lets texts waiting for a chat leave once it opens, and reports those that cannot', async () => {
+    const book = new Book();
+    const quick = await start(book, 'quick', { isAutoAccept: true });
+    const slow = await start(book, 'slow'); // its user never answers
+    const leaver = await start(book, 'leaver', { stopGraceMs: 300 });
+    const q = recorder(quick);
+    const l = recorder(leaver);
+    await leaver.send('quick', 'sent while opening');
+    await leaver.send('slow', 'never answered');
+    await recorder(slow).next('request');
+    await leaver.stop();
+    assert.deepEqual(await q.next('message'), ['message', 'leaver', 'sent while opening']);
+    assert.deepEqual(await q.next('ended'), ['ended', 'leaver', 'remote', 'leaver ended the chat']);
+    assert.deepEqual(await l.next('error'), ['error', ERROR_CODES.NOT_DELIVERED, 'slow']);
+  });
+
   it('beyond --max-chats a request is declined as busy', async () => {
     const book = new Book();
     const alice = await start(book, 'alice');
