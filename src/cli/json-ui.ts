@@ -75,8 +75,20 @@ export class JsonUi {
     this.#rl.close();
   }
 
+  #isOutputFull = false;
+
+  /**
+   * Writes one event. When whoever reads stdout falls behind, peers are not
+   * read until it catches up: messages wait in the network, not in memory.
+   */
   #write(event: ChatEvent): void {
-    this.#out.write(`${JSON.stringify(event)}\n`);
+    if (this.#out.write(`${JSON.stringify(event)}\n`) || this.#isOutputFull) return;
+    this.#isOutputFull = true;
+    this.#session.node.pauseInput();
+    this.#out.once('drain', () => {
+      this.#isOutputFull = false;
+      this.#session.node.resumeInput();
+    });
   }
 
   async #onLine(line: string): Promise<void> {

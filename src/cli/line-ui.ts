@@ -47,9 +47,17 @@ export class LineUi {
     return this.#isColor ? styleText(style, text, { validateStream: false }) : text;
   }
 
-  /** Prints a line above the prompt, keeping the half-typed input. */
+  /**
+   * Prints a line above the prompt, keeping the half-typed input. The text is
+   * sanitised first: reasons, notices and errors may carry words from the
+   * network (a peer's or a directory's ERROR frame), not only messages.
+   */
   #print(text: string, style?: Style): void {
-    const line = style === undefined ? text : this.#style(style, text);
+    const safe = sanitize(text);
+    this.#emitLine(style === undefined ? safe : this.#style(style, safe));
+  }
+
+  #emitLine(line: string): void {
     if (!this.#isTerminal) {
       this.#out.write(`${line}\n`);
       return;
@@ -79,16 +87,16 @@ export class LineUi {
         this.#print(`* chat with ${e.with} is open`, 'green');
         return;
       case 'declined':
-        this.#print(e.reason === 'busy' ? `${e.by} is busy` : `${e.by} declined the chat (${sanitize(e.reason)})`, 'yellow');
+        this.#print(e.reason === 'busy' ? `${e.by} is busy` : `${e.by} declined the chat (${e.reason})`, 'yellow');
         return;
       case 'message':
-        this.#print(`Message from ${this.#style('cyan', e.from)}: ${sanitize(e.text)}`);
+        this.#emitLine(`Message from ${this.#style('cyan', sanitize(e.from))}: ${sanitize(e.text)}`);
         return;
       case 'ended':
         if (this.#current === e.with) this.#current = undefined;
         this.#setPrompt();
         this.#print(
-          e.reason === 'remote' ? `* ${e.with} ended the chat` : e.reason === 'local' ? `* chat with ${e.with} ended` : `* ${sanitize(e.reason)}`,
+          e.reason === 'remote' ? `* ${e.with} ended the chat` : e.reason === 'local' ? `* chat with ${e.with} ended` : `* ${e.reason}`,
           'dim',
         );
         return;
@@ -136,7 +144,7 @@ export class LineUi {
           this.#print('! no current conversation: type friend/message, or /switch NAME first', 'red');
           break;
         }
-        if (cmd.to !== undefined) this.#switch(cmd.to);
+        if (cmd.to !== undefined && cmd.to !== s.node.name) this.#switch(cmd.to);
         await s.send(to, cmd.text);
         break;
       }

@@ -25,11 +25,14 @@ export function parseHostPort(value: string): HostPort {
   return { host, port: parsePort(match[3] as string, false) };
 }
 
-/** A duration in seconds (fractions allowed) → milliseconds. */
+/** Longest duration an option takes: one day (Node's timers cannot wait beyond about 24.8 days anyway). */
+export const MAX_SECONDS = 86_400;
+
+/** A duration in seconds (fractions allowed), at most a day → milliseconds. */
 export function parseSeconds(value: string): number {
   const seconds = Number(value);
-  if (!/^\d+(\.\d+)?$/.test(value) || !(seconds > 0)) {
-    throw new InvalidArgumentError(`expected a positive number of seconds, got "${value}"`);
+  if (!/^\d+(\.\d+)?$/.test(value) || !(seconds > 0) || seconds > MAX_SECONDS) {
+    throw new InvalidArgumentError(`expected a number of seconds above 0 and at most ${MAX_SECONDS} (a day), got "${value}"`);
   }
   return Math.max(1, Math.round(seconds * 1000));
 }

@@ -62,6 +62,9 @@ export const DIRECTORY_DEFAULTS = Object.freeze({
   shutdownGraceMs: 2_000,
 });
 
+/** Longest interval or timeout: a day (Node's timers overflow past about 24.8 days). */
+export const MAX_INTERVAL_MS = 86_400_000;
+
 const POSITIVE_INTEGERS = [
   'aliveIntervalMs',
   'expiryIntervals',
@@ -95,8 +98,8 @@ export function resolveDirectoryOptions(partial: Partial<DirectoryOptions> = {})
   if (!(options.ratePerSecond > 0) || !Number.isFinite(options.ratePerSecond)) {
     throw new NatterError(ERROR_CODES.INVALID_ARGUMENT, `directory option ratePerSecond must be a positive number, got ${options.ratePerSecond}`);
   }
-  if (options.aliveIntervalMs > 0xffff_ffff) {
-    throw new NatterError(ERROR_CODES.INVALID_ARGUMENT, 'directory option aliveIntervalMs must fit in 32 bits');
+  if (options.aliveIntervalMs > MAX_INTERVAL_MS || options.registerTimeoutMs > MAX_INTERVAL_MS || options.shutdownGraceMs > MAX_INTERVAL_MS) {
+    throw new NatterError(ERROR_CODES.INVALID_ARGUMENT, `directory intervals and timeouts must be at most ${MAX_INTERVAL_MS} ms (a day)`);
   }
   if (options.adminToken !== undefined && options.adminToken.length === 0) {
     throw new NatterError(ERROR_CODES.INVALID_ARGUMENT, 'the administrator token is empty');

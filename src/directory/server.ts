@@ -172,7 +172,11 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
     return undefined;
   }
 
-  #dispatch(session: ClientSession, msg: Message): Promise<void> | void {
+  async #dispatch(session: ClientSession, msg: Message): Promise<void> {
+    // Any request from a registered client counts as being heard from (protocol.md §6.4), not only ALIVE.
+    if (session.name !== undefined && msg.type !== 'ALIVE' && msg.type !== 'UP') {
+      await this.store.refresh(session.name, session.id, this.now());
+    }
     switch (msg.type) {
       case 'UP':
         return handleUp(this, session, msg);
@@ -232,7 +236,11 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
         session.conn.fail(
           new NatterError(ERROR_CODES.REGISTER_TIMEOUT, `no HELLO and UP within ${o.registerTimeoutMs} ms`),
         );
-      } else if (session.hasRegistered && now - session.lastHeard > o.idleCloseIntervals * o.aliveIntervalMs) {
+      } else if (
+        session.hasRegistered &&
+        session.conn.state === 'open' &&
+        now - session.lastHeard > o.idleCloseIntervals * o.aliveIntervalMs
+      ) {
         this.counters.idleClosed++;
         this.logger.info({ session: session.id, ip: session.ip }, 'closing a silent connection');
         void session.conn.close();

@@ -124,7 +124,9 @@ export class DirectoryLink extends EventEmitter<DirectoryLinkEvents> implements 
       }
     });
     clearInterval(this.#aliveTimer);
-    this.#aliveTimer = setInterval(() => void this.#heartbeat(client), registration.aliveIntervalMs);
+    // The directory sets the pace, within reason: a broken or hostile one must not make us flood it.
+    const interval = Math.min(86_400_000, Math.max(20, registration.aliveIntervalMs));
+    this.#aliveTimer = setInterval(() => void this.#heartbeat(client), interval);
     this.#aliveTimer.unref();
     this.emit('registered', registration);
   }

@@ -64,6 +64,8 @@ export interface PeerNodeOptions {
   maxOutbox?: number;
   /** How long stop() waits for texts still waiting for a chat to open (and be sent). Default 5,000 ms. */
   stopGraceMs?: number;
+  /** Inbound connections that have not sent CONN yet, at most; more are refused. Default 64. */
+  maxPendingInbound?: number;
   limits?: Partial<ProtocolLimits>;
   clock?: Clock;
   logger?: Logger;
@@ -125,6 +127,7 @@ const DEFAULTS = {
   dialTimeoutMs: 10_000,
   maxOutbox: 100,
   stopGraceMs: 5_000,
+  maxPendingInbound: 64,
 };
 
 export class PeerNode extends EventEmitter<PeerNodeEvents> {
@@ -141,6 +144,7 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
   #address: AddressInfo | undefined;
   #isStopping = false;
   #stopped: Promise<void> | undefined;
+  #isInputPaused = false;
   /** Connections opened over this node's life, for DUMP and tests of connection reuse. */
   readonly counters = { dialed: 0, accepted: 0, idleClosed: 0 };
 
@@ -153,10 +157,11 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
     this.discovery = options.discovery;
     this.#clock = options.clock ?? MONOTONIC_CLOCK;
     this.#log = options.logger ?? SILENT_LOGGER;
-    for (const key of ['maxChats', 'idleTimeoutMs', 'keepaliveIntervalMs', 'dialTimeoutMs', 'maxOutbox', 'stopGraceMs'] as const) {
+    for (const key of ['maxChats', 'idleTimeoutMs', 'keepaliveIntervalMs', 'dialTimeoutMs', 'maxOutbox', 'stopGraceMs', 'maxPendingInbound'] as const) {
       const v = this.#o[key];
-      if (!Number.isSafeInteger(v) || v < 1) {
-        throw new NatterError(ERROR_CODES.INVALID_ARGUMENT, `peer option ${key} must be a positive integer, got ${String(v)}`);
+      // Durations past a day would overflow Node's timers (about 24.8 days) into 1 ms.
+      if (!Number.isSafeInteger(v) || v < 1 || (key.endsWith('Ms') && v > 86_400_000)) {
+        throw new NatterError(ERROR_CODES.INVALID_ARGUMENT, `peer option ${key} must be a positive integer${key.endsWith('Ms') ? ' of at most a day' : ''}, got ${String(v)}`);
       }
     }
   }
@@ -185,6 +190,21 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
     return [...this.#links.values()]
       .filter((l) => l.chat !== undefined)
       .map((l) => ({ peer: l.name, state: l.chat as ChatState, isConnected: l.conn?.state === 'open' }));
+  }
+
+  /**
+   * Stops reading from every peer (and from peers that connect meanwhile)
+   * until resumeInput(): for a consumer of events that cannot keep up, so
+   * that incoming messages wait in the network instead of in memory.
+   */
+  pauseInput(): void {
+    this.#isInputPaused = true;
+    for (const link of this.#links.values()) link.conn?.pause();
+  }
+
+  resumeInput(): void {
+    this.#isInputPaused = false;
+    for (const link of this.#links.values()) link.conn?.resume();
   }
 
   /** The node's state, as DUMP reports it. */
@@ -429,6 +449,10 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
     }
     const conn = new FramedConnection(socket, { limits: this.#limits, hello: 'answer', isEagerWrite: true });
     this.counters.accepted++;
+    if (this.#anonymous.size >= this.#o.maxPendingInbound) {
+      conn.fail(new NatterError(ERROR_CODES.TOO_MANY_CONNECTIONS, `too many connections waiting to say who they are (${this.#o.maxPendingInbound})`));
+      return;
+    }
     this.#anonymous.add(conn);
     const deadline = setTimeout(() => {
       conn.fail(new NatterError(ERROR_CODES.TIMEOUT, `no CONN within ${this.#o.dialTimeoutMs} ms`));
@@ -517,23 +541,33 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
     link.isOutbound = isOutbound;
     link.isReady = false;
     link.lastHeard = this.#clock.now();
+    if (this.#isInputPaused) conn.pause();
     conn.on('message', (msg) => {
-      if (link.conn !== conn) return;
+      if (link.conn !== conn) {
+        // A connection we are closing (idle, or a duplicate): text the other
+        // side sent before it saw us close is still a message for an open chat.
+        if (msg.type === 'TEXT' && link.chat === 'open') this.emit('message', link.name, msg.text);
+        return;
+      }
       link.lastHeard = this.#clock.now();
       this.#onMessage(link, conn, msg);
     });
     conn.on('close', (err) => this.#onClose(link, conn, err));
     this.#traffic(link);
+    // A PING every interval; a live peer answers each, so it is never silent
+    // much longer than one interval. Checked every half interval, a peer
+    // silent for 2.5 intervals is dead: found within three at the latest.
     const interval = this.#o.keepaliveIntervalMs;
-    let nonce = 0;
+    let tick = 0;
     link.keepaliveTimer = setInterval(() => {
       if (link.conn !== conn) return;
-      if (this.#clock.now() - link.lastHeard > 3 * interval) {
-        conn.destroy(new NatterError(ERROR_CODES.TIMEOUT, `no answer to keepalive for ${Math.round((3 * interval) / 1000)} s`));
+      const silence = this.#clock.now() - link.lastHeard;
+      if (silence > 2.5 * interval) {
+        conn.destroy(new NatterError(ERROR_CODES.TIMEOUT, `no answer to keepalive for ${(silence / 1000).toFixed(1)} s`));
         return;
       }
-      conn.send({ type: 'PING', nonce: nonce++ >>> 0 });
-    }, interval);
+      if (tick++ % 2 === 1) conn.send({ type: 'PING', nonce: tick >>> 1 });
+    }, Math.max(1, Math.floor(interval / 2)));
     link.keepaliveTimer.unref();
   }
 
@@ -637,7 +671,10 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
     link.conn = undefined;
     link.isReady = false;
     this.#clearTimers(link);
-    if (this.#isStopping || wasExpected || link.chat === undefined) return;
+    if (this.#isStopping || wasExpected || link.chat === undefined) {
+      this.#forgetIfIdle(link);
+      return;
+    }
     // The other side closed without END: it closed an idle connection (the chat
     // stays open), or it went away.
     const isIdleClose = !link.isOutbound && this.#clock.now() - link.lastTraffic >= 0.9 * this.#o.idleTimeoutMs;
@@ -661,6 +698,7 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
     link.isReady = false;
     this.#clearTimers(link);
     void conn.close();
+    this.#forgetIfIdle(link);
   }
 
   #clearTimers(link: Link): void {
@@ -679,6 +717,14 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
   #dropChat(link: Link): void {
     link.chat = undefined;
     link.outbox = [];
+    this.#forgetIfIdle(link);
+  }
+
+  /** A peer we have no chat, connection or dial with is forgotten, so strangers cannot grow the map. */
+  #forgetIfIdle(link: Link): void {
+    if (link.chat === undefined && link.conn === undefined && link.dialing === undefined && this.#links.get(link.name) === link) {
+      this.#links.delete(link.name);
+    }
   }
 }
 

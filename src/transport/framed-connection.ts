@@ -340,7 +340,9 @@ export class FramedConnection extends EventEmitter<FramedConnectionEvents> {
   }
 
   #drain(): void {
-    while (!this.#isPaused && this.#state === 'open') {
+    // Frames that arrive while we close gracefully (the other side had sent
+    // them before it saw our end) are still delivered; after a failure, nothing is.
+    while (!this.#isPaused && this.#state !== 'closed' && this.#failure === undefined) {
       let msg: Message | undefined;
       try {
         msg = this.#decoder.next();
@@ -389,10 +391,14 @@ export class FramedConnection extends EventEmitter<FramedConnectionEvents> {
         this.emit('failure', err as NatterError);
       }
     }
-    // The other side is done; finish ours (a no-op if already ended).
+    // The other side is done; finish ours (a no-op if already ended), within
+    // the close deadline: a peer that half-closes and stops reading must not
+    // hold the connection (and what is queued for it) forever.
     if (this.#state !== 'closed') this.#state = 'closing';
     this.#flush();
     this.stream.end();
+    this.#closeTimer ??= setTimeout(() => this.stream.destroy(), this.#closeTimeoutMs);
+    this.#closeTimer.unref();
   }
 
   #onStreamError(cause: Error): void {

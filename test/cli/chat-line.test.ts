@@ -12,6 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { ChatProc } from '../helpers/chat-proc.ts';
 import { BIN } from '../helpers/cli.ts';
 import { freePorts } from '../helpers/ports.ts';
+import { RawClient } from '../helpers/raw-client.ts';
 
 const SOCKET = `natter-test-${process.pid}`;
 const tmux = (...args: string[]) => execFileSync('tmux', ['-L', SOCKET, ...args], { encoding: 'utf8' });
@@ -26,9 +27,12 @@ async function until(cond: () => boolean, what: string, timeoutMs = 8_000): Prom
 }
 
 let bob: ChatProc;
+let amyPort = 0;
 
 before(async () => {
-  const [amyPort, bobPort] = await freePorts(2);
+  const ports = await freePorts(2);
+  amyPort = ports[0] as number;
+  const bobPort = ports[1] as number;
   const dir = mkdtempSync(join(tmpdir(), 'natter-line-'));
   const friends = join(dir, 'friends.json');
   writeFileSync(friends, JSON.stringify({ friends: [{ name: 'amy', ip: '127.0.0.1', port: amyPort }, { name: 'bob', ip: '127.0.0.1', port: bobPort }] }));
@@ -65,6 +69,14 @@ describe('natter chat line UI (tmux)', () => {
     const s = screen();
     assert.ok(s.includes('Message from bob: x^[[2J^[[31mRED^G<U+009B>1m<U+202E>evil'), s);
     assert.ok(s.includes('Message from bob: hello amy'), 'the screen was not cleared');
+  });
+
+  it('shows escape sequences in an ERROR from a stranger harmlessly too', async () => {
+    const eve = await RawClient.connect(amyPort);
+    eve.send({ type: 'CONN', name: 'eve', ip: '127.0.0.1', port: 9 });
+    eve.send({ type: 'ERROR', code: 'X', reason: 'boo\u001b[2J\u001b]0;pwned\u0007' });
+    await until(() => screen().includes('boo^[[2J^[]0;pwned^G'), 'the sanitised reason');
+    eve.destroy();
   });
 
   it('refuses a message over 250 characters and sends nothing', async () => {

@@ -56,7 +56,7 @@ describe('natter directory (a real process)', () => {
   });
 
   it('refuses bad arguments with a clear message and a non-zero exit', async () => {
-    for (const args of [['--port', 'x'], ['--alive-interval', '-1'], ['--port-range', '9-1'], ['--log-level', 'loud'], ['--bogus']]) {
+    for (const args of [['--port', 'x'], ['--alive-interval', '-1'], ['--alive-interval', '100000'], ['--port-range', '9-1'], ['--log-level', 'loud'], ['--bogus']]) {
       const r = await runNatter(['directory', ...args]);
       assert.notEqual(r.code, 0, args.join(' '));
       assert.match(r.stderr, /error: /, args.join(' '));

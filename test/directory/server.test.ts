@@ -189,6 +189,19 @@ describe('directory: expiry on the monotonic clock', () => {
     assert.equal(server.counters.expirations, 1);
   });
 
+  it('any request counts as being heard from: a client that only sends WHO stays listed', async () => {
+    const clock = new ManualClock();
+    const { server, client } = await start({ clock, aliveIntervalMs: 1_000 });
+    const c = await client();
+    await c.up('lister');
+    for (let i = 0; i < 5; i++) {
+      clock.advance(900);
+      assert.equal((await c.who()).length, 1);
+      await server.sweep();
+    }
+    assert.equal(server.counters.expirations, 0, 'heard from every 0.9 intervals for 4.5 intervals');
+  });
+
   it('exactly two intervals of silence is not yet expiry', async () => {
     const clock = new ManualClock();
     const { server, client } = await start({ clock, aliveIntervalMs: 1_000 });
@@ -455,6 +468,7 @@ describe('directory: holding up', () => {
   });
 
   it('validates its options', () => {
+    assert.throws(() => new DirectoryServer({ aliveIntervalMs: 86_400_001 }), (e) => e instanceof NatterError && e.code === ERROR_CODES.INVALID_ARGUMENT, 'past a day, timers would overflow');
     assert.throws(() => new DirectoryServer({ aliveIntervalMs: 0 }), (e) => e instanceof NatterError && e.code === ERROR_CODES.INVALID_ARGUMENT);
     assert.throws(() => new DirectoryServer({ ratePerSecond: -1 }), (e) => e instanceof NatterError && e.code === ERROR_CODES.INVALID_ARGUMENT);
     assert.throws(() => new DirectoryServer({ adminToken: Buffer.alloc(0) }), (e) => e instanceof NatterError && e.code === ERROR_CODES.INVALID_ARGUMENT);

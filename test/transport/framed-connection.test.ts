@@ -173,6 +173,36 @@ describe('FramedConnection over TCP', () => {
     assert.ok(elapsed >= 45 && elapsed < 2000, `closed after ${elapsed} ms`);
   });
 
+  it('a peer that half-closes and stops reading is let go after the close deadline', async () => {
+    const { server, conns } = await framedServer(() => {}, { closeTimeoutMs: 100, maxQueueBytes: 64 * 1024 * 1024 });
+    servers.push(server);
+    const socket = await rawConnect(server.port);
+    socket.pause();
+    socket.write(HELLO);
+    while (conns.length === 0 || !conns[0]?.isReady) await new Promise((r) => setImmediate(r));
+    const conn = conns[0] as FramedConnection;
+    // Fill the socket buffers so our end cannot finish while the peer does not read.
+    for (let i = 0; i < 2_000; i++) conn.send({ type: 'TEXT', text: 'q'.repeat(4000) });
+    socket.end();
+    const started = performance.now();
+    await conn.closed();
+    assert.ok(performance.now() - started < 2_000, 'closed by the deadline, not held forever');
+    socket.destroy();
+  });
+
+  it('frames the other side sent before it saw our close are still delivered', async () => {
+    const got: Message[] = [];
+    const { server, conns } = await framedServer((conn) => conn.on('message', (m) => got.push(m)));
+    servers.push(server);
+    const socket = await rawConnect(server.port);
+    socket.write(HELLO);
+    while (conns.length === 0 || !conns[0]?.isReady) await new Promise((r) => setImmediate(r));
+    const closing = (conns[0] as FramedConnection).close();
+    socket.end(encodeMessage({ type: 'TEXT', text: 'crossed in flight' }));
+    await closing;
+    assert.deepEqual(got, [{ type: 'TEXT', text: 'crossed in flight' }]);
+  });
+
   it('validates its options', () => {
     assert.throws(() => new FramedConnection(null as never, { maxQueueBytes: 0 }), (err) => err instanceof NatterError && err.code === ERROR_CODES.INVALID_ARGUMENT);
   });
