@@ -27,11 +27,6 @@ export class CommandQueue {
     });
   }
 
-  /** Lines read but not yet run. */
-  get pending(): number {
-    return this.#lines.length;
-  }
-
   #push(line: string): void {
     this.#lines.push(line);
     if (this.#lines.length >= PAUSE_AT) this.#rl.pause();

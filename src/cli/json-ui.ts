@@ -58,6 +58,8 @@ export class JsonUi {
   readonly #session: ChatSession;
   readonly #out: NodeJS.WritableStream;
   readonly #rl: Interface;
+  /** True while stdout is full and peers are not read. */
+  #isOutputFull = false;
 
   constructor(session: ChatSession, input: NodeJS.ReadableStream = process.stdin, output: NodeJS.WritableStream = process.stdout) {
     this.#session = session;
@@ -74,8 +76,6 @@ export class JsonUi {
   close(): void {
     this.#rl.close();
   }
-
-  #isOutputFull = false;
 
   /**
    * Writes one event. When whoever reads stdout falls behind, peers are not

@@ -99,8 +99,6 @@ export class FramedConnection extends EventEmitter<FramedConnectionEvents> {
   #closeTimer: NodeJS.Timeout | undefined;
   #failure: NatterError | undefined;
   #closedPromise: Promise<void> | undefined;
-  #bytesIn = 0;
-  #bytesOut = 0;
 
   constructor(stream: Duplex, options: FramedConnectionOptions = {}) {
     super();
@@ -149,14 +147,6 @@ export class FramedConnection extends EventEmitter<FramedConnectionEvents> {
     return this.#pendingBytes + this.stream.writableLength;
   }
 
-  get bytesIn(): number {
-    return this.#bytesIn;
-  }
-
-  get bytesOut(): number {
-    return this.#bytesOut;
-  }
-
   /** Resolves once the connection is closed. */
   closed(): Promise<void> {
     if (this.#closedPromise === undefined) {
@@ -193,7 +183,6 @@ export class FramedConnection extends EventEmitter<FramedConnectionEvents> {
       );
       return false;
     }
-    this.#bytesOut += frames.length;
     if (this.#isEagerWrite && this.#flushScheduled === undefined && this.stream.writableLength === 0) {
       this.stream.write(frames);
       // Anything else sent this turn is gathered behind it.
@@ -329,7 +318,6 @@ export class FramedConnection extends EventEmitter<FramedConnectionEvents> {
 
   #onData(chunk: Buffer): void {
     if (this.#state === 'closed') return;
-    this.#bytesIn += chunk.length;
     try {
       this.#decoder.push(chunk);
     } catch (err) {
