@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { it } from 'node:test';
 import { encodeMessage } from '../../src/protocol/codec.ts';
-import { BIN } from '../helpers/cli.ts';
+import { BIN, childEnv } from '../helpers/cli.ts';
 import { freePorts } from '../helpers/ports.ts';
 import { RawClient } from '../helpers/raw-client.ts';
 
@@ -18,7 +18,7 @@ it('a stalled stdout makes natter stop reading peers; a flooding peer is held ba
   const [amyPort, evePort] = (await freePorts(2)) as [number, number];
   const friends = join(mkdtempSync(join(tmpdir(), 'natter-bp-')), 'friends.json');
   writeFileSync(friends, JSON.stringify([{ name: 'amy', ip: '127.0.0.1', port: amyPort }, { name: 'eve', ip: '127.0.0.1', port: evePort }]));
-  const amy = spawn(process.execPath, [BIN, 'chat', '--json', '--name', 'amy', '--friends', friends], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const amy = spawn(process.execPath, [BIN, 'chat', '--json', '--name', 'amy', '--friends', friends], { stdio: ['pipe', 'pipe', 'inherit'], env: childEnv() });
   try {
     await new Promise<void>((resolve) => amy.stdout.once('data', () => resolve()));
     amy.stdout.pause(); // whoever reads natter's events stops reading

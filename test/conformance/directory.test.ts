@@ -121,7 +121,10 @@ const wires: Wire[] = [];
 
 before(async () => {
   // Its own process group, so that SIGTERM reaches the directory and not just the shell that started it.
-  child = spawn(COMMAND, { shell: true, detached: true, stdio: ['ignore', 'pipe', 'inherit'] });
+  // Without the runner's coverage variable: a child stopped mid-write would leave a broken coverage file.
+  const env = { ...process.env };
+  delete env.NODE_V8_COVERAGE;
+  child = spawn(COMMAND, { shell: true, detached: true, stdio: ['ignore', 'pipe', 'inherit'], env });
   let out = '';
   const match = await new Promise<RegExpMatchArray>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no "listening on" line from: ${COMMAND}`)), 15_000);

@@ -4,6 +4,17 @@ import { fileURLToPath } from 'node:url';
 
 export const BIN = fileURLToPath(new URL('../../bin/natter.js', import.meta.url));
 
+/**
+ * The environment for natter processes a test starts: without the test
+ * runner's coverage variable, because a child killed with SIGKILL would leave
+ * a half-written coverage file that makes the runner fail the whole run.
+ */
+export function childEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', ...extra };
+  delete env.NODE_V8_COVERAGE;
+  return env;
+}
+
 export class NatterProcess {
   readonly child: ChildProcessWithoutNullStreams;
   stdout = '';
@@ -13,7 +24,7 @@ export class NatterProcess {
 
   constructor(args: string[], options: { env?: NodeJS.ProcessEnv; command?: string[] } = {}) {
     const [cmd, ...pre] = options.command ?? [process.execPath, BIN];
-    this.child = spawn(cmd as string, [...pre, ...args], { env: { ...process.env, NO_COLOR: '1', ...options.env }, stdio: 'pipe' });
+    this.child = spawn(cmd as string, [...pre, ...args], { env: childEnv(options.env), stdio: 'pipe' });
     this.child.stdout.setEncoding('utf8').on('data', (d: string) => {
       this.stdout += d;
       this.#notify();
