@@ -174,7 +174,8 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
 
   async #dispatch(session: ClientSession, msg: Message): Promise<void> {
     // Any request from a registered client counts as being heard from (protocol.md §6.4), not only ALIVE.
-    if (session.name !== undefined && msg.type !== 'ALIVE' && msg.type !== 'UP') {
+    // (ALIVE and UP refresh in their handlers; DOWN removes the entry anyway.)
+    if (session.name !== undefined && msg.type !== 'ALIVE' && msg.type !== 'UP' && msg.type !== 'DOWN') {
       await this.store.refresh(session.name, session.id, this.now());
     }
     switch (msg.type) {

@@ -24,7 +24,7 @@
 import { EventEmitter } from 'node:events';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { MONOTONIC_CLOCK, type Clock } from '../clock.ts';
-import type { Discovery, PeerInfo } from '../discovery/discovery.ts';
+import type { Discovery } from '../discovery/discovery.ts';
 import { ERROR_CODES, NatterError, errorFromWire } from '../errors.ts';
 import { SILENT_LOGGER, type Logger } from '../log.ts';
 import { canonicalIp, normalizeName } from '../protocol/fields.ts';
@@ -99,8 +99,6 @@ interface Link {
   dialing: Promise<void> | undefined;
   /** Texts waiting for the chat to open or for a connection. */
   outbox: string[];
-  /** Address from discovery or from the peer's CONN. */
-  address: PeerInfo | undefined;
   idleTimer: NodeJS.Timeout | undefined;
   keepaliveTimer: NodeJS.Timeout | undefined;
   lastHeard: number;
@@ -367,8 +365,15 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
     return name;
   }
 
+  /** Chats open or being set up, either way: what --max-chats counts. */
+  #activeChats(): number {
+    let n = 0;
+    for (const l of this.#links.values()) if (l.chat !== undefined) n++;
+    return n;
+  }
+
   #checkChatRoom(): void {
-    const active = [...this.#links.values()].filter((l) => l.chat !== undefined).length;
+    const active = this.#activeChats();
     if (active >= this.#o.maxChats) {
       throw new NatterError(ERROR_CODES.TOO_MANY_CHATS, `you already have ${active} chats (the most is ${this.#o.maxChats}); /end one first`);
     }
@@ -385,7 +390,6 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
         isReady: false,
         dialing: undefined,
         outbox: [],
-        address: undefined,
         idleTimer: undefined,
         keepaliveTimer: undefined,
         lastHeard: 0,
@@ -414,7 +418,6 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
     if (address === undefined) {
       throw new NatterError(ERROR_CODES.UNKNOWN_PEER, `${link.name} is not online (or not a friend)`);
     }
-    link.address = address;
     let conn: FramedConnection;
     try {
       conn = await dial({ host: address.ip, port: address.port, timeoutMs: this.#o.dialTimeoutMs, limits: this.#limits, isEagerWrite: true });
@@ -467,7 +470,7 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
         conn.fail(new NatterError(ERROR_CODES.UNEXPECTED_MESSAGE, `expected CONN first, got ${msg.type}`));
         return;
       }
-      this.#onConn(conn, msg.name, msg.ip === '' ? canonicalIp(socket.remoteAddress ?? '') : msg.ip, msg.port);
+      this.#onConn(conn, msg.name);
     };
     const onGone = (): void => {
       clearTimeout(deadline);
@@ -478,13 +481,12 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
     conn.on('failure', (err) => this.#log.info({ code: err.code, ip: socket.remoteAddress }, `inbound connection: ${err.message}`));
   }
 
-  #onConn(conn: FramedConnection, name: string, ip: string, port: number): void {
+  #onConn(conn: FramedConnection, name: string): void {
     if (name === this.name) {
       conn.fail(new NatterError(ERROR_CODES.INVALID_NAME, `${name} is this peer's own name`));
       return;
     }
     const link = this.#linkFor(name);
-    link.address ??= { name, ip, port };
     if (link.conn !== undefined || link.dialing !== undefined) {
       // Two connections for one pair. While our own dial is still unanswered
       // (both of us dialed at once), the one dialed by the name that sorts
@@ -506,8 +508,7 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
       return;
     }
     if (link.chat === 'incoming') return; // asked again; still waiting for our user
-    const active = [...this.#links.values()].filter((l) => l.chat !== undefined).length;
-    if (active >= this.#o.maxChats) {
+    if (this.#activeChats() >= this.#o.maxChats) {
       conn.send({ type: 'RESP', accept: false, reason: 'busy' });
       this.#closeConn(link);
       return;
