@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { after, describe, it } from 'node:test';
 import type { Socket } from 'node:net';
+import { Duplex } from 'node:stream';
 import { ERROR_CODES, NatterError, type NatterErrorCode } from '../../src/errors.ts';
 import { encodeMessage } from '../../src/protocol/codec.ts';
 import { FrameDecoder } from '../../src/protocol/decoder.ts';
@@ -201,6 +202,23 @@ describe('FramedConnection over TCP', () => {
     socket.end(encodeMessage({ type: 'TEXT', text: 'crossed in flight' }));
     await closing;
     assert.deepEqual(got, [{ type: 'TEXT', text: 'crossed in flight' }]);
+  });
+
+  it('the output cap: a backlog exactly at maxQueueBytes may still grow, one byte past it is cut off', async () => {
+    const frame = encodeMessage({ type: 'TEXT', text: 'x'.repeat(95) }); // 102 bytes
+    for (const [cap, isCut] of [[frame.length, false], [frame.length - 1, true]] as const) {
+      // An in-memory stream that takes bytes and never finishes writing them: a reader that stopped.
+      const stalled = new Duplex({ read() {}, write() {} });
+      const conn = new FramedConnection(stalled, { hello: 'none', maxQueueBytes: cap });
+      const failures: NatterError[] = [];
+      conn.on('failure', (e) => failures.push(e));
+      assert.equal(conn.send({ type: 'TEXT', text: 'x'.repeat(95) }), true, 'an empty queue always takes a frame');
+      await conn.drained(); // written to the stream, which holds it: the backlog is now one frame
+      assert.equal(conn.queuedBytes, frame.length);
+      assert.equal(conn.send({ type: 'TEXT', text: 'x'.repeat(95) }), !isCut, `cap ${cap}`);
+      assert.deepEqual(failures.map((f) => f.code), isCut ? [ERROR_CODES.OUTPUT_QUEUE_FULL] : []);
+      conn.destroy();
+    }
   });
 
   it('validates its options', () => {
