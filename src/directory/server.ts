@@ -215,12 +215,7 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
     if (left === 0) this.#perIp.delete(session.ip);
     else this.#perIp.set(session.ip, left);
     // A closed connection means the client is gone: no need to wait for expiry.
-    const name = session.name;
-    session.name = undefined;
-    if (name !== undefined && (await this.store.remove(name, session.id))) {
-      this.counters.departures++;
-      this.logger.info({ session: session.id, peer: name }, 'disconnected');
-    }
+    await handleDown(this, session, 'disconnected');
   }
 
   /**
