@@ -55,6 +55,11 @@ export interface FramedConnectionOptions {
    * directory, whose HELLO and ACK should share a packet. Default false.
    */
   isEagerWrite?: boolean;
+  /**
+   * Largest single write to the stream; longer ones are cut (the encrypted
+   * channel seals each write as one record of bounded size). Default: no limit.
+   */
+  maxWriteBytes?: number;
 }
 
 export interface FramedConnectionEvents {
@@ -80,6 +85,9 @@ type OwnedStream = Duplex & { [OWNER]: FramedConnection };
 interface SocketLike {
   remoteAddress?: string | undefined;
   remotePort?: number | undefined;
+  localAddress?: string | undefined;
+  /** The other side's proven Ed25519 key, on an encrypted stream. */
+  remoteKey?: Buffer | undefined;
 }
 
 export class FramedConnection extends EventEmitter<FramedConnectionEvents> {
@@ -88,10 +96,13 @@ export class FramedConnection extends EventEmitter<FramedConnectionEvents> {
   readonly #maxQueueBytes: number;
   readonly #closeTimeoutMs: number;
   readonly #isEagerWrite: boolean;
+  readonly #maxWriteBytes: number;
   #state: ConnectionState = 'open';
   #isReady: boolean;
   #hasSentHello: boolean;
   #isPaused = false;
+  /** A write returned false and 'drain' has not come yet. */
+  #isBackpressured = false;
   /** Frames gathered this turn, written together by #flush. */
   #pending: Buffer[] = [];
   #pendingBytes = 0;
@@ -107,6 +118,7 @@ export class FramedConnection extends EventEmitter<FramedConnectionEvents> {
     this.#maxQueueBytes = positive(options.maxQueueBytes ?? DEFAULT_MAX_QUEUE_BYTES, 'maxQueueBytes');
     this.#closeTimeoutMs = positive(options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS, 'closeTimeoutMs');
     this.#isEagerWrite = options.isEagerWrite ?? false;
+    this.#maxWriteBytes = options.maxWriteBytes === undefined ? Infinity : positive(options.maxWriteBytes, 'maxWriteBytes');
     const hello = options.hello ?? 'send';
     this.#isReady = hello === 'none';
     this.#hasSentHello = hello === 'none';
@@ -117,6 +129,7 @@ export class FramedConnection extends EventEmitter<FramedConnectionEvents> {
     stream.on('end', FramedConnection.#streamEnd);
     stream.on('error', FramedConnection.#streamError);
     stream.on('close', FramedConnection.#streamClose);
+    stream.on('drain', FramedConnection.#streamDrain);
     if (hello === 'send') this.#sendHello();
   }
 
@@ -140,6 +153,15 @@ export class FramedConnection extends EventEmitter<FramedConnectionEvents> {
 
   get remotePort(): number | undefined {
     return (this.stream as SocketLike).remotePort;
+  }
+
+  get localAddress(): string | undefined {
+    return (this.stream as SocketLike).localAddress;
+  }
+
+  /** The other side's Ed25519 public key, proven by the handshake; undefined on a plaintext stream. */
+  get remoteKey(): Buffer | undefined {
+    return (this.stream as SocketLike).remoteKey;
   }
 
   /** Bytes waiting to be written: gathered this turn plus the stream's own buffer. */
@@ -184,7 +206,7 @@ export class FramedConnection extends EventEmitter<FramedConnectionEvents> {
       return false;
     }
     if (this.#isEagerWrite && this.#flushScheduled === undefined && this.stream.writableLength === 0) {
-      this.stream.write(frames);
+      this.#write(frames);
       // Anything else sent this turn is gathered behind it.
       this.#flushScheduled = setImmediate(FramedConnection.#flushLater, this);
       return true;
@@ -198,7 +220,7 @@ export class FramedConnection extends EventEmitter<FramedConnectionEvents> {
   /** Resolves once the outbound queue is below the stream's high-water mark again (or the connection is gone). */
   drained(): Promise<void> {
     this.#flush();
-    if (!this.stream.writableNeedDrain || this.#state === 'closed') return Promise.resolve();
+    if (!this.#isBackpressured || this.#state === 'closed') return Promise.resolve();
     return new Promise((resolve) => {
       const done = (): void => {
         this.stream.off('drain', done);
@@ -296,6 +318,23 @@ export class FramedConnection extends EventEmitter<FramedConnectionEvents> {
     this[OWNER].#onStreamClose();
   }
 
+  static #streamDrain(this: OwnedStream): void {
+    this[OWNER].#isBackpressured = false;
+  }
+
+  /** Writes to the stream, in pieces of at most maxWriteBytes, noting backpressure. */
+  #write(data: Buffer): void {
+    let ok = true;
+    if (data.length <= this.#maxWriteBytes) {
+      ok = this.stream.write(data);
+    } else {
+      for (let at = 0; at < data.length; at += this.#maxWriteBytes) {
+        ok = this.stream.write(data.subarray(at, at + this.#maxWriteBytes));
+      }
+    }
+    if (!ok) this.#isBackpressured = true;
+  }
+
   #flush(): void {
     if (this.#flushScheduled !== undefined) {
       clearImmediate(this.#flushScheduled);
@@ -306,7 +345,7 @@ export class FramedConnection extends EventEmitter<FramedConnectionEvents> {
     const data = frames.length === 1 ? (frames[0] as Buffer) : Buffer.concat(frames, this.#pendingBytes);
     this.#pending = [];
     this.#pendingBytes = 0;
-    this.stream.write(data);
+    this.#write(data);
   }
 
   #dropPending(): void {

@@ -1,35 +1,65 @@
 /**
- * Plain TCP for FramedConnection: dial a host and wait until the HELLO
- * exchange is done, within an absolute deadline.
+ * TCP for FramedConnection: dial a host (through the encrypted channel unless
+ * told otherwise) and wait until the HELLO exchange is done, within one
+ * absolute deadline; and the accepting side's handshake.
  */
-import { connect as netConnect } from 'node:net';
-import { ERROR_CODES, NatterError } from '../errors.ts';
+import { connect as netConnect, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { ERROR_CODES, NatterError, isNatterError } from '../errors.ts';
 import { FramedConnection, type FramedConnectionOptions } from './framed-connection.ts';
+import { MAX_RECORD_PLAINTEXT, secureSocket, type KeyPair, type SecureStream } from './secure.ts';
 
 export interface DialOptions extends FramedConnectionOptions {
   host: string;
   port: number;
-  /** Deadline for connecting and the HELLO exchange together. Default 10,000 ms. */
+  /** Deadline for connecting, the handshake and the HELLO exchange together. Default 10,000 ms. */
   timeoutMs?: number;
   /** Local address to dial from (load tests spread clients over 127.0.0.0/8). */
   localAddress?: string;
+  /**
+   * Our key pair: the connection runs inside the Noise handshake and
+   * encrypted records (docs/security.md). Without it the connection is plain
+   * TCP, which natter's peers and directories refuse; the library keeps it
+   * for tests and the plaintext baseline of the benchmarks.
+   */
+  keyPair?: KeyPair;
+  /**
+   * Checks the other side's proven key before any natter frame is sent;
+   * throws (a NatterError, e.g. NATTER_ERR_KEY_MISMATCH) to abort.
+   */
+  verifyKey?: (remoteKey: Buffer) => void;
 }
 
 export const DEFAULT_DIAL_TIMEOUT_MS = 10_000;
 
 /**
- * Opens a TCP connection and resolves once the other side's HELLO is in.
+ * Opens a connection and resolves once the other side's HELLO is in.
  * Rejects with NATTER_ERR_CONNECTION_CLOSED (refused, reset, closed early),
- * NATTER_ERR_TIMEOUT, or the protocol error the exchange failed with.
+ * NATTER_ERR_TIMEOUT, NATTER_ERR_HANDSHAKE_FAILED, what verifyKey threw, or
+ * the protocol error the HELLO exchange failed with.
  */
-export function dial(options: DialOptions): Promise<FramedConnection> {
-  const { host, port, timeoutMs = DEFAULT_DIAL_TIMEOUT_MS, localAddress, ...connOptions } = options;
+export async function dial(options: DialOptions): Promise<FramedConnection> {
+  const { host, port, timeoutMs = DEFAULT_DIAL_TIMEOUT_MS, localAddress, keyPair, verifyKey, ...connOptions } = options;
+  const startedAt = performance.now();
+  const socket = netConnect({ host, port, noDelay: true, ...(localAddress === undefined ? {} : { localAddress }) });
+  let stream: Duplex = socket;
+  if (keyPair !== undefined) {
+    const secure = await secureSocket(socket, true, { keyPair, handshakeTimeoutMs: timeoutMs });
+    try {
+      verifyKey?.(secure.remoteKey);
+    } catch (err) {
+      secure.destroy();
+      throw isNatterError(err) ? err : new NatterError(ERROR_CODES.INTERNAL, String(err), { cause: err });
+    }
+    stream = secure.asDuplex();
+    connOptions.maxWriteBytes = MAX_RECORD_PLAINTEXT;
+  }
+  const conn = new FramedConnection(stream, connOptions);
+  const left = Math.max(1, timeoutMs - (performance.now() - startedAt));
   return new Promise((resolve, reject) => {
-    const socket = netConnect({ host, port, noDelay: true, ...(localAddress === undefined ? {} : { localAddress }) });
-    const conn = new FramedConnection(socket, connOptions);
     const timer = setTimeout(() => {
       conn.destroy(new NatterError(ERROR_CODES.TIMEOUT, `no natter HELLO from ${host}:${port} within ${timeoutMs} ms`));
-    }, timeoutMs);
+    }, left);
     timer.unref();
     const onReady = (): void => {
       cleanup();
@@ -47,4 +77,18 @@ export function dial(options: DialOptions): Promise<FramedConnection> {
     conn.on('ready', onReady);
     conn.on('close', onClose);
   });
+}
+
+/**
+ * The accepting side's handshake on a new socket. Resolves with the
+ * encrypted stream (and the options FramedConnection needs for it); rejects
+ * like secureSocket, with the socket destroyed.
+ */
+export async function acceptSecure(
+  socket: Socket,
+  keyPair: KeyPair,
+  handshakeTimeoutMs?: number,
+): Promise<{ stream: SecureStream; connOptions: { maxWriteBytes: number } }> {
+  const stream = await secureSocket(socket, false, { keyPair, ...(handshakeTimeoutMs === undefined ? {} : { handshakeTimeoutMs }) });
+  return { stream, connOptions: { maxWriteBytes: MAX_RECORD_PLAINTEXT } };
 }

@@ -1,0 +1,47 @@
+/**
+ * The part of @hyperswarm/secret-stream natter uses (the package ships no
+ * types). It is a streamx Duplex that runs a Noise XX handshake with Ed25519
+ * static keys over a raw stream, then encrypts every write as one record.
+ */
+declare module '@hyperswarm/secret-stream' {
+  import type { Duplex } from 'node:stream';
+
+  interface KeyPair {
+    publicKey: Buffer;
+    /** 64-byte libsodium secret key (seed followed by the public key). */
+    secretKey: Buffer;
+  }
+
+  interface NoiseSecretStreamOptions {
+    keyPair?: KeyPair;
+    pattern?: string;
+    remotePublicKey?: Buffer;
+  }
+
+  class NoiseSecretStream {
+    constructor(isInitiator: boolean, rawStream: Duplex, options?: NoiseSecretStreamOptions);
+    static keyPair(seed?: Buffer): KeyPair;
+    readonly isInitiator: boolean;
+    readonly rawStream: Duplex;
+    /** Resolves true once the handshake is done, false if the stream was destroyed first. */
+    readonly opened: Promise<boolean>;
+    publicKey: Buffer | null;
+    remotePublicKey: Buffer | null;
+    handshakeHash: Buffer | null;
+    readonly destroying: boolean;
+    readonly destroyed: boolean;
+    /** streamx's writable state: `buffered` counts bytes written and not yet taken by the raw stream. */
+    readonly _writableState: { buffered: number } | null;
+    write(data: Buffer): boolean;
+    end(): this;
+    destroy(err?: Error): void;
+    pause(): this;
+    resume(): this;
+    on(event: string, listener: (...args: never[]) => void): this;
+    once(event: string, listener: (...args: never[]) => void): this;
+    off(event: string, listener: (...args: never[]) => void): this;
+    removeListener(event: string, listener: (...args: never[]) => void): this;
+  }
+
+  export = NoiseSecretStream;
+}
