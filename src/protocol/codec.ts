@@ -105,6 +105,16 @@ function fixed(type: MessageName, payloadBytes: number, limits: Limits): Buffer 
   return out;
 }
 
+/** An Ed25519 public key is 32 bytes (protocol.md §3.6). */
+export const KEY_BYTES = 32;
+
+function checkKey(key: Buffer): Buffer {
+  if (!Buffer.isBuffer(key) || key.length !== KEY_BYTES) {
+    throw new NatterError(ERROR_CODES.MALFORMED, `a key must be ${KEY_BYTES} bytes, got ${Buffer.isBuffer(key) ? key.length : typeof key}`);
+  }
+  return key;
+}
+
 function checkU32(v: number, what: string): number {
   if (!Number.isInteger(v) || v < 0 || v > MAX_U32) {
     throw new NatterError(ERROR_CODES.MALFORMED, `${what} must be an integer from 0 to 4294967295, got ${v}`);
@@ -124,8 +134,13 @@ export function encodeMessage(msg: Message, limits: Limits = DEFAULT_LIMITS): Bu
       return frame(msg.type, [HELLO_MAGIC, u16(msg.version, 'version')], limits);
     case 'ERROR':
       return frame(msg.type, [str8(checkWireCode(msg.code), 'error code'), bytes16(msg.reason, 'reason')], limits);
-    case 'UP':
     case 'PEER':
+      return frame(
+        msg.type,
+        [str8(normalizeName(msg.name, limits.maxNameBytes), 'name'), ipToBytes(msg.ip), u16(checkPort(msg.port, false), 'port'), checkKey(msg.key)],
+        limits,
+      );
+    case 'UP':
     case 'CONN':
       return frame(
         msg.type,
@@ -149,9 +164,6 @@ export function encodeMessage(msg: Message, limits: Limits = DEFAULT_LIMITS): Bu
       out.writeUInt32BE(checkU32(msg.count, 'count'), 5);
       return out;
     }
-    case 'SHUTDOWN':
-    case 'DUMP':
-      return frame(msg.type, [bytes16(msg.credential, 'credential')], limits);
     case 'STATE':
       return frame(msg.type, [u8(msg.more ? 1 : 0), msg.data], limits);
     case 'RESP':
@@ -166,6 +178,8 @@ export function encodeMessage(msg: Message, limits: Limits = DEFAULT_LIMITS): Bu
     case 'WHO':
     case 'ALIVE':
     case 'END':
+    case 'SHUTDOWN':
+    case 'DUMP':
       return fixed(msg.type, 0, limits);
   }
 }
@@ -219,11 +233,17 @@ export function decodePayload(name: MessageName, payload: Buffer, limits: Limits
       break;
     }
     case 'UP':
-    case 'PEER':
     case 'CONN': {
       const peerName = readName(r, limits);
       const ip = r.ip('ip');
       msg = { type: name, name: peerName, ip, port: checkPort(r.u16('port'), name === 'UP') };
+      break;
+    }
+    case 'PEER': {
+      const peerName = readName(r, limits);
+      const ip = r.ip('ip');
+      const port = checkPort(r.u16('port'), false);
+      msg = { type: name, name: peerName, ip, port, key: Buffer.from(r.bytes(KEY_BYTES, 'key')) };
       break;
     }
     case 'ACK':
@@ -234,10 +254,6 @@ export function decodePayload(name: MessageName, payload: Buffer, limits: Limits
       break;
     case 'HDR':
       msg = { type: name, count: r.u32('count') };
-      break;
-    case 'SHUTDOWN':
-    case 'DUMP':
-      msg = { type: name, credential: r.bytes(r.u16('credential length'), 'credential') };
       break;
     case 'STATE':
       msg = { type: name, more: readBool(r, 'more flag'), data: r.rest() };
@@ -253,6 +269,8 @@ export function decodePayload(name: MessageName, payload: Buffer, limits: Limits
     case 'WHO':
     case 'ALIVE':
     case 'END':
+    case 'SHUTDOWN':
+    case 'DUMP':
       msg = { type: name };
       break;
   }

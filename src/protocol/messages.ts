@@ -6,7 +6,7 @@
  */
 
 /** Protocol version spoken by this build; HELLO carries it (protocol.md §4.1). */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** The four bytes that open every HELLO payload: ASCII "NATR". */
 export const HELLO_MAGIC = Buffer.from('NATR', 'ascii');
@@ -67,17 +67,18 @@ export interface DownMessage { type: 'DOWN' }
 export interface WhoMessage { type: 'WHO' }
 /** Count of PEER records that follow, answering WHO. */
 export interface HdrMessage { type: 'HDR'; count: number }
-/** One online peer. */
-export interface PeerMessage { type: 'PEER'; name: string; ip: Ip; port: number }
+/** One online peer, with the Ed25519 public key (32 bytes) it registered with. */
+export interface PeerMessage { type: 'PEER'; name: string; ip: Ip; port: number; key: Buffer }
 /** Heartbeat to the directory. */
 export interface AliveMessage { type: 'ALIVE' }
 /**
- * Stop the chat system. From an administrator it carries the credential that
- * proves it; from the directory to its clients the credential is empty.
+ * Stop the chat system: from an administrator to the directory, then from the
+ * directory to its clients. Authority comes from the key that opened the
+ * encrypted connection (protocol.md §6.5), so the message carries nothing.
  */
-export interface ShutdownMessage { type: 'SHUTDOWN'; credential: Buffer }
-/** Ask the directory for its internal state; carries the administrator credential. */
-export interface DumpMessage { type: 'DUMP'; credential: Buffer }
+export interface ShutdownMessage { type: 'SHUTDOWN' }
+/** Ask the directory for its internal state (administrators only, by key). */
+export interface DumpMessage { type: 'DUMP' }
 /** One piece of the JSON answer to DUMP; `more` says further pieces follow. */
 export interface StateMessage { type: 'STATE'; more: boolean; data: Buffer }
 /** Ask a peer to chat: who we are and where we listen. */

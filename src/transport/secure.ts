@@ -44,6 +44,8 @@ const RECORD_OVERHEAD = 17;
 export const MAX_RECORD_BYTES = MAX_RECORD_PLAINTEXT + RECORD_OVERHEAD;
 /** Largest Noise handshake message accepted (XX with Ed25519 keys needs at most 96 bytes). */
 const MAX_HANDSHAKE_MESSAGE_BYTES = 256;
+/** Smallest: every XX message carries at least an ephemeral key. */
+const MIN_HANDSHAKE_MESSAGE_BYTES = 32;
 
 export interface SecureOptions {
   /** Our static key pair. */
@@ -179,6 +181,10 @@ export class RecordGuard {
       const length = this.#length;
       const isHandshake = this.handshakeLeft > 0;
       const limit = isHandshake ? MAX_HANDSHAKE_MESSAGE_BYTES : MAX_RECORD_BYTES;
+      if (isHandshake && length < MIN_HANDSHAKE_MESSAGE_BYTES) {
+        // A plaintext natter HELLO starts 00 00 00: name it for what it is.
+        return `a Noise handshake message of ${length} bytes (at least ${MIN_HANDSHAKE_MESSAGE_BYTES}): not an encrypted natter peer (protocol version 1, or something else)`;
+      }
       if (length > limit) {
         return isHandshake
           ? `a Noise handshake message of ${length} bytes (the most is ${limit}): not a natter peer`

@@ -1,5 +1,6 @@
 /** fast-check generators for every natter message, in the canonical form decoding yields. */
 import fc from 'fast-check';
+import { KEY_BYTES } from '../../src/protocol/codec.ts';
 import { canonicalIp } from '../../src/protocol/fields.ts';
 import type { Message } from '../../src/protocol/messages.ts';
 
@@ -16,6 +17,8 @@ const u32Arb = fc.integer({ min: 0, max: 0xffff_ffff });
 const textArb = (maxBytes: number) =>
   fc.string({ unit: 'binary', maxLength: maxBytes }).filter((t) => Buffer.byteLength(t) <= maxBytes);
 const bytesArb = (max: number) => fc.uint8Array({ maxLength: max }).map((a) => Buffer.from(a));
+/** An Ed25519 public key as PEER carries it: exactly 32 raw bytes (protocol.md §3.6). */
+export const keyArb = fc.uint8Array({ minLength: KEY_BYTES, maxLength: KEY_BYTES }).map((a) => Buffer.from(a));
 const rec = <T extends Record<string, unknown>>(model: { [K in keyof T]: fc.Arbitrary<T[K]> }) =>
   fc.record(model, { noNullPrototype: true });
 const codeArb = fc.stringMatching(/^[A-Z0-9_]{1,64}$/);
@@ -29,10 +32,10 @@ export const messageArb: fc.Arbitrary<Message> = fc.oneof(
   fc.constant({ type: 'DOWN' as const }),
   fc.constant({ type: 'WHO' as const }),
   rec({ type: fc.constant('HDR' as const), count: u32Arb }),
-  rec({ type: fc.constant('PEER' as const), name: nameArb, ip: ipArb, port: portArb }),
+  rec({ type: fc.constant('PEER' as const), name: nameArb, ip: ipArb, port: portArb, key: keyArb }),
   fc.constant({ type: 'ALIVE' as const }),
-  rec({ type: fc.constant('SHUTDOWN' as const), credential: bytesArb(64) }),
-  rec({ type: fc.constant('DUMP' as const), credential: bytesArb(64) }),
+  fc.constant({ type: 'SHUTDOWN' as const }),
+  fc.constant({ type: 'DUMP' as const }),
   rec({ type: fc.constant('STATE' as const), more: fc.boolean(), data: bytesArb(2000) }),
   rec({ type: fc.constant('CONN' as const), name: nameArb, ip: ipArb, port: portArb }),
   rec({ type: fc.constant('RESP' as const), accept: fc.boolean(), reason: textArb(60).filter((r) => Buffer.byteLength(r) <= 255) }),

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { ERROR_CODES, NatterError, type NatterErrorCode } from '../../src/errors.ts';
-import { decodePayload, encodeMessage } from '../../src/protocol/codec.ts';
+import { KEY_BYTES, decodePayload, encodeMessage } from '../../src/protocol/codec.ts';
 import { canonicalIp, ipToBytes, normalizeName } from '../../src/protocol/fields.ts';
 import { DEFAULT_LIMITS, resolveLimits } from '../../src/protocol/limits.ts';
 import { MESSAGE_TYPES, type Message, type MessageName } from '../../src/protocol/messages.ts';
@@ -31,6 +31,9 @@ function typeCode(name: MessageName): number {
 function decodeRaw(type: MessageName, payload: number[] | Buffer, limits = {}): Message[] {
   return decodeAll([rawFrame(type, payload)], limits);
 }
+
+/** A 32-byte public key with no two bytes alike, so a shifted or cut copy never passes for it. */
+const KEY = Buffer.from(Array.from({ length: KEY_BYTES }, (_, i) => 0xa0 + i));
 
 describe('codec round trip', () => {
   it('every message decodes to itself, whole, byte by byte and at random cuts', () => {
@@ -115,7 +118,7 @@ describe('limits', () => {
       assert.throws(() => normalizeName(bad, 32), hasCode(ERROR_CODES.INVALID_NAME), JSON.stringify(bad));
       const bytes = Buffer.from(bad);
       assert.throws(
-        () => decodeRaw('PEER', Buffer.concat([Buffer.from([bytes.length]), bytes, Buffer.from([0, 0, 1])])),
+        () => decodeRaw('PEER', Buffer.concat([Buffer.from([bytes.length]), bytes, Buffer.from([0, 0, 1]), KEY])),
         hasCode(ERROR_CODES.INVALID_NAME),
         JSON.stringify(bad),
       );
@@ -147,14 +150,21 @@ describe('malformed payloads', () => {
     ['UP with a truncated IPv4 address', 'UP', [1, 0x61, 4, 127, 0], ERROR_CODES.TRUNCATED],
     ['UP with a truncated IPv6 address', 'UP', [1, 0x61, 6, 0, 0, 0], ERROR_CODES.TRUNCATED],
     ['UP without a port', 'UP', [1, 0x61, 0], ERROR_CODES.TRUNCATED],
-    ['PEER with port 0', 'PEER', [1, 0x61, 0, 0, 0], ERROR_CODES.MALFORMED],
-    ['PEER with an overlong UTF-8 name', 'PEER', [2, 0xc0, 0xaf, 0, 0, 1], ERROR_CODES.MALFORMED],
+    ['PEER with port 0', 'PEER', [1, 0x61, 0, 0, 0, ...KEY], ERROR_CODES.MALFORMED],
+    ['PEER with an overlong UTF-8 name', 'PEER', [2, 0xc0, 0xaf, 0, 0, 1, ...KEY], ERROR_CODES.MALFORMED],
+    ['PEER without a key (the version 1 layout)', 'PEER', [1, 0x61, 0, 0, 1], ERROR_CODES.TRUNCATED],
+    ['PEER with a key one byte short', 'PEER', [1, 0x61, 0, 0, 1, ...KEY.subarray(1)], ERROR_CODES.TRUNCATED],
+    ['PEER with a byte after the key', 'PEER', [1, 0x61, 0, 0, 1, ...KEY, 0], ERROR_CODES.MALFORMED],
     ['ACK with port 0', 'ACK', [0, 0, 0, 0, 0, 1], ERROR_CODES.MALFORMED],
     ['ACK cut short', 'ACK', [0, 1, 0], ERROR_CODES.TRUNCATED],
     ['NACK whose reason runs past the payload', 'NACK', [0, 9, 0x61], ERROR_CODES.TRUNCATED],
     ['DOWN with a payload', 'DOWN', [0], ERROR_CODES.MALFORMED],
     ['HDR cut short', 'HDR', [0, 0, 1], ERROR_CODES.TRUNCATED],
-    ['SHUTDOWN whose credential runs past the payload', 'SHUTDOWN', [0, 4, 1], ERROR_CODES.TRUNCATED],
+    ['SHUTDOWN with a payload', 'SHUTDOWN', [0], ERROR_CODES.MALFORMED],
+    ['SHUTDOWN with a version 1 credential', 'SHUTDOWN', [0, 6, 0x73, 0x33, 0x63, 0x72, 0x65, 0x74], ERROR_CODES.MALFORMED],
+    ['SHUTDOWN with the empty version 1 credential', 'SHUTDOWN', [0, 0], ERROR_CODES.MALFORMED],
+    ['DUMP with a payload', 'DUMP', [0], ERROR_CODES.MALFORMED],
+    ['DUMP with a version 1 credential', 'DUMP', [0, 6, 0x73, 0x33, 0x63, 0x72, 0x65, 0x74], ERROR_CODES.MALFORMED],
     ['STATE with more = 2', 'STATE', [2], ERROR_CODES.MALFORMED],
     ['STATE without its flag', 'STATE', [], ERROR_CODES.TRUNCATED],
     ['RESP with accept = 7', 'RESP', [7, 0], ERROR_CODES.MALFORMED],
@@ -179,7 +189,11 @@ describe('malformed payloads', () => {
 describe('encoder refuses what it cannot send', () => {
   const cases: [string, Message, NatterErrorCode][] = [
     ['a bad IP', { type: 'UP', name: 'a', ip: 'localhost', port: 0 }, ERROR_CODES.MALFORMED],
-    ['port 0 in PEER', { type: 'PEER', name: 'a', ip: '', port: 0 }, ERROR_CODES.MALFORMED],
+    ['port 0 in PEER', { type: 'PEER', name: 'a', ip: '', port: 0, key: KEY }, ERROR_CODES.MALFORMED],
+    ['a PEER key of 31 bytes', { type: 'PEER', name: 'a', ip: '', port: 1, key: Buffer.alloc(31, 7) }, ERROR_CODES.MALFORMED],
+    ['a PEER key of 33 bytes', { type: 'PEER', name: 'a', ip: '', port: 1, key: Buffer.alloc(33, 7) }, ERROR_CODES.MALFORMED],
+    ['an empty PEER key', { type: 'PEER', name: 'a', ip: '', port: 1, key: Buffer.alloc(0) }, ERROR_CODES.MALFORMED],
+    ['a PEER key that is not a Buffer', { type: 'PEER', name: 'a', ip: '', port: 1, key: KEY.toString('hex') as unknown as Buffer }, ERROR_CODES.MALFORMED],
     ['port 70000', { type: 'UP', name: 'a', ip: '', port: 70000 }, ERROR_CODES.MALFORMED],
     ['a fractional port', { type: 'ACK', port: 1.5, aliveIntervalMs: 1 }, ERROR_CODES.MALFORMED],
     ['a negative interval', { type: 'ACK', port: 1, aliveIntervalMs: -1 }, ERROR_CODES.MALFORMED],
@@ -187,11 +201,76 @@ describe('encoder refuses what it cannot send', () => {
     ['a count over 32 bits', { type: 'HDR', count: 2 ** 32 }, ERROR_CODES.MALFORMED],
     ['a lower-case error code', { type: 'ERROR', code: 'oops', reason: '' }, ERROR_CODES.MALFORMED],
     ['a RESP reason over 255 bytes', { type: 'RESP', accept: false, reason: 'x'.repeat(256) }, ERROR_CODES.MALFORMED],
-    ['a credential over 65535 bytes', { type: 'DUMP', credential: Buffer.alloc(65536) }, ERROR_CODES.MALFORMED],
+    ['an ERROR reason over 65535 bytes', { type: 'ERROR', code: 'X', reason: 'x'.repeat(65536) }, ERROR_CODES.MALFORMED],
     ['a NACK reason too large for a frame', { type: 'NACK', reason: 'x'.repeat(65529) }, ERROR_CODES.FRAME_TOO_LARGE],
   ];
   for (const [title, msg, code] of cases) {
     it(`${title}: ${code}`, () => assert.throws(() => encodeMessage(msg), hasCode(code)));
+  }
+});
+
+describe('PEER keys (protocol.md §3.6, §4.8)', () => {
+  const peer = { type: 'PEER' as const, name: 'alice', ip: '127.0.0.1', port: 50000, key: KEY };
+
+  it('the key travels as the last 32 bytes of the payload and comes back equal', () => {
+    const bytes = encodeMessage(peer);
+    assert.equal(bytes.readUInt32BE(0), 1 + 5 + 1 + 4 + 2 + KEY_BYTES);
+    assert.deepEqual(bytes.subarray(bytes.length - KEY_BYTES), KEY);
+    const [msg] = decodeAll(byteByByte(bytes));
+    assert.deepEqual(msg, peer);
+    assert.ok(msg?.type === 'PEER' && Buffer.isBuffer(msg.key) && msg.key.equals(KEY));
+  });
+
+  it('any key round-trips, with IPv4, IPv6 and unspecified addresses', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: KEY_BYTES, maxLength: KEY_BYTES }), fc.constantFrom('', '10.0.0.1', '2001:db8::7'), (raw, ip) => {
+        const msg = { ...peer, ip, key: Buffer.from(raw) };
+        assert.deepEqual(decodePayload('PEER', encodeMessage(msg).subarray(5)), msg);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('the decoded key is a copy: reusing the received chunk does not change it', () => {
+    const bytes = encodeMessage(peer);
+    const [msg] = decodeAll([bytes]);
+    bytes.fill(0);
+    assert.ok(msg?.type === 'PEER' && msg.key.equals(KEY));
+  });
+
+  it('encoding a key that is not 32 bytes is refused, never padded or cut', () => {
+    for (const size of [0, 1, 31, 33, 64]) {
+      assert.throws(() => encodeMessage({ ...peer, key: Buffer.alloc(size, 1) }), hasCode(ERROR_CODES.MALFORMED), `${size} bytes`);
+    }
+  });
+
+  it('a payload that ends inside the key is TRUNCATED at every length short of 32', () => {
+    const full = encodeMessage(peer).subarray(5);
+    for (let cut = 1; cut <= KEY_BYTES; cut++) {
+      const payload = full.subarray(0, full.length - cut);
+      assert.throws(() => decodePayload('PEER', payload), hasCode(ERROR_CODES.TRUNCATED), `${cut} key bytes missing`);
+      assert.throws(() => decodeRaw('PEER', payload), hasCode(ERROR_CODES.TRUNCATED), `${cut} key bytes missing, framed`);
+    }
+  });
+});
+
+describe('SHUTDOWN and DUMP are empty (protocol.md §4.9)', () => {
+  for (const type of ['SHUTDOWN', 'DUMP'] as const) {
+    it(`${type} encodes to a bare header and decodes back`, () => {
+      const bytes = encodeMessage({ type });
+      assert.deepEqual([...bytes], [0, 0, 0, 0, MESSAGE_TYPES[type]]);
+      assert.deepEqual(decodeAll([bytes]), [{ type }]);
+    });
+
+    it(`${type} with any non-empty payload is MALFORMED`, () => {
+      fc.assert(
+        fc.property(fc.uint8Array({ minLength: 1, maxLength: 80 }), (payload) => {
+          assert.throws(() => decodePayload(type, Buffer.from(payload)), hasCode(ERROR_CODES.MALFORMED));
+          assert.throws(() => decodeRaw(type, Buffer.from(payload)), hasCode(ERROR_CODES.MALFORMED));
+        }),
+        { numRuns: 100 },
+      );
+    });
   }
 });
 
@@ -201,8 +280,8 @@ describe('addresses', () => {
     assert.equal(canonicalIp('::ffff:10.1.2.3'), '10.1.2.3');
   });
   it('IPv6 is written in compressed form', () => {
-    const [msg] = decodeAll([encodeMessage({ type: 'PEER', name: 'a', ip: '2001:0db8:0000:0000:0000:0000:0000:0001', port: 1 })]);
-    assert.deepEqual(msg, { type: 'PEER', name: 'a', ip: '2001:db8::1', port: 1 });
+    const [msg] = decodeAll([encodeMessage({ type: 'PEER', name: 'a', ip: '2001:0db8:0000:0000:0000:0000:0000:0001', port: 1, key: KEY })]);
+    assert.deepEqual(msg, { type: 'PEER', name: 'a', ip: '2001:db8::1', port: 1, key: KEY });
     assert.equal(canonicalIp(''), '');
   });
 });

@@ -6,12 +6,12 @@ import { Duplex } from 'node:stream';
 import { ERROR_CODES, NatterError, type NatterErrorCode } from '../../src/errors.ts';
 import { encodeMessage } from '../../src/protocol/codec.ts';
 import { FrameDecoder } from '../../src/protocol/decoder.ts';
-import type { Message } from '../../src/protocol/messages.ts';
+import { PROTOCOL_VERSION, type Message } from '../../src/protocol/messages.ts';
 import { FramedConnection } from '../../src/transport/framed-connection.ts';
 import { dial } from '../../src/transport/tcp.ts';
 import { collect, rawConnect, startServer, type TestServer } from '../helpers/net.ts';
 
-const HELLO = encodeMessage({ type: 'HELLO', version: 1 });
+const HELLO = encodeMessage({ type: 'HELLO', version: PROTOCOL_VERSION });
 
 function decodeStream(bytes: Buffer): Message[] {
   const d = new FrameDecoder();
@@ -46,7 +46,7 @@ async function refusedWith(code: NatterErrorCode, bytes: Buffer) {
   const received = collect(socket);
   socket.write(bytes);
   const frames = decodeStream(await received);
-  assert.deepEqual(frames[0], { type: 'HELLO', version: 1 });
+  assert.deepEqual(frames[0], { type: 'HELLO', version: PROTOCOL_VERSION });
   const error = frames[1];
   assert.equal(error?.type, 'ERROR');
   assert.equal(error.type === 'ERROR' && error.code, code);
@@ -90,7 +90,7 @@ describe('FramedConnection over TCP', () => {
   });
 
   it('refuses another protocol version', async () => {
-    await refusedWith(ERROR_CODES.VERSION_MISMATCH, encodeMessage({ type: 'HELLO', version: 2 }));
+    await refusedWith(ERROR_CODES.VERSION_MISMATCH, encodeMessage({ type: 'HELLO', version: PROTOCOL_VERSION + 1 }));
   });
 
   it('refuses a stranger that does not speak natter', async () => {
