@@ -14,15 +14,17 @@ import {
   parseSeconds,
   type LogLevel,
 } from './parse.ts';
-import { readTokenFile } from './secrets.ts';
+import { fingerprint } from '../transport/identity.ts';
+import { IDENTITY_FLAG, loadCredentials } from './identity-options.ts';
+import { readKeyFile } from './secrets.ts';
 
 interface DirectoryFlags {
   host: string;
   port: number;
   aliveInterval: number;
   portRange: { lo: number; hi: number };
-  adminTokenFile?: string;
-  adminFromAnyAddress: boolean;
+  adminKeys?: string;
+  identity?: string;
   registerTimeout: number;
   maxClients: number;
   maxPerIp: number;
@@ -51,8 +53,8 @@ export function directoryCommand(): Command {
         .default(d.portRange, `${d.portRange.lo}-${d.portRange.hi}`)
         .argParser(parsePortRange),
     )
-    .option('--admin-token-file <file>', 'file holding the administrator token; without it SHUTDOWN and DUMP are refused')
-    .option('--admin-from-any-address', 'take administrator messages from any address, not only loopback', false)
+    .option('--admin-keys <file>', "public keys (one per line, as natter id prints them) allowed to send SHUTDOWN and DUMP (default: the directory's own key)")
+    .option(...IDENTITY_FLAG)
     .addOption(
       new Option('--register-timeout <seconds>', 'deadline for a new connection to send HELLO and UP')
         .default(d.registerTimeoutMs, String(d.registerTimeoutMs / 1000))
@@ -76,11 +78,12 @@ export function directoryCommand(): Command {
     .addOption(new Option('--log-level <level>', 'trace, debug, info, warn, error, fatal or silent').default('info').argParser(parseLogLevel))
     .action(async (flags: DirectoryFlags) => {
       const logger = stderrLogger(flags.logLevel, 'natter-directory');
+      const { keyPair } = loadCredentials(flags.identity);
       const server = new DirectoryServer({
         aliveIntervalMs: flags.aliveInterval,
         portRange: flags.portRange,
-        adminToken: flags.adminTokenFile === undefined ? undefined : readTokenFile(flags.adminTokenFile),
-        isAdminFromAnyAddress: flags.adminFromAnyAddress,
+        keyPair,
+        ...(flags.adminKeys === undefined ? {} : { adminKeys: readKeyFile(flags.adminKeys) }),
         registerTimeoutMs: flags.registerTimeout,
         maxClients: flags.maxClients,
         maxConnectionsPerIp: flags.maxPerIp,
@@ -93,7 +96,7 @@ export function directoryCommand(): Command {
       });
       const address = await server.listen(flags.port, flags.host);
       const shown = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-      process.stdout.write(`natter directory listening on ${shown}:${address.port}\n`);
+      process.stdout.write(`natter directory listening on ${shown}:${address.port}\nkey fingerprint: ${fingerprint(keyPair.publicKey)}\n`);
       const stop = (signal: string) => () => void server.shutdown(signal);
       process.once('SIGINT', stop('SIGINT'));
       process.once('SIGTERM', stop('SIGTERM'));

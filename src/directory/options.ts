@@ -1,8 +1,10 @@
 /** The directory's options: every cap finite, every default stated, every value checked. */
+import { randomBytes } from 'node:crypto';
 import { MONOTONIC_CLOCK, type Clock } from '../clock.ts';
 import { ERROR_CODES, NatterError } from '../errors.ts';
 import { SILENT_LOGGER, type Logger } from '../log.ts';
 import type { ProtocolLimits } from '../protocol/limits.ts';
+import { keyPairFromSeed, type KeyPair } from '../transport/secure.ts';
 import { MemoryStore } from './store/memory-store.ts';
 import { DEFAULT_PORT_RANGE, type DirectoryStore, type PortRange } from './store/store.ts';
 
@@ -31,10 +33,22 @@ export interface DirectoryOptions {
   maxDelayedCommands: number;
   /** Bytes queued to a connection before it is cut off as not reading. Default 524,288. */
   maxQueueBytes: number;
-  /** The administrator secret; without one, SHUTDOWN and DUMP are always refused. */
-  adminToken: Buffer | undefined;
-  /** Take administrator messages from any address, not just loopback. Default false. */
-  isAdminFromAnyAddress: boolean;
+  /**
+   * The directory's own identity: the key every client's handshake proves it
+   * talks to, and pins. Default: a new key pair each time (fine for tests;
+   * `natter directory` uses the user's identity file so the key stays).
+   */
+  keyPair: KeyPair;
+  /**
+   * Ed25519 public keys allowed to send SHUTDOWN and DUMP, proven by the
+   * handshake. Default: the directory's own key (whoever runs it with the
+   * same identity).
+   */
+  adminKeys: readonly Buffer[];
+  /** Deadline for a new connection's Noise handshake. Default 10,000 ms. */
+  handshakeTimeoutMs: number;
+  /** Handshakes in progress at once, at most; connections beyond it are closed before one starts (they cost CPU). Default 4,096. */
+  maxHandshakes: number;
   /** Grace period for clients to close during shutdown. Default 2,000 ms. */
   shutdownGraceMs: number;
   /** Codec limits. */
@@ -58,8 +72,9 @@ export const DIRECTORY_DEFAULTS = Object.freeze({
   ratePerSecond: 16,
   maxDelayedCommands: 256,
   maxQueueBytes: 524_288,
-  isAdminFromAnyAddress: false,
   shutdownGraceMs: 2_000,
+  handshakeTimeoutMs: 10_000,
+  maxHandshakes: 4_096,
 });
 
 /** Longest interval or timeout: a day (Node's timers overflow past about 24.8 days). */
@@ -76,13 +91,17 @@ const POSITIVE_INTEGERS = [
   'maxDelayedCommands',
   'maxQueueBytes',
   'shutdownGraceMs',
+  'handshakeTimeoutMs',
+  'maxHandshakes',
 ] as const;
 
 /** Fills in defaults and checks every value; throws NATTER_ERR_INVALID_ARGUMENT naming the bad option. */
 export function resolveDirectoryOptions(partial: Partial<DirectoryOptions> = {}): DirectoryOptions {
+  const keyPair = partial.keyPair ?? keyPairFromSeed(randomBytes(32));
   const options: DirectoryOptions = {
     ...DIRECTORY_DEFAULTS,
-    adminToken: undefined,
+    keyPair,
+    adminKeys: [keyPair.publicKey],
     limits: {},
     clock: MONOTONIC_CLOCK,
     logger: SILENT_LOGGER,
@@ -98,11 +117,18 @@ export function resolveDirectoryOptions(partial: Partial<DirectoryOptions> = {})
   if (!(options.ratePerSecond > 0) || !Number.isFinite(options.ratePerSecond)) {
     throw new NatterError(ERROR_CODES.INVALID_ARGUMENT, `directory option ratePerSecond must be a positive number, got ${options.ratePerSecond}`);
   }
-  if (options.aliveIntervalMs > MAX_INTERVAL_MS || options.registerTimeoutMs > MAX_INTERVAL_MS || options.shutdownGraceMs > MAX_INTERVAL_MS) {
+  if (
+    options.aliveIntervalMs > MAX_INTERVAL_MS ||
+    options.registerTimeoutMs > MAX_INTERVAL_MS ||
+    options.shutdownGraceMs > MAX_INTERVAL_MS ||
+    options.handshakeTimeoutMs > MAX_INTERVAL_MS
+  ) {
     throw new NatterError(ERROR_CODES.INVALID_ARGUMENT, `directory intervals and timeouts must be at most ${MAX_INTERVAL_MS} ms (a day)`);
   }
-  if (options.adminToken !== undefined && options.adminToken.length === 0) {
-    throw new NatterError(ERROR_CODES.INVALID_ARGUMENT, 'the administrator token is empty');
+  for (const key of options.adminKeys) {
+    if (!Buffer.isBuffer(key) || key.length !== 32) {
+      throw new NatterError(ERROR_CODES.INVALID_ARGUMENT, 'directory option adminKeys must hold 32-byte Ed25519 public keys');
+    }
   }
   return options;
 }

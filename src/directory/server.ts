@@ -8,7 +8,7 @@
  * monotonic clock.
  */
 import { EventEmitter } from 'node:events';
-import { createServer, type AddressInfo, type Server } from 'node:net';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { ERROR_CODES, NatterError } from '../errors.ts';
 import { listenOn } from '../transport/listen.ts';
@@ -17,6 +17,8 @@ import { encodeMessage } from '../protocol/codec.ts';
 import { canonicalIp } from '../protocol/fields.ts';
 import type { Message } from '../protocol/messages.ts';
 import { FramedConnection } from '../transport/framed-connection.ts';
+import { fingerprint } from '../transport/identity.ts';
+import { acceptSecure } from '../transport/tcp.ts';
 import { VERSION } from '../version.ts';
 import { isLoopback } from './handlers/admin.ts';
 import { handleAlive } from './handlers/alive.ts';
@@ -43,7 +45,9 @@ export interface DirectoryState {
   aliveIntervalMs: number;
   connections: number;
   online: number;
-  clients: { name: string; ip: string; port: number; lastHeardMsAgo: number; registeredMsAgo: number }[];
+  /** The directory's key fingerprint. */
+  fingerprint: string;
+  clients: { name: string; ip: string; port: number; fingerprint: string; lastHeardMsAgo: number; registeredMsAgo: number }[];
   counters: DirectoryCounters;
 }
 
@@ -67,17 +71,20 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
     slowConsumersCut: 0,
     registerTimeouts: 0,
     idleClosed: 0,
+    handshakeFailures: 0,
   };
   readonly #sessions = new Map<string, ClientSession>();
   readonly #perIp = new Map<string, number>();
   /** The last WHO answer (HDR and every PEER frame) and the store generation it shows. */
   #listing: { generation: number; frames: Buffer } | undefined;
   /** Encoded PEER frames by name, reused across listings while the name's address stays the same. */
-  #peerFrames = new Map<string, { ip: string; port: number; frame: Buffer }>();
+  #peerFrames = new Map<string, { ip: string; port: number; key: string; frame: Buffer }>();
   readonly #startedAt: number;
   /** Shared by every session (see SessionHost). */
   readonly #sessionHost: SessionHost;
   #nextId = 1;
+  /** TCP connections still in their handshake (they count towards maxClients). */
+  #handshaking = 0;
   #tcp: Server | undefined;
   #sweepTimer: NodeJS.Timeout | undefined;
   #shutdown: Promise<void> | undefined;
@@ -115,9 +122,17 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
     return this.#shutdown !== undefined;
   }
 
-  /** Listens on TCP; resolves with the real address (port 0 picks a free port). */
+  /** The directory's public key: what clients pin. */
+  get publicKey(): Buffer {
+    return this.options.keyPair.publicKey;
+  }
+
+  /**
+   * Listens on TCP; resolves with the real address (port 0 picks a free
+   * port). Every connection runs the Noise handshake first (docs/security.md).
+   */
   async listen(port = 0, host = '127.0.0.1'): Promise<AddressInfo> {
-    const tcp = createServer({ noDelay: true }, (socket) => this.handle(socket, { remoteAddress: socket.remoteAddress }));
+    const tcp = createServer({ noDelay: true }, (socket) => this.#onSocket(socket));
     this.#tcp = tcp;
     await listenOn(tcp, port, host);
     const address = tcp.address() as AddressInfo;
@@ -130,11 +145,43 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
     return (this.#tcp?.address() as AddressInfo | null) ?? undefined;
   }
 
-  /** Serves one client over any byte stream. */
-  handle(stream: Duplex, info: { remoteAddress?: string | undefined } = {}): void {
+  #onSocket(socket: Socket): void {
+    const remoteAddress = socket.remoteAddress;
+    // A handshake costs CPU: beyond this many at once, refuse before doing one. Below it, a
+    // client the directory cannot take still completes the handshake to hear why (one ERROR).
+    if (this.#shutdown !== undefined || this.#handshaking >= this.options.maxHandshakes) {
+      this.counters.connectionsRefused++;
+      socket.destroy();
+      return;
+    }
+    this.#handshaking++;
+    acceptSecure(socket, this.options.keyPair, this.options.handshakeTimeoutMs).then(
+      ({ stream, connOptions }) => {
+        this.#handshaking--;
+        this.handle(stream.asDuplex(), { remoteAddress, remoteKey: stream.remoteKey, maxWriteBytes: connOptions.maxWriteBytes });
+      },
+      (err: NatterError) => {
+        this.#handshaking--;
+        this.counters.handshakeFailures++;
+        this.logger.info({ ip: remoteAddress, code: err.code }, err.message);
+      },
+    );
+  }
+
+  /**
+   * Serves one client over any byte stream. `remoteKey` is the key the
+   * client proved (listen() passes the handshake's); a client without one
+   * may list who is online but not register or administer.
+   */
+  handle(stream: Duplex, info: { remoteAddress?: string | undefined; remoteKey?: Buffer | undefined; maxWriteBytes?: number } = {}): void {
     const o = this.options;
     const ip = info.remoteAddress === undefined ? '' : canonicalIp(info.remoteAddress);
-    const conn = new FramedConnection(stream, { limits: o.limits, maxQueueBytes: o.maxQueueBytes, hello: 'answer' });
+    const conn = new FramedConnection(stream, {
+      limits: o.limits,
+      maxQueueBytes: o.maxQueueBytes,
+      hello: 'answer',
+      ...(info.maxWriteBytes === undefined ? {} : { maxWriteBytes: info.maxWriteBytes }),
+    });
     const refusal = this.#admissionRefusal(ip);
     if (refusal !== undefined) {
       this.counters.connectionsRefused++;
@@ -144,7 +191,7 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
     }
     this.counters.connectionsAccepted++;
     const id = String(this.#nextId++);
-    const session = new ClientSession(id, conn, ip, this.#sessionHost);
+    const session = new ClientSession(id, conn, ip, info.remoteKey, this.#sessionHost);
     this.#sessions.set(id, session);
     this.#perIp.set(ip, (this.#perIp.get(ip) ?? 0) + 1);
     conn.on('message', (msg) => session.enqueue(msg));
@@ -188,9 +235,9 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
       case 'ALIVE':
         return handleAlive(this, session);
       case 'SHUTDOWN':
-        return handleShutdown(this, session, msg);
+        return handleShutdown(this, session);
       case 'DUMP':
-        return handleDump(this, session, msg);
+        return handleDump(this, session);
       case 'ERROR':
         this.logger.info({ session: session.id, code: msg.code, reason: msg.reason }, 'client reported an error');
         return;
@@ -251,6 +298,11 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
     }
   }
 
+  releaseName(owner: string, name: string): void {
+    const session = this.#sessions.get(owner);
+    if (session !== undefined && session.name === name) session.name = undefined;
+  }
+
   async listing(): Promise<Buffer> {
     const generation = await this.store.generation();
     if (this.#listing?.generation === generation) return this.#listing.frames;
@@ -258,11 +310,12 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
     // a later change bumps the generation again and the next WHO rebuilds.
     const records = await this.store.list();
     const frames: Buffer[] = [encodeMessage({ type: 'HDR', count: records.length })];
-    const next = new Map<string, { ip: string; port: number; frame: Buffer }>();
+    const next = new Map<string, { ip: string; port: number; key: string; frame: Buffer }>();
     for (const r of records) {
       let cached = this.#peerFrames.get(r.name);
-      if (cached === undefined || cached.ip !== r.ip || cached.port !== r.port) {
-        cached = { ip: r.ip, port: r.port, frame: encodeMessage({ type: 'PEER', name: r.name, ip: r.ip, port: r.port }) };
+      if (cached === undefined || cached.ip !== r.ip || cached.port !== r.port || cached.key !== r.key) {
+        const frame = encodeMessage({ type: 'PEER', name: r.name, ip: r.ip, port: r.port, key: Buffer.from(r.key, 'hex') });
+        cached = { ip: r.ip, port: r.port, key: r.key, frame };
       }
       next.set(r.name, cached);
       frames.push(cached.frame);
@@ -280,12 +333,14 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
       version: VERSION,
       uptimeMs: Math.round(now - this.#startedAt),
       aliveIntervalMs: this.options.aliveIntervalMs,
+      fingerprint: fingerprint(this.publicKey),
       connections: this.#sessions.size,
       online: records.length,
       clients: records.map((r) => ({
         name: r.name,
         ip: r.ip,
         port: r.port,
+        fingerprint: fingerprint(Buffer.from(r.key, 'hex')),
         lastHeardMsAgo: Math.round(now - r.lastHeard),
         registeredMsAgo: Math.round(now - r.registeredAt),
       })),
@@ -319,7 +374,7 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
     const tcpClosed = new Promise<void>((resolve) => (this.#tcp ? this.#tcp.close(() => resolve()) : resolve()));
     const sessions = [...this.#sessions.values()];
     if (isNotifying) {
-      for (const session of sessions) session.conn.send({ type: 'SHUTDOWN', credential: Buffer.alloc(0) });
+      for (const session of sessions) session.conn.send({ type: 'SHUTDOWN' });
     }
     const grace = setTimeout(() => {
       for (const session of sessions) session.conn.destroy();

@@ -33,6 +33,10 @@ export class ClientSession {
   readonly conn: FramedConnection;
   /** The client's address as seen by the directory (canonical text). */
   readonly ip: string;
+  /** The Ed25519 key the client proved in the handshake; undefined on an unauthenticated stream. */
+  readonly key: Buffer | undefined;
+  /** `key` as hex, as the store keeps it. */
+  readonly keyHex: string | undefined;
   readonly connectedAt: number;
   /** Monotonic ms of the last message received. */
   lastHeard: number;
@@ -47,10 +51,12 @@ export class ClientSession {
   #isRunning = false;
   #delayed = 0;
 
-  constructor(id: string, conn: FramedConnection, ip: string, host: SessionHost) {
+  constructor(id: string, conn: FramedConnection, ip: string, key: Buffer | undefined, host: SessionHost) {
     this.id = id;
     this.conn = conn;
     this.ip = ip;
+    this.key = key;
+    this.keyHex = key?.toString('hex');
     this.#host = host;
     this.connectedAt = host.now();
     this.lastHeard = this.connectedAt;

@@ -7,10 +7,16 @@ import { NatterProcess, runNatter, startDirectoryProcess } from '../helpers/cli.
 import { RawClient } from '../helpers/raw-client.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'natter-cli-'));
-const tokenFile = join(dir, 'admin-token');
-writeFileSync(tokenFile, 'a-long-random-admin-token\n');
-const wrongTokenFile = join(dir, 'wrong-token');
-writeFileSync(wrongTokenFile, 'not-it\n');
+const adminIdentity = join(dir, 'admin', 'identity.json');
+const otherIdentity = join(dir, 'other', 'identity.json');
+const adminKeysFile = join(dir, 'admin-keys');
+
+/** Makes an identity with `natter id` and returns its public key (hex). */
+async function makeIdentity(file: string): Promise<string> {
+  const r = await runNatter(['id', '--identity', file]);
+  assert.equal(r.code, 0, r.stderr);
+  return (r.stdout.match(/public key:\s+([0-9a-f]{64})/) as RegExpMatchArray)[1] as string;
+}
 
 const procs: NatterProcess[] = [];
 after(() => {
@@ -23,7 +29,7 @@ describe('natter directory (a real process)', () => {
     procs.push(proc);
     assert.equal(host, '127.0.0.1');
     assert.ok(port > 0);
-    assert.match(proc.stdout, /^natter directory listening on 127\.0\.0\.1:\d+\n$/);
+    assert.match(proc.stdout, /^natter directory listening on 127\.0\.0\.1:\d+\nkey fingerprint: ([a-z2-7]{4} ){7}[a-z2-7]{4}\n$/);
     const c = await RawClient.connect(port);
     assert.deepEqual(await c.up('alice'), { type: 'ACK', port: 50_000, aliveIntervalMs: 500 });
     await proc.waitFor(/"msg":"registered"/, 5_000, 'stderr');
@@ -61,9 +67,13 @@ describe('natter directory (a real process)', () => {
       assert.notEqual(r.code, 0, args.join(' '));
       assert.match(r.stderr, /error: /, args.join(' '));
     }
-    const missing = await runNatter(['directory', '--port', '0', '--admin-token-file', join(dir, 'nope')]);
+    const missing = await runNatter(['directory', '--port', '0', '--admin-keys', join(dir, 'nope')]);
     assert.equal(missing.code, 1);
-    assert.match(missing.stderr, /cannot read the token file/);
+    assert.match(missing.stderr, /cannot read the admin key file/);
+    writeFileSync(join(dir, 'bad-keys'), '# admins\nnot-a-key\n');
+    const bad = await runNatter(['directory', '--port', '0', '--admin-keys', join(dir, 'bad-keys')]);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /bad-keys line 2: expected a public key of 64 hex digits/);
   });
 
   it('a port already in use is a clear error', async () => {
@@ -77,36 +87,51 @@ describe('natter directory (a real process)', () => {
 });
 
 describe('natter admin (real processes)', () => {
-  it('dump prints the state as pretty JSON; shutdown stops the directory, which exits 0', async () => {
-    const { proc, port } = await startDirectoryProcess(['--admin-token-file', tokenFile]);
+  it('dump and shutdown are taken from a listed key only; shutdown stops the directory, which exits 0', async () => {
+    const adminKey = await makeIdentity(adminIdentity);
+    await makeIdentity(otherIdentity);
+    writeFileSync(adminKeysFile, `# who may stop this directory\n${adminKey}  the operator\n`);
+    const { proc, port } = await startDirectoryProcess(['--admin-keys', adminKeysFile]);
     procs.push(proc);
     const member = await RawClient.connect(port);
     await member.up('member');
-    const dump = await runNatter(['admin', 'dump', '--directory', `127.0.0.1:${port}`, '--token-file', tokenFile]);
+    const dump = await runNatter(['admin', 'dump', '--directory', `127.0.0.1:${port}`, '--identity', adminIdentity]);
     assert.equal(dump.code, 0, dump.stderr);
     const state = JSON.parse(dump.stdout);
     assert.deepEqual(state.clients.map((c: { name: string }) => c.name), ['member']);
     assert.match(dump.stdout, /^\{\n {2}"server"/, 'pretty-printed');
 
-    const refused = await runNatter(['admin', 'shutdown', '--directory', `127.0.0.1:${port}`, '--token-file', wrongTokenFile]);
+    const refused = await runNatter(['admin', 'shutdown', '--directory', `127.0.0.1:${port}`, '--identity', otherIdentity]);
     assert.equal(refused.code, 1);
     assert.match(refused.stderr, /NATTER_ERR_NOT_AUTHORIZED/);
     await proc.waitFor(/refused SHUTDOWN/, 5_000, 'stderr');
 
     const started = Date.now();
-    const shutdown = await runNatter(['admin', 'shutdown', '--directory', `127.0.0.1:${port}`, '--token-file', tokenFile]);
+    const shutdown = await runNatter(['admin', 'shutdown', '--directory', `127.0.0.1:${port}`, '--identity', adminIdentity]);
     assert.equal(shutdown.code, 0, shutdown.stderr);
     assert.match(shutdown.stdout, /shutting down/);
     assert.equal((await member.next()).type, 'SHUTDOWN');
     assert.deepEqual(await proc.exited, { code: 0, signal: null });
     assert.ok(Date.now() - started < 5_000, 'exits within a few seconds');
+
+    // Another directory (another key) on the same address: the pinned key no longer matches.
+    const { proc: impostor } = await startDirectoryProcess(['--port', String(port), '--admin-keys', adminKeysFile], undefined);
+    procs.push(impostor);
+    const mismatch = await runNatter(['admin', 'dump', '--directory', `127.0.0.1:${port}`, '--identity', adminIdentity]);
+    assert.equal(mismatch.code, 1);
+    assert.match(mismatch.stderr, /NATTER_ERR_KEY_MISMATCH/);
+    assert.match(mismatch.stderr, /--trust-directory/);
+    const trusted = await runNatter(['admin', 'dump', '--directory', `127.0.0.1:${port}`, '--identity', adminIdentity, '--trust-directory']);
+    assert.equal(trusted.code, 0, trusted.stderr);
+    const again = await runNatter(['admin', 'dump', '--directory', `127.0.0.1:${port}`, '--identity', adminIdentity]);
+    assert.equal(again.code, 0, 'the new key is pinned now');
   });
 
   it('a directory that is not there is a clear error', async () => {
     const { proc, port } = await startDirectoryProcess();
     proc.kill('SIGKILL');
     await proc.exited;
-    const r = await runNatter(['admin', 'dump', '--directory', `127.0.0.1:${port}`, '--token-file', tokenFile]);
+    const r = await runNatter(['admin', 'dump', '--directory', `127.0.0.1:${port}`, '--identity', otherIdentity]);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /NATTER_ERR_CONNECTION_CLOSED/);
   });

@@ -4,12 +4,18 @@
  * (Redis) must pass the same suite.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import type { DirectoryStore, PortRange } from '../../src/directory/store/store.ts';
 
 export type StoreFactory = (options: { portRange: PortRange }) => Promise<DirectoryStore>;
 
 const RANGE = { lo: 50_000, hi: 50_009 };
+
+/** A distinct key (hex) per owner: each test session has its own identity unless a test says otherwise. */
+function keyOf(owner: string): string {
+  return createHash('sha256').update(owner).digest('hex');
+}
 
 export function runStoreContract(label: string, makeStore: StoreFactory): void {
   describe(`DirectoryStore contract: ${label}`, () => {
@@ -24,26 +30,45 @@ export function runStoreContract(label: string, makeStore: StoreFactory): void {
 
     it('registers a peer with a port from the range and lists it', () =>
       withStore(async (store) => {
-        const r = await store.register({ name: 'alice', ip: '127.0.0.1', requestedPort: 0, owner: 's1', now: 5 });
+        const r = await store.register({ name: 'alice', ip: '127.0.0.1', requestedPort: 0, owner: 's1', key: keyOf('s1'), now: 5 });
         assert.ok(r.ok);
         assert.equal(r.isNew, true);
         assert.ok(r.record.port >= RANGE.lo && r.record.port <= RANGE.hi);
-        assert.deepEqual(await store.list(), [{ name: 'alice', ip: '127.0.0.1', port: r.record.port, owner: 's1', registeredAt: 5, lastHeard: 5 }]);
+        assert.deepEqual(await store.list(), [{ name: 'alice', ip: '127.0.0.1', port: r.record.port, owner: 's1', key: keyOf('s1'), registeredAt: 5, lastHeard: 5 }]);
         assert.equal(await store.size(), 1);
       }));
 
     it('refuses a name that another owner holds', () =>
       withStore(async (store) => {
-        await store.register({ name: 'alice', ip: '127.0.0.1', requestedPort: 0, owner: 's1', now: 0 });
-        const r = await store.register({ name: 'alice', ip: '127.0.0.2', requestedPort: 0, owner: 's2', now: 0 });
+        await store.register({ name: 'alice', ip: '127.0.0.1', requestedPort: 0, owner: 's1', key: keyOf('s1'), now: 0 });
+        const r = await store.register({ name: 'alice', ip: '127.0.0.2', requestedPort: 0, owner: 's2', key: keyOf('s2'), now: 0 });
         assert.deepEqual(r, { ok: false, reason: 'name-taken' });
         assert.equal(await store.size(), 1);
       }));
 
+    it('binds a name to its key: the same key from a new session takes the entry over, and the old session loses it', () =>
+      withStore(async (store) => {
+        const key = keyOf('alice');
+        const a = await store.register({ name: 'alice', ip: '127.0.0.1', requestedPort: 0, owner: 's1', key, now: 0 });
+        const gen = await store.generation();
+        const b = await store.register({ name: 'alice', ip: '127.0.0.1', requestedPort: 0, owner: 's2', key, now: 4 });
+        assert.ok(a.ok && b.ok);
+        assert.equal(b.isNew, false);
+        assert.equal(b.previousOwner, 's1');
+        assert.equal(b.record.owner, 's2');
+        assert.notEqual(await store.generation(), gen);
+        assert.equal(await store.refresh('alice', 's1', 5), undefined, 'the old session can no longer refresh it');
+        assert.equal(await store.remove('alice', 's1'), false, 'nor remove it');
+        assert.equal(await store.size(), 1);
+        const impostor = await store.register({ name: 'alice', ip: '127.0.0.1', requestedPort: 0, owner: 's3', key: keyOf('mallory'), now: 6 });
+        assert.deepEqual(impostor, { ok: false, reason: 'name-taken' });
+        assert.equal((await store.list())[0]?.key, key);
+      }));
+
     it('registering again as the same owner returns the same entry', () =>
       withStore(async (store) => {
-        const a = await store.register({ name: 'alice', ip: '127.0.0.1', requestedPort: 0, owner: 's1', now: 0 });
-        const b = await store.register({ name: 'alice', ip: '127.0.0.1', requestedPort: 0, owner: 's1', now: 9 });
+        const a = await store.register({ name: 'alice', ip: '127.0.0.1', requestedPort: 0, owner: 's1', key: keyOf('s1'), now: 0 });
+        const b = await store.register({ name: 'alice', ip: '127.0.0.1', requestedPort: 0, owner: 's1', key: keyOf('s1'), now: 9 });
         assert.ok(a.ok && b.ok);
         assert.equal(b.isNew, false);
         assert.equal(b.record.port, a.record.port);
@@ -53,10 +78,10 @@ export function runStoreContract(label: string, makeStore: StoreFactory): void {
 
     it('honours a requested free port, in the range or not, and picks another when it is taken', () =>
       withStore(async (store) => {
-        const a = await store.register({ name: 'a', ip: '10.0.0.1', requestedPort: 50_005, owner: 's1', now: 0 });
-        const b = await store.register({ name: 'b', ip: '10.0.0.1', requestedPort: 50_005, owner: 's2', now: 0 });
-        const c = await store.register({ name: 'c', ip: '10.0.0.2', requestedPort: 50_005, owner: 's3', now: 0 });
-        const d = await store.register({ name: 'd', ip: '10.0.0.1', requestedPort: 4_000, owner: 's4', now: 0 });
+        const a = await store.register({ name: 'a', ip: '10.0.0.1', requestedPort: 50_005, owner: 's1', key: keyOf('s1'), now: 0 });
+        const b = await store.register({ name: 'b', ip: '10.0.0.1', requestedPort: 50_005, owner: 's2', key: keyOf('s2'), now: 0 });
+        const c = await store.register({ name: 'c', ip: '10.0.0.2', requestedPort: 50_005, owner: 's3', key: keyOf('s3'), now: 0 });
+        const d = await store.register({ name: 'd', ip: '10.0.0.1', requestedPort: 4_000, owner: 's4', key: keyOf('s4'), now: 0 });
         assert.ok(a.ok && b.ok && c.ok && d.ok);
         assert.equal(a.record.port, 50_005);
         assert.notEqual(b.record.port, 50_005);
@@ -68,23 +93,23 @@ export function runStoreContract(label: string, makeStore: StoreFactory): void {
       withStore(async (store) => {
         const ports = new Set<number>();
         for (let i = 0; i < 10; i++) {
-          const r = await store.register({ name: `p${i}`, ip: '127.0.0.1', requestedPort: 0, owner: `s${i}`, now: 0 });
+          const r = await store.register({ name: `p${i}`, ip: '127.0.0.1', requestedPort: 0, owner: `s${i}`, key: keyOf(`s${i}`), now: 0 });
           assert.ok(r.ok);
           ports.add(r.record.port);
         }
         assert.equal(ports.size, 10);
-        const full = await store.register({ name: 'p10', ip: '127.0.0.1', requestedPort: 0, owner: 's10', now: 0 });
+        const full = await store.register({ name: 'p10', ip: '127.0.0.1', requestedPort: 0, owner: 's10', key: keyOf('s10'), now: 0 });
         assert.deepEqual(full, { ok: false, reason: 'ports-exhausted' });
-        const elsewhere = await store.register({ name: 'p11', ip: '127.0.0.2', requestedPort: 0, owner: 's11', now: 0 });
+        const elsewhere = await store.register({ name: 'p11', ip: '127.0.0.2', requestedPort: 0, owner: 's11', key: keyOf('s11'), now: 0 });
         assert.ok(elsewhere.ok, 'another IP has its own ports');
         assert.ok(await store.remove('p3', 's3'));
-        const again = await store.register({ name: 'p12', ip: '127.0.0.1', requestedPort: 0, owner: 's12', now: 0 });
+        const again = await store.register({ name: 'p12', ip: '127.0.0.1', requestedPort: 0, owner: 's12', key: keyOf('s12'), now: 0 });
         assert.ok(again.ok, 'a released port can be assigned again');
       }));
 
     it('only the owner can refresh or remove an entry', () =>
       withStore(async (store) => {
-        await store.register({ name: 'alice', ip: '127.0.0.1', requestedPort: 0, owner: 's1', now: 0 });
+        await store.register({ name: 'alice', ip: '127.0.0.1', requestedPort: 0, owner: 's1', key: keyOf('s1'), now: 0 });
         assert.equal(await store.refresh('alice', 'intruder', 50), undefined);
         assert.equal(await store.remove('alice', 'intruder'), false);
         assert.equal((await store.list())[0]?.lastHeard, 0);
@@ -97,8 +122,8 @@ export function runStoreContract(label: string, makeStore: StoreFactory): void {
 
     it('expires exactly the entries not heard from since the cutoff', () =>
       withStore(async (store) => {
-        await store.register({ name: 'old', ip: '127.0.0.1', requestedPort: 0, owner: 's1', now: 0 });
-        await store.register({ name: 'fresh', ip: '127.0.0.1', requestedPort: 0, owner: 's2', now: 0 });
+        await store.register({ name: 'old', ip: '127.0.0.1', requestedPort: 0, owner: 's1', key: keyOf('s1'), now: 0 });
+        await store.register({ name: 'fresh', ip: '127.0.0.1', requestedPort: 0, owner: 's2', key: keyOf('s2'), now: 0 });
         await store.refresh('fresh', 's2', 100);
         const gone = await store.expire(100);
         assert.deepEqual(gone.map((r) => r.name), ['old']);
@@ -108,9 +133,9 @@ export function runStoreContract(label: string, makeStore: StoreFactory): void {
 
     it('list() is a snapshot: later changes do not alter it', () =>
       withStore(async (store) => {
-        await store.register({ name: 'a', ip: '127.0.0.1', requestedPort: 0, owner: 's1', now: 0 });
+        await store.register({ name: 'a', ip: '127.0.0.1', requestedPort: 0, owner: 's1', key: keyOf('s1'), now: 0 });
         const snapshot = await store.list();
-        await store.register({ name: 'b', ip: '127.0.0.1', requestedPort: 0, owner: 's2', now: 0 });
+        await store.register({ name: 'b', ip: '127.0.0.1', requestedPort: 0, owner: 's2', key: keyOf('s2'), now: 0 });
         await store.refresh('a', 's1', 77);
         assert.equal(snapshot.length, 1);
         assert.equal(snapshot[0]?.lastHeard, 0);
@@ -119,18 +144,18 @@ export function runStoreContract(label: string, makeStore: StoreFactory): void {
     it('generation changes when the listing changes, and only then', () =>
       withStore(async (store) => {
         const g0 = await store.generation();
-        await store.register({ name: 'a', ip: '127.0.0.1', requestedPort: 0, owner: 's1', now: 0 });
+        await store.register({ name: 'a', ip: '127.0.0.1', requestedPort: 0, owner: 's1', key: keyOf('s1'), now: 0 });
         const g1 = await store.generation();
         assert.notEqual(g1, g0, 'a registration');
-        await store.register({ name: 'a', ip: '127.0.0.1', requestedPort: 0, owner: 's1', now: 1 });
+        await store.register({ name: 'a', ip: '127.0.0.1', requestedPort: 0, owner: 's1', key: keyOf('s1'), now: 1 });
         await store.refresh('a', 's1', 2);
-        await store.register({ name: 'a', ip: '127.0.0.1', requestedPort: 0, owner: 'intruder', now: 3 });
+        await store.register({ name: 'a', ip: '127.0.0.1', requestedPort: 0, owner: 'intruder', key: keyOf('intruder'), now: 3 });
         await store.remove('a', 'intruder');
         assert.equal(await store.generation(), g1, 'refreshes and refusals leave it alone');
         await store.remove('a', 's1');
         const g2 = await store.generation();
         assert.ok(g2 !== g1 && g2 !== g0, 'a departure');
-        await store.register({ name: 'b', ip: '127.0.0.1', requestedPort: 0, owner: 's2', now: 0 });
+        await store.register({ name: 'b', ip: '127.0.0.1', requestedPort: 0, owner: 's2', key: keyOf('s2'), now: 0 });
         const g3 = await store.generation();
         await store.expire(10);
         assert.notEqual(await store.generation(), g3, 'an expiry');
@@ -139,7 +164,7 @@ export function runStoreContract(label: string, makeStore: StoreFactory): void {
     it('concurrent registrations of one name admit exactly one', () =>
       withStore(async (store) => {
         const results = await Promise.all(
-          Array.from({ length: 20 }, (_, i) => store.register({ name: 'same', ip: '127.0.0.1', requestedPort: 0, owner: `s${i}`, now: 0 })),
+          Array.from({ length: 20 }, (_, i) => store.register({ name: 'same', ip: '127.0.0.1', requestedPort: 0, owner: `s${i}`, key: keyOf(`s${i}`), now: 0 })),
         );
         assert.equal(results.filter((r) => r.ok).length, 1);
       }));
@@ -148,7 +173,7 @@ export function runStoreContract(label: string, makeStore: StoreFactory): void {
       withStore(
         async (store) => {
           const results = await Promise.all(
-            Array.from({ length: 200 }, (_, i) => store.register({ name: `n${i}`, ip: '127.0.0.1', requestedPort: 0, owner: `s${i}`, now: 0 })),
+            Array.from({ length: 200 }, (_, i) => store.register({ name: `n${i}`, ip: '127.0.0.1', requestedPort: 0, owner: `s${i}`, key: keyOf(`s${i}`), now: 0 })),
           );
           const ports = results.map((r) => (r.ok ? r.record.port : -1));
           assert.ok(ports.every((p) => p > 0));

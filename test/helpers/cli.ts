@@ -1,16 +1,33 @@
 /** Runs the real `natter` command (bin/natter.js, built by `npm test`) as a child process. */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+
+/** Where the natter processes of this test file keep their identities; removed at exit. */
+const HOMES = mkdtempSync(join(tmpdir(), 'natter-test-'));
+process.on('exit', () => rmSync(HOMES, { recursive: true, force: true }));
+let homes = 0;
+
+/** A fresh config directory: a natter process started with it has its own identity and pinned keys. */
+export function freshHome(): string {
+  const dir = join(HOMES, String(++homes));
+  mkdirSync(dir, { mode: 0o700 });
+  return dir;
+}
 
 export const BIN = fileURLToPath(new URL('../../bin/natter.js', import.meta.url));
 
 /**
  * The environment for natter processes a test starts: without the test
  * runner's coverage variable, because a child killed with SIGKILL would leave
- * a half-written coverage file that makes the runner fail the whole run.
+ * a half-written coverage file that makes the runner fail the whole run; and
+ * each with its own config directory (identity, pinned keys) unless the test
+ * passes XDG_CONFIG_HOME to give a restarted process the same one.
  */
 export function childEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', ...extra };
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', XDG_CONFIG_HOME: freshHome(), ...extra };
   delete env.NODE_V8_COVERAGE;
   return env;
 }
@@ -85,8 +102,12 @@ export async function runNatter(args: string[], timeoutMs = 20_000): Promise<{ c
 }
 
 /** Starts `natter directory` on a free port and waits for its ready line. */
-export async function startDirectoryProcess(args: string[] = [], command?: string[]): Promise<{ proc: NatterProcess; host: string; port: number }> {
-  const proc = new NatterProcess(command === undefined ? ['directory', '--port', '0', ...args] : args, command === undefined ? {} : { command });
+export async function startDirectoryProcess(
+  args: string[] = [],
+  command?: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ proc: NatterProcess; host: string; port: number }> {
+  const proc = new NatterProcess(command === undefined ? ['directory', '--port', '0', ...args] : args, command === undefined ? { env } : { command, env });
   const match = await proc.waitFor(/listening on (\S+):(\d+)/);
   return { proc, host: (match[1] as string).replace(/^\[|\]$/g, ''), port: Number(match[2]) };
 }

@@ -1,23 +1,37 @@
 /**
- * A test client that speaks raw frames over a real socket and lets a test read
- * the answers one at a time, with a deadline for each.
+ * A test client that speaks raw frames over a real socket (inside the
+ * encrypted channel, as every natter connection) and lets a test read the
+ * answers one at a time, with a deadline for each.
  */
-import { connect, type Socket } from 'node:net';
-import { once } from 'node:events';
+import { randomBytes } from 'node:crypto';
+import { connect } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { keyPairFromSeed, secureSocket, type KeyPair } from '../../src/transport/secure.ts';
 import { encodeMessage } from '../../src/protocol/codec.ts';
 import { FrameDecoder } from '../../src/protocol/decoder.ts';
-import type { Message } from '../../src/protocol/messages.ts';
+import { PROTOCOL_VERSION, type Message } from '../../src/protocol/messages.ts';
+
+/** A fresh identity for a test client. */
+export function newKeyPair(): KeyPair {
+  return keyPairFromSeed(randomBytes(32));
+}
 
 export class RawClient {
-  readonly socket: Socket;
+  /** The plaintext side of the encrypted stream: what natter frames are written to. */
+  readonly socket: Duplex;
+  readonly keyPair: KeyPair;
+  /** The other side's proven key. */
+  readonly remoteKey: Buffer;
   readonly #decoder = new FrameDecoder();
   readonly #inbox: Message[] = [];
   #waiter: (() => void) | undefined;
   #isClosed = false;
   readonly #closed: Promise<void>;
 
-  private constructor(socket: Socket) {
+  private constructor(socket: Duplex, keyPair: KeyPair, remoteKey: Buffer) {
     this.socket = socket;
+    this.keyPair = keyPair;
+    this.remoteKey = remoteKey;
     socket.on('data', (chunk: Buffer) => {
       this.#decoder.push(chunk);
       for (let m = this.#decoder.next(); m !== undefined; m = this.#decoder.next()) this.#inbox.push(m);
@@ -33,13 +47,20 @@ export class RawClient {
     );
   }
 
-  /** Connects; with `hello` (default), sends HELLO and consumes the server's HELLO. */
-  static async connect(port: number, options: { hello?: boolean; localAddress?: string; host?: string } = {}): Promise<RawClient> {
-    const socket = connect({ host: options.host ?? '127.0.0.1', port, ...(options.localAddress ? { localAddress: options.localAddress } : {}) });
-    await once(socket, 'connect');
-    const client = new RawClient(socket);
+  /**
+   * Connects and runs the handshake as `keyPair` (default: a new identity);
+   * with `hello` (default), sends HELLO and consumes the server's HELLO.
+   */
+  static async connect(
+    port: number,
+    options: { hello?: boolean; localAddress?: string; host?: string; keyPair?: KeyPair } = {},
+  ): Promise<RawClient> {
+    const tcp = connect({ host: options.host ?? '127.0.0.1', port, ...(options.localAddress ? { localAddress: options.localAddress } : {}) });
+    const keyPair = options.keyPair ?? newKeyPair();
+    const secure = await secureSocket(tcp, true, { keyPair });
+    const client = new RawClient(secure.asDuplex(), keyPair, secure.remoteKey);
     if (options.hello ?? true) {
-      client.send({ type: 'HELLO', version: 1 });
+      client.send({ type: 'HELLO', version: PROTOCOL_VERSION });
       const hello = await client.next();
       if (hello.type !== 'HELLO') throw new Error(`expected HELLO, got ${JSON.stringify(hello)}`);
     }
@@ -94,15 +115,15 @@ export class RawClient {
   }
 
   /** WHO then HDR and exactly its count of PEER frames, checked strictly. */
-  async who(): Promise<{ name: string; ip: string; port: number }[]> {
+  async who(): Promise<{ name: string; ip: string; port: number; key: Buffer }[]> {
     this.send({ type: 'WHO' });
     const hdr = await this.next();
     if (hdr.type !== 'HDR') throw new Error(`expected HDR, got ${JSON.stringify(hdr)}`);
-    const peers: { name: string; ip: string; port: number }[] = [];
+    const peers: { name: string; ip: string; port: number; key: Buffer }[] = [];
     for (let i = 0; i < hdr.count; i++) {
       const peer = await this.next();
       if (peer.type !== 'PEER') throw new Error(`expected PEER ${i + 1} of ${hdr.count}, got ${JSON.stringify(peer)}`);
-      peers.push({ name: peer.name, ip: peer.ip, port: peer.port });
+      peers.push({ name: peer.name, ip: peer.ip, port: peer.port, key: peer.key });
     }
     return peers;
   }

@@ -20,6 +20,7 @@ export interface DirectoryCounters {
   slowConsumersCut: number;
   registerTimeouts: number;
   idleClosed: number;
+  handshakeFailures: number;
 }
 
 export interface HandlerContext {
@@ -30,6 +31,8 @@ export interface HandlerContext {
   now(): number;
   /** The WHO answer, HDR then every PEER frame, as one buffer (cached until the store's generation changes). */
   listing(): Promise<Buffer>;
+  /** The session `owner` no longer holds `name` (its key registered it again elsewhere). */
+  releaseName(owner: string, name: string): void;
   /** Starts the shutdown of the whole directory. */
   shutdown(reason: string): void;
   /** The state DUMP reports. */

@@ -1,12 +1,11 @@
 /** DUMP from an administrator: the state as JSON, in as many STATE frames as it takes (protocol.md §4.10). */
 import { DEFAULT_LIMITS, HEADER_BYTES } from '../../protocol/limits.ts';
-import type { DumpMessage } from '../../protocol/messages.ts';
 import type { ClientSession } from '../session.ts';
 import { authorizeAdmin } from './admin.ts';
 import type { HandlerContext } from './context.ts';
 
-export async function handleDump(ctx: HandlerContext, session: ClientSession, msg: DumpMessage): Promise<void> {
-  if (!authorizeAdmin(ctx, session, msg.credential, 'DUMP')) return;
+export async function handleDump(ctx: HandlerContext, session: ClientSession): Promise<void> {
+  if (!authorizeAdmin(ctx, session, 'DUMP')) return;
   const json = Buffer.from(JSON.stringify(await ctx.dumpState()), 'utf8');
   // As much JSON per frame as fits beside the header and the `more` byte.
   const piece = (ctx.options.limits.maxFrameBytes ?? DEFAULT_LIMITS.maxFrameBytes) - HEADER_BYTES - 1;

@@ -15,6 +15,11 @@ export async function handleUp(ctx: HandlerContext, session: ClientSession, msg:
     });
     return;
   }
+  if (session.keyHex === undefined) {
+    ctx.counters.refusedRegistrations++;
+    session.conn.send({ type: 'ERROR', code: ERROR_CODES.NOT_AUTHORIZED, reason: 'this connection has no proven key; registration needs the encrypted handshake' });
+    return;
+  }
   // Unspecified means "the address you see me at".
   const ip = msg.ip === '' ? session.ip : canonicalIp(msg.ip);
   const result = await ctx.store.register({
@@ -22,19 +27,22 @@ export async function handleUp(ctx: HandlerContext, session: ClientSession, msg:
     ip,
     requestedPort: msg.port,
     owner: session.id,
+    key: session.keyHex,
     now: ctx.now(),
   });
   if (!result.ok) {
     ctx.counters.refusedRegistrations++;
     const refusal =
       result.reason === 'name-taken'
-        ? { code: ERROR_CODES.NAME_TAKEN, reason: `the name ${msg.name} is already online; choose another` }
+        ? { code: ERROR_CODES.NAME_TAKEN, reason: `the name ${msg.name} is online with another key; choose another name` }
         : { code: ERROR_CODES.PORTS_EXHAUSTED, reason: `no free port left for ${ip}` };
     ctx.logger.info({ session: session.id, peer: msg.name, ip, code: refusal.code }, 'registration refused');
     session.conn.send({ type: 'ERROR', ...refusal });
     return;
   }
   const { record, isNew } = result;
+  // The same key came back on a new connection: the old one no longer speaks for the name.
+  if (result.previousOwner !== undefined) ctx.releaseName(result.previousOwner, record.name);
   session.name = record.name;
   session.hasRegistered = true;
   if (isNew) {

@@ -30,10 +30,16 @@ export class MemoryStore implements DirectoryStore {
 
   async register(req: RegisterRequest): Promise<RegisterResult> {
     const existing = this.#byName.get(req.name);
+    let previousOwner: string | undefined;
     if (existing !== undefined) {
-      if (existing.owner !== req.owner) return { ok: false, reason: 'name-taken' };
-      existing.lastHeard = req.now;
-      return { ok: true, record: existing, isNew: false };
+      if (existing.key !== req.key) return { ok: false, reason: 'name-taken' };
+      if (existing.owner === req.owner) {
+        existing.lastHeard = req.now;
+        return { ok: true, record: existing, isNew: false };
+      }
+      // The same key from a new session: the peer came back before its old connection was gone.
+      previousOwner = existing.owner;
+      this.#delete(existing);
     }
     const port = this.#allocate(req.ip, req.requestedPort);
     if (port === undefined) return { ok: false, reason: 'ports-exhausted' };
@@ -42,12 +48,13 @@ export class MemoryStore implements DirectoryStore {
       ip: req.ip,
       port,
       owner: req.owner,
+      key: req.key,
       registeredAt: req.now,
       lastHeard: req.now,
     };
     this.#byName.set(req.name, record);
     this.#generation++;
-    return { ok: true, record, isNew: true };
+    return previousOwner === undefined ? { ok: true, record, isNew: true } : { ok: true, record, isNew: false, previousOwner };
   }
 
   async refresh(name: string, owner: string, now: number): Promise<PeerRecord | undefined> {

@@ -6,7 +6,8 @@
  *
  * Every entry has an `owner`: the session that registered it. Only that owner
  * can refresh or remove it, so a connection can never touch anyone else's
- * entry.
+ * entry. Every entry also has the `key` its owner proved in the handshake: a
+ * name is bound to that key while it is online (docs/security.md).
  */
 
 /** One online peer. */
@@ -19,6 +20,8 @@ export interface PeerRecord {
   port: number;
   /** Opaque identity of the registering session. */
   owner: string;
+  /** The owner's Ed25519 public key, as 64 lower-case hex digits. */
+  key: string;
   /** Monotonic ms when the entry was created. */
   registeredAt: number;
   /** Monotonic ms when its owner was last heard from. */
@@ -31,17 +34,28 @@ export interface RegisterRequest {
   /** A port the peer would like; 0 for "any". Honoured when free and in range. */
   requestedPort: number;
   owner: string;
+  /** The registering session's key (hex). */
+  key: string;
   now: number;
 }
 
 export type RegisterResult =
-  | { ok: true; record: PeerRecord; isNew: boolean }
+  | {
+      ok: true;
+      record: PeerRecord;
+      isNew: boolean;
+      /** Set when the same key took the name over from another session (a reconnect): that session no longer owns it. */
+      previousOwner?: string;
+    }
   | { ok: false; reason: 'name-taken' | 'ports-exhausted' };
 
 export interface DirectoryStore {
   /**
    * Adds a peer, assigning it a port that no online peer at the same IP has.
    * Registering again with the same name and owner returns the existing entry.
+   * The same name and key from another owner (the peer reconnected before its
+   * old session was gone) replaces the entry, reporting the previous owner;
+   * the same name with another key is refused as 'name-taken'.
    */
   register(req: RegisterRequest): Promise<RegisterResult>;
   /** Marks `name` as heard from at `now`, if `owner` owns it; returns the entry. */
