@@ -41,7 +41,18 @@ export {
   type FramedConnectionOptions,
   type HelloRole,
 } from './transport/framed-connection.ts';
-export { dial, DEFAULT_DIAL_TIMEOUT_MS, type DialOptions } from './transport/tcp.ts';
+export { acceptSecure, dial, DEFAULT_DIAL_TIMEOUT_MS, type DialOptions } from './transport/tcp.ts';
+export {
+  DEFAULT_HANDSHAKE_TIMEOUT_MS,
+  MAX_RECORD_BYTES,
+  MAX_RECORD_PLAINTEXT,
+  RecordGuard,
+  SecureStream,
+  keyPairFromSeed,
+  secureSocket,
+  type KeyPair,
+  type SecureOptions,
+} from './transport/secure.ts';
 export {
   createIdentity,
   defaultIdentityFile,
@@ -65,11 +76,13 @@ export {
 } from './directory/store/store.ts';
 
 // discovery/
-export type { Discovery, PeerInfo } from './discovery/discovery.ts';
+export type { Discovery, KeyAuthority, PeerInfo } from './discovery/discovery.ts';
 export { FriendsTable } from './discovery/friends-table.ts';
 
 // peer/
 export { DirectoryClient, type DirectoryClientOptions, type Registration } from './peer/directory-client.ts';
 export { DirectoryLink, DEFAULT_BACKOFF, type Backoff, type DirectoryLinkOptions } from './peer/directory-link.ts';
 export { LocalRendezvous, type LocalRendezvousOptions } from './peer/local-rendezvous.ts';
+export { KeyBook, type KeyReport } from './peer/key-book.ts';
+export { KnownPeers, type Pin } from './peer/known-peers.ts';
 export { PeerNode, type ChatState, type EndReason, type PeerNodeEvents, type PeerNodeOptions } from './peer/peer-node.ts';

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { it } from 'node:test';
 import * as natter from '../src/index.ts';
 
@@ -9,11 +10,15 @@ it('the library surface exposes what a bot needs to run a directory and chat', a
   // A directory and two peers, through the public API alone.
   const directory = new natter.DirectoryServer({ aliveIntervalMs: 1_000 });
   const { port } = await directory.listen(0);
-  const links = ['ada', 'bo'].map((name) => new natter.DirectoryLink({ name, connect: () => natter.DirectoryClient.connect({ host: '127.0.0.1', port }) }));
+  // Each user has one key: the directory binds the name to it, and the other peer checks it.
+  const keys = new Map(['ada', 'bo'].map((name) => [name, natter.keyPairFromSeed(randomBytes(32))]));
+  const links = ['ada', 'bo'].map(
+    (name) => new natter.DirectoryLink({ name, connect: () => natter.DirectoryClient.connect({ host: '127.0.0.1', port, keyPair: keys.get(name) as natter.KeyPair }) }),
+  );
   const nodes: natter.PeerNode[] = [];
   for (const link of links) {
     const { port: listenPort } = await link.start();
-    const node = new natter.PeerNode({ name: link.name, discovery: link, listenPort, isAutoAccept: true });
+    const node = new natter.PeerNode({ name: link.name, discovery: link, listenPort, isAutoAccept: true, keyPair: keys.get(link.name) as natter.KeyPair });
     await node.start();
     nodes.push(node);
   }

@@ -6,6 +6,7 @@ import { FriendsTable } from '../discovery/friends-table.ts';
 import { ERROR_CODES, NatterError } from '../errors.ts';
 import { normalizeName } from '../protocol/fields.ts';
 import { ChatSession, type FindPeers } from './chat-session.ts';
+import { IDENTITY_FLAG, loadCredentials } from './identity-options.ts';
 import { JsonUi } from './json-ui.ts';
 import { LineUi } from './line-ui.ts';
 import { stderrLogger } from './logger.ts';
@@ -23,6 +24,8 @@ interface ChatFlags {
   keepalive: number;
   json: boolean;
   logLevel: LogLevel;
+  identity?: string;
+  trustDirectory: boolean;
 }
 
 /** The login name, made into a valid display name, as the default --name. */
@@ -47,6 +50,8 @@ export function chatCommand(): Command {
     .addOption(new Option('--max-chats <n>', 'most chats at once; more requests are declined as busy').default(8).argParser(parsePositiveInt))
     .addOption(new Option('--idle-timeout <seconds>', 'close a connection after this long without messages').default(300_000, '300').argParser(parseSeconds))
     .addOption(new Option('--keepalive <seconds>', 'probe open connections this often; three silent probes = lost').default(15_000, '15').argParser(parseSeconds))
+    .option(...IDENTITY_FLAG)
+    .option('--trust-directory', "with --directory: accept the directory's key even if it differs from the one pinned before", false)
     .option('--json', 'read JSON commands on stdin, write JSON events on stdout (for scripts and bots)', false)
     .addOption(new Option('--log-level <level>', 'logs on stderr: trace, debug, info, warn, error, fatal or silent').default('error').argParser(parseLogLevel))
     .action(async (flags: ChatFlags) => {
@@ -61,9 +66,13 @@ export function chatCommand(): Command {
       if (flags.friends !== undefined) find = { kind: 'friends', table: FriendsTable.load(flags.friends), file: flags.friends };
       else if (flags.directory !== undefined) find = { kind: 'directory', directory: flags.directory };
       else find = { kind: 'local', rendezvous: flags.localDirectory };
+      const { keyPair, known } = loadCredentials(flags.identity);
       const { session, ready } = await ChatSession.start({
         name,
         find,
+        keyPair,
+        known,
+        isTrustingDirectory: flags.trustDirectory,
         listenHost: flags.listen,
         isAutoAccept: flags.autoAccept,
         maxChats: flags.maxChats,

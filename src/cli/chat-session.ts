@@ -12,11 +12,28 @@ import { DirectoryClient } from '../peer/directory-client.ts';
 import { DirectoryLink, type Backoff } from '../peer/directory-link.ts';
 import { LocalRendezvous } from '../peer/local-rendezvous.ts';
 import { PeerNode } from '../peer/peer-node.ts';
+import type { KeyReport } from '../peer/key-book.ts';
+import { KeyBook } from '../peer/key-book.ts';
+import type { KnownPeers } from '../peer/known-peers.ts';
+import { fingerprint } from '../transport/identity.ts';
+import { directoryPinning } from './identity-options.ts';
+import type { KeyPair } from '../transport/secure.ts';
 import type { HostPort } from './parse.ts';
+
 
 export type ChatEvent =
   | { type: 'ready'; name: string; ip: string; port: number; via: string }
-  | { type: 'who'; peers: { name: string; ip: string; port: number; connected?: boolean }[] }
+  | { type: 'who'; peers: { name: string; ip: string; port: number; fingerprint?: string; connected?: boolean }[] }
+  | {
+      type: 'whois';
+      name: string;
+      status: KeyReport['status'];
+      fingerprint?: string;
+      since?: string;
+      published?: string;
+      offered?: string;
+    }
+  | { type: 'trusted'; name: string; fingerprint: string; previous?: string }
   | { type: 'request'; from: string }
   | { type: 'connected'; with: string }
   | { type: 'declined'; by: string; reason: string }
@@ -35,6 +52,12 @@ export type FindPeers =
 export interface ChatSessionOptions {
   name: string;
   find: FindPeers;
+  /** Our key pair (from the identity file). */
+  keyPair: KeyPair;
+  /** Pinned keys of peers and directories (the known-peers file). */
+  known: KnownPeers;
+  /** Accept whatever key the directory (--directory) presents now, replacing its pin. */
+  isTrustingDirectory?: boolean;
   listenHost: string | undefined;
   isAutoAccept: boolean;
   maxChats: number;
@@ -81,6 +104,12 @@ export class ChatSession extends EventEmitter<{ event: [ChatEvent]; done: [code:
         }
       });
       link.on('shutdown', () => {
+        // Only a directory whose key we pinned may stop us (protocol.md §6.5); the
+        // local rendezvous is whichever peer came first, so it may not.
+        if (find.kind !== 'directory') {
+          this.#emit({ type: 'notice', message: 'ignored a SHUTDOWN from the local rendezvous directory: only a pinned directory may stop natter' });
+          return;
+        }
         this.#emit({ type: 'shutdown' });
         void this.quit(0);
       });
@@ -91,6 +120,8 @@ export class ChatSession extends EventEmitter<{ event: [ChatEvent]; done: [code:
   static async start(o: ChatSessionOptions): Promise<{ session: ChatSession; ready: ChatEvent & { type: 'ready' } }> {
     const common = {
       name: o.name,
+      keyPair: o.keyPair,
+      keyBook: new KeyBook(o.known),
       isAutoAccept: o.isAutoAccept,
       maxChats: o.maxChats,
       idleTimeoutMs: o.idleTimeoutMs,
@@ -111,12 +142,13 @@ export class ChatSession extends EventEmitter<{ event: [ChatEvent]; done: [code:
     let connect: () => Promise<DirectoryClient>;
     if (o.find.kind === 'local') {
       const { host, port } = o.find.rendezvous;
-      rendezvous = new LocalRendezvous({ host, port, logger: o.logger });
+      rendezvous = new LocalRendezvous({ host, port, keyPair: o.keyPair, logger: o.logger });
       const r = rendezvous;
       connect = () => r.connect();
     } else {
       const { host, port } = o.find.directory;
-      connect = () => DirectoryClient.connect({ host, port, timeoutMs: 5_000 });
+      const verifyKey = directoryPinning(`${host}:${port}`, o.known, o.isTrustingDirectory ?? false);
+      connect = () => DirectoryClient.connect({ host, port, timeoutMs: 5_000, keyPair: o.keyPair, verifyKey });
     }
     const link = new DirectoryLink({
       name: o.name,
@@ -183,12 +215,34 @@ export class ChatSession extends EventEmitter<{ event: [ChatEvent]; done: [code:
       if (this.#find.kind === 'friends') {
         const peers = this.#find.table.friends
           .filter((f) => f.name !== this.node.name)
-          .map((f) => ({ ...f, connected: this.node.isConnected(f.name) }));
+          .map(({ key, ...f }) => ({ ...f, ...(key === undefined ? {} : { fingerprint: fingerprint(key) }), connected: this.node.isConnected(f.name) }));
         this.#emit({ type: 'who', peers });
         return;
       }
       const peers = await (this.#link as DirectoryLink).who();
-      this.#emit({ type: 'who', peers });
+      this.#emit({ type: 'who', peers: peers.map(({ key, ...p }) => ({ ...p, ...(key === undefined ? {} : { fingerprint: fingerprint(key) }) })) });
+    });
+  }
+
+  whois(name: string): Promise<void> {
+    return this.#run(async () => {
+      const r = await this.node.whois(name);
+      this.#emit({
+        type: 'whois',
+        name: r.name,
+        status: r.status,
+        ...(r.key === undefined ? {} : { fingerprint: fingerprint(r.key) }),
+        ...(r.since === undefined ? {} : { since: r.since }),
+        ...(r.published === undefined ? {} : { published: fingerprint(r.published) }),
+        ...(r.offered === undefined ? {} : { offered: fingerprint(r.offered) }),
+      });
+    });
+  }
+
+  trust(name: string): Promise<void> {
+    return this.#run(async () => {
+      const { old, key } = await this.node.trust(name);
+      this.#emit({ type: 'trusted', name, fingerprint: fingerprint(key), ...(old === undefined ? {} : { previous: fingerprint(old) }) });
     });
   }
 

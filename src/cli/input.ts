@@ -11,12 +11,12 @@ export const MAX_TYPED_CHARS = 250;
 
 export type TypedCommand =
   | { kind: 'send'; to: string | undefined; text: string }
-  | { kind: 'connect' | 'accept' | 'decline' | 'switch'; name: string }
+  | { kind: 'connect' | 'accept' | 'decline' | 'switch' | 'whois' | 'trust'; name: string }
   | { kind: 'end'; name: string | undefined }
   | { kind: 'who' | 'help' | 'quit' }
   | { kind: 'empty' };
 
-const NAMED = ['connect', 'accept', 'decline', 'switch'] as const;
+const NAMED = ['connect', 'accept', 'decline', 'switch', 'whois', 'trust'] as const;
 
 export const HELP = [
   'friend/message   send message to friend (opens the chat if needed)',
@@ -27,6 +27,8 @@ export const HELP = [
   '/switch NAME     make NAME the current conversation',
   '/end [NAME]      end the chat with NAME (or the current one)',
   '/who             list who is online (or your friends)',
+  "/whois NAME      NAME's key fingerprint, and whether it is pinned or verified",
+  "/trust NAME      accept NAME's new key (after checking its fingerprint with them)",
   '/help            this help',
   '/quit            end every chat and leave',
 ];

@@ -16,6 +16,7 @@ type Command =
   | { cmd: 'send'; to: string; text: string }
   | { cmd: 'end'; with: string }
   | { cmd: 'dump' }
+  | { cmd: 'whois' | 'trust'; name: string }
   | { cmd: 'quit' };
 
 const FIELDS: Record<Command['cmd'], string[]> = {
@@ -26,6 +27,8 @@ const FIELDS: Record<Command['cmd'], string[]> = {
   send: ['to', 'text'],
   end: ['with'],
   dump: [],
+  whois: ['name'],
+  trust: ['name'],
   quit: [],
 };
 
@@ -118,6 +121,10 @@ export class JsonUi {
         return s.end(c.with);
       case 'dump':
         return s.dump();
+      case 'whois':
+        return s.whois(c.name);
+      case 'trust':
+        return s.trust(c.name);
       case 'quit':
         return s.quit();
     }

@@ -104,8 +104,17 @@ export class LineUi {
         if (e.peers.length === 0) this.#print('nobody else is online');
         for (const p of e.peers) {
           const state = p.connected === undefined ? '' : p.connected ? '  (connected)' : '  (not connected)';
-          this.#print(`${p.name}  ${p.ip}:${p.port}${state}`);
+          this.#print(`${sanitize(p.name)}  ${p.ip}:${p.port}${p.fingerprint === undefined ? '' : `  ${p.fingerprint}`}${state}`);
         }
+        return;
+      case 'whois':
+        this.#print(describeKey(e));
+        return;
+      case 'trusted':
+        this.#print(
+          `* ${sanitize(e.name)}'s key is now ${e.fingerprint}${e.previous === undefined ? '' : ` (it was ${e.previous})`}; pinned`,
+          'green',
+        );
         return;
       case 'shutdown':
         this.#print('* the directory is shutting natter down; bye', 'yellow');
@@ -162,6 +171,12 @@ export class LineUi {
       case 'switch':
         this.#switch(cmd.name);
         break;
+      case 'whois':
+        await s.whois(cmd.name);
+        break;
+      case 'trust':
+        await s.trust(cmd.name);
+        break;
       case 'end': {
         const name = cmd.name ?? this.#current;
         if (name === undefined) this.#print('! usage: /end NAME (there is no current conversation)', 'red');
@@ -180,4 +195,23 @@ export class LineUi {
     }
     this.#rl.prompt(true);
   }
+}
+
+/** /whois, for people: the fingerprint to compare, and how natter came to hold it. */
+function describeKey(e: ChatEvent & { type: 'whois' }): string {
+  const lines: string[] = [];
+  const name = sanitize(e.name);
+  if (e.fingerprint === undefined) lines.push(`${name}: no key known yet (it is pinned on first contact)`);
+  else {
+    const how =
+      e.status === 'verified'
+        ? 'verified: the friends table gives this key'
+        : e.status === 'pinned'
+          ? `pinned on first contact, ${(e.since ?? '').slice(0, 10)}; compare it with ${name} to verify`
+          : 'published by the directory; not met yet';
+    lines.push(`${name}: ${e.fingerprint}  (${how})`);
+  }
+  if (e.published !== undefined) lines.push(`  the directory now publishes another key: ${e.published}`);
+  if (e.offered !== undefined) lines.push(`  a connection offered another key, refused: ${e.offered}  (/trust ${name} accepts it)`);
+  return lines.join('\n');
 }

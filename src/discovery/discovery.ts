@@ -8,7 +8,12 @@ export interface PeerInfo {
   name: string;
   ip: string;
   port: number;
+  /** The Ed25519 public key the peer must prove, when this discovery knows it. */
+  key?: Buffer | undefined;
 }
+
+/** Where a discovery's keys come from: fixed by the user (a friends table), or published by a directory. */
+export type KeyAuthority = 'friends-table' | 'directory';
 
 export interface Discovery {
   /** Where `name` listens, or undefined when it is not known (offline, or not a friend). */
@@ -17,4 +22,6 @@ export interface Discovery {
   list(): Promise<PeerInfo[]>;
   /** True when peers found here are trusted to chat without asking (a friends table). */
   isFriend(name: string): boolean;
+  /** How far its keys are to be trusted (see KeyBook). */
+  readonly keyAuthority: KeyAuthority;
 }

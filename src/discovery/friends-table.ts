@@ -2,8 +2,11 @@
  * The static friends table (docs/chat.md, "Friends file"): a JSON file shared
  * a priori by a group of friends, listing each one's name, IP and port.
  *
- *   { "friends": [ { "name": "user_1", "ip": "127.0.0.1", "port": 50000 }, ... ] }
+ *   { "friends": [ { "name": "user_1", "ip": "127.0.0.1", "port": 50000, "key": HEX }, ... ] }
  *
+ * `key` is optional: the friend's public key as `natter id` prints it (64 hex
+ * digits). With it the friend is verified on every connection; without it
+ * the key is pinned on first contact (docs/security.md).
  * A bare array of the same entries is accepted too.
  */
 import { readFileSync } from 'node:fs';
@@ -11,9 +14,10 @@ import { isIP } from 'node:net';
 import { ERROR_CODES, NatterError } from '../errors.ts';
 import { canonicalIp, normalizeName } from '../protocol/fields.ts';
 import { DEFAULT_LIMITS } from '../protocol/limits.ts';
-import type { Discovery, PeerInfo } from './discovery.ts';
+import type { Discovery, KeyAuthority, PeerInfo } from './discovery.ts';
 
 export class FriendsTable implements Discovery {
+  readonly keyAuthority: KeyAuthority = 'friends-table';
   readonly friends: readonly PeerInfo[];
   readonly #byName: Map<string, PeerInfo>;
 
@@ -48,7 +52,7 @@ export class FriendsTable implements Discovery {
     const seen = new Set<string>();
     list.forEach((entry: unknown, i) => {
       const where = `${source}: entry ${i + 1}`;
-      const e = entry as { name?: unknown; ip?: unknown; port?: unknown } | null;
+      const e = entry as { name?: unknown; ip?: unknown; port?: unknown; key?: unknown } | null;
       if (e === null || typeof e !== 'object') throw new NatterError(ERROR_CODES.INVALID_ARGUMENT, `${where} is not an object`);
       if (typeof e.name !== 'string') throw new NatterError(ERROR_CODES.INVALID_ARGUMENT, `${where}: "name" must be a string`);
       let name: string;
@@ -61,9 +65,13 @@ export class FriendsTable implements Discovery {
       if (typeof e.port !== 'number' || !Number.isInteger(e.port) || e.port < 1 || e.port > 65_535) {
         throw new NatterError(ERROR_CODES.INVALID_ARGUMENT, `${where} (${name}): "port" must be a number from 1 to 65535`);
       }
+      if (e.key !== undefined && (typeof e.key !== 'string' || !/^[0-9a-fA-F]{64}$/.test(e.key))) {
+        throw new NatterError(ERROR_CODES.INVALID_ARGUMENT, `${where} (${name}): "key" must be the public key natter id prints (64 hex digits)`);
+      }
       if (seen.has(name)) throw new NatterError(ERROR_CODES.INVALID_ARGUMENT, `${where}: ${name} is listed twice`);
       seen.add(name);
-      friends.push({ name, ip: canonicalIp(e.ip), port: e.port });
+      const key = typeof e.key === 'string' ? { key: Buffer.from(e.key, 'hex') } : {};
+      friends.push({ name, ip: canonicalIp(e.ip), port: e.port, ...key });
     });
     return new FriendsTable(friends);
   }

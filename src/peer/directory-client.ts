@@ -15,6 +15,7 @@ import { ERROR_CODES, NatterError, errorFromWire } from '../errors.ts';
 import type { PeerInfo } from '../discovery/discovery.ts';
 import type { Message } from '../protocol/messages.ts';
 import type { FramedConnection } from '../transport/framed-connection.ts';
+import type { KeyPair } from '../transport/secure.ts';
 import { dial, type DialOptions } from '../transport/tcp.ts';
 
 export interface Registration {
@@ -38,6 +39,8 @@ type Pending =
   | { kind: 'shutdown'; resolve: () => void; reject: (e: NatterError) => void; timer: NodeJS.Timeout };
 
 export interface DirectoryClientOptions extends DialOptions {
+  /** Our identity: every directory connection is encrypted and authenticated (docs/security.md). */
+  keyPair: KeyPair;
   /** Deadline for each answer. Default 10,000 ms. */
   requestTimeoutMs?: number;
 }
@@ -95,14 +98,19 @@ export class DirectoryClient extends EventEmitter<DirectoryClientEvents> {
     this.conn.send({ type: 'DOWN' });
   }
 
-  /** DUMP (administrator): the directory's state. */
-  dump(credential: Buffer): Promise<unknown> {
-    return this.#request('state', { type: 'DUMP', credential });
+  /** DUMP (administrator, by the key this connection proved): the directory's state. */
+  dump(): Promise<unknown> {
+    return this.#request('state', { type: 'DUMP' });
   }
 
-  /** SHUTDOWN (administrator): resolves when the directory confirms it is stopping. */
-  shutdown(credential: Buffer): Promise<void> {
-    return this.#request('shutdown', { type: 'SHUTDOWN', credential });
+  /** SHUTDOWN (administrator, by the key this connection proved): resolves when the directory confirms it is stopping. */
+  shutdown(): Promise<void> {
+    return this.#request('shutdown', { type: 'SHUTDOWN' });
+  }
+
+  /** The directory's key, proven by the handshake. */
+  get directoryKey(): Buffer | undefined {
+    return this.conn.remoteKey;
   }
 
   close(): Promise<void> {
@@ -160,7 +168,7 @@ export class DirectoryClient extends EventEmitter<DirectoryClientEvents> {
         return;
       case 'PEER':
         if (head?.kind !== 'who' || head.expected === undefined) return this.#unexpected(msg);
-        head.peers.push({ name: msg.name, ip: msg.ip, port: msg.port });
+        head.peers.push({ name: msg.name, ip: msg.ip, port: msg.port, key: msg.key });
         if (head.peers.length === head.expected) {
           this.#settle();
           head.resolve(head.peers);

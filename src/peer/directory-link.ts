@@ -11,7 +11,7 @@
  *   any ──stop()──▶ DOWN, close
  */
 import { EventEmitter } from 'node:events';
-import type { Discovery, PeerInfo } from '../discovery/discovery.ts';
+import type { Discovery, KeyAuthority, PeerInfo } from '../discovery/discovery.ts';
 import { ERROR_CODES, NatterError } from '../errors.ts';
 import { SILENT_LOGGER, type Logger } from '../log.ts';
 import { canonicalIp } from '../protocol/fields.ts';
@@ -46,6 +46,7 @@ export interface DirectoryLinkEvents {
 }
 
 export class DirectoryLink extends EventEmitter<DirectoryLinkEvents> implements Discovery {
+  readonly keyAuthority: KeyAuthority = 'directory';
   readonly name: string;
   readonly #connect: () => Promise<DirectoryClient>;
   readonly #backoff: Backoff;
@@ -75,7 +76,7 @@ export class DirectoryLink extends EventEmitter<DirectoryLinkEvents> implements 
 
   /** Our IP as used towards the directory (the local end of its connection), while connected. */
   get ownAddress(): string | undefined {
-    const local = (this.#client?.conn.stream as { localAddress?: string } | undefined)?.localAddress;
+    const local = this.#client?.conn.localAddress;
     return local === undefined ? undefined : canonicalIp(local);
   }
 

@@ -9,11 +9,14 @@
 import { DirectoryServer } from '../directory/server.ts';
 import { ERROR_CODES, NatterError, isNatterError } from '../errors.ts';
 import { SILENT_LOGGER, type Logger } from '../log.ts';
+import type { KeyPair } from '../transport/secure.ts';
 import { DirectoryClient } from './directory-client.ts';
 
 export interface LocalRendezvousOptions {
   host: string;
   port: number;
+  /** Our identity: for the connection to the directory, and as the directory's key when we host it. */
+  keyPair: KeyPair;
   logger?: Logger;
   /** Told when this process starts hosting the directory. */
   onHosting?: (port: number) => void;
@@ -23,6 +26,7 @@ export class LocalRendezvous {
   readonly host: string;
   readonly port: number;
   readonly #log: Logger;
+  readonly #keyPair: KeyPair;
   readonly #onHosting: ((port: number) => void) | undefined;
   #hosted: DirectoryServer | undefined;
 
@@ -30,6 +34,7 @@ export class LocalRendezvous {
     this.host = options.host;
     this.port = options.port;
     this.#log = options.logger ?? SILENT_LOGGER;
+    this.#keyPair = options.keyPair;
     this.#onHosting = options.onHosting;
   }
 
@@ -42,7 +47,7 @@ export class LocalRendezvous {
   async connect(): Promise<DirectoryClient> {
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
-        return await DirectoryClient.connect({ host: this.host, port: this.port, timeoutMs: 3_000 });
+        return await DirectoryClient.connect({ host: this.host, port: this.port, timeoutMs: 3_000, keyPair: this.#keyPair });
       } catch (err) {
         if (!isNatterError(err, ERROR_CODES.CONNECTION_CLOSED)) {
           throw new NatterError(
@@ -60,7 +65,7 @@ export class LocalRendezvous {
   /** Tries to host the directory; false when someone else got the port first. */
   async #host(): Promise<boolean> {
     if (this.#hosted !== undefined) return true;
-    const server = new DirectoryServer({ logger: this.#log });
+    const server = new DirectoryServer({ logger: this.#log, keyPair: this.#keyPair });
     try {
       await server.listen(this.port, this.host);
     } catch (err) {

@@ -24,15 +24,18 @@
 import { EventEmitter } from 'node:events';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { MONOTONIC_CLOCK, type Clock } from '../clock.ts';
-import type { Discovery } from '../discovery/discovery.ts';
-import { ERROR_CODES, NatterError, errorFromWire } from '../errors.ts';
+import { randomBytes } from 'node:crypto';
+import type { Discovery, PeerInfo } from '../discovery/discovery.ts';
+import { ERROR_CODES, NatterError, errorFromWire, isNatterError } from '../errors.ts';
 import { SILENT_LOGGER, type Logger } from '../log.ts';
 import { canonicalIp, normalizeName } from '../protocol/fields.ts';
 import { DEFAULT_LIMITS, type ProtocolLimits } from '../protocol/limits.ts';
 import type { Message } from '../protocol/messages.ts';
 import { FramedConnection } from '../transport/framed-connection.ts';
 import { listenOn } from '../transport/listen.ts';
-import { dial } from '../transport/tcp.ts';
+import { keyPairFromSeed, type KeyPair } from '../transport/secure.ts';
+import { acceptSecure, dial } from '../transport/tcp.ts';
+import { KeyBook, type KeyReport } from './key-book.ts';
 
 export type ChatState = 'outgoing' | 'incoming' | 'open';
 
@@ -66,6 +69,10 @@ export interface PeerNodeOptions {
   stopGraceMs?: number;
   /** Inbound connections that have not sent CONN yet, at most; more are refused. Default 64. */
   maxPendingInbound?: number;
+  /** Our identity for the encrypted channel. Default: a new key pair (library use and tests). */
+  keyPair?: KeyPair;
+  /** Which key each name must prove (pins, the friends table, the directory). Default: pins in memory only. */
+  keyBook?: KeyBook;
   limits?: Partial<ProtocolLimits>;
   clock?: Clock;
   logger?: Logger;
@@ -131,6 +138,8 @@ const DEFAULTS = {
 export class PeerNode extends EventEmitter<PeerNodeEvents> {
   readonly name: string;
   readonly discovery: Discovery;
+  readonly keyBook: KeyBook;
+  readonly #keyPair: KeyPair;
   readonly #o: typeof DEFAULTS & PeerNodeOptions;
   readonly #limits: Partial<ProtocolLimits>;
   readonly #clock: Clock;
@@ -139,6 +148,8 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
   /** Inbound connections that have not said who they are yet. */
   readonly #anonymous = new Set<FramedConnection>();
   #server: Server | undefined;
+  /** Inbound sockets still in the Noise handshake. */
+  #handshaking = 0;
   #address: AddressInfo | undefined;
   #isStopping = false;
   #stopped: Promise<void> | undefined;
@@ -153,6 +164,8 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
     this.#limits = options.limits ?? {};
     this.name = normalizeName(options.name, this.#limits.maxNameBytes ?? DEFAULT_LIMITS.maxNameBytes);
     this.discovery = options.discovery;
+    this.#keyPair = options.keyPair ?? keyPairFromSeed(randomBytes(32));
+    this.keyBook = options.keyBook ?? new KeyBook();
     this.#clock = options.clock ?? MONOTONIC_CLOCK;
     this.#log = options.logger ?? SILENT_LOGGER;
     for (const key of ['maxChats', 'idleTimeoutMs', 'keepaliveIntervalMs', 'dialTimeoutMs', 'maxOutbox', 'stopGraceMs', 'maxPendingInbound'] as const) {
@@ -171,6 +184,31 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
     this.#server = server;
     this.#address = server.address() as AddressInfo;
     return this.#address;
+  }
+
+  /** Our public key. */
+  get publicKey(): Buffer {
+    return this.#keyPair.publicKey;
+  }
+
+  /** /whois: the key held for `peer` and how sure we are of it. */
+  async whois(peer: string): Promise<KeyReport> {
+    const name = this.#checkPeerName(peer);
+    return this.keyBook.report(name, await this.#lookupQuietly(name), this.discovery.keyAuthority);
+  }
+
+  /** /trust: accepts the new key `peer` offered (see KeyBook.trust). */
+  async trust(peer: string): Promise<{ old: Buffer | undefined; key: Buffer }> {
+    const name = this.#checkPeerName(peer);
+    return this.keyBook.trust(name, await this.#lookupQuietly(name), this.discovery.keyAuthority);
+  }
+
+  async #lookupQuietly(name: string): Promise<PeerInfo | undefined> {
+    try {
+      return await this.discovery.lookup(name);
+    } catch {
+      return undefined;
+    }
   }
 
   /** Where we listen (after start()). */
@@ -420,8 +458,18 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
     }
     let conn: FramedConnection;
     try {
-      conn = await dial({ host: address.ip, port: address.port, timeoutMs: this.#o.dialTimeoutMs, limits: this.#limits, isEagerWrite: true });
+      conn = await dial({
+        host: address.ip,
+        port: address.port,
+        timeoutMs: this.#o.dialTimeoutMs,
+        limits: this.#limits,
+        isEagerWrite: true,
+        keyPair: this.#keyPair,
+        // Before CONN leaves, let alone a queued message: the other side must be who the name says.
+        verifyKey: (key) => this.keyBook.check(link.name, key, address, this.discovery.keyAuthority),
+      });
     } catch (cause) {
+      if (isNatterError(cause, ERROR_CODES.KEY_MISMATCH) || isNatterError(cause, ERROR_CODES.UNKNOWN_PEER)) throw cause;
       throw new NatterError(
         ERROR_CODES.PEER_UNREACHABLE,
         `${link.name} is offline or unreachable at ${address.ip}:${address.port}`,
@@ -440,37 +488,64 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
     }
     this.counters.dialed++;
     this.#attach(link, conn, true);
-    const socket = conn.stream as Socket;
-    const ip = this.#o.advertiseIp ?? socket.localAddress ?? '';
+    const ip = this.#o.advertiseIp ?? conn.localAddress ?? '';
     conn.send({ type: 'CONN', name: this.name, ip: ip === '' ? '' : canonicalIp(ip), port: this.#address?.port ?? 1 });
   }
 
   #onInbound(socket: Socket): void {
-    if (this.#isStopping) {
+    // Connections still in the handshake count as unidentified ones: the cap holds for both.
+    if (this.#isStopping || this.#anonymous.size + this.#handshaking >= this.#o.maxPendingInbound) {
+      if (!this.#isStopping) this.#log.info({ ip: socket.remoteAddress }, `refused a connection: too many waiting to say who they are (${this.#o.maxPendingInbound})`);
       socket.destroy();
       return;
     }
-    const conn = new FramedConnection(socket, { limits: this.#limits, hello: 'answer', isEagerWrite: true });
+    this.#handshaking++;
+    acceptSecure(socket, this.#keyPair, this.#o.dialTimeoutMs).then(
+      ({ stream, connOptions }) => {
+        this.#handshaking--;
+        if (this.#isStopping) {
+          stream.destroy();
+          return;
+        }
+        this.#onSecureInbound(new FramedConnection(stream.asDuplex(), { ...connOptions, limits: this.#limits, hello: 'answer', isEagerWrite: true }));
+      },
+      (err: NatterError) => {
+        this.#handshaking--;
+        this.#log.info({ code: err.code, ip: socket.remoteAddress }, `inbound connection: ${err.message}`);
+      },
+    );
+  }
+
+  #onSecureInbound(conn: FramedConnection): void {
     this.counters.accepted++;
-    if (this.#anonymous.size >= this.#o.maxPendingInbound) {
-      conn.fail(new NatterError(ERROR_CODES.TOO_MANY_CONNECTIONS, `too many connections waiting to say who they are (${this.#o.maxPendingInbound})`));
-      return;
-    }
     this.#anonymous.add(conn);
     const deadline = setTimeout(() => {
       conn.fail(new NatterError(ERROR_CODES.TIMEOUT, `no CONN within ${this.#o.dialTimeoutMs} ms`));
     }, this.#o.dialTimeoutMs);
     deadline.unref();
     const onFirst = (msg: Message): void => {
-      clearTimeout(deadline);
-      this.#anonymous.delete(conn);
       conn.off('message', onFirst);
-      conn.off('close', onGone);
       if (msg.type !== 'CONN') {
+        clearTimeout(deadline);
         conn.fail(new NatterError(ERROR_CODES.UNEXPECTED_MESSAGE, `expected CONN first, got ${msg.type}`));
         return;
       }
-      this.#onConn(conn, msg.name);
+      // Nothing more is taken from it until its key is known to belong to the name.
+      conn.pause();
+      void this.#checkInbound(conn, msg.name).then((err) => {
+        clearTimeout(deadline);
+        this.#anonymous.delete(conn);
+        conn.off('close', onGone);
+        if (conn.state !== 'open') return;
+        if (err !== undefined) {
+          this.#log.warn({ peer: msg.name, code: err.code }, err.message);
+          conn.fail(err);
+          if (err.code === ERROR_CODES.KEY_MISMATCH) this.emit('error', err, msg.name);
+          return;
+        }
+        this.#onConn(conn, msg.name);
+        if (!this.#isInputPaused) conn.resume();
+      });
     };
     const onGone = (): void => {
       clearTimeout(deadline);
@@ -478,7 +553,20 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
     };
     conn.on('message', onFirst);
     conn.on('close', onGone);
-    conn.on('failure', (err) => this.#log.info({ code: err.code, ip: socket.remoteAddress }, `inbound connection: ${err.message}`));
+    conn.on('failure', (err) => this.#log.info({ code: err.code, ip: conn.remoteAddress }, `inbound connection: ${err.message}`));
+  }
+
+  /** The key check for an inbound CONN: undefined when `conn`'s key may speak for `name`. */
+  async #checkInbound(conn: FramedConnection, name: string): Promise<NatterError | undefined> {
+    if (name === this.name) return new NatterError(ERROR_CODES.INVALID_NAME, `${name} is this peer's own name`);
+    const key = conn.remoteKey;
+    if (key === undefined) return new NatterError(ERROR_CODES.HANDSHAKE_FAILED, 'the connection has no proven key');
+    try {
+      this.keyBook.check(name, key, await this.#lookupQuietly(name), this.discovery.keyAuthority);
+      return undefined;
+    } catch (err) {
+      return err as NatterError;
+    }
   }
 
   #onConn(conn: FramedConnection, name: string): void {

@@ -1,12 +1,12 @@
 /** `natter chat --directory` end to end: a real directory and real chat processes in JSON mode. */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
-import { runNatter, startDirectoryProcess, type NatterProcess } from '../helpers/cli.ts';
+import { freshHome, runNatter, startDirectoryProcess, type NatterProcess } from '../helpers/cli.ts';
 import { ChatProc, type Event } from '../helpers/chat-proc.ts';
 
 const procs: { kill(signal: NodeJS.Signals): void; exited?: Promise<unknown>; exit?: () => Promise<unknown> }[] = [];
@@ -17,8 +17,8 @@ afterEach(async () => {
   }
 });
 
-async function directory(args: string[] = []): Promise<{ proc: NatterProcess; target: string; port: number }> {
-  const d = await startDirectoryProcess(['--alive-interval', '0.5', ...args]);
+async function directory(args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<{ proc: NatterProcess; target: string; port: number }> {
+  const d = await startDirectoryProcess(['--alive-interval', '0.5', ...args], undefined, env);
   procs.push(d.proc);
   return { proc: d.proc, target: `127.0.0.1:${d.port}`, port: d.port };
 }
@@ -137,32 +137,35 @@ describe('natter chat with a directory (JSON mode, real processes)', () => {
     }
   });
 
-  it('re-registers by itself after the directory restarts', async () => {
-    const first = await directory();
+  it('re-registers by itself after the directory restarts, and never with another directory on its address', async () => {
+    const home = freshHome(); // the directory's identity, kept across its restart
+    const first = await directory([], { XDG_CONFIG_HOME: home });
     const hal = await peer('hal', first.target);
     const ivy = await peer('ivy', first.target);
     first.proc.kill('SIGKILL');
     await first.proc.exited;
     assert.match(String((await hal.next('notice')).message), /directory unreachable.*retrying/);
-    const second = await startDirectoryProcess(['--port', String(first.port), '--alive-interval', '0.5']).then((d) => {
-      procs.push(d.proc);
-      return d;
-    });
+    // Something else (another key) takes the address: refused, with both fingerprints.
+    const impostor = await directory(['--port', String(first.port)]);
+    const refused = await hal.next('notice', (e) => /NATTER_ERR_KEY_MISMATCH|proved key/.test(String(e.message)), 15_000);
+    assert.match(String(refused.message), /proved key ([a-z2-7]{4} ){7}[a-z2-7]{4}, but ([a-z2-7]{4} ){7}[a-z2-7]{4} was pinned.*--trust-directory/);
+    impostor.proc.kill('SIGKILL');
+    await impostor.proc.exited;
+    const second = await directory(['--port', String(first.port)], { XDG_CONFIG_HOME: home });
     assert.equal(second.port, first.port);
-    await hal.next('notice', (e) => /registered with the directory again/.test(String(e.message)), 15_000);
-    await ivy.next('notice', (e) => /registered with the directory again/.test(String(e.message)), 15_000);
+    await hal.next('notice', (e) => /registered with the directory again/.test(String(e.message)), 40_000);
+    await ivy.next('notice', (e) => /registered with the directory again/.test(String(e.message)), 40_000);
     hal.send({ cmd: 'who' });
     assert.deepEqual(names(await hal.next('who')), ['hal', 'ivy']);
   });
 
   it('SHUTDOWN from the directory: every peer says so and exits 0', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'natter-chat-'));
-    const tokenFile = join(dir, 'token');
-    writeFileSync(tokenFile, 'chat-test-token');
-    const { proc, target } = await directory(['--admin-token-file', tokenFile]);
+    // The operator runs the directory and `natter admin` with one identity: its key is the admin key by default.
+    const identity = join(mkdtempSync(join(tmpdir(), 'natter-chat-')), 'identity.json');
+    const { proc, target } = await directory(['--identity', identity]);
     const jo = await peer('jo', target);
     const kim = await peer('kim', target);
-    const r = await runNatter(['admin', 'shutdown', '--directory', target, '--token-file', tokenFile]);
+    const r = await runNatter(['admin', 'shutdown', '--directory', target, '--identity', identity]);
     assert.equal(r.code, 0, r.stderr);
     for (const p of [jo, kim]) {
       await p.next('shutdown');
@@ -190,7 +193,9 @@ describe('natter chat with a directory (JSON mode, real processes)', () => {
       const nia = await peer('nia', target);
       assert.equal(nia.events[0]?.port, 51_501);
       nia.send({ cmd: 'who' });
-      assert.deepEqual((await nia.next('who')).peers, [{ name: 'nia', ip: '127.0.0.1', port: 51_501 }]);
+      const [entry] = (await nia.next('who')).peers as { fingerprint: string }[];
+      assert.deepEqual({ ...entry, fingerprint: undefined }, { name: 'nia', ip: '127.0.0.1', port: 51_501, fingerprint: undefined });
+      assert.match(String(entry?.fingerprint), /^([a-z2-7]{4} ){7}[a-z2-7]{4}$/);
     } finally {
       blocker.close();
     }
@@ -201,6 +206,6 @@ describe('natter chat with a directory (JSON mode, real processes)', () => {
     await peer('mo', target);
     const r = await runNatter(['chat', '--json', '--name', 'mo', '--directory', target]);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /the name mo is already online.*NATTER_ERR_NAME_TAKEN/);
+    assert.match(r.stderr, /the name mo is online with another key.*NATTER_ERR_NAME_TAKEN/);
   });
 });

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ChatProc } from '../helpers/chat-proc.ts';
-import { BIN } from '../helpers/cli.ts';
+import { BIN, freshHome } from '../helpers/cli.ts';
 import { freePorts } from '../helpers/ports.ts';
 import { RawClient } from '../helpers/raw-client.ts';
 
@@ -36,7 +36,7 @@ before(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'natter-line-'));
   const friends = join(dir, 'friends.json');
   writeFileSync(friends, JSON.stringify({ friends: [{ name: 'amy', ip: '127.0.0.1', port: amyPort }, { name: 'bob', ip: '127.0.0.1', port: bobPort }] }));
-  tmux('new-session', '-d', '-s', 'amy', '-x', '150', '-y', '40', `env -u NODE_V8_COVERAGE ${process.execPath} ${BIN} chat --name amy --friends ${friends}`);
+  tmux('new-session', '-d', '-s', 'amy', '-x', '150', '-y', '40', `env -u NODE_V8_COVERAGE XDG_CONFIG_HOME=${freshHome()} ${process.execPath} ${BIN} chat --name amy --friends ${friends}`);
   await until(() => screen().includes('amy ready at 127.0.0.1:'), 'the ready line');
   bob = new ChatProc(['--name', 'bob', '--friends', friends]);
   await bob.next('ready');

@@ -9,8 +9,9 @@ export class ChatProc {
   #taken = new Set<number>();
   #parsed = 0;
 
-  constructor(args: string[]) {
-    this.proc = new NatterProcess(['chat', '--json', ...args]);
+  /** `env` may give XDG_CONFIG_HOME (freshHome()) so that a restarted peer keeps its identity. */
+  constructor(args: string[], env: NodeJS.ProcessEnv = {}) {
+    this.proc = new NatterProcess(['chat', '--json', ...args], { env });
   }
 
   #parse(): void {

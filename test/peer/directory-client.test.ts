@@ -6,7 +6,10 @@ import { ERROR_CODES, NatterError, errorFromWire, type NatterErrorCode } from '.
 import { encodeMessage } from '../../src/protocol/codec.ts';
 import type { Message } from '../../src/protocol/messages.ts';
 import { DirectoryClient } from '../../src/peer/directory-client.ts';
+import type { SecureStream } from '../../src/transport/secure.ts';
+import { acceptSecure } from '../../src/transport/tcp.ts';
 import { startServer, type TestServer } from '../helpers/net.ts';
+import { newKeyPair } from '../helpers/raw-client.ts';
 
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -21,25 +24,33 @@ async function directory(options = {}) {
 }
 
 async function connect(port: number, requestTimeoutMs?: number) {
-  const client = await DirectoryClient.connect({ host: '127.0.0.1', port, ...(requestTimeoutMs ? { requestTimeoutMs } : {}) });
+  const client = await DirectoryClient.connect({ host: '127.0.0.1', port, keyPair: newKeyPair(), ...(requestTimeoutMs ? { requestTimeoutMs } : {}) });
   cleanup.push(() => client.close());
   return client;
 }
 
 const hasCode = (code: NatterErrorCode) => (e: unknown) => e instanceof NatterError && e.code === code;
 
+/** The plaintext side of every connection the scripted directories accepted. */
+const scriptedStreams: SecureStream[] = [];
+
 /** A fake directory that answers each request with the frames a test scripts. */
 async function scripted(answers: (msg: Message) => Message[]): Promise<TestServer> {
   const { FrameDecoder } = await import('../../src/protocol/decoder.ts');
+  const keyPair = newKeyPair();
   const server = await startServer((socket: Socket) => {
-    const d = new FrameDecoder();
-    socket.on('data', (chunk: Buffer) => {
-      d.push(chunk);
-      for (let m = d.next(); m !== undefined; m = d.next()) {
-        const replies = m.type === 'HELLO' ? [m] : answers(m);
-        for (const r of replies) socket.write(encodeMessage(r));
-      }
-    });
+    void acceptSecure(socket, keyPair).then(({ stream }) => {
+      scriptedStreams.push(stream);
+      const d = new FrameDecoder();
+      stream.on('data', (chunk: Buffer) => {
+        d.push(chunk);
+        for (let m = d.next(); m !== undefined; m = d.next()) {
+          const replies = m.type === 'HELLO' ? [m] : answers(m);
+          for (const r of replies) stream.write(encodeMessage(r));
+        }
+      });
+      stream.on('error', () => {});
+    }, () => {});
   });
   cleanup.push(() => server.close());
   return server;
@@ -103,13 +114,13 @@ describe('DirectoryClient', () => {
       { type: 'ACK', port: 1, aliveIntervalMs: 1 },
       { type: 'NACK', reason: 'x' },
       { type: 'HDR', count: 1 },
-      { type: 'PEER', name: 'p', ip: '', port: 1 },
+      { type: 'PEER', name: 'p', ip: '', port: 1, key: Buffer.alloc(32) },
       { type: 'STATE', more: false, data: Buffer.from('{}') },
       { type: 'TEXT', text: 'hello?' },
     ] as Message[]) {
       const server = await scripted((m) => (m.type === 'DUMP' ? [reply] : m.type === 'WHO' ? [{ type: 'STATE', more: false, data: Buffer.from('{}') }] : []));
       const c = await connect(server.port);
-      const request = reply.type === 'STATE' ? c.who() : c.dump(Buffer.from('t'));
+      const request = reply.type === 'STATE' ? c.who() : c.dump();
       await assert.rejects(request, (e) => e instanceof NatterError, JSON.stringify(reply));
       assert.equal(c.conn.failure?.code, ERROR_CODES.UNEXPECTED_MESSAGE);
     }
@@ -118,15 +129,16 @@ describe('DirectoryClient', () => {
   it('rejects a DUMP whose state is not JSON', async () => {
     const server = await scripted(() => [{ type: 'STATE', more: true, data: Buffer.from('{"a"') }, { type: 'STATE', more: false, data: Buffer.from(':') }]);
     const c = await connect(server.port);
-    await assert.rejects(c.dump(Buffer.from('t')), hasCode(ERROR_CODES.MALFORMED));
+    await assert.rejects(c.dump(), hasCode(ERROR_CODES.MALFORMED));
   });
 
   it('an ERROR about the connection itself (nothing pending) becomes the close reason', async () => {
     const server = await scripted(() => []);
     const c = await connect(server.port);
     const closed = new Promise<NatterError | undefined>((r) => c.once('close', r));
-    const socket = [...server.sockets][0] as Socket;
-    socket.end(encodeMessage({ type: 'ERROR', code: ERROR_CODES.RATE_LIMITED, reason: 'slow down' }));
+    const stream = scriptedStreams.at(-1) as SecureStream;
+    stream.write(encodeMessage({ type: 'ERROR', code: ERROR_CODES.RATE_LIMITED, reason: 'slow down' }));
+    stream.end();
     assert.equal((await closed)?.code, ERROR_CODES.RATE_LIMITED);
   });
 

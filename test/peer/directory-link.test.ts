@@ -5,6 +5,8 @@ import { DirectoryServer } from '../../src/directory/server.ts';
 import { ERROR_CODES, NatterError } from '../../src/errors.ts';
 import { DirectoryClient, type Registration } from '../../src/peer/directory-client.ts';
 import { DirectoryLink } from '../../src/peer/directory-link.ts';
+import type { KeyPair } from '../../src/transport/secure.ts';
+import { newKeyPair } from '../helpers/raw-client.ts';
 
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -18,8 +20,13 @@ async function directory(options: ConstructorParameters<typeof DirectoryServer>[
   return { server, port };
 }
 
+/** Keys of the links made by link(), by name: a link keeps its key across reconnects. */
+const linkKeys = new Map<string, KeyPair>();
+
 function link(port: number, name: string, extra: Partial<ConstructorParameters<typeof DirectoryLink>[0]> = {}) {
-  const l = new DirectoryLink({ name, connect: () => DirectoryClient.connect({ host: '127.0.0.1', port }), ...extra });
+  const keyPair = newKeyPair();
+  linkKeys.set(name, keyPair);
+  const l = new DirectoryLink({ name, connect: () => DirectoryClient.connect({ host: '127.0.0.1', port, keyPair }), ...extra });
   cleanup.push(() => l.stop());
   return l;
 }
@@ -36,7 +43,7 @@ describe('DirectoryLink', () => {
     await new Promise((res) => setTimeout(res, 300));
     assert.ok(server.counters.alivesReceived - before >= 3, 'ALIVE every interval');
     assert.deepEqual((await l.who()).map((p) => p.name), ['steady']);
-    assert.deepEqual(await l.lookup('steady'), { name: 'steady', ip: '127.0.0.1', port: r.port });
+    assert.deepEqual(await l.lookup('steady'), { name: 'steady', ip: '127.0.0.1', port: r.port, key: linkKeys.get('steady')?.publicKey });
   });
 
   it('answers NACK by registering again by itself, with the same port', async () => {
@@ -58,7 +65,7 @@ describe('DirectoryLink', () => {
     let isUp = true;
     const l = link(port, 'patient', {
       random: () => 0.5, // the middle of the jitter band: exactly the base delay
-      connect: () => (isUp ? DirectoryClient.connect({ host: '127.0.0.1', port }) : Promise.reject(new NatterError(ERROR_CODES.CONNECTION_CLOSED, 'refused'))),
+      connect: () => (isUp ? DirectoryClient.connect({ host: '127.0.0.1', port, keyPair: newKeyPair() }) : Promise.reject(new NatterError(ERROR_CODES.CONNECTION_CLOSED, 'refused'))),
     });
     await l.start();
     const delays: number[] = [];
