@@ -7,19 +7,30 @@
  *     ├── bench/chat-peer-proc.ts <mode> receiver   listens; counts or echoes
  *     └── bench/chat-peer-proc.ts <mode> sender     dials; sends, times round trips
  *
- * `mode` is 'natter' (two PeerNodes) or 'baseline' (raw node:net sockets with
- * newline framing). The channel uses Node's 'advanced' serialization so that
- * bigint timestamps cross it as they are.
+ * `mode` is one of three paths between the same two processes:
+ *
+ *   encrypted   two PeerNodes: Noise XX handshake, then encrypted records
+ *               (what natter always runs)
+ *   plaintext   natter's framing without the encryption: dial() without a
+ *               key pair, a FramedConnection on the accepted socket, TEXT
+ *               frames sent as PeerNode sends them
+ *   baseline    raw node:net sockets with newline framing
+ *
+ * The channel uses Node's 'advanced' serialization so that bigint timestamps
+ * cross it as they are.
  */
 
-export type ChatMode = 'natter' | 'baseline';
+export type ChatMode = 'encrypted' | 'plaintext' | 'baseline';
+
+/** Every mode, in the order the tables list them. */
+export const CHAT_MODES: readonly ChatMode[] = ['encrypted', 'plaintext', 'baseline'];
 export type ChatRole = 'sender' | 'receiver';
 
 /** One request type a peer process answers: what goes in, what comes back. */
 export type ChatCalls = {
   /** Receiver: start listening on 127.0.0.1, port 0. */
   listen: { request: Record<string, never>; reply: { port: number } };
-  /** Sender: dial the receiver and open the chat (natter: CONN / RESP(accept)). */
+  /** Sender: dial the receiver and open the chat (encrypted: CONN / RESP(accept); plaintext: the HELLO exchange). */
   connect: { request: { port: number; timeoutMs: number }; reply: Record<string, never> };
   /**
    * Receiver: count the next `count` messages, then send a CountedReport

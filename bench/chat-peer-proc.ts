@@ -1,12 +1,21 @@
 /**
  * One peer for bench/chat, alone in its process:
  *
- *   node bench/chat-peer-proc.ts <natter|baseline> <sender|receiver>
+ *   node bench/chat-peer-proc.ts <encrypted|plaintext|baseline> <sender|receiver>
  *
- *   natter     a PeerNode with a static Discovery that calls the other peer a
- *              friend, so the chat opens without asking; sends with
+ *   encrypted  a PeerNode (always over the encrypted channel: Noise XX, then
+ *              encrypted records) with a static Discovery that calls the other
+ *              peer a friend, so the chat opens without asking; sends with
  *              `await node.send(peer, text)`, which waits when the
- *              connection's queue is full
+ *              connection's queue is full. Each side's key pair comes from a
+ *              fixed seed: the sender's friends table gives the receiver's
+ *              key (verified), the receiver pins the sender's on first use.
+ *   plaintext  natter's framing over plain TCP, the same path without the
+ *              encryption: the sender dial()s without a key pair, the
+ *              receiver wraps the accepted socket in a FramedConnection
+ *              (answering HELLO); both write eagerly as PeerNode does, and
+ *              the sender waits for the drain above PeerNode's high-water
+ *              mark, as PeerNode.send() does
  *   baseline   a bare node:net socket, noDelay, one `socket.write(text + '\n')`
  *              per message (waiting for 'drain' when write() returns false);
  *              the reader splits on newlines
@@ -15,11 +24,15 @@
  * back (round trips). Every phase has a deadline in here, and the parent has
  * its own: a stuck phase ends the process, never hangs it.
  */
+import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { connect as netConnect, createServer, type Server, type Socket } from 'node:net';
 import { StringDecoder } from 'node:string_decoder';
 import type { Discovery, PeerInfo } from '../src/discovery/discovery.ts';
 import { PeerNode } from '../src/peer/peer-node.ts';
+import { FramedConnection } from '../src/transport/framed-connection.ts';
+import { keyPairFromSeed, type KeyPair } from '../src/transport/secure.ts';
+import { dial } from '../src/transport/tcp.ts';
 import type { BlastReply, ChatCalls, ChatMode, ChatRole, CountedReport, PingpongReply } from './chat-ipc.ts';
 import { report, serveCalls, type Handlers } from './child.ts';
 
@@ -29,10 +42,17 @@ const RECEIVER_NAME = 'bob';
 /** Bound on stopping the peer before exiting. */
 const STOP_TIMEOUT_MS = 1_000;
 
+/**
+ * Queued bytes above which PeerNode.send() waits for the connection to drain
+ * (SEND_HIGH_WATER in src/peer/peer-node.ts): the plaintext path waits at the
+ * same mark, so both paths batch alike.
+ */
+const SEND_HIGH_WATER = 64 * 1024;
+
 const mode = process.argv[2] as ChatMode;
 const role = process.argv[3] as ChatRole;
-if ((mode !== 'natter' && mode !== 'baseline') || (role !== 'sender' && role !== 'receiver')) {
-  throw new Error('usage: chat-peer-proc.ts <natter|baseline> <sender|receiver>');
+if ((mode !== 'encrypted' && mode !== 'plaintext' && mode !== 'baseline') || (role !== 'sender' && role !== 'receiver')) {
+  throw new Error('usage: chat-peer-proc.ts <encrypted|plaintext|baseline> <sender|receiver>');
 }
 
 /** Ends the process on anything unexpected; the parent sees the exit and fails the run. */
@@ -52,7 +72,7 @@ async function withDeadline<T>(what: string, timeoutMs: number, fn: () => Promis
 }
 
 // ---------------------------------------------------------------------------
-// Receiver state, shared by both modes: what `arm` asked to count.
+// Receiver state, shared by every mode: what `arm` asked to count.
 
 type ReceiverPhase = 'count' | 'echo';
 let phase: ReceiverPhase = 'count';
@@ -85,12 +105,12 @@ function cpuSince(start: NodeJS.CpuUsage): number {
 }
 
 // ---------------------------------------------------------------------------
-// Sender, shared by both modes: timed round trips.
+// Sender, shared by every mode: timed round trips.
 
 /**
- * `rounds` sequential round trips of `text`, either mode: each waits for the
+ * `rounds` sequential round trips of `text`, any mode: each waits for the
  * echo `nextEcho` promises before the next. `send` returns a promise only
- * when it must be awaited, so the baseline's plain write() adds no tick.
+ * when it must be awaited, so a plain write() adds no tick.
  */
 async function timeRoundTrips(
   rounds: number,
@@ -113,21 +133,27 @@ async function timeRoundTrips(
 }
 
 // ---------------------------------------------------------------------------
-// natter: two PeerNodes
+// encrypted: two PeerNodes
 
-/** A friends-only directory of one: the other peer, always trusted. */
+/** A peer's identity for the bench: the same key pair in every run, so the sender knows the receiver's key up front. */
+function benchKeyPair(name: string): KeyPair {
+  return keyPairFromSeed(createHash('sha256').update(`natter bench chat ${name}`).digest());
+}
+
+/** A friends-only directory of one: the other peer, always trusted, its key (when given) fixed like a friends table's. */
 function staticDiscovery(peers: PeerInfo[]): Discovery {
   return {
     lookup: async (name) => peers.find((p) => p.name === name),
     list: async () => peers,
     isFriend: () => true,
+    keyAuthority: 'friends-table',
   };
 }
 
 let node: PeerNode | undefined;
 
 function startNode(name: string, peers: PeerInfo[]): PeerNode {
-  const n = new PeerNode({ name, discovery: staticDiscovery(peers), listenHost: HOST, listenPort: 0 });
+  const n = new PeerNode({ name, discovery: staticDiscovery(peers), listenHost: HOST, listenPort: 0, keyPair: benchKeyPair(name) });
   n.on('error', (err) => die(`peer error ${err.code}: ${err.message}`));
   // The other side ending the chat on purpose is how every run ends; losing it mid-run is a failure.
   n.on('ended', (peer, reason, detail) => {
@@ -137,7 +163,8 @@ function startNode(name: string, peers: PeerInfo[]): PeerNode {
   return n;
 }
 
-async function natterListen(): Promise<number> {
+async function encryptedListen(): Promise<number> {
+  // No key for the sender: the receiver's KeyBook pins it on first use.
   const n = startNode(RECEIVER_NAME, []);
   n.on('message', (from, text) => {
     if (phase === 'echo') {
@@ -150,15 +177,15 @@ async function natterListen(): Promise<number> {
   return (await n.start()).port;
 }
 
-async function natterConnect(port: number): Promise<void> {
-  const n = startNode(SENDER_NAME, [{ name: RECEIVER_NAME, ip: HOST, port }]);
+async function encryptedConnect(port: number): Promise<void> {
+  const n = startNode(SENDER_NAME, [{ name: RECEIVER_NAME, ip: HOST, port, key: benchKeyPair(RECEIVER_NAME).publicKey }]);
   await n.start();
   const isConnected = once(n, 'connected');
   await n.connect(RECEIVER_NAME);
   await isConnected;
 }
 
-async function natterBlast(count: number, text: string): Promise<BlastReply> {
+async function encryptedBlast(count: number, text: string): Promise<BlastReply> {
   const n = node as PeerNode;
   const cpu = process.cpuUsage();
   const startNs = process.hrtime.bigint();
@@ -167,7 +194,7 @@ async function natterBlast(count: number, text: string): Promise<BlastReply> {
   return { startNs, sentNs, cpuMicros: cpuSince(cpu) };
 }
 
-async function natterPingpong(rounds: number, text: string): Promise<PingpongReply> {
+async function encryptedPingpong(rounds: number, text: string): Promise<PingpongReply> {
   const n = node as PeerNode;
   let onEcho: ((text: string) => void) | undefined;
   const listener = (_from: string, echoed: string): void => onEcho?.(echoed);
@@ -181,6 +208,93 @@ async function natterPingpong(rounds: number, text: string): Promise<PingpongRep
     );
   } finally {
     n.off('message', listener);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// plaintext: FramedConnection over plain TCP
+
+/** The one framed connection: the receiver's accepted one, or the sender's dialed one. */
+let framed: FramedConnection | undefined;
+/** Sender side: called with each TEXT received (the echoes). */
+let onText: ((text: string) => void) | undefined;
+
+const RESOLVED = Promise.resolve();
+
+/**
+ * PeerNode.send()'s hot path, minus the chat bookkeeping: queue the frame,
+ * wait above the high-water mark, and return a promise either way, as
+ * PeerNode does, so that both paths pay the same await per message.
+ */
+function plainSend(conn: FramedConnection, text: string): Promise<void> {
+  if (!conn.send({ type: 'TEXT', text })) return Promise.reject(new Error('the connection is closed'));
+  return conn.queuedBytes >= SEND_HIGH_WATER ? conn.drained() : RESOLVED;
+}
+
+function watchFramed(conn: FramedConnection): void {
+  framed = conn;
+  conn.on('failure', (err) => {
+    if (!isExiting) die(`connection failed ${err.code}: ${err.message}`);
+  });
+  conn.on('close', () => {
+    if (!isExiting && role === 'sender') die('the receiver closed the connection');
+  });
+}
+
+async function plaintextListen(): Promise<number> {
+  const srv = createServer({ noDelay: true }, (socket) => {
+    if (framed !== undefined) {
+      socket.destroy(); // one sender only
+      return;
+    }
+    const conn = new FramedConnection(socket, { hello: 'answer', isEagerWrite: true });
+    watchFramed(conn);
+    conn.on('message', (msg) => {
+      if (msg.type !== 'TEXT') return;
+      if (phase === 'echo') {
+        conn.send({ type: 'TEXT', text: msg.text });
+        return;
+      }
+      if (!isArmed) return;
+      if (++received === target) counted(msg.text);
+    });
+  });
+  server = srv;
+  srv.listen(0, HOST);
+  await once(srv, 'listening');
+  const address = srv.address();
+  if (address === null || typeof address === 'string') throw new Error('no TCP address');
+  return address.port;
+}
+
+async function plaintextConnect(port: number, timeoutMs: number): Promise<void> {
+  const conn = await dial({ host: HOST, port, timeoutMs, isEagerWrite: true });
+  watchFramed(conn);
+  conn.on('message', (msg) => {
+    if (msg.type === 'TEXT') onText?.(msg.text);
+  });
+}
+
+async function plaintextBlast(count: number, text: string): Promise<BlastReply> {
+  const conn = framed as FramedConnection;
+  const cpu = process.cpuUsage();
+  const startNs = process.hrtime.bigint();
+  for (let i = 0; i < count; i++) await plainSend(conn, text);
+  const sentNs = process.hrtime.bigint();
+  return { startNs, sentNs, cpuMicros: cpuSince(cpu) };
+}
+
+async function plaintextPingpong(rounds: number, text: string): Promise<PingpongReply> {
+  const conn = framed as FramedConnection;
+  try {
+    return await timeRoundTrips(
+      rounds,
+      text,
+      () => new Promise<string>((resolve) => (onText = resolve)),
+      (t) => plainSend(conn, t),
+    );
+  } finally {
+    onText = undefined;
   }
 }
 
@@ -276,6 +390,7 @@ let isExiting = false;
 async function exit(): Promise<void> {
   isExiting = true;
   socket?.destroy();
+  framed?.destroy();
   server?.close();
   if (node === undefined) return;
   let timer: NodeJS.Timeout | undefined;
@@ -288,8 +403,23 @@ const wrongRole = (name: string) => async (): Promise<never> => {
   throw new Error(`a ${role} does not answer ${name}`);
 };
 
+/** Each mode's way to do what a call asks. */
+interface ModeOps {
+  listen(): Promise<number>;
+  connect(port: number, timeoutMs: number): Promise<void>;
+  blast(count: number, text: string): Promise<BlastReply>;
+  pingpong(rounds: number, text: string): Promise<PingpongReply>;
+}
+
+const OPS: Record<ChatMode, ModeOps> = {
+  encrypted: { listen: encryptedListen, connect: encryptedConnect, blast: encryptedBlast, pingpong: encryptedPingpong },
+  plaintext: { listen: plaintextListen, connect: plaintextConnect, blast: plaintextBlast, pingpong: plaintextPingpong },
+  baseline: { listen: baselineListen, connect: baselineConnect, blast: baselineBlast, pingpong: baselinePingpong },
+};
+const ops = OPS[mode];
+
 const handlers: Handlers<ChatCalls> = {
-  listen: role === 'receiver' ? async () => ({ port: await (mode === 'natter' ? natterListen() : baselineListen()) }) : wrongRole('listen'),
+  listen: role === 'receiver' ? async () => ({ port: await ops.listen() }) : wrongRole('listen'),
   arm: role === 'receiver'
     ? async ({ count, text }) => {
         arm(count, text);
@@ -304,17 +434,13 @@ const handlers: Handlers<ChatCalls> = {
     : wrongRole('echo'),
   connect: role === 'sender'
     ? async ({ port, timeoutMs }) => {
-        await withDeadline('connect', timeoutMs, () => (mode === 'natter' ? natterConnect(port) : baselineConnect(port)));
+        await withDeadline('connect', timeoutMs, () => ops.connect(port, timeoutMs));
         return {};
       }
     : wrongRole('connect'),
-  blast: role === 'sender'
-    ? ({ count, text, timeoutMs }) =>
-        withDeadline('blast', timeoutMs, () => (mode === 'natter' ? natterBlast(count, text) : baselineBlast(count, text)))
-    : wrongRole('blast'),
+  blast: role === 'sender' ? ({ count, text, timeoutMs }) => withDeadline('blast', timeoutMs, () => ops.blast(count, text)) : wrongRole('blast'),
   pingpong: role === 'sender'
-    ? ({ rounds, text, timeoutMs }) =>
-        withDeadline('pingpong', timeoutMs, () => (mode === 'natter' ? natterPingpong(rounds, text) : baselinePingpong(rounds, text)))
+    ? ({ rounds, text, timeoutMs }) => withDeadline('pingpong', timeoutMs, () => ops.pingpong(rounds, text))
     : wrongRole('pingpong'),
   usage: async () => ({ cpuMicros: cpuSince({ user: 0, system: 0 }) }),
   exit: async () => {

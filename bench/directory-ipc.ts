@@ -57,12 +57,18 @@ export interface StormRequest {
   total: number;
   /** Registrations in flight at once (see WINDOW in bench/directory.ts). */
   window: number;
+  /**
+   * Each client runs the Noise XX handshake with its own key pair before
+   * HELLO + UP (the natter directory, which takes nothing else); false for
+   * the bare server, which gets the same frames on plain TCP.
+   */
+  isSecure: boolean;
   timeoutMs: number;
 }
 
 export interface StormReply {
   registered: number;
-  /** hrtime of the first connect and of the last ACK (same clock in every process). */
+  /** hrtime of the first connect and of the last ACK (same clock in every process); key pairs are made before the first. */
   startNs: bigint;
   endNs: bigint;
   /** CPU µs this generator process used for its share (user + system). */

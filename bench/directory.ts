@@ -3,9 +3,12 @@
  * measured in the same run: a bare node:net server (bench/baseline-server-proc.ts)
  * that answers the same requests with the same bytes and does nothing else.
  *
- *   1. register storm    N clients connect and register at once (HELLO + UP,
- *                        answered HELLO + ACK): seconds, registrations/s, the
- *                        server's RSS after GC and its CPU during the storm
+ *   1. register storm    N clients connect and register at once (natter: the
+ *                        Noise XX handshake, each client with its own key
+ *                        pair, then HELLO + UP inside it; the bare server:
+ *                        HELLO + UP on plain TCP; answered HELLO + ACK):
+ *                        seconds, registrations/s, the server's RSS after GC
+ *                        and its CPU during the storm
  *   2. idle memory       server RSS with N registered idle clients minus
  *                        RSS before any, both after GC, per client
  *   3. WHO latency       500 sequential WHOs from one registered client with N
@@ -19,6 +22,12 @@
  * one. Clients dial from addresses spread over 127.0.0.0/8 (one each); all
  * traffic stays on loopback. Every child is killed at the end of its run,
  * whether it succeeded or failed.
+ *
+ * The natter directory takes only encrypted connections, so every natter
+ * figure includes the encryption: the handshakes in the storm, the records
+ * around WHO answers and heartbeats, the per-connection stream state in the
+ * memory. The bare server is the same plaintext baseline as before: the
+ * ratios show the directory and its encryption together.
  */
 import { availableParallelism } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -61,13 +70,15 @@ const HEARTBEAT_LEAD_MS = 1_500;
 const HEARTBEAT_WINDOW_MS = 15_000;
 
 const CALL_TIMEOUT_MS = 30_000;
-const STORM_TIMEOUT_MS = 60_000;
+/** Every client's handshake is in the storm: about 20 s for 10,000 on two CPUs, so room for a slower machine. */
+const STORM_TIMEOUT_MS = 120_000;
 const WHO_TIMEOUT_MS = 5_000;
 
-/** The issue's targets, for N = 10,000. */
-const TARGET_STORM_SECONDS = 1.5;
+/** The issues' targets, for N = 10,000: the storm's includes every client's handshake. */
+const TARGET_STORM_SECONDS = 5;
 const TARGET_WHO_P99_MS = 15;
-const TARGET_BYTES_PER_CLIENT = 6 * 1024;
+/** The memory target predates the encrypted channel, which adds per-connection state; shown, not held to. */
+const PLAINTEXT_TARGET_BYTES_PER_CLIENT = 6 * 1024;
 
 const MIB = 1024 * 1024;
 
@@ -185,7 +196,11 @@ async function runRound(kind: ServerKind, n: number, plan: RoundPlan): Promise<R
     const before = await server.measure(true);
     const shares = await Promise.all(
       generators.map((g, generator) =>
-        g.call('storm', { port, generator, generators: GENERATORS, total: n, window: WINDOW, timeoutMs: STORM_TIMEOUT_MS }, STORM_TIMEOUT_MS + CALL_TIMEOUT_MS),
+        g.call(
+          'storm',
+          { port, generator, generators: GENERATORS, total: n, window: WINDOW, isSecure: kind === 'natter', timeoutMs: STORM_TIMEOUT_MS },
+          STORM_TIMEOUT_MS + CALL_TIMEOUT_MS,
+        ),
       ),
     );
     const stormEnd = await server.measure(false);
@@ -315,7 +330,7 @@ export interface DirectoryResult {
   baseline: SystemFigures;
 }
 
-/** Runs natter and the baseline, STORM_ROUNDS times each, for each N: about a minute and a half in all. */
+/** Runs natter and the baseline, STORM_ROUNDS times each, for each N: about two minutes in all on two CPUs. */
 export async function runDirectoryBench(): Promise<DirectoryResult[]> {
   const results: DirectoryResult[] = [];
   for (const n of SIZES) {
@@ -372,6 +387,7 @@ export function printDirectory(results: DirectoryResult[]): void {
     `register storm: N clients connect at once, ${WINDOW} in flight per generator; HELLO + UP answered by HELLO + ACK; ` +
       `median of ${STORM_ROUNDS} rounds`,
   );
+  console.log('natter: every client runs the Noise XX handshake with its own key pair first (timed); bare net server: plain TCP, no handshake');
   const storm: string[][] = [];
   for (const { n, natter, baseline } of results) {
     const isTarget = n === LARGEST;
@@ -391,20 +407,32 @@ export function printDirectory(results: DirectoryResult[]): void {
         `exceeds the ${TARGET_STORM_SECONDS} s target by itself, however fast the load generators`,
     );
   }
+  if (top !== undefined) {
+    // The generators share the machine with the server: their handshakes cost CPU the server cannot have.
+    const cpus = availableParallelism();
+    const cpuSeconds = top.natter.storm.cpuSeconds + top.natter.storm.loadCpuSeconds;
+    if (cpuSeconds / cpus > TARGET_STORM_SECONDS) {
+      console.log(
+        `note: directory and load generators together used ${fmt(cpuSeconds, 2)} s of CPU for the ${fmt(LARGEST)}-client storm: ` +
+          `on ${cpus} CPUs it cannot take less than ${fmt(cpuSeconds / cpus, 2)} s on this machine`,
+      );
+    }
+  }
 
-  console.log('\nidle memory: (server RSS with N registered idle clients − RSS before any), both after GC, per client');
+  console.log('\nidle memory: (server RSS with N registered idle clients − RSS before any), both after GC, per client (natter: encrypted connections)');
   const idle: string[][] = [];
   for (const { n, natter, baseline } of results) {
     if (n !== LARGEST) continue;
     idle.push(
-      row('RSS bytes per client', n, natter.idle.bytesPerClient, baseline.idle.bytesPerClient, 0, {
-        text: `≤ ${fmt(TARGET_BYTES_PER_CLIENT)} B`,
-        isMet: natter.idle.bytesPerClient <= TARGET_BYTES_PER_CLIENT,
-      }),
+      row('RSS bytes per client', n, natter.idle.bytesPerClient, baseline.idle.bytesPerClient, 0),
       row('of which JS heap + external', n, natter.idle.heapBytesPerClient, baseline.idle.heapBytesPerClient, 0),
     );
   }
   printTable(idle);
+  console.log(
+    `(the ≤ ${fmt(PLAINTEXT_TARGET_BYTES_PER_CLIENT)} B per client target was set for plaintext connections; ` +
+      'the encrypted channel adds its stream state to each, and no target is set for it yet)',
+  );
 
   console.log(`\nWHO latency: ${WHO_ROUNDS} sequential WHOs (after ${WHO_WARMUP} untimed) from one registered client, until the last PEER frame`);
   const who: string[][] = [];

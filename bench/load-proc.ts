@@ -3,23 +3,31 @@
  * own process, because one process may hold only 20,000 open files and the
  * clients must not share a CPU-bound event loop with the server.
  *
- * A generator speaks raw bytes, not natter's client library: it sends
+ * A generator speaks raw frames, not natter's client library: it sends
  * prebuilt frames and reads back only frame headers, so the same generator
  * drives the natter directory and the bare baseline server and costs both
- * the same.
+ * the same, but for the encryption. The natter directory takes only
+ * encrypted connections, so for it (StormRequest.isSecure) each client first
+ * runs the Noise XX handshake with its own key pair, made before the storm
+ * is timed (an identity exists before its owner connects), and the same
+ * frames then go through the encrypted stream; the bare server gets them on
+ * plain TCP.
  *
  *   storm       open this generator's share of the N clients, at most
- *               `window` at once: HELLO + UP  →  wait for HELLO and ACK
+ *               `window` at once: [handshake,] HELLO + UP  →  wait for HELLO and ACK
  *   who         on the first client: WHO → HDR(count) + count × PEER, timed
  *   heartbeat   every client: ALIVE at its phase of the interval → ACK
  *
  * The clients stay open from the storm to the end: the later phases run
  * with all N registered.
  */
+import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { decodePayload, encodeMessage } from '../src/protocol/codec.ts';
 import { HEADER_BYTES } from '../src/protocol/limits.ts';
 import { MESSAGE_TYPES, PROTOCOL_VERSION, messageNameOf } from '../src/protocol/messages.ts';
+import { keyPairFromSeed, secureSocket, type KeyPair } from '../src/transport/secure.ts';
 import { serveCalls } from './child.ts';
 import {
   localAddressOf,
@@ -39,10 +47,15 @@ const ALIVE = encodeMessage({ type: 'ALIVE' });
 /** Called for each whole frame a client receives; each phase installs its own. */
 type FrameHandler = (client: LoadClient, type: number, payload: Buffer) => void;
 
+/** The server's handshake deadline is 10 s; a client's own is the same. */
+const HANDSHAKE_TIMEOUT_MS = 10_000;
+
 /** One client connection with a header-only frame reader. */
 class LoadClient {
   readonly index: number;
   readonly socket: Socket;
+  /** What frames are written to: the socket, or the encrypted stream over it once its handshake is done. */
+  stream: Duplex | undefined;
   hasHello = false;
   isRegistered = false;
   /** When set, every chunk received is kept (the WHO answer handed to the baseline). */
@@ -122,20 +135,48 @@ function beginPhase(timer: () => NodeJS.Timeout | undefined, finish: (err?: Erro
   return settle;
 }
 
-function open(index: number, port: number): void {
+/** Writes frames to a client; every client is open (handshake done, registered) by the end of the storm. */
+function write(client: LoadClient, frames: Buffer): void {
+  if (client.stream === undefined) fault(client, 'was written to before it was open');
+  else client.stream.write(frames);
+}
+
+/**
+ * Opens client `index`, with the Noise handshake first when `keyPair` is
+ * given. HELLO need not wait for the server's (protocol.md §5): HELLO and UP
+ * leave in one write.
+ */
+function open(index: number, port: number, keyPair: KeyPair | undefined): void {
   const socket = connect({ host: '127.0.0.1', port, localAddress: localAddressOf(index), noDelay: true });
   const client = new LoadClient(index, socket);
   clients.push(client);
-  // HELLO need not wait for the server's (protocol.md §5): both frames leave in one write.
-  socket.on('connect', () => socket.write(Buffer.concat([HELLO, encodeMessage({ type: 'UP', name: `c${index}`, ip: '', port: 0 })])));
-  socket.on('data', (chunk: Buffer) => client.push(chunk));
+  const register = Buffer.concat([HELLO, encodeMessage({ type: 'UP', name: `c${index}`, ip: '', port: 0 })]);
   socket.on('error', (err) => fault(client, `failed: ${err.message}`));
   socket.on('close', () => fault(client, 'was closed by the server'));
+  if (keyPair === undefined) {
+    socket.on('connect', () => {
+      client.stream = socket;
+      socket.write(register);
+    });
+    socket.on('data', (chunk: Buffer) => client.push(chunk));
+    return;
+  }
+  secureSocket(socket, true, { keyPair, handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS }).then(
+    (secure) => {
+      client.stream = secure.asDuplex();
+      secure.on('error', (err: Error) => fault(client, `failed: ${err.message}`));
+      secure.on('data', (chunk: Buffer) => client.push(chunk));
+      secure.write(register);
+    },
+    (err: Error) => fault(client, `handshake failed: ${err.message}`),
+  );
 }
 
 function storm(req: StormRequest): Promise<StormReply> {
   const mine: number[] = [];
   for (let i = req.generator; i < req.total; i += req.generators) mine.push(i);
+  // Every client's own identity, made before the clock starts.
+  const keyPairs = req.isSecure ? mine.map(() => keyPairFromSeed(randomBytes(32))) : undefined;
   const startNs = process.hrtime.bigint();
   const startCpu = process.cpuUsage();
   let endNs = startNs;
@@ -158,7 +199,8 @@ function storm(req: StormRequest): Promise<StormReply> {
     // Opening a new client only when one finishes keeps at most `window` connects in flight.
     const launch = (): void => {
       while (inFlight < req.window && next < mine.length) {
-        open(mine[next++] as number, req.port);
+        open(mine[next] as number, req.port, keyPairs?.[next]);
+        next++;
         inFlight++;
       }
     };
@@ -200,7 +242,7 @@ function whoOnce(client: LoadClient, timeoutMs: number): Promise<number> {
         if (peers === expected) settle();
       } else settle(new Error(`WHO: ${describe(type, payload)} after ${peers} of ${expected} PEER frames`));
     };
-    client.socket.write(WHO);
+    write(client, WHO);
   });
 }
 
@@ -259,7 +301,7 @@ function heartbeat(req: HeartbeatRequest): Promise<HeartbeatReply> {
       const now = elapsedMs();
       // Bounded: each pass sends one ALIVE and moves the next due time forward.
       while (n > 0 && dueMs() <= now && dueMs() < durationMs) {
-        (clients[k] as LoadClient).socket.write(ALIVE);
+        write(clients[k] as LoadClient, ALIVE);
         sent++;
         if (++k === n) {
           k = 0;

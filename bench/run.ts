@@ -2,10 +2,13 @@
 import { printChat, runChatBench } from './chat.ts';
 import { printCodec, runCodecBench } from './codec.ts';
 import { printDirectory, runDirectoryBench } from './directory.ts';
+import { printHandshake, runHandshakeBench } from './handshake.ts';
 
 console.log(`natter benchmarks on Node ${process.version}, ${new Date().toISOString()}\n`);
 printCodec(runCodecBench());
 console.log('');
 printChat(await runChatBench());
+console.log('');
+printHandshake(await runHandshakeBench());
 console.log('');
 printDirectory(await runDirectoryBench());

@@ -1,0 +1,144 @@
+/**
+ * bench/handshake: what it costs to set up one connection, encrypted against
+ * plaintext, measured in the same run with the same two processes
+ * (bench/handshake-proc.ts):
+ *
+ *   encrypted   TCP connect + Noise XX handshake (Ed25519 identity keys; the
+ *               dialer checks the listener's) + the HELLO exchange inside it:
+ *               what every natter connection now does
+ *   plaintext   TCP connect + the HELLO exchange (the baseline): dial()
+ *               without a key pair, a FramedConnection on the accepted socket
+ *
+ * Each set-up is timed in the dialer from connect() until the listener's
+ * HELLO is in (dial() resolves), and closed, untimed, before the next one
+ * starts. After WARMUP untimed connections per path, BLOCKS blocks of BLOCK
+ * connections per path alternate (and which path goes first), so machine
+ * noise hits both alike; median and p99 are over all the timed connections
+ * of a path. CPU per connection is read in both processes around each block,
+ * closing included.
+ */
+import type { DialReply, DialerCalls, HandshakeMode, ListenerCalls } from './handshake-ipc.ts';
+import { Child } from './child.ts';
+import { fmt, median, percentile, table } from './harness.ts';
+
+const WARMUP = 50;
+const BLOCK = 50;
+/** Blocks per path: BLOCKS × BLOCK = 500 timed connections each. */
+const BLOCKS = 10;
+const MODES: readonly HandshakeMode[] = ['encrypted', 'plaintext'];
+
+/** Deadline for one connection's set-up, inside the dialer. */
+const CONNECT_TIMEOUT_MS = 5_000;
+/** Deadline for one block inside the dialer; the parent waits a little longer. */
+const BLOCK_TIMEOUT_MS = 30_000;
+const PARENT_SLACK_MS = 2_000;
+const CALL_TIMEOUT_MS = 10_000;
+
+interface ModeFigures {
+  /** Every timed set-up, µs, in the order made. */
+  setupMicros: number[];
+  medianMicros: number;
+  p99Micros: number;
+  /** Each block's median set-up, µs, in the order run. */
+  blockMedians: number[];
+  dialerCpuMicrosPerConn: number;
+  listenerCpuMicrosPerConn: number;
+}
+
+export interface HandshakeResult {
+  connections: number;
+  encrypted: ModeFigures;
+  plaintext: ModeFigures;
+  /** encrypted / plaintext. */
+  medianRatio: number;
+  p99Ratio: number;
+}
+
+export async function runHandshakeBench(): Promise<HandshakeResult> {
+  const listener = new Child<ListenerCalls>('handshake listener', './handshake-proc.ts', ['listener'], []);
+  const dialer = new Child<DialerCalls>('handshake dialer', './handshake-proc.ts', ['dialer'], []);
+  try {
+    await Promise.all([listener.ready(), dialer.ready()]);
+    const { publicKey, ...ports } = await listener.call('ports', {}, CALL_TIMEOUT_MS);
+    /** One block of `count` connections on `mode`: the dialer's reply and the listener's CPU for it. */
+    const block = async (mode: HandshakeMode, count: number): Promise<DialReply & { listenerCpuMicros: number }> => {
+      const before = await listener.call('usage', {}, CALL_TIMEOUT_MS);
+      const reply = await dialer.call(
+        'dial',
+        { mode, port: ports[mode], count, publicKey, connectTimeoutMs: CONNECT_TIMEOUT_MS, timeoutMs: BLOCK_TIMEOUT_MS },
+        BLOCK_TIMEOUT_MS + PARENT_SLACK_MS,
+      );
+      const after = await listener.call('usage', {}, CALL_TIMEOUT_MS);
+      if (after.ready - before.ready !== count) {
+        throw new Error(`bench/handshake: the listener finished ${after.ready - before.ready} of ${count} ${mode} HELLO exchanges`);
+      }
+      return { ...reply, listenerCpuMicros: after.cpuMicros - before.cpuMicros };
+    };
+    for (const mode of MODES) await block(mode, WARMUP);
+    const blocks: Record<HandshakeMode, (DialReply & { listenerCpuMicros: number })[]> = { encrypted: [], plaintext: [] };
+    for (let b = 0; b < BLOCKS; b++) {
+      const order = b % 2 === 0 ? MODES : [...MODES].reverse();
+      for (const mode of order) blocks[mode].push(await block(mode, BLOCK));
+    }
+    const figures = (mode: HandshakeMode): ModeFigures => {
+      const all = blocks[mode];
+      const setupMicros = all.flatMap((r) => r.setupMicros);
+      return {
+        setupMicros,
+        medianMicros: median(setupMicros),
+        p99Micros: percentile(setupMicros, 99),
+        blockMedians: all.map((r) => median(r.setupMicros)),
+        dialerCpuMicrosPerConn: all.reduce((sum, r) => sum + r.cpuMicros, 0) / setupMicros.length,
+        listenerCpuMicrosPerConn: all.reduce((sum, r) => sum + r.listenerCpuMicros, 0) / setupMicros.length,
+      };
+    };
+    const encrypted = figures('encrypted');
+    const plaintext = figures('plaintext');
+    return {
+      connections: BLOCK * BLOCKS,
+      encrypted,
+      plaintext,
+      medianRatio: encrypted.medianMicros / plaintext.medianMicros,
+      p99Ratio: encrypted.p99Micros / plaintext.p99Micros,
+    };
+  } finally {
+    await Promise.all([listener.kill(), dialer.kill()]);
+  }
+}
+
+export function printHandshake(result: HandshakeResult): void {
+  const { encrypted: e, plaintext: p } = result;
+  console.log(
+    `handshake: setting up one connection on loopback, dialer and listener each in its own process; ${fmt(result.connections)} sequential ` +
+      `connections per path after ${WARMUP} untimed (blocks of ${BLOCK}, the paths alternating), each timed from connect() until the ` +
+      `listener's HELLO is in, and closed before the next`,
+  );
+  console.log("encrypted: TCP connect + Noise XX handshake (Ed25519 identity keys, the dialer checking the listener's) + HELLO exchange");
+  console.log('plaintext (baseline): TCP connect + HELLO exchange: dial() without a key pair, a FramedConnection on the accepted socket');
+  const x = (a: number, b: number): string => `${fmt(a / b, 2)}x`;
+  console.log(
+    table(
+      ['measure', 'encrypted', 'plaintext', 'encrypted/plaintext'],
+      [
+        ['set-up median, µs', fmt(e.medianMicros, 1), fmt(p.medianMicros, 1), x(e.medianMicros, p.medianMicros)],
+        ['set-up p99, µs', fmt(e.p99Micros, 1), fmt(p.p99Micros, 1), x(e.p99Micros, p.p99Micros)],
+        ['dialer CPU, µs/conn (with close)', fmt(e.dialerCpuMicrosPerConn, 1), fmt(p.dialerCpuMicrosPerConn, 1), x(e.dialerCpuMicrosPerConn, p.dialerCpuMicrosPerConn)],
+        ['listener CPU, µs/conn (with close)', fmt(e.listenerCpuMicrosPerConn, 1), fmt(p.listenerCpuMicrosPerConn, 1), x(e.listenerCpuMicrosPerConn, p.listenerCpuMicrosPerConn)],
+      ],
+    ),
+  );
+  console.log('each block\'s median set-up, µs, in order (the two paths of one block were measured back to back):');
+  const spread = (values: number[], digits: number): string => values.map((v) => fmt(v, digits)).join(' / ');
+  console.log(
+    table(
+      ['', 'block medians'],
+      [
+        ['encrypted', spread(e.blockMedians, 0)],
+        ['plaintext', spread(p.blockMedians, 0)],
+        ['encrypted/plaintext', spread(e.blockMedians.map((v, i) => v / (p.blockMedians[i] as number)), 2)],
+      ],
+    ),
+  );
+}
+
+if (import.meta.main) printHandshake(await runHandshakeBench());
