@@ -569,11 +569,8 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
     }
   }
 
+  /** A CONN whose key #checkInbound accepted (which also refused our own name). */
   #onConn(conn: FramedConnection, name: string): void {
-    if (name === this.name) {
-      conn.fail(new NatterError(ERROR_CODES.INVALID_NAME, `${name} is this peer's own name`));
-      return;
-    }
     const link = this.#linkFor(name);
     if (link.conn !== undefined || link.dialing !== undefined) {
       // Two connections for one pair. While our own dial is still unanswered

@@ -134,23 +134,14 @@ export function encodeMessage(msg: Message, limits: Limits = DEFAULT_LIMITS): Bu
       return frame(msg.type, [HELLO_MAGIC, u16(msg.version, 'version')], limits);
     case 'ERROR':
       return frame(msg.type, [str8(checkWireCode(msg.code), 'error code'), bytes16(msg.reason, 'reason')], limits);
-    case 'PEER':
-      return frame(
-        msg.type,
-        [str8(normalizeName(msg.name, limits.maxNameBytes), 'name'), ipToBytes(msg.ip), u16(checkPort(msg.port, false), 'port'), checkKey(msg.key)],
-        limits,
-      );
     case 'UP':
-    case 'CONN':
-      return frame(
-        msg.type,
-        [
-          str8(normalizeName(msg.name, limits.maxNameBytes), 'name'),
-          ipToBytes(msg.ip),
-          u16(checkPort(msg.port, msg.type === 'UP'), 'port'),
-        ],
-        limits,
-      );
+    case 'PEER':
+    case 'CONN': {
+      // One layout: name, ip, port; PEER adds the key it registered with.
+      const fields = [str8(normalizeName(msg.name, limits.maxNameBytes), 'name'), ipToBytes(msg.ip), u16(checkPort(msg.port, msg.type === 'UP'), 'port')];
+      if (msg.type === 'PEER') fields.push(checkKey(msg.key));
+      return frame(msg.type, fields, limits);
+    }
     case 'ACK': {
       const out = fixed(msg.type, 6, limits);
       out.writeUInt16BE(checkPort(msg.port, false), 5);
@@ -233,17 +224,12 @@ export function decodePayload(name: MessageName, payload: Buffer, limits: Limits
       break;
     }
     case 'UP':
+    case 'PEER':
     case 'CONN': {
       const peerName = readName(r, limits);
       const ip = r.ip('ip');
-      msg = { type: name, name: peerName, ip, port: checkPort(r.u16('port'), name === 'UP') };
-      break;
-    }
-    case 'PEER': {
-      const peerName = readName(r, limits);
-      const ip = r.ip('ip');
-      const port = checkPort(r.u16('port'), false);
-      msg = { type: name, name: peerName, ip, port, key: Buffer.from(r.bytes(KEY_BYTES, 'key')) };
+      const port = checkPort(r.u16('port'), name === 'UP');
+      msg = name === 'PEER' ? { type: name, name: peerName, ip, port, key: Buffer.from(r.bytes(KEY_BYTES, 'key')) } : { type: name, name: peerName, ip, port };
       break;
     }
     case 'ACK':
