@@ -1,0 +1,1143 @@
+/**
+ * The durable message store of a peer: an outbox of messages typed for
+ * friends who may be offline, the ids of messages already received (so a
+ * re-sent message is shown once), and one history log per conversation.
+ *
+ * A FileStore keeps each of these in an append-only JSON-lines file under its
+ * data directory (one JSON object per line):
+ *
+ *   lock                    our pid; one process per directory
+ *   outbox.jsonl            {"op":"queue","id","peer","ts","text"} | {"op":"done","id"[,"why"]}
+ *   received.jsonl          {"peer","id"}
+ *   history/<name>.jsonl    {"ts","dir":"in"|"out","id","text"}
+ *
+ * Every batch is one synchronous write(2) on a file descriptor opened for
+ * append, so once a call returns the kernel holds the records and they
+ * survive the process being killed at any moment (SIGKILL included). A kill
+ * in the middle of a write can leave a torn last line: readers skip lines
+ * that are unterminated or do not parse, and a file whose last byte is not a
+ * newline gets one before anything else is appended to it, so a torn line
+ * never merges with the next record.
+ *
+ * There is no fsync per message: a power failure or kernel crash may lose the
+ * last writes (those the kernel had not yet flushed to disk). Rewrites that
+ * replace a whole file (compaction) are fsynced before they are renamed into
+ * place, so a power failure never loses more than the records written since.
+ *
+ * Order of writes matters where a crash falls between two files:
+ *  - enqueue writes the outbox before the history: a crash in between sends a
+ *    message that is missing from our own history, never the reverse (a
+ *    "sent" line for a message that was never queued);
+ *  - received writes the history before the received record: a crash in
+ *    between logs the sender's retry a second time (history() shows each id
+ *    once), never drops it as a duplicate of something that was never shown.
+ * A failed write is undone (the file is truncated back to its size before
+ * the call), so nothing of a failed call counts.
+ */
+import { randomBytes } from 'node:crypto';
+import {
+  closeSync,
+  fstatSync,
+  fsyncSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { ERROR_CODES, NatterError } from '../errors.ts';
+
+/** A message id: 16 random bytes as 32 lower-case hex digits (in files and JSON). */
+export type MessageId = string;
+
+/** A fresh random MessageId. */
+export function newMessageId(): MessageId {
+  return randomBytes(16).toString('hex');
+}
+
+const MESSAGE_ID = /^[0-9a-f]{32}$/;
+
+/** True when `value` is a well-formed MessageId (32 lower-case hex digits). */
+export function isMessageId(value: unknown): value is MessageId {
+  return typeof value === 'string' && MESSAGE_ID.test(value);
+}
+
+/**
+ * One message: `peer` is the recipient in the outbox, the sender for received
+ * messages. `ts` = ms since the Unix epoch (sender's clock).
+ */
+export interface StoredMessage {
+  id: MessageId;
+  peer: string;
+  ts: number;
+  text: string;
+}
+
+/** One line of a conversation's history. */
+export interface HistoryEntry {
+  ts: number;
+  dir: 'in' | 'out';
+  id: MessageId;
+  text: string;
+}
+
+/**
+ * Where a peer keeps what must not be lost. MemoryStore and FileStore behave
+ * the same (test/peer/message-store.test.ts runs one contract suite against
+ * both), except that MemoryStore forgets everything when the process exits.
+ *
+ * Messages given to `enqueue` and `received` are checked first (id of 32 hex
+ * digits, string peer and text, finite ts): a bad one throws
+ * NATTER_ERR_INVALID_ARGUMENT and nothing of the call is recorded. An id that
+ * is already pending (enqueue) or already received from that peer (received)
+ * is skipped, as is a repeat within one call.
+ */
+export interface MessageStore {
+  /** Queued messages not yet delivered or dropped, oldest first, all peers (what a restart must still deliver). */
+  pending(): StoredMessage[];
+  /**
+   * Durably records messages the user entered, before they go anywhere; also
+   * appends each to its conversation's history ('out'). One write per file per
+   * call. Throws NatterError STORAGE_FAILED (naming the file) if the write
+   * fails — then nothing of the call counts as queued.
+   */
+  enqueue(msgs: readonly StoredMessage[]): void;
+  /** The peer acknowledged these ids: they leave the outbox. Unknown ids (or ids queued for another peer) are ignored. */
+  delivered(peer: string, ids: readonly MessageId[]): void;
+  /** These ids will never be delivered (the user's chat request was declined, etc.): they leave the outbox. Unknown ids ignored. */
+  dropped(peer: string, ids: readonly MessageId[]): void;
+  /** True when a message with this id from `peer` was received before (within the remembered window). */
+  hasReceived(peer: string, id: MessageId): boolean;
+  /**
+   * Durably records received messages (for dedup, and history 'in' unless
+   * history is off) before they are shown or acknowledged. One write per file
+   * per call. STORAGE_FAILED on failure, and then none of them counts as received.
+   */
+  received(msgs: readonly StoredMessage[]): void;
+  /** The last `n` history entries of the conversation with `peer`, oldest first ([] when history is off or empty). */
+  history(peer: string, n: number): HistoryEntry[];
+  /** Whether history is kept. */
+  readonly isHistoryOn: boolean;
+  /** Releases files and the lock. Idempotent. Recording anything afterwards throws STORAGE_FAILED. */
+  close(): void;
+}
+
+/** How many received ids each store remembers per peer unless told otherwise. */
+export const DEFAULT_RECEIVED_WINDOW = 10_000;
+/** How many history entries a MemoryStore keeps per peer unless told otherwise. */
+export const DEFAULT_MEMORY_HISTORY_LIMIT = 1_000;
+
+// ---------------------------------------------------------------------------
+// State shared by both stores
+
+/** The pending outbox, in queue order (a Map iterates in insertion order). */
+class Outbox {
+  readonly #byId = new Map<MessageId, StoredMessage>();
+
+  get size(): number {
+    return this.#byId.size;
+  }
+
+  has(id: MessageId): boolean {
+    return this.#byId.has(id);
+  }
+
+  add(msg: StoredMessage): void {
+    if (!this.#byId.has(msg.id)) this.#byId.set(msg.id, copyMessage(msg));
+  }
+
+  remove(id: MessageId): void {
+    this.#byId.delete(id);
+  }
+
+  /** The ids among `ids` that are pending for `peer`, each once. */
+  owned(peer: string, ids: readonly MessageId[]): MessageId[] {
+    const out = new Set<MessageId>();
+    for (const id of ids) if (this.#byId.get(id)?.peer === peer) out.add(id);
+    return [...out];
+  }
+
+  /** The internal records, oldest first; callers must not mutate them. */
+  values(): IterableIterator<StoredMessage> {
+    return this.#byId.values();
+  }
+
+  list(): StoredMessage[] {
+    return [...this.#byId.values()].map(copyMessage);
+  }
+}
+
+/** The last `window` ids received from each peer; the oldest are forgotten first. */
+class ReceivedWindow {
+  readonly #byPeer = new Map<string, Set<MessageId>>();
+  readonly #window: number;
+  #count = 0;
+
+  constructor(window: number) {
+    this.#window = window;
+  }
+
+  /** How many ids are remembered, all peers together. */
+  get count(): number {
+    return this.#count;
+  }
+
+  has(peer: string, id: MessageId): boolean {
+    return this.#byPeer.get(peer)?.has(id) ?? false;
+  }
+
+  add(peer: string, id: MessageId): void {
+    let ids = this.#byPeer.get(peer);
+    if (ids === undefined) {
+      ids = new Set();
+      this.#byPeer.set(peer, ids);
+    }
+    if (ids.has(id)) return;
+    ids.add(id);
+    this.#count++;
+    if (ids.size > this.#window) {
+      // A Set iterates in insertion order: the first is the oldest.
+      const oldest = ids.values().next().value as MessageId;
+      ids.delete(oldest);
+      this.#count--;
+    }
+  }
+
+  entries(): IterableIterator<[string, Set<MessageId>]> {
+    return this.#byPeer.entries();
+  }
+}
+
+function copyMessage(m: StoredMessage): StoredMessage {
+  return { id: m.id, peer: m.peer, ts: m.ts, text: m.text };
+}
+
+function isStoredMessage(m: unknown): m is StoredMessage {
+  const v = m as Partial<StoredMessage> | null;
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    isMessageId(v.id) &&
+    typeof v.peer === 'string' &&
+    typeof v.ts === 'number' &&
+    Number.isFinite(v.ts) &&
+    typeof v.text === 'string'
+  );
+}
+
+function isHistoryEntry(e: unknown): e is HistoryEntry {
+  const v = e as Partial<HistoryEntry> | null;
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    typeof v.ts === 'number' &&
+    Number.isFinite(v.ts) &&
+    (v.dir === 'in' || v.dir === 'out') &&
+    isMessageId(v.id) &&
+    typeof v.text === 'string'
+  );
+}
+
+/** Throws INVALID_ARGUMENT for the first malformed message: a message the file could not read back must not be accepted. */
+function checkMessages(msgs: readonly StoredMessage[], what: string): void {
+  for (const m of msgs) {
+    if (!isStoredMessage(m)) {
+      throw new NatterError(
+        ERROR_CODES.INVALID_ARGUMENT,
+        `${what}: a message needs an id of 32 lower-case hex digits, a string peer and text, and a finite ts`,
+      );
+    }
+  }
+}
+
+/** The messages of an enqueue call that are new: not pending, not repeated in the call. */
+function newToOutbox(outbox: Outbox, msgs: readonly StoredMessage[]): StoredMessage[] {
+  const seen = new Set<MessageId>();
+  return msgs.filter((m) => {
+    if (outbox.has(m.id) || seen.has(m.id)) return false;
+    seen.add(m.id);
+    return true;
+  });
+}
+
+/** The messages of a received call that are new: not received before from that peer, not repeated in the call. */
+function newToReceived(received: ReceivedWindow, msgs: readonly StoredMessage[]): StoredMessage[] {
+  const seen = new Set<string>();
+  return msgs.filter((m) => {
+    const key = JSON.stringify([m.peer, m.id]);
+    if (received.has(m.peer, m.id) || seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+function groupByPeer(msgs: readonly StoredMessage[]): Map<string, StoredMessage[]> {
+  const out = new Map<string, StoredMessage[]>();
+  for (const m of msgs) {
+    const list = out.get(m.peer);
+    if (list === undefined) out.set(m.peer, [m]);
+    else list.push(m);
+  }
+  return out;
+}
+
+function historyEntry(m: StoredMessage, dir: 'in' | 'out'): HistoryEntry {
+  return { ts: m.ts, dir, id: m.id, text: m.text };
+}
+
+/** `n` as a count of entries: at least 0, whole. */
+function clampCount(n: number): number {
+  return Number.isNaN(n) ? 0 : Math.max(0, Math.floor(n));
+}
+
+function positiveInteger(value: number | undefined, fallback: number, what: string): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new NatterError(ERROR_CODES.INVALID_ARGUMENT, `${what} must be a positive integer, got ${String(value)}`);
+  }
+  return value;
+}
+
+function closedError(where: string): NatterError {
+  return new NatterError(ERROR_CODES.STORAGE_FAILED, `message store ${where} is closed`);
+}
+
+// ---------------------------------------------------------------------------
+// MemoryStore
+
+/** A MessageStore that keeps everything in memory and forgets it on exit (tests, and users who want no files). */
+export class MemoryStore implements MessageStore {
+  readonly isHistoryOn: boolean;
+  readonly #historyLimit: number;
+  readonly #outbox = new Outbox();
+  readonly #received: ReceivedWindow;
+  readonly #history = new Map<string, HistoryEntry[]>();
+  #isClosed = false;
+
+  /**
+   * `historyLimit`: entries kept per peer (default 1000). `receivedWindow`:
+   * received ids remembered per peer (default 10,000).
+   */
+  constructor(options: { isHistoryOn?: boolean; historyLimit?: number; receivedWindow?: number } = {}) {
+    this.isHistoryOn = options.isHistoryOn ?? true;
+    this.#historyLimit = positiveInteger(options.historyLimit, DEFAULT_MEMORY_HISTORY_LIMIT, 'historyLimit');
+    this.#received = new ReceivedWindow(positiveInteger(options.receivedWindow, DEFAULT_RECEIVED_WINDOW, 'receivedWindow'));
+  }
+
+  pending(): StoredMessage[] {
+    return this.#outbox.list();
+  }
+
+  enqueue(msgs: readonly StoredMessage[]): void {
+    this.#checkOpen();
+    checkMessages(msgs, 'enqueue');
+    for (const m of newToOutbox(this.#outbox, msgs)) {
+      this.#outbox.add(m);
+      this.#remember(m, 'out');
+    }
+  }
+
+  delivered(peer: string, ids: readonly MessageId[]): void {
+    this.#checkOpen();
+    for (const id of this.#outbox.owned(peer, ids)) this.#outbox.remove(id);
+  }
+
+  dropped(peer: string, ids: readonly MessageId[]): void {
+    this.delivered(peer, ids);
+  }
+
+  hasReceived(peer: string, id: MessageId): boolean {
+    return this.#received.has(peer, id);
+  }
+
+  received(msgs: readonly StoredMessage[]): void {
+    this.#checkOpen();
+    checkMessages(msgs, 'received');
+    for (const m of newToReceived(this.#received, msgs)) {
+      this.#received.add(m.peer, m.id);
+      this.#remember(m, 'in');
+    }
+  }
+
+  history(peer: string, n: number): HistoryEntry[] {
+    const count = clampCount(n);
+    if (count === 0) return [];
+    return (this.#history.get(peer) ?? []).slice(-count).map((e) => ({ ...e }));
+  }
+
+  close(): void {
+    this.#isClosed = true;
+  }
+
+  #remember(m: StoredMessage, dir: 'in' | 'out'): void {
+    if (!this.isHistoryOn) return;
+    let log = this.#history.get(m.peer);
+    if (log === undefined) {
+      log = [];
+      this.#history.set(m.peer, log);
+    }
+    log.push(historyEntry(m, dir));
+    if (log.length > this.#historyLimit) log.shift();
+  }
+
+  #checkOpen(): void {
+    if (this.#isClosed) throw closedError('(in memory)');
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Files
+
+/** When nothing is pending, an outbox bigger than this is emptied. */
+const OUTBOX_TRUNCATE_BYTES = 1 << 20;
+/** The outbox is rewritten when it holds more lines than this and … */
+const OUTBOX_COMPACT_MIN_LINES = 10_000;
+/** … more than this many times the lines still needed. */
+const OUTBOX_COMPACT_RATIO = 4;
+/** received.jsonl is rewritten when it holds more than this many times the ids remembered … */
+const RECEIVED_COMPACT_RATIO = 2;
+/** … and more lines than this, so that small windows do not rewrite on every call. */
+const RECEIVED_COMPACT_MIN_LINES = 1_024;
+/** history() reads a log backwards in chunks of this size. */
+const HISTORY_CHUNK_BYTES = 64 * 1024;
+/**
+ * A history line longer than this is not one we wrote (a TEXT is at most
+ * 64 KiB, protocol.md §3, so even fully \u-escaped it stays well below):
+ * history() skips it rather than buffer an unbounded line.
+ */
+const MAX_HISTORY_LINE_BYTES = 1 << 20;
+/** History files kept open at once; the least recently written is closed first. */
+const MAX_OPEN_HISTORY_FILES = 32;
+
+const NEWLINE = 0x0a;
+
+function storageError(action: string, file: string, cause: unknown): NatterError {
+  return new NatterError(ERROR_CODES.STORAGE_FAILED, `cannot ${action} ${file}: ${(cause as Error).message}`, { cause });
+}
+
+/** Writes all of `buf` to `fd` (at `position`, or appending when null), looping over partial writes. */
+function writeAll(fd: number, buf: Buffer, position: number | null): void {
+  let off = 0;
+  while (off < buf.length) {
+    const n = writeSync(fd, buf, off, buf.length - off, position === null ? null : position + off);
+    if (n <= 0) throw new Error(`write returned ${n}`);
+    off += n;
+  }
+}
+
+/** Reads exactly `buf.length` bytes at `position` (the file must hold them). */
+function readAll(fd: number, buf: Buffer, position: number): void {
+  let off = 0;
+  while (off < buf.length) {
+    const n = readSync(fd, buf, off, buf.length - off, position + off);
+    if (n === 0) throw new Error('file shrank while being read');
+    off += n;
+  }
+}
+
+/** The text of `file`, '' when it does not exist. */
+function readText(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return '';
+    throw storageError('read', file, err);
+  }
+}
+
+/**
+ * The complete lines of a JSON-lines text, parsed; lines that do not parse are
+ * skipped, and so is a last line without a newline (torn by a kill mid-write).
+ */
+function parseLines(text: string): unknown[] {
+  const lines = text.split('\n');
+  lines.pop();
+  const out: unknown[] = [];
+  for (const line of lines) {
+    const value = parseLine(line);
+    if (value !== undefined) out.push(value);
+  }
+  return out;
+}
+
+function parseLine(line: string): unknown {
+  if (line === '') return undefined;
+  try {
+    return JSON.parse(line) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Replaces `file` with `text` so that a crash leaves either the old file or
+ * the new one: written to a temporary file, fsynced, renamed over. The
+ * temporary name is fixed because the directory lock makes us its only writer.
+ */
+function rewriteAtomically(file: string, text: string): void {
+  const tmp = `${file}.tmp`;
+  let fd: number | undefined;
+  try {
+    fd = openSync(tmp, 'w', 0o600);
+    writeAll(fd, Buffer.from(text, 'utf8'), null);
+    fsyncSync(fd);
+    closeSync(fd);
+    fd = undefined;
+    renameSync(tmp, file);
+  } catch (err) {
+    if (fd !== undefined) {
+      try {
+        closeSync(fd);
+      } catch {
+        // Already failing; the rename did not happen, so the old file stands.
+      }
+    }
+    rmSync(tmp, { force: true });
+    throw storageError('rewrite', file, err);
+  }
+}
+
+/**
+ * A file we append to: opened once (mode 0600 when created) and kept open,
+ * its size tracked so a failed batch can be cut off again. The directory lock
+ * makes us the only writer, so the tracked size is the file's size.
+ */
+class AppendFile {
+  readonly path: string;
+  #fd: number | undefined;
+  #size = 0;
+
+  constructor(path: string) {
+    this.path = path;
+  }
+
+  /** Bytes in the file. */
+  get size(): number {
+    this.#open();
+    return this.#size;
+  }
+
+  /** Opens the file now (it is otherwise opened on first use), so that one we cannot append to fails early. */
+  ensureOpen(): void {
+    this.#open();
+  }
+
+  /**
+   * Appends `text` in one write loop. A failed write may have left part of
+   * `text` behind: the caller cuts the file back (appendAll).
+   */
+  append(text: string): void {
+    const fd = this.#open();
+    const buf = Buffer.from(text, 'utf8');
+    try {
+      writeAll(fd, buf, null);
+    } catch (err) {
+      throw storageError('write', this.path, err);
+    }
+    this.#size += buf.length;
+  }
+
+  /**
+   * Cuts the file back to `size` bytes. Returns false when that failed: the
+   * file is then closed, so the next append reopens it and re-checks its end.
+   */
+  truncate(size: number): boolean {
+    try {
+      ftruncateSync(this.#open(), size);
+      this.#size = size;
+      return true;
+    } catch {
+      this.close();
+      return false;
+    }
+  }
+
+  /** Closes the descriptor; the next use reopens the file (after it was renamed over, say). */
+  close(): void {
+    if (this.#fd === undefined) return;
+    const fd = this.#fd;
+    this.#fd = undefined;
+    try {
+      closeSync(fd);
+    } catch {
+      // Nothing was buffered in user space, so nothing is lost by a failed close.
+    }
+  }
+
+  /** Opens the file for append, making sure it ends with a newline so a torn last line never merges with our next record. */
+  #open(): number {
+    if (this.#fd !== undefined) return this.#fd;
+    let fd: number | undefined;
+    try {
+      fd = openSync(this.path, 'a', 0o600);
+      let size = fstatSync(fd).size;
+      if (size > 0) {
+        const last = Buffer.alloc(1);
+        // An O_APPEND descriptor is opened write-only; read the last byte through another one.
+        const rfd = openSync(this.path, 'r');
+        try {
+          readAll(rfd, last, size - 1);
+        } finally {
+          closeSync(rfd);
+        }
+        if (last[0] !== NEWLINE) {
+          writeAll(fd, Buffer.from('\n'), null);
+          size++;
+        }
+      }
+      this.#fd = fd;
+      this.#size = size;
+      return fd;
+    } catch (err) {
+      if (fd !== undefined) closeSync(fd);
+      throw storageError('open', this.path, err);
+    }
+  }
+}
+
+/** One append to make as part of a call, and what to do if it cannot be undone. */
+interface PlannedAppend {
+  file: AppendFile;
+  text: string;
+  onUndoFailed?: () => void;
+}
+
+/**
+ * Makes the appends in order; if one fails, cuts every file already written
+ * back to its size before the call and rethrows, so nothing of the call counts.
+ */
+function appendAll(plan: readonly PlannedAppend[]): void {
+  const done: Array<{ step: PlannedAppend; before: number }> = [];
+  try {
+    for (const step of plan) {
+      const before = step.file.size;
+      done.push({ step, before });
+      step.file.append(step.text);
+    }
+  } catch (err) {
+    for (const { step, before } of done.reverse()) {
+      if (!step.file.truncate(before)) step.onUndoFailed?.();
+    }
+    throw err;
+  }
+}
+
+/**
+ * The file name of a conversation's history: encodeURIComponent with '.' and
+ * '*' escaped too, so no name ('..', '.hidden', 'a*') can leave history/ or be
+ * special to a shell, and distinct names map to distinct files. A lone
+ * surrogate (which encodeURIComponent rejects) becomes %uXXXX; '%' itself is
+ * always escaped, so that cannot collide with another name.
+ */
+export function fileSafeName(name: string): string {
+  let out = '';
+  for (const ch of name) {
+    const code = ch.codePointAt(0) as number;
+    if (code >= 0xd800 && code <= 0xdfff) out += `%u${code.toString(16).toUpperCase()}`;
+    else out += encodeURIComponent(ch).replace(/\./g, '%2E').replace(/\*/g, '%2A');
+  }
+  return out;
+}
+
+/** The default data directory for a display name: $XDG_DATA_HOME/natter/<encoded name> (XDG_DATA_HOME default ~/.local/share). */
+export function defaultDataDir(name: string, env: NodeJS.ProcessEnv = process.env): string {
+  const data = env.XDG_DATA_HOME !== undefined && env.XDG_DATA_HOME !== '' ? env.XDG_DATA_HOME : join(homedir(), '.local', 'share');
+  return join(data, 'natter', fileSafeName(name));
+}
+
+// ---------------------------------------------------------------------------
+// The directory lock
+
+/**
+ * Directories locked by this process. A lock file naming our own pid is ours
+ * only if it is in here; otherwise it was left by an earlier process that had
+ * the same pid (common in containers, where the peer is often pid 1).
+ */
+const LOCKED_HERE = new Set<string>();
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it exists but belongs to someone else. Anything but ESRCH is treated as alive: never steal a lock on a guess.
+    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
+
+/** The pid in a lock file's text, or undefined for garbage (including 0 and negatives, which kill(2) would read as process groups). */
+function parsePid(text: string): number | undefined {
+  const m = /^\s*(\d{1,10})\s*$/.exec(text);
+  if (m === null) return undefined;
+  const pid = Number(m[1]);
+  return pid > 0 && pid <= 0x7fffffff ? pid : undefined;
+}
+
+/**
+ * Takes `dir`'s lock: creates `lock` with O_EXCL holding our pid. A lock
+ * naming a live process (other than a stale one of our own pid) throws
+ * DATA_DIR_LOCKED; a dead or garbage one is removed and taken over.
+ *
+ * Two processes taking over the same stale lock at the same instant could
+ * both succeed (each removes the file, one may remove the other's fresh one);
+ * that needs a crashed peer and two starts within microseconds of each other.
+ */
+function acquireLock(dir: string): string {
+  const file = join(dir, 'lock');
+  for (let attempt = 0; attempt < 5; attempt++) {
+    try {
+      const fd = openSync(file, 'wx', 0o600);
+      try {
+        writeAll(fd, Buffer.from(`${process.pid}\n`), null);
+      } finally {
+        closeSync(fd);
+      }
+      LOCKED_HERE.add(dir);
+      return file;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw storageError('create', file, err);
+    }
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // released meanwhile: try again
+      throw storageError('read', file, err);
+    }
+    const pid = parsePid(text);
+    const isOurs = pid === process.pid;
+    if (pid !== undefined && ((isOurs && LOCKED_HERE.has(dir)) || (!isOurs && isAlive(pid)))) {
+      throw new NatterError(
+        ERROR_CODES.DATA_DIR_LOCKED,
+        `data directory ${dir} is in use by process ${pid} (lock file ${file}); stop that process, or remove the file if it is not natter`,
+      );
+    }
+    try {
+      rmSync(file, { force: true });
+    } catch (err) {
+      throw storageError('remove stale lock', file, err);
+    }
+  }
+  throw new NatterError(ERROR_CODES.DATA_DIR_LOCKED, `data directory ${dir}: could not take the lock ${file} (it keeps changing)`);
+}
+
+function releaseLock(dir: string, file: string): void {
+  LOCKED_HERE.delete(dir);
+  try {
+    // Only if it is still ours: someone may have taken over a lock they thought stale.
+    if (parsePid(readFileSync(file, 'utf8')) === process.pid) rmSync(file, { force: true });
+  } catch {
+    // Gone or unreadable: nothing of ours to remove.
+  }
+}
+
+// ---------------------------------------------------------------------------
+// FileStore
+
+function queueLine(m: StoredMessage): string {
+  return `${JSON.stringify({ op: 'queue', id: m.id, peer: m.peer, ts: m.ts, text: m.text })}\n`;
+}
+
+function doneLines(ids: readonly MessageId[], why: string | undefined): string {
+  return ids.map((id) => `${JSON.stringify(why === undefined ? { op: 'done', id } : { op: 'done', id, why })}\n`).join('');
+}
+
+function receivedLine(peer: string, id: MessageId): string {
+  return `${JSON.stringify({ peer, id })}\n`;
+}
+
+function historyLine(e: HistoryEntry): string {
+  return `${JSON.stringify({ ts: e.ts, dir: e.dir, id: e.id, text: e.text })}\n`;
+}
+
+/** Replays outbox.jsonl: queued minus done, in queue order; bad records skipped. */
+function replayOutbox(text: string): Outbox {
+  const outbox = new Outbox();
+  for (const rec of parseLines(text)) {
+    const r = rec as { op?: unknown; id?: unknown } | null;
+    if (typeof r !== 'object' || r === null) continue;
+    if (r.op === 'queue' && isStoredMessage(r)) outbox.add(r);
+    else if (r.op === 'done' && isMessageId(r.id)) outbox.remove(r.id);
+  }
+  return outbox;
+}
+
+function replayReceived(text: string, window: number): ReceivedWindow {
+  const received = new ReceivedWindow(window);
+  for (const rec of parseLines(text)) {
+    const r = rec as { peer?: unknown; id?: unknown } | null;
+    if (typeof r === 'object' && r !== null && typeof r.peer === 'string' && isMessageId(r.id)) received.add(r.peer, r.id);
+  }
+  return received;
+}
+
+function outboxText(outbox: Outbox): string {
+  let text = '';
+  for (const m of outbox.values()) text += queueLine(m);
+  return text;
+}
+
+function receivedText(received: ReceivedWindow): string {
+  let text = '';
+  for (const [peer, ids] of received.entries()) for (const id of ids) text += receivedLine(peer, id);
+  return text;
+}
+
+/**
+ * The last `n` valid entries of a history log, oldest first, reading it
+ * backwards in chunks so that showing a few lines of a long log costs a few
+ * reads, not the whole file.
+ */
+function readHistoryTail(file: string, n: number): HistoryEntry[] {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw storageError('open', file, err);
+  }
+  const newestFirst: HistoryEntry[] = [];
+  try {
+    let pos = fstatSync(fd).size;
+    // Bytes of a line whose start lies in a chunk not read yet.
+    let carry: Buffer = Buffer.alloc(0);
+    // True while skipping bytes up to the previous newline: first the
+    // unterminated tail of the file (a torn write), later an overlong line.
+    let isSkipping = true;
+    while (pos > 0 && newestFirst.length < n) {
+      const len = Math.min(HISTORY_CHUNK_BYTES, pos);
+      pos -= len;
+      const chunk = Buffer.allocUnsafe(len);
+      readAll(fd, chunk, pos);
+      const buf = carry.length === 0 ? chunk : Buffer.concat([chunk, carry]);
+      let end = buf.length;
+      if (isSkipping) {
+        const nl = buf.lastIndexOf(NEWLINE);
+        if (nl < 0) {
+          carry = Buffer.alloc(0);
+          continue;
+        }
+        end = nl;
+        isSkipping = false;
+      }
+      // buf[0, end) ends at a line boundary; take whole lines from its end.
+      while (newestFirst.length < n) {
+        const nl = end === 0 ? -1 : buf.lastIndexOf(NEWLINE, end - 1);
+        if (nl < 0 && pos > 0) break; // the line starts in an earlier chunk
+        const value = parseLine(buf.toString('utf8', nl + 1, end));
+        if (isHistoryEntry(value)) newestFirst.push({ ts: value.ts, dir: value.dir, id: value.id, text: value.text });
+        if (nl < 0) break;
+        end = nl;
+      }
+      carry = Buffer.from(buf.subarray(0, end));
+      if (carry.length > MAX_HISTORY_LINE_BYTES) {
+        carry = Buffer.alloc(0);
+        isSkipping = true;
+      }
+    }
+  } catch (err) {
+    throw storageError('read', file, err);
+  } finally {
+    closeSync(fd);
+  }
+  return newestFirst.reverse();
+}
+
+/** Options of FileStore.open. */
+export interface FileStoreOptions {
+  /** The data directory; created (mode 0700) when missing. */
+  dir: string;
+  /** Keep per-conversation history logs (default true). When false no history file is written. */
+  isHistoryOn?: boolean;
+  /** Received ids remembered per peer for dedup (default 10,000). */
+  receivedWindow?: number;
+}
+
+/** A MessageStore kept in append-only JSON-lines files under a data directory (see the top of this file). */
+export class FileStore implements MessageStore {
+  /** The data directory (absolute). */
+  readonly dir: string;
+  readonly isHistoryOn: boolean;
+  readonly #lockFile: string;
+  readonly #historyDir: string;
+  readonly #outbox: Outbox;
+  readonly #outboxFile: AppendFile;
+  /** Records in outbox.jsonl (queue and done lines). */
+  #outboxLines: number;
+  /** Set when a failed call could not be undone in outbox.jsonl: the file is rewritten from memory before the next append. */
+  #isOutboxStale = false;
+  /** Outbox lines at the last failed runtime compaction; no retry until the file doubles. */
+  #outboxCompactFailedAt = 0;
+  readonly #received: ReceivedWindow;
+  readonly #receivedFile: AppendFile;
+  #receivedLines: number;
+  #isReceivedStale = false;
+  #receivedCompactFailedAt = 0;
+  /** Open history files, least recently written first. */
+  readonly #historyFiles = new Map<string, AppendFile>();
+  #isClosed = false;
+
+  private constructor(init: {
+    dir: string;
+    isHistoryOn: boolean;
+    lockFile: string;
+    outbox: Outbox;
+    outboxFile: AppendFile;
+    received: ReceivedWindow;
+    receivedFile: AppendFile;
+  }) {
+    this.dir = init.dir;
+    this.isHistoryOn = init.isHistoryOn;
+    this.#lockFile = init.lockFile;
+    this.#historyDir = join(init.dir, 'history');
+    this.#outbox = init.outbox;
+    this.#outboxFile = init.outboxFile;
+    this.#outboxLines = init.outbox.size;
+    this.#received = init.received;
+    this.#receivedFile = init.receivedFile;
+    this.#receivedLines = init.received.count;
+  }
+
+  /**
+   * Opens (creating, mode 0700 dir / 0600 files) the data directory, takes
+   * its lock, replays the outbox and received record and rewrites both
+   * compacted. Throws DATA_DIR_LOCKED when another live process holds the
+   * directory, STORAGE_FAILED when it cannot be read or written.
+   */
+  static open(options: FileStoreOptions): FileStore {
+    const dir = resolve(options.dir);
+    const isHistoryOn = options.isHistoryOn ?? true;
+    const window = positiveInteger(options.receivedWindow, DEFAULT_RECEIVED_WINDOW, 'receivedWindow');
+    try {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+    } catch (err) {
+      throw storageError('create', dir, err);
+    }
+    const lockFile = acquireLock(dir);
+    const outboxFile = new AppendFile(join(dir, 'outbox.jsonl'));
+    const receivedFile = new AppendFile(join(dir, 'received.jsonl'));
+    try {
+      const outboxPath = outboxFile.path;
+      const oldOutbox = readText(outboxPath);
+      const outbox = replayOutbox(oldOutbox);
+      const newOutbox = outboxText(outbox);
+      if (newOutbox !== oldOutbox) rewriteAtomically(outboxPath, newOutbox);
+      const receivedPath = receivedFile.path;
+      const oldReceived = readText(receivedPath);
+      const received = replayReceived(oldReceived, window);
+      const newReceived = receivedText(received);
+      if (newReceived !== oldReceived) rewriteAtomically(receivedPath, newReceived);
+      outboxFile.ensureOpen();
+      receivedFile.ensureOpen();
+      if (isHistoryOn) {
+        const historyDir = join(dir, 'history');
+        try {
+          mkdirSync(historyDir, { recursive: true, mode: 0o700 });
+        } catch (err) {
+          throw storageError('create', historyDir, err);
+        }
+      }
+      return new FileStore({ dir, isHistoryOn, lockFile, outbox, outboxFile, received, receivedFile });
+    } catch (err) {
+      outboxFile.close();
+      receivedFile.close();
+      releaseLock(dir, lockFile);
+      throw err;
+    }
+  }
+
+  pending(): StoredMessage[] {
+    return this.#outbox.list();
+  }
+
+  enqueue(msgs: readonly StoredMessage[]): void {
+    this.#checkOpen();
+    checkMessages(msgs, 'enqueue');
+    const fresh = newToOutbox(this.#outbox, msgs);
+    if (fresh.length === 0) return;
+    this.#refreshOutbox();
+    const plan: PlannedAppend[] = [
+      { file: this.#outboxFile, text: fresh.map(queueLine).join(''), onUndoFailed: () => (this.#isOutboxStale = true) },
+      ...this.#historyPlan(fresh, 'out'),
+    ];
+    appendAll(plan);
+    for (const m of fresh) this.#outbox.add(m);
+    this.#outboxLines += fresh.length;
+  }
+
+  delivered(peer: string, ids: readonly MessageId[]): void {
+    this.#done(peer, ids, undefined);
+  }
+
+  dropped(peer: string, ids: readonly MessageId[]): void {
+    this.#done(peer, ids, 'dropped');
+  }
+
+  hasReceived(peer: string, id: MessageId): boolean {
+    return this.#received.has(peer, id);
+  }
+
+  received(msgs: readonly StoredMessage[]): void {
+    this.#checkOpen();
+    checkMessages(msgs, 'received');
+    const fresh = newToReceived(this.#received, msgs);
+    if (fresh.length === 0) return;
+    this.#refreshReceived();
+    const plan: PlannedAppend[] = [
+      // History first: see the top of this file.
+      ...this.#historyPlan(fresh, 'in'),
+      {
+        file: this.#receivedFile,
+        text: fresh.map((m) => receivedLine(m.peer, m.id)).join(''),
+        onUndoFailed: () => (this.#isReceivedStale = true),
+      },
+    ];
+    appendAll(plan);
+    for (const m of fresh) this.#received.add(m.peer, m.id);
+    this.#receivedLines += fresh.length;
+    this.#maybeCompactReceived();
+  }
+
+  history(peer: string, n: number): HistoryEntry[] {
+    const count = clampCount(n);
+    if (!this.isHistoryOn || count === 0) return [];
+    return uniqueEntries(readHistoryTail(this.#historyPath(peer), count));
+  }
+
+  close(): void {
+    if (this.#isClosed) return;
+    this.#isClosed = true;
+    this.#outboxFile.close();
+    this.#receivedFile.close();
+    for (const file of this.#historyFiles.values()) file.close();
+    this.#historyFiles.clear();
+    releaseLock(this.dir, this.#lockFile);
+  }
+
+  #done(peer: string, ids: readonly MessageId[], why: string | undefined): void {
+    this.#checkOpen();
+    const owned = this.#outbox.owned(peer, ids);
+    if (owned.length === 0) return;
+    this.#refreshOutbox();
+    appendAll([{ file: this.#outboxFile, text: doneLines(owned, why), onUndoFailed: () => (this.#isOutboxStale = true) }]);
+    for (const id of owned) this.#outbox.remove(id);
+    this.#outboxLines += owned.length;
+    this.#maybeCompactOutbox();
+  }
+
+  #historyPath(peer: string): string {
+    return join(this.#historyDir, `${fileSafeName(peer)}.jsonl`);
+  }
+
+  /** One append per conversation touched by `msgs`; none when history is off. */
+  #historyPlan(msgs: readonly StoredMessage[], dir: 'in' | 'out'): PlannedAppend[] {
+    if (!this.isHistoryOn) return [];
+    return [...groupByPeer(msgs)].map(([peer, list]) => ({
+      file: this.#historyFile(peer),
+      text: list.map((m) => historyLine(historyEntry(m, dir))).join(''),
+    }));
+  }
+
+  /** The history file of `peer`, keeping at most MAX_OPEN_HISTORY_FILES descriptors open. */
+  #historyFile(peer: string): AppendFile {
+    let file = this.#historyFiles.get(peer);
+    if (file !== undefined) {
+      this.#historyFiles.delete(peer); // re-inserted below as the most recent
+    } else {
+      file = new AppendFile(this.#historyPath(peer));
+      while (this.#historyFiles.size >= MAX_OPEN_HISTORY_FILES) {
+        const [oldestPeer, oldest] = this.#historyFiles.entries().next().value as [string, AppendFile];
+        oldest.close();
+        this.#historyFiles.delete(oldestPeer);
+      }
+    }
+    this.#historyFiles.set(peer, file);
+    return file;
+  }
+
+  /** After a failed call that could not be undone, makes outbox.jsonl match memory again before appending. */
+  #refreshOutbox(): void {
+    if (!this.#isOutboxStale) return;
+    this.#rewriteOutbox();
+    this.#isOutboxStale = false;
+  }
+
+  #refreshReceived(): void {
+    if (!this.#isReceivedStale) return;
+    this.#rewriteReceived();
+    this.#isReceivedStale = false;
+  }
+
+  #rewriteOutbox(): void {
+    rewriteAtomically(this.#outboxFile.path, outboxText(this.#outbox));
+    this.#outboxFile.close(); // the descriptor points at the old file
+    this.#outboxLines = this.#outbox.size;
+  }
+
+  #rewriteReceived(): void {
+    rewriteAtomically(this.#receivedFile.path, receivedText(this.#received));
+    this.#receivedFile.close();
+    this.#receivedLines = this.#received.count;
+  }
+
+  /**
+   * Keeps outbox.jsonl near the size of what is pending. Best effort: the
+   * call that triggered it has already been recorded, so a failure here is
+   * not its failure; the file stays correct, only longer.
+   */
+  #maybeCompactOutbox(): void {
+    const pending = this.#outbox.size;
+    try {
+      if (pending === 0 && this.#outboxFile.size > OUTBOX_TRUNCATE_BYTES) {
+        if (this.#outboxFile.truncate(0)) this.#outboxLines = 0;
+      } else if (
+        this.#outboxLines > OUTBOX_COMPACT_RATIO * pending &&
+        this.#outboxLines > OUTBOX_COMPACT_MIN_LINES &&
+        this.#outboxLines >= 2 * this.#outboxCompactFailedAt
+      ) {
+        this.#rewriteOutbox();
+      }
+    } catch {
+      this.#outboxCompactFailedAt = this.#outboxLines;
+    }
+  }
+
+  /** Keeps received.jsonl near the size of what is remembered (best effort, like #maybeCompactOutbox). */
+  #maybeCompactReceived(): void {
+    if (
+      this.#receivedLines > RECEIVED_COMPACT_RATIO * this.#received.count &&
+      this.#receivedLines > RECEIVED_COMPACT_MIN_LINES &&
+      this.#receivedLines >= 2 * this.#receivedCompactFailedAt
+    ) {
+      try {
+        this.#rewriteReceived();
+      } catch {
+        this.#receivedCompactFailedAt = this.#receivedLines;
+      }
+    }
+  }
+
+  #checkOpen(): void {
+    if (this.#isClosed) throw closedError(this.dir);
+  }
+}
+
+/**
+ * Each message once: a receiver killed between writing the history line and
+ * the received record logs the sender's retry a second time (see the order
+ * of writes above); the copy has the same id and direction, and is skipped.
+ */
+function uniqueEntries(entries: HistoryEntry[]): HistoryEntry[] {
+  const seen = new Set<string>();
+  return entries.filter((e) => {
+    const key = `${e.dir}:${e.id}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
