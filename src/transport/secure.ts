@@ -127,10 +127,13 @@ export function secureSocket(socket: Socket, isInitiator: boolean, options: Secu
     const onError = (err: Error): void => {
       failure ??= isNatterError(err) ? err : handshakeError(err);
     };
+    // Stays for the stream's whole life: an error can still come after the
+    // handshake (a write of its last message meeting a peer that died), before
+    // whoever takes the stream listens, or after they let go of it; unheard,
+    // it would end the process.
     s.on('error', onError);
     s.opened.then((isOpen) => {
       clearTimeout(timer);
-      s.off('error', onError);
       if (isOpen) {
         resolve(s);
         return;
