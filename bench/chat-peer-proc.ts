@@ -35,6 +35,7 @@ import { keyPairFromSeed, type KeyPair } from '../src/transport/secure.ts';
 import { dial } from '../src/transport/tcp.ts';
 import type { BlastReply, ChatCalls, ChatMode, ChatRole, CountedReport, PingpongReply } from './chat-ipc.ts';
 import { report, serveCalls, type Handlers } from './child.ts';
+import { textMsg } from '../test/helpers/messages.ts';
 
 const HOST = '127.0.0.1';
 const SENDER_NAME = 'alice';
@@ -204,7 +205,7 @@ async function encryptedPingpong(rounds: number, text: string): Promise<Pingpong
       rounds,
       text,
       () => new Promise<string>((resolve) => (onEcho = resolve)),
-      (t) => n.send(RECEIVER_NAME, t),
+      (t) => n.send(RECEIVER_NAME, t).then(() => undefined),
     );
   } finally {
     n.off('message', listener);
@@ -227,7 +228,7 @@ const RESOLVED = Promise.resolve();
  * PeerNode does, so that both paths pay the same await per message.
  */
 function plainSend(conn: FramedConnection, text: string): Promise<void> {
-  if (!conn.send({ type: 'TEXT', text })) return Promise.reject(new Error('the connection is closed'));
+  if (!conn.send(textMsg(text))) return Promise.reject(new Error('the connection is closed'));
   return conn.queuedBytes >= SEND_HIGH_WATER ? conn.drained() : RESOLVED;
 }
 
@@ -252,7 +253,7 @@ async function plaintextListen(): Promise<number> {
     conn.on('message', (msg) => {
       if (msg.type !== 'TEXT') return;
       if (phase === 'echo') {
-        conn.send({ type: 'TEXT', text: msg.text });
+        conn.send(textMsg(msg.text));
         return;
       }
       if (!isArmed) return;

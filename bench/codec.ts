@@ -9,6 +9,7 @@
 import { encodeMessage } from '../src/protocol/codec.ts';
 import { FrameDecoder } from '../src/protocol/decoder.ts';
 import { fmt, median, table, timeRounds } from './harness.ts';
+import { textMsg } from '../test/helpers/messages.ts';
 
 const CHUNK = 65_536;
 const ROUNDS = 7;
@@ -21,7 +22,7 @@ function chunks(stream: Buffer): Buffer[] {
 
 function natterRound(text: string, n: number): number {
   const frames: Buffer[] = new Array(n);
-  for (let i = 0; i < n; i++) frames[i] = encodeMessage({ type: 'TEXT', text });
+  for (let i = 0; i < n; i++) frames[i] = encodeMessage(textMsg(text));
   const stream = Buffer.concat(frames);
   const decoder = new FrameDecoder();
   let got = 0;
@@ -35,7 +36,7 @@ function natterRound(text: string, n: number): number {
 
 function jsonRound(text: string, n: number): number {
   const lines: Buffer[] = new Array(n);
-  for (let i = 0; i < n; i++) lines[i] = Buffer.from(`${JSON.stringify({ type: 'TEXT', text })}\n`, 'utf8');
+  for (let i = 0; i < n; i++) lines[i] = Buffer.from(`${JSON.stringify(textMsg(text))}\n`, 'utf8');
   const stream = Buffer.concat(lines);
   let rest = '';
   let got = 0;

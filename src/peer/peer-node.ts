@@ -16,6 +16,17 @@
  *                   └──decline()──▶ none
  *   open ──END either way, or connection lost──▶ none
  *
+ * Every TEXT carries an id and a time; the receiver records it (dropping one
+ * it has seen before) and answers RCPT with its id. A message the user
+ * enters is recorded in the store's outbox before it goes anywhere, and
+ * leaves the outbox only at its RCPT, so one to a peer that is offline,
+ * unreachable or lost halfway is sent again, in order, when the peer can be
+ * reached: at the next retry, or at once when it dials us (protocol.md §7.1).
+ *
+ *   send() ──▶ queued (in the store) ──TEXT on a ready chat──▶ sent ──RCPT──▶ delivered
+ *                 ▲                                             │
+ *                 └─────────── connection lost before RCPT ─────┘
+ *
  * When two peers dial each other at the same moment, both connections carry
  * a CONN; each side keeps the one dialed by the peer whose name sorts first
  * and closes the other, so both keep the same one. Both wanted the chat, so
@@ -36,6 +47,7 @@ import { listenOn } from '../transport/listen.ts';
 import { keyPairFromSeed, type KeyPair } from '../transport/secure.ts';
 import { acceptSecure, dial } from '../transport/tcp.ts';
 import { KeyBook, type KeyReport } from './key-book.ts';
+import { MemoryStore, newMessageId, type MessageId, type MessageStore } from './message-store.ts';
 
 export type ChatState = 'outgoing' | 'incoming' | 'open';
 
@@ -63,10 +75,16 @@ export interface PeerNodeOptions {
   keepaliveIntervalMs?: number;
   /** Deadline to connect to a peer and exchange HELLO, and for an inbound connection to send CONN. Default 10,000 ms. */
   dialTimeoutMs?: number;
-  /** Texts waiting per peer for a chat to open. Default 100. */
+  /** Messages not yet delivered per peer, at most; more are refused with OUTBOX_FULL. Default 1,000. */
   maxOutbox?: number;
-  /** How long stop() waits for texts still waiting for a chat to open (and be sent). Default 5,000 ms. */
+  /** How long stop() waits for messages on their way (a chat opening, receipts due). Default 5,000 ms. */
   stopGraceMs?: number;
+  /** First wait before trying again to reach a peer that has messages waiting; doubles per failure. Default 2,000 ms. */
+  retryIntervalMs?: number;
+  /** Longest wait between such tries. Default 60,000 ms. */
+  maxRetryIntervalMs?: number;
+  /** Where the outbox, the ids of received messages and the history live. Default: in memory (lost at exit). */
+  store?: MessageStore;
   /** Inbound connections that have not sent CONN yet, at most; more are refused. Default 64. */
   maxPendingInbound?: number;
   /** Our identity for the encrypted channel. Default: a new key pair (library use and tests). */
@@ -85,12 +103,29 @@ export interface PeerNodeEvents {
   connected: [peer: string];
   /** Our request was declined; reason "busy" when the peer has too many chats. */
   declined: [by: string, reason: string];
-  /** A chat message. */
-  message: [from: string, text: string];
+  /** A chat message, recorded in the store and shown once: a resent copy is dropped by its id. */
+  message: [from: string, text: string, meta: { id: MessageId; ts: number }];
+  /** A message the user entered is in the outbox; `isRecovered` for one left there by an earlier run. */
+  queued: [to: string, message: OutMessage, isRecovered: boolean];
+  /** A message went out on a connection (it may be sent again if that connection is lost before its receipt). */
+  sent: [to: string, id: MessageId];
+  /** The receiver recorded the message. */
+  delivered: [to: string, id: MessageId];
+  /** Messages to `peer` wait: it cannot be reached now (`reason`); they leave when it can. */
+  waiting: [peer: string, count: number, reason: NatterError];
+  /** stop() left undelivered messages in a durable outbox; they leave next time. */
+  kept: [peer: string, count: number];
   /** A chat ended; `detail` says more for "lost". */
   ended: [peer: string, reason: EndReason, detail: string];
   /** Something failed that the user should hear about (unknown or offline peer, undelivered texts). */
   error: [err: NatterError, peer: string | undefined];
+}
+
+/** A message in the outbox. */
+export interface OutMessage {
+  id: MessageId;
+  ts: number;
+  text: string;
 }
 
 /** What we know of one other peer. */
@@ -104,8 +139,18 @@ interface Link {
   isReady: boolean;
   /** A dial in progress; its result becomes `conn`. */
   dialing: Promise<void> | undefined;
-  /** Texts waiting for the chat to open or for a connection. */
-  outbox: string[];
+  /** Messages not yet delivered, oldest first (all of them are in the store). */
+  outbox: OutMessage[];
+  /** How many at the head of `outbox` went out on the current connection. */
+  sentCount: number;
+  /** Messages of this peer entered but not yet in the store (this tick's batch). */
+  staged: number;
+  retryTimer: NodeJS.Timeout | undefined;
+  retryDelayMs: number;
+  /** The code of the last failure told as 'waiting', so a retry failing the same way is not told again. */
+  lastWaitCode: string | undefined;
+  /** send()s waiting for receipts to make room in the outbox. */
+  roomWaiters: (() => void)[];
   idleTimer: NodeJS.Timeout | undefined;
   keepaliveTimer: NodeJS.Timeout | undefined;
   lastHeard: number;
@@ -130,8 +175,10 @@ const DEFAULTS = {
   idleTimeoutMs: 300_000,
   keepaliveIntervalMs: 15_000,
   dialTimeoutMs: 10_000,
-  maxOutbox: 100,
+  maxOutbox: 1_000,
   stopGraceMs: 5_000,
+  retryIntervalMs: 2_000,
+  maxRetryIntervalMs: 60_000,
   maxPendingInbound: 64,
 };
 
@@ -145,6 +192,12 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
   readonly #clock: Clock;
   readonly #log: Logger;
   readonly #links = new Map<string, Link>();
+  readonly #store: MessageStore;
+  /** Messages entered this tick, recorded in the store together (one write) at the end of it. */
+  #staged: { link: Link; message: OutMessage }[] = [];
+  #stagedCommit: Promise<void> | undefined;
+  /** Receipts of this tick, for the store's outbox. */
+  #receipts = new Map<string, MessageId[]>();
   /** Inbound connections that have not said who they are yet. */
   readonly #anonymous = new Set<FramedConnection>();
   #server: Server | undefined;
@@ -168,7 +221,8 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
     this.keyBook = options.keyBook ?? new KeyBook();
     this.#clock = options.clock ?? MONOTONIC_CLOCK;
     this.#log = options.logger ?? SILENT_LOGGER;
-    for (const key of ['maxChats', 'idleTimeoutMs', 'keepaliveIntervalMs', 'dialTimeoutMs', 'maxOutbox', 'stopGraceMs', 'maxPendingInbound'] as const) {
+    this.#store = options.store ?? new MemoryStore();
+    for (const key of ['maxChats', 'idleTimeoutMs', 'keepaliveIntervalMs', 'dialTimeoutMs', 'maxOutbox', 'stopGraceMs', 'maxPendingInbound', 'retryIntervalMs', 'maxRetryIntervalMs'] as const) {
       const v = this.#o[key];
       // Durations past a day would overflow Node's timers (about 24.8 days) into 1 ms.
       if (!Number.isSafeInteger(v) || v < 1 || (key.endsWith('Ms') && v > 86_400_000)) {
@@ -183,7 +237,27 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
     await listenOn(server, this.#o.listenPort, this.#o.listenHost);
     this.#server = server;
     this.#address = server.address() as AddressInfo;
+    // What an earlier run left in the outbox goes first, as soon as its peers can be reached.
+    for (const m of this.#store.pending()) {
+      const link = this.#linkFor(m.peer);
+      link.outbox.push({ id: m.id, ts: m.ts, text: m.text });
+    }
+    for (const link of this.#links.values()) if (link.outbox.length > 0) this.#scheduleRetry(link, 0);
     return this.#address;
+  }
+
+  /** The message store (outbox, received ids, history). */
+  get store(): MessageStore {
+    return this.#store;
+  }
+
+  /** Every message not yet delivered, per peer, oldest first, with whether it went out on the current connection. */
+  outbox(): { peer: string; message: OutMessage; isSent: boolean }[] {
+    const out: { peer: string; message: OutMessage; isSent: boolean }[] = [];
+    for (const link of this.#links.values()) {
+      link.outbox.forEach((message, i) => out.push({ peer: link.name, message, isSent: i < link.sentCount }));
+    }
+    return out;
   }
 
   /** Our public key. */
@@ -283,55 +357,218 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
   }
 
   /**
-   * Sends a chat message, opening the chat (and a connection) when needed.
-   * Texts typed before the chat opens wait, in order, and leave once it does.
-   * Resolves once the text is queued; await it to get backpressure.
+   * Sends a chat message. It is recorded in the outbox (on disk, with a file
+   * store) at the end of this tick, together with whatever else was entered
+   * in it, and then goes out on the chat, which is opened (and a connection
+   * with it) when needed. A peer that cannot be reached now is no error: the
+   * message waits ('waiting') and leaves, in order, when the peer can be
+   * reached. Resolves with the message's id once it is recorded; await it for
+   * backpressure (a full connection, or an outbox half full of messages whose
+   * receipts are due).
+   * @throws NatterError TEXT_TOO_LONG, OUTBOX_FULL, TOO_MANY_CHATS, STORAGE_FAILED,
+   *   UNKNOWN_PEER (a name the friends table does not have: it could never be delivered)
    */
-  send(peer: string, text: string): Promise<void> {
+  send(peer: string, text: string): Promise<MessageId> {
     // The hot path: an open chat under exactly this name (link keys are normalised names).
-    const open = this.#links.get(peer);
-    const conn = open?.conn;
-    if (open !== undefined && open.isReady && open.chat === 'open' && conn?.state === 'open') {
+    const link = this.#links.get(peer);
+    if (link !== undefined && link.chat === 'open') {
       try {
-        conn.send({ type: 'TEXT', text });
+        return this.#stage(link, text);
       } catch (err) {
         return Promise.reject(err);
       }
-      this.#traffic(open);
-      return conn.queuedBytes >= SEND_HIGH_WATER ? conn.drained() : RESOLVED;
     }
     return this.#sendSlow(peer, text);
   }
 
-  /** Everything else: checking the name, opening the chat, queueing until it opens. */
-  async #sendSlow(peer: string, text: string): Promise<void> {
-    const link = this.#linkFor(this.#checkPeerName(peer));
-    if (link.chat === 'incoming') this.accept(peer); // answering a request is accepting it
+  /** Everything else: checking the name, and answering or opening the chat. */
+  async #sendSlow(peer: string, text: string): Promise<MessageId> {
+    const name = this.#checkPeerName(peer);
+    const link = this.#linkFor(name);
+    try {
+      if (link.chat === 'incoming') this.accept(name); // answering a request is accepting it
+      if (link.chat === undefined) {
+        // A friends table names everyone there is: a name not in it can never be reached.
+        if (this.discovery.keyAuthority === 'friends-table' && (await this.#lookupQuietly(name)) === undefined) {
+          throw new NatterError(ERROR_CODES.UNKNOWN_PEER, `${name} is not a friend in the friends table; not sent`);
+        }
+        if (link.outbox.length === 0) this.#checkChatRoom();
+      }
+      return await this.#stage(link, text);
+    } finally {
+      this.#forgetIfIdle(link);
+    }
+  }
+
+  /** Puts a message into this tick's batch for the store; resolves once it is recorded. */
+  #stage(link: Link, text: string): Promise<MessageId> {
+    if (link.outbox.length + link.staged >= this.#o.maxOutbox) {
+      throw new NatterError(ERROR_CODES.OUTBOX_FULL, `${link.outbox.length + link.staged} messages to ${link.name} are already waiting; not sent`);
+    }
+    // Checked now, not when it leaves: a message that could never be sent must not enter the outbox.
+    const bytes = Buffer.byteLength(text, 'utf8');
+    if (bytes > (this.#limits.maxTextBytes ?? DEFAULT_LIMITS.maxTextBytes)) {
+      throw new NatterError(ERROR_CODES.TEXT_TOO_LONG, `message is ${bytes} bytes, the limit is ${this.#limits.maxTextBytes ?? DEFAULT_LIMITS.maxTextBytes}`);
+    }
+    const message: OutMessage = { id: newMessageId(), ts: Date.now(), text };
+    link.staged++;
+    this.#staged.push({ link, message });
+    this.#stagedCommit ??= RESOLVED.then(() => this.#commit());
+    return this.#stagedCommit.then(() => this.#room(link)).then(() => message.id);
+  }
+
+  /**
+   * Records this tick's messages in the store with one write, then lets them
+   * go. If the store cannot take them, none of them counts as entered: every
+   * send() of the batch rejects with STORAGE_FAILED and nothing leaves.
+   */
+  #commit(): void {
+    const batch = this.#staged;
+    this.#staged = [];
+    this.#stagedCommit = undefined;
+    for (const { link } of batch) link.staged--;
+    this.#store.enqueue(batch.map(({ link, message }) => ({ id: message.id, peer: link.name, ts: message.ts, text: message.text })));
+    const touched = new Set<Link>();
+    for (const { link, message } of batch) {
+      link.outbox.push(message);
+      touched.add(link);
+      this.emit('queued', link.name, message, false);
+    }
+    for (const link of touched) this.#deliver(link);
+  }
+
+  /**
+   * Backpressure on an open chat: resolves at once unless the connection's
+   * queue is full (then when it drains) or half the outbox waits for
+   * receipts (then when they come, or the connection goes).
+   */
+  #room(link: Link): Promise<void> | undefined {
+    const conn = link.conn;
+    if (conn === undefined || !link.isReady) return undefined;
+    if (conn.queuedBytes >= SEND_HIGH_WATER) return conn.drained();
+    if (link.outbox.length < this.#o.maxOutbox / 2) return undefined;
+    return new Promise((resolve) => link.roomWaiters.push(resolve));
+  }
+
+  #wakeRoomWaiters(link: Link): void {
+    const waiters = link.roomWaiters;
+    link.roomWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  /** Sends what waits for `link`: on its ready chat, or by opening one (later, if the peer cannot be reached now). */
+  #deliver(link: Link): void {
+    if (link.outbox.length === 0 || this.#isStopping) return;
+    if (link.conn !== undefined) {
+      if (link.isReady) this.#flush(link);
+      return; // a chat being opened sends them when it opens
+    }
+    if (link.dialing !== undefined) return;
     if (link.chat === undefined) {
-      this.#checkChatRoom();
+      if (this.#activeChats() >= this.#o.maxChats) {
+        this.#scheduleRetry(link);
+        return;
+      }
       link.chat = 'outgoing';
     }
-    const conn = link.conn;
-    if (link.isReady && conn?.state === 'open') {
-      conn.send({ type: 'TEXT', text });
-      this.#traffic(link);
-      if (conn.queuedBytes >= SEND_HIGH_WATER) await conn.drained();
+    clearTimeout(link.retryTimer);
+    link.retryTimer = undefined;
+    this.#ensureConnection(link).catch((err: unknown) => this.#onUnreachable(link, err));
+  }
+
+  /** A dial for waiting messages failed: say so once per kind of failure, and try again later. */
+  #onUnreachable(link: Link, err: unknown): void {
+    const error = err instanceof NatterError ? err : new NatterError(ERROR_CODES.INTERNAL, String(err), { cause: err });
+    if (link.chat === 'outgoing' && link.conn === undefined) link.chat = undefined;
+    if (!this.#isStopping && link.outbox.length > 0) {
+      if (link.lastWaitCode !== error.code) {
+        link.lastWaitCode = error.code;
+        // A changed key is worth an error of its own: the user must act (/trust) or be warned.
+        if (error.code === ERROR_CODES.KEY_MISMATCH) this.emit('error', error, link.name);
+        this.emit('waiting', link.name, link.outbox.length, error);
+      }
+      this.#log.debug({ peer: link.name, code: error.code }, `messages wait: ${error.message}`);
+      this.#scheduleRetry(link);
+    }
+    this.#forgetIfIdle(link);
+  }
+
+  /** Tries again to reach a peer with waiting messages after `delayMs` (backing off per failure). */
+  #scheduleRetry(link: Link, delayMs = link.retryDelayMs): void {
+    if (this.#isStopping || link.outbox.length === 0 || link.retryTimer !== undefined || link.conn !== undefined || link.dialing !== undefined) return;
+    link.retryTimer = setTimeout(() => {
+      link.retryTimer = undefined;
+      link.retryDelayMs = Math.min(link.retryDelayMs * 2, this.#o.maxRetryIntervalMs);
+      this.#deliver(link);
+    }, delayMs);
+    link.retryTimer.unref();
+  }
+
+  /** The peer recorded the message with this id: it leaves the outbox. */
+  #onReceipt(link: Link, id: MessageId): void {
+    // Receipts come in the order the messages went, so this is nearly always the first one.
+    const i = link.outbox.findIndex((m) => m.id === id);
+    if (i < 0) return; // a receipt for a copy sent again: delivered already
+    link.outbox.splice(i, 1);
+    if (i < link.sentCount) link.sentCount--;
+    let ids = this.#receipts.get(link.name);
+    if (ids === undefined) {
+      if (this.#receipts.size === 0) setImmediate(() => this.#recordReceipts());
+      ids = [];
+      this.#receipts.set(link.name, ids);
+    }
+    ids.push(id);
+    if (link.outbox.length < this.#o.maxOutbox / 2) this.#wakeRoomWaiters(link);
+    this.emit('delivered', link.name, id);
+  }
+
+  /**
+   * Takes delivered messages out of the stored outbox, a batch at a time. A
+   * batch lost to a crash only means those messages are sent again, and the
+   * receiver drops the copies by id.
+   */
+  #recordReceipts(): void {
+    for (const [peer, ids] of this.#receipts) {
+      try {
+        this.#store.delivered(peer, ids);
+      } catch (err) {
+        this.#log.warn({ peer, code: (err as NatterError).code }, `could not record receipts: ${(err as Error).message}`);
+      }
+    }
+    this.#receipts.clear();
+  }
+
+  /**
+   * A TEXT for an open chat: a copy of one seen before is dropped and
+   * acknowledged again; a new one is recorded, then shown, then
+   * acknowledged. Recording comes first, so a copy sent again after a crash
+   * is recognised; and one message at a time, so a receiver killed between
+   * recording and showing leaves at most that one unshown (it is in the
+   * history). If the store cannot take it, it is neither shown nor
+   * acknowledged, and the connection is closed: the sender keeps it and
+   * tries again later.
+   */
+  #receive(link: Link, conn: FramedConnection, msg: { id: MessageId; ts: number; text: string }): void {
+    if (this.#store.hasReceived(link.name, msg.id)) {
+      conn.send({ type: 'RCPT', id: msg.id });
       return;
     }
-    if (link.outbox.length >= this.#o.maxOutbox) {
-      throw new NatterError(ERROR_CODES.OUTBOX_FULL, `${link.outbox.length} messages to ${peer} are already waiting; not sent`);
-    }
-    // Check the text now, not when the chat opens, so a bad one fails here.
-    if (Buffer.byteLength(text, 'utf8') > (this.#limits.maxTextBytes ?? DEFAULT_LIMITS.maxTextBytes)) {
-      throw new NatterError(ERROR_CODES.TEXT_TOO_LONG, 'message is too long');
-    }
-    link.outbox.push(text);
     try {
-      await this.#ensureConnection(link);
+      this.#store.received([{ id: msg.id, peer: link.name, ts: msg.ts, text: msg.text }]);
     } catch (err) {
-      if (link.chat === 'outgoing') this.#dropChat(link);
-      throw err;
+      const error = err instanceof NatterError ? err : new NatterError(ERROR_CODES.STORAGE_FAILED, String(err), { cause: err });
+      this.#log.error({ peer: link.name, code: error.code }, error.message);
+      this.emit('error', error, link.name);
+      conn.fail(error);
+      return;
     }
+    this.emit('message', link.name, msg.text, { id: msg.id, ts: msg.ts });
+    conn.send({ type: 'RCPT', id: msg.id });
+  }
+
+  /** The last `n` lines of the conversation with `peer`, oldest first ([] when history is off). */
+  history(peer: string, n: number): ReturnType<MessageStore['history']> {
+    return this.#store.history(this.#checkPeerName(peer), n);
   }
 
   /** Accepts a pending request from `peer`. */
@@ -371,14 +608,21 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
   }
 
   async #stop(): Promise<void> {
-    // Messages already typed still leave: give chats being opened a moment to open and send them.
+    // Messages on their way (a chat opening, receipts due) get a moment to arrive.
     const deadline = this.#clock.now() + this.#o.stopGraceMs;
-    while (this.#hasWaitingTexts() && this.#clock.now() < deadline) await sleep(20);
+    await this.#stagedCommit?.catch(() => undefined);
+    while (this.#hasMessagesOnTheWay() && this.#clock.now() < deadline) await sleep(20);
     this.#isStopping = true;
+    this.#recordReceipts();
+    const isDurable = !(this.#store instanceof MemoryStore);
     const closing: Promise<void>[] = [];
     for (const link of this.#links.values()) {
+      clearTimeout(link.retryTimer);
+      link.retryTimer = undefined;
+      this.#wakeRoomWaiters(link);
       if (link.outbox.length > 0) {
-        this.emit('error', new NatterError(ERROR_CODES.NOT_DELIVERED, `${link.outbox.length} message(s) to ${link.name} not delivered: no answer before leaving`), link.name);
+        if (isDurable) this.emit('kept', link.name, link.outbox.length);
+        else this.emit('error', new NatterError(ERROR_CODES.NOT_DELIVERED, `${link.outbox.length} message(s) to ${link.name} not delivered: no receipt before leaving`), link.name);
       }
       if (link.conn !== undefined && link.chat === 'open' && link.isReady) link.conn.send({ type: 'END' });
       if (link.conn !== undefined) closing.push(link.conn.close());
@@ -390,8 +634,11 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
     await serverClosed;
   }
 
-  #hasWaitingTexts(): boolean {
-    for (const link of this.#links.values()) if (link.outbox.length > 0 && link.chat !== undefined) return true;
+  /** True while some peer with waiting messages is connected or being dialed: receipts may still come. */
+  #hasMessagesOnTheWay(): boolean {
+    for (const link of this.#links.values()) {
+      if (link.outbox.length > 0 && (link.conn !== undefined || link.dialing !== undefined)) return true;
+    }
     return false;
   }
 
@@ -428,6 +675,12 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
         isReady: false,
         dialing: undefined,
         outbox: [],
+        sentCount: 0,
+        staged: 0,
+        retryTimer: undefined,
+        retryDelayMs: this.#o.retryIntervalMs,
+        lastWaitCode: undefined,
+        roomWaiters: [],
         idleTimer: undefined,
         keepaliveTimer: undefined,
         lastHeard: 0,
@@ -587,8 +840,9 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
       // A dial still in flight finds link.conn taken when it lands and closes itself.
     }
     this.#attach(link, conn, false);
-    if (link.chat === 'open' || link.chat === 'outgoing') {
-      // A chat we already have (a new connection after an idle close), or both of us asked at once.
+    if (link.chat === 'open' || link.chat === 'outgoing' || link.outbox.length > 0) {
+      // A chat we already have (a new connection after an idle close), both of us asked at
+      // once, or a peer our waiting messages are for, reachable again.
       this.#open(link, conn);
       return;
     }
@@ -626,13 +880,16 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
     link.conn = conn;
     link.isOutbound = isOutbound;
     link.isReady = false;
+    link.sentCount = 0;
     link.lastHeard = this.#clock.now();
     if (this.#isInputPaused) conn.pause();
     conn.on('message', (msg) => {
       if (link.conn !== conn) {
         // A connection we are closing (idle, or a duplicate): text the other
-        // side sent before it saw us close is still a message for an open chat.
-        if (msg.type === 'TEXT' && link.chat === 'open') this.emit('message', link.name, msg.text);
+        // side sent before it saw us close is still a message for an open
+        // chat, and a receipt is still a receipt.
+        if (msg.type === 'TEXT' && link.chat === 'open') this.#receive(link, conn, msg);
+        else if (msg.type === 'RCPT') this.#onReceipt(link, msg.id);
         return;
       }
       link.lastHeard = this.#clock.now();
@@ -687,6 +944,15 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
   }
 
   #onMessage(link: Link, conn: FramedConnection, msg: Message): void {
+    if (msg.type === 'TEXT') {
+      if (!link.isReady || link.chat !== 'open') {
+        conn.fail(new NatterError(ERROR_CODES.UNEXPECTED_MESSAGE, 'TEXT before the chat was accepted'));
+        return;
+      }
+      this.#traffic(link, link.lastHeard);
+      this.#receive(link, conn, msg);
+      return;
+    }
     switch (msg.type) {
       case 'RESP':
         if (!link.isOutbound || link.isReady) break;
@@ -695,19 +961,25 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
           this.#open(link, conn);
         } else {
           const reason = msg.reason === '' ? 'declined' : msg.reason;
-          const undelivered = link.outbox.length;
+          // Busy is for now: the messages wait and are offered again later. A refusal is final.
+          const ids = reason === 'busy' ? [] : link.outbox.map((m) => m.id);
+          if (ids.length > 0) {
+            link.outbox = [];
+            this.#store.dropped(link.name, ids);
+          }
           this.#dropChat(link);
           this.#closeConn(link);
           this.emit('declined', link.name, reason);
-          if (undelivered > 0) {
-            this.emit('error', new NatterError(ERROR_CODES.NOT_DELIVERED, `${undelivered} message(s) to ${link.name} not delivered`), link.name);
+          if (ids.length > 0) {
+            this.emit('error', new NatterError(ERROR_CODES.NOT_DELIVERED, `${ids.length} message(s) to ${link.name} not delivered: ${reason}`), link.name);
           }
+          this.#wakeRoomWaiters(link);
+          if (link.outbox.length > 0) this.#onUnreachable(link, new NatterError(ERROR_CODES.TOO_MANY_CHATS, `${link.name} is busy: it has as many chats as it allows`));
         }
         return;
-      case 'TEXT':
-        if (!link.isReady || link.chat !== 'open') break;
-        this.#traffic(link, link.lastHeard);
-        this.emit('message', link.name, msg.text);
+      case 'RCPT':
+        if (!link.isReady) break;
+        this.#onReceipt(link, msg.id);
         return;
       case 'END':
         this.#endChat(link, 'remote', `${link.name} ended the chat`);
@@ -736,6 +1008,10 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
     const wasOpen = link.chat === 'open';
     link.chat = 'open';
     link.isReady = true;
+    link.retryDelayMs = this.#o.retryIntervalMs;
+    link.lastWaitCode = undefined;
+    clearTimeout(link.retryTimer);
+    link.retryTimer = undefined;
     if (!link.isOutbound) conn.send({ type: 'RESP', accept: true, reason: '' });
     this.#traffic(link);
     if (!wasOpen) this.emit('connected', link.name);
@@ -745,8 +1021,10 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
   #flush(link: Link): void {
     const conn = link.conn;
     if (conn === undefined || !link.isReady) return;
-    while (link.outbox.length > 0 && conn.state === 'open') {
-      conn.send({ type: 'TEXT', text: link.outbox.shift() as string });
+    while (link.sentCount < link.outbox.length && conn.state === 'open') {
+      const m = link.outbox[link.sentCount++] as OutMessage;
+      conn.send({ type: 'TEXT', id: m.id, ts: m.ts, text: m.text });
+      this.emit('sent', link.name, m.id);
     }
     this.#traffic(link);
   }
@@ -756,8 +1034,12 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
     const wasExpected = link.expectedClose.has(conn);
     link.conn = undefined;
     link.isReady = false;
+    // Messages that went out without a receipt go again on the next connection.
+    link.sentCount = 0;
+    this.#wakeRoomWaiters(link);
     this.#clearTimers(link);
     if (this.#isStopping || wasExpected || link.chat === undefined) {
+      this.#scheduleRetry(link);
       this.#forgetIfIdle(link);
       return;
     }
@@ -769,10 +1051,8 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
       return;
     }
     const why = err?.message ?? `${link.name} closed the connection`;
-    if (link.outbox.length > 0) {
-      this.emit('error', new NatterError(ERROR_CODES.NOT_DELIVERED, `${link.outbox.length} message(s) to ${link.name} not delivered: ${why}`), link.name);
-    }
     this.#endChat(link, 'lost', `lost the connection to ${link.name}: ${why}`);
+    if (link.outbox.length > 0) this.#onUnreachable(link, err ?? new NatterError(ERROR_CODES.CONNECTION_CLOSED, why));
   }
 
   /** Closes the link's connection on purpose (idle, END, decline, duplicate). */
@@ -782,8 +1062,11 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
     link.expectedClose.add(conn);
     link.conn = undefined;
     link.isReady = false;
+    link.sentCount = 0;
+    this.#wakeRoomWaiters(link);
     this.#clearTimers(link);
     void conn.close();
+    this.#scheduleRetry(link);
     this.#forgetIfIdle(link);
   }
 
@@ -800,15 +1083,15 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
     if (had !== undefined) this.emit('ended', link.name, reason, detail);
   }
 
+  /** The chat ends; messages still waiting stay, and are offered again later. */
   #dropChat(link: Link): void {
     link.chat = undefined;
-    link.outbox = [];
     this.#forgetIfIdle(link);
   }
 
   /** A peer we have no chat, connection or dial with is forgotten, so strangers cannot grow the map. */
   #forgetIfIdle(link: Link): void {
-    if (link.chat === undefined && link.conn === undefined && link.dialing === undefined && this.#links.get(link.name) === link) {
+    if (link.chat === undefined && link.conn === undefined && link.dialing === undefined && link.outbox.length === 0 && link.staged === 0 && this.#links.get(link.name) === link) {
       this.#links.delete(link.name);
     }
   }

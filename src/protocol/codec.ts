@@ -80,19 +80,44 @@ function textTooLong(bytes: number, max: number): NatterError {
   return new NatterError(ERROR_CODES.TEXT_TOO_LONG, `text is ${bytes} bytes of UTF-8, the limit is ${max}`);
 }
 
+/** Bytes of a message id on the wire (protocol.md §4.12). */
+export const MESSAGE_ID_BYTES = 16;
+const MESSAGE_ID = /^[0-9a-f]{32}$/;
+/** TEXT's fixed fields before the text: id, time (u64), text length. */
+const TEXT_FIXED = MESSAGE_ID_BYTES + 8 + 2;
+const TWO_32 = 2 ** 32;
+
+function checkId(id: string): string {
+  if (typeof id !== 'string' || !MESSAGE_ID.test(id)) {
+    throw new NatterError(ERROR_CODES.MALFORMED, `a message id must be ${MESSAGE_ID_BYTES * 2} lower-case hex digits, got ${JSON.stringify(id)}`);
+  }
+  return id;
+}
+
+function checkTime(ts: number): number {
+  if (!Number.isSafeInteger(ts) || ts < 0) {
+    throw new NatterError(ERROR_CODES.MALFORMED, `a time must be an integer of ms from 0 to 2^53-1, got ${ts}`);
+  }
+  return ts;
+}
+
 /**
- * TEXT is the hot path (bench/codec): one allocation, the string written in
- * place, no intermediate buffers.
+ * TEXT is the hot path (bench/codec): one allocation, the fields and the
+ * string written in place, no intermediate buffers.
  */
-function encodeText(text: string, limits: Limits): Buffer {
+function encodeText(id: string, ts: number, text: string, limits: Limits): Buffer {
   const n = Buffer.byteLength(text, 'utf8');
   if (n > limits.maxTextBytes) throw textTooLong(n, limits.maxTextBytes);
-  checkFrameSize(2 + n, limits.maxFrameBytes);
-  const out = Buffer.allocUnsafe(HEADER_BYTES + 2 + n);
-  out.writeUInt32BE(2 + n, 0);
+  checkFrameSize(TEXT_FIXED + n, limits.maxFrameBytes);
+  checkTime(ts);
+  const out = Buffer.allocUnsafe(HEADER_BYTES + TEXT_FIXED + n);
+  out.writeUInt32BE(TEXT_FIXED + n, 0);
   out.writeUInt8(MESSAGE_TYPES.TEXT, 4);
-  out.writeUInt16BE(n, 5);
-  out.write(text, 7, 'utf8');
+  out.write(checkId(id), HEADER_BYTES, MESSAGE_ID_BYTES, 'hex');
+  out.writeUInt32BE(Math.floor(ts / TWO_32), HEADER_BYTES + 16);
+  out.writeUInt32BE(ts % TWO_32, HEADER_BYTES + 20);
+  out.writeUInt16BE(n, HEADER_BYTES + 24);
+  out.write(text, HEADER_BYTES + TEXT_FIXED, 'utf8');
   return out;
 }
 
@@ -129,7 +154,12 @@ function checkU32(v: number, what: string): number {
 export function encodeMessage(msg: Message, limits: Limits = DEFAULT_LIMITS): Buffer {
   switch (msg.type) {
     case 'TEXT':
-      return encodeText(msg.text, limits);
+      return encodeText(msg.id, msg.ts, msg.text, limits);
+    case 'RCPT': {
+      const out = fixed(msg.type, MESSAGE_ID_BYTES, limits);
+      out.write(checkId(msg.id), HEADER_BYTES, MESSAGE_ID_BYTES, 'hex');
+      return out;
+    }
     case 'HELLO':
       return frame(msg.type, [HELLO_MAGIC, u16(msg.version, 'version')], limits);
     case 'ERROR':
@@ -177,16 +207,24 @@ export function encodeMessage(msg: Message, limits: Limits = DEFAULT_LIMITS): Bu
 
 /** TEXT is the hot path: no reader object, one UTF-8 check and one string. Same errors as the general path. */
 function decodeText(payload: Buffer, limits: Limits): Message {
-  if (payload.length < 2) {
-    throw new NatterError(ERROR_CODES.TRUNCATED, `payload ends inside text length: needs 2 bytes, ${payload.length} left`);
+  if (payload.length < TEXT_FIXED) {
+    throw new NatterError(ERROR_CODES.TRUNCATED, `payload ends inside TEXT's id, time or length: needs ${TEXT_FIXED} bytes, ${payload.length} left`);
   }
-  const n = payload.readUInt16BE(0);
+  const n = payload.readUInt16BE(TEXT_FIXED - 2);
   if (n > limits.maxTextBytes) throw textTooLong(n, limits.maxTextBytes);
-  const left = payload.length - 2;
+  const left = payload.length - TEXT_FIXED;
   if (left < n) throw new NatterError(ERROR_CODES.TRUNCATED, `payload ends inside text: needs ${n} bytes, ${left} left`);
   if (left > n) throw new NatterError(ERROR_CODES.MALFORMED, `TEXT payload has ${left - n} unexpected trailing bytes`);
-  if (!isUtf8(payload.subarray(2))) throw new NatterError(ERROR_CODES.MALFORMED, 'text is not valid UTF-8');
-  return { type: 'TEXT', text: payload.toString('utf8', 2) };
+  const ts = readTime(payload, MESSAGE_ID_BYTES);
+  if (!isUtf8(payload.subarray(TEXT_FIXED))) throw new NatterError(ERROR_CODES.MALFORMED, 'text is not valid UTF-8');
+  return { type: 'TEXT', id: payload.toString('hex', 0, MESSAGE_ID_BYTES), ts, text: payload.toString('utf8', TEXT_FIXED) };
+}
+
+/** A u64 time in ms; above 2^53-1 it would not survive as a JavaScript number. */
+function readTime(buf: Buffer, offset: number): number {
+  const hi = buf.readUInt32BE(offset);
+  if (hi > 0x1f_ffff) throw new NatterError(ERROR_CODES.MALFORMED, 'time is above 2^53-1 ms');
+  return hi * TWO_32 + buf.readUInt32BE(offset + 4);
 }
 
 function readName(r: PayloadReader, limits: Limits): string {
@@ -250,6 +288,9 @@ export function decodePayload(name: MessageName, payload: Buffer, limits: Limits
     case 'PING':
     case 'PONG':
       msg = { type: name, nonce: r.u32('nonce') };
+      break;
+    case 'RCPT':
+      msg = { type: name, id: r.bytes(MESSAGE_ID_BYTES, 'message id').toString('hex') };
       break;
     case 'DOWN':
     case 'WHO':

@@ -6,7 +6,7 @@
  */
 
 /** Protocol version spoken by this build; HELLO carries it (protocol.md §4.1). */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 /** The four bytes that open every HELLO payload: ASCII "NATR". */
 export const HELLO_MAGIC = Buffer.from('NATR', 'ascii');
@@ -32,6 +32,7 @@ export const MESSAGE_TYPES = {
   END: 0x23,
   PING: 0x24,
   PONG: 0x25,
+  RCPT: 0x26,
 } as const;
 
 export type MessageName = keyof typeof MESSAGE_TYPES;
@@ -85,10 +86,16 @@ export interface StateMessage { type: 'STATE'; more: boolean; data: Buffer }
 export interface ConnMessage { type: 'CONN'; name: string; ip: Ip; port: number }
 /** Answer to CONN. */
 export interface RespMessage { type: 'RESP'; accept: boolean; reason: string }
-/** One chat message. */
-export interface TextMessage { type: 'TEXT'; text: string }
+/**
+ * One chat message. `id` is 16 random bytes (32 lower-case hex digits here)
+ * that name it for its receipt and for dropping duplicates; `ts` is when the
+ * sender's user entered it, in ms since the Unix epoch (protocol.md §4.12).
+ */
+export interface TextMessage { type: 'TEXT'; id: string; ts: number; text: string }
 /** Close the chat. */
 export interface EndMessage { type: 'END' }
+/** The receiver has recorded the TEXT with this id (protocol.md §4.14). */
+export interface RcptMessage { type: 'RCPT'; id: string }
 /** Peer keepalive probe. */
 export interface PingMessage { type: 'PING'; nonce: number }
 /** Answer to PING with the same nonce. */
@@ -111,6 +118,7 @@ export type Message =
   | ConnMessage
   | RespMessage
   | TextMessage
+  | RcptMessage
   | EndMessage
   | PingMessage
   | PongMessage;

@@ -48,7 +48,7 @@ function frame(type: number, payload: number[] | Buffer = []): Buffer {
 }
 const str8 = (s: string) => [Buffer.byteLength(s), ...Buffer.from(s)];
 const hello = (version: number) => frame(0x01, [0x4e, 0x41, 0x54, 0x52, version >> 8, version & 0xff]);
-const HELLO = hello(2);
+const HELLO = hello(3);
 const UP = (name: string, port = 0) => frame(0x10, [...str8(name), 0x00, port >> 8, port & 0xff]);
 const DOWN = frame(0x13);
 const WHO = frame(0x14);
@@ -330,12 +330,12 @@ describe(`directory conformance (${COMMAND})`, () => {
     assert.deepEqual(wire.remoteKey, identity.publicKey);
   });
 
-  it('opens with HELLO: magic NATR, version 2', async () => {
+  it('opens with HELLO: magic NATR, version 3', async () => {
     const wire = await open({ hello: false });
     wire.send(HELLO);
     const f = await wire.next();
     assert.equal(f.type, 0x01);
-    assert.deepEqual([...f.payload], [0x4e, 0x41, 0x54, 0x52, 0x00, 0x02]);
+    assert.deepEqual([...f.payload], [0x4e, 0x41, 0x54, 0x52, 0x00, 0x03]);
   });
 
   it('UP is answered by ACK with a port and a positive alive interval; ALIVE by the same ACK', async () => {
@@ -459,7 +459,8 @@ describe(`directory conformance (${COMMAND})`, () => {
     ['an oversized length', Buffer.from([0x7f, 0xff, 0xff, 0xff, 0x22]), 'NATTER_ERR_FRAME_TOO_LARGE'],
     ['an unknown type', frame(0xee), 'NATTER_ERR_UNKNOWN_TYPE'],
     ['a truncated payload', frame(0x11, [0xc3]), 'NATTER_ERR_TRUNCATED'],
-    ['a chat message', frame(0x22, [0, 2, 0x68, 0x69]), 'NATTER_ERR_UNEXPECTED_MESSAGE'],
+    ['a chat message', frame(0x22, [...Array(16).fill(0xab), 0, 0, 0, 0, 0, 0, 0, 1, 0, 2, 0x68, 0x69]), 'NATTER_ERR_UNEXPECTED_MESSAGE'],
+    ['a receipt', frame(0x26, Array(16).fill(0xab)), 'NATTER_ERR_UNEXPECTED_MESSAGE'],
     ['invalid UTF-8 in a name', frame(0x10, [2, 0xc3, 0x28, 0, 0, 0]), 'NATTER_ERR_MALFORMED'],
     ['a version 1 DUMP carrying a credential', frame(0x19, [0, 3, 0x61, 0x62, 0x63]), 'NATTER_ERR_MALFORMED'],
   ] as const) {
@@ -471,7 +472,7 @@ describe(`directory conformance (${COMMAND})`, () => {
     });
   }
 
-  for (const version of [1, 9]) {
+  for (const version of [1, 2, 9]) {
     it(`protocol version ${version} is refused with NATTER_ERR_VERSION_MISMATCH`, async () => {
       const wire = await open({ hello: false });
       wire.send(hello(version));

@@ -12,6 +12,7 @@ import { DirectoryClient } from '../../src/peer/directory-client.ts';
 import { fingerprint } from '../../src/transport/identity.ts';
 import { rawConnect } from '../helpers/net.ts';
 import { RawClient, newKeyPair } from '../helpers/raw-client.ts';
+import { textMsg } from '../helpers/messages.ts';
 
 const running: { server: DirectoryServer; clients: RawClient[] }[] = [];
 
@@ -501,7 +502,7 @@ describe('directory: holding up', () => {
       [Buffer.from([0, 0, 0, 0, 0xfe]), ERROR_CODES.UNKNOWN_TYPE],
       [Buffer.from([0x7f, 0xff, 0xff, 0xff, 0x22]), ERROR_CODES.FRAME_TOO_LARGE],
       [Buffer.from([0, 0, 0, 2, 0x15, 0]), ERROR_CODES.UNEXPECTED_MESSAGE], // directory must not be sent HDR... truncated first
-      [encodeMessage({ type: 'TEXT', text: 'hello directory' }), ERROR_CODES.UNEXPECTED_MESSAGE],
+      [encodeMessage(textMsg('hello directory')), ERROR_CODES.UNEXPECTED_MESSAGE],
       [encodeMessage({ type: 'PEER', name: 'x', ip: '127.0.0.1', port: 1, key: Buffer.alloc(32) }), ERROR_CODES.UNEXPECTED_MESSAGE],
     ];
     cases[3] = [Buffer.from([0, 0, 0, 2, 0x15, 0, 0]), ERROR_CODES.TRUNCATED];

@@ -10,6 +10,7 @@ import type { SecureStream } from '../../src/transport/secure.ts';
 import { acceptSecure } from '../../src/transport/tcp.ts';
 import { startServer, type TestServer } from '../helpers/net.ts';
 import { newKeyPair } from '../helpers/raw-client.ts';
+import { textMsg } from '../helpers/messages.ts';
 
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -116,7 +117,7 @@ describe('DirectoryClient', () => {
       { type: 'HDR', count: 1 },
       { type: 'PEER', name: 'p', ip: '', port: 1, key: Buffer.alloc(32) },
       { type: 'STATE', more: false, data: Buffer.from('{}') },
-      { type: 'TEXT', text: 'hello?' },
+      textMsg('hello?'),
     ] as Message[]) {
       const server = await scripted((m) => (m.type === 'DUMP' ? [reply] : m.type === 'WHO' ? [{ type: 'STATE', more: false, data: Buffer.from('{}') }] : []));
       const c = await connect(server.port);

@@ -8,6 +8,10 @@ import { DEFAULT_LIMITS, resolveLimits } from '../../src/protocol/limits.ts';
 import { MESSAGE_TYPES, type Message, type MessageName } from '../../src/protocol/messages.ts';
 import { messageArb } from '../helpers/arbitraries.ts';
 import { byteByByte, cutAt, decodeAll } from '../helpers/split.ts';
+import { FIXED_ID, FIXED_TS, textMsg } from '../helpers/messages.ts';
+
+/** TEXT's id and time fields, as the raw payloads below start with them. */
+const ID_AND_TIME = Buffer.concat([Buffer.from(FIXED_ID, 'hex'), Buffer.from(BigInt(FIXED_TS).toString(16).padStart(16, '0'), 'hex')]);
 
 function hasCode(code: NatterErrorCode) {
   return (err: unknown) => {
@@ -62,22 +66,24 @@ describe('codec round trip', () => {
 describe('limits', () => {
   it('TEXT at the limit passes and one byte past fails, encoding and decoding', () => {
     const atLimit = 'x'.repeat(4096);
-    assert.deepEqual(decodeAll([encodeMessage({ type: 'TEXT', text: atLimit })]), [{ type: 'TEXT', text: atLimit }]);
-    assert.throws(() => encodeMessage({ type: 'TEXT', text: `${atLimit}x` }), hasCode(ERROR_CODES.TEXT_TOO_LONG));
+    assert.deepEqual(decodeAll([encodeMessage(textMsg(atLimit))]), [textMsg(atLimit)]);
+    assert.throws(() => encodeMessage(textMsg(`${atLimit}x`)), hasCode(ERROR_CODES.TEXT_TOO_LONG));
     const len = Buffer.from([0x10, 0x01]);
-    assert.throws(() => decodeRaw('TEXT', Buffer.concat([len, Buffer.alloc(4097, 0x61)])), hasCode(ERROR_CODES.TEXT_TOO_LONG));
+    assert.throws(() => decodeRaw('TEXT', Buffer.concat([ID_AND_TIME, len, Buffer.alloc(4097, 0x61)])), hasCode(ERROR_CODES.TEXT_TOO_LONG));
+    // Judged from the length field alone: the text itself need not have arrived.
+    assert.throws(() => decodePayload('TEXT', Buffer.concat([ID_AND_TIME, len])), hasCode(ERROR_CODES.TEXT_TOO_LONG));
   });
 
   it('TEXT limit counts UTF-8 bytes, not characters', () => {
     const euro = '€'.repeat(1365); // 4095 bytes
-    assert.equal(decodeAll([encodeMessage({ type: 'TEXT', text: euro })]).length, 1);
-    assert.throws(() => encodeMessage({ type: 'TEXT', text: `${euro}€` }), hasCode(ERROR_CODES.TEXT_TOO_LONG));
+    assert.equal(decodeAll([encodeMessage(textMsg(euro))]).length, 1);
+    assert.throws(() => encodeMessage(textMsg(`${euro}€`)), hasCode(ERROR_CODES.TEXT_TOO_LONG));
   });
 
   it('TEXT limit is an option', () => {
     const limits = { maxTextBytes: 10 };
-    assert.equal(decodeAll([encodeMessage({ type: 'TEXT', text: '0123456789' }, resolveLimits(limits))], limits).length, 1);
-    const eleven = encodeMessage({ type: 'TEXT', text: '0123456789a' });
+    assert.equal(decodeAll([encodeMessage(textMsg('0123456789'), resolveLimits(limits))], limits).length, 1);
+    const eleven = encodeMessage(textMsg('0123456789a'));
     assert.throws(() => decodeAll([eleven], limits), hasCode(ERROR_CODES.TEXT_TOO_LONG));
   });
 
@@ -168,8 +174,14 @@ describe('malformed payloads', () => {
     ['STATE with more = 2', 'STATE', [2], ERROR_CODES.MALFORMED],
     ['STATE without its flag', 'STATE', [], ERROR_CODES.TRUNCATED],
     ['RESP with accept = 7', 'RESP', [7, 0], ERROR_CODES.MALFORMED],
-    ['TEXT with a lone surrogate', 'TEXT', [0, 3, 0xed, 0xa0, 0x80], ERROR_CODES.MALFORMED],
-    ['TEXT shorter than its length', 'TEXT', [0, 5, 0x61], ERROR_CODES.TRUNCATED],
+    ['TEXT with a lone surrogate', 'TEXT', [...ID_AND_TIME, 0, 3, 0xed, 0xa0, 0x80], ERROR_CODES.MALFORMED],
+    ['TEXT shorter than its length', 'TEXT', [...ID_AND_TIME, 0, 5, 0x61], ERROR_CODES.TRUNCATED],
+    ['TEXT without id and time (the version 2 layout)', 'TEXT', [0, 2, 0x68, 0x69], ERROR_CODES.TRUNCATED],
+    ['TEXT cut inside its id', 'TEXT', [...ID_AND_TIME.subarray(0, 9)], ERROR_CODES.TRUNCATED],
+    ['TEXT with a time past 2^53-1', 'TEXT', [...ID_AND_TIME.subarray(0, 16), 0x00, 0x20, 0, 0, 0, 0, 0, 0, 0, 0], ERROR_CODES.MALFORMED],
+    ['TEXT with a byte after the text', 'TEXT', [...ID_AND_TIME, 0, 1, 0x61, 0x62], ERROR_CODES.MALFORMED],
+    ['RCPT with an id one byte short', 'RCPT', [...ID_AND_TIME.subarray(0, 15)], ERROR_CODES.TRUNCATED],
+    ['RCPT with a byte after the id', 'RCPT', [...ID_AND_TIME.subarray(0, 17)], ERROR_CODES.MALFORMED],
     ['PING cut short', 'PING', [0, 0], ERROR_CODES.TRUNCATED],
   ];
   for (const [title, type, payload, code] of cases) {
@@ -180,7 +192,7 @@ describe('malformed payloads', () => {
   }
 
   it('an unknown type is refused from the header', () => {
-    for (const type of [0x00, 0x03, 0x0f, 0x1b, 0x26, 0x7f, 0xff]) {
+    for (const type of [0x00, 0x03, 0x0f, 0x1b, 0x27, 0x7f, 0xff]) {
       assert.throws(() => decodeAll([rawFrame(type, [])]), hasCode(ERROR_CODES.UNKNOWN_TYPE), `type ${type}`);
     }
   });
@@ -188,6 +200,11 @@ describe('malformed payloads', () => {
 
 describe('encoder refuses what it cannot send', () => {
   const cases: [string, Message, NatterErrorCode][] = [
+    ['a message id of 31 hex digits', { type: 'TEXT', id: FIXED_ID.slice(1), ts: 0, text: 'x' }, ERROR_CODES.MALFORMED],
+    ['a message id in upper case', { type: 'RCPT', id: FIXED_ID.toUpperCase() }, ERROR_CODES.MALFORMED],
+    ['a negative time', { type: 'TEXT', id: FIXED_ID, ts: -1, text: 'x' }, ERROR_CODES.MALFORMED],
+    ['a time past 2^53-1', { type: 'TEXT', id: FIXED_ID, ts: 2 ** 53, text: 'x' }, ERROR_CODES.MALFORMED],
+    ['a fractional time', { type: 'TEXT', id: FIXED_ID, ts: 1.5, text: 'x' }, ERROR_CODES.MALFORMED],
     ['a bad IP', { type: 'UP', name: 'a', ip: 'localhost', port: 0 }, ERROR_CODES.MALFORMED],
     ['port 0 in PEER', { type: 'PEER', name: 'a', ip: '', port: 0, key: KEY }, ERROR_CODES.MALFORMED],
     ['a PEER key of 31 bytes', { type: 'PEER', name: 'a', ip: '', port: 1, key: Buffer.alloc(31, 7) }, ERROR_CODES.MALFORMED],

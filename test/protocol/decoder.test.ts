@@ -5,16 +5,17 @@ import { encodeMessage } from '../../src/protocol/codec.ts';
 import { FrameDecoder } from '../../src/protocol/decoder.ts';
 import type { Message } from '../../src/protocol/messages.ts';
 import { byteByByte, decodeAll } from '../helpers/split.ts';
+import { textMsg } from '../helpers/messages.ts';
 
 function hasCode(code: NatterErrorCode) {
   return (err: unknown) => err instanceof NatterError && err.code === code;
 }
 
-const text = (n: number): Message => ({ type: 'TEXT', text: 'y'.repeat(n) });
+const text = (n: number): Message => textMsg('y'.repeat(n));
 
 describe('FrameDecoder', () => {
   it('returns nothing until a frame is whole, then exactly that frame', () => {
-    const bytes = encodeMessage({ type: 'TEXT', text: 'hello' });
+    const bytes = encodeMessage(textMsg('hello'));
     const d = new FrameDecoder();
     d.push(bytes.subarray(0, 3));
     assert.equal(d.next(), undefined);
@@ -22,7 +23,7 @@ describe('FrameDecoder', () => {
     assert.equal(d.next(), undefined);
     assert.equal(d.bufferedBytes, 4);
     d.push(bytes.subarray(9));
-    assert.deepEqual(d.next(), { type: 'TEXT', text: 'hello' });
+    assert.deepEqual(d.next(), textMsg('hello'));
     assert.equal(d.next(), undefined);
     assert.equal(d.bufferedBytes, 0);
     d.end();
@@ -32,11 +33,11 @@ describe('FrameDecoder', () => {
     const d = new FrameDecoder();
     d.push(encodeMessage({ type: 'PING', nonce: 1 }));
     d.push(encodeMessage({ type: 'PING', nonce: 2 }));
-    d.push(encodeMessage({ type: 'TEXT', text: 'three' }));
+    d.push(encodeMessage(textMsg('three')));
     assert.deepEqual([d.next(), d.next(), d.next(), d.next()], [
       { type: 'PING', nonce: 1 },
       { type: 'PING', nonce: 2 },
-      { type: 'TEXT', text: 'three' },
+      textMsg('three'),
       undefined,
     ]);
   });
@@ -63,9 +64,9 @@ describe('FrameDecoder', () => {
 
   describe('buffered bytes cap', () => {
     it('at the limit passes, one past fails', () => {
-      const frame = encodeMessage(text(95)); // 102 bytes
+      const frame = encodeMessage(text(71)); // 5 + 26 + 71 = 102 bytes
       assert.equal(frame.length, 102);
-      assert.deepEqual(decodeAll([frame], { maxBufferedBytes: 102 }), [text(95)]);
+      assert.deepEqual(decodeAll([frame], { maxBufferedBytes: 102 }), [text(71)]);
       assert.throws(() => decodeAll([frame], { maxBufferedBytes: 101 }), hasCode(ERROR_CODES.BUFFER_LIMIT));
     });
     it('counts what is held across pushes', () => {
@@ -82,11 +83,11 @@ describe('FrameDecoder', () => {
 
   describe('buffered parts cap', () => {
     it('a payload held in exactly maxBufferedParts pieces passes, one more piece fails', () => {
-      // The header's pieces are released once it is read; the 12 payload bytes then arrive one by one.
+      // The header's pieces are released once it is read; the 36 payload bytes then arrive one by one.
       const frame = encodeMessage(text(10));
-      assert.equal(frame.length, 5 + 12);
-      assert.deepEqual(decodeAll(byteByByte(frame), { maxBufferedParts: 12 }), [text(10)]);
-      assert.throws(() => decodeAll(byteByByte(frame), { maxBufferedParts: 11 }), hasCode(ERROR_CODES.TOO_MANY_PARTS));
+      assert.equal(frame.length, 5 + 36);
+      assert.deepEqual(decodeAll(byteByByte(frame), { maxBufferedParts: 36 }), [text(10)]);
+      assert.throws(() => decodeAll(byteByByte(frame), { maxBufferedParts: 35 }), hasCode(ERROR_CODES.TOO_MANY_PARTS));
     });
     it('the default lets a 4 KiB TEXT trickle in byte by byte and stops an 8 KiB trickle', () => {
       assert.equal(decodeAll(byteByByte(encodeMessage(text(4096)))).length, 1);

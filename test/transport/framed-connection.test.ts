@@ -10,6 +10,7 @@ import { PROTOCOL_VERSION, type Message } from '../../src/protocol/messages.ts';
 import { FramedConnection } from '../../src/transport/framed-connection.ts';
 import { dial } from '../../src/transport/tcp.ts';
 import { collect, rawConnect, startServer, type TestServer } from '../helpers/net.ts';
+import { textMsg } from '../helpers/messages.ts';
 
 const HELLO = encodeMessage({ type: 'HELLO', version: PROTOCOL_VERSION });
 
@@ -59,15 +60,15 @@ describe('FramedConnection over TCP', () => {
   it('exchanges HELLO and carries messages both ways', async () => {
     const { server } = await framedServer((conn) => {
       conn.on('message', (msg) => {
-        if (msg.type === 'TEXT') conn.send({ type: 'TEXT', text: `echo: ${msg.text}` });
+        if (msg.type === 'TEXT') conn.send(textMsg(`echo: ${msg.text}`));
       });
     });
     servers.push(server);
     const client = await dial({ host: '127.0.0.1', port: server.port });
     assert.equal(client.isReady, true);
-    client.send({ type: 'TEXT', text: 'héllo' });
+    client.send(textMsg('héllo'));
     const [reply] = await once(client, 'message');
-    assert.deepEqual(reply, { type: 'TEXT', text: 'echo: héllo' });
+    assert.deepEqual(reply, textMsg('echo: héllo'));
     await client.close();
     assert.equal(client.state, 'closed');
     assert.equal(client.send({ type: 'END' }), false, 'nothing is sent once closed');
@@ -101,7 +102,7 @@ describe('FramedConnection over TCP', () => {
     const { server, failures, conns } = await framedServer();
     servers.push(server);
     const socket = await rawConnect(server.port);
-    socket.end(Buffer.concat([HELLO, encodeMessage({ type: 'TEXT', text: 'cut' }).subarray(0, 7)]));
+    socket.end(Buffer.concat([HELLO, encodeMessage(textMsg('cut')).subarray(0, 7)]));
     while (conns.length === 0) await new Promise((r) => setImmediate(r));
     await conns[0]?.closed();
     assert.equal(failures[0]?.code, ERROR_CODES.TRUNCATED);
@@ -119,7 +120,7 @@ describe('FramedConnection over TCP', () => {
     const text = 'z'.repeat(4000);
     let sent = 0;
     // Bounded: at most 64 MiB offered before the cap (64 KiB plus socket buffers) must trip.
-    while (conn.send({ type: 'TEXT', text }) && sent < 16_000) {
+    while (conn.send(textMsg(text)) && sent < 16_000) {
       sent++;
       if (sent % 100 === 0) await new Promise((r) => setImmediate(r));
     }
@@ -183,7 +184,7 @@ describe('FramedConnection over TCP', () => {
     while (conns.length === 0 || !conns[0]?.isReady) await new Promise((r) => setImmediate(r));
     const conn = conns[0] as FramedConnection;
     // Fill the socket buffers so our end cannot finish while the peer does not read.
-    for (let i = 0; i < 2_000; i++) conn.send({ type: 'TEXT', text: 'q'.repeat(4000) });
+    for (let i = 0; i < 2_000; i++) conn.send(textMsg('q'.repeat(4000)));
     socket.end();
     const started = performance.now();
     await conn.closed();
@@ -199,23 +200,23 @@ describe('FramedConnection over TCP', () => {
     socket.write(HELLO);
     while (conns.length === 0 || !conns[0]?.isReady) await new Promise((r) => setImmediate(r));
     const closing = (conns[0] as FramedConnection).close();
-    socket.end(encodeMessage({ type: 'TEXT', text: 'crossed in flight' }));
+    socket.end(encodeMessage(textMsg('crossed in flight')));
     await closing;
-    assert.deepEqual(got, [{ type: 'TEXT', text: 'crossed in flight' }]);
+    assert.deepEqual(got, [textMsg('crossed in flight')]);
   });
 
   it('the output cap: a backlog exactly at maxQueueBytes may still grow, one byte past it is cut off', async () => {
-    const frame = encodeMessage({ type: 'TEXT', text: 'x'.repeat(95) }); // 102 bytes
+    const frame = encodeMessage(textMsg('x'.repeat(95))); // 102 bytes
     for (const [cap, isCut] of [[frame.length, false], [frame.length - 1, true]] as const) {
       // An in-memory stream that takes bytes and never finishes writing them: a reader that stopped.
       const stalled = new Duplex({ read() {}, write() {} });
       const conn = new FramedConnection(stalled, { hello: 'none', maxQueueBytes: cap });
       const failures: NatterError[] = [];
       conn.on('failure', (e) => failures.push(e));
-      assert.equal(conn.send({ type: 'TEXT', text: 'x'.repeat(95) }), true, 'an empty queue always takes a frame');
+      assert.equal(conn.send(textMsg('x'.repeat(95))), true, 'an empty queue always takes a frame');
       await conn.drained(); // written to the stream, which holds it: the backlog is now one frame
       assert.equal(conn.queuedBytes, frame.length);
-      assert.equal(conn.send({ type: 'TEXT', text: 'x'.repeat(95) }), !isCut, `cap ${cap}`);
+      assert.equal(conn.send(textMsg('x'.repeat(95))), !isCut, `cap ${cap}`);
       assert.deepEqual(failures.map((f) => f.code), isCut ? [ERROR_CODES.OUTPUT_QUEUE_FULL] : []);
       conn.destroy();
     }

@@ -8,6 +8,7 @@ import { FramedConnection } from '../../src/transport/framed-connection.ts';
 import { MAX_RECORD_BYTES, RecordGuard, keyPairFromSeed, secureSocket, type KeyPair } from '../../src/transport/secure.ts';
 import { acceptSecure, dial } from '../../src/transport/tcp.ts';
 import { rawConnect, startServer, type TestServer } from '../helpers/net.ts';
+import { textMsg } from '../helpers/messages.ts';
 
 const alice = keyPairFromSeed(Buffer.alloc(32, 1));
 const bob = keyPairFromSeed(Buffer.alloc(32, 2));
@@ -59,11 +60,11 @@ describe('encrypted channel', () => {
     assert.deepEqual(conn.remoteKey, bob.publicKey);
     assert.deepEqual(other.remoteKey, alice.publicKey);
     const got = once(other, 'message');
-    conn.send({ type: 'TEXT', text: 'hello bob' });
-    assert.deepEqual((await got)[0], { type: 'TEXT', text: 'hello bob' });
+    conn.send(textMsg('hello bob'));
+    assert.deepEqual((await got)[0], textMsg('hello bob'));
     const back = once(conn, 'message');
-    other.send({ type: 'TEXT', text: 'hi alice' });
-    assert.deepEqual((await back)[0], { type: 'TEXT', text: 'hi alice' });
+    other.send(textMsg('hi alice'));
+    assert.deepEqual((await back)[0], textMsg('hi alice'));
     await conn.close();
     await other.closed();
   });
@@ -76,7 +77,7 @@ describe('encrypted channel', () => {
     const received: Message[] = [];
     other.on('message', (m) => received.push(m));
     const text = 'x'.repeat(4000);
-    for (let i = 0; i < 100; i++) conn.send({ type: 'TEXT', text }); // about 400 KB in one write
+    for (let i = 0; i < 100; i++) conn.send(textMsg(text)); // about 400 KB in one write
     await waitFor(() => received.length === 100, '100 messages');
     assert.ok(received.every((m) => m.type === 'TEXT' && m.text === text));
     await conn.close();
@@ -112,8 +113,8 @@ describe('encrypted channel', () => {
     assert.equal(s.failures[0]?.code, ERROR_CODES.HANDSHAKE_FAILED);
     // The good connection is untouched.
     const got = once(s.conns[0] as FramedConnection, 'message');
-    conn.send({ type: 'TEXT', text: 'still here' });
-    assert.deepEqual((await got)[0], { type: 'TEXT', text: 'still here' });
+    conn.send(textMsg('still here'));
+    assert.deepEqual((await got)[0], textMsg('still here'));
     await conn.close();
   });
 
@@ -186,10 +187,10 @@ describe('encrypted channel', () => {
     const other = await accepted;
     const secret = 'the eagle lands at midnight';
     const got = once(other, 'message');
-    conn.send({ type: 'TEXT', text: secret });
+    conn.send(textMsg(secret));
     await got;
     const back = once(conn, 'message');
-    other.send({ type: 'TEXT', text: secret.toUpperCase() });
+    other.send(textMsg(secret.toUpperCase()));
     await back;
     await conn.close();
     const bytes = Buffer.concat(wire);
