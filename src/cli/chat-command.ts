@@ -4,6 +4,7 @@ import { Command, Option } from 'commander';
 import { DEFAULT_DIRECTORY_PORT } from '../defaults.ts';
 import { FriendsTable } from '../discovery/friends-table.ts';
 import { ERROR_CODES, NatterError } from '../errors.ts';
+import { FileStore, defaultDataDir } from '../peer/message-store.ts';
 import { normalizeName } from '../protocol/fields.ts';
 import { ChatSession, type FindPeers } from './chat-session.ts';
 import { IDENTITY_FLAG, loadCredentials } from './identity-options.ts';
@@ -26,6 +27,9 @@ interface ChatFlags {
   logLevel: LogLevel;
   identity?: string;
   trustDirectory: boolean;
+  dataDir?: string;
+  history: boolean;
+  retry: number;
 }
 
 /** The login name, made into a valid display name, as the default --name. */
@@ -51,6 +55,9 @@ export function chatCommand(): Command {
     .addOption(new Option('--idle-timeout <seconds>', 'close a connection after this long without messages').default(300_000, '300').argParser(parseSeconds))
     .addOption(new Option('--keepalive <seconds>', 'probe open connections this often; three silent probes = lost').default(15_000, '15').argParser(parseSeconds))
     .option(...IDENTITY_FLAG)
+    .option('--data-dir <dir>', 'where the outbox, received-message ids and history live (default: $XDG_DATA_HOME/natter/NAME)')
+    .option('--no-history', 'keep no history of conversations (the outbox is kept all the same)')
+    .addOption(new Option('--retry <seconds>', 'first wait before trying again to reach a peer that messages wait for; doubles up to 60 s').default(2_000, '2').argParser(parseSeconds))
     .option('--trust-directory', "with --directory: accept the directory's key even if it differs from the one pinned before", false)
     .option('--json', 'read JSON commands on stdin, write JSON events on stdout (for scripts and bots)', false)
     .addOption(new Option('--log-level <level>', 'logs on stderr: trace, debug, info, warn, error, fatal or silent').default('error').argParser(parseLogLevel))
@@ -67,7 +74,10 @@ export function chatCommand(): Command {
       else if (flags.directory !== undefined) find = { kind: 'directory', directory: flags.directory };
       else find = { kind: 'local', rendezvous: flags.localDirectory };
       const { keyPair, known } = loadCredentials(flags.identity);
-      const { session, ready } = await ChatSession.start({
+      const store = FileStore.open({ dir: flags.dataDir ?? defaultDataDir(name), isHistoryOn: flags.history });
+      let started;
+      try {
+        started = await ChatSession.start({
         name,
         find,
         keyPair,
@@ -78,8 +88,15 @@ export function chatCommand(): Command {
         maxChats: flags.maxChats,
         idleTimeoutMs: flags.idleTimeout,
         keepaliveIntervalMs: flags.keepalive,
+        store,
+        retryIntervalMs: flags.retry,
         logger,
       });
+      } catch (err) {
+        store.close();
+        throw err;
+      }
+      const { session, ready } = started;
       const ui = flags.json ? new JsonUi(session) : new LineUi(session);
       const done = new Promise<number>((resolve) => session.once('done', resolve));
       process.once('SIGTERM', () => void session.quit());
@@ -87,6 +104,8 @@ export function chatCommand(): Command {
       // Whoever reads our output went away (a script closed the pipe): leave cleanly instead of dying on EPIPE.
       process.stdout.on('error', () => void session.quit());
       ui.start(ready);
+      session.begin();
+      ui.showRecovered();
       const code = await done;
       ui.close();
       // Let stdout drain before main.ts exits the process.

@@ -15,6 +15,7 @@ import { PeerNode } from '../peer/peer-node.ts';
 import type { KeyReport } from '../peer/key-book.ts';
 import { KeyBook } from '../peer/key-book.ts';
 import type { KnownPeers } from '../peer/known-peers.ts';
+import type { HistoryEntry, MessageStore } from '../peer/message-store.ts';
 import { fingerprint } from '../transport/identity.ts';
 import { directoryPinning } from './identity-options.ts';
 import type { KeyPair } from '../transport/secure.ts';
@@ -37,7 +38,13 @@ export type ChatEvent =
   | { type: 'request'; from: string }
   | { type: 'connected'; with: string }
   | { type: 'declined'; by: string; reason: string }
-  | { type: 'message'; from: string; text: string }
+  | { type: 'message'; from: string; text: string; id: string; ts: number }
+  | { type: 'queued'; to: string; id: string; ts: number; text: string; recovered?: true }
+  | { type: 'sent'; to: string; id: string }
+  | { type: 'delivered'; to: string; id: string }
+  | { type: 'waiting'; to: string; count: number; code: string; reason: string }
+  | { type: 'kept'; to: string; count: number }
+  | { type: 'history'; with: string; entries: HistoryEntry[] }
   | { type: 'ended'; with: string; reason: string }
   | { type: 'shutdown' }
   | { type: 'notice'; message: string }
@@ -63,6 +70,10 @@ export interface ChatSessionOptions {
   maxChats: number;
   idleTimeoutMs: number;
   keepaliveIntervalMs: number;
+  /** Outbox, received ids and history (the data directory). */
+  store: MessageStore;
+  /** First wait before trying again to reach a peer that messages wait for. */
+  retryIntervalMs?: number;
   backoff?: Backoff;
   logger: Logger;
 }
@@ -73,6 +84,10 @@ export class ChatSession extends EventEmitter<{ event: [ChatEvent]; done: [code:
   readonly #link: DirectoryLink | undefined;
   readonly #rendezvous: LocalRendezvous | undefined;
   #isQuitting = false;
+  /** Events held until begin(), so that none is lost before the UI listens. */
+  #backlog: ChatEvent[] | undefined = [];
+  /** The outbox as this run found it, before any retry could deliver a message of it. */
+  readonly #recovered: ReturnType<PeerNode['outbox']>;
 
   private constructor(node: PeerNode, find: FindPeers, link: DirectoryLink | undefined, rendezvous: LocalRendezvous | undefined) {
     super();
@@ -80,10 +95,17 @@ export class ChatSession extends EventEmitter<{ event: [ChatEvent]; done: [code:
     this.#find = find;
     this.#link = link;
     this.#rendezvous = rendezvous;
+    // Taken in the same tick as node.start() returned: no retry has run yet.
+    this.#recovered = node.outbox();
     node.on('request', (from) => this.#emit({ type: 'request', from }));
     node.on('connected', (peer) => this.#emit({ type: 'connected', with: peer }));
     node.on('declined', (by, reason) => this.#emit({ type: 'declined', by, reason }));
-    node.on('message', (from, text) => this.#emit({ type: 'message', from, text }));
+    node.on('message', (from, text, { id, ts }) => this.#emit({ type: 'message', from, text, id, ts }));
+    node.on('queued', (to, m) => this.#emit({ type: 'queued', to, id: m.id, ts: m.ts, text: m.text }));
+    node.on('sent', (to, id) => this.#emit({ type: 'sent', to, id }));
+    node.on('delivered', (to, id) => this.#emit({ type: 'delivered', to, id }));
+    node.on('waiting', (to, count, err) => this.#emit({ type: 'waiting', to, count, code: err.code, reason: err.message }));
+    node.on('kept', (to, count) => this.#emit({ type: 'kept', to, count }));
     node.on('ended', (peer, reason, detail) => this.#emit({ type: 'ended', with: peer, reason: reason === 'lost' ? detail : reason }));
     node.on('error', (err) => this.#emit({ type: 'error', code: err.code, message: err.message }));
     if (link !== undefined) {
@@ -126,6 +148,8 @@ export class ChatSession extends EventEmitter<{ event: [ChatEvent]; done: [code:
       maxChats: o.maxChats,
       idleTimeoutMs: o.idleTimeoutMs,
       keepaliveIntervalMs: o.keepaliveIntervalMs,
+      store: o.store,
+      ...(o.retryIntervalMs === undefined ? {} : { retryIntervalMs: o.retryIntervalMs }),
       logger: o.logger,
     };
     if (o.find.kind === 'friends') {
@@ -194,9 +218,27 @@ export class ChatSession extends EventEmitter<{ event: [ChatEvent]; done: [code:
     return { session, ready: { type: 'ready', name: node.name, ip, port: registration.port, via } };
   }
 
+  /**
+   * Call once the UI listens: tells of the messages an earlier run left in
+   * the outbox, then of everything that happened since start() (a peer may
+   * have sent a message, or had one delivered, before the UI was there).
+   */
+  begin(): void {
+    const backlog = this.#backlog ?? [];
+    this.#backlog = undefined;
+    for (const { peer, message } of this.#recovered) {
+      this.#emit({ type: 'queued', to: peer, id: message.id, ts: message.ts, text: message.text, recovered: true });
+    }
+    for (const event of backlog) this.#emit(event);
+  }
+
   #emit(event: ChatEvent): void {
-    // While quitting, only what the user must still hear: the shutdown notice, undelivered messages.
-    if (this.#isQuitting && event.type !== 'shutdown' && event.type !== 'error') return;
+    if (this.#backlog !== undefined) {
+      this.#backlog.push(event);
+      return;
+    }
+    // While quitting, only what the user must still hear: the shutdown notice, the fate of waiting messages.
+    if (this.#isQuitting && event.type !== 'shutdown' && event.type !== 'error' && event.type !== 'kept' && event.type !== 'delivered') return;
     this.emit('event', event);
   }
 
@@ -263,9 +305,16 @@ export class ChatSession extends EventEmitter<{ event: [ChatEvent]; done: [code:
   }
 
   send(name: string, text: string): Promise<void> {
-    return this.#run(() => {
+    return this.#run(async () => {
       if (text.trim() === '') throw new NatterError(ERROR_CODES.BAD_COMMAND, `nothing to send to ${name}`);
-      return this.node.send(name, text);
+      await this.node.send(name, text);
+    });
+  }
+
+  history(name: string, count: number): Promise<void> {
+    return this.#run(() => {
+      const entries = this.node.history(name, count);
+      this.#emit({ type: 'history', with: name, entries });
     });
   }
 
@@ -280,6 +329,7 @@ export class ChatSession extends EventEmitter<{ event: [ChatEvent]; done: [code:
     await this.node.stop();
     await this.#link?.stop();
     await this.#rendezvous?.close();
+    this.node.store.close();
     this.emit('done', code);
   }
 }

@@ -13,6 +13,7 @@ export type TypedCommand =
   | { kind: 'send'; to: string | undefined; text: string }
   | { kind: 'connect' | 'accept' | 'decline' | 'switch' | 'whois' | 'trust'; name: string }
   | { kind: 'end'; name: string | undefined }
+  | { kind: 'history'; name: string; count: number }
   | { kind: 'who' | 'help' | 'quit' }
   | { kind: 'empty' };
 
@@ -29,6 +30,7 @@ export const HELP = [
   '/who             list who is online (or your friends)',
   "/whois NAME      NAME's key fingerprint, and whether it is pinned or verified",
   "/trust NAME      accept NAME's new key (after checking its fingerprint with them)",
+  '/history NAME [N] the last N lines (default 20) of your conversation with NAME',
   '/help            this help',
   '/quit            end every chat and leave',
 ];
@@ -40,6 +42,20 @@ function name(raw: string, command: string): string {
   } catch {
     throw new NatterError(ERROR_CODES.BAD_COMMAND, `"${raw}" is not a valid name`);
   }
+}
+
+/** Lines /history shows when not told how many. */
+export const DEFAULT_HISTORY_LINES = 20;
+/** The most lines /history shows at once. */
+export const MAX_HISTORY_LINES = 10_000;
+
+/** A count of history lines: a whole number from 1 to MAX_HISTORY_LINES. */
+export function parseHistoryCount(raw: string): number {
+  const n = /^\d{1,6}$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!(n >= 1 && n <= MAX_HISTORY_LINES)) {
+    throw new NatterError(ERROR_CODES.BAD_COMMAND, `usage: /history NAME [N], N a number of lines from 1 to ${MAX_HISTORY_LINES}; got "${raw}"`);
+  }
+  return n;
 }
 
 /** Checks a message's length; the limit is on what a person typed, in characters. */
@@ -64,6 +80,11 @@ export function parseTyped(line: string): TypedCommand {
     const command = head.toLowerCase();
     if ((NAMED as readonly string[]).includes(command)) {
       return { kind: command as (typeof NAMED)[number], name: name(arg, command) };
+    }
+    if (command === 'history') {
+      const [who = '', count, ...extra] = rest;
+      if (extra.length > 0) throw new NatterError(ERROR_CODES.BAD_COMMAND, 'usage: /history NAME [N]');
+      return { kind: 'history', name: name(who, 'history'), count: count === undefined ? DEFAULT_HISTORY_LINES : parseHistoryCount(count) };
     }
     if (command === 'end') return { kind: 'end', name: arg === '' ? undefined : name(arg, 'end') };
     if (command === 'who' || command === 'help' || command === 'quit') return { kind: command };

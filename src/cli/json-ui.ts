@@ -7,7 +7,7 @@ import { createInterface, type Interface } from 'node:readline';
 import { ERROR_CODES, NatterError } from '../errors.ts';
 import type { ChatEvent, ChatSession } from './chat-session.ts';
 import { CommandQueue } from './command-queue.ts';
-import { checkTyped } from './input.ts';
+import { DEFAULT_HISTORY_LINES, MAX_HISTORY_LINES, checkTyped } from './input.ts';
 
 type Command =
   | { cmd: 'who' }
@@ -17,6 +17,7 @@ type Command =
   | { cmd: 'end'; with: string }
   | { cmd: 'dump' }
   | { cmd: 'whois' | 'trust'; name: string }
+  | { cmd: 'history'; with: string; count?: number }
   | { cmd: 'quit' };
 
 const FIELDS: Record<Command['cmd'], string[]> = {
@@ -29,6 +30,7 @@ const FIELDS: Record<Command['cmd'], string[]> = {
   dump: [],
   whois: ['name'],
   trust: ['name'],
+  history: ['with'],
   quit: [],
 };
 
@@ -54,6 +56,12 @@ export function parseJsonCommand(line: string): Command {
       throw new NatterError(ERROR_CODES.BAD_COMMAND, `"${cmd}" needs a string "${f}"`);
     }
   }
+  if (cmd === 'history') {
+    const count = (data as { count?: unknown }).count;
+    if (count !== undefined && !(Number.isInteger(count) && (count as number) >= 1 && (count as number) <= MAX_HISTORY_LINES)) {
+      throw new NatterError(ERROR_CODES.BAD_COMMAND, `"history" takes an optional "count" from 1 to ${MAX_HISTORY_LINES}`);
+    }
+  }
   return data as Command;
 }
 
@@ -75,6 +83,9 @@ export class JsonUi {
   start(ready: ChatEvent & { type: 'ready' }): void {
     this.#write(ready);
   }
+
+  /** The JSON mode tells of recovered messages through their queued events alone. */
+  showRecovered(): void {}
 
   close(): void {
     this.#rl.close();
@@ -125,6 +136,8 @@ export class JsonUi {
         return s.whois(c.name);
       case 'trust':
         return s.trust(c.name);
+      case 'history':
+        return s.history(c.with, c.count ?? DEFAULT_HISTORY_LINES);
       case 'quit':
         return s.quit();
     }

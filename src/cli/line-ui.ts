@@ -20,6 +20,9 @@ export class LineUi {
   readonly #isTerminal: boolean;
   readonly #isColor: boolean;
   #current: string | undefined;
+  readonly #recovered = new Map<string, number>();
+  readonly #delivered = new Map<string, number>();
+  #deliveredTimer: NodeJS.Timeout | undefined;
 
   constructor(session: ChatSession, input: NodeJS.ReadStream = process.stdin, output: NodeJS.WriteStream = process.stdout) {
     this.#session = session;
@@ -39,7 +42,32 @@ export class LineUi {
     this.#rl.prompt();
   }
 
+  /** After start(): says what an earlier run left in the outbox (the session announces it). */
+  showRecovered(): void {
+    for (const [to, n] of this.#recovered) this.#print(`* ${plural(n, 'message')} to ${to} from last time wait in the outbox; they leave when ${to} can be reached`, 'yellow');
+    this.#recovered.clear();
+  }
+
+  /**
+   * Delivery is marked quietly: one dim line per peer for the receipts of a
+   * moment (a burst of messages gets one mark, not one line each).
+   */
+  #markDelivered(to: string): void {
+    const n = this.#delivered.get(to) ?? 0;
+    this.#delivered.set(to, n + 1);
+    if (this.#deliveredTimer !== undefined) return;
+    this.#deliveredTimer = setTimeout(() => {
+      this.#deliveredTimer = undefined;
+      for (const [peer, count] of this.#delivered) this.#print(`  ✓ ${peer} has ${count === 1 ? 'it' : `all ${count}`}`, 'dim');
+      this.#delivered.clear();
+    }, DELIVERED_MARK_MS);
+    this.#deliveredTimer.unref();
+  }
+
   close(): void {
+    clearTimeout(this.#deliveredTimer);
+    for (const [peer, count] of this.#delivered) this.#print(`  ✓ ${peer} has ${count === 1 ? 'it' : `all ${count}`}`, 'dim');
+    this.#delivered.clear();
     this.#rl.close();
   }
 
@@ -91,6 +119,27 @@ export class LineUi {
         return;
       case 'message':
         this.#emitLine(`Message from ${this.#style('cyan', sanitize(e.from))}: ${sanitize(e.text)}`);
+        return;
+      case 'queued':
+        if (e.recovered === true) this.#recovered.set(e.to, (this.#recovered.get(e.to) ?? 0) + 1);
+        return;
+      case 'sent':
+        return;
+      case 'delivered':
+        this.#markDelivered(e.to);
+        return;
+      case 'waiting':
+        this.#print(`* ${e.to} cannot be reached now (${e.reason}); ${plural(e.count, 'message')} wait and leave when ${e.to} can be`, 'dim');
+        return;
+      case 'kept':
+        this.#print(`* ${plural(e.count, 'message')} to ${e.to} stay queued; they leave when natter runs again and ${e.to} can be reached`, 'yellow');
+        return;
+      case 'history':
+        if (e.entries.length === 0) this.#print(`* no history with ${e.with}`, 'dim');
+        for (const h of e.entries) {
+          const who = h.dir === 'in' ? sanitize(e.with) : 'you';
+          this.#emitLine(`${this.#style('dim', formatTime(h.ts))} ${h.dir === 'in' ? this.#style('cyan', who) : who}: ${sanitize(h.text)}`);
+        }
         return;
       case 'ended':
         if (this.#current === e.with) this.#current = undefined;
@@ -174,6 +223,9 @@ export class LineUi {
       case 'whois':
         await s.whois(cmd.name);
         break;
+      case 'history':
+        await s.history(cmd.name, cmd.count);
+        break;
       case 'trust':
         await s.trust(cmd.name);
         break;
@@ -195,6 +247,21 @@ export class LineUi {
     }
     this.#rl.prompt(true);
   }
+}
+
+/** How long receipts are gathered into one delivery mark. */
+const DELIVERED_MARK_MS = 150;
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+/** A history line's time: the date too when it is not today. */
+function formatTime(ts: number): string {
+  const d = new Date(ts);
+  const pad = (v: number): string => String(v).padStart(2, '0');
+  const time = `${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  return d.toDateString() === new Date().toDateString() ? time : `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${time}`;
 }
 
 /** /whois, for people: the fingerprint to compare, and how natter came to hold it. */

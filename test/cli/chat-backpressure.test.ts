@@ -13,6 +13,7 @@ import { encodeMessage } from '../../src/protocol/codec.ts';
 import { BIN, childEnv } from '../helpers/cli.ts';
 import { freePorts } from '../helpers/ports.ts';
 import { RawClient } from '../helpers/raw-client.ts';
+import { textMsg } from '../helpers/messages.ts';
 
 it('a stalled stdout makes natter stop reading peers; a flooding peer is held back by TCP', async () => {
   const [amyPort, evePort] = (await freePorts(2)) as [number, number];
@@ -25,11 +26,15 @@ it('a stalled stdout makes natter stop reading peers; a flooding peer is held ba
     const eve = await RawClient.connect(amyPort);
     eve.send({ type: 'CONN', name: 'eve', ip: '127.0.0.1', port: evePort });
     assert.deepEqual(await eve.next(), { type: 'RESP', accept: true, reason: '' });
-    const frame = encodeMessage({ type: 'TEXT', text: 'f'.repeat(4000) });
+    // Each a new message (its own id): copies of one would be dropped, not shown, and fill nothing.
+    const text = 'f'.repeat(4000);
+    let n = 0;
+    const nextFrame = (): Buffer => encodeMessage(textMsg(text, (n++).toString(16).padStart(32, '0')));
     const LIMIT = 64 * 1024 * 1024; // bounded: without backpressure this much would be taken in
     let sent = 0;
     let isBlocked = false;
     while (sent < LIMIT && !isBlocked) {
+      const frame = nextFrame();
       if (!eve.socket.write(frame)) {
         isBlocked = !(await new Promise<boolean>((resolve) => {
           const timer = setTimeout(() => resolve(false), 1_000);

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { ChatProc, type Event } from '../helpers/chat-proc.ts';
+import { said } from '../helpers/cli.ts';
 import { freePorts } from '../helpers/ports.ts';
 
 const procs: ChatProc[] = [];
@@ -34,7 +35,7 @@ describe('natter chat with no directory and no friends table', () => {
     ben.p.send({ cmd: 'send', to: 'ann', text: 'hi ann' });
     assert.equal((await ann.p.next('request')).from, 'ben');
     ann.p.send({ cmd: 'accept', from: 'ben' });
-    assert.deepEqual(await ann.p.next('message'), { type: 'message', from: 'ben', text: 'hi ann' });
+    assert.deepEqual(said(await ann.p.next('message')), { type: 'message', from: 'ben', text: 'hi ann' });
 
     ann.p.send({ cmd: 'quit' });
     assert.deepEqual(await ann.p.exit(), { code: 0, signal: null });

@@ -6,7 +6,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
-import { freshHome, runNatter, startDirectoryProcess, type NatterProcess } from '../helpers/cli.ts';
+import { freshHome, runNatter, startDirectoryProcess, type NatterProcess, said } from '../helpers/cli.ts';
 import { ChatProc, type Event } from '../helpers/chat-proc.ts';
 
 const procs: { kill(signal: NodeJS.Signals): void; exited?: Promise<unknown>; exit?: () => Promise<unknown> }[] = [];
@@ -58,9 +58,9 @@ describe('natter chat with a directory (JSON mode, real processes)', () => {
     await bob.next('request');
     bob.send({ cmd: 'accept', from: 'alice' });
     assert.deepEqual(await alice.next('connected'), { type: 'connected', with: 'bob' });
-    assert.deepEqual(await bob.next('message'), { type: 'message', from: 'alice', text: 'second try' });
+    assert.deepEqual(said(await bob.next('message')), { type: 'message', from: 'alice', text: 'second try' });
     bob.send({ cmd: 'send', to: 'alice', text: 'héllo ✓' });
-    assert.deepEqual(await alice.next('message'), { type: 'message', from: 'bob', text: 'héllo ✓' });
+    assert.deepEqual(said(await alice.next('message')), { type: 'message', from: 'bob', text: 'héllo ✓' });
 
     // bob holds one chat at most: carol is told he is busy
     carol.send({ cmd: 'connect', to: 'bob' });
@@ -68,9 +68,9 @@ describe('natter chat with a directory (JSON mode, real processes)', () => {
 
     // multiple chats at once: alice with bob and carol
     alice.send({ cmd: 'send', to: 'carol', text: 'hi carol' });
-    assert.deepEqual(await carol.next('message'), { type: 'message', from: 'alice', text: 'hi carol' });
+    assert.deepEqual(said(await carol.next('message')), { type: 'message', from: 'alice', text: 'hi carol' });
     carol.send({ cmd: 'send', to: 'alice', text: 'hi alice' });
-    assert.deepEqual(await alice.next('message'), { type: 'message', from: 'carol', text: 'hi alice' });
+    assert.deepEqual(said(await alice.next('message')), { type: 'message', from: 'carol', text: 'hi alice' });
     alice.send({ cmd: 'send', to: 'bob', text: 'still there?' });
     assert.equal((await bob.next('message')).text, 'still there?');
 

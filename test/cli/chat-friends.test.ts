@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, it } from 'node:test';
 import { ChatProc } from '../helpers/chat-proc.ts';
-import { runNatter } from '../helpers/cli.ts';
+import { runNatter, said } from '../helpers/cli.ts';
 
 const EXAMPLE = fileURLToPath(new URL('../../examples/friends.json', import.meta.url));
 
@@ -33,7 +33,7 @@ describe('natter chat --friends (the three example users)', () => {
     const [u1, u2, u3] = [await user(1), await user(2), await user(3)];
     for (let i = 0; i < 30; i++) u1.send({ cmd: 'send', to: 'user_2', text: `to 2 #${i}` });
     u1.send({ cmd: 'send', to: 'user_3', text: 'to 3' });
-    for (let i = 0; i < 30; i++) assert.deepEqual(await u2.next('message'), { type: 'message', from: 'user_1', text: `to 2 #${i}` });
+    for (let i = 0; i < 30; i++) assert.deepEqual(said(await u2.next('message')), { type: 'message', from: 'user_1', text: `to 2 #${i}` });
     assert.equal((await u3.next('message')).text, 'to 3');
     assert.equal((await u2.allEvents()).some((e) => e.type === 'request'), false, 'friends are accepted without asking');
     for (let i = 0; i < 10; i++) u2.send({ cmd: 'send', to: 'user_1', text: `back #${i}` });
@@ -66,7 +66,7 @@ describe('natter chat --friends (the three example users)', () => {
       await new Promise((r) => setTimeout(r, 100));
     }
     u1.send({ cmd: 'send', to: 'user_2', text: 'after idle' });
-    assert.deepEqual(await u2.next('message'), { type: 'message', from: 'user_1', text: 'after idle' });
+    assert.deepEqual(said(await u2.next('message')), { type: 'message', from: 'user_1', text: 'after idle' });
     u1.send({ cmd: 'dump' });
     assert.deepEqual((await u1.next('dump')).counters, { dialed: 2, accepted: 0, idleClosed: 1 });
   });
@@ -76,7 +76,7 @@ describe('natter chat --friends (the three example users)', () => {
     const u1 = await user(1);
     u1.send({ cmd: 'send', to: 'user_2', text: 'last words' });
     u1.proc.child.stdin.end();
-    assert.deepEqual(await u2.next('message'), { type: 'message', from: 'user_1', text: 'last words' });
+    assert.deepEqual(said(await u2.next('message')), { type: 'message', from: 'user_1', text: 'last words' });
     assert.deepEqual(await u1.exit(), { code: 0, signal: null });
     assert.equal((await u2.next('ended')).with, 'user_1', 'quitting ends the chat with END');
   });
@@ -84,11 +84,16 @@ describe('natter chat --friends (the three example users)', () => {
   it('an offline friend and a stranger get clear errors', async () => {
     const u1 = await user(1);
     u1.send({ cmd: 'send', to: 'user_3', text: 'are you there?' });
-    const offline = await u1.next('error');
-    assert.equal(offline.code, 'NATTER_ERR_PEER_UNREACHABLE');
-    assert.match(String(offline.message), /user_3 is offline/);
+    // An offline friend's message waits in the outbox; the user hears why.
+    const queued = await u1.next('queued');
+    assert.equal(queued.to, 'user_3');
+    const offline = await u1.next('waiting');
+    assert.deepEqual([offline.to, offline.count, offline.code], ['user_3', 1, 'NATTER_ERR_PEER_UNREACHABLE']);
+    assert.match(String(offline.reason), /user_3 is offline/);
     u1.send({ cmd: 'connect', to: 'user_9' });
     assert.equal((await u1.next('error')).code, 'NATTER_ERR_UNKNOWN_PEER');
+    u1.send({ cmd: 'send', to: 'user_9', text: 'hello?' });
+    assert.equal((await u1.next('error')).code, 'NATTER_ERR_UNKNOWN_PEER', 'a stranger to the table is refused at once, not queued');
   });
 
   it('refuses a name that is not in the table, and a broken table, clearly', async () => {

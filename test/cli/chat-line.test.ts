@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ChatProc } from '../helpers/chat-proc.ts';
-import { BIN, freshHome } from '../helpers/cli.ts';
+import { BIN, freshHome, said } from '../helpers/cli.ts';
 import { freePorts } from '../helpers/ports.ts';
 import { RawClient } from '../helpers/raw-client.ts';
 
@@ -60,7 +60,7 @@ describe('natter chat line UI (tmux)', () => {
     const lines = screen().trimEnd().split('\n');
     assert.match(lines.at(-1) as string, /> half typed$/, 'the prompt and the half-typed text are redrawn below');
     tmux('send-keys', '-t', 'amy', 'Enter');
-    assert.deepEqual(await bob.next('message'), { type: 'message', from: 'amy', text: 'half typed' });
+    assert.deepEqual(said(await bob.next('message')), { type: 'message', from: 'amy', text: 'half typed' });
   });
 
   it('shows escape sequences from a peer harmlessly', async () => {
@@ -85,8 +85,23 @@ describe('natter chat line UI (tmux)', () => {
     await until(() => screen().includes('message is 251 characters, the limit is 250; it was not sent'), 'the refusal');
     tmux('send-keys', '-t', 'amy', '-l', 'bob/short one');
     tmux('send-keys', '-t', 'amy', 'Enter');
-    assert.deepEqual(await bob.next('message'), { type: 'message', from: 'amy', text: 'short one' });
+    assert.deepEqual(said(await bob.next('message')), { type: 'message', from: 'amy', text: 'short one' });
     assert.equal(bob.allEvents().filter((e) => e.type === 'message').length, 2, 'the long one never arrived');
+  });
+
+  it('marks delivery quietly, and /history shows the conversation both ways', async () => {
+    tmux('send-keys', '-t', 'amy', '-l', 'bob/one for the log');
+    tmux('send-keys', '-t', 'amy', 'Enter');
+    await bob.next('message', (e) => e.text === 'one for the log');
+    await until(() => screen().includes('✓ bob has it'), 'the delivery mark');
+    tmux('send-keys', '-t', 'amy', '-l', '/history bob 3');
+    tmux('send-keys', '-t', 'amy', 'Enter');
+    await until(() => /\d\d:\d\d you: one for the log/.test(screen()), '/history output');
+    const lines = screen().split('\n');
+    const at = lines.findIndex((l) => l.includes('> /history bob 3'));
+    assert.match(lines[at + 1] ?? '', /\d\d:\d\d bob: x\^\[\[2J/, 'bob\'s hostile message, sanitised in history too');
+    assert.match(lines[at + 2] ?? '', /\d\d:\d\d you: short one$/);
+    assert.match(lines[at + 3] ?? '', /\d\d:\d\d you: one for the log$/);
   });
 
   it('/who, /help, an unknown command, and /quit', async () => {

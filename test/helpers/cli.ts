@@ -24,10 +24,14 @@ export const BIN = fileURLToPath(new URL('../../bin/natter.js', import.meta.url)
  * runner's coverage variable, because a child killed with SIGKILL would leave
  * a half-written coverage file that makes the runner fail the whole run; and
  * each with its own config directory (identity, pinned keys) unless the test
- * passes XDG_CONFIG_HOME to give a restarted process the same one.
+ * passes XDG_CONFIG_HOME to give a restarted process the same one (and the
+ * same data directory, under it, unless XDG_DATA_HOME is passed too).
  */
 export function childEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', XDG_CONFIG_HOME: freshHome(), ...extra };
+  // Data (outbox, history) lives beside the config unless the test says otherwise: a
+  // restarted process given the same XDG_CONFIG_HOME finds its outbox too.
+  const config = extra.XDG_CONFIG_HOME ?? freshHome();
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', XDG_CONFIG_HOME: config, XDG_DATA_HOME: join(config, 'data'), ...extra };
   delete env.NODE_V8_COVERAGE;
   return env;
 }
@@ -46,6 +50,8 @@ export class NatterProcess {
       this.stdout += d;
       this.#notify();
     });
+    // A test may kill the process while a command is on its way to it.
+    this.child.stdin.on('error', () => {});
     this.child.stderr.setEncoding('utf8').on('data', (d: string) => {
       this.stderr += d;
       this.#notify();
@@ -110,4 +116,16 @@ export async function startDirectoryProcess(
   const proc = new NatterProcess(command === undefined ? ['directory', '--port', '0', ...args] : args, command === undefined ? { env } : { command, env });
   const match = await proc.waitFor(/listening on (\S+):(\d+)/);
   return { proc, host: (match[1] as string).replace(/^\[|\]$/g, ''), port: Number(match[2]) };
+}
+
+/**
+ * A JSON `message` event reduced to who said what, once its id and time are
+ * checked to be there: tests compare conversations, not random ids.
+ */
+export function said(event: unknown): { type: unknown; from: unknown; text: unknown } {
+  const e = event as { type?: unknown; from?: unknown; text?: unknown; id?: unknown; ts?: unknown };
+  if (typeof e.id !== 'string' || !/^[0-9a-f]{32}$/.test(e.id) || typeof e.ts !== 'number') {
+    throw new Error(`a message event without a valid id and time: ${JSON.stringify(event)}`);
+  }
+  return { type: e.type, from: e.from, text: e.text };
 }
