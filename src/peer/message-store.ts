@@ -34,7 +34,7 @@
  * A failed write is undone (the file is truncated back to its size before
  * the call), so nothing of a failed call counts.
  */
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import {
   closeSync,
   fstatSync,
@@ -51,13 +51,24 @@ import {
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ERROR_CODES, NatterError } from '../errors.ts';
+import { Fifo } from './fifo.ts';
 
 /** A message id: 16 random bytes as 32 lower-case hex digits (in files and JSON). */
 export type MessageId = string;
 
-/** A fresh random MessageId. */
+/** Random bytes drawn ahead, so that an id costs no system call of its own (256 ids per refill). */
+const ID_POOL = Buffer.alloc(4096);
+let idPoolOffset = ID_POOL.length;
+
+/** A fresh random MessageId: 16 bytes from the cryptographic generator. */
 export function newMessageId(): MessageId {
-  return randomBytes(16).toString('hex');
+  if (idPoolOffset + 16 > ID_POOL.length) {
+    randomFillSync(ID_POOL);
+    idPoolOffset = 0;
+  }
+  const id = ID_POOL.toString('hex', idPoolOffset, idPoolOffset + 16);
+  idPoolOffset += 16;
+  return id;
 }
 
 const MESSAGE_ID = /^[0-9a-f]{32}$/;
@@ -172,9 +183,14 @@ class Outbox {
   }
 }
 
-/** The last `window` ids received from each peer; the oldest are forgotten first. */
+/**
+ * The last `window` ids received from each peer; the oldest are forgotten
+ * first. A Set answers "seen?"; a queue beside it knows which is oldest, so
+ * forgetting one never scans the Set (taking a Set's first value after many
+ * deletions walks over every deleted slot).
+ */
 class ReceivedWindow {
-  readonly #byPeer = new Map<string, Set<MessageId>>();
+  readonly #byPeer = new Map<string, { ids: Set<MessageId>; order: Fifo<MessageId> }>();
   readonly #window: number;
   #count = 0;
 
@@ -188,28 +204,29 @@ class ReceivedWindow {
   }
 
   has(peer: string, id: MessageId): boolean {
-    return this.#byPeer.get(peer)?.has(id) ?? false;
+    return this.#byPeer.get(peer)?.ids.has(id) ?? false;
   }
 
   add(peer: string, id: MessageId): void {
-    let ids = this.#byPeer.get(peer);
-    if (ids === undefined) {
-      ids = new Set();
-      this.#byPeer.set(peer, ids);
+    let seen = this.#byPeer.get(peer);
+    if (seen === undefined) {
+      seen = { ids: new Set(), order: new Fifo() };
+      this.#byPeer.set(peer, seen);
     }
-    if (ids.has(id)) return;
-    ids.add(id);
+    if (seen.ids.has(id)) return;
+    seen.ids.add(id);
+    seen.order.push(id);
     this.#count++;
-    if (ids.size > this.#window) {
-      // A Set iterates in insertion order: the first is the oldest.
-      const oldest = ids.values().next().value as MessageId;
-      ids.delete(oldest);
+    if (seen.ids.size > this.#window) {
+      seen.ids.delete(seen.order.at(0) as MessageId);
+      seen.order.removeAt(0);
       this.#count--;
     }
   }
 
-  entries(): IterableIterator<[string, Set<MessageId>]> {
-    return this.#byPeer.entries();
+  /** Each peer with its remembered ids, oldest first. */
+  *entries(): IterableIterator<[string, MessageId[]]> {
+    for (const [peer, seen] of this.#byPeer) yield [peer, seen.order.toArray()];
   }
 }
 
@@ -269,7 +286,7 @@ function newToOutbox(outbox: Outbox, msgs: readonly StoredMessage[]): StoredMess
 function newToReceived(received: ReceivedWindow, msgs: readonly StoredMessage[]): StoredMessage[] {
   const seen = new Set<string>();
   return msgs.filter((m) => {
-    const key = JSON.stringify([m.peer, m.id]);
+    const key = `${m.peer}\0${m.id}`; // names have no control characters (protocol.md §3.3)
     if (received.has(m.peer, m.id) || seen.has(key)) return false;
     seen.add(key);
     return true;
@@ -367,7 +384,8 @@ export class MemoryStore implements MessageStore {
   history(peer: string, n: number): HistoryEntry[] {
     const count = clampCount(n);
     if (count === 0) return [];
-    return (this.#history.get(peer) ?? []).slice(-count).map((e) => ({ ...e }));
+    const log = this.#history.get(peer) ?? [];
+    return log.slice(Math.max(0, log.length - this.#historyLimit)).slice(-count).map((e) => ({ ...e }));
   }
 
   close(): void {
@@ -382,7 +400,8 @@ export class MemoryStore implements MessageStore {
       this.#history.set(m.peer, log);
     }
     log.push(historyEntry(m, dir));
-    if (log.length > this.#historyLimit) log.shift();
+    // Trimmed in steps, not one shift() per message: a shift moves every entry.
+    if (log.length >= 2 * this.#historyLimit) log.splice(0, log.length - this.#historyLimit);
   }
 
   #checkOpen(): void {

@@ -47,6 +47,7 @@ import { listenOn } from '../transport/listen.ts';
 import { keyPairFromSeed, type KeyPair } from '../transport/secure.ts';
 import { acceptSecure, dial } from '../transport/tcp.ts';
 import { KeyBook, type KeyReport } from './key-book.ts';
+import { Fifo } from './fifo.ts';
 import { MemoryStore, newMessageId, type MessageId, type MessageStore } from './message-store.ts';
 
 export type ChatState = 'outgoing' | 'incoming' | 'open';
@@ -140,7 +141,7 @@ interface Link {
   /** A dial in progress; its result becomes `conn`. */
   dialing: Promise<void> | undefined;
   /** Messages not yet delivered, oldest first (all of them are in the store). */
-  outbox: OutMessage[];
+  outbox: Fifo<OutMessage>;
   /** How many at the head of `outbox` went out on the current connection. */
   sentCount: number;
   /** Messages of this peer entered but not yet in the store (this tick's batch). */
@@ -255,7 +256,7 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
   outbox(): { peer: string; message: OutMessage; isSent: boolean }[] {
     const out: { peer: string; message: OutMessage; isSent: boolean }[] = [];
     for (const link of this.#links.values()) {
-      link.outbox.forEach((message, i) => out.push({ peer: link.name, message, isSent: i < link.sentCount }));
+      link.outbox.toArray().forEach((message, i) => out.push({ peer: link.name, message, isSent: i < link.sentCount }));
     }
     return out;
   }
@@ -509,7 +510,7 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
     // Receipts come in the order the messages went, so this is nearly always the first one.
     const i = link.outbox.findIndex((m) => m.id === id);
     if (i < 0) return; // a receipt for a copy sent again: delivered already
-    link.outbox.splice(i, 1);
+    link.outbox.removeAt(i);
     if (i < link.sentCount) link.sentCount--;
     let ids = this.#receipts.get(link.name);
     if (ids === undefined) {
@@ -674,7 +675,7 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
         isOutbound: false,
         isReady: false,
         dialing: undefined,
-        outbox: [],
+        outbox: new Fifo(),
         sentCount: 0,
         staged: 0,
         retryTimer: undefined,
@@ -962,9 +963,9 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
         } else {
           const reason = msg.reason === '' ? 'declined' : msg.reason;
           // Busy is for now: the messages wait and are offered again later. A refusal is final.
-          const ids = reason === 'busy' ? [] : link.outbox.map((m) => m.id);
+          const ids = reason === 'busy' ? [] : link.outbox.toArray().map((m) => m.id);
           if (ids.length > 0) {
-            link.outbox = [];
+            link.outbox.clear();
             this.#store.dropped(link.name, ids);
           }
           this.#dropChat(link);
@@ -1022,7 +1023,7 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
     const conn = link.conn;
     if (conn === undefined || !link.isReady) return;
     while (link.sentCount < link.outbox.length && conn.state === 'open') {
-      const m = link.outbox[link.sentCount++] as OutMessage;
+      const m = link.outbox.at(link.sentCount++) as OutMessage;
       conn.send({ type: 'TEXT', id: m.id, ts: m.ts, text: m.text });
       this.emit('sent', link.name, m.id);
     }
