@@ -15,15 +15,23 @@
  *               key pair, a FramedConnection on the accepted socket, TEXT
  *               frames sent as PeerNode sends them
  *   baseline    raw node:net sockets with newline framing
+ *   durable     two PeerNodes as `natter chat` runs them: each with a
+ *               FileStore in a fresh data directory (outbox, received ids,
+ *               history on disk), receipts for every message
+ *   unacked     the encrypted channel and natter's framing with nothing on
+ *               top: dial() with a key pair, a FramedConnection on the
+ *               accepted encrypted stream, TEXT frames and no receipts
  *
  * The channel uses Node's 'advanced' serialization so that bigint timestamps
  * cross it as they are.
  */
 
-export type ChatMode = 'encrypted' | 'plaintext' | 'baseline';
+export type ChatMode = 'encrypted' | 'plaintext' | 'baseline' | 'durable' | 'unacked';
 
-/** Every mode, in the order the tables list them. */
-export const CHAT_MODES: readonly ChatMode[] = ['encrypted', 'plaintext', 'baseline'];
+/** bench/chat's modes, in the order its tables list them. */
+export const CHAT_MODES = ['encrypted', 'plaintext', 'baseline'] as const;
+/** bench/delivery's modes (see there). */
+export const DELIVERY_MODES = ['durable', 'encrypted', 'unacked'] as const;
 export type ChatRole = 'sender' | 'receiver';
 
 /** One request type a peer process answers: what goes in, what comes back. */
@@ -54,6 +62,8 @@ export interface BlastReply {
   startNs: bigint;
   /** ... and once the last send returned. */
   sentNs: bigint;
+  /** PeerNode modes: once the receipt of the last message was in (every message delivered). */
+  deliveredNs?: bigint;
   /** CPU µs (user + system) this process used for the loop. */
   cpuMicros: number;
 }

@@ -20,19 +20,32 @@
  *              per message (waiting for 'drain' when write() returns false);
  *              the reader splits on newlines
  *
+ *   durable    the encrypted mode with a FileStore on each side, in a fresh
+ *              data directory removed at exit: what `natter chat` runs
+ *   unacked    the encrypted channel and the framing alone: the sender
+ *              dial()s with a key pair, the receiver runs acceptSecure() and
+ *              a FramedConnection; TEXT frames, no receipts, no store
+ *
+ * PeerNode senders also report when the last receipt came in (every message
+ * delivered), for bench/delivery.
+ *
  * The receiver either counts messages (throughput) or sends each one straight
  * back (round trips). Every phase has a deadline in here, and the parent has
  * its own: a stuck phase ends the process, never hangs it.
  */
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { connect as netConnect, createServer, type Server, type Socket } from 'node:net';
 import { StringDecoder } from 'node:string_decoder';
 import type { Discovery, PeerInfo } from '../src/discovery/discovery.ts';
 import { PeerNode } from '../src/peer/peer-node.ts';
 import { FramedConnection } from '../src/transport/framed-connection.ts';
 import { keyPairFromSeed, type KeyPair } from '../src/transport/secure.ts';
-import { dial } from '../src/transport/tcp.ts';
+import { acceptSecure, dial } from '../src/transport/tcp.ts';
+import { FileStore, type MessageStore } from '../src/peer/message-store.ts';
 import type { BlastReply, ChatCalls, ChatMode, ChatRole, CountedReport, PingpongReply } from './chat-ipc.ts';
 import { report, serveCalls, type Handlers } from './child.ts';
 import { textMsg } from '../test/helpers/messages.ts';
@@ -52,8 +65,8 @@ const SEND_HIGH_WATER = 64 * 1024;
 
 const mode = process.argv[2] as ChatMode;
 const role = process.argv[3] as ChatRole;
-if ((mode !== 'encrypted' && mode !== 'plaintext' && mode !== 'baseline') || (role !== 'sender' && role !== 'receiver')) {
-  throw new Error('usage: chat-peer-proc.ts <encrypted|plaintext|baseline> <sender|receiver>');
+if (!['encrypted', 'plaintext', 'baseline', 'durable', 'unacked'].includes(mode) || (role !== 'sender' && role !== 'receiver')) {
+  throw new Error('usage: chat-peer-proc.ts <encrypted|plaintext|baseline|durable|unacked> <sender|receiver>');
 }
 
 /** Ends the process on anything unexpected; the parent sees the exit and fails the run. */
@@ -153,8 +166,25 @@ function staticDiscovery(peers: PeerInfo[]): Discovery {
 
 let node: PeerNode | undefined;
 
+/** The durable mode's data directory, removed at exit. */
+let dataDir: string | undefined;
+
 function startNode(name: string, peers: PeerInfo[]): PeerNode {
-  const n = new PeerNode({ name, discovery: staticDiscovery(peers), listenHost: HOST, listenPort: 0, keyPair: benchKeyPair(name) });
+  let store: MessageStore | undefined;
+  if (mode === 'durable') {
+    dataDir = mkdtempSync(join(tmpdir(), `natter-bench-${name}-`));
+    store = FileStore.open({ dir: dataDir });
+  }
+  const n = new PeerNode({
+    name,
+    discovery: staticDiscovery(peers),
+    listenHost: HOST,
+    listenPort: 0,
+    keyPair: benchKeyPair(name),
+    ...(store === undefined ? {} : { store }),
+    // Every run's messages are delivered before the next: the bound is for offline friends, not for a blast.
+    maxOutbox: 1_000_000,
+  });
   n.on('error', (err) => die(`peer error ${err.code}: ${err.message}`));
   // The other side ending the chat on purpose is how every run ends; losing it mid-run is a failure.
   n.on('ended', (peer, reason, detail) => {
@@ -188,11 +218,21 @@ async function encryptedConnect(port: number): Promise<void> {
 
 async function encryptedBlast(count: number, text: string): Promise<BlastReply> {
   const n = node as PeerNode;
+  let delivered = 0;
+  let isAllDelivered: (() => void) | undefined;
+  const allDelivered = new Promise<void>((resolve) => (isAllDelivered = resolve));
+  const onDelivered = (): void => {
+    if (++delivered === count) isAllDelivered?.();
+  };
+  n.on('delivered', onDelivered);
   const cpu = process.cpuUsage();
   const startNs = process.hrtime.bigint();
   for (let i = 0; i < count; i++) await n.send(RECEIVER_NAME, text);
   const sentNs = process.hrtime.bigint();
-  return { startNs, sentNs, cpuMicros: cpuSince(cpu) };
+  await allDelivered;
+  const deliveredNs = process.hrtime.bigint();
+  n.off('delivered', onDelivered);
+  return { startNs, sentNs, deliveredNs, cpuMicros: cpuSince(cpu) };
 }
 
 async function encryptedPingpong(rounds: number, text: string): Promise<PingpongReply> {
@@ -242,13 +282,20 @@ function watchFramed(conn: FramedConnection): void {
   });
 }
 
+/** The receiver's FramedConnection on an accepted socket: plain, or (unacked) inside the encrypted channel. */
+async function framedOnAccepted(socket: Socket): Promise<FramedConnection> {
+  if (mode !== 'unacked') return new FramedConnection(socket, { hello: 'answer', isEagerWrite: true });
+  const { stream, connOptions } = await acceptSecure(socket, benchKeyPair(RECEIVER_NAME));
+  return new FramedConnection(stream.asDuplex(), { ...connOptions, hello: 'answer', isEagerWrite: true });
+}
+
 async function plaintextListen(): Promise<number> {
-  const srv = createServer({ noDelay: true }, (socket) => {
+  const srv = createServer({ noDelay: true }, async (socket) => {
     if (framed !== undefined) {
       socket.destroy(); // one sender only
       return;
     }
-    const conn = new FramedConnection(socket, { hello: 'answer', isEagerWrite: true });
+    const conn = await framedOnAccepted(socket);
     watchFramed(conn);
     conn.on('message', (msg) => {
       if (msg.type !== 'TEXT') return;
@@ -269,11 +316,21 @@ async function plaintextListen(): Promise<number> {
 }
 
 async function plaintextConnect(port: number, timeoutMs: number): Promise<void> {
-  const conn = await dial({ host: HOST, port, timeoutMs, isEagerWrite: true });
+  const conn = await dial({
+    host: HOST,
+    port,
+    timeoutMs,
+    isEagerWrite: true,
+    ...(mode === 'unacked' ? { keyPair: benchKeyPair(SENDER_NAME), verifyKey: (key: Buffer) => checkReceiverKey(key) } : {}),
+  });
   watchFramed(conn);
   conn.on('message', (msg) => {
     if (msg.type === 'TEXT') onText?.(msg.text);
   });
+}
+
+function checkReceiverKey(key: Buffer): void {
+  if (!key.equals(benchKeyPair(RECEIVER_NAME).publicKey)) throw new Error('the receiver proved another key');
 }
 
 async function plaintextBlast(count: number, text: string): Promise<BlastReply> {
@@ -394,10 +451,13 @@ async function exit(): Promise<void> {
   framed?.destroy();
   server?.close();
   if (node === undefined) return;
+  const store = node.store;
   let timer: NodeJS.Timeout | undefined;
   const giveUp = new Promise<void>((resolve) => (timer = setTimeout(resolve, STOP_TIMEOUT_MS)));
   await Promise.race([node.stop(), giveUp]);
   clearTimeout(timer);
+  store.close();
+  if (dataDir !== undefined) rmSync(dataDir, { recursive: true, force: true });
 }
 
 const wrongRole = (name: string) => async (): Promise<never> => {
@@ -416,6 +476,8 @@ const OPS: Record<ChatMode, ModeOps> = {
   encrypted: { listen: encryptedListen, connect: encryptedConnect, blast: encryptedBlast, pingpong: encryptedPingpong },
   plaintext: { listen: plaintextListen, connect: plaintextConnect, blast: plaintextBlast, pingpong: plaintextPingpong },
   baseline: { listen: baselineListen, connect: baselineConnect, blast: baselineBlast, pingpong: baselinePingpong },
+  durable: { listen: encryptedListen, connect: encryptedConnect, blast: encryptedBlast, pingpong: encryptedPingpong },
+  unacked: { listen: plaintextListen, connect: plaintextConnect, blast: plaintextBlast, pingpong: plaintextPingpong },
 };
 const ops = OPS[mode];
 

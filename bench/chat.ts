@@ -42,6 +42,8 @@
  * and find one .cpuprofile per process in <dir>.
  */
 import { CHAT_MODES, type ChatCalls, type ChatMode, type ChatRole, type CountedReport } from './chat-ipc.ts';
+
+type ChatBenchMode = (typeof CHAT_MODES)[number];
 import { Child } from './child.ts';
 import { fmt, median, medians, percentile, table } from './harness.ts';
 
@@ -54,7 +56,7 @@ const WARMUP_ROUNDS = 500;
 /** Runs per side, interleaved; each figure is the median run. */
 const RUNS = 7;
 /** 100 bytes of UTF-8 (90 ASCII letters, then 'héllo ✓'): the 100 B case of bench/codec. */
-const TEXT = 'a'.repeat(90) + 'héllo ✓';
+export const TEXT = 'a'.repeat(90) + 'héllo ✓';
 
 /** The issue's target: encrypted throughput against raw TCP, 100-byte messages. */
 const TARGET_ENCRYPTED_THROUGHPUT_RATIO = 0.6;
@@ -64,7 +66,7 @@ const TARGET_PLAINTEXT_LATENCY_RATIO = 1.25;
 
 const CALL_TIMEOUT_MS = 10_000;
 /** Inside the child: the phase's own deadline. The parent waits a little longer. */
-const PHASE_TIMEOUT_MS = 20_000;
+export const PHASE_TIMEOUT_MS = 20_000;
 const PARENT_SLACK_MS = 2_000;
 const EXIT_TIMEOUT_MS = 5_000;
 
@@ -109,7 +111,7 @@ interface RunFigures {
 }
 
 /** A sender and a receiver process with the chat between them open. */
-class Pair {
+export class Pair {
   readonly mode: ChatMode;
   readonly sender: PeerProcess;
   readonly receiver: PeerProcess;
@@ -127,7 +129,7 @@ class Pair {
   }
 
   /** `count` messages one way: seconds from the first send until the receiver counted the last, and the CPU each side used. */
-  async throughput(count: number): Promise<{ seconds: number; senderMicros: number; receiverMicros: number }> {
+  async throughput(count: number): Promise<{ seconds: number; senderMicros: number; receiverMicros: number; deliveredSeconds: number | undefined }> {
     await this.receiver.call('arm', { count, text: TEXT }, CALL_TIMEOUT_MS);
     const [counted, blast] = await Promise.all([
       this.receiver.nextReport('count its messages', PHASE_TIMEOUT_MS + PARENT_SLACK_MS),
@@ -136,7 +138,12 @@ class Pair {
     if (counted.received !== count || !counted.isIntact) {
       throw new Error(`${this.receiver.label} counted ${counted.received} of ${count} messages${counted.isIntact ? '' : ', the last one garbled'}`);
     }
-    return { seconds: Number(counted.endNs - blast.startNs) / 1e9, senderMicros: blast.cpuMicros, receiverMicros: counted.cpuMicros };
+    return {
+      seconds: Number(counted.endNs - blast.startNs) / 1e9,
+      senderMicros: blast.cpuMicros,
+      receiverMicros: counted.cpuMicros,
+      deliveredSeconds: blast.deliveredNs === undefined ? undefined : Number(blast.deliveredNs - blast.startNs) / 1e9,
+    };
   }
 
   /** `rounds` sequential round trips (the receiver must be echoing): each one's µs, and the CPU both sides used. */
@@ -198,7 +205,7 @@ export interface ChatResult {
   count: number;
   rounds: number;
   textBytes: number;
-  sides: Record<ChatMode, ChatSide>;
+  sides: Record<ChatBenchMode, ChatSide>;
   /** encrypted / baseline messages per second; target >= 0.6. */
   throughputRatio: number;
   targets: ChatTarget[];
@@ -216,18 +223,18 @@ type Throughput = { seconds: number; senderMicros: number; receiverMicros: numbe
 type RoundTrips = { latenciesMicros: number[]; cpuMicros: number };
 
 export async function runChatBench(): Promise<ChatResult> {
-  const pairs: Record<ChatMode, Pair> = { encrypted: new Pair('encrypted'), plaintext: new Pair('plaintext'), baseline: new Pair('baseline') };
-  const figures: Record<ChatMode, RunFigures[]> = { encrypted: [], plaintext: [], baseline: [] };
+  const pairs: Record<ChatBenchMode, Pair> = { encrypted: new Pair('encrypted'), plaintext: new Pair('plaintext'), baseline: new Pair('baseline') };
+  const figures: Record<ChatBenchMode, RunFigures[]> = { encrypted: [], plaintext: [], baseline: [] };
   try {
     await Promise.all(CHAT_MODES.map((mode) => pairs[mode].open()));
     // Each run starts with the next path, so each goes first as often as the others.
-    const orderOf = (run: number): ChatMode[] => CHAT_MODES.map((_, i) => CHAT_MODES[(run + i) % CHAT_MODES.length] as ChatMode);
-    const throughputs: Record<ChatMode, Throughput[]> = { encrypted: [], plaintext: [], baseline: [] };
+    const orderOf = (run: number): ChatBenchMode[] => CHAT_MODES.map((_, i) => CHAT_MODES[(run + i) % CHAT_MODES.length] as ChatBenchMode);
+    const throughputs: Record<ChatBenchMode, Throughput[]> = { encrypted: [], plaintext: [], baseline: [] };
     for (const mode of orderOf(0)) await pairs[mode].throughput(WARMUP_COUNT);
     for (let run = 0; run < RUNS; run++) {
       for (const mode of orderOf(run)) throughputs[mode].push(await pairs[mode].throughput(COUNT));
     }
-    const latencies: Record<ChatMode, RoundTrips[]> = { encrypted: [], plaintext: [], baseline: [] };
+    const latencies: Record<ChatBenchMode, RoundTrips[]> = { encrypted: [], plaintext: [], baseline: [] };
     for (const mode of orderOf(0)) {
       await pairs[mode].echo();
       await pairs[mode].roundTrips(WARMUP_ROUNDS);
@@ -252,7 +259,7 @@ export async function runChatBench(): Promise<ChatResult> {
   } finally {
     await Promise.all(CHAT_MODES.map((mode) => pairs[mode].stop()));
   }
-  const sides: Record<ChatMode, ChatSide> = {
+  const sides: Record<ChatBenchMode, ChatSide> = {
     encrypted: summarize(figures.encrypted),
     plaintext: summarize(figures.plaintext),
     baseline: summarize(figures.baseline),

@@ -1,6 +1,7 @@
 /** `npm run bench`: every benchmark, each printed beside its same-run baseline. */
 import { printChat, runChatBench } from './chat.ts';
 import { printCodec, runCodecBench } from './codec.ts';
+import { printDelivery, runDeliveryBench } from './delivery.ts';
 import { printDirectory, runDirectoryBench } from './directory.ts';
 import { printHandshake, runHandshakeBench } from './handshake.ts';
 
@@ -8,6 +9,8 @@ console.log(`natter benchmarks on Node ${process.version}, ${new Date().toISOStr
 printCodec(runCodecBench());
 console.log('');
 printChat(await runChatBench());
+console.log('');
+printDelivery(await runDeliveryBench());
 console.log('');
 printHandshake(await runHandshakeBench());
 console.log('');
