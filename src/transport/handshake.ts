@@ -129,7 +129,11 @@ export function bindIdentityKey(payload: Uint8Array, provenStatic: Uint8Array): 
   if (!converted.equals(provenStatic)) {
     throw failed('the identity key the other side sent does not belong to the key it proved in the handshake');
   }
-  return Buffer.from(payload);
+  // A copy of its own: the connection keeps it for its whole life, and a slice of Node's shared
+  // buffer pool (Buffer.from) would keep a whole 8 KB pool slab alive with it.
+  const key = Buffer.alloc(KEY_BYTES);
+  key.set(payload);
+  return key;
 }
 
 /**
