@@ -70,7 +70,7 @@ const HEARTBEAT_LEAD_MS = 1_500;
 const HEARTBEAT_WINDOW_MS = 15_000;
 
 const CALL_TIMEOUT_MS = 30_000;
-/** Every client's handshake is in the storm: about 20 s for 10,000 on two CPUs, so room for a slower machine. */
+/** Every client's handshake is in the storm: about 7 s for 10,000 on two CPUs, so room for a much slower machine. */
 const STORM_TIMEOUT_MS = 120_000;
 const WHO_TIMEOUT_MS = 5_000;
 

@@ -3,8 +3,9 @@
  * plaintext, measured in the same run with the same two processes
  * (bench/handshake-proc.ts):
  *
- *   encrypted   TCP connect + Noise XX handshake (Ed25519 identity keys; the
- *               dialer checks the listener's) + the HELLO exchange inside it:
+ *   encrypted   TCP connect + Noise XX handshake (the X25519 forms of the
+ *               Ed25519 identity keys; the dialer checks the listener's) +
+ *               the HELLO exchange inside it:
  *               what every natter connection now does
  *   plaintext   TCP connect + the HELLO exchange (the baseline): dial()
  *               without a key pair, a FramedConnection on the accepted socket
@@ -113,7 +114,7 @@ export function printHandshake(result: HandshakeResult): void {
       `connections per path after ${WARMUP} untimed (blocks of ${BLOCK}, the paths alternating), each timed from connect() until the ` +
       `listener's HELLO is in, and closed before the next`,
   );
-  console.log("encrypted: TCP connect + Noise XX handshake (Ed25519 identity keys, the dialer checking the listener's) + HELLO exchange");
+  console.log("encrypted: TCP connect + Noise XX handshake (X25519 forms of the Ed25519 identity keys, the dialer checking the listener's) + HELLO exchange");
   console.log('plaintext (baseline): TCP connect + HELLO exchange: dial() without a key pair, a FramedConnection on the accepted socket');
   const x = (a: number, b: number): string => `${fmt(a / b, 2)}x`;
   console.log(

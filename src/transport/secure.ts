@@ -1,39 +1,32 @@
 /**
  * The encrypted channel (docs/security.md, protocol.md §1): every natter
- * connection runs inside a Noise XX handshake with the two sides' Ed25519
- * identity keys, then in encrypted records, through @hyperswarm/secret-stream.
- * The natter framing runs inside unchanged: FramedConnection gets a stream of
- * plaintext bytes, as over plain TCP.
+ * connection runs a Noise XX handshake between the two sides' identity keys
+ * (handshake.ts), then carries encrypted records through
+ * @hyperswarm/secret-stream, which takes the finished handshake. The natter
+ * framing runs inside unchanged: FramedConnection gets a stream of plaintext
+ * bytes, as over plain TCP.
  *
  *   dialer                                   accepting side
  *     │ ── e ──────────────────────────────────▶ │
- *     │ ◀───────────────────── e, ee, s, es ──── │
- *     │ ── s, se ──────────────────────────────▶ │   both now know the other's
- *     │ ◀═══════ encrypted records ════════════▶ │   static key, proven
+ *     │ ◀──────────── e, ee, s, es, {Ed25519} ── │
+ *     │ ── s, se, {Ed25519} ───────────────────▶ │   both now know the other's
+ *     │ ◀═══════ encrypted records ════════════▶ │   identity key, proven
  *
  * On the wire each Noise message and each record is a 3-byte little-endian
- * length and that many bytes. The library allocates what a length declares,
- * so a guard reads every length first and cuts off a sender whose records
- * are larger than natter ever sends (MAX_RECORD_BYTES), before any buffer is
- * made for them. Handshake messages are small; a garbage or truncated
- * handshake fails that connection alone, within the handshake deadline.
+ * length and that many bytes. The record layer allocates what a length
+ * declares, so a guard reads every length first and cuts off a sender whose
+ * records are larger than natter ever sends (MAX_RECORD_BYTES), before any
+ * buffer is made for them. Handshake messages have fixed sizes; a garbage or
+ * truncated handshake fails that connection alone, within the handshake
+ * deadline.
  */
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import NoiseSecretStream from '@hyperswarm/secret-stream';
 import { ERROR_CODES, NatterError, isNatterError } from '../errors.ts';
+import { HANDSHAKE_MESSAGE_BYTES, IdentityHandshake, type HandshakeResult, type KeyPair } from './handshake.ts';
 
-/** An Ed25519 key pair in libsodium's form, as the handshake uses it. */
-export interface KeyPair {
-  publicKey: Buffer;
-  /** 64 bytes: the seed followed by the public key. */
-  secretKey: Buffer;
-}
-
-/** The handshake key pair for an identity's seed (the same public key node:crypto derives). */
-export function keyPairFromSeed(seed: Buffer): KeyPair {
-  return NoiseSecretStream.keyPair(seed);
-}
+export { keyPairFromSeed, type KeyPair } from './handshake.ts';
 
 export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
 /** Plaintext bytes per encrypted record at most: writes are cut to this size. */
@@ -42,10 +35,12 @@ export const MAX_RECORD_PLAINTEXT = 65_536;
 const RECORD_OVERHEAD = 17;
 /** Largest record natter accepts: a full record of plaintext plus its overhead. */
 export const MAX_RECORD_BYTES = MAX_RECORD_PLAINTEXT + RECORD_OVERHEAD;
-/** Largest Noise handshake message accepted (XX with Ed25519 keys needs at most 96 bytes). */
-const MAX_HANDSHAKE_MESSAGE_BYTES = 256;
-/** Smallest: every XX message carries at least an ephemeral key. */
-const MIN_HANDSHAKE_MESSAGE_BYTES = 32;
+/** Largest Noise handshake message accepted: every message has a fixed size, 128 bytes at most. */
+const MAX_HANDSHAKE_MESSAGE_BYTES = Math.max(...HANDSHAKE_MESSAGE_BYTES);
+/** Smallest: every XX message carries at least an ephemeral or an encrypted static key. */
+const MIN_HANDSHAKE_MESSAGE_BYTES = Math.min(...HANDSHAKE_MESSAGE_BYTES);
+/** Bytes of each unit's length prefix. */
+const LENGTH_BYTES = 3;
 
 export interface SecureOptions {
   /** Our static key pair. */
@@ -56,14 +51,15 @@ export interface SecureOptions {
 
 /**
  * A socket after the handshake: a Duplex of plaintext that knows the other
- * side's proven static key, with the few Socket properties natter reads
+ * side's proven identity key, with the few Socket properties natter reads
  * (addresses, bytes waiting to be written) forwarded to the socket under it.
  */
 export class SecureStream extends NoiseSecretStream {
   readonly socket: Socket;
 
-  constructor(isInitiator: boolean, socket: Socket, keyPair: KeyPair) {
-    super(isInitiator, socket, { keyPair });
+  /** `rest`: bytes that came in after the last handshake message, already read from the socket. */
+  constructor(isInitiator: boolean, socket: Socket, handshake: HandshakeResult, rest?: Buffer) {
+    super(isInitiator, socket, { handshake, ...(rest === undefined || rest.length === 0 ? {} : { data: rest }) });
     this.socket = socket;
   }
 
@@ -95,52 +91,128 @@ export class SecureStream extends NoiseSecretStream {
   }
 }
 
+/** A handshake message body with its 3-byte little-endian length in front. */
+function unit(body: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(LENGTH_BYTES + body.length);
+  out.writeUIntLE(body.length, 0, LENGTH_BYTES);
+  body.copy(out, LENGTH_BYTES);
+  return out;
+}
+
 /**
  * Runs the handshake on `socket` (dialer: isInitiator) and resolves with the
  * encrypted stream once both sides proved their keys. Rejects with
- * NATTER_ERR_HANDSHAKE_FAILED (garbage, truncated, wrong sizes, closed early)
- * or NATTER_ERR_TIMEOUT; the socket is destroyed either way.
+ * NATTER_ERR_HANDSHAKE_FAILED (garbage, truncated, wrong sizes, a key that
+ * does not verify, closed early), NATTER_ERR_CONNECTION_CLOSED (a socket
+ * error) or NATTER_ERR_TIMEOUT; the socket is destroyed either way.
  */
 export function secureSocket(socket: Socket, isInitiator: boolean, options: SecureOptions): Promise<SecureStream> {
   const timeoutMs = options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
-  // The guard goes first so that it sees every chunk before the library does.
-  const guard = new RecordGuard(isInitiator ? 1 : 2);
-  let stream: SecureStream | undefined;
-  const onGuardData = (chunk: Buffer): void => {
-    const problem = guard.push(chunk);
-    if (problem !== undefined) {
-      socket.off('data', onGuardData);
-      // Synchronously: the library reads this chunk right after us and must find the stream destroying.
-      stream?.destroy(new NatterError(guard.handshakeLeft > 0 ? ERROR_CODES.HANDSHAKE_FAILED : ERROR_CODES.FRAME_TOO_LARGE, problem));
-    }
-  };
-  socket.on('data', onGuardData);
-  stream = new SecureStream(isInitiator, socket, options.keyPair);
-  const s = stream;
   return new Promise((resolve, reject) => {
-    let failure: NatterError | undefined;
-    const timer = setTimeout(() => {
-      failure = new NatterError(ERROR_CODES.TIMEOUT, `no Noise handshake within ${timeoutMs} ms`);
-      s.destroy(failure);
-    }, timeoutMs);
-    timer.unref();
-    const onError = (err: Error): void => {
-      failure ??= isNatterError(err) ? err : handshakeError(err);
-    };
-    // Stays for the stream's whole life: an error can still come after the
-    // handshake (a write of its last message meeting a peer that died), before
-    // whoever takes the stream listens, or after they let go of it; unheard,
-    // it would end the process.
-    s.on('error', onError);
-    s.opened.then((isOpen) => {
+    const guard = new RecordGuard(isInitiator ? 1 : 2);
+    const handshake = new IdentityHandshake(isInitiator, options.keyPair);
+    let isSettled = false;
+    /** Handshake bytes received and not yet used (a message split over chunks). */
+    let pending: Buffer | undefined;
+    const fail = (err: NatterError): void => {
+      if (isSettled) return;
+      isSettled = true;
       clearTimeout(timer);
-      if (isOpen) {
-        resolve(s);
-        return;
+      socket.off('error', onError);
+      socket.off('close', onClose);
+      socket.off('data', onData);
+      socket.destroy();
+      reject(err);
+    };
+    const onError = (err: Error): void => fail(handshakeError(err));
+    const onClose = (): void => fail(new NatterError(ERROR_CODES.HANDSHAKE_FAILED, 'the connection closed during the Noise handshake'));
+    // Every chunk goes through the guard first, then to the handshake.
+    const onData = (chunk: Buffer): void => {
+      const problem = guard.push(chunk);
+      if (problem === undefined) takeHandshakeBytes(chunk);
+      else fail(guardError(guard, problem));
+    };
+    const takeHandshakeBytes = (chunk: Buffer): void => {
+      let buf = pending === undefined ? chunk : Buffer.concat([pending, chunk]);
+      pending = undefined;
+      // Bounded by the chunk: each pass takes one whole message (the guard has checked its length).
+      while (!isSettled && buf.length >= LENGTH_BYTES) {
+        const end = LENGTH_BYTES + buf.readUIntLE(0, LENGTH_BYTES);
+        if (buf.length < end) break;
+        let reply: Buffer | undefined;
+        try {
+          reply = handshake.receive(buf.subarray(LENGTH_BYTES, end));
+        } catch (err) {
+          fail(isNatterError(err) ? err : handshakeError(err as Error));
+          return;
+        }
+        buf = buf.subarray(end);
+        const result = handshake.result;
+        // The initiator's last message leaves with the record layer's header and the first records.
+        if (result !== undefined) holdWrites(socket);
+        if (reply !== undefined) socket.write(unit(reply));
+        if (result !== undefined) {
+          finish(result, buf);
+          return;
+        }
       }
-      reject(failure ?? new NatterError(ERROR_CODES.HANDSHAKE_FAILED, 'the connection closed during the Noise handshake'));
-    }, reject);
+      if (buf.length > 0) pending = Buffer.from(buf);
+    };
+    const finish = (result: HandshakeResult, rest: Buffer): void => {
+      isSettled = true;
+      clearTimeout(timer);
+      socket.off('error', onError);
+      socket.off('close', onClose);
+      socket.off('data', onData);
+      // The record layer takes the socket from here, starting with whatever followed the last handshake message.
+      const stream = new SecureStream(isInitiator, socket, result, rest);
+      // For the stream's whole life: an error can still come now (the write of
+      // the last handshake message meeting a peer that died), before whoever
+      // takes the stream listens, or after they let go of it; unheard, it
+      // would end the process. Whoever takes the stream hears of it by its close.
+      stream.on('error', () => {});
+      // Attached before the record layer's own listener, which it adds on the next tick.
+      socket.on('data', guardRecords(socket, guard, stream));
+      resolve(stream);
+    };
+    const timer = setTimeout(() => fail(new NatterError(ERROR_CODES.TIMEOUT, `no Noise handshake within ${timeoutMs} ms`)), timeoutMs);
+    timer.unref();
+    socket.on('error', onError);
+    socket.on('close', onClose);
+    socket.on('data', onData);
+    if (isInitiator) socket.write(unit(handshake.start()));
   });
+}
+
+/**
+ * Holds the socket's writes back until the event loop has turned twice, so
+ * that the last handshake message, the record layer's header and the first
+ * records (HELLO and what follows it, which FramedConnection flushes from
+ * setImmediate) leave in one write instead of three or four.
+ */
+function holdWrites(socket: Socket): void {
+  socket.cork();
+  setImmediate(() => setImmediate(() => socket.uncork()));
+}
+
+function guardError(guard: RecordGuard, problem: string): NatterError {
+  return new NatterError(guard.handshakeLeft > 0 ? ERROR_CODES.HANDSHAKE_FAILED : ERROR_CODES.FRAME_TOO_LARGE, problem);
+}
+
+/**
+ * After the handshake: the guard keeps reading every length, and cuts the
+ * stream off synchronously, so that the record layer, which reads the same
+ * chunk right after, finds it destroying before it allocates anything. The
+ * listener holds the guard and the stream only, nothing of the handshake.
+ */
+function guardRecords(socket: Socket, guard: RecordGuard, stream: SecureStream): (chunk: Buffer) => void {
+  const onData = (chunk: Buffer): void => {
+    const problem = guard.push(chunk);
+    if (problem === undefined) return;
+    socket.off('data', onData);
+    stream.destroy(guardError(guard, problem));
+  };
+  return onData;
 }
 
 function handshakeError(err: Error): NatterError {

@@ -1,7 +1,9 @@
 /**
  * The part of @hyperswarm/secret-stream natter uses (the package ships no
- * types). It is a streamx Duplex that runs a Noise XX handshake with Ed25519
- * static keys over a raw stream, then encrypts every write as one record.
+ * types). It is a streamx Duplex that encrypts every write as one record
+ * over a raw stream. natter runs the handshake itself (src/transport/handshake.ts)
+ * and hands the result over with the `handshake` option, so the library's own
+ * handshake (Noise XX on Ed25519 points) never runs.
  */
 declare module '@hyperswarm/secret-stream' {
   import type { Duplex } from 'node:stream';
@@ -12,8 +14,21 @@ declare module '@hyperswarm/secret-stream' {
     secretKey: Buffer;
   }
 
+  /** A finished handshake: transport keys, handshake hash, both sides' public keys. */
+  interface HandshakeResult {
+    tx: Buffer;
+    rx: Buffer;
+    hash: Buffer;
+    publicKey: Buffer;
+    remotePublicKey: Buffer;
+  }
+
   interface NoiseSecretStreamOptions {
     keyPair?: KeyPair;
+    /** Skip the library's handshake: records start at once with these keys. */
+    handshake?: HandshakeResult;
+    /** Bytes already read from the raw stream, taken before anything it emits later. */
+    data?: Buffer;
     pattern?: string;
     remotePublicKey?: Buffer;
   }

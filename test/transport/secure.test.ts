@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { after, describe, it } from 'node:test';
+import Noise from 'noise-handshake';
+import sodium from 'sodium-universal';
 import { ERROR_CODES, NatterError, isNatterError } from '../../src/errors.ts';
 import type { Message } from '../../src/protocol/messages.ts';
 import { FramedConnection } from '../../src/transport/framed-connection.ts';
@@ -13,6 +15,13 @@ import { textMsg } from '../helpers/messages.ts';
 const alice = keyPairFromSeed(Buffer.alloc(32, 1));
 const bob = keyPairFromSeed(Buffer.alloc(32, 2));
 const mallory = keyPairFromSeed(Buffer.alloc(32, 3));
+
+function x25519Of(keyPair: KeyPair): { publicKey: Buffer; secretKey: Buffer } {
+  const dh = { publicKey: Buffer.alloc(32), secretKey: Buffer.alloc(32) };
+  sodium.crypto_sign_ed25519_pk_to_curve25519(dh.publicKey, keyPair.publicKey);
+  sodium.crypto_sign_ed25519_sk_to_curve25519(dh.secretKey, keyPair.secretKey);
+  return dh;
+}
 
 const servers: TestServer[] = [];
 after(async () => {
@@ -118,6 +127,25 @@ describe('encrypted channel', () => {
     await conn.close();
   });
 
+  it('refuses a dialer that proves one key and claims another, and takes nothing from it', async () => {
+    const s = await secureServer(bob);
+    const socket = await rawConnect(s.server.port);
+    socket.on('error', () => {});
+    // mallory runs the handshake with her own static key and puts alice's Ed25519 key in her payload.
+    const liar = new Noise('XX', true, x25519Of(mallory));
+    liar.initialise(Buffer.alloc(0));
+    const unit = (body: Uint8Array) => Buffer.concat([Buffer.from([body.length & 0xff, body.length >> 8, 0]), body]);
+    socket.write(unit(liar.send()));
+    const [reply] = (await once(socket, 'data')) as [Buffer];
+    liar.recv(reply.subarray(3));
+    socket.write(unit(liar.send(alice.publicKey)));
+    await once(socket, 'close');
+    await waitFor(() => s.failures.length === 1, 'the failure');
+    assert.equal(s.failures[0]?.code, ERROR_CODES.HANDSHAKE_FAILED);
+    assert.match(s.failures[0]?.message ?? '', /does not belong to the key it proved/);
+    assert.equal(s.conns.length, 0);
+  });
+
   it('refuses a handshake message that declares a huge length, before reading it', async () => {
     const s = await secureServer(bob);
     const socket = await rawConnect(s.server.port);
@@ -213,5 +241,9 @@ describe('RecordGuard', () => {
     assert.equal(g.push(record(96)), undefined);
     assert.match(g.push(record(MAX_RECORD_BYTES + 1)) ?? '', /encrypted record/);
     assert.match(new RecordGuard(1).push(record(257)) ?? '', /handshake message of 257 bytes/);
+    // The largest handshake message is 128 bytes (protocol.md §1.1); one byte more is refused.
+    assert.equal(new RecordGuard(1).push(record(128)), undefined);
+    assert.match(new RecordGuard(1).push(record(129)) ?? '', /handshake message of 129 bytes \(the most is 128\)/);
+    assert.match(new RecordGuard(1).push(record(31)) ?? '', /handshake message of 31 bytes \(at least 32\)/);
   });
 });

@@ -1,0 +1,16 @@
+/** The libsodium functions natter calls directly (the package ships no types). Each throws when libsodium fails. */
+declare module 'sodium-universal' {
+  interface Sodium {
+    /** Adds two Ed25519 points (tests build keys with a small-order component with it). */
+    crypto_core_ed25519_add(r: Uint8Array, p: Uint8Array, q: Uint8Array): void;
+    /** Ed25519 key pair from a 32-byte seed: a 32-byte public key, a 64-byte secret key (seed and public key). */
+    crypto_sign_seed_keypair(publicKey: Uint8Array, secretKey: Uint8Array, seed: Uint8Array): void;
+    /** Ed25519 public key to X25519; refuses (throws) a point of small order or outside the prime-order subgroup. */
+    crypto_sign_ed25519_pk_to_curve25519(x25519pk: Uint8Array, ed25519pk: Uint8Array): void;
+    /** Ed25519 secret key (seed and public key, 64 bytes) to the X25519 secret key with the same scalar. */
+    crypto_sign_ed25519_sk_to_curve25519(x25519sk: Uint8Array, ed25519sk: Uint8Array): void;
+  }
+
+  const sodium: Sodium;
+  export = sodium;
+}
