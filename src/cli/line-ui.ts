@@ -22,6 +22,8 @@ export class LineUi {
   #current: string | undefined;
   readonly #recovered = new Map<string, number>();
   readonly #delivered = new Map<string, number>();
+  /** Friends whose messages wait (told by a 'waiting' event), and how many. */
+  readonly #waiting = new Map<string, number>();
   #deliveredTimer: NodeJS.Timeout | undefined;
 
   constructor(session: ChatSession, input: NodeJS.ReadStream = process.stdin, output: NodeJS.WriteStream = process.stdout) {
@@ -111,6 +113,7 @@ export class LineUi {
         this.#print(`${e.from} wants to chat: /accept ${e.from} or /decline ${e.from}`, 'yellow');
         return;
       case 'connected':
+        this.#waiting.delete(e.with);
         this.#switch(e.with);
         this.#print(`* chat with ${e.with} is open`, 'green');
         return;
@@ -120,16 +123,28 @@ export class LineUi {
       case 'message':
         this.#emitLine(`Message from ${this.#style('cyan', sanitize(e.from))}: ${sanitize(e.text)}`);
         return;
-      case 'queued':
-        if (e.recovered === true) this.#recovered.set(e.to, (this.#recovered.get(e.to) ?? 0) + 1);
+      case 'queued': {
+        if (e.recovered === true) {
+          this.#recovered.set(e.to, (this.#recovered.get(e.to) ?? 0) + 1);
+          return;
+        }
+        // Said once when the friend turned out unreachable; each later message gets a short word.
+        const waiting = this.#waiting.get(e.to);
+        if (waiting !== undefined) {
+          this.#waiting.set(e.to, waiting + 1);
+          this.#print(`* queued for ${e.to} (${plural(waiting + 1, 'message')} waiting)`, 'dim');
+        }
         return;
+      }
       case 'sent':
         return;
       case 'delivered':
+        this.#waiting.delete(e.to);
         this.#markDelivered(e.to);
         return;
       case 'waiting':
-        this.#print(`* ${e.to} cannot be reached now (${e.reason}); ${plural(e.count, 'message')} wait and leave when ${e.to} can be`, 'dim');
+        this.#waiting.set(e.to, e.count);
+        this.#print(`* ${e.to} cannot be reached now (${e.reason}); ${e.count === 1 ? '1 message waits and leaves' : `${e.count} messages wait and leave`} when ${e.to} can be`, 'dim');
         return;
       case 'kept':
         this.#print(`* ${plural(e.count, 'message')} to ${e.to} stay queued; they leave when natter runs again and ${e.to} can be reached`, 'yellow');

@@ -30,12 +30,13 @@ let bob: ChatProc;
 let amyPort = 0;
 
 before(async () => {
-  const ports = await freePorts(2);
+  const ports = await freePorts(3);
   amyPort = ports[0] as number;
   const bobPort = ports[1] as number;
+  const catPort = ports[2] as number; // cat is a friend who never comes online here
   const dir = mkdtempSync(join(tmpdir(), 'natter-line-'));
   const friends = join(dir, 'friends.json');
-  writeFileSync(friends, JSON.stringify({ friends: [{ name: 'amy', ip: '127.0.0.1', port: amyPort }, { name: 'bob', ip: '127.0.0.1', port: bobPort }] }));
+  writeFileSync(friends, JSON.stringify({ friends: [{ name: 'amy', ip: '127.0.0.1', port: amyPort }, { name: 'bob', ip: '127.0.0.1', port: bobPort }, { name: 'cat', ip: '127.0.0.1', port: catPort }] }));
   tmux('new-session', '-d', '-s', 'amy', '-x', '150', '-y', '40', `env -u NODE_V8_COVERAGE XDG_CONFIG_HOME=${freshHome()} ${process.execPath} ${BIN} chat --name amy --friends ${friends}`);
   await until(() => screen().includes('amy ready at 127.0.0.1:'), 'the ready line');
   bob = new ChatProc(['--name', 'bob', '--friends', friends]);
@@ -102,6 +103,19 @@ describe('natter chat line UI (tmux)', () => {
     assert.match(lines[at + 1] ?? '', /\d\d:\d\d bob: x\^\[\[2J/, 'bob\'s hostile message, sanitised in history too');
     assert.match(lines[at + 2] ?? '', /\d\d:\d\d you: short one$/);
     assert.match(lines[at + 3] ?? '', /\d\d:\d\d you: one for the log$/);
+  });
+
+  it('tells once that an offline friend cannot be reached, and counts what waits for them', async () => {
+    tmux('send-keys', '-t', 'amy', '-l', 'cat/are you there?');
+    tmux('send-keys', '-t', 'amy', 'Enter');
+    await until(() => screen().includes('cat cannot be reached now'), 'the waiting notice');
+    assert.match(screen(), /1 message waits and leaves when cat can be/);
+    tmux('send-keys', '-t', 'amy', '-l', 'cat/hello?');
+    tmux('send-keys', '-t', 'amy', 'Enter');
+    await until(() => screen().includes('* queued for cat (2 messages waiting)'), 'the count');
+    assert.equal(screen().split('cannot be reached now').length - 1, 1, 'the notice is not repeated');
+    tmux('send-keys', '-t', 'amy', '-l', '/switch bob');
+    tmux('send-keys', '-t', 'amy', 'Enter');
   });
 
   it('/who, /help, an unknown command, and /quit', async () => {
