@@ -127,6 +127,8 @@ export interface OutMessage {
   id: MessageId;
   ts: number;
   text: string;
+  /** It went out at least once (its receipt may have been lost with a connection). */
+  wasSent?: boolean;
 }
 
 /** What we know of one other peer. */
@@ -152,6 +154,8 @@ interface Link {
   lastWaitCode: string | undefined;
   /** send()s waiting for receipts to make room in the outbox. */
   roomWaiters: (() => void)[];
+  /** #flush stopped at the high-water mark and waits for the connection to drain. */
+  isFlushWaiting: boolean;
   idleTimer: NodeJS.Timeout | undefined;
   keepaliveTimer: NodeJS.Timeout | undefined;
   lastHeard: number;
@@ -448,7 +452,16 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
     if (conn === undefined || !link.isReady) return undefined;
     if (conn.queuedBytes >= SEND_HIGH_WATER) return conn.drained();
     if (link.outbox.length < this.#o.maxOutbox / 2) return undefined;
-    return new Promise((resolve) => link.roomWaiters.push(resolve));
+    // Bounded: a peer that never acknowledges must not hold the caller (a UI's command queue) for good.
+    // The message is in the outbox either way; this only slows the caller down.
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, this.#o.dialTimeoutMs);
+      timer.unref();
+      link.roomWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 
   #wakeRoomWaiters(link: Link): void {
@@ -512,6 +525,8 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
     if (i < 0) return; // a receipt for a copy sent again: delivered already
     link.outbox.removeAt(i);
     if (i < link.sentCount) link.sentCount--;
+    // Something got through: a later failure is news again.
+    link.lastWaitCode = undefined;
     let ids = this.#receipts.get(link.name);
     if (ids === undefined) {
       if (this.#receipts.size === 0) setImmediate(() => this.#recordReceipts());
@@ -550,6 +565,8 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
    * tries again later.
    */
   #receive(link: Link, conn: FramedConnection, msg: { id: MessageId; ts: number; text: string }): void {
+    // Leaving: a message taken now might never be shown. Unacknowledged, it stays with its sender.
+    if (this.#isStopping) return;
     if (this.#store.hasReceived(link.name, msg.id)) {
       conn.send({ type: 'RCPT', id: msg.id });
       return;
@@ -682,6 +699,7 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
         retryDelayMs: this.#o.retryIntervalMs,
         lastWaitCode: undefined,
         roomWaiters: [],
+        isFlushWaiting: false,
         idleTimer: undefined,
         keepaliveTimer: undefined,
         lastHeard: 0,
@@ -729,6 +747,11 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
         `${link.name} is offline or unreachable at ${address.ip}:${address.port}`,
         { cause },
       );
+    }
+    if (!this.#isStopping && link.chat === undefined && link.outbox.length > 0) {
+      // The chat ended while we dialed (/end, or a crossing connection lost), but messages still
+      // wait for this peer: this connection is how they leave.
+      link.chat = 'outgoing';
     }
     if (this.#isStopping || link.chat === undefined) {
       void conn.close();
@@ -963,16 +986,23 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
         } else {
           const reason = msg.reason === '' ? 'declined' : msg.reason;
           // Busy is for now: the messages wait and are offered again later. A refusal is final.
-          const ids = reason === 'busy' ? [] : link.outbox.toArray().map((m) => m.id);
-          if (ids.length > 0) {
+          const refused = reason === 'busy' ? [] : link.outbox.toArray();
+          if (refused.length > 0) {
             link.outbox.clear();
-            this.#store.dropped(link.name, ids);
+            this.#store.dropped(link.name, refused.map((m) => m.id));
           }
           this.#dropChat(link);
           this.#closeConn(link);
           this.emit('declined', link.name, reason);
-          if (ids.length > 0) {
-            this.emit('error', new NatterError(ERROR_CODES.NOT_DELIVERED, `${ids.length} message(s) to ${link.name} not delivered: ${reason}`), link.name);
+          if (refused.length > 0) {
+            // One that went out before may have arrived, its receipt lost with the connection: say so.
+            const unconfirmed = refused.filter((m) => m.wasSent === true).length;
+            const never = refused.length - unconfirmed;
+            const parts = [
+              ...(never > 0 ? [`${never} message(s) to ${link.name} not delivered`] : []),
+              ...(unconfirmed > 0 ? [`${unconfirmed} sent earlier but never confirmed (${link.name} may have them)`] : []),
+            ];
+            this.emit('error', new NatterError(ERROR_CODES.NOT_DELIVERED, `${parts.join('; ')}: ${reason}`), link.name);
           }
           this.#wakeRoomWaiters(link);
           if (link.outbox.length > 0) this.#onUnreachable(link, new NatterError(ERROR_CODES.TOO_MANY_CHATS, `${link.name} is busy: it has as many chats as it allows`));
@@ -1010,7 +1040,6 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
     link.chat = 'open';
     link.isReady = true;
     link.retryDelayMs = this.#o.retryIntervalMs;
-    link.lastWaitCode = undefined;
     clearTimeout(link.retryTimer);
     link.retryTimer = undefined;
     if (!link.isOutbound) conn.send({ type: 'RESP', accept: true, reason: '' });
@@ -1019,11 +1048,28 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
     this.#flush(link);
   }
 
+  /**
+   * Sends what waits, oldest first, as far as the connection takes it: above
+   * the high-water mark the rest waits for 'drain'. (A thousand queued
+   * messages sent at once after a reconnect would overrun the connection's
+   * output cap, lose it, and do the same again at every retry.)
+   */
   #flush(link: Link): void {
     const conn = link.conn;
     if (conn === undefined || !link.isReady) return;
     while (link.sentCount < link.outbox.length && conn.state === 'open') {
+      if (conn.queuedBytes >= SEND_HIGH_WATER) {
+        if (!link.isFlushWaiting) {
+          link.isFlushWaiting = true;
+          void conn.drained().then(() => {
+            link.isFlushWaiting = false;
+            if (link.conn === conn) this.#flush(link);
+          });
+        }
+        break;
+      }
       const m = link.outbox.at(link.sentCount++) as OutMessage;
+      m.wasSent = true;
       conn.send({ type: 'TEXT', id: m.id, ts: m.ts, text: m.text });
       this.emit('sent', link.name, m.id);
     }

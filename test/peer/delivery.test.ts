@@ -285,6 +285,40 @@ describe('delivery', () => {
     await until(() => texts(bob.events).includes('when you are free'), 'delivered once bob had room');
   });
 
+  it('a full outbox of long messages reaches a friend who comes online, without overrunning the connection', async () => {
+    const book = new Book();
+    const bobPort = await freePort();
+    book.entries.set('bob', { name: 'bob', ip: '127.0.0.1', port: bobPort });
+    const alice = await start(book, 'alice');
+    const text = (i: number): string => `${String(i).padStart(4, '0')}${'x'.repeat(4000)}`;
+    // 400 × 4 KB: 1.6 MB, more than a connection may hold queued (1 MiB) if sent at once.
+    for (let i = 0; i < 400; i++) void alice.node.send('bob', text(i));
+    await until(() => alice.node.outbox().length === 400 && ofType(alice.events, 'waiting').length > 0, 'all queued, bob offline');
+    const bob = await start(book, 'bob', { port: bobPort });
+    await until(() => ofType(alice.events, 'delivered').length === 400, 'all 400 delivered', 15_000);
+    assert.deepEqual(texts(bob.events), Array.from({ length: 400 }, (_, i) => text(i)), 'each once, in order');
+    assert.equal(ofType(alice.events, 'waiting').length, 1, 'told once that bob could not be reached, and no connection was lost after');
+  });
+
+  it('ending the chat while the dial is under way does not strand what was typed', async () => {
+    const book = new Book();
+    const bob = await start(book, 'bob');
+    // A slow way to find bob: the dial is still under way when the user ends the chat.
+    const slow = new Book();
+    slow.entries.set('bob', book.entries.get('bob') as PeerInfo);
+    slow.lookup = async (name: string) => {
+      await new Promise((r) => setTimeout(r, 100));
+      return slow.entries.get(name);
+    };
+    const alice = await start(slow, 'alice', { retryIntervalMs: 60_000, maxRetryIntervalMs: 60_000 });
+    book.entries.set('alice', slow.entries.get('alice') as PeerInfo); // bob's friend too
+    await alice.node.send('bob', 'hi');
+    alice.node.end('bob');
+    await until(() => texts(bob.events).length === 1, 'the message, delivered after all');
+    assert.deepEqual(texts(bob.events), ['hi']);
+    assert.deepEqual(alice.node.outbox(), []);
+  });
+
   it('an outbox has a bound, and a name the friends table lacks is refused at once', async () => {
     const book = new Book();
     book.entries.set('bob', { name: 'bob', ip: '127.0.0.1', port: await freePort() });
