@@ -51,6 +51,9 @@ export type ChatEvent =
   | ({ type: 'dump' } & ReturnType<PeerNode['dump']>)
   | { type: 'error'; code: string; message: string };
 
+/** What is still shown while natter quits. */
+const QUITTING_EVENTS: ReadonlySet<ChatEvent['type']> = new Set(['shutdown', 'error', 'kept', 'delivered', 'message']);
+
 export type FindPeers =
   | { kind: 'directory'; directory: HostPort }
   | { kind: 'friends'; table: FriendsTable; file: string }
@@ -237,8 +240,9 @@ export class ChatSession extends EventEmitter<{ event: [ChatEvent]; done: [code:
       this.#backlog.push(event);
       return;
     }
-    // While quitting, only what the user must still hear: the shutdown notice, the fate of waiting messages.
-    if (this.#isQuitting && event.type !== 'shutdown' && event.type !== 'error' && event.type !== 'kept' && event.type !== 'delivered') return;
+    // While quitting, only what the user must still hear: the shutdown notice, the fate of waiting
+    // messages, and messages that still arrive (they are recorded and acknowledged: never drop one unseen).
+    if (this.#isQuitting && !QUITTING_EVENTS.has(event.type)) return;
     this.emit('event', event);
   }
 

@@ -37,7 +37,9 @@ before(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'natter-line-'));
   const friends = join(dir, 'friends.json');
   writeFileSync(friends, JSON.stringify({ friends: [{ name: 'amy', ip: '127.0.0.1', port: amyPort }, { name: 'bob', ip: '127.0.0.1', port: bobPort }, { name: 'cat', ip: '127.0.0.1', port: catPort }] }));
-  tmux('new-session', '-d', '-s', 'amy', '-x', '150', '-y', '40', `env -u NODE_V8_COVERAGE XDG_CONFIG_HOME=${freshHome()} ${process.execPath} ${BIN} chat --name amy --friends ${friends}`);
+  // Its own config and data directories: nothing of another run (pins, an outbox) may leak in.
+  const home = freshHome();
+  tmux('new-session', '-d', '-s', 'amy', '-x', '150', '-y', '40', `env -u NODE_V8_COVERAGE XDG_CONFIG_HOME=${home} XDG_DATA_HOME=${home}/data ${process.execPath} ${BIN} chat --name amy --friends ${friends}`);
   await until(() => screen().includes('amy ready at 127.0.0.1:'), 'the ready line');
   bob = new ChatProc(['--name', 'bob', '--friends', friends]);
   await bob.next('ready');
