@@ -183,6 +183,9 @@ class Outbox {
   }
 }
 
+/** The most senders whose received ids are remembered (see ReceivedWindow). */
+const MAX_REMEMBERED_PEERS = 1_000;
+
 /**
  * The last `window` ids received from each peer; the oldest are forgotten
  * first. A Set answers "seen?"; a queue beside it knows which is oldest, so
@@ -190,9 +193,11 @@ class Outbox {
  * deletions walks over every deleted slot).
  */
 class ReceivedWindow {
+  /** In order of last use: the peer that sent least recently comes first. */
   readonly #byPeer = new Map<string, { ids: Set<MessageId>; order: Fifo<MessageId> }>();
   readonly #window: number;
   #count = 0;
+  #lastPeer: string | undefined;
 
   constructor(window: number) {
     this.#window = window;
@@ -212,7 +217,13 @@ class ReceivedWindow {
     if (seen === undefined) {
       seen = { ids: new Set(), order: new Fifo() };
       this.#byPeer.set(peer, seen);
+      this.#forgetQuietPeers();
+    } else if (peer !== this.#lastPeer) {
+      // Moved to the end: most recently used.
+      this.#byPeer.delete(peer);
+      this.#byPeer.set(peer, seen);
     }
+    this.#lastPeer = peer;
     if (seen.ids.has(id)) return;
     seen.ids.add(id);
     seen.order.push(id);
@@ -221,6 +232,20 @@ class ReceivedWindow {
       seen.ids.delete(seen.order.at(0) as MessageId);
       seen.order.removeAt(0);
       this.#count--;
+    }
+  }
+
+  /**
+   * Memory is bounded by senders too, not only per sender: past
+   * MAX_REMEMBERED_PEERS names (strangers with --auto-accept, or a directory
+   * of many), the one heard from least recently is forgotten. A copy from it
+   * would then be shown again, so the bound is far above any real circle of friends.
+   */
+  #forgetQuietPeers(): void {
+    while (this.#byPeer.size > MAX_REMEMBERED_PEERS) {
+      const [oldest, seen] = this.#byPeer.entries().next().value as [string, { ids: Set<MessageId> }];
+      this.#count -= seen.ids.size;
+      this.#byPeer.delete(oldest);
     }
   }
 

@@ -282,6 +282,26 @@ describe('MemoryStore', () => {
     assert.equal(s.history('bob', 10).length, 1);
   });
 
+  it('remembers received ids of at most 1,000 senders: the one heard from least recently is forgotten', () => {
+    const s = new MemoryStore({ isHistoryOn: false });
+    const first = msg('p0');
+    const second = msg('p1');
+    s.received([first, second]);
+    // p0 speaks again, so p1 is now the quietest.
+    const again = msg('p0');
+    s.received([again]);
+    const latest: StoredMessage[] = [];
+    for (let i = 2; i <= 1_000; i++) {
+      const m = msg(`p${i}`);
+      latest.push(m);
+      s.received([m]);
+    }
+    assert.equal(s.hasReceived('p1', second.id), false, 'the quietest sender is forgotten');
+    assert.equal(s.hasReceived('p0', first.id), true);
+    assert.equal(s.hasReceived('p0', again.id), true);
+    assert.ok(latest.every((m) => s.hasReceived(m.peer, m.id)), 'every other sender is remembered');
+  });
+
   it('validates its options', () => {
     throwsCode(() => new MemoryStore({ historyLimit: 0 }), ERROR_CODES.INVALID_ARGUMENT);
     throwsCode(() => new MemoryStore({ receivedWindow: 1.5 }), ERROR_CODES.INVALID_ARGUMENT);
