@@ -51,6 +51,7 @@ import {
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ERROR_CODES, NatterError } from '../errors.ts';
+import { isMessageId } from '../protocol/codec.ts';
 import { Fifo } from './fifo.ts';
 
 /** A message id: 16 random bytes as 32 lower-case hex digits (in files and JSON). */
@@ -71,12 +72,8 @@ export function newMessageId(): MessageId {
   return id;
 }
 
-const MESSAGE_ID = /^[0-9a-f]{32}$/;
-
-/** True when `value` is a well-formed MessageId (32 lower-case hex digits). */
-export function isMessageId(value: unknown): value is MessageId {
-  return typeof value === 'string' && MESSAGE_ID.test(value);
-}
+/** True when `value` is a well-formed MessageId: the wire's own check (protocol.md §4.12). */
+export { isMessageId };
 
 /**
  * One message: `peer` is the recipient in the outbox, the sender for received
@@ -409,8 +406,9 @@ export class MemoryStore implements MessageStore {
   history(peer: string, n: number): HistoryEntry[] {
     const count = clampCount(n);
     if (count === 0) return [];
+    // The log may hold up to twice the limit between trims (#remember): show at most the limit.
     const log = this.#history.get(peer) ?? [];
-    return log.slice(Math.max(0, log.length - this.#historyLimit)).slice(-count).map((e) => ({ ...e }));
+    return log.slice(-Math.min(count, this.#historyLimit)).map((e) => ({ ...e }));
   }
 
   close(): void {

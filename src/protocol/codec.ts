@@ -83,12 +83,17 @@ function textTooLong(bytes: number, max: number): NatterError {
 /** Bytes of a message id on the wire (protocol.md §4.12). */
 export const MESSAGE_ID_BYTES = 16;
 const MESSAGE_ID = /^[0-9a-f]{32}$/;
+
+/** True for a message id as TEXT and RCPT carry it: 16 bytes, written as 32 lower-case hex digits. */
+export function isMessageId(value: unknown): value is string {
+  return typeof value === 'string' && MESSAGE_ID.test(value);
+}
 /** TEXT's fixed fields before the text: id, time (u64), text length. */
 const TEXT_FIXED = MESSAGE_ID_BYTES + 8 + 2;
 const TWO_32 = 2 ** 32;
 
 function checkId(id: string): string {
-  if (typeof id !== 'string' || !MESSAGE_ID.test(id)) {
+  if (!isMessageId(id)) {
     throw new NatterError(ERROR_CODES.MALFORMED, `a message id must be ${MESSAGE_ID_BYTES * 2} lower-case hex digits, got ${JSON.stringify(id)}`);
   }
   return id;
