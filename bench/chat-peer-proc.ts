@@ -119,7 +119,25 @@ function cpuSince(start: NodeJS.CpuUsage): number {
 }
 
 // ---------------------------------------------------------------------------
-// Sender, shared by every mode: timed round trips.
+// Sender, shared by every mode: a timed blast, timed round trips.
+
+/**
+ * `count` sends, any mode: `sendOne` returns a promise only when it must be
+ * awaited (backpressure), so a plain write() adds no tick. With `untilDone`
+ * (PeerNode modes: every receipt in), deliveredNs says when that resolved.
+ */
+async function timeBlast(count: number, sendOne: () => Promise<unknown> | undefined, untilDone?: () => Promise<void>): Promise<BlastReply> {
+  const cpu = process.cpuUsage();
+  const startNs = process.hrtime.bigint();
+  for (let i = 0; i < count; i++) {
+    const waiting = sendOne();
+    if (waiting !== undefined) await waiting;
+  }
+  const sentNs = process.hrtime.bigint();
+  if (untilDone === undefined) return { startNs, sentNs, cpuMicros: cpuSince(cpu) };
+  await untilDone();
+  return { startNs, sentNs, deliveredNs: process.hrtime.bigint(), cpuMicros: cpuSince(cpu) };
+}
 
 /**
  * `rounds` sequential round trips of `text`, any mode: each waits for the
@@ -225,14 +243,11 @@ async function encryptedBlast(count: number, text: string): Promise<BlastReply> 
     if (++delivered === count) isAllDelivered?.();
   };
   n.on('delivered', onDelivered);
-  const cpu = process.cpuUsage();
-  const startNs = process.hrtime.bigint();
-  for (let i = 0; i < count; i++) await n.send(RECEIVER_NAME, text);
-  const sentNs = process.hrtime.bigint();
-  await allDelivered;
-  const deliveredNs = process.hrtime.bigint();
-  n.off('delivered', onDelivered);
-  return { startNs, sentNs, deliveredNs, cpuMicros: cpuSince(cpu) };
+  try {
+    return await timeBlast(count, () => n.send(RECEIVER_NAME, text), () => allDelivered);
+  } finally {
+    n.off('delivered', onDelivered);
+  }
 }
 
 async function encryptedPingpong(rounds: number, text: string): Promise<PingpongReply> {
@@ -335,11 +350,7 @@ function checkReceiverKey(key: Buffer): void {
 
 async function plaintextBlast(count: number, text: string): Promise<BlastReply> {
   const conn = framed as FramedConnection;
-  const cpu = process.cpuUsage();
-  const startNs = process.hrtime.bigint();
-  for (let i = 0; i < count; i++) await plainSend(conn, text);
-  const sentNs = process.hrtime.bigint();
-  return { startNs, sentNs, cpuMicros: cpuSince(cpu) };
+  return timeBlast(count, () => plainSend(conn, text));
 }
 
 async function plaintextPingpong(rounds: number, text: string): Promise<PingpongReply> {
@@ -417,13 +428,7 @@ async function baselineConnect(port: number): Promise<void> {
 
 async function baselineBlast(count: number, text: string): Promise<BlastReply> {
   const s = socket as Socket;
-  const cpu = process.cpuUsage();
-  const startNs = process.hrtime.bigint();
-  for (let i = 0; i < count; i++) {
-    if (!s.write(text + '\n')) await once(s, 'drain');
-  }
-  const sentNs = process.hrtime.bigint();
-  return { startNs, sentNs, cpuMicros: cpuSince(cpu) };
+  return timeBlast(count, () => (s.write(text + '\n') ? undefined : once(s, 'drain')));
 }
 
 async function baselinePingpong(rounds: number, text: string): Promise<PingpongReply> {
