@@ -1,12 +1,12 @@
 /** History with real processes: kept across restarts, shown by the history command, and not kept with --no-history. */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, it } from 'node:test';
 import { ChatProc } from '../helpers/chat-proc.ts';
 import { freshHome } from '../helpers/cli.ts';
 import { freePorts } from '../helpers/ports.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 const procs: ChatProc[] = [];
 after(() => {
@@ -15,7 +15,7 @@ after(() => {
 
 it('history survives a restart, answers the history command, and --no-history keeps none', async () => {
   const [alicePort, bobPort] = (await freePorts(2)) as [number, number];
-  const table = join(mkdtempSync(join(tmpdir(), 'natter-history-')), 'friends.json');
+  const table = join(tempDir('history'), 'friends.json');
   writeFileSync(table, JSON.stringify([{ name: 'alice', ip: '127.0.0.1', port: alicePort }, { name: 'bob', ip: '127.0.0.1', port: bobPort }]));
   const homes = { alice: freshHome(), bob: freshHome() };
   const launch = async (name: 'alice' | 'bob', extra: string[] = []): Promise<ChatProc> => {

@@ -25,14 +25,14 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { keyPairFromSeed, secureSocket, type KeyPair } from '../../src/transport/secure.ts';
 import { BIN, childEnv } from '../helpers/cli.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 const COMMAND = process.env.NATTER_DIRECTORY_CMD ?? `"${process.execPath}" "${BIN}" directory --port 0 --alive-interval 1 --log-level warn`;
 const HANDSHAKE_DEADLINE_MS = Number(process.env.NATTER_DIRECTORY_HANDSHAKE_MS ?? 0);
@@ -260,7 +260,7 @@ function writeIdentity(file: string, seed: Buffer): KeyPair {
   return keyPair;
 }
 
-const dir = mkdtempSync(join(tmpdir(), 'natter-conformance-'));
+const dir = tempDir('conformance');
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 const wires: Wire[] = [];

@@ -3,10 +3,8 @@
  * PeerNodes on 127.0.0.1, with FileStores in fresh directories.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+
 import { createServer, type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import type { Discovery, KeyAuthority, PeerInfo } from '../../src/discovery/discovery.ts';
 import { ERROR_CODES, NatterError } from '../../src/errors.ts';
@@ -14,6 +12,7 @@ import { FileStore, MemoryStore, type MessageStore } from '../../src/peer/messag
 import { PeerNode, type PeerNodeOptions } from '../../src/peer/peer-node.ts';
 import { encodeMessage } from '../../src/protocol/codec.ts';
 import { newKeyPair, RawClient } from '../helpers/raw-client.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 /** Everyone here is a friend of everyone: chats open without asking. */
 class Book implements Discovery {
@@ -38,7 +37,7 @@ afterEach(async () => {
 });
 
 function dataDir(): string {
-  return mkdtempSync(join(tmpdir(), 'natter-delivery-'));
+  return tempDir('delivery');
 }
 
 function openStore(dir: string): FileStore {
