@@ -58,6 +58,7 @@ export {
   defaultIdentityFile,
   fingerprint,
   loadIdentity,
+  loadIdentityFor,
   loadOrCreateIdentity,
   type Identity,
 } from './transport/identity.ts';

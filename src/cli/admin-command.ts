@@ -1,12 +1,11 @@
 /** `natter admin shutdown|dump`: administrator requests to a directory, authorised by the user's key. */
 import { Command, Option } from 'commander';
 import { DirectoryClient } from '../peer/directory-client.ts';
-import { IDENTITY_FLAG, directoryPinning, loadCredentials } from './identity-options.ts';
+import { IDENTITY_FLAG, NEW_IDENTITY_FLAG, directoryPinning, loadCredentials, type IdentityFlags } from './identity-options.ts';
 import { parseHostPort, type HostPort } from './parse.ts';
 
-interface AdminFlags {
+interface AdminFlags extends IdentityFlags {
   directory: HostPort;
-  identity?: string;
   trustDirectory: boolean;
 }
 
@@ -14,12 +13,13 @@ function withTarget(cmd: Command): Command {
   return cmd
     .addOption(new Option('--directory <host:port>', 'the directory to talk to').argParser(parseHostPort).makeOptionMandatory())
     .option(...IDENTITY_FLAG)
+    .option(...NEW_IDENTITY_FLAG)
     .option('--trust-directory', "accept the directory's key even if it differs from the one pinned before", false);
 }
 
 /** Connects with the user's identity: the directory checks that key against its admin keys. */
 async function connect(flags: AdminFlags): Promise<DirectoryClient> {
-  const { keyPair, known } = loadCredentials(flags.identity);
+  const { keyPair, known } = loadCredentials(flags);
   const { host, port } = flags.directory;
   return DirectoryClient.connect({ host, port, keyPair, verifyKey: directoryPinning(`${host}:${port}`, known, flags.trustDirectory) });
 }

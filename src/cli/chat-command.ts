@@ -7,7 +7,7 @@ import { ERROR_CODES, NatterError } from '../errors.ts';
 import { FileStore, defaultDataDir } from '../peer/message-store.ts';
 import { normalizeName } from '../protocol/fields.ts';
 import { ChatSession, type FindPeers } from './chat-session.ts';
-import { IDENTITY_FLAG, loadCredentials } from './identity-options.ts';
+import { IDENTITY_FLAG, NEW_IDENTITY_FLAG, loadCredentials } from './identity-options.ts';
 import { JsonUi } from './json-ui.ts';
 import { LineUi } from './line-ui.ts';
 import { stderrLogger } from './logger.ts';
@@ -26,6 +26,7 @@ interface ChatFlags {
   json: boolean;
   logLevel: LogLevel;
   identity?: string;
+  newIdentity: boolean;
   trustDirectory: boolean;
   dataDir?: string;
   history: boolean;
@@ -55,13 +56,21 @@ export function chatCommand(): Command {
     .addOption(new Option('--idle-timeout <seconds>', 'close a connection after this long without messages').default(300_000, '300').argParser(parseSeconds))
     .addOption(new Option('--keepalive <seconds>', 'probe open connections this often; three silent probes = lost').default(15_000, '15').argParser(parseSeconds))
     .option(...IDENTITY_FLAG)
+    .option(...NEW_IDENTITY_FLAG)
     .option('--data-dir <dir>', 'where the outbox, received-message ids and history live (default: $XDG_DATA_HOME/natter/NAME)')
     .option('--no-history', 'keep no history of conversations (the outbox is kept all the same)')
     .addOption(new Option('--retry <seconds>', 'first wait before trying again to reach a peer that messages wait for; doubles up to 60 s').default(2_000, '2').argParser(parseSeconds))
     .option('--trust-directory', "with --directory: accept the directory's key even if it differs from the one pinned before", false)
     .option('--json', 'read JSON commands on stdin, write JSON events on stdout (for scripts and bots)', false)
     .addOption(new Option('--log-level <level>', 'logs on stderr: trace, debug, info, warn, error, fatal or silent').default('error').argParser(parseLogLevel))
-    .action(async (flags: ChatFlags) => {
+    // chat is the default command, so a mistyped command name arrives here as an argument.
+    .allowExcessArguments(true)
+    .action(async (flags: ChatFlags, command: Command) => {
+      const [stray] = command.args;
+      if (stray !== undefined) {
+        const names = command.parent?.commands.map((c) => c.name()) ?? ['chat'];
+        throw new NatterError(ERROR_CODES.UNKNOWN_COMMAND, `unknown command '${stray}'; the commands are ${names.join(', ')}; natter --help says more`);
+      }
       const logger = stderrLogger(flags.logLevel, 'natter-chat');
       let name: string;
       try {
@@ -73,7 +82,7 @@ export function chatCommand(): Command {
       if (flags.friends !== undefined) find = { kind: 'friends', table: FriendsTable.load(flags.friends), file: flags.friends };
       else if (flags.directory !== undefined) find = { kind: 'directory', directory: flags.directory };
       else find = { kind: 'local', rendezvous: flags.localDirectory };
-      const { keyPair, known } = loadCredentials(flags.identity);
+      const { keyPair, known } = loadCredentials(flags);
       const store = FileStore.open({ dir: flags.dataDir ?? defaultDataDir(name), isHistoryOn: flags.history });
       let started;
       try {

@@ -15,7 +15,7 @@ import {
   type LogLevel,
 } from './parse.ts';
 import { fingerprint } from '../transport/identity.ts';
-import { IDENTITY_FLAG, loadCredentials } from './identity-options.ts';
+import { IDENTITY_FLAG, NEW_IDENTITY_FLAG, loadCredentials } from './identity-options.ts';
 import { readKeyFile } from './secrets.ts';
 
 interface DirectoryFlags {
@@ -25,6 +25,7 @@ interface DirectoryFlags {
   portRange: { lo: number; hi: number };
   adminKeys?: string;
   identity?: string;
+  newIdentity: boolean;
   registerTimeout: number;
   maxClients: number;
   maxPerIp: number;
@@ -55,6 +56,7 @@ export function directoryCommand(): Command {
     )
     .option('--admin-keys <file>', "public keys (one per line, as natter id prints them) allowed to send SHUTDOWN and DUMP (default: the directory's own key)")
     .option(...IDENTITY_FLAG)
+    .option(...NEW_IDENTITY_FLAG)
     .addOption(
       new Option('--register-timeout <seconds>', 'deadline for a new connection to send HELLO and UP')
         .default(d.registerTimeoutMs, String(d.registerTimeoutMs / 1000))
@@ -78,7 +80,7 @@ export function directoryCommand(): Command {
     .addOption(new Option('--log-level <level>', 'trace, debug, info, warn, error, fatal or silent').default('info').argParser(parseLogLevel))
     .action(async (flags: DirectoryFlags) => {
       const logger = stderrLogger(flags.logLevel, 'natter-directory');
-      const { keyPair } = loadCredentials(flags.identity);
+      const { keyPair } = loadCredentials(flags);
       const server = new DirectoryServer({
         aliveIntervalMs: flags.aliveInterval,
         portRange: flags.portRange,

@@ -103,6 +103,23 @@ export function createIdentity(file: string): Identity {
   return { publicKey, seed, file };
 }
 
+/**
+ * The identity in `file`; when there is none, a new one if `mayCreate`,
+ * otherwise NATTER_ERR_NO_IDENTITY (a mistyped path must not quietly become
+ * a new identity).
+ */
+export function loadIdentityFor(file: string, mayCreate: boolean): Identity & { isNew: boolean } {
+  try {
+    return { ...loadIdentity(file), isNew: false };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  if (!mayCreate) {
+    throw new NatterError(ERROR_CODES.NO_IDENTITY, `there is no identity file ${file}; check the path, or add --new-identity to make a new identity there`);
+  }
+  return { ...createIdentity(file), isNew: true };
+}
+
 /** The identity in `file`, made on first use. */
 export function loadOrCreateIdentity(file: string = defaultIdentityFile()): Identity & { isNew: boolean } {
   try {

@@ -1,13 +1,13 @@
 /** `natter chat --directory` end to end: a real directory and real chat processes in JSON mode. */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { mkdtempSync } from 'node:fs';
+
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { freshHome, runNatter, startDirectoryProcess, type NatterProcess, said } from '../helpers/cli.ts';
 import { ChatProc, type Event } from '../helpers/chat-proc.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 const procs: { kill(signal: NodeJS.Signals): void; exited?: Promise<unknown>; exit?: () => Promise<unknown> }[] = [];
 afterEach(async () => {
@@ -161,8 +161,8 @@ describe('natter chat with a directory (JSON mode, real processes)', () => {
 
   it('SHUTDOWN from the directory: every peer says so and exits 0', async () => {
     // The operator runs the directory and `natter admin` with one identity: its key is the admin key by default.
-    const identity = join(mkdtempSync(join(tmpdir(), 'natter-chat-')), 'identity.json');
-    const { proc, target } = await directory(['--identity', identity]);
+    const identity = join(tempDir('chat'), 'identity.json');
+    const { proc, target } = await directory(['--identity', identity, '--new-identity']);
     const jo = await peer('jo', target);
     const kim = await peer('kim', target);
     const r = await runNatter(['admin', 'shutdown', '--directory', target, '--identity', identity]);

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ERROR_CODES, NatterError } from '../../src/errors.ts';
 import { createIdentity, defaultIdentityFile, fingerprint, loadIdentity, loadOrCreateIdentity } from '../../src/transport/identity.ts';
 import { runNatter } from '../helpers/cli.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
-const dir = () => mkdtempSync(join(tmpdir(), 'natter-id-'));
+const dir = () => tempDir('id');
 const invalid = (pattern: RegExp) => (e: unknown) => e instanceof NatterError && e.code === ERROR_CODES.INVALID_IDENTITY && pattern.test(e.message);
 
 describe('identity', () => {
@@ -57,9 +57,25 @@ describe('identity', () => {
     assert.notEqual(fingerprint(Buffer.alloc(32, 8)), f);
   });
 
+  it('natter id --identity FILE refuses a file that does not exist, and makes nothing', async () => {
+    const base = dir();
+    const file = join(base, 'no', 'such', 'dir', 'x.json');
+    const r = await runNatter(['id', '--identity', file]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^natter: there is no identity file .*x\.json; check the path, or add --new-identity .*\(NATTER_ERR_NO_IDENTITY\)\n$/);
+    assert.equal(r.stdout, '');
+    assert.equal(existsSync(join(base, 'no')), false, 'no directory was made');
+    for (const args of [['chat', '--name', 'x'], ['directory', '--port', '0'], ['admin', 'dump', '--directory', '127.0.0.1:9']]) {
+      const other = await runNatter([...args, '--identity', file]);
+      assert.equal(other.code, 1, args.join(' '));
+      assert.match(other.stderr, /NATTER_ERR_NO_IDENTITY/, args.join(' '));
+    }
+    assert.equal(existsSync(join(base, 'no')), false, 'no directory was made');
+  });
+
   it('natter id prints the fingerprint, making the identity on first use', async () => {
     const file = join(dir(), 'id.json');
-    const first = await runNatter(['id', '--identity', file]);
+    const first = await runNatter(['id', '--identity', file, '--new-identity']);
     assert.equal(first.code, 0, first.stderr);
     assert.match(first.stderr, /created a new identity/);
     const second = await runNatter(['id', '--identity', file]);
