@@ -7,7 +7,8 @@
  *   connecting ──UP/ACK──▶ registered ──ALIVE/ACK──▶ registered
  *        ▲                     │ NACK ──▶ UP again (asking for the same port)
  *        └──backoff──── lost ◀─┘ connection closed / request failed
- *   any ──SHUTDOWN from the directory──▶ 'shutdown'
+ *   any ──SHUTDOWN from the directory──▶ 'shutdown' (the owner decides: stop(), or
+ *                                        go on, and the link reconnects like after any loss)
  *   any ──stop()──▶ DOWN, close
  */
 import { EventEmitter } from 'node:events';
@@ -23,6 +24,9 @@ export interface Backoff {
   /** Largest delay. Default 30,000 ms. */
   maxMs: number;
 }
+
+/** Names remembered for hasSeen(); past this many the memory starts over (it only feeds a hint). */
+const MAX_NAMES_SEEN = 10_000;
 
 export const DEFAULT_BACKOFF: Readonly<Backoff> = Object.freeze({ initialMs: 2_000, maxMs: 30_000 });
 
@@ -41,7 +45,11 @@ export interface DirectoryLinkEvents {
   registered: [Registration];
   /** The directory connection is gone; retrying after `delayMs`. */
   lost: [err: NatterError, delayMs: number];
-  /** The directory is shutting the chat system down. */
+  /**
+   * The directory is shutting the chat system down. The link does not stop
+   * by itself: call stop() to obey; otherwise it reconnects (to whichever
+   * directory answers at that address next), as after any loss.
+   */
   shutdown: [];
 }
 
@@ -60,6 +68,8 @@ export class DirectoryLink extends EventEmitter<DirectoryLinkEvents> implements 
   #isStopped = false;
   /** The last listing, to answer lookups while the directory is away. */
   #known = new Map<string, PeerInfo>();
+  /** Every name any listing held (bounded), for hasSeen(). */
+  readonly #everListed = new Set<string>();
 
   constructor(options: DirectoryLinkOptions) {
     super();
@@ -97,7 +107,9 @@ export class DirectoryLink extends EventEmitter<DirectoryLinkEvents> implements 
   async #register(port: number): Promise<Registration> {
     const client = await this.#connect();
     try {
+      if (this.#isStopped) throw new NatterError(ERROR_CODES.CONNECTION_CLOSED, 'the directory link was stopped');
       const registration = await client.register(this.name, '', port);
+      if (this.#isStopped) throw new NatterError(ERROR_CODES.CONNECTION_CLOSED, 'the directory link was stopped');
       this.#adopt(client, registration);
       return registration;
     } catch (err) {
@@ -111,10 +123,7 @@ export class DirectoryLink extends EventEmitter<DirectoryLinkEvents> implements 
     this.#registration = registration;
     this.#attempt = 0;
     client.on('shutdown', () => {
-      if (this.#isStopped) return;
-      this.#isStopped = true;
-      this.#clearTimers();
-      this.emit('shutdown');
+      if (!this.#isStopped && this.#client === client) this.emit('shutdown');
     });
     client.on('close', (err) => {
       if (this.#client !== client) return;
@@ -184,6 +193,8 @@ export class DirectoryLink extends EventEmitter<DirectoryLinkEvents> implements 
     }
     const peers = await this.#client.who();
     this.#known = new Map(peers.map((p) => [p.name, p]));
+    if (this.#everListed.size + peers.length > MAX_NAMES_SEEN) this.#everListed.clear();
+    for (const p of peers) this.#everListed.add(p.name);
     return peers;
   }
 
@@ -205,6 +216,10 @@ export class DirectoryLink extends EventEmitter<DirectoryLinkEvents> implements 
 
   isFriend(): boolean {
     return false;
+  }
+
+  hasSeen(name: string): boolean {
+    return this.#everListed.has(name);
   }
 
   /** DOWN and close. */

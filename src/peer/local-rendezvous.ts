@@ -4,8 +4,12 @@
  * peer finds nobody there and hosts one in its own process; later peers use
  * it. The directory is soft state: when its host quits, it closes without
  * telling anyone to shut down, the others see their connection drop, and the
- * first of them to retry hosts a new one, where all register again.
+ * first of them to retry hosts a new one, where all register again. The same
+ * holds when the hosted directory stops for any other reason (an admin's
+ * SHUTDOWN, say): this process notices, stops counting itself the host, and
+ * whoever retries first (this process included) hosts anew.
  */
+import { EventEmitter } from 'node:events';
 import { DirectoryServer } from '../directory/server.ts';
 import { ERROR_CODES, NatterError, isNatterError } from '../errors.ts';
 import { SILENT_LOGGER, type Logger } from '../log.ts';
@@ -18,29 +22,33 @@ export interface LocalRendezvousOptions {
   /** Our identity: for the connection to the directory, and as the directory's key when we host it. */
   keyPair: KeyPair;
   logger?: Logger;
-  /** Told when this process starts hosting the directory. */
-  onHosting?: (port: number) => void;
 }
 
-export class LocalRendezvous {
+export interface LocalRendezvousEvents {
+  /** This process started hosting the directory. */
+  hosting: [port: number];
+  /** The directory this process hosted stopped, for any reason but close(). */
+  'hosting-stopped': [reason: string];
+}
+
+export class LocalRendezvous extends EventEmitter<LocalRendezvousEvents> {
   readonly host: string;
   readonly port: number;
   readonly #log: Logger;
   readonly #keyPair: KeyPair;
-  readonly #onHosting: ((port: number) => void) | undefined;
   #hosted: DirectoryServer | undefined;
 
   constructor(options: LocalRendezvousOptions) {
+    super();
     this.host = options.host;
     this.port = options.port;
     this.#log = options.logger ?? SILENT_LOGGER;
     this.#keyPair = options.keyPair;
-    this.#onHosting = options.onHosting;
   }
 
   /** True while this process hosts the directory. */
   get isHosting(): boolean {
-    return this.#hosted !== undefined;
+    return this.#hosted !== undefined && !this.#hosted.isShuttingDown;
   }
 
   /** A connection to the local directory, hosting it first when nobody does. */
@@ -64,7 +72,10 @@ export class LocalRendezvous {
 
   /** Tries to host the directory; false when someone else got the port first. */
   async #host(): Promise<boolean> {
-    if (this.#hosted !== undefined) return true;
+    const old = this.#hosted;
+    if (old !== undefined && !old.isShuttingDown) return true;
+    // A hosted directory that is stopping still holds the port until it is gone.
+    if (old !== undefined) await old.close();
     const server = new DirectoryServer({ logger: this.#log, keyPair: this.#keyPair });
     try {
       await server.listen(this.port, this.host);
@@ -74,8 +85,14 @@ export class LocalRendezvous {
       throw err;
     }
     this.#hosted = server;
+    server.once('shutdown', (reason) => {
+      if (this.#hosted !== server) return; // close(): on purpose
+      this.#hosted = undefined;
+      this.#log.info({ port: this.port, reason }, 'the hosted local directory stopped');
+      this.emit('hosting-stopped', reason);
+    });
     this.#log.info({ port: this.port }, 'hosting the local directory');
-    this.#onHosting?.(this.port);
+    this.emit('hosting', this.port);
     return true;
   }
 

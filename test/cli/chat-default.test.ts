@@ -7,7 +7,8 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { ChatProc, type Event } from '../helpers/chat-proc.ts';
-import { said } from '../helpers/cli.ts';
+import { join } from 'node:path';
+import { freshHome, runNatter, said } from '../helpers/cli.ts';
 import { freePorts } from '../helpers/ports.ts';
 
 const procs: ChatProc[] = [];
@@ -50,5 +51,38 @@ describe('natter chat with no directory and no friends table', () => {
     assert.deepEqual(((await dee.p.next('who')).peers as { name: string }[]).map((p) => p.name).sort(), ['ben', 'cal', 'dee']);
     dee.p.send({ cmd: 'send', to: 'cal', text: 'hello cal' });
     assert.equal((await cal.p.next('request')).from, 'dee');
+  });
+
+  it('an admin SHUTDOWN of the hosted directory strands nobody, and names stay bound to their keys', async () => {
+    const [port] = await freePorts(1);
+    const annHome = freshHome();
+    const start = async (name: string, env: NodeJS.ProcessEnv = {}) => {
+      const p = new ChatProc(['--name', name, '--local-directory', `127.0.0.1:${port}`], env);
+      procs.push(p);
+      return { p, ready: await p.next('ready') };
+    };
+    const ann = await start('ann', { XDG_CONFIG_HOME: annHome });
+    assert.match(String(ann.ready.via), /\(hosted here\)/);
+    const ben = await start('ben');
+    const cal = await start('cal');
+    // The host's own identity is the hosted directory's admin key.
+    const r = await runNatter(['admin', 'shutdown', '--directory', `127.0.0.1:${port}`, '--identity', join(annHome, 'natter', 'identity.json')]);
+    assert.equal(r.code, 0, r.stderr);
+    const isBack = (e: Event) => /registered with the directory again/.test(String(e.message));
+    for (const p of [ann, ben, cal]) {
+      await p.p.next('notice', (e) => /ignored a SHUTDOWN/.test(String(e.message)));
+      await p.p.next('notice', isBack);
+    }
+    assert.equal([ann, ben, cal].some((p) => p.p.allEvents().some((e) => e.type === 'shutdown')), false, 'nobody shut down');
+    // ben is registered again: another key cannot take his name.
+    const impostor = new ChatProc(['--name', 'ben', '--local-directory', `127.0.0.1:${port}`]);
+    procs.push(impostor);
+    assert.equal((await impostor.exit()).code, 1);
+    assert.match(impostor.proc.stderr, /NATTER_ERR_NAME_TAKEN/);
+    const dee = await start('dee');
+    dee.p.send({ cmd: 'who' });
+    assert.deepEqual(((await dee.p.next('who')).peers as { name: string }[]).map((p) => p.name).sort(), ['ann', 'ben', 'cal', 'dee']);
+    ben.p.send({ cmd: 'send', to: 'cal', text: 'still here' });
+    assert.equal((await cal.p.next('request')).from, 'ben');
   });
 });
