@@ -42,7 +42,9 @@ export type ChatEvent =
   | { type: 'queued'; to: string; id: string; ts: number; text: string; recovered?: true }
   | { type: 'sent'; to: string; id: string }
   | { type: 'delivered'; to: string; id: string }
-  | { type: 'waiting'; to: string; count: number; code: string; reason: string }
+  | { type: 'waiting'; to: string; count: number; code: string; reason: string; unknown?: true }
+  | { type: 'outbox'; waiting: { to: string; count: number; oldest: number }[] }
+  | { type: 'dropped'; to: string; count: number }
   | { type: 'kept'; to: string; count: number }
   | { type: 'history'; with: string; entries: HistoryEntry[] }
   | { type: 'ended'; with: string; reason: string }
@@ -107,7 +109,13 @@ export class ChatSession extends EventEmitter<{ event: [ChatEvent]; done: [code:
     node.on('queued', (to, m) => this.#emit({ type: 'queued', to, id: m.id, ts: m.ts, text: m.text }));
     node.on('sent', (to, id) => this.#emit({ type: 'sent', to, id }));
     node.on('delivered', (to, id) => this.#emit({ type: 'delivered', to, id }));
-    node.on('waiting', (to, count, err) => this.#emit({ type: 'waiting', to, count, code: err.code, reason: err.message }));
+    node.on('waiting', (to, count, err, { isNeverSeen }) =>
+      this.#emit({ type: 'waiting', to, count, code: err.code, reason: err.message, ...(isNeverSeen ? { unknown: true as const } : {}) }),
+    );
+    node.on('stopping', (due, graceMs) => {
+      const what = due.map(({ peer, count }) => `${count === 1 ? '1 message' : `${count} messages`} to ${peer}`).join(', ');
+      this.#emit({ type: 'notice', message: `leaving: waiting up to ${graceMs / 1000} s for receipts of ${what}` }, true);
+    });
     node.on('kept', (to, count) => this.#emit({ type: 'kept', to, count }));
     node.on('ended', (peer, reason, detail) => this.#emit({ type: 'ended', with: peer, reason: reason === 'lost' ? detail : reason }));
     node.on('error', (err) => this.#emit({ type: 'error', code: err.code, message: err.message }));
@@ -128,9 +136,13 @@ export class ChatSession extends EventEmitter<{ event: [ChatEvent]; done: [code:
           this.#emit({ type: 'notice', message: `the directory assigned port ${r.port}, but this peer listens on ${node.address?.port}` });
         }
       });
+      rendezvous?.on('hosting-stopped', (reason) =>
+        this.#emit({ type: 'notice', message: `the local directory hosted here stopped (${reason}); registering again` }),
+      );
       link.on('shutdown', () => {
         // Only a directory whose key we pinned may stop us (protocol.md §6.5); the
-        // local rendezvous is whichever peer came first, so it may not.
+        // local rendezvous is whichever peer came first, so it may not. The link
+        // goes on: it registers again wherever the local directory is hosted next.
         if (find.kind !== 'directory') {
           this.#emit({ type: 'notice', message: 'ignored a SHUTDOWN from the local rendezvous directory: only a pinned directory may stop natter' });
           return;
@@ -235,28 +247,30 @@ export class ChatSession extends EventEmitter<{ event: [ChatEvent]; done: [code:
     for (const event of backlog) this.#emit(event);
   }
 
-  #emit(event: ChatEvent): void {
+  #emit(event: ChatEvent, isQuittingNotice = false): void {
     if (this.#backlog !== undefined) {
       this.#backlog.push(event);
       return;
     }
     // While quitting, only what the user must still hear: the shutdown notice, the fate of waiting
     // messages, and messages that still arrive (they are recorded and acknowledged: never drop one unseen).
-    if (this.#isQuitting && !QUITTING_EVENTS.has(event.type)) return;
+    if (this.#isQuitting && !QUITTING_EVENTS.has(event.type) && !isQuittingNotice) return;
     this.emit('event', event);
   }
 
-  /** Runs `fn`, turning a NatterError into an error event. */
-  async #run(fn: () => Promise<void> | void): Promise<void> {
+  /** Runs `fn`, turning a NatterError into an error event; resolves true when it succeeded. */
+  async #run(fn: () => Promise<void> | void): Promise<boolean> {
     try {
       await fn();
+      return true;
     } catch (err) {
       if (!(err instanceof NatterError)) throw err;
       this.#emit({ type: 'error', code: err.code, message: err.message });
+      return false;
     }
   }
 
-  who(): Promise<void> {
+  who(): Promise<boolean> {
     return this.#run(async () => {
       if (this.#find.kind === 'friends') {
         const peers = this.#find.table.friends
@@ -270,7 +284,7 @@ export class ChatSession extends EventEmitter<{ event: [ChatEvent]; done: [code:
     });
   }
 
-  whois(name: string): Promise<void> {
+  whois(name: string): Promise<boolean> {
     return this.#run(async () => {
       const r = await this.node.whois(name);
       this.#emit({
@@ -285,7 +299,7 @@ export class ChatSession extends EventEmitter<{ event: [ChatEvent]; done: [code:
     });
   }
 
-  trust(name: string): Promise<void> {
+  trust(name: string): Promise<boolean> {
     return this.#run(async () => {
       const { old, key } = await this.node.trust(name);
       this.#emit({ type: 'trusted', name, fingerprint: fingerprint(key), ...(old === undefined ? {} : { previous: fingerprint(old) }) });
@@ -296,34 +310,56 @@ export class ChatSession extends EventEmitter<{ event: [ChatEvent]; done: [code:
     this.#emit({ type: 'dump', ...this.node.dump() });
   }
 
-  connect(name: string): Promise<void> {
+  connect(name: string): Promise<boolean> {
     return this.#run(() => this.node.connect(name));
   }
 
-  accept(name: string): Promise<void> {
+  accept(name: string): Promise<boolean> {
     return this.#run(() => this.node.accept(name));
   }
 
-  decline(name: string): Promise<void> {
+  decline(name: string): Promise<boolean> {
     return this.#run(() => this.node.decline(name));
   }
 
-  send(name: string, text: string): Promise<void> {
+  send(name: string, text: string): Promise<boolean> {
     return this.#run(async () => {
       if (text.trim() === '') throw new NatterError(ERROR_CODES.BAD_COMMAND, `nothing to send to ${name}`);
       await this.node.send(name, text);
     });
   }
 
-  history(name: string, count: number): Promise<void> {
+  history(name: string, count: number): Promise<boolean> {
     return this.#run(() => {
       const entries = this.node.history(name, count);
       this.#emit({ type: 'history', with: name, entries });
     });
   }
 
-  end(name: string): Promise<void> {
+  end(name: string): Promise<boolean> {
     return this.#run(() => this.node.end(name));
+  }
+
+  /** What waits in the outbox, per name: how many, and when the oldest was entered (ms since 1970). */
+  outbox(): void {
+    const byPeer = new Map<string, { to: string; count: number; oldest: number }>();
+    for (const { peer, message } of this.node.outbox()) {
+      const entry = byPeer.get(peer);
+      if (entry === undefined) byPeer.set(peer, { to: peer, count: 1, oldest: message.ts });
+      else {
+        entry.count++;
+        entry.oldest = Math.min(entry.oldest, message.ts);
+      }
+    }
+    this.#emit({ type: 'outbox', waiting: [...byPeer.values()].sort((a, b) => a.oldest - b.oldest) });
+  }
+
+  /** Drops what waits for `name`. */
+  drop(name: string): Promise<boolean> {
+    return this.#run(() => {
+      const count = this.node.drop(name);
+      this.#emit({ type: 'dropped', to: name, count });
+    });
   }
 
   /** END every chat, DOWN to the directory, stop hosting; then 'done'. */

@@ -11,29 +11,46 @@ export const MAX_TYPED_CHARS = 250;
 
 export type TypedCommand =
   | { kind: 'send'; to: string | undefined; text: string }
-  | { kind: 'connect' | 'accept' | 'decline' | 'switch' | 'whois' | 'trust'; name: string }
+  | { kind: 'connect' | 'accept' | 'decline' | 'switch' | 'whois' | 'trust' | 'drop'; name: string }
   | { kind: 'end'; name: string | undefined }
   | { kind: 'history'; name: string; count: number }
-  | { kind: 'who' | 'help' | 'quit' }
+  | { kind: 'who' | 'help' | 'quit' | 'outbox' }
   | { kind: 'empty' };
 
-const NAMED = ['connect', 'accept', 'decline', 'switch', 'whois', 'trust'] as const;
+const NAMED = ['connect', 'accept', 'decline', 'switch', 'whois', 'trust', 'drop'] as const;
 
-export const HELP = [
-  'friend/message   send message to friend (opens the chat if needed)',
-  'message          send to the current conversation',
-  '/connect NAME    ask NAME to chat',
-  '/accept NAME     accept a chat request',
-  '/decline NAME    decline a chat request',
-  '/switch NAME     make NAME the current conversation',
-  '/end [NAME]      end the chat with NAME (or the current one)',
-  '/who             list who is online (or your friends)',
-  "/whois NAME      NAME's key fingerprint, and whether it is pinned or verified",
-  "/trust NAME      accept NAME's new key (after checking its fingerprint with them)",
-  '/history NAME [N] the last N lines (default 20) of your conversation with NAME',
-  '/help            this help',
-  '/quit            end every chat and leave',
+/** What /help shows: each input form and what it does, in two aligned columns. */
+export const HELP_ENTRIES: readonly (readonly [string, string])[] = [
+  ['friend/message', 'send message to friend (opens the chat if needed)'],
+  ['message', 'send to the current conversation'],
+  ['/connect NAME', 'ask NAME to chat'],
+  ['/accept NAME', 'accept a chat request'],
+  ['/decline NAME', 'decline a chat request'],
+  ['/switch NAME', 'make NAME the current conversation'],
+  ['/end [NAME]', 'end the chat with NAME (or the current one)'],
+  ['/who', 'list who is online (or your friends)'],
+  ['/whois NAME', "NAME's key fingerprint, and whether it is pinned or verified"],
+  ['/trust NAME', "accept NAME's new key (after checking its fingerprint with them)"],
+  ['/history NAME [N]', 'the last N lines (default 20) of your conversation with NAME'],
+  ['/outbox', 'what waits to be delivered, per name'],
+  ['/drop NAME', 'cancel every message waiting for NAME'],
+  ['/help', 'this help'],
+  ['/quit', 'end every chat and leave'],
 ];
+
+/** Rows of text in columns: each column as wide as its widest cell, two spaces apart; the last column is not padded. */
+export function columns(rows: readonly (readonly string[])[]): string[] {
+  const widths: number[] = [];
+  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, [...cell].length)));
+  return rows.map((row) =>
+    row
+      .map((cell, i) => (i === row.length - 1 ? cell : cell + ' '.repeat((widths[i] ?? 0) - [...cell].length)))
+      .join('  ')
+      .trimEnd(),
+  );
+}
+
+export const HELP = columns(HELP_ENTRIES);
 
 function name(raw: string, command: string): string {
   if (raw === '') throw new NatterError(ERROR_CODES.BAD_COMMAND, `usage: /${command} NAME`);
@@ -70,6 +87,9 @@ export function checkTyped(text: string): string {
   return text;
 }
 
+/** A line that starts with a URL ("https://...") is a message, not an address. */
+const URL_START = /^[a-z][a-z0-9+.-]*:\/\//iu;
+
 /** Parses one typed line. @throws NatterError for a bad command or an over-long message. */
 export function parseTyped(line: string): TypedCommand {
   const trimmed = line.trim();
@@ -87,19 +107,22 @@ export function parseTyped(line: string): TypedCommand {
       return { kind: 'history', name: name(who, 'history'), count: count === undefined ? DEFAULT_HISTORY_LINES : parseHistoryCount(count) };
     }
     if (command === 'end') return { kind: 'end', name: arg === '' ? undefined : name(arg, 'end') };
-    if (command === 'who' || command === 'help' || command === 'quit') return { kind: command };
+    if (command === 'who' || command === 'help' || command === 'quit' || command === 'outbox') return { kind: command };
     throw new NatterError(ERROR_CODES.UNKNOWN_COMMAND, `unknown command /${head}; type /help`);
   }
   const slash = line.indexOf('/');
-  if (slash > 0) {
+  // A first word that runs into a "/" is an address: "bob/hi". Words before the
+  // slash ("see http://...") make the whole line a message.
+  if (slash > 0 && !/\s/u.test(line.slice(0, slash)) && !URL_START.test(line)) {
     const prefix = line.slice(0, slash);
-    let to: string | undefined;
+    let to: string;
     try {
       to = normalizeName(prefix, 32);
-    } catch {
-      to = undefined; // not an address ("see http://..."): the whole line is the message
+    } catch (err) {
+      // Never send it elsewhere: the user meant it for someone.
+      throw new NatterError(ERROR_CODES.INVALID_NAME, `"${prefix}" is not a valid name: ${(err as Error).message}; nothing was sent`);
     }
-    if (to !== undefined) return { kind: 'send', to, text: checkTyped(line.slice(slash + 1)) };
+    return { kind: 'send', to, text: checkTyped(line.slice(slash + 1)) };
   }
   return { kind: 'send', to: undefined, text: checkTyped(line) };
 }

@@ -18,6 +18,8 @@ type Command =
   | { cmd: 'dump' }
   | { cmd: 'whois' | 'trust'; name: string }
   | { cmd: 'history'; with: string; count?: number }
+  | { cmd: 'outbox' }
+  | { cmd: 'drop'; to: string }
   | { cmd: 'quit' };
 
 const FIELDS: Record<Command['cmd'], string[]> = {
@@ -31,6 +33,8 @@ const FIELDS: Record<Command['cmd'], string[]> = {
   whois: ['name'],
   trust: ['name'],
   history: ['with'],
+  outbox: [],
+  drop: ['to'],
   quit: [],
 };
 
@@ -119,25 +123,29 @@ export class JsonUi {
     const s = this.#session;
     switch (c.cmd) {
       case 'who':
-        return s.who();
+        return void (await s.who());
       case 'connect':
-        return s.connect(c.to);
+        return void (await s.connect(c.to));
       case 'accept':
-        return s.accept(c.from);
+        return void (await s.accept(c.from));
       case 'decline':
-        return s.decline(c.from);
+        return void (await s.decline(c.from));
       case 'send':
-        return s.send(c.to, c.text);
+        return void (await s.send(c.to, c.text));
       case 'end':
-        return s.end(c.with);
+        return void (await s.end(c.with));
       case 'dump':
         return s.dump();
       case 'whois':
-        return s.whois(c.name);
+        return void (await s.whois(c.name));
       case 'trust':
-        return s.trust(c.name);
+        return void (await s.trust(c.name));
       case 'history':
-        return s.history(c.with, c.count ?? DEFAULT_HISTORY_LINES);
+        return void (await s.history(c.with, c.count ?? DEFAULT_HISTORY_LINES));
+      case 'outbox':
+        return s.outbox();
+      case 'drop':
+        return void (await s.drop(c.to));
       case 'quit':
         return s.quit();
     }

@@ -3,12 +3,12 @@
  * printed above it, and whatever is half typed is redrawn intact below them.
  * Colours only when stdout is a terminal and NO_COLOR is not set.
  */
-import { clearLine, createInterface, cursorTo, type Interface } from 'node:readline';
+import { clearScreenDown, createInterface, cursorTo, moveCursor, type Interface } from 'node:readline';
 import { styleText } from 'node:util';
 import { NatterError } from '../errors.ts';
 import type { ChatEvent, ChatSession } from './chat-session.ts';
 import { CommandQueue } from './command-queue.ts';
-import { HELP, parseTyped } from './input.ts';
+import { HELP, columns, parseTyped } from './input.ts';
 import { sanitize } from './sanitize.ts';
 
 type Style = Parameters<typeof styleText>[0];
@@ -19,7 +19,13 @@ export class LineUi {
   readonly #rl: Interface;
   readonly #isTerminal: boolean;
   readonly #isColor: boolean;
+  /**
+   * Where a plain line goes. Only the user changes it (/switch, friend/message,
+   * /connect, /accept, each only when it succeeds); nothing that arrives does.
+   */
   #current: string | undefined;
+  /** Chats open now, in the order they opened: what /switch can offer when the current one ends. */
+  readonly #open = new Set<string>();
   readonly #recovered = new Map<string, number>();
   readonly #delivered = new Map<string, number>();
   /** Friends whose messages wait (told by a 'waiting' event), and how many. */
@@ -46,7 +52,9 @@ export class LineUi {
 
   /** After start(): says what an earlier run left in the outbox (the session announces it). */
   showRecovered(): void {
-    for (const [to, n] of this.#recovered) this.#print(`* ${plural(n, 'message')} to ${to} from last time wait in the outbox; they leave when ${to} can be reached`, 'yellow');
+    for (const [to, n] of this.#recovered) {
+      this.#print(`* ${plural(n, 'message')} to ${to} from last time ${n === 1 ? 'waits' : 'wait'} in the outbox; ${n === 1 ? 'it leaves' : 'they leave'} when ${to} can be reached (/drop ${to} cancels ${n === 1 ? 'it' : 'them'})`, 'yellow');
+    }
     this.#recovered.clear();
   }
 
@@ -70,7 +78,16 @@ export class LineUi {
     clearTimeout(this.#deliveredTimer);
     for (const [peer, count] of this.#delivered) this.#print(`  ✓ ${peer} has ${count === 1 ? 'it' : `all ${count}`}`, 'dim');
     this.#delivered.clear();
+    // The shell's prompt comes next: leave it a clean line, not natter's prompt line.
+    if (this.#isTerminal) this.#clearInput();
     this.#rl.close();
+  }
+
+  /** Erases the prompt and whatever is typed after it, every row of it, leaving the cursor at the start of its first row. */
+  #clearInput(): void {
+    moveCursor(this.#out, 0, -this.#rl.getCursorPos().rows);
+    cursorTo(this.#out, 0);
+    clearScreenDown(this.#out);
   }
 
   #style(style: Style, text: string): string {
@@ -92,9 +109,11 @@ export class LineUi {
       this.#out.write(`${line}\n`);
       return;
     }
-    cursorTo(this.#out, 0);
-    clearLine(this.#out, 0);
+    // The input may wrap over several rows: clear them all, print above, then draw it again.
+    this.#clearInput();
     this.#out.write(`${line}\n`);
+    // readline redraws by first moving up to where it thinks the prompt starts; it starts here now.
+    (this.#rl as unknown as { prevRows: number }).prevRows = 0;
     this.#rl.prompt(true);
   }
 
@@ -114,8 +133,11 @@ export class LineUi {
         return;
       case 'connected':
         this.#waiting.delete(e.with);
-        this.#switch(e.with);
-        this.#print(`* chat with ${e.with} is open`, 'green');
+        this.#open.add(e.with);
+        this.#print(
+          this.#current === e.with ? `* chat with ${e.with} is open` : `* chat with ${e.with} is open; ${e.with}/message or /switch ${e.with} to talk there`,
+          'green',
+        );
         return;
       case 'declined':
         this.#print(e.reason === 'busy' ? `${e.by} is busy` : `${e.by} declined the chat (${e.reason})`, 'yellow');
@@ -142,12 +164,33 @@ export class LineUi {
         this.#waiting.delete(e.to);
         this.#markDelivered(e.to);
         return;
-      case 'waiting':
+      case 'waiting': {
         this.#waiting.set(e.to, e.count);
-        this.#print(`* ${e.to} cannot be reached now (${e.reason}); ${e.count === 1 ? '1 message waits and leaves' : `${e.count} messages wait and leave`} when ${e.to} can be`, 'dim');
+        const waits = e.count === 1 ? '1 message waits and leaves' : `${e.count} messages wait and leave`;
+        if (e.code === 'NATTER_ERR_KEY_MISMATCH') {
+          // The refusal itself was just printed in full; say only what happens to the messages.
+          this.#print(`* ${waits} when ${e.to}'s key is settled (/whois ${e.to}, /trust ${e.to}); /drop ${e.to} cancels ${e.count === 1 ? 'it' : 'them'}`, 'dim');
+        } else if (e.unknown === true) {
+          this.#print(`* ${e.to} has never been seen here: ${e.reason}. ${waits} if ${e.to} ever comes online; if the name is a typo, /drop ${e.to}`, 'yellow');
+        } else {
+          this.#print(`* ${e.to} cannot be reached now: ${e.reason}. ${waits} when ${e.to} can be reached`, 'dim');
+        }
         return;
+      }
       case 'kept':
-        this.#print(`* ${plural(e.count, 'message')} to ${e.to} stay queued; they leave when natter runs again and ${e.to} can be reached`, 'yellow');
+        this.#print(`* ${plural(e.count, 'message')} to ${e.to} ${e.count === 1 ? 'stays queued; it leaves' : 'stay queued; they leave'} when natter runs again and ${e.to} can be reached`, 'yellow');
+        return;
+      case 'outbox':
+        if (e.waiting.length === 0) this.#print('* the outbox is empty');
+        else {
+          this.#print('* waiting in the outbox:');
+          for (const line of columns(e.waiting.map((w) => [`  ${w.to}`, plural(w.count, 'message'), `oldest ${age(Date.now() - w.oldest)} ago`]))) this.#print(line);
+          this.#print('  /drop NAME cancels what waits for NAME', 'dim');
+        }
+        return;
+      case 'dropped':
+        this.#waiting.delete(e.to);
+        this.#print(e.count === 0 ? `* nothing waits for ${e.to}` : `* dropped ${plural(e.count, 'message')} to ${e.to}`, 'yellow');
         return;
       case 'history':
         if (e.entries.length === 0) this.#print(`* no history with ${e.with}`, 'dim');
@@ -156,23 +199,39 @@ export class LineUi {
           this.#emitLine(`${this.#style('dim', formatTime(h.ts))} ${h.dir === 'in' ? this.#style('cyan', who) : who}: ${sanitize(h.text)}`);
         }
         return;
-      case 'ended':
-        if (this.#current === e.with) this.#current = undefined;
+      case 'ended': {
+        this.#open.delete(e.with);
+        const what = e.reason === 'remote' ? `* ${e.with} ended the chat` : e.reason === 'local' ? `* chat with ${e.with} ended` : `* ${e.reason}`;
+        if (this.#current !== e.with) {
+          this.#print(what, 'dim');
+          return;
+        }
+        this.#current = undefined;
         this.#setPrompt();
+        const others = [...this.#open];
         this.#print(
-          e.reason === 'remote' ? `* ${e.with} ended the chat` : e.reason === 'local' ? `* chat with ${e.with} ended` : `* ${e.reason}`,
-          'dim',
+          others.length === 0
+            ? `${what}; no current conversation now`
+            : `${what}; no current conversation now: /switch ${others.at(-1) as string} to go on there (open: ${others.join(', ')})`,
+          'yellow',
         );
         return;
+      }
       case 'who':
         if (e.peers.length === 0) this.#print('nobody else is online');
-        for (const p of e.peers) {
-          const state = p.connected === undefined ? '' : p.connected ? '  (connected)' : '  (not connected)';
-          this.#print(`${sanitize(p.name)}  ${p.ip}:${p.port}${p.fingerprint === undefined ? '' : `  ${p.fingerprint}`}${state}`);
+        for (const line of columns(
+          e.peers.map((p) => [
+            sanitize(p.name),
+            `${p.ip}:${p.port}`,
+            ...(p.fingerprint === undefined ? [] : [p.fingerprint]),
+            ...(p.connected === undefined ? [] : [p.connected ? 'connected' : 'not connected']),
+          ]),
+        )) {
+          this.#print(line);
         }
         return;
       case 'whois':
-        this.#print(describeKey(e));
+        for (const line of describeKey(e)) this.#print(line);
         return;
       case 'trusted':
         this.#print(
@@ -217,23 +276,28 @@ export class LineUi {
           this.#print('! no current conversation: type friend/message, or /switch NAME first', 'red');
           break;
         }
-        if (cmd.to !== undefined && cmd.to !== s.node.name) this.#switch(cmd.to);
-        await s.send(to, cmd.text);
+        // The conversation changes only when the message went into it.
+        if ((await s.send(to, cmd.text)) && cmd.to !== undefined) this.#switch(cmd.to);
         break;
       }
       case 'connect':
-        this.#switch(cmd.name);
-        await s.connect(cmd.name);
+        if (await s.connect(cmd.name)) this.#switch(cmd.name);
         break;
       case 'accept':
-        this.#switch(cmd.name);
-        await s.accept(cmd.name);
+        if (await s.accept(cmd.name)) this.#switch(cmd.name);
+        break;
+      case 'outbox':
+        s.outbox();
+        break;
+      case 'drop':
+        await s.drop(cmd.name);
         break;
       case 'decline':
         await s.decline(cmd.name);
         break;
       case 'switch':
-        this.#switch(cmd.name);
+        if (cmd.name === s.node.name) this.#print('! that is you: /switch to someone else', 'red');
+        else this.#switch(cmd.name);
         break;
       case 'whois':
         await s.whois(cmd.name);
@@ -279,8 +343,17 @@ function formatTime(ts: number): string {
   return d.toDateString() === new Date().toDateString() ? time : `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${time}`;
 }
 
-/** /whois, for people: the fingerprint to compare, and how natter came to hold it. */
-function describeKey(e: ChatEvent & { type: 'whois' }): string {
+/** How long ago, for people: seconds, minutes, hours or days. */
+function age(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 90) return `${s} s`;
+  if (s < 90 * 60) return `${Math.round(s / 60)} min`;
+  if (s < 36 * 3600) return `${Math.round(s / 3600)} h`;
+  return `${Math.round(s / 86_400)} days`;
+}
+
+/** /whois, for people: the fingerprint to compare, and how natter came to hold it; one string per line. */
+function describeKey(e: ChatEvent & { type: 'whois' }): string[] {
   const lines: string[] = [];
   const name = sanitize(e.name);
   if (e.fingerprint === undefined) lines.push(`${name}: no key known yet (it is pinned on first contact)`);
@@ -294,6 +367,6 @@ function describeKey(e: ChatEvent & { type: 'whois' }): string {
     lines.push(`${name}: ${e.fingerprint}  (${how})`);
   }
   if (e.published !== undefined) lines.push(`  the directory now publishes another key: ${e.published}`);
-  if (e.offered !== undefined) lines.push(`  a connection offered another key, refused: ${e.offered}  (/trust ${name} accepts it)`);
-  return lines.join('\n');
+  if (e.offered !== undefined) lines.push(`  a connection offered another key, refused: ${e.offered}; /trust ${name} accepts it`);
+  return lines;
 }

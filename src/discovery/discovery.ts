@@ -20,6 +20,11 @@ export interface Discovery {
   lookup(name: string): Promise<PeerInfo | undefined>;
   /** Every peer this discovery knows of right now. */
   list(): Promise<PeerInfo[]>;
+  /**
+   * True when this discovery has ever known `name` (listed it, or has it in
+   * its table), even if it does not now: a name never seen may be a typo.
+   */
+  hasSeen?(name: string): boolean;
   /** True when peers found here are trusted to chat without asking (a friends table). */
   isFriend(name: string): boolean;
   /** How far its keys are to be trusted (see KeyBook). */

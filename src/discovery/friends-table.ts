@@ -91,4 +91,8 @@ export class FriendsTable implements Discovery {
   isFriend(name: string): boolean {
     return this.#byName.has(name);
   }
+
+  hasSeen(name: string): boolean {
+    return this.#byName.has(name);
+  }
 }

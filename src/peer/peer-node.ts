@@ -112,8 +112,14 @@ export interface PeerNodeEvents {
   sent: [to: string, id: MessageId];
   /** The receiver recorded the message. */
   delivered: [to: string, id: MessageId];
-  /** Messages to `peer` wait: it cannot be reached now (`reason`); they leave when it can. */
-  waiting: [peer: string, count: number, reason: NatterError];
+  /**
+   * Messages to `peer` wait: it cannot be reached now (`reason`); they leave
+   * when it can. `isNeverSeen` when no source (the directory, the friends
+   * table, a pinned key) has ever known the name: perhaps a typo, for drop().
+   */
+  waiting: [peer: string, count: number, reason: NatterError, info: { isNeverSeen: boolean }];
+  /** stop() waits up to `graceMs` for receipts of messages already sent: `count` to each peer. */
+  stopping: [waitingFor: { peer: string; count: number }[], graceMs: number];
   /** stop() left undelivered messages in a durable outbox; they leave next time. */
   kept: [peer: string, count: number];
   /** A chat ended; `detail` says more for "lost". */
@@ -172,6 +178,8 @@ interface Link {
  */
 const SEND_HIGH_WATER = 64 * 1024;
 const RESOLVED = Promise.resolve();
+/** Names remembered as seen by a discovery (for the 'waiting' event's isNeverSeen). */
+const MAX_SEEN_NAMES = 10_000;
 
 const DEFAULTS = {
   listenHost: '127.0.0.1',
@@ -205,6 +213,8 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
   #receipts = new Map<string, MessageId[]>();
   /** Inbound connections that have not said who they are yet. */
   readonly #anonymous = new Set<FramedConnection>();
+  /** Names a discovery has listed during this run (see the 'waiting' event's isNeverSeen). */
+  readonly #seen = new Set<string>();
   #server: Server | undefined;
   /** Inbound sockets still in the Noise handshake. */
   #handshaking = 0;
@@ -265,6 +275,29 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
     return out;
   }
 
+  /**
+   * Drops every message waiting for `peer` (the user gave up on them: a
+   * mistyped name, a friend gone for good). Messages that went out without a
+   * receipt yet are dropped too; `peer` may have them. Returns how many.
+   */
+  drop(peer: string): number {
+    const name = this.#checkPeerName(peer);
+    const link = this.#links.get(name);
+    if (link === undefined || link.outbox.length === 0) return 0;
+    const dropped = link.outbox.toArray();
+    link.outbox.clear();
+    link.sentCount = 0;
+    clearTimeout(link.retryTimer);
+    link.retryTimer = undefined;
+    link.lastWaitCode = undefined;
+    this.#store.dropped(name, dropped.map((m) => m.id));
+    this.#wakeRoomWaiters(link);
+    // A chat opened only to deliver them has nothing left to do.
+    if (link.chat === 'outgoing' && link.conn === undefined) link.chat = undefined;
+    this.#forgetIfIdle(link);
+    return dropped.length;
+  }
+
   /** Our public key. */
   get publicKey(): Buffer {
     return this.#keyPair.publicKey;
@@ -279,15 +312,39 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
   /** /trust: accepts the new key `peer` offered (see KeyBook.trust). */
   async trust(peer: string): Promise<{ old: Buffer | undefined; key: Buffer }> {
     const name = this.#checkPeerName(peer);
-    return this.keyBook.trust(name, await this.#lookupQuietly(name), this.discovery.keyAuthority);
+    const result = this.keyBook.trust(name, await this.#lookupQuietly(name), this.discovery.keyAuthority);
+    // What waited for the key to be settled goes now, not at the next retry.
+    const link = this.#links.get(name);
+    if (link !== undefined && link.outbox.length > 0 && link.conn === undefined) {
+      link.retryDelayMs = this.#o.retryIntervalMs;
+      link.lastWaitCode = undefined;
+      this.#deliver(link);
+    }
+    return result;
   }
 
   async #lookupQuietly(name: string): Promise<PeerInfo | undefined> {
     try {
-      return await this.discovery.lookup(name);
+      return await this.#lookup(name);
     } catch {
       return undefined;
     }
+  }
+
+  /** Asks the discovery where `name` is, remembering that it was seen. */
+  async #lookup(name: string): Promise<PeerInfo | undefined> {
+    const info = await this.discovery.lookup(name);
+    if (info !== undefined && !this.#seen.has(name)) {
+      // Bounded: forgetting a name only costs a hint that it may be a typo.
+      if (this.#seen.size >= MAX_SEEN_NAMES) this.#seen.clear();
+      this.#seen.add(name);
+    }
+    return info;
+  }
+
+  /** True when no source has ever known `name`: not listed this run, and no key pinned for it. */
+  #isNeverSeen(name: string): boolean {
+    return !this.#seen.has(name) && this.keyBook.known.peer(name) === undefined && this.discovery.hasSeen?.(name) !== true;
   }
 
   /** Where we listen (after start()). */
@@ -499,7 +556,7 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
         link.lastWaitCode = error.code;
         // A changed key is worth an error of its own: the user must act (/trust) or be warned.
         if (error.code === ERROR_CODES.KEY_MISMATCH) this.emit('error', error, link.name);
-        this.emit('waiting', link.name, link.outbox.length, error);
+        this.emit('waiting', link.name, link.outbox.length, error, { isNeverSeen: error.code === ERROR_CODES.UNKNOWN_PEER && this.#isNeverSeen(link.name) });
       }
       this.#log.debug({ peer: link.name, code: error.code }, `messages wait: ${error.message}`);
       this.#scheduleRetry(link);
@@ -627,9 +684,13 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
 
   async #stop(): Promise<void> {
     // Messages on their way (a chat opening, receipts due) get a moment to arrive.
-    const deadline = this.#clock.now() + this.#o.stopGraceMs;
     await this.#stagedCommit?.catch(() => undefined);
-    while (this.#hasMessagesOnTheWay() && this.#clock.now() < deadline) await sleep(20);
+    const due = this.#receiptsDue();
+    if (due.length > 0) {
+      this.emit('stopping', due, this.#o.stopGraceMs);
+      const deadline = this.#clock.now() + this.#o.stopGraceMs;
+      while (this.#receiptsDue().length > 0 && this.#clock.now() < deadline) await sleep(20);
+    }
     this.#isStopping = true;
     this.#recordReceipts();
     const isDurable = !(this.#store instanceof MemoryStore);
@@ -652,12 +713,17 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
     await serverClosed;
   }
 
-  /** True while some peer with waiting messages is connected or being dialed: receipts may still come. */
-  #hasMessagesOnTheWay(): boolean {
+  /**
+   * Peers that have messages of ours on an open chat without a receipt yet:
+   * their receipts are on the way. A chat still waiting for its answer, or a
+   * dial in progress, is not worth the wait: its messages stay queued.
+   */
+  #receiptsDue(): { peer: string; count: number }[] {
+    const due: { peer: string; count: number }[] = [];
     for (const link of this.#links.values()) {
-      if (link.outbox.length > 0 && (link.conn !== undefined || link.dialing !== undefined)) return true;
+      if (link.isReady && link.conn?.state === 'open' && link.sentCount > 0) due.push({ peer: link.name, count: link.sentCount });
     }
-    return false;
+    return due;
   }
 
   // ---- connections -------------------------------------------------------
@@ -724,9 +790,12 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
   }
 
   async #dial(link: Link): Promise<void> {
-    const address = await this.discovery.lookup(link.name);
+    const address = await this.#lookup(link.name);
     if (address === undefined) {
-      throw new NatterError(ERROR_CODES.UNKNOWN_PEER, `${link.name} is not online (or not a friend)`);
+      throw new NatterError(
+        ERROR_CODES.UNKNOWN_PEER,
+        this.discovery.keyAuthority === 'friends-table' ? `${link.name} is not in the friends table` : `${link.name} is not online`,
+      );
     }
     let conn: FramedConnection;
     try {

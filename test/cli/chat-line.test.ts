@@ -4,26 +4,21 @@
  * driven in JSON mode.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ChatProc } from '../helpers/chat-proc.ts';
-import { BIN, freshHome, said } from '../helpers/cli.ts';
+import { freshHome, said } from '../helpers/cli.ts';
 import { freePorts } from '../helpers/ports.ts';
 import { RawClient } from '../helpers/raw-client.ts';
+import { Tmux } from '../helpers/tmux.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
-const SOCKET = `natter-test-${process.pid}`;
-const tmux = (...args: string[]) => execFileSync('tmux', ['-L', SOCKET, ...args], { encoding: 'utf8' });
-const screen = () => tmux('capture-pane', '-p', '-t', 'amy');
+const term = new Tmux();
+const screen = () => term.screen('amy');
 
 async function until(cond: () => boolean, what: string, timeoutMs = 8_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; screen:\n${screen()}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await term.until('amy', () => cond(), what, timeoutMs);
 }
 
 let bob: ChatProc;
@@ -34,12 +29,12 @@ before(async () => {
   amyPort = ports[0] as number;
   const bobPort = ports[1] as number;
   const catPort = ports[2] as number; // cat is a friend who never comes online here
-  const dir = mkdtempSync(join(tmpdir(), 'natter-line-'));
+  const dir = tempDir('line');
   const friends = join(dir, 'friends.json');
   writeFileSync(friends, JSON.stringify({ friends: [{ name: 'amy', ip: '127.0.0.1', port: amyPort }, { name: 'bob', ip: '127.0.0.1', port: bobPort }, { name: 'cat', ip: '127.0.0.1', port: catPort }] }));
   // Its own config and data directories: nothing of another run (pins, an outbox) may leak in.
   const home = freshHome();
-  tmux('new-session', '-d', '-s', 'amy', '-x', '150', '-y', '40', `env -u NODE_V8_COVERAGE XDG_CONFIG_HOME=${home} XDG_DATA_HOME=${home}/data ${process.execPath} ${BIN} chat --name amy --friends ${friends}`);
+  term.natter('amy', ['chat', '--name', 'amy', '--friends', friends], { XDG_CONFIG_HOME: home, XDG_DATA_HOME: `${home}/data` });
   await until(() => screen().includes('amy ready at 127.0.0.1:'), 'the ready line');
   bob = new ChatProc(['--name', 'bob', '--friends', friends]);
   await bob.next('ready');
@@ -47,22 +42,18 @@ before(async () => {
 
 after(async () => {
   bob?.kill('SIGKILL');
-  try {
-    tmux('kill-server');
-  } catch {
-    // already gone
-  }
+  term.kill();
 });
 
 describe('natter chat line UI (tmux)', () => {
   it('keeps a partly typed line intact when a message arrives, then sends it', async () => {
-    tmux('send-keys', '-t', 'amy', '-l', 'half typed');
+    term.type('amy', 'bob/half typed');
     await until(() => screen().includes('half typed'), 'the typed text');
     bob.send({ cmd: 'send', to: 'amy', text: 'hello amy' });
     await until(() => screen().includes('Message from bob: hello amy'), 'the incoming message');
     const lines = screen().trimEnd().split('\n');
-    assert.match(lines.at(-1) as string, /> half typed$/, 'the prompt and the half-typed text are redrawn below');
-    tmux('send-keys', '-t', 'amy', 'Enter');
+    assert.match(lines.at(-1) as string, /^> bob\/half typed$/, 'the prompt and the half-typed text are redrawn below');
+    term.press('amy', 'Enter');
     assert.deepEqual(said(await bob.next('message')), { type: 'message', from: 'amy', text: 'half typed' });
   });
 
@@ -83,22 +74,28 @@ describe('natter chat line UI (tmux)', () => {
   });
 
   it('refuses a message over 250 characters and sends nothing', async () => {
-    tmux('send-keys', '-t', 'amy', '-l', `bob/${'z'.repeat(251)}`);
-    tmux('send-keys', '-t', 'amy', 'Enter');
+    term.type('amy', `bob/${'z'.repeat(251)}`);
+    term.press('amy', 'Enter');
     await until(() => screen().includes('message is 251 characters, the limit is 250; it was not sent'), 'the refusal');
-    tmux('send-keys', '-t', 'amy', '-l', 'bob/short one');
-    tmux('send-keys', '-t', 'amy', 'Enter');
+    term.type('amy', 'bob/short one');
+    term.press('amy', 'Enter');
     assert.deepEqual(said(await bob.next('message')), { type: 'message', from: 'amy', text: 'short one' });
     assert.equal(bob.allEvents().filter((e) => e.type === 'message').length, 2, 'the long one never arrived');
   });
 
   it('marks delivery quietly, and /history shows the conversation both ways', async () => {
-    tmux('send-keys', '-t', 'amy', '-l', 'bob/one for the log');
-    tmux('send-keys', '-t', 'amy', 'Enter');
+    term.type('amy', 'bob/one for the log');
+    term.press('amy', 'Enter');
     await bob.next('message', (e) => e.text === 'one for the log');
-    await until(() => screen().includes('✓ bob has it'), 'the delivery mark');
-    tmux('send-keys', '-t', 'amy', '-l', '/history bob 3');
-    tmux('send-keys', '-t', 'amy', 'Enter');
+    // Receipts of one moment share a mark; the one for this message comes after its line.
+    const markAfter = (s: string): boolean => {
+      const rows = s.split('\n');
+      const sent = rows.findLastIndex((r) => r.includes('bob/one for the log'));
+      return sent >= 0 && rows.slice(sent + 1).some((r) => /^ {2}✓ bob has (it|all \d+)$/.test(r));
+    };
+    await until(() => markAfter(screen()), 'the delivery mark');
+    term.type('amy', '/history bob 3');
+    term.press('amy', 'Enter');
     await until(() => /\d\d:\d\d you: one for the log/.test(screen()), '/history output');
     const lines = screen().split('\n');
     const at = lines.findIndex((l) => l.includes('> /history bob 3'));
@@ -108,30 +105,41 @@ describe('natter chat line UI (tmux)', () => {
   });
 
   it('tells once that an offline friend cannot be reached, and counts what waits for them', async () => {
-    tmux('send-keys', '-t', 'amy', '-l', 'cat/are you there?');
-    tmux('send-keys', '-t', 'amy', 'Enter');
+    term.type('amy', 'cat/are you there?');
+    term.press('amy', 'Enter');
     await until(() => screen().includes('cat cannot be reached now'), 'the waiting notice');
     assert.match(screen(), /1 message waits and leaves when cat can be/);
-    tmux('send-keys', '-t', 'amy', '-l', 'cat/hello?');
-    tmux('send-keys', '-t', 'amy', 'Enter');
+    term.type('amy', 'cat/hello?');
+    term.press('amy', 'Enter');
     await until(() => screen().includes('* queued for cat (2 messages waiting)'), 'the count');
     assert.equal(screen().split('cannot be reached now').length - 1, 1, 'the notice is not repeated');
-    tmux('send-keys', '-t', 'amy', '-l', '/switch bob');
-    tmux('send-keys', '-t', 'amy', 'Enter');
+    term.type('amy', '/switch bob');
+    term.press('amy', 'Enter');
   });
 
   it('/who, /help, an unknown command, and /quit', async () => {
-    tmux('send-keys', '-t', 'amy', '-l', '/who');
-    tmux('send-keys', '-t', 'amy', 'Enter');
-    await until(() => /bob {2}127\.0\.0\.1:\d+ {2}\(connected\)/.test(screen()), '/who output');
-    tmux('send-keys', '-t', 'amy', '-l', '/help');
-    tmux('send-keys', '-t', 'amy', 'Enter');
-    await until(() => screen().includes('/decline NAME'), '/help output');
-    tmux('send-keys', '-t', 'amy', '-l', '/dance');
-    tmux('send-keys', '-t', 'amy', 'Enter');
+    term.type('amy', '/who');
+    term.press('amy', 'Enter');
+    await until(() => /^cat +127\.0\.0\.1:\d+ +not connected$/m.test(screen()), '/who output');
+    // Columns line up: each starts at the same place on every row.
+    const who = screen().split('\n').filter((r) => /^(bob|cat) /.test(r));
+    assert.equal(who.length, 2, screen());
+    assert.match(who[0] as string, /^bob +127\.0\.0\.1:\d+ +connected$/);
+    for (const column of [/127\.0\.0\.1/, /(not )?connected$/]) {
+      assert.equal(new Set(who.map((r) => r.search(column))).size, 1, `${column} starts at one place:\n${who.join('\n')}`);
+    }
+    term.type('amy', '/help');
+    term.press('amy', 'Enter');
+    await until(() => screen().includes('/drop NAME'), '/help output');
+    const help = screen().split('\n').filter((r) => /^(friend\/message|message|\/[a-z]+) /.test(r));
+    assert.ok(help.length >= 15, help.join('\n'));
+    const descriptions = new Set(help.map((r) => r.search(/ {2}\S/) + r.slice(r.search(/ {2}\S/)).search(/\S/)));
+    assert.equal(descriptions.size, 1, `the descriptions start at one column:\n${help.join('\n')}`);
+    term.type('amy', '/dance');
+    term.press('amy', 'Enter');
     await until(() => screen().includes('unknown command /dance; type /help'), 'the refusal');
-    tmux('send-keys', '-t', 'amy', '-l', '/quit');
-    tmux('send-keys', '-t', 'amy', 'Enter');
+    term.type('amy', '/quit');
+    term.press('amy', 'Enter');
     assert.equal((await bob.next('ended')).with, 'amy');
   });
 });

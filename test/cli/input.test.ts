@@ -1,4 +1,4 @@
-/** The typed line and the JSON commands: /history and its bad inputs (the other commands are exercised through real processes). */
+/** The typed line and the JSON commands: addresses, /history, /outbox and /drop, and their bad inputs (the rest is exercised through real processes). */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ERROR_CODES, NatterError, type NatterErrorCode } from '../../src/errors.ts';
@@ -35,5 +35,35 @@ describe('/history', () => {
     for (const bad of ['{"cmd":"history"}', '{"cmd":"history","with":"bob","count":0}', '{"cmd":"history","with":"bob","count":"3"}', `{"cmd":"history","with":"bob","count":${MAX_HISTORY_LINES + 1}}`]) {
       assert.throws(() => parseJsonCommand(bad), hasCode(ERROR_CODES.BAD_COMMAND), bad);
     }
+  });
+});
+
+describe('friend/message', () => {
+  it('addresses a friend when the first word runs into a slash', () => {
+    assert.deepEqual(parseTyped('bob/hi there'), { kind: 'send', to: 'bob', text: 'hi there' });
+    assert.deepEqual(parseTyped('bob/a/b'), { kind: 'send', to: 'bob', text: 'a/b' });
+  });
+
+  it('is a plain message when words come before the slash, or the line starts with a URL', () => {
+    assert.deepEqual(parseTyped('see http://example.org'), { kind: 'send', to: undefined, text: 'see http://example.org' });
+    assert.deepEqual(parseTyped('https://example.org/x'), { kind: 'send', to: undefined, text: 'https://example.org/x' });
+    assert.deepEqual(parseTyped('1 / 2'), { kind: 'send', to: undefined, text: '1 / 2' });
+  });
+
+  it('refuses a name part that is not a valid name, rather than sending the line elsewhere', () => {
+    for (const line of [`${'a'.repeat(33)}/hello`, 'bad\u0007name/hello']) {
+      assert.throws(() => parseTyped(line), (e: unknown) => hasCode(ERROR_CODES.INVALID_NAME)(e) && /nothing was sent/.test((e as Error).message), line);
+    }
+  });
+});
+
+describe('/outbox and /drop', () => {
+  it('parse, with a name for /drop', () => {
+    assert.deepEqual(parseTyped('/outbox'), { kind: 'outbox' });
+    assert.deepEqual(parseTyped('/drop bob'), { kind: 'drop', name: 'bob' });
+    assert.throws(() => parseTyped('/drop'), hasCode(ERROR_CODES.BAD_COMMAND));
+    assert.deepEqual(parseJsonCommand('{"cmd":"outbox"}'), { cmd: 'outbox' });
+    assert.deepEqual(parseJsonCommand('{"cmd":"drop","to":"bob"}'), { cmd: 'drop', to: 'bob' });
+    assert.throws(() => parseJsonCommand('{"cmd":"drop"}'), hasCode(ERROR_CODES.BAD_COMMAND));
   });
 });

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { connect as netConnect, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import type { Discovery, KeyAuthority, PeerInfo } from '../../src/discovery/discovery.ts';
@@ -15,6 +14,7 @@ import { secureSocket, type KeyPair } from '../../src/transport/secure.ts';
 import { acceptSecure } from '../../src/transport/tcp.ts';
 import { startServer, type TestServer } from '../helpers/net.ts';
 import { newKeyPair } from '../helpers/raw-client.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 /** Where peers are, and (for a directory) which key each name registered. */
 class Book implements Discovery {
@@ -132,6 +132,25 @@ describe('peer keys', () => {
     await assert.rejects(alice.trust('bob'), hasCode(ERROR_CODES.NO_NEW_KEY), 'nothing new to trust now');
   });
 
+  it('after /trust, what waited for the new key goes at once, not at the next retry', async () => {
+    const book = new Book();
+    const alice = await start(book, 'alice', newKeyPair(), { retryIntervalMs: 60_000 });
+    const bob = await start(book, 'bob', newKeyPair());
+    const got = nextMessage(bob);
+    await alice.send('bob', 'first');
+    await got;
+    await bob.stop();
+    const newBob = await start(book, 'bob', newKeyPair());
+    const refused = once(alice, 'error') as Promise<[NatterError, string]>;
+    await alice.send('bob', 'waits for the key');
+    assert.equal((await refused)[0].code, ERROR_CODES.KEY_MISMATCH);
+    const arrives = nextMessage(newBob);
+    await alice.trust('bob');
+    // The next retry is a minute away: only trust() itself can have sent it.
+    const late = new Promise((resolve) => setTimeout(() => resolve('not yet'), 3_000).unref());
+    assert.deepEqual(await Promise.race([arrives, late]), ['alice', 'waits for the key']);
+  });
+
   it('detects a man in the middle who ends the handshake with his own key', async () => {
     for (const how of ['friends-table key', 'directory-published key', 'pinned key'] as const) {
       const book = new Book(how === 'directory-published key' ? 'directory' : 'friends-table');
@@ -177,7 +196,7 @@ describe('peer keys', () => {
 
 describe('KnownPeers file', () => {
   it('saves pins readable by the owner only and reads them back; refuses a corrupt file clearly', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'natter-known-'));
+    const dir = tempDir('known');
     const file = join(dir, 'sub', 'known-peers.json');
     const known = KnownPeers.load(file);
     const key = newKeyPair().publicKey;
