@@ -65,7 +65,7 @@ export {
 // directory/
 export { DirectoryServer, type DirectoryEvents, type DirectoryState } from './directory/server.ts';
 export { DIRECTORY_DEFAULTS, resolveDirectoryOptions, type DirectoryOptions } from './directory/options.ts';
-export { MemoryStore } from './directory/store/memory-store.ts';
+export { MemoryDirectoryStore } from './directory/store/memory-store.ts';
 export {
   DEFAULT_PORT_RANGE,
   type DirectoryStore,

@@ -4,7 +4,7 @@ import { it } from 'node:test';
 import * as natter from '../src/index.ts';
 
 it('the library surface exposes what a bot needs to run a directory and chat', async () => {
-  for (const name of ['DirectoryServer', 'DirectoryClient', 'DirectoryLink', 'PeerNode', 'FriendsTable', 'MemoryStore', 'FramedConnection', 'FrameDecoder', 'encodeMessage', 'NatterError', 'dial']) {
+  for (const name of ['DirectoryServer', 'DirectoryClient', 'DirectoryLink', 'PeerNode', 'FriendsTable', 'MemoryDirectoryStore', 'FramedConnection', 'FrameDecoder', 'encodeMessage', 'NatterError', 'dial']) {
     assert.equal(typeof (natter as Record<string, unknown>)[name], 'function', name);
   }
   // A directory and two peers, through the public API alone.
