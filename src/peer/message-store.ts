@@ -3,7 +3,7 @@
  * friends who may be offline, the ids of messages already received (so a
  * re-sent message is shown once), and one history log per conversation.
  *
- * A FileStore keeps each of these in an append-only JSON-lines file under its
+ * A FileMessageStore keeps each of these in an append-only JSON-lines file under its
  * data directory (one JSON object per line):
  *
  *   lock                    our pid; one process per directory
@@ -95,9 +95,9 @@ export interface HistoryEntry {
 }
 
 /**
- * Where a peer keeps what must not be lost. MemoryStore and FileStore behave
+ * Where a peer keeps what must not be lost. MemoryMessageStore and FileMessageStore behave
  * the same (test/peer/message-store.test.ts runs one contract suite against
- * both), except that MemoryStore forgets everything when the process exits.
+ * both), except that MemoryMessageStore forgets everything when the process exits.
  *
  * Messages given to `enqueue` and `received` are checked first (id of 32 hex
  * digits, string peer and text, finite ts): a bad one throws
@@ -137,7 +137,7 @@ export interface MessageStore {
 
 /** How many received ids each store remembers per peer unless told otherwise. */
 export const DEFAULT_RECEIVED_WINDOW = 10_000;
-/** How many history entries a MemoryStore keeps per peer unless told otherwise. */
+/** How many history entries a MemoryMessageStore keeps per peer unless told otherwise. */
 export const DEFAULT_MEMORY_HISTORY_LIMIT = 1_000;
 
 // ---------------------------------------------------------------------------
@@ -347,10 +347,10 @@ function closedError(where: string): NatterError {
 }
 
 // ---------------------------------------------------------------------------
-// MemoryStore
+// MemoryMessageStore
 
 /** A MessageStore that keeps everything in memory and forgets it on exit (tests, and users who want no files). */
-export class MemoryStore implements MessageStore {
+export class MemoryMessageStore implements MessageStore {
   readonly isHistoryOn: boolean;
   readonly #historyLimit: number;
   readonly #outbox = new Outbox();
@@ -779,7 +779,7 @@ function releaseLock(dir: string, file: string): void {
 }
 
 // ---------------------------------------------------------------------------
-// FileStore
+// FileMessageStore
 
 function queueLine(m: StoredMessage): string {
   return `${JSON.stringify({ op: 'queue', id: m.id, peer: m.peer, ts: m.ts, text: m.text })}\n`;
@@ -890,8 +890,8 @@ function readHistoryTail(file: string, n: number): HistoryEntry[] {
   return newestFirst.reverse();
 }
 
-/** Options of FileStore.open. */
-export interface FileStoreOptions {
+/** Options of FileMessageStore.open. */
+export interface FileMessageStoreOptions {
   /** The data directory; created (mode 0700) when missing. */
   dir: string;
   /** Keep per-conversation history logs (default true). When false no history file is written. */
@@ -901,7 +901,7 @@ export interface FileStoreOptions {
 }
 
 /** A MessageStore kept in append-only JSON-lines files under a data directory (see the top of this file). */
-export class FileStore implements MessageStore {
+export class FileMessageStore implements MessageStore {
   /** The data directory (absolute). */
   readonly dir: string;
   readonly isHistoryOn: boolean;
@@ -951,7 +951,7 @@ export class FileStore implements MessageStore {
    * compacted. Throws DATA_DIR_LOCKED when another live process holds the
    * directory, STORAGE_FAILED when it cannot be read or written.
    */
-  static open(options: FileStoreOptions): FileStore {
+  static open(options: FileMessageStoreOptions): FileMessageStore {
     const dir = resolve(options.dir);
     const isHistoryOn = options.isHistoryOn ?? true;
     const window = positiveInteger(options.receivedWindow, DEFAULT_RECEIVED_WINDOW, 'receivedWindow');
@@ -984,7 +984,7 @@ export class FileStore implements MessageStore {
           throw storageError('create', historyDir, err);
         }
       }
-      return new FileStore({ dir, isHistoryOn, lockFile, outbox, outboxFile, received, receivedFile });
+      return new FileMessageStore({ dir, isHistoryOn, lockFile, outbox, outboxFile, received, receivedFile });
     } catch (err) {
       outboxFile.close();
       receivedFile.close();

@@ -10,9 +10,9 @@ import { ERROR_CODES, isNatterError, type NatterErrorCode } from '../../src/erro
 import {
   defaultDataDir,
   fileSafeName,
-  FileStore,
+  FileMessageStore,
   isMessageId,
-  MemoryStore,
+  MemoryMessageStore,
   newMessageId,
   type HistoryEntry,
   type MessageStore,
@@ -53,9 +53,9 @@ function freshDir(): string {
   return dir;
 }
 
-/** Opens a FileStore that afterEach closes. */
-function openFile(options: Parameters<typeof FileStore.open>[0]): FileStore {
-  const s = FileStore.open(options);
+/** Opens a FileMessageStore that afterEach closes. */
+function openFile(options: Parameters<typeof FileMessageStore.open>[0]): FileMessageStore {
+  const s = FileMessageStore.open(options);
   stores.push(s);
   return s;
 }
@@ -117,14 +117,14 @@ type Factory = (options?: { isHistoryOn?: boolean; receivedWindow?: number }) =>
 
 const factories: Array<[string, Factory]> = [
   [
-    'MemoryStore',
+    'MemoryMessageStore',
     (options = {}) => {
-      const s = new MemoryStore(options);
+      const s = new MemoryMessageStore(options);
       stores.push(s);
       return s;
     },
   ],
-  ['FileStore', (options = {}) => openFile({ dir: join(freshDir(), 'data'), ...options })],
+  ['FileMessageStore', (options = {}) => openFile({ dir: join(freshDir(), 'data'), ...options })],
 ];
 
 for (const [name, make] of factories) {
@@ -272,9 +272,9 @@ for (const [name, make] of factories) {
   });
 }
 
-describe('MemoryStore', () => {
+describe('MemoryMessageStore', () => {
   it('keeps at most historyLimit entries per peer', () => {
-    const s = new MemoryStore({ historyLimit: 3 });
+    const s = new MemoryMessageStore({ historyLimit: 3 });
     const sent = Array.from({ length: 5 }, () => msg('alice'));
     s.enqueue(sent);
     s.enqueue([msg('bob')]);
@@ -283,7 +283,7 @@ describe('MemoryStore', () => {
   });
 
   it('remembers received ids of at most 1,000 senders: the one heard from least recently is forgotten', () => {
-    const s = new MemoryStore({ isHistoryOn: false });
+    const s = new MemoryMessageStore({ isHistoryOn: false });
     const first = msg('p0');
     const second = msg('p1');
     s.received([first, second]);
@@ -303,9 +303,9 @@ describe('MemoryStore', () => {
   });
 
   it('validates its options', () => {
-    throwsCode(() => new MemoryStore({ historyLimit: 0 }), ERROR_CODES.INVALID_ARGUMENT);
-    throwsCode(() => new MemoryStore({ receivedWindow: 1.5 }), ERROR_CODES.INVALID_ARGUMENT);
-    throwsCode(() => FileStore.open({ dir: freshDir(), receivedWindow: -1 }), ERROR_CODES.INVALID_ARGUMENT);
+    throwsCode(() => new MemoryMessageStore({ historyLimit: 0 }), ERROR_CODES.INVALID_ARGUMENT);
+    throwsCode(() => new MemoryMessageStore({ receivedWindow: 1.5 }), ERROR_CODES.INVALID_ARGUMENT);
+    throwsCode(() => FileMessageStore.open({ dir: freshDir(), receivedWindow: -1 }), ERROR_CODES.INVALID_ARGUMENT);
   });
 });
 
@@ -341,7 +341,7 @@ describe('message ids and names', () => {
   });
 });
 
-describe('FileStore', () => {
+describe('FileMessageStore', () => {
   it('creates its directory 0700 and its files 0600', () => {
     const dir = join(freshDir(), 'nested', 'data');
     const s = openFile({ dir });
@@ -600,8 +600,8 @@ describe('FileStore', () => {
   it('refuses a directory locked by this process, and unlocks on close', () => {
     const dir = join(freshDir(), 'data');
     const s = openFile({ dir });
-    throwsCode(() => FileStore.open({ dir }), ERROR_CODES.DATA_DIR_LOCKED, new RegExp(`process ${process.pid}\\b`));
-    throwsCode(() => FileStore.open({ dir }), ERROR_CODES.DATA_DIR_LOCKED, new RegExp(dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+    throwsCode(() => FileMessageStore.open({ dir }), ERROR_CODES.DATA_DIR_LOCKED, new RegExp(`process ${process.pid}\\b`));
+    throwsCode(() => FileMessageStore.open({ dir }), ERROR_CODES.DATA_DIR_LOCKED, new RegExp(dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
     s.close();
     assert.equal(existsSync(join(dir, 'lock')), false);
     openFile({ dir }).close();
@@ -613,7 +613,7 @@ describe('FileStore', () => {
     const sleeper = node(['-e', 'setTimeout(() => {}, 60_000)']);
     assert.ok(sleeper.pid !== undefined);
     writeFileSync(join(dir, 'lock'), `${sleeper.pid}\n`);
-    throwsCode(() => FileStore.open({ dir }), ERROR_CODES.DATA_DIR_LOCKED, new RegExp(`process ${sleeper.pid}`));
+    throwsCode(() => FileMessageStore.open({ dir }), ERROR_CODES.DATA_DIR_LOCKED, new RegExp(`process ${sleeper.pid}`));
     sleeper.kill('SIGKILL');
     await once(sleeper, 'exit');
     const s = openFile({ dir });
@@ -645,11 +645,11 @@ describe('FileStore', () => {
     const parent = freshDir();
     const dir = join(parent, 'data');
     chmodSync(parent, 0o500);
-    throwsCode(() => FileStore.open({ dir }), ERROR_CODES.STORAGE_FAILED, new RegExp(dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+    throwsCode(() => FileMessageStore.open({ dir }), ERROR_CODES.STORAGE_FAILED, new RegExp(dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
     chmodSync(parent, 0o700);
     openFile({ dir }).close();
     chmodSync(dir, 0o500);
-    throwsCode(() => FileStore.open({ dir }), ERROR_CODES.STORAGE_FAILED, /lock/);
+    throwsCode(() => FileMessageStore.open({ dir }), ERROR_CODES.STORAGE_FAILED, /lock/);
   });
 
   it('undoes a call whose history write fails: nothing of it is queued or received', { skip: isRoot && 'root ignores file modes' }, () => {
@@ -684,8 +684,8 @@ describe('FileStore', () => {
   it('loses no acknowledged message when killed with SIGKILL mid-write (5 rounds)', async () => {
     const script = [
       "import { writeSync } from 'node:fs';",
-      `import { FileStore, newMessageId } from ${JSON.stringify(STORE_MODULE)};`,
-      'const store = FileStore.open({ dir: process.argv[1] });',
+      `import { FileMessageStore, newMessageId } from ${JSON.stringify(STORE_MODULE)};`,
+      'const store = FileMessageStore.open({ dir: process.argv[1] });',
       "const say = (line) => { const b = Buffer.from(line + '\\n'); for (let off = 0; off < b.length;) { try { off += writeSync(1, b, off); } catch (e) { if (e.code !== 'EAGAIN') throw e; } } };",
       "say('ready');",
       'const deadline = Date.now() + 20_000;',
