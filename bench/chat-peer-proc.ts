@@ -45,7 +45,7 @@ import { PeerNode } from '../src/peer/peer-node.ts';
 import { FramedConnection } from '../src/transport/framed-connection.ts';
 import { keyPairFromSeed, type KeyPair } from '../src/transport/secure.ts';
 import { acceptSecure, dial } from '../src/transport/tcp.ts';
-import { FileMessageStore, type MessageStore } from '../src/peer/message-store.ts';
+import { FileMessageStore, type MessageStore } from '../src/peer/store/message-store.ts';
 import type { BlastReply, ChatCalls, ChatMode, ChatRole, CountedReport, PingpongReply } from './chat-ipc.ts';
 import { report, serveCalls, type Handlers } from './child.ts';
 import { textMsg } from '../test/helpers/messages.ts';

@@ -4,7 +4,7 @@ import { Command, Option } from 'commander';
 import { DEFAULT_DIRECTORY_PORT } from '../defaults.ts';
 import { FriendsTable } from '../discovery/friends-table.ts';
 import { ERROR_CODES, NatterError } from '../errors.ts';
-import { FileMessageStore, defaultDataDir } from '../peer/message-store.ts';
+import { FileMessageStore, defaultDataDir } from '../peer/store/message-store.ts';
 import { normalizeName } from '../protocol/fields.ts';
 import { ChatSession, type FindPeers } from './chat-session.ts';
 import { IDENTITY_FLAG, loadCredentials } from './identity-options.ts';

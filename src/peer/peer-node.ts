@@ -48,7 +48,7 @@ import { keyPairFromSeed, type KeyPair } from '../transport/secure.ts';
 import { acceptSecure, dial } from '../transport/tcp.ts';
 import { KeyBook, type KeyReport } from './key-book.ts';
 import { Fifo } from './fifo.ts';
-import { MemoryMessageStore, newMessageId, type MessageId, type MessageStore } from './message-store.ts';
+import { MemoryMessageStore, newMessageId, type MessageId, type MessageStore } from './store/message-store.ts';
 
 export type ChatState = 'outgoing' | 'incoming' | 'open';
 

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import type { Discovery, KeyAuthority, PeerInfo } from '../../src/discovery/discovery.ts';
 import { ERROR_CODES, NatterError } from '../../src/errors.ts';
-import { FileMessageStore, MemoryMessageStore, type MessageStore } from '../../src/peer/message-store.ts';
+import { FileMessageStore, MemoryMessageStore, type MessageStore } from '../../src/peer/store/message-store.ts';
 import { PeerNode, type PeerNodeOptions } from '../../src/peer/peer-node.ts';
 import { encodeMessage } from '../../src/protocol/codec.ts';
 import { newKeyPair, RawClient } from '../helpers/raw-client.ts';

@@ -6,7 +6,7 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import { ERROR_CODES, isNatterError, type NatterErrorCode } from '../../src/errors.ts';
+import { ERROR_CODES, isNatterError, type NatterErrorCode } from '../../../src/errors.ts';
 import {
   defaultDataDir,
   fileSafeName,
@@ -17,9 +17,9 @@ import {
   type HistoryEntry,
   type MessageStore,
   type StoredMessage,
-} from '../../src/peer/message-store.ts';
+} from '../../../src/peer/store/message-store.ts';
 
-const STORE_MODULE = pathToFileURL(new URL('../../src/peer/message-store.ts', import.meta.url).pathname).href;
+const STORE_MODULE = pathToFileURL(new URL('../../../src/peer/store/message-store.ts', import.meta.url).pathname).href;
 const isRoot = process.getuid?.() === 0;
 
 const tempDirs: string[] = [];

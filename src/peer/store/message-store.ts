@@ -50,9 +50,9 @@ import {
 } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { ERROR_CODES, NatterError } from '../errors.ts';
-import { isMessageId } from '../protocol/codec.ts';
-import { Fifo } from './fifo.ts';
+import { ERROR_CODES, NatterError } from '../../errors.ts';
+import { isMessageId } from '../../protocol/codec.ts';
+import { Fifo } from '../fifo.ts';
 
 /** A message id: 16 random bytes as 32 lower-case hex digits (in files and JSON). */
 export type MessageId = string;
@@ -96,7 +96,7 @@ export interface HistoryEntry {
 
 /**
  * Where a peer keeps what must not be lost. MemoryMessageStore and FileMessageStore behave
- * the same (test/peer/message-store.test.ts runs one contract suite against
+ * the same (test/peer/store/message-store.test.ts runs one contract suite against
  * both), except that MemoryMessageStore forgets everything when the process exits.
  *
  * Messages given to `enqueue` and `received` are checked first (id of 32 hex
