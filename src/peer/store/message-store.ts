@@ -34,46 +34,12 @@
  * A failed write is undone (the file is truncated back to its size before
  * the call), so nothing of a failed call counts.
  */
-import { randomFillSync } from 'node:crypto';
-import {
-  closeSync,
-  fstatSync,
-  fsyncSync,
-  ftruncateSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  readSync,
-  renameSync,
-  rmSync,
-  writeSync,
-} from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ERROR_CODES, NatterError } from '../../errors.ts';
-import { isMessageId } from '../../protocol/codec.ts';
 import { Fifo } from '../fifo.ts';
-
-/** A message id: 16 random bytes as 32 lower-case hex digits (in files and JSON). */
-export type MessageId = string;
-
-/** Random bytes drawn ahead, so that an id costs no system call of its own (256 ids per refill). */
-const ID_POOL = Buffer.alloc(4096);
-let idPoolOffset = ID_POOL.length;
-
-/** A fresh random MessageId: 16 bytes from the cryptographic generator. */
-export function newMessageId(): MessageId {
-  if (idPoolOffset + 16 > ID_POOL.length) {
-    randomFillSync(ID_POOL);
-    idPoolOffset = 0;
-  }
-  const id = ID_POOL.toString('hex', idPoolOffset, idPoolOffset + 16);
-  idPoolOffset += 16;
-  return id;
-}
-
-/** True when `value` is a well-formed MessageId: the wire's own check (protocol.md §4.12). */
-export { isMessageId };
+import { isMessageId, type MessageId } from './message-id.ts';
 
 /**
  * One message: `peer` is the recipient in the outbox, the sender for received

@@ -7,19 +7,19 @@ import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { ERROR_CODES, isNatterError, type NatterErrorCode } from '../../../src/errors.ts';
+import { isMessageId, newMessageId } from '../../../src/peer/store/message-id.ts';
 import {
   defaultDataDir,
   fileSafeName,
   FileMessageStore,
-  isMessageId,
   MemoryMessageStore,
-  newMessageId,
   type HistoryEntry,
   type MessageStore,
   type StoredMessage,
 } from '../../../src/peer/store/message-store.ts';
 
 const STORE_MODULE = pathToFileURL(new URL('../../../src/peer/store/message-store.ts', import.meta.url).pathname).href;
+const ID_MODULE = pathToFileURL(new URL('../../../src/peer/store/message-id.ts', import.meta.url).pathname).href;
 const isRoot = process.getuid?.() === 0;
 
 const tempDirs: string[] = [];
@@ -684,7 +684,8 @@ describe('FileMessageStore', () => {
   it('loses no acknowledged message when killed with SIGKILL mid-write (5 rounds)', async () => {
     const script = [
       "import { writeSync } from 'node:fs';",
-      `import { FileMessageStore, newMessageId } from ${JSON.stringify(STORE_MODULE)};`,
+      `import { FileMessageStore } from ${JSON.stringify(STORE_MODULE)};`,
+      `import { newMessageId } from ${JSON.stringify(ID_MODULE)};`,
       'const store = FileMessageStore.open({ dir: process.argv[1] });',
       "const say = (line) => { const b = Buffer.from(line + '\\n'); for (let off = 0; off < b.length;) { try { off += writeSync(1, b, off); } catch (e) { if (e.code !== 'EAGAIN') throw e; } } };",
       "say('ready');",
