@@ -38,8 +38,9 @@ import { closeSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, re
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ERROR_CODES, NatterError } from '../../errors.ts';
-import { Fifo } from '../fifo.ts';
 import { isMessageId, type MessageId } from './message-id.ts';
+import { newToOutbox, Outbox } from './outbox.ts';
+import { newToReceived, ReceivedWindow } from './received-window.ts';
 
 /**
  * One message: `peer` is the recipient in the outbox, the sender for received
@@ -106,122 +107,6 @@ export const DEFAULT_RECEIVED_WINDOW = 10_000;
 /** How many history entries a MemoryMessageStore keeps per peer unless told otherwise. */
 export const DEFAULT_MEMORY_HISTORY_LIMIT = 1_000;
 
-// ---------------------------------------------------------------------------
-// State shared by both stores
-
-/** The pending outbox, in queue order (a Map iterates in insertion order). */
-class Outbox {
-  readonly #byId = new Map<MessageId, StoredMessage>();
-
-  get size(): number {
-    return this.#byId.size;
-  }
-
-  has(id: MessageId): boolean {
-    return this.#byId.has(id);
-  }
-
-  add(msg: StoredMessage): void {
-    if (!this.#byId.has(msg.id)) this.#byId.set(msg.id, copyMessage(msg));
-  }
-
-  remove(id: MessageId): void {
-    this.#byId.delete(id);
-  }
-
-  /** The ids among `ids` that are pending for `peer`, each once. */
-  owned(peer: string, ids: readonly MessageId[]): MessageId[] {
-    const out = new Set<MessageId>();
-    for (const id of ids) if (this.#byId.get(id)?.peer === peer) out.add(id);
-    return [...out];
-  }
-
-  /** The internal records, oldest first; callers must not mutate them. */
-  values(): IterableIterator<StoredMessage> {
-    return this.#byId.values();
-  }
-
-  list(): StoredMessage[] {
-    return [...this.#byId.values()].map(copyMessage);
-  }
-}
-
-/** The most senders whose received ids are remembered (see ReceivedWindow). */
-const MAX_REMEMBERED_PEERS = 1_000;
-
-/**
- * The last `window` ids received from each peer; the oldest are forgotten
- * first. A Set answers "seen?"; a queue beside it knows which is oldest, so
- * forgetting one never scans the Set (taking a Set's first value after many
- * deletions walks over every deleted slot).
- */
-class ReceivedWindow {
-  /** In order of last use: the peer that sent least recently comes first. */
-  readonly #byPeer = new Map<string, { ids: Set<MessageId>; order: Fifo<MessageId> }>();
-  readonly #window: number;
-  #count = 0;
-  #lastPeer: string | undefined;
-
-  constructor(window: number) {
-    this.#window = window;
-  }
-
-  /** How many ids are remembered, all peers together. */
-  get count(): number {
-    return this.#count;
-  }
-
-  has(peer: string, id: MessageId): boolean {
-    return this.#byPeer.get(peer)?.ids.has(id) ?? false;
-  }
-
-  add(peer: string, id: MessageId): void {
-    let seen = this.#byPeer.get(peer);
-    if (seen === undefined) {
-      seen = { ids: new Set(), order: new Fifo() };
-      this.#byPeer.set(peer, seen);
-      this.#forgetQuietPeers();
-    } else if (peer !== this.#lastPeer) {
-      // Moved to the end: most recently used.
-      this.#byPeer.delete(peer);
-      this.#byPeer.set(peer, seen);
-    }
-    this.#lastPeer = peer;
-    if (seen.ids.has(id)) return;
-    seen.ids.add(id);
-    seen.order.push(id);
-    this.#count++;
-    if (seen.ids.size > this.#window) {
-      seen.ids.delete(seen.order.at(0) as MessageId);
-      seen.order.removeAt(0);
-      this.#count--;
-    }
-  }
-
-  /**
-   * Memory is bounded by senders too, not only per sender: past
-   * MAX_REMEMBERED_PEERS names (strangers with --auto-accept, or a directory
-   * of many), the one heard from least recently is forgotten. A copy from it
-   * would then be shown again, so the bound is far above any real circle of friends.
-   */
-  #forgetQuietPeers(): void {
-    while (this.#byPeer.size > MAX_REMEMBERED_PEERS) {
-      const [oldest, seen] = this.#byPeer.entries().next().value as [string, { ids: Set<MessageId> }];
-      this.#count -= seen.ids.size;
-      this.#byPeer.delete(oldest);
-    }
-  }
-
-  /** Each peer with its remembered ids, oldest first. */
-  *entries(): IterableIterator<[string, MessageId[]]> {
-    for (const [peer, seen] of this.#byPeer) yield [peer, seen.order.toArray()];
-  }
-}
-
-function copyMessage(m: StoredMessage): StoredMessage {
-  return { id: m.id, peer: m.peer, ts: m.ts, text: m.text };
-}
-
 function isStoredMessage(m: unknown): m is StoredMessage {
   const v = m as Partial<StoredMessage> | null;
   return (
@@ -258,27 +143,6 @@ function checkMessages(msgs: readonly StoredMessage[], what: string): void {
       );
     }
   }
-}
-
-/** The messages of an enqueue call that are new: not pending, not repeated in the call. */
-function newToOutbox(outbox: Outbox, msgs: readonly StoredMessage[]): StoredMessage[] {
-  const seen = new Set<MessageId>();
-  return msgs.filter((m) => {
-    if (outbox.has(m.id) || seen.has(m.id)) return false;
-    seen.add(m.id);
-    return true;
-  });
-}
-
-/** The messages of a received call that are new: not received before from that peer, not repeated in the call. */
-function newToReceived(received: ReceivedWindow, msgs: readonly StoredMessage[]): StoredMessage[] {
-  const seen = new Set<string>();
-  return msgs.filter((m) => {
-    const key = `${m.peer}\0${m.id}`; // names have no control characters (protocol.md §3.3)
-    if (received.has(m.peer, m.id) || seen.has(key)) return false;
-    seen.add(key);
-    return true;
-  });
 }
 
 function groupByPeer(msgs: readonly StoredMessage[]): Map<string, StoredMessage[]> {
