@@ -7,10 +7,9 @@ import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { ERROR_CODES, isNatterError, type NatterErrorCode } from '../../../src/errors.ts';
+import { defaultDataDir, fileSafeName } from '../../../src/peer/store/data-dir.ts';
 import { isMessageId, newMessageId } from '../../../src/peer/store/message-id.ts';
 import {
-  defaultDataDir,
-  fileSafeName,
   FileMessageStore,
   MemoryMessageStore,
   type HistoryEntry,
