@@ -5,7 +5,7 @@ import { DEFAULT_DIRECTORY_PORT } from '../defaults.ts';
 import { FriendsTable } from '../discovery/friends-table.ts';
 import { ERROR_CODES, NatterError } from '../errors.ts';
 import { defaultDataDir } from '../peer/store/data-dir.ts';
-import { FileMessageStore } from '../peer/store/message-store.ts';
+import { FileMessageStore } from '../peer/store/file-message-store.ts';
 import { normalizeName } from '../protocol/fields.ts';
 import { ChatSession, type FindPeers } from './chat-session.ts';
 import { IDENTITY_FLAG, loadCredentials } from './identity-options.ts';

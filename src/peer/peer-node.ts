@@ -48,8 +48,9 @@ import { keyPairFromSeed, type KeyPair } from '../transport/secure.ts';
 import { acceptSecure, dial } from '../transport/tcp.ts';
 import { KeyBook, type KeyReport } from './key-book.ts';
 import { Fifo } from './fifo.ts';
+import { MemoryMessageStore } from './store/memory-message-store.ts';
 import { newMessageId, type MessageId } from './store/message-id.ts';
-import { MemoryMessageStore, type MessageStore } from './store/message-store.ts';
+import type { MessageStore } from './store/message-store.ts';
 
 export type ChatState = 'outgoing' | 'incoming' | 'open';
 

@@ -8,16 +8,12 @@ import { afterEach, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { ERROR_CODES, isNatterError, type NatterErrorCode } from '../../../src/errors.ts';
 import { defaultDataDir, fileSafeName } from '../../../src/peer/store/data-dir.ts';
+import { FileMessageStore } from '../../../src/peer/store/file-message-store.ts';
+import { MemoryMessageStore } from '../../../src/peer/store/memory-message-store.ts';
 import { isMessageId, newMessageId } from '../../../src/peer/store/message-id.ts';
-import {
-  FileMessageStore,
-  MemoryMessageStore,
-  type HistoryEntry,
-  type MessageStore,
-  type StoredMessage,
-} from '../../../src/peer/store/message-store.ts';
+import type { HistoryEntry, MessageStore, StoredMessage } from '../../../src/peer/store/message-store.ts';
 
-const STORE_MODULE = pathToFileURL(new URL('../../../src/peer/store/message-store.ts', import.meta.url).pathname).href;
+const STORE_MODULE = pathToFileURL(new URL('../../../src/peer/store/file-message-store.ts', import.meta.url).pathname).href;
 const ID_MODULE = pathToFileURL(new URL('../../../src/peer/store/message-id.ts', import.meta.url).pathname).href;
 const isRoot = process.getuid?.() === 0;
 
