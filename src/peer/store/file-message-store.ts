@@ -1,12 +1,12 @@
 /**
  * A FileMessageStore keeps the outbox, the received ids and the history of
  * each conversation in append-only JSON-lines files under its data
- * directory (one JSON object per line):
+ * directory (one JSON object per line; records.ts has their formats):
  *
- *   lock                    our pid; one process per directory
- *   outbox.jsonl            {"op":"queue","id","peer","ts","text"} | {"op":"done","id"[,"why"]}
- *   received.jsonl          {"peer","id"}
- *   history/<name>.jsonl    {"ts","dir":"in"|"out","id","text"}
+ *   lock                    our pid; one process per directory (data-dir-lock.ts)
+ *   outbox.jsonl            messages queued, then done with (delivered or dropped)
+ *   received.jsonl          the ids of messages received, per peer
+ *   history/<name>.jsonl    one conversation, both directions
  *
  * Every batch is one synchronous write(2) on a file descriptor opened for
  * append, so once a call returns the kernel holds the records and they
@@ -31,21 +31,20 @@
  * A failed write is undone (the file is truncated back to its size before
  * the call), so nothing of a failed call counts.
  */
-import { closeSync, fstatSync, mkdirSync, openSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { appendAll, AppendFile, type PlannedAppend } from './append-file.ts';
 import { fileSafeName } from './data-dir.ts';
 import { acquireLock, releaseLock } from './data-dir-lock.ts';
-import { NEWLINE, parseLine, parseLines, readAll, readText, rewriteAtomically, storageError } from './file-io.ts';
-import { isMessageId, type MessageId } from './message-id.ts';
+import { readText, rewriteAtomically, storageError } from './file-io.ts';
+import { readHistoryTail } from './history-tail.ts';
+import type { MessageId } from './message-id.ts';
 import {
   checkMessages,
   clampCount,
   closedError,
   DEFAULT_RECEIVED_WINDOW,
   historyEntry,
-  isHistoryEntry,
-  isStoredMessage,
   positiveInteger,
   type HistoryEntry,
   type MessageStore,
@@ -53,6 +52,16 @@ import {
 } from './message-store.ts';
 import { newToOutbox, Outbox } from './outbox.ts';
 import { newToReceived, ReceivedWindow } from './received-window.ts';
+import {
+  doneLines,
+  historyLine,
+  outboxText,
+  queueLine,
+  receivedLine,
+  receivedText,
+  replayOutbox,
+  replayReceived,
+} from './records.ts';
 
 /** When nothing is pending, an outbox bigger than this is emptied. */
 const OUTBOX_TRUNCATE_BYTES = 1 << 20;
@@ -66,124 +75,6 @@ const RECEIVED_COMPACT_RATIO = 2;
 const RECEIVED_COMPACT_MIN_LINES = 1_024;
 /** History files kept open at once; the least recently written is closed first. */
 const MAX_OPEN_HISTORY_FILES = 32;
-
-/** history() reads a log backwards in chunks of this size. */
-const HISTORY_CHUNK_BYTES = 64 * 1024;
-/**
- * A history line longer than this is not one we wrote (a TEXT is at most
- * 64 KiB, protocol.md §3, so even fully \u-escaped it stays well below):
- * history() skips it rather than buffer an unbounded line.
- */
-const MAX_HISTORY_LINE_BYTES = 1 << 20;
-
-function queueLine(m: StoredMessage): string {
-  return `${JSON.stringify({ op: 'queue', id: m.id, peer: m.peer, ts: m.ts, text: m.text })}\n`;
-}
-
-function doneLines(ids: readonly MessageId[], why: string | undefined): string {
-  return ids.map((id) => `${JSON.stringify(why === undefined ? { op: 'done', id } : { op: 'done', id, why })}\n`).join('');
-}
-
-function receivedLine(peer: string, id: MessageId): string {
-  return `${JSON.stringify({ peer, id })}\n`;
-}
-
-function historyLine(e: HistoryEntry): string {
-  return `${JSON.stringify({ ts: e.ts, dir: e.dir, id: e.id, text: e.text })}\n`;
-}
-
-/** Replays outbox.jsonl: queued minus done, in queue order; bad records skipped. */
-function replayOutbox(text: string): Outbox {
-  const outbox = new Outbox();
-  for (const rec of parseLines(text)) {
-    const r = rec as { op?: unknown; id?: unknown } | null;
-    if (typeof r !== 'object' || r === null) continue;
-    if (r.op === 'queue' && isStoredMessage(r)) outbox.add(r);
-    else if (r.op === 'done' && isMessageId(r.id)) outbox.remove(r.id);
-  }
-  return outbox;
-}
-
-function replayReceived(text: string, window: number): ReceivedWindow {
-  const received = new ReceivedWindow(window);
-  for (const rec of parseLines(text)) {
-    const r = rec as { peer?: unknown; id?: unknown } | null;
-    if (typeof r === 'object' && r !== null && typeof r.peer === 'string' && isMessageId(r.id)) received.add(r.peer, r.id);
-  }
-  return received;
-}
-
-function outboxText(outbox: Outbox): string {
-  let text = '';
-  for (const m of outbox.values()) text += queueLine(m);
-  return text;
-}
-
-function receivedText(received: ReceivedWindow): string {
-  let text = '';
-  for (const [peer, ids] of received.entries()) for (const id of ids) text += receivedLine(peer, id);
-  return text;
-}
-
-/**
- * The last `n` valid entries of a history log, oldest first, reading it
- * backwards in chunks so that showing a few lines of a long log costs a few
- * reads, not the whole file.
- */
-function readHistoryTail(file: string, n: number): HistoryEntry[] {
-  let fd: number;
-  try {
-    fd = openSync(file, 'r');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw storageError('open', file, err);
-  }
-  const newestFirst: HistoryEntry[] = [];
-  try {
-    let pos = fstatSync(fd).size;
-    // Bytes of a line whose start lies in a chunk not read yet.
-    let carry: Buffer = Buffer.alloc(0);
-    // True while skipping bytes up to the previous newline: first the
-    // unterminated tail of the file (a torn write), later an overlong line.
-    let isSkipping = true;
-    while (pos > 0 && newestFirst.length < n) {
-      const len = Math.min(HISTORY_CHUNK_BYTES, pos);
-      pos -= len;
-      const chunk = Buffer.allocUnsafe(len);
-      readAll(fd, chunk, pos);
-      const buf = carry.length === 0 ? chunk : Buffer.concat([chunk, carry]);
-      let end = buf.length;
-      if (isSkipping) {
-        const nl = buf.lastIndexOf(NEWLINE);
-        if (nl < 0) {
-          carry = Buffer.alloc(0);
-          continue;
-        }
-        end = nl;
-        isSkipping = false;
-      }
-      // buf[0, end) ends at a line boundary; take whole lines from its end.
-      while (newestFirst.length < n) {
-        const nl = end === 0 ? -1 : buf.lastIndexOf(NEWLINE, end - 1);
-        if (nl < 0 && pos > 0) break; // the line starts in an earlier chunk
-        const value = parseLine(buf.toString('utf8', nl + 1, end));
-        if (isHistoryEntry(value)) newestFirst.push({ ts: value.ts, dir: value.dir, id: value.id, text: value.text });
-        if (nl < 0) break;
-        end = nl;
-      }
-      carry = Buffer.from(buf.subarray(0, end));
-      if (carry.length > MAX_HISTORY_LINE_BYTES) {
-        carry = Buffer.alloc(0);
-        isSkipping = true;
-      }
-    }
-  } catch (err) {
-    throw storageError('read', file, err);
-  } finally {
-    closeSync(fd);
-  }
-  return newestFirst.reverse();
-}
 
 function groupByPeer(msgs: readonly StoredMessage[]): Map<string, StoredMessage[]> {
   const out = new Map<string, StoredMessage[]>();
