@@ -86,3 +86,7 @@ export { LocalRendezvous, type LocalRendezvousOptions } from './peer/local-rende
 export { KeyBook, type KeyReport } from './peer/key-book.ts';
 export { KnownPeers, type Pin } from './peer/known-peers.ts';
 export { PeerNode, type ChatState, type EndReason, type PeerNodeEvents, type PeerNodeOptions } from './peer/peer-node.ts';
+export { FileMessageStore, type FileMessageStoreOptions } from './peer/store/file-message-store.ts';
+export { MemoryMessageStore } from './peer/store/memory-message-store.ts';
+export type { MessageId } from './peer/store/message-id.ts';
+export type { HistoryEntry, MessageStore, StoredMessage } from './peer/store/message-store.ts';

@@ -30,3 +30,14 @@ it('the library surface exposes what a bot needs to run a directory and chat', a
   for (const l of links) await l.stop();
   await directory.shutdown();
 });
+
+it('the library surface exports both message stores', () => {
+  for (const name of ['MemoryMessageStore', 'FileMessageStore']) {
+    assert.equal(typeof (natter as Record<string, unknown>)[name], 'function', name);
+  }
+  const store: natter.MessageStore = new natter.MemoryMessageStore();
+  const message: natter.StoredMessage = { id: '0123456789abcdef0123456789abcdef' satisfies natter.MessageId, peer: 'bo', ts: 1, text: 'hi' };
+  store.enqueue([message]);
+  assert.deepEqual(store.history('bo', 1), [{ ts: 1, dir: 'out', id: message.id, text: 'hi' } satisfies natter.HistoryEntry]);
+  store.close();
+});
