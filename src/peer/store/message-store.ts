@@ -29,9 +29,10 @@ export interface HistoryEntry {
 }
 
 /**
- * Where a peer keeps what must not be lost. MemoryMessageStore and FileMessageStore behave
- * the same (test/peer/store/message-store.test.ts runs one contract suite against
- * both), except that MemoryMessageStore forgets everything when the process exits.
+ * Where a peer keeps what must not be lost. MemoryMessageStore and
+ * FileMessageStore behave the same (test/peer/store/message-store-contract.ts
+ * is one suite run against both), except that MemoryMessageStore forgets
+ * everything when the process exits.
  *
  * Messages given to `enqueue` and `received` are checked first (id of 32 hex
  * digits, string peer and text, finite ts): a bad one throws
