@@ -77,6 +77,7 @@ export function acquireLock(dir: string): string {
   throw new NatterError(ERROR_CODES.DATA_DIR_LOCKED, `data directory ${dir}: could not take the lock ${file} (it keeps changing)`);
 }
 
+/** Gives back a lock taken by acquireLock: forgets it here, and removes the file if it still names us. */
 export function releaseLock(dir: string, file: string): void {
   LOCKED_HERE.delete(dir);
   try {

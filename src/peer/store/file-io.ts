@@ -59,6 +59,7 @@ export function parseLines(text: string): unknown[] {
   return out;
 }
 
+/** One line parsed as JSON; undefined when it is empty or does not parse. */
 export function parseLine(line: string): unknown {
   if (line === '') return undefined;
   try {
