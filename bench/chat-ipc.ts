@@ -16,7 +16,7 @@
  *               frames sent as PeerNode sends them
  *   baseline    raw node:net sockets with newline framing
  *   durable     two PeerNodes as `natter chat` runs them: each with a
- *               FileStore in a fresh data directory (outbox, received ids,
+ *               FileMessageStore in a fresh data directory (outbox, received ids,
  *               history on disk), receipts for every message
  *   unacked     the encrypted channel and natter's framing with nothing on
  *               top: dial() with a key pair, a FramedConnection on the

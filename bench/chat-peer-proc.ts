@@ -20,7 +20,7 @@
  *              per message (waiting for 'drain' when write() returns false);
  *              the reader splits on newlines
  *
- *   durable    the encrypted mode with a FileStore on each side, in a fresh
+ *   durable    the encrypted mode with a FileMessageStore on each side, in a fresh
  *              data directory removed at exit: what `natter chat` runs
  *   unacked    the encrypted channel and the framing alone: the sender
  *              dial()s with a key pair, the receiver runs acceptSecure() and
@@ -45,7 +45,8 @@ import { PeerNode } from '../src/peer/peer-node.ts';
 import { FramedConnection } from '../src/transport/framed-connection.ts';
 import { keyPairFromSeed, type KeyPair } from '../src/transport/secure.ts';
 import { acceptSecure, dial } from '../src/transport/tcp.ts';
-import { FileStore, type MessageStore } from '../src/peer/message-store.ts';
+import { FileMessageStore } from '../src/peer/store/file-message-store.ts';
+import type { MessageStore } from '../src/peer/store/message-store.ts';
 import type { BlastReply, ChatCalls, ChatMode, ChatRole, CountedReport, PingpongReply } from './chat-ipc.ts';
 import { report, serveCalls, type Handlers } from './child.ts';
 import { textMsg } from '../test/helpers/messages.ts';
@@ -191,7 +192,7 @@ function startNode(name: string, peers: PeerInfo[]): PeerNode {
   let store: MessageStore | undefined;
   if (mode === 'durable') {
     dataDir = mkdtempSync(join(tmpdir(), `natter-bench-${name}-`));
-    store = FileStore.open({ dir: dataDir });
+    store = FileMessageStore.open({ dir: dataDir });
   }
   const n = new PeerNode({
     name,

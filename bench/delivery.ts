@@ -3,12 +3,12 @@
  * process each (bench/chat-peer-proc.ts), over three paths measured in the
  * same run with the same process layout:
  *
- *   durable   two PeerNodes as `natter chat` runs them: a FileStore on each
+ *   durable   two PeerNodes as `natter chat` runs them: a FileMessageStore on each
  *             side in a fresh data directory (every message recorded in the
  *             sender's outbox and history before it leaves, in the
  *             receiver's received ids and history before it is shown), a
  *             RCPT for every message, the outbox emptied by the receipts
- *   memory    the same PeerNodes with the library's MemoryStore: ids,
+ *   memory    the same PeerNodes with the library's MemoryMessageStore: ids,
  *             receipts and the outbox bookkeeping, nothing on disk
  *   unacked   the baseline: the same encrypted channel and framing with
  *             nothing on top (TEXT frames, no ids kept, no receipts, no store)

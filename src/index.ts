@@ -66,7 +66,7 @@ export {
 // directory/
 export { DirectoryServer, type DirectoryEvents, type DirectoryState } from './directory/server.ts';
 export { DIRECTORY_DEFAULTS, resolveDirectoryOptions, type DirectoryOptions } from './directory/options.ts';
-export { MemoryStore } from './directory/store/memory-store.ts';
+export { MemoryDirectoryStore } from './directory/store/memory-store.ts';
 export {
   DEFAULT_PORT_RANGE,
   type DirectoryStore,
@@ -87,3 +87,7 @@ export { LocalRendezvous, type LocalRendezvousOptions } from './peer/local-rende
 export { KeyBook, type KeyReport } from './peer/key-book.ts';
 export { KnownPeers, type Pin } from './peer/known-peers.ts';
 export { PeerNode, type ChatState, type EndReason, type PeerNodeEvents, type PeerNodeOptions } from './peer/peer-node.ts';
+export { FileMessageStore, type FileMessageStoreOptions } from './peer/store/file-message-store.ts';
+export { MemoryMessageStore } from './peer/store/memory-message-store.ts';
+export type { MessageId } from './peer/store/message-id.ts';
+export type { HistoryEntry, MessageStore, StoredMessage } from './peer/store/message-store.ts';

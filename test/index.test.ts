@@ -4,7 +4,7 @@ import { it } from 'node:test';
 import * as natter from '../src/index.ts';
 
 it('the library surface exposes what a bot needs to run a directory and chat', async () => {
-  for (const name of ['DirectoryServer', 'DirectoryClient', 'DirectoryLink', 'PeerNode', 'FriendsTable', 'MemoryStore', 'FramedConnection', 'FrameDecoder', 'encodeMessage', 'NatterError', 'dial']) {
+  for (const name of ['DirectoryServer', 'DirectoryClient', 'DirectoryLink', 'PeerNode', 'FriendsTable', 'MemoryDirectoryStore', 'FramedConnection', 'FrameDecoder', 'encodeMessage', 'NatterError', 'dial']) {
     assert.equal(typeof (natter as Record<string, unknown>)[name], 'function', name);
   }
   // A directory and two peers, through the public API alone.
@@ -29,4 +29,15 @@ it('the library surface exposes what a bot needs to run a directory and chat', a
   for (const n of nodes) await n.stop();
   for (const l of links) await l.stop();
   await directory.shutdown();
+});
+
+it('the library surface exports both message stores', () => {
+  for (const name of ['MemoryMessageStore', 'FileMessageStore']) {
+    assert.equal(typeof (natter as Record<string, unknown>)[name], 'function', name);
+  }
+  const store: natter.MessageStore = new natter.MemoryMessageStore();
+  const message: natter.StoredMessage = { id: '0123456789abcdef0123456789abcdef' satisfies natter.MessageId, peer: 'bo', ts: 1, text: 'hi' };
+  store.enqueue([message]);
+  assert.deepEqual(store.history('bo', 1), [{ ts: 1, dir: 'out', id: message.id, text: 'hi' } satisfies natter.HistoryEntry]);
+  store.close();
 });

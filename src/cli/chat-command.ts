@@ -4,7 +4,8 @@ import { Command, Option } from 'commander';
 import { DEFAULT_DIRECTORY_PORT } from '../defaults.ts';
 import { FriendsTable } from '../discovery/friends-table.ts';
 import { ERROR_CODES, NatterError } from '../errors.ts';
-import { FileStore, defaultDataDir } from '../peer/message-store.ts';
+import { defaultDataDir } from '../peer/store/data-dir.ts';
+import { FileMessageStore } from '../peer/store/file-message-store.ts';
 import { normalizeName } from '../protocol/fields.ts';
 import { ChatSession, type FindPeers } from './chat-session.ts';
 import { IDENTITY_FLAG, NEW_IDENTITY_FLAG, loadCredentials } from './identity-options.ts';
@@ -83,7 +84,7 @@ export function chatCommand(): Command {
       else if (flags.directory !== undefined) find = { kind: 'directory', directory: flags.directory };
       else find = { kind: 'local', rendezvous: flags.localDirectory };
       const { keyPair, known } = loadCredentials(flags);
-      const store = FileStore.open({ dir: flags.dataDir ?? defaultDataDir(name), isHistoryOn: flags.history });
+      const store = FileMessageStore.open({ dir: flags.dataDir ?? defaultDataDir(name), isHistoryOn: flags.history });
       let started;
       try {
         started = await ChatSession.start({

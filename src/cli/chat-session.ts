@@ -15,7 +15,7 @@ import { PeerNode } from '../peer/peer-node.ts';
 import type { KeyReport } from '../peer/key-book.ts';
 import { KeyBook } from '../peer/key-book.ts';
 import type { KnownPeers } from '../peer/known-peers.ts';
-import type { HistoryEntry, MessageStore } from '../peer/message-store.ts';
+import type { HistoryEntry, MessageStore } from '../peer/store/message-store.ts';
 import { fingerprint } from '../transport/identity.ts';
 import { directoryPinning } from './identity-options.ts';
 import type { KeyPair } from '../transport/secure.ts';

@@ -5,7 +5,7 @@ import { ERROR_CODES, NatterError } from '../errors.ts';
 import { SILENT_LOGGER, type Logger } from '../log.ts';
 import type { ProtocolLimits } from '../protocol/limits.ts';
 import { keyPairFromSeed, type KeyPair } from '../transport/secure.ts';
-import { MemoryStore } from './store/memory-store.ts';
+import { MemoryDirectoryStore } from './store/memory-store.ts';
 import { DEFAULT_PORT_RANGE, type DirectoryStore, type PortRange } from './store/store.ts';
 
 export interface DirectoryOptions {
@@ -53,7 +53,7 @@ export interface DirectoryOptions {
   shutdownGraceMs: number;
   /** Codec limits. */
   limits: Partial<ProtocolLimits>;
-  /** The online list. Default: a MemoryStore over portRange. */
+  /** The online list. Default: a MemoryDirectoryStore over portRange. */
   store: DirectoryStore;
   clock: Clock;
   logger: Logger;
@@ -106,7 +106,7 @@ export function resolveDirectoryOptions(partial: Partial<DirectoryOptions> = {})
     clock: MONOTONIC_CLOCK,
     logger: SILENT_LOGGER,
     ...partial,
-    store: partial.store ?? new MemoryStore({ portRange: partial.portRange ?? DEFAULT_PORT_RANGE }),
+    store: partial.store ?? new MemoryDirectoryStore({ portRange: partial.portRange ?? DEFAULT_PORT_RANGE }),
   };
   for (const key of POSITIVE_INTEGERS) {
     const value = options[key];

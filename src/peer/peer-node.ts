@@ -48,7 +48,9 @@ import { keyPairFromSeed, type KeyPair } from '../transport/secure.ts';
 import { acceptSecure, dial } from '../transport/tcp.ts';
 import { KeyBook, type KeyReport } from './key-book.ts';
 import { Fifo } from './fifo.ts';
-import { MemoryStore, newMessageId, type MessageId, type MessageStore } from './message-store.ts';
+import { MemoryMessageStore } from './store/memory-message-store.ts';
+import { newMessageId, type MessageId } from './store/message-id.ts';
+import type { MessageStore } from './store/message-store.ts';
 
 export type ChatState = 'outgoing' | 'incoming' | 'open';
 
@@ -236,7 +238,7 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
     this.keyBook = options.keyBook ?? new KeyBook();
     this.#clock = options.clock ?? MONOTONIC_CLOCK;
     this.#log = options.logger ?? SILENT_LOGGER;
-    this.#store = options.store ?? new MemoryStore();
+    this.#store = options.store ?? new MemoryMessageStore();
     for (const key of ['maxChats', 'idleTimeoutMs', 'keepaliveIntervalMs', 'dialTimeoutMs', 'maxOutbox', 'stopGraceMs', 'maxPendingInbound', 'retryIntervalMs', 'maxRetryIntervalMs'] as const) {
       const v = this.#o[key];
       // Durations past a day would overflow Node's timers (about 24.8 days) into 1 ms.
@@ -693,7 +695,7 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
     }
     this.#isStopping = true;
     this.#recordReceipts();
-    const isDurable = !(this.#store instanceof MemoryStore);
+    const isDurable = !(this.#store instanceof MemoryMessageStore);
     const closing: Promise<void>[] = [];
     for (const link of this.#links.values()) {
       clearTimeout(link.retryTimer);

@@ -1,6 +1,6 @@
 /**
  * Message ids, receipts and the outbox (protocol.md §7.1) between real
- * PeerNodes on 127.0.0.1, with FileStores in fresh directories.
+ * PeerNodes on 127.0.0.1, with FileMessageStores in fresh directories.
  */
 import assert from 'node:assert/strict';
 
@@ -8,7 +8,9 @@ import { createServer, type AddressInfo } from 'node:net';
 import { afterEach, describe, it } from 'node:test';
 import type { Discovery, KeyAuthority, PeerInfo } from '../../src/discovery/discovery.ts';
 import { ERROR_CODES, NatterError } from '../../src/errors.ts';
-import { FileStore, MemoryStore, type MessageStore } from '../../src/peer/message-store.ts';
+import { FileMessageStore } from '../../src/peer/store/file-message-store.ts';
+import { MemoryMessageStore } from '../../src/peer/store/memory-message-store.ts';
+import type { MessageStore } from '../../src/peer/store/message-store.ts';
 import { PeerNode, type PeerNodeOptions } from '../../src/peer/peer-node.ts';
 import { encodeMessage } from '../../src/protocol/codec.ts';
 import { newKeyPair, RawClient } from '../helpers/raw-client.ts';
@@ -40,8 +42,8 @@ function dataDir(): string {
   return tempDir('delivery');
 }
 
-function openStore(dir: string): FileStore {
-  const store = FileStore.open({ dir });
+function openStore(dir: string): FileMessageStore {
+  const store = FileMessageStore.open({ dir });
   stores.push(store);
   return store;
 }
@@ -149,7 +151,7 @@ describe('delivery', () => {
     const aliceKeys = newKeyPair();
 
     // Alice writes to an offline bob and quits: the messages stay in her outbox.
-    const aliceStore1 = FileStore.open({ dir: aliceDir });
+    const aliceStore1 = FileMessageStore.open({ dir: aliceDir });
     const alice1 = await start(book, 'alice', { store: aliceStore1, keyPair: aliceKeys });
     await alice1.node.send('bob', 'first');
     await alice1.node.send('bob', 'second');
@@ -158,7 +160,7 @@ describe('delivery', () => {
     assert.deepEqual(ofType(alice1.events, 'kept'), [['kept', 'bob', 2]]);
 
     // Bob comes online; then Alice again, who finds them and delivers them.
-    const bobStore1 = FileStore.open({ dir: bobDir });
+    const bobStore1 = FileMessageStore.open({ dir: bobDir });
     const bob1 = await start(book, 'bob', { port: bobPort, store: bobStore1 });
     const alice2 = await start(book, 'alice', { store: openStore(aliceDir), keyPair: aliceKeys });
     assert.deepEqual(alice2.node.outbox().map((o) => o.message.text), ['first', 'second'], 'recovered from disk');
@@ -240,7 +242,7 @@ describe('delivery', () => {
     // The fake's store refuses to record anything: nothing is shown or acknowledged, and it drops the connection.
     fake.on('error', () => {});
     fake.on('message', (_f, t) => seen.push(t));
-    (fake.store as MemoryStore).received = () => {
+    (fake.store as MemoryMessageStore).received = () => {
       throw new NatterError(ERROR_CODES.STORAGE_FAILED, 'disk full');
     };
     await alice.node.send('bob', 'm1');
@@ -258,7 +260,7 @@ describe('delivery', () => {
   it('a message the store cannot take is refused, and nothing leaves', async () => {
     const book = new Book();
     const bob = await start(book, 'bob');
-    const store = new MemoryStore();
+    const store = new MemoryMessageStore();
     store.enqueue = () => {
       throw new NatterError(ERROR_CODES.STORAGE_FAILED, 'outbox.jsonl: no space left on device');
     };

@@ -10,7 +10,7 @@ import {
 } from './store.ts';
 
 
-export class MemoryStore implements DirectoryStore {
+export class MemoryDirectoryStore implements DirectoryStore {
   readonly #range: PortRange;
   readonly #byName = new Map<string, PeerRecord>();
   /** Ports in use, per IP: a lone port as a number (the common case, kept small), several as a Set. */

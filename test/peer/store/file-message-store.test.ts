@@ -1,347 +1,23 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { appendFileSync, chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { appendFileSync, chmodSync, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import { ERROR_CODES, isNatterError, type NatterErrorCode } from '../../src/errors.ts';
-import {
-  defaultDataDir,
-  fileSafeName,
-  FileStore,
-  isMessageId,
-  MemoryStore,
-  newMessageId,
-  type HistoryEntry,
-  type MessageStore,
-  type StoredMessage,
-} from '../../src/peer/message-store.ts';
+import { ERROR_CODES } from '../../../src/errors.ts';
+import { FileMessageStore } from '../../../src/peer/store/file-message-store.ts';
+import type { HistoryEntry, StoredMessage } from '../../../src/peer/store/message-store.ts';
+import { cleanUp, freshDir, ids, inn, isRoot, msg, node, openFile, out, records, throwsCode } from './fixtures.ts';
+import { runMessageStoreContract } from './message-store-contract.ts';
 
-const STORE_MODULE = pathToFileURL(new URL('../../src/peer/message-store.ts', import.meta.url).pathname).href;
-const isRoot = process.getuid?.() === 0;
+const STORE_MODULE = pathToFileURL(new URL('../../../src/peer/store/file-message-store.ts', import.meta.url).pathname).href;
+const ID_MODULE = pathToFileURL(new URL('../../../src/peer/store/message-id.ts', import.meta.url).pathname).href;
 
-const tempDirs: string[] = [];
-const stores: MessageStore[] = [];
-const children: ChildProcess[] = [];
+afterEach(cleanUp);
 
-afterEach(async () => {
-  for (const s of stores.splice(0)) s.close();
-  for (const c of children.splice(0)) {
-    if (c.exitCode === null && c.signalCode === null) {
-      c.kill('SIGKILL');
-      await once(c, 'exit');
-    }
-  }
-  for (const d of tempDirs.splice(0)) {
-    chmodTree(d);
-    rmSync(d, { recursive: true, force: true });
-  }
-});
+runMessageStoreContract('FileMessageStore', (options = {}) => openFile({ dir: join(freshDir(), 'data'), ...options }));
 
-/** Gives back write permission a test took away, so the directory can be removed. */
-function chmodTree(dir: string): void {
-  if (!existsSync(dir)) return;
-  chmodSync(dir, 0o700);
-  for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) chmodTree(join(dir, e.name));
-}
-
-function freshDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'natter-store-'));
-  tempDirs.push(dir);
-  return dir;
-}
-
-/** Opens a FileStore that afterEach closes. */
-function openFile(options: Parameters<typeof FileStore.open>[0]): FileStore {
-  const s = FileStore.open(options);
-  stores.push(s);
-  return s;
-}
-
-let clock = 1_700_000_000_000;
-function msg(peer: string, text = `hello ${peer}`): StoredMessage {
-  return { id: newMessageId(), peer, ts: clock++, text };
-}
-
-function ids(msgs: readonly { id: string }[]): string[] {
-  return msgs.map((m) => m.id);
-}
-
-function out(m: StoredMessage): HistoryEntry {
-  return { ts: m.ts, dir: 'out', id: m.id, text: m.text };
-}
-
-function inn(m: StoredMessage): HistoryEntry {
-  return { ts: m.ts, dir: 'in', id: m.id, text: m.text };
-}
-
-function throwsCode(fn: () => unknown, code: NatterErrorCode, message?: RegExp): void {
-  assert.throws(fn, (err: unknown) => {
-    assert.ok(isNatterError(err, code), `expected ${code}, got ${String(err)}`);
-    if (message !== undefined) assert.match(err.message, message);
-    return true;
-  });
-}
-
-/** The lines of a JSON-lines file, each parsed (throws on a line that is not JSON). */
-function records(file: string): unknown[] {
-  const text = readFileSync(file, 'utf8');
-  if (text === '') return [];
-  assert.ok(text.endsWith('\n'), `${file} ends with a newline`);
-  return text
-    .slice(0, -1)
-    .split('\n')
-    .map((l) => JSON.parse(l) as unknown);
-}
-
-/** Runs `node` with `args`, without the coverage variable (a SIGKILLed child would leave a torn coverage file). */
-function node(args: string[]): ChildProcess {
-  const env = { ...process.env };
-  delete env.NODE_V8_COVERAGE;
-  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  return child;
-}
-
-/** The pid of a process that has exited (and been reaped). */
-async function deadPid(): Promise<number> {
-  const child = node(['-e', '']);
-  await once(child, 'exit');
-  assert.ok(child.pid !== undefined);
-  return child.pid;
-}
-
-type Factory = (options?: { isHistoryOn?: boolean; receivedWindow?: number }) => MessageStore;
-
-const factories: Array<[string, Factory]> = [
-  [
-    'MemoryStore',
-    (options = {}) => {
-      const s = new MemoryStore(options);
-      stores.push(s);
-      return s;
-    },
-  ],
-  ['FileStore', (options = {}) => openFile({ dir: join(freshDir(), 'data'), ...options })],
-];
-
-for (const [name, make] of factories) {
-  describe(`MessageStore contract: ${name}`, () => {
-    it('keeps enqueued messages pending in order across peers, as copies', () => {
-      const s = make();
-      assert.deepEqual(s.pending(), []);
-      const a1 = msg('alice');
-      const b1 = msg('bob');
-      const a2 = msg('alice', 'second');
-      s.enqueue([a1, b1]);
-      s.enqueue([a2]);
-      s.enqueue([]);
-      assert.deepEqual(s.pending(), [a1, b1, a2]);
-      const got = s.pending();
-      (got[0] as StoredMessage).text = 'changed';
-      got.pop();
-      assert.deepEqual(s.pending(), [a1, b1, a2]);
-    });
-
-    it('skips an id already pending or repeated within a call', () => {
-      const s = make();
-      const a = msg('alice');
-      const b = msg('bob');
-      s.enqueue([a, a, b]);
-      s.enqueue([{ ...a, text: 'again' }]);
-      assert.deepEqual(s.pending(), [a, b]);
-      assert.deepEqual(s.history('alice', 10), [out(a)]);
-    });
-
-    it('rejects a malformed message with INVALID_ARGUMENT and records nothing of the call', () => {
-      const s = make();
-      const good = msg('alice');
-      const bad: unknown[] = [
-        { ...msg('alice'), id: 'ABCDEF00ABCDEF00ABCDEF00ABCDEF00' },
-        { ...msg('alice'), id: 'abc' },
-        { ...msg('alice'), ts: Number.NaN },
-        { ...msg('alice'), text: 42 },
-        { id: newMessageId(), ts: 1, text: 'no peer' },
-        null,
-      ];
-      for (const b of bad) {
-        throwsCode(() => s.enqueue([good, b as StoredMessage]), ERROR_CODES.INVALID_ARGUMENT);
-        throwsCode(() => s.received([good, b as StoredMessage]), ERROR_CODES.INVALID_ARGUMENT);
-      }
-      assert.deepEqual(s.pending(), []);
-      assert.equal(s.hasReceived('alice', good.id), false);
-      assert.deepEqual(s.history('alice', 10), []);
-    });
-
-    it('removes exactly the delivered ids, ignoring unknown ones and those of another peer', () => {
-      const s = make();
-      const [a1, a2, a3, b1] = [msg('alice'), msg('alice'), msg('alice'), msg('bob')];
-      s.enqueue([a1, a2, a3, b1]);
-      s.delivered('alice', [a2.id, newMessageId(), b1.id, a2.id]);
-      assert.deepEqual(s.pending(), [a1, a3, b1]);
-      s.delivered('bob', [b1.id]);
-      s.delivered('bob', [b1.id]);
-      assert.deepEqual(s.pending(), [a1, a3]);
-      s.delivered('alice', []);
-      assert.deepEqual(s.pending(), [a1, a3]);
-    });
-
-    it('removes exactly the dropped ids', () => {
-      const s = make();
-      const [a1, b1, b2] = [msg('alice'), msg('bob'), msg('bob')];
-      s.enqueue([a1, b1, b2]);
-      s.dropped('bob', [b2.id, a1.id, newMessageId()]);
-      assert.deepEqual(s.pending(), [a1, b1]);
-      s.dropped('alice', [a1.id]);
-      s.dropped('bob', [b1.id]);
-      assert.deepEqual(s.pending(), []);
-    });
-
-    it('remembers received ids per peer, forgetting the oldest beyond the window', () => {
-      const s = make({ receivedWindow: 3 });
-      const fromAlice = [msg('alice'), msg('alice'), msg('alice'), msg('alice'), msg('alice')];
-      const fromBob = msg('bob');
-      assert.equal(s.hasReceived('alice', (fromAlice[0] as StoredMessage).id), false);
-      s.received(fromAlice.slice(0, 2));
-      s.received([fromBob]);
-      s.received(fromAlice.slice(2));
-      assert.deepEqual(
-        fromAlice.map((m) => s.hasReceived('alice', m.id)),
-        [false, false, true, true, true],
-      );
-      assert.equal(s.hasReceived('bob', fromBob.id), true, "alice's messages do not push bob's out");
-      assert.equal(s.hasReceived('carol', fromBob.id), false, 'ids are per peer');
-    });
-
-    it('records a repeated received message once', () => {
-      const s = make();
-      const a = msg('alice');
-      s.received([a, a]);
-      s.received([a]);
-      assert.deepEqual(s.history('alice', 10), [inn(a)]);
-      assert.equal(s.hasReceived('alice', a.id), true);
-    });
-
-    it('keeps history in both directions and returns the last n, oldest first', () => {
-      const s = make();
-      assert.equal(s.isHistoryOn, true);
-      const sent = [msg('alice', 'one'), msg('alice', 'three')];
-      const got = [msg('alice', 'two'), msg('alice', 'four')];
-      const other = msg('bob', 'to bob');
-      s.enqueue([sent[0] as StoredMessage, other]);
-      s.received([got[0] as StoredMessage]);
-      s.enqueue([sent[1] as StoredMessage]);
-      s.received([got[1] as StoredMessage]);
-      const all = [out(sent[0] as StoredMessage), inn(got[0] as StoredMessage), out(sent[1] as StoredMessage), inn(got[1] as StoredMessage)];
-      assert.deepEqual(s.history('alice', 10), all);
-      assert.deepEqual(s.history('alice', 4), all);
-      assert.deepEqual(s.history('alice', 2), all.slice(2));
-      assert.deepEqual(s.history('alice', 2.7), all.slice(2));
-      assert.deepEqual(s.history('alice', 0), []);
-      assert.deepEqual(s.history('alice', -5), []);
-      assert.deepEqual(s.history('alice', Number.NaN), []);
-      assert.deepEqual(s.history('bob', 10), [out(other)]);
-      assert.deepEqual(s.history('carol', 10), []);
-      // Delivery does not touch history.
-      s.delivered('alice', ids(sent));
-      assert.deepEqual(s.history('alice', 10), all);
-    });
-
-    it('keeps no history when it is off, but still queues and dedups', () => {
-      const s = make({ isHistoryOn: false });
-      assert.equal(s.isHistoryOn, false);
-      const a = msg('alice');
-      const b = msg('alice');
-      s.enqueue([a]);
-      s.received([b]);
-      assert.deepEqual(s.history('alice', 10), []);
-      assert.deepEqual(s.pending(), [a]);
-      assert.equal(s.hasReceived('alice', b.id), true);
-    });
-
-    it('closes idempotently and refuses to record afterwards', () => {
-      const s = make();
-      s.close();
-      s.close();
-      throwsCode(() => s.enqueue([msg('alice')]), ERROR_CODES.STORAGE_FAILED);
-      throwsCode(() => s.received([msg('alice')]), ERROR_CODES.STORAGE_FAILED);
-      throwsCode(() => s.delivered('alice', [newMessageId()]), ERROR_CODES.STORAGE_FAILED);
-    });
-  });
-}
-
-describe('MemoryStore', () => {
-  it('keeps at most historyLimit entries per peer', () => {
-    const s = new MemoryStore({ historyLimit: 3 });
-    const sent = Array.from({ length: 5 }, () => msg('alice'));
-    s.enqueue(sent);
-    s.enqueue([msg('bob')]);
-    assert.deepEqual(s.history('alice', 10), sent.slice(2).map(out));
-    assert.equal(s.history('bob', 10).length, 1);
-  });
-
-  it('remembers received ids of at most 1,000 senders: the one heard from least recently is forgotten', () => {
-    const s = new MemoryStore({ isHistoryOn: false });
-    const first = msg('p0');
-    const second = msg('p1');
-    s.received([first, second]);
-    // p0 speaks again, so p1 is now the quietest.
-    const again = msg('p0');
-    s.received([again]);
-    const latest: StoredMessage[] = [];
-    for (let i = 2; i <= 1_000; i++) {
-      const m = msg(`p${i}`);
-      latest.push(m);
-      s.received([m]);
-    }
-    assert.equal(s.hasReceived('p1', second.id), false, 'the quietest sender is forgotten');
-    assert.equal(s.hasReceived('p0', first.id), true);
-    assert.equal(s.hasReceived('p0', again.id), true);
-    assert.ok(latest.every((m) => s.hasReceived(m.peer, m.id)), 'every other sender is remembered');
-  });
-
-  it('validates its options', () => {
-    throwsCode(() => new MemoryStore({ historyLimit: 0 }), ERROR_CODES.INVALID_ARGUMENT);
-    throwsCode(() => new MemoryStore({ receivedWindow: 1.5 }), ERROR_CODES.INVALID_ARGUMENT);
-    throwsCode(() => FileStore.open({ dir: freshDir(), receivedWindow: -1 }), ERROR_CODES.INVALID_ARGUMENT);
-  });
-});
-
-describe('message ids and names', () => {
-  it('makes ids of 32 lower-case hex digits, all different', () => {
-    const seen = new Set<string>();
-    for (let i = 0; i < 1000; i++) {
-      const id = newMessageId();
-      assert.match(id, /^[0-9a-f]{32}$/);
-      assert.ok(isMessageId(id));
-      seen.add(id);
-    }
-    assert.equal(seen.size, 1000);
-    assert.equal(isMessageId('0'.repeat(31)), false);
-    assert.equal(isMessageId(42), false);
-  });
-
-  it('maps names to distinct file-safe names', () => {
-    assert.equal(fileSafeName('..'), '%2E%2E');
-    assert.equal(fileSafeName('a.b'), 'a%2Eb');
-    assert.equal(fileSafeName('a*b/c'), 'a%2Ab%2Fc');
-    assert.equal(fileSafeName('zoë'), 'zo%C3%AB');
-    const names = ['..', '.', '%2E', 'a.b', 'a%2Eb', '\ud800', '%uD800', '*', '', 'é', 'e\u0301'];
-    const safe = names.map(fileSafeName);
-    assert.equal(new Set(safe).size, names.length);
-    for (const s of safe) assert.match(s, /^[A-Za-z0-9%_\-!~'()]*$/);
-  });
-
-  it('puts the default data directory under XDG_DATA_HOME, else ~/.local/share', () => {
-    assert.equal(defaultDataDir('a.b', { XDG_DATA_HOME: '/data' }), join('/data', 'natter', 'a%2Eb'));
-    assert.equal(defaultDataDir('bob', { XDG_DATA_HOME: '' }), join(homedir(), '.local', 'share', 'natter', 'bob'));
-    assert.equal(defaultDataDir('bob', {}), join(homedir(), '.local', 'share', 'natter', 'bob'));
-  });
-});
-
-describe('FileStore', () => {
+describe('FileMessageStore', () => {
   it('creates its directory 0700 and its files 0600', () => {
     const dir = join(freshDir(), 'nested', 'data');
     const s = openFile({ dir });
@@ -597,59 +273,15 @@ describe('FileStore', () => {
     assert.deepEqual(s.history('alice', 25_000), expected);
   });
 
-  it('refuses a directory locked by this process, and unlocks on close', () => {
-    const dir = join(freshDir(), 'data');
-    const s = openFile({ dir });
-    throwsCode(() => FileStore.open({ dir }), ERROR_CODES.DATA_DIR_LOCKED, new RegExp(`process ${process.pid}\\b`));
-    throwsCode(() => FileStore.open({ dir }), ERROR_CODES.DATA_DIR_LOCKED, new RegExp(dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
-    s.close();
-    assert.equal(existsSync(join(dir, 'lock')), false);
-    openFile({ dir }).close();
-  });
-
-  it('refuses a directory locked by another live process, and takes it over once that one is dead', async () => {
-    const dir = join(freshDir(), 'data');
-    openFile({ dir }).close();
-    const sleeper = node(['-e', 'setTimeout(() => {}, 60_000)']);
-    assert.ok(sleeper.pid !== undefined);
-    writeFileSync(join(dir, 'lock'), `${sleeper.pid}\n`);
-    throwsCode(() => FileStore.open({ dir }), ERROR_CODES.DATA_DIR_LOCKED, new RegExp(`process ${sleeper.pid}`));
-    sleeper.kill('SIGKILL');
-    await once(sleeper, 'exit');
-    const s = openFile({ dir });
-    assert.equal(readFileSync(join(dir, 'lock'), 'utf8').trim(), String(process.pid));
-    s.close();
-  });
-
-  it('takes over a stale lock: a dead pid, garbage, or our own pid left by an earlier process', async () => {
-    const dir = join(freshDir(), 'data');
-    openFile({ dir }).close();
-    for (const content of [`${await deadPid()}\n`, 'garbage', '', '0', '-1', `${process.pid}`]) {
-      writeFileSync(join(dir, 'lock'), content);
-      const s = openFile({ dir });
-      assert.equal(readFileSync(join(dir, 'lock'), 'utf8').trim(), String(process.pid), content);
-      s.close();
-      assert.equal(existsSync(join(dir, 'lock')), false);
-    }
-  });
-
-  it('leaves a lock that is no longer ours when closing', () => {
-    const dir = join(freshDir(), 'data');
-    const s = openFile({ dir });
-    writeFileSync(join(dir, 'lock'), '999999999\n');
-    s.close();
-    assert.equal(readFileSync(join(dir, 'lock'), 'utf8'), '999999999\n');
-  });
-
   it('fails with STORAGE_FAILED when the directory is not writable', { skip: isRoot && 'root ignores file modes' }, () => {
     const parent = freshDir();
     const dir = join(parent, 'data');
     chmodSync(parent, 0o500);
-    throwsCode(() => FileStore.open({ dir }), ERROR_CODES.STORAGE_FAILED, new RegExp(dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+    throwsCode(() => FileMessageStore.open({ dir }), ERROR_CODES.STORAGE_FAILED, new RegExp(dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
     chmodSync(parent, 0o700);
     openFile({ dir }).close();
     chmodSync(dir, 0o500);
-    throwsCode(() => FileStore.open({ dir }), ERROR_CODES.STORAGE_FAILED, /lock/);
+    throwsCode(() => FileMessageStore.open({ dir }), ERROR_CODES.STORAGE_FAILED, /lock/);
   });
 
   it('undoes a call whose history write fails: nothing of it is queued or received', { skip: isRoot && 'root ignores file modes' }, () => {
@@ -684,8 +316,9 @@ describe('FileStore', () => {
   it('loses no acknowledged message when killed with SIGKILL mid-write (5 rounds)', async () => {
     const script = [
       "import { writeSync } from 'node:fs';",
-      `import { FileStore, newMessageId } from ${JSON.stringify(STORE_MODULE)};`,
-      'const store = FileStore.open({ dir: process.argv[1] });',
+      `import { FileMessageStore } from ${JSON.stringify(STORE_MODULE)};`,
+      `import { newMessageId } from ${JSON.stringify(ID_MODULE)};`,
+      'const store = FileMessageStore.open({ dir: process.argv[1] });',
       "const say = (line) => { const b = Buffer.from(line + '\\n'); for (let off = 0; off < b.length;) { try { off += writeSync(1, b, off); } catch (e) { if (e.code !== 'EAGAIN') throw e; } } };",
       "say('ready');",
       'const deadline = Date.now() + 20_000;',

@@ -1,0 +1,381 @@
+/**
+ * A FileMessageStore keeps the outbox, the received ids and the history of
+ * each conversation in append-only JSON-lines files under its data
+ * directory (one JSON object per line; records.ts has their formats):
+ *
+ *   lock                    our pid; one process per directory (data-dir-lock.ts)
+ *   outbox.jsonl            messages queued, then done with (delivered or dropped)
+ *   received.jsonl          the ids of messages received, per peer
+ *   history/<name>.jsonl    one conversation, both directions
+ *
+ * Every batch is one synchronous write(2) on a file descriptor opened for
+ * append, so once a call returns the kernel holds the records and they
+ * survive the process being killed at any moment (SIGKILL included). A kill
+ * in the middle of a write can leave a torn last line: readers skip lines
+ * that are unterminated or do not parse, and a file whose last byte is not a
+ * newline gets one before anything else is appended to it, so a torn line
+ * never merges with the next record.
+ *
+ * There is no fsync per message: a power failure or kernel crash may lose the
+ * last writes (those the kernel had not yet flushed to disk). Rewrites that
+ * replace a whole file (compaction) are fsynced before they are renamed into
+ * place, so a power failure never loses more than the records written since.
+ *
+ * Order of writes matters where a crash falls between two files:
+ *  - enqueue writes the outbox before the history: a crash in between sends a
+ *    message that is missing from our own history, never the reverse (a
+ *    "sent" line for a message that was never queued);
+ *  - received writes the history before the received record: a crash in
+ *    between logs the sender's retry a second time (history() shows each id
+ *    once), never drops it as a duplicate of something that was never shown.
+ * A failed write is undone (the file is truncated back to its size before
+ * the call), so nothing of a failed call counts.
+ */
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { appendAll, AppendFile, type PlannedAppend } from './append-file.ts';
+import { fileSafeName } from './data-dir.ts';
+import { acquireLock, releaseLock } from './data-dir-lock.ts';
+import { readText, rewriteAtomically, storageError } from './file-io.ts';
+import { readHistoryTail } from './history-tail.ts';
+import type { MessageId } from './message-id.ts';
+import {
+  checkMessages,
+  clampCount,
+  closedError,
+  DEFAULT_RECEIVED_WINDOW,
+  historyEntry,
+  positiveInteger,
+  type HistoryEntry,
+  type MessageStore,
+  type StoredMessage,
+} from './message-store.ts';
+import { newToOutbox, Outbox } from './outbox.ts';
+import { newToReceived, ReceivedWindow } from './received-window.ts';
+import {
+  doneLines,
+  historyLine,
+  outboxText,
+  queueLine,
+  receivedLine,
+  receivedText,
+  replayOutbox,
+  replayReceived,
+} from './records.ts';
+
+/** When nothing is pending, an outbox bigger than this is emptied. */
+const OUTBOX_TRUNCATE_BYTES = 1 << 20;
+/** The outbox is rewritten when it holds more lines than this and … */
+const OUTBOX_COMPACT_MIN_LINES = 10_000;
+/** … more than this many times the lines still needed. */
+const OUTBOX_COMPACT_RATIO = 4;
+/** received.jsonl is rewritten when it holds more than this many times the ids remembered … */
+const RECEIVED_COMPACT_RATIO = 2;
+/** … and more lines than this, so that small windows do not rewrite on every call. */
+const RECEIVED_COMPACT_MIN_LINES = 1_024;
+/** History files kept open at once; the least recently written is closed first. */
+const MAX_OPEN_HISTORY_FILES = 32;
+
+function groupByPeer(msgs: readonly StoredMessage[]): Map<string, StoredMessage[]> {
+  const out = new Map<string, StoredMessage[]>();
+  for (const m of msgs) {
+    const list = out.get(m.peer);
+    if (list === undefined) out.set(m.peer, [m]);
+    else list.push(m);
+  }
+  return out;
+}
+
+/** Options of FileMessageStore.open. */
+export interface FileMessageStoreOptions {
+  /** The data directory; created (mode 0700) when missing. */
+  dir: string;
+  /** Keep per-conversation history logs (default true). When false no history file is written. */
+  isHistoryOn?: boolean;
+  /** Received ids remembered per peer for dedup (default 10,000). */
+  receivedWindow?: number;
+}
+
+/** A MessageStore kept in append-only JSON-lines files under a data directory (see the top of this file). */
+export class FileMessageStore implements MessageStore {
+  /** The data directory (absolute). */
+  readonly dir: string;
+  readonly isHistoryOn: boolean;
+  readonly #lockFile: string;
+  readonly #historyDir: string;
+  readonly #outbox: Outbox;
+  readonly #outboxFile: AppendFile;
+  /** Records in outbox.jsonl (queue and done lines). */
+  #outboxLines: number;
+  /** Set when a failed call could not be undone in outbox.jsonl: the file is rewritten from memory before the next append. */
+  #isOutboxStale = false;
+  /** Outbox lines at the last failed runtime compaction; no retry until the file doubles. */
+  #outboxCompactFailedAt = 0;
+  readonly #received: ReceivedWindow;
+  readonly #receivedFile: AppendFile;
+  #receivedLines: number;
+  #isReceivedStale = false;
+  #receivedCompactFailedAt = 0;
+  /** Open history files, least recently written first. */
+  readonly #historyFiles = new Map<string, AppendFile>();
+  #isClosed = false;
+
+  private constructor(init: {
+    dir: string;
+    isHistoryOn: boolean;
+    lockFile: string;
+    outbox: Outbox;
+    outboxFile: AppendFile;
+    received: ReceivedWindow;
+    receivedFile: AppendFile;
+  }) {
+    this.dir = init.dir;
+    this.isHistoryOn = init.isHistoryOn;
+    this.#lockFile = init.lockFile;
+    this.#historyDir = join(init.dir, 'history');
+    this.#outbox = init.outbox;
+    this.#outboxFile = init.outboxFile;
+    this.#outboxLines = init.outbox.size;
+    this.#received = init.received;
+    this.#receivedFile = init.receivedFile;
+    this.#receivedLines = init.received.count;
+  }
+
+  /**
+   * Opens (creating, mode 0700 dir / 0600 files) the data directory, takes
+   * its lock, replays the outbox and received record and rewrites both
+   * compacted. Throws DATA_DIR_LOCKED when another live process holds the
+   * directory, STORAGE_FAILED when it cannot be read or written.
+   */
+  static open(options: FileMessageStoreOptions): FileMessageStore {
+    const dir = resolve(options.dir);
+    const isHistoryOn = options.isHistoryOn ?? true;
+    const window = positiveInteger(options.receivedWindow, DEFAULT_RECEIVED_WINDOW, 'receivedWindow');
+    try {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+    } catch (err) {
+      throw storageError('create', dir, err);
+    }
+    const lockFile = acquireLock(dir);
+    const outboxFile = new AppendFile(join(dir, 'outbox.jsonl'));
+    const receivedFile = new AppendFile(join(dir, 'received.jsonl'));
+    try {
+      const outboxPath = outboxFile.path;
+      const oldOutbox = readText(outboxPath);
+      const outbox = replayOutbox(oldOutbox);
+      const newOutbox = outboxText(outbox);
+      if (newOutbox !== oldOutbox) rewriteAtomically(outboxPath, newOutbox);
+      const receivedPath = receivedFile.path;
+      const oldReceived = readText(receivedPath);
+      const received = replayReceived(oldReceived, window);
+      const newReceived = receivedText(received);
+      if (newReceived !== oldReceived) rewriteAtomically(receivedPath, newReceived);
+      outboxFile.ensureOpen();
+      receivedFile.ensureOpen();
+      if (isHistoryOn) {
+        const historyDir = join(dir, 'history');
+        try {
+          mkdirSync(historyDir, { recursive: true, mode: 0o700 });
+        } catch (err) {
+          throw storageError('create', historyDir, err);
+        }
+      }
+      return new FileMessageStore({ dir, isHistoryOn, lockFile, outbox, outboxFile, received, receivedFile });
+    } catch (err) {
+      outboxFile.close();
+      receivedFile.close();
+      releaseLock(dir, lockFile);
+      throw err;
+    }
+  }
+
+  pending(): StoredMessage[] {
+    return this.#outbox.list();
+  }
+
+  enqueue(msgs: readonly StoredMessage[]): void {
+    this.#checkOpen();
+    checkMessages(msgs, 'enqueue');
+    const fresh = newToOutbox(this.#outbox, msgs);
+    if (fresh.length === 0) return;
+    this.#refreshOutbox();
+    const plan: PlannedAppend[] = [
+      { file: this.#outboxFile, text: fresh.map(queueLine).join(''), onUndoFailed: () => (this.#isOutboxStale = true) },
+      ...this.#historyPlan(fresh, 'out'),
+    ];
+    appendAll(plan);
+    for (const m of fresh) this.#outbox.add(m);
+    this.#outboxLines += fresh.length;
+  }
+
+  delivered(peer: string, ids: readonly MessageId[]): void {
+    this.#done(peer, ids, undefined);
+  }
+
+  dropped(peer: string, ids: readonly MessageId[]): void {
+    this.#done(peer, ids, 'dropped');
+  }
+
+  hasReceived(peer: string, id: MessageId): boolean {
+    return this.#received.has(peer, id);
+  }
+
+  received(msgs: readonly StoredMessage[]): void {
+    this.#checkOpen();
+    checkMessages(msgs, 'received');
+    const fresh = newToReceived(this.#received, msgs);
+    if (fresh.length === 0) return;
+    this.#refreshReceived();
+    const plan: PlannedAppend[] = [
+      // History first: see the top of this file.
+      ...this.#historyPlan(fresh, 'in'),
+      {
+        file: this.#receivedFile,
+        text: fresh.map((m) => receivedLine(m.peer, m.id)).join(''),
+        onUndoFailed: () => (this.#isReceivedStale = true),
+      },
+    ];
+    appendAll(plan);
+    for (const m of fresh) this.#received.add(m.peer, m.id);
+    this.#receivedLines += fresh.length;
+    this.#maybeCompactReceived();
+  }
+
+  history(peer: string, n: number): HistoryEntry[] {
+    const count = clampCount(n);
+    if (!this.isHistoryOn || count === 0) return [];
+    return uniqueEntries(readHistoryTail(this.#historyPath(peer), count));
+  }
+
+  close(): void {
+    if (this.#isClosed) return;
+    this.#isClosed = true;
+    this.#outboxFile.close();
+    this.#receivedFile.close();
+    for (const file of this.#historyFiles.values()) file.close();
+    this.#historyFiles.clear();
+    releaseLock(this.dir, this.#lockFile);
+  }
+
+  #done(peer: string, ids: readonly MessageId[], why: string | undefined): void {
+    this.#checkOpen();
+    const owned = this.#outbox.owned(peer, ids);
+    if (owned.length === 0) return;
+    this.#refreshOutbox();
+    appendAll([{ file: this.#outboxFile, text: doneLines(owned, why), onUndoFailed: () => (this.#isOutboxStale = true) }]);
+    for (const id of owned) this.#outbox.remove(id);
+    this.#outboxLines += owned.length;
+    this.#maybeCompactOutbox();
+  }
+
+  #historyPath(peer: string): string {
+    return join(this.#historyDir, `${fileSafeName(peer)}.jsonl`);
+  }
+
+  /** One append per conversation touched by `msgs`; none when history is off. */
+  #historyPlan(msgs: readonly StoredMessage[], dir: 'in' | 'out'): PlannedAppend[] {
+    if (!this.isHistoryOn) return [];
+    return [...groupByPeer(msgs)].map(([peer, list]) => ({
+      file: this.#historyFile(peer),
+      text: list.map((m) => historyLine(historyEntry(m, dir))).join(''),
+    }));
+  }
+
+  /** The history file of `peer`, keeping at most MAX_OPEN_HISTORY_FILES descriptors open. */
+  #historyFile(peer: string): AppendFile {
+    let file = this.#historyFiles.get(peer);
+    if (file !== undefined) {
+      this.#historyFiles.delete(peer); // re-inserted below as the most recent
+    } else {
+      file = new AppendFile(this.#historyPath(peer));
+      while (this.#historyFiles.size >= MAX_OPEN_HISTORY_FILES) {
+        const [oldestPeer, oldest] = this.#historyFiles.entries().next().value as [string, AppendFile];
+        oldest.close();
+        this.#historyFiles.delete(oldestPeer);
+      }
+    }
+    this.#historyFiles.set(peer, file);
+    return file;
+  }
+
+  /** After a failed call that could not be undone, makes outbox.jsonl match memory again before appending. */
+  #refreshOutbox(): void {
+    if (!this.#isOutboxStale) return;
+    this.#rewriteOutbox();
+    this.#isOutboxStale = false;
+  }
+
+  #refreshReceived(): void {
+    if (!this.#isReceivedStale) return;
+    this.#rewriteReceived();
+    this.#isReceivedStale = false;
+  }
+
+  #rewriteOutbox(): void {
+    rewriteAtomically(this.#outboxFile.path, outboxText(this.#outbox));
+    this.#outboxFile.close(); // the descriptor points at the old file
+    this.#outboxLines = this.#outbox.size;
+  }
+
+  #rewriteReceived(): void {
+    rewriteAtomically(this.#receivedFile.path, receivedText(this.#received));
+    this.#receivedFile.close();
+    this.#receivedLines = this.#received.count;
+  }
+
+  /**
+   * Keeps outbox.jsonl near the size of what is pending. Best effort: the
+   * call that triggered it has already been recorded, so a failure here is
+   * not its failure; the file stays correct, only longer.
+   */
+  #maybeCompactOutbox(): void {
+    const pending = this.#outbox.size;
+    try {
+      if (pending === 0 && this.#outboxFile.size > OUTBOX_TRUNCATE_BYTES) {
+        if (this.#outboxFile.truncate(0)) this.#outboxLines = 0;
+      } else if (
+        this.#outboxLines > OUTBOX_COMPACT_RATIO * pending &&
+        this.#outboxLines > OUTBOX_COMPACT_MIN_LINES &&
+        this.#outboxLines >= 2 * this.#outboxCompactFailedAt
+      ) {
+        this.#rewriteOutbox();
+      }
+    } catch {
+      this.#outboxCompactFailedAt = this.#outboxLines;
+    }
+  }
+
+  /** Keeps received.jsonl near the size of what is remembered (best effort, like #maybeCompactOutbox). */
+  #maybeCompactReceived(): void {
+    if (
+      this.#receivedLines > RECEIVED_COMPACT_RATIO * this.#received.count &&
+      this.#receivedLines > RECEIVED_COMPACT_MIN_LINES &&
+      this.#receivedLines >= 2 * this.#receivedCompactFailedAt
+    ) {
+      try {
+        this.#rewriteReceived();
+      } catch {
+        this.#receivedCompactFailedAt = this.#receivedLines;
+      }
+    }
+  }
+
+  #checkOpen(): void {
+    if (this.#isClosed) throw closedError(this.dir);
+  }
+}
+
+/**
+ * Each message once: a receiver killed between writing the history line and
+ * the received record logs the sender's retry a second time (see the order
+ * of writes above); the copy has the same id and direction, and is skipped.
+ */
+function uniqueEntries(entries: HistoryEntry[]): HistoryEntry[] {
+  const seen = new Set<string>();
+  return entries.filter((e) => {
+    const key = `${e.dir}:${e.id}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}

@@ -1,0 +1,158 @@
+/**
+ * The contract every MessageStore must meet. Each store's test file calls
+ * runMessageStoreContract with a factory; MemoryMessageStore and
+ * FileMessageStore pass the same suite.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ERROR_CODES } from '../../../src/errors.ts';
+import { newMessageId } from '../../../src/peer/store/message-id.ts';
+import type { MessageStore, StoredMessage } from '../../../src/peer/store/message-store.ts';
+import { ids, inn, msg, out, throwsCode } from './fixtures.ts';
+
+export type MessageStoreFactory = (options?: { isHistoryOn?: boolean; receivedWindow?: number }) => MessageStore;
+
+export function runMessageStoreContract(name: string, make: MessageStoreFactory): void {
+  describe(`MessageStore contract: ${name}`, () => {
+    it('keeps enqueued messages pending in order across peers, as copies', () => {
+      const s = make();
+      assert.deepEqual(s.pending(), []);
+      const a1 = msg('alice');
+      const b1 = msg('bob');
+      const a2 = msg('alice', 'second');
+      s.enqueue([a1, b1]);
+      s.enqueue([a2]);
+      s.enqueue([]);
+      assert.deepEqual(s.pending(), [a1, b1, a2]);
+      const got = s.pending();
+      (got[0] as StoredMessage).text = 'changed';
+      got.pop();
+      assert.deepEqual(s.pending(), [a1, b1, a2]);
+    });
+
+    it('skips an id already pending or repeated within a call', () => {
+      const s = make();
+      const a = msg('alice');
+      const b = msg('bob');
+      s.enqueue([a, a, b]);
+      s.enqueue([{ ...a, text: 'again' }]);
+      assert.deepEqual(s.pending(), [a, b]);
+      assert.deepEqual(s.history('alice', 10), [out(a)]);
+    });
+
+    it('rejects a malformed message with INVALID_ARGUMENT and records nothing of the call', () => {
+      const s = make();
+      const good = msg('alice');
+      const bad: unknown[] = [
+        { ...msg('alice'), id: 'ABCDEF00ABCDEF00ABCDEF00ABCDEF00' },
+        { ...msg('alice'), id: 'abc' },
+        { ...msg('alice'), ts: Number.NaN },
+        { ...msg('alice'), text: 42 },
+        { id: newMessageId(), ts: 1, text: 'no peer' },
+        null,
+      ];
+      for (const b of bad) {
+        throwsCode(() => s.enqueue([good, b as StoredMessage]), ERROR_CODES.INVALID_ARGUMENT);
+        throwsCode(() => s.received([good, b as StoredMessage]), ERROR_CODES.INVALID_ARGUMENT);
+      }
+      assert.deepEqual(s.pending(), []);
+      assert.equal(s.hasReceived('alice', good.id), false);
+      assert.deepEqual(s.history('alice', 10), []);
+    });
+
+    it('removes exactly the delivered ids, ignoring unknown ones and those of another peer', () => {
+      const s = make();
+      const [a1, a2, a3, b1] = [msg('alice'), msg('alice'), msg('alice'), msg('bob')];
+      s.enqueue([a1, a2, a3, b1]);
+      s.delivered('alice', [a2.id, newMessageId(), b1.id, a2.id]);
+      assert.deepEqual(s.pending(), [a1, a3, b1]);
+      s.delivered('bob', [b1.id]);
+      s.delivered('bob', [b1.id]);
+      assert.deepEqual(s.pending(), [a1, a3]);
+      s.delivered('alice', []);
+      assert.deepEqual(s.pending(), [a1, a3]);
+    });
+
+    it('removes exactly the dropped ids', () => {
+      const s = make();
+      const [a1, b1, b2] = [msg('alice'), msg('bob'), msg('bob')];
+      s.enqueue([a1, b1, b2]);
+      s.dropped('bob', [b2.id, a1.id, newMessageId()]);
+      assert.deepEqual(s.pending(), [a1, b1]);
+      s.dropped('alice', [a1.id]);
+      s.dropped('bob', [b1.id]);
+      assert.deepEqual(s.pending(), []);
+    });
+
+    it('remembers received ids per peer, forgetting the oldest beyond the window', () => {
+      const s = make({ receivedWindow: 3 });
+      const fromAlice = [msg('alice'), msg('alice'), msg('alice'), msg('alice'), msg('alice')];
+      const fromBob = msg('bob');
+      assert.equal(s.hasReceived('alice', (fromAlice[0] as StoredMessage).id), false);
+      s.received(fromAlice.slice(0, 2));
+      s.received([fromBob]);
+      s.received(fromAlice.slice(2));
+      assert.deepEqual(
+        fromAlice.map((m) => s.hasReceived('alice', m.id)),
+        [false, false, true, true, true],
+      );
+      assert.equal(s.hasReceived('bob', fromBob.id), true, "alice's messages do not push bob's out");
+      assert.equal(s.hasReceived('carol', fromBob.id), false, 'ids are per peer');
+    });
+
+    it('records a repeated received message once', () => {
+      const s = make();
+      const a = msg('alice');
+      s.received([a, a]);
+      s.received([a]);
+      assert.deepEqual(s.history('alice', 10), [inn(a)]);
+      assert.equal(s.hasReceived('alice', a.id), true);
+    });
+
+    it('keeps history in both directions and returns the last n, oldest first', () => {
+      const s = make();
+      assert.equal(s.isHistoryOn, true);
+      const sent = [msg('alice', 'one'), msg('alice', 'three')];
+      const got = [msg('alice', 'two'), msg('alice', 'four')];
+      const other = msg('bob', 'to bob');
+      s.enqueue([sent[0] as StoredMessage, other]);
+      s.received([got[0] as StoredMessage]);
+      s.enqueue([sent[1] as StoredMessage]);
+      s.received([got[1] as StoredMessage]);
+      const all = [out(sent[0] as StoredMessage), inn(got[0] as StoredMessage), out(sent[1] as StoredMessage), inn(got[1] as StoredMessage)];
+      assert.deepEqual(s.history('alice', 10), all);
+      assert.deepEqual(s.history('alice', 4), all);
+      assert.deepEqual(s.history('alice', 2), all.slice(2));
+      assert.deepEqual(s.history('alice', 2.7), all.slice(2));
+      assert.deepEqual(s.history('alice', 0), []);
+      assert.deepEqual(s.history('alice', -5), []);
+      assert.deepEqual(s.history('alice', Number.NaN), []);
+      assert.deepEqual(s.history('bob', 10), [out(other)]);
+      assert.deepEqual(s.history('carol', 10), []);
+      // Delivery does not touch history.
+      s.delivered('alice', ids(sent));
+      assert.deepEqual(s.history('alice', 10), all);
+    });
+
+    it('keeps no history when it is off, but still queues and dedups', () => {
+      const s = make({ isHistoryOn: false });
+      assert.equal(s.isHistoryOn, false);
+      const a = msg('alice');
+      const b = msg('alice');
+      s.enqueue([a]);
+      s.received([b]);
+      assert.deepEqual(s.history('alice', 10), []);
+      assert.deepEqual(s.pending(), [a]);
+      assert.equal(s.hasReceived('alice', b.id), true);
+    });
+
+    it('closes idempotently and refuses to record afterwards', () => {
+      const s = make();
+      s.close();
+      s.close();
+      throwsCode(() => s.enqueue([msg('alice')]), ERROR_CODES.STORAGE_FAILED);
+      throwsCode(() => s.received([msg('alice')]), ERROR_CODES.STORAGE_FAILED);
+      throwsCode(() => s.delivered('alice', [newMessageId()]), ERROR_CODES.STORAGE_FAILED);
+    });
+  });
+}
