@@ -114,7 +114,7 @@ export class ChatSession extends EventEmitter<{ event: [ChatEvent]; done: [code:
     );
     node.on('stopping', (due, graceMs) => {
       const what = due.map(({ peer, count }) => `${count === 1 ? '1 message' : `${count} messages`} to ${peer}`).join(', ');
-      this.#emit({ type: 'notice', message: `leaving: waiting up to ${graceMs / 1000} s for receipts of ${what}` }, true);
+      this.#emit({ type: 'notice', message: `leaving: waiting up to ${graceMs / 1000} s for ${what} to be delivered` }, true);
     });
     node.on('kept', (to, count) => this.#emit({ type: 'kept', to, count }));
     node.on('ended', (peer, reason, detail) => this.#emit({ type: 'ended', with: peer, reason: reason === 'lost' ? detail : reason }));

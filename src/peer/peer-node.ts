@@ -120,7 +120,10 @@ export interface PeerNodeEvents {
    * table, a pinned key) has ever known the name: perhaps a typo, for drop().
    */
   waiting: [peer: string, count: number, reason: NatterError, info: { isNeverSeen: boolean }];
-  /** stop() waits up to `graceMs` for receipts of messages already sent: `count` to each peer. */
+  /**
+   * stop() waits up to `graceMs` for messages on their way: `count` to each
+   * peer, sent and awaiting their receipts, or waiting for a chat being opened.
+   */
   stopping: [waitingFor: { peer: string; count: number }[], graceMs: number];
   /** stop() left undelivered messages in a durable outbox; they leave next time. */
   kept: [peer: string, count: number];
@@ -169,6 +172,8 @@ interface Link {
   lastHeard: number;
   /** Monotonic ms of the last chat traffic (not keepalives) on the current connection. */
   lastTraffic: number;
+  /** Monotonic ms when our CONN went out on the current connection. */
+  connSentAt: number;
   /** Set when we close a connection on purpose (idle, END, duplicate): its close is not a loss. */
   expectedClose: WeakSet<FramedConnection>;
 }
@@ -180,6 +185,11 @@ interface Link {
  */
 const SEND_HIGH_WATER = 64 * 1024;
 const RESOLVED = Promise.resolve();
+/**
+ * How long stop() waits for the answer to a chat request: a peer that accepts
+ * by itself answers within a round trip; one asking its user may take minutes.
+ */
+const CHAT_ANSWER_WAIT_MS = 1_000;
 /** Names remembered as seen by a discovery (for the 'waiting' event's isNeverSeen). */
 const MAX_SEEN_NAMES = 10_000;
 
@@ -687,11 +697,11 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
   async #stop(): Promise<void> {
     // Messages on their way (a chat opening, receipts due) get a moment to arrive.
     await this.#stagedCommit?.catch(() => undefined);
-    const due = this.#receiptsDue();
+    const due = this.#onTheWay();
     if (due.length > 0) {
       this.emit('stopping', due, this.#o.stopGraceMs);
       const deadline = this.#clock.now() + this.#o.stopGraceMs;
-      while (this.#receiptsDue().length > 0 && this.#clock.now() < deadline) await sleep(20);
+      while (this.#onTheWay().length > 0 && this.#clock.now() < deadline) await sleep(20);
     }
     this.#isStopping = true;
     this.#recordReceipts();
@@ -716,14 +726,23 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
   }
 
   /**
-   * Peers that have messages of ours on an open chat without a receipt yet:
-   * their receipts are on the way. A chat still waiting for its answer, or a
-   * dial in progress, is not worth the wait: its messages stay queued.
+   * Peers with messages of ours on their way: sent on an open chat and
+   * awaiting receipts, or waiting for a chat being opened (a dial, or a CONN
+   * whose answer is due). A peer that answers by itself (a friend, or
+   * --auto-accept) does so within a round trip; one that has not answered
+   * within CHAT_ANSWER_WAIT_MS is asking its user, and not worth waiting for:
+   * its messages stay queued.
    */
-  #receiptsDue(): { peer: string; count: number }[] {
+  #onTheWay(): { peer: string; count: number }[] {
+    const now = this.#clock.now();
     const due: { peer: string; count: number }[] = [];
     for (const link of this.#links.values()) {
-      if (link.isReady && link.conn?.state === 'open' && link.sentCount > 0) due.push({ peer: link.name, count: link.sentCount });
+      if (link.outbox.length === 0) continue;
+      if (link.isReady && link.conn?.state === 'open') {
+        if (link.sentCount > 0) due.push({ peer: link.name, count: link.sentCount });
+      } else if (link.dialing !== undefined || (link.conn !== undefined && link.isOutbound && now - link.connSentAt < CHAT_ANSWER_WAIT_MS)) {
+        due.push({ peer: link.name, count: link.outbox.length });
+      }
     }
     return due;
   }
@@ -772,6 +791,7 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
         keepaliveTimer: undefined,
         lastHeard: 0,
         lastTraffic: 0,
+        connSentAt: 0,
         expectedClose: new WeakSet(),
       };
       this.#links.set(name, link);
@@ -836,6 +856,7 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
     }
     this.counters.dialed++;
     this.#attach(link, conn, true);
+    link.connSentAt = this.#clock.now();
     const ip = this.#o.advertiseIp ?? conn.localAddress ?? '';
     conn.send({ type: 'CONN', name: this.name, ip: ip === '' ? '' : canonicalIp(ip), port: this.#address?.port ?? 1 });
   }

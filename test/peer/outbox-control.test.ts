@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { afterEach, describe, it } from 'node:test';
 import type { Discovery, KeyAuthority, PeerInfo } from '../../src/discovery/discovery.ts';
+import { ManualClock } from '../../src/clock.ts';
 import { NatterError } from '../../src/errors.ts';
 import { KeyBook } from '../../src/peer/key-book.ts';
 import { KnownPeers } from '../../src/peer/known-peers.ts';
@@ -121,16 +122,19 @@ describe('the outbox, the user\'s to clear', () => {
 });
 
 describe('stop(), and what it waits for', () => {
-  it('does not wait for a chat request nobody answers: its messages stay queued', async () => {
+  it('does not wait for a chat request put to a user who does not answer: its messages stay queued', async () => {
     const book = new Book('directory');
     const bob = node(book, 'bob'); // asks his user, who never answers
     book.entries.set('bob', { name: 'bob', ip: '127.0.0.1', port: (await bob.start()).port, key: bob.publicKey });
     const requested = new Promise((resolve) => bob.once('request', resolve));
-    const alice = node(book, 'alice', { stopGraceMs: 30_000 });
+    const clock = new ManualClock();
+    const alice = node(book, 'alice', { stopGraceMs: 30_000, clock });
     await alice.start();
     book.entries.set('alice', { name: 'alice', ip: '127.0.0.1', port: alice.address?.port ?? 0, key: alice.publicKey });
     await alice.send('bob', 'are you there?');
     await requested;
+    // A peer that accepts by itself answers within a round trip; bob is asking his user.
+    clock.advance(2_000);
     const told: unknown[] = [];
     alice.on('stopping', (due) => told.push(due));
     const stopped = alice.stop().then(() => 'stopped');
