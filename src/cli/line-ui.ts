@@ -196,7 +196,8 @@ export class LineUi {
         if (e.entries.length === 0) this.#print(`* no history with ${e.with}`, 'dim');
         for (const h of e.entries) {
           const who = h.dir === 'in' ? sanitize(e.with) : 'you';
-          this.#emitLine(`${this.#style('dim', formatTime(h.ts))} ${h.dir === 'in' ? this.#style('cyan', who) : who}: ${sanitize(h.text)}`);
+          // The time it was sent or received here, as the order is: the sender's clock may be off.
+          this.#emitLine(`${this.#style('dim', formatTime(h.at ?? h.ts))} ${h.dir === 'in' ? this.#style('cyan', who) : who}: ${sanitize(h.text)}`);
         }
         return;
       case 'ended': {

@@ -94,6 +94,8 @@ export interface FileMessageStoreOptions {
   isHistoryOn?: boolean;
   /** Received ids remembered per peer for dedup (default 10,000). */
   receivedWindow?: number;
+  /** The wall clock that dates history lines ('at'), ms since 1970. Default Date.now. */
+  wallClock?: () => number;
 }
 
 /** A MessageStore kept in append-only JSON-lines files under a data directory (see the top of this file). */
@@ -118,11 +120,13 @@ export class FileMessageStore implements MessageStore {
   #receivedCompactFailedAt = 0;
   /** Open history files, least recently written first. */
   readonly #historyFiles = new Map<string, AppendFile>();
+  readonly #wallClock: () => number;
   #isClosed = false;
 
   private constructor(init: {
     dir: string;
     isHistoryOn: boolean;
+    wallClock: () => number;
     lockFile: string;
     outbox: Outbox;
     outboxFile: AppendFile;
@@ -131,6 +135,7 @@ export class FileMessageStore implements MessageStore {
   }) {
     this.dir = init.dir;
     this.isHistoryOn = init.isHistoryOn;
+    this.#wallClock = init.wallClock;
     this.#lockFile = init.lockFile;
     this.#historyDir = join(init.dir, 'history');
     this.#outbox = init.outbox;
@@ -180,7 +185,7 @@ export class FileMessageStore implements MessageStore {
           throw storageError('create', historyDir, err);
         }
       }
-      return new FileMessageStore({ dir, isHistoryOn, lockFile, outbox, outboxFile, received, receivedFile });
+      return new FileMessageStore({ dir, isHistoryOn, wallClock: options.wallClock ?? Date.now, lockFile, outbox, outboxFile, received, receivedFile });
     } catch (err) {
       outboxFile.close();
       receivedFile.close();
@@ -275,9 +280,10 @@ export class FileMessageStore implements MessageStore {
   /** One append per conversation touched by `msgs`; none when history is off. */
   #historyPlan(msgs: readonly StoredMessage[], dir: 'in' | 'out'): PlannedAppend[] {
     if (!this.isHistoryOn) return [];
+    const at = this.#wallClock();
     return [...groupByPeer(msgs)].map(([peer, list]) => ({
       file: this.#historyFile(peer),
-      text: list.map((m) => historyLine(historyEntry(m, dir))).join(''),
+      text: list.map((m) => historyLine(historyEntry(m, dir, at))).join(''),
     }));
   }
 

@@ -20,6 +20,8 @@ export const DEFAULT_MEMORY_HISTORY_LIMIT = 1_000;
 export class MemoryMessageStore implements MessageStore {
   readonly isHistoryOn: boolean;
   readonly #historyLimit: number;
+  /** Dates history entries ('at'). */
+  readonly #wallClock: () => number;
   readonly #outbox = new Outbox();
   readonly #received: ReceivedWindow;
   readonly #history = new Map<string, HistoryEntry[]>();
@@ -29,8 +31,9 @@ export class MemoryMessageStore implements MessageStore {
    * `historyLimit`: entries kept per peer (default 1000). `receivedWindow`:
    * received ids remembered per peer (default 10,000).
    */
-  constructor(options: { isHistoryOn?: boolean; historyLimit?: number; receivedWindow?: number } = {}) {
+  constructor(options: { isHistoryOn?: boolean; historyLimit?: number; receivedWindow?: number; wallClock?: () => number } = {}) {
     this.isHistoryOn = options.isHistoryOn ?? true;
+    this.#wallClock = options.wallClock ?? Date.now;
     this.#historyLimit = positiveInteger(options.historyLimit, DEFAULT_MEMORY_HISTORY_LIMIT, 'historyLimit');
     this.#received = new ReceivedWindow(positiveInteger(options.receivedWindow, DEFAULT_RECEIVED_WINDOW, 'receivedWindow'));
   }
@@ -89,7 +92,7 @@ export class MemoryMessageStore implements MessageStore {
       log = [];
       this.#history.set(m.peer, log);
     }
-    log.push(historyEntry(m, dir));
+    log.push(historyEntry(m, dir, this.#wallClock()));
     // Trimmed in steps, not one shift() per message: a shift moves every entry.
     if (log.length >= 2 * this.#historyLimit) log.splice(0, log.length - this.#historyLimit);
   }

@@ -20,12 +20,18 @@ export interface StoredMessage {
   text: string;
 }
 
-/** One line of a conversation's history. */
+/**
+ * One line of a conversation's history. Lines are kept in the order they
+ * happened here (sent, or received), which is the order history() returns.
+ */
 export interface HistoryEntry {
+  /** When the sender entered it: ms since 1970 by the sender's clock (another machine's, for 'in'). */
   ts: number;
   dir: 'in' | 'out';
   id: MessageId;
   text: string;
+  /** When it was recorded here (sent or received): ms since 1970 by this machine's clock. Absent in lines older versions wrote. */
+  at?: number;
 }
 
 /**
@@ -100,7 +106,8 @@ export function isHistoryEntry(e: unknown): e is HistoryEntry {
     Number.isFinite(v.ts) &&
     (v.dir === 'in' || v.dir === 'out') &&
     isMessageId(v.id) &&
-    typeof v.text === 'string'
+    typeof v.text === 'string' &&
+    (v.at === undefined || (typeof v.at === 'number' && Number.isFinite(v.at)))
   );
 }
 
@@ -116,9 +123,9 @@ export function checkMessages(msgs: readonly StoredMessage[], what: string): voi
   }
 }
 
-/** The history entry that records `m`, sent ('out') or received ('in'). */
-export function historyEntry(m: StoredMessage, dir: 'in' | 'out'): HistoryEntry {
-  return { ts: m.ts, dir, id: m.id, text: m.text };
+/** The history entry that records `m`, sent ('out') or received ('in'), at `at` (now). */
+export function historyEntry(m: StoredMessage, dir: 'in' | 'out', at: number): HistoryEntry {
+  return { ts: m.ts, dir, id: m.id, text: m.text, at };
 }
 
 /** `n` as a count of entries: at least 0, whole. */

@@ -3,7 +3,7 @@
  *
  *   outbox.jsonl            {"op":"queue","id","peer","ts","text"} | {"op":"done","id"[,"why"]}
  *   received.jsonl          {"peer","id"}
- *   history/<name>.jsonl    {"ts","dir":"in"|"out","id","text"}
+ *   history/<name>.jsonl    {"ts","dir":"in"|"out","id","text","at"}   ("at": when recorded here)
  *
  * and the replay of the outbox and received records into memory, skipping
  * any record that is not valid.
@@ -31,7 +31,7 @@ export function receivedLine(peer: string, id: MessageId): string {
 
 /** The line of a history log that holds `e`. */
 export function historyLine(e: HistoryEntry): string {
-  return `${JSON.stringify({ ts: e.ts, dir: e.dir, id: e.id, text: e.text })}\n`;
+  return `${JSON.stringify({ ts: e.ts, dir: e.dir, id: e.id, text: e.text, ...(e.at === undefined ? {} : { at: e.at }) })}\n`;
 }
 
 /** Replays outbox.jsonl: queued minus done, in queue order; bad records skipped. */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { appendFileSync, chmodSync, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { appendFileSync, chmodSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
@@ -244,6 +244,22 @@ describe('FileMessageStore', () => {
     assert.deepEqual(readdirSync(dir).sort(), ['history', 'lock', 'outbox.jsonl', 'received.jsonl']);
     assert.deepEqual(readdirSync(join(dir, '..')), ['data']);
     for (const m of msgs) assert.deepEqual(s.history(m.peer, 5), [out(m)]);
+  });
+
+  it("reads history lines written without 'at' (before it was recorded), and refuses a bad one", () => {
+    const dir = join(freshDir(), 'data');
+    const s = openFile({ dir });
+    const old = msg('alice', 'from an older version');
+    const sent = msg('alice', 'today');
+    s.enqueue([sent]);
+    s.close();
+    const file = join(dir, 'history', 'alice.jsonl');
+    const lines = readFileSync(file, 'utf8');
+    const oldLine = JSON.stringify({ ts: old.ts, dir: 'in', id: old.id, text: old.text });
+    const badAt = JSON.stringify({ ts: old.ts, dir: 'in', id: msg('alice').id, text: 'bad', at: 'noon' });
+    writeFileSync(file, `${oldLine}\n${badAt}\n${lines}`);
+    const again = openFile({ dir });
+    assert.deepEqual(again.history('alice', 10), [{ ts: old.ts, dir: 'in', id: old.id, text: old.text }, out(sent)]);
   });
 
   it('reads the last n entries of a big history from its tail', () => {

@@ -44,9 +44,13 @@ export function freshDir(): string {
   return dir;
 }
 
-/** Opens a FileMessageStore that afterEach closes. */
+/** The wall-clock time the test stores date history lines with (see out() and inn()). */
+export const RECORDED_AT = 1_800_000_000_000;
+export const recordedAt = (): number => RECORDED_AT;
+
+/** Opens a FileMessageStore that afterEach closes; its history lines are dated RECORDED_AT unless told otherwise. */
 export function openFile(options: Parameters<typeof FileMessageStore.open>[0]): FileMessageStore {
-  const s = FileMessageStore.open(options);
+  const s = FileMessageStore.open({ wallClock: recordedAt, ...options });
   stores.push(s);
   return s;
 }
@@ -61,11 +65,11 @@ export function ids(msgs: readonly { id: string }[]): string[] {
 }
 
 export function out(m: StoredMessage): HistoryEntry {
-  return { ts: m.ts, dir: 'out', id: m.id, text: m.text };
+  return { ts: m.ts, dir: 'out', id: m.id, text: m.text, at: RECORDED_AT };
 }
 
 export function inn(m: StoredMessage): HistoryEntry {
-  return { ts: m.ts, dir: 'in', id: m.id, text: m.text };
+  return { ts: m.ts, dir: 'in', id: m.id, text: m.text, at: RECORDED_AT };
 }
 
 export function throwsCode(fn: () => unknown, code: NatterErrorCode, message?: RegExp): void {

@@ -4,20 +4,20 @@ import { ERROR_CODES } from '../../../src/errors.ts';
 import { FileMessageStore } from '../../../src/peer/store/file-message-store.ts';
 import { MemoryMessageStore } from '../../../src/peer/store/memory-message-store.ts';
 import type { StoredMessage } from '../../../src/peer/store/message-store.ts';
-import { cleanUp, freshDir, msg, out, stores, throwsCode } from './fixtures.ts';
+import { cleanUp, freshDir, msg, out, recordedAt, stores, throwsCode } from './fixtures.ts';
 import { runMessageStoreContract } from './message-store-contract.ts';
 
 afterEach(cleanUp);
 
 runMessageStoreContract('MemoryMessageStore', (options = {}) => {
-  const s = new MemoryMessageStore(options);
+  const s = new MemoryMessageStore({ wallClock: recordedAt, ...options });
   stores.push(s);
   return s;
 });
 
 describe('MemoryMessageStore', () => {
   it('keeps at most historyLimit entries per peer', () => {
-    const s = new MemoryMessageStore({ historyLimit: 3 });
+    const s = new MemoryMessageStore({ historyLimit: 3, wallClock: recordedAt });
     const sent = Array.from({ length: 5 }, () => msg('alice'));
     s.enqueue(sent);
     s.enqueue([msg('bob')]);

@@ -10,7 +10,7 @@ import { newMessageId } from '../../../src/peer/store/message-id.ts';
 import type { MessageStore, StoredMessage } from '../../../src/peer/store/message-store.ts';
 import { ids, inn, msg, out, throwsCode } from './fixtures.ts';
 
-export type MessageStoreFactory = (options?: { isHistoryOn?: boolean; receivedWindow?: number }) => MessageStore;
+export type MessageStoreFactory = (options?: { isHistoryOn?: boolean; receivedWindow?: number; wallClock?: () => number }) => MessageStore;
 
 export function runMessageStoreContract(name: string, make: MessageStoreFactory): void {
   describe(`MessageStore contract: ${name}`, () => {
@@ -107,6 +107,24 @@ export function runMessageStoreContract(name: string, make: MessageStoreFactory)
       s.received([a]);
       assert.deepEqual(s.history('alice', 10), [inn(a)]);
       assert.equal(s.hasReceived('alice', a.id), true);
+    });
+
+    it('keeps history in the order it happened here, each line dated by this machine, whatever the sender\'s clock said', () => {
+      let now = 5_000;
+      const s = make({ wallClock: () => now });
+      const question = msg('alice', 'what time is it?');
+      s.enqueue([question]);
+      now = 6_000;
+      // The answer comes from a machine whose clock runs an hour behind.
+      const answer = { ...msg('alice', 'half past'), ts: question.ts - 3_600_000 };
+      s.received([answer]);
+      assert.deepEqual(
+        s.history('alice', 10).map((h) => [h.text, h.ts, h.at]),
+        [
+          ['what time is it?', question.ts, 5_000],
+          ['half past', answer.ts, 6_000],
+        ],
+      );
     });
 
     it('keeps history in both directions and returns the last n, oldest first', () => {
