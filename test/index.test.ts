@@ -35,9 +35,9 @@ it('the library surface exports both message stores', () => {
   for (const name of ['MemoryMessageStore', 'FileMessageStore']) {
     assert.equal(typeof (natter as Record<string, unknown>)[name], 'function', name);
   }
-  const store: natter.MessageStore = new natter.MemoryMessageStore();
+  const store: natter.MessageStore = new natter.MemoryMessageStore({ wallClock: () => 2 });
   const message: natter.StoredMessage = { id: '0123456789abcdef0123456789abcdef' satisfies natter.MessageId, peer: 'bo', ts: 1, text: 'hi' };
   store.enqueue([message]);
-  assert.deepEqual(store.history('bo', 1), [{ ts: 1, dir: 'out', id: message.id, text: 'hi' } satisfies natter.HistoryEntry]);
+  assert.deepEqual(store.history('bo', 1), [{ ts: 1, dir: 'out', id: message.id, text: 'hi', at: 2 } satisfies natter.HistoryEntry]);
   store.close();
 });
