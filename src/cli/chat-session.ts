@@ -121,7 +121,7 @@ export class ChatSession extends EventEmitter<{ event: [ChatEvent]; done: [code:
     node.on('error', (err) => this.#emit({ type: 'error', code: err.code, message: err.message }));
     if (link !== undefined) {
       link.on('lost', (err, delayMs) =>
-        this.#emit({ type: 'notice', message: `directory unreachable (${err.message}); retrying in ${(delayMs / 1000).toFixed(1)} s` }),
+        this.#emit({ type: 'notice', message: `directory unreachable: ${err.message}; retrying in ${(delayMs / 1000).toFixed(1)} s` }),
       );
       let wasLost = false;
       link.on('lost', () => {
@@ -202,7 +202,7 @@ export class ChatSession extends EventEmitter<{ event: [ChatEvent]; done: [code:
     } catch (err) {
       await rendezvous?.close();
       if (err instanceof NatterError && err.code === ERROR_CODES.CONNECTION_CLOSED && o.find.kind === 'directory') {
-        throw new NatterError(ERROR_CODES.DIRECTORY_UNAVAILABLE, `no directory answers at ${o.find.directory.host}:${o.find.directory.port} (${err.message})`, { cause: err });
+        throw new NatterError(ERROR_CODES.DIRECTORY_UNAVAILABLE, `no directory answers at ${o.find.directory.host}:${o.find.directory.port}: ${err.message}`, { cause: err });
       }
       throw err;
     }

@@ -24,6 +24,8 @@ export class LineUi {
    * /connect, /accept, each only when it succeeds); nothing that arrives does.
    */
   #current: string | undefined;
+  /** The conversation a command of the user's is about to make current, if it succeeds. */
+  #choosing: string | undefined;
   /** Chats open now, in the order they opened: what /switch can offer when the current one ends. */
   readonly #open = new Set<string>();
   readonly #recovered = new Map<string, number>();
@@ -135,12 +137,14 @@ export class LineUi {
         this.#waiting.delete(e.with);
         this.#open.add(e.with);
         this.#print(
-          this.#current === e.with ? `* chat with ${e.with} is open` : `* chat with ${e.with} is open; ${e.with}/message or /switch ${e.with} to talk there`,
+          this.#current === e.with || this.#choosing === e.with
+            ? `* chat with ${e.with} is open`
+            : `* chat with ${e.with} is open; ${e.with}/message or /switch ${e.with} to talk there`,
           'green',
         );
         return;
       case 'declined':
-        this.#print(e.reason === 'busy' ? `${e.by} is busy` : `${e.by} declined the chat (${e.reason})`, 'yellow');
+        this.#print(e.reason === 'busy' ? `${e.by} is busy` : `${e.by} declined the chat: ${e.reason}`, 'yellow');
         return;
       case 'message':
         this.#emitLine(`Message from ${this.#style('cyan', sanitize(e.from))}: ${sanitize(e.text)}`);
@@ -257,6 +261,16 @@ export class LineUi {
     }
   }
 
+  /** Runs a command that makes `name` current if it succeeds (events it causes meanwhile already count it as chosen). */
+  async #choose(name: string | undefined, command: () => Promise<boolean>): Promise<boolean> {
+    this.#choosing = name;
+    try {
+      return await command();
+    } finally {
+      this.#choosing = undefined;
+    }
+  }
+
   async #onLine(line: string): Promise<void> {
     let cmd;
     try {
@@ -278,14 +292,14 @@ export class LineUi {
           break;
         }
         // The conversation changes only when the message went into it.
-        if ((await s.send(to, cmd.text)) && cmd.to !== undefined) this.#switch(cmd.to);
+        if (await this.#choose(cmd.to, () => s.send(to, cmd.text))) this.#switch(to);
         break;
       }
       case 'connect':
-        if (await s.connect(cmd.name)) this.#switch(cmd.name);
+        if (await this.#choose(cmd.name, () => s.connect(cmd.name))) this.#switch(cmd.name);
         break;
       case 'accept':
-        if (await s.accept(cmd.name)) this.#switch(cmd.name);
+        if (await this.#choose(cmd.name, () => s.accept(cmd.name))) this.#switch(cmd.name);
         break;
       case 'outbox':
         s.outbox();

@@ -60,7 +60,7 @@ export class LocalRendezvous extends EventEmitter<LocalRendezvousEvents> {
         if (!isNatterError(err, ERROR_CODES.CONNECTION_CLOSED)) {
           throw new NatterError(
             ERROR_CODES.DIRECTORY_UNAVAILABLE,
-            `${this.host}:${this.port} does not answer as a natter directory (${(err as Error).message}); pass --directory HOST:PORT`,
+            `${this.host}:${this.port} does not answer as a natter directory: ${(err as Error).message}; pass --directory HOST:PORT`,
             { cause: err },
           );
         }

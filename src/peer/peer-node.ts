@@ -713,7 +713,7 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
       this.#wakeRoomWaiters(link);
       if (link.outbox.length > 0) {
         if (isDurable) this.emit('kept', link.name, link.outbox.length);
-        else this.emit('error', new NatterError(ERROR_CODES.NOT_DELIVERED, `${link.outbox.length} message(s) to ${link.name} not delivered: no receipt before leaving`), link.name);
+        else this.emit('error', new NatterError(ERROR_CODES.NOT_DELIVERED, `${messages(link.outbox.length)} to ${link.name} not delivered: no receipt before leaving`), link.name);
       }
       if (link.conn !== undefined && link.chat === 'open' && link.isReady) link.conn.send({ type: 'END' });
       if (link.conn !== undefined) closing.push(link.conn.close());
@@ -1091,7 +1091,7 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
             const unconfirmed = refused.filter((m) => m.wasSent === true).length;
             const never = refused.length - unconfirmed;
             const parts = [
-              ...(never > 0 ? [`${never} message(s) to ${link.name} not delivered`] : []),
+              ...(never > 0 ? [`${messages(never)} to ${link.name} not delivered`] : []),
               ...(unconfirmed > 0 ? [`${unconfirmed} sent earlier but never confirmed (${link.name} may have them)`] : []),
             ];
             this.emit('error', new NatterError(ERROR_CODES.NOT_DELIVERED, `${parts.join('; ')}: ${reason}`), link.name);
@@ -1234,6 +1234,11 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
       this.#links.delete(link.name);
     }
   }
+}
+
+/** "1 message", "2 messages". */
+function messages(n: number): string {
+  return n === 1 ? '1 message' : `${n} messages`;
 }
 
 function sleep(ms: number): Promise<void> {

@@ -35,6 +35,18 @@ after(() => {
 });
 
 describe('the outbox and quitting (line UI, tmux, with a directory)', () => {
+  it('accepting a request makes that chat the current one', async () => {
+    bob.send({ cmd: 'send', to: 'amy', text: 'hello amy' });
+    await term.until('amy', (s) => s.includes('bob wants to chat: /accept bob or /decline bob'), 'the request');
+    assert.equal(lastRow('amy'), '>', 'a request changes nothing');
+    term.line('amy', '/accept bob');
+    await term.until('amy', (s) => s.includes('Message from bob: hello amy'), 'the message');
+    assert.ok(term.rows('amy').includes('* chat with bob is open'), 'no hint to switch: it is the current one');
+    assert.equal(lastRow('amy'), 'bob>');
+    term.line('amy', '/end bob');
+    await term.until('amy', (s) => s.includes('* chat with bob ended; no current conversation now'), 'the end');
+  });
+
   it('a name nobody has seen: said once, with the /drop hint, and worded for a directory', async () => {
     term.line('amy', '/connect nobody');
     await term.until('amy', (s) => /^! nobody is not online$/m.test(s), 'the error');
