@@ -65,6 +65,7 @@ export {
 
 // directory/
 export { DirectoryServer, type DirectoryEvents, type DirectoryState } from './directory/server.ts';
+export { hostDirectory } from './directory/host.ts';
 export { DIRECTORY_DEFAULTS, resolveDirectoryOptions, type DirectoryOptions } from './directory/options.ts';
 export { MemoryDirectoryStore } from './directory/store/memory-store.ts';
 export {
@@ -79,11 +80,11 @@ export {
 // discovery/
 export type { Discovery, KeyAuthority, PeerInfo } from './discovery/discovery.ts';
 export { FriendsTable } from './discovery/friends-table.ts';
+export { DirectoryClient, type DirectoryClientOptions, type Registration } from './discovery/directory-client.ts';
+export { DirectoryLink, DEFAULT_BACKOFF, type Backoff, type DirectoryLinkOptions } from './discovery/directory-link.ts';
+export { LocalRendezvous, type HostDirectory, type HostedDirectory, type LocalRendezvousOptions } from './discovery/local-rendezvous.ts';
 
 // peer/
-export { DirectoryClient, type DirectoryClientOptions, type Registration } from './peer/directory-client.ts';
-export { DirectoryLink, DEFAULT_BACKOFF, type Backoff, type DirectoryLinkOptions } from './peer/directory-link.ts';
-export { LocalRendezvous, type LocalRendezvousOptions } from './peer/local-rendezvous.ts';
 export { KeyBook, type KeyReport } from './peer/key-book.ts';
 export { KnownPeers, type Pin } from './peer/known-peers.ts';
 export { PeerNode, type ChatState, type EndReason, type PeerNodeEvents, type PeerNodeOptions } from './peer/peer-node.ts';

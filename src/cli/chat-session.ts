@@ -8,9 +8,10 @@ import { EventEmitter } from 'node:events';
 import type { FriendsTable } from '../discovery/friends-table.ts';
 import { ERROR_CODES, NatterError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { DirectoryClient } from '../peer/directory-client.ts';
-import { DirectoryLink, type Backoff } from '../peer/directory-link.ts';
-import { LocalRendezvous } from '../peer/local-rendezvous.ts';
+import { DirectoryClient } from '../discovery/directory-client.ts';
+import { DirectoryLink, type Backoff } from '../discovery/directory-link.ts';
+import { LocalRendezvous } from '../discovery/local-rendezvous.ts';
+import { hostDirectory } from '../directory/host.ts';
 import { PeerNode } from '../peer/peer-node.ts';
 import type { KeyReport } from '../peer/key-book.ts';
 import { KeyBook } from '../peer/key-book.ts';
@@ -181,7 +182,7 @@ export class ChatSession extends EventEmitter<{ event: [ChatEvent]; done: [code:
     let connect: () => Promise<DirectoryClient>;
     if (o.find.kind === 'local') {
       const { host, port } = o.find.rendezvous;
-      rendezvous = new LocalRendezvous({ host, port, keyPair: o.keyPair, logger: o.logger });
+      rendezvous = new LocalRendezvous({ host, port, keyPair: o.keyPair, hostDirectory, logger: o.logger });
       const r = rendezvous;
       connect = () => r.connect();
     } else {

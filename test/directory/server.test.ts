@@ -8,7 +8,7 @@ import type { DirectoryOptions } from '../../src/directory/options.ts';
 import { ERROR_CODES, NatterError } from '../../src/errors.ts';
 import { encodeMessage } from '../../src/protocol/codec.ts';
 import { FramedConnection } from '../../src/transport/framed-connection.ts';
-import { DirectoryClient } from '../../src/peer/directory-client.ts';
+import { DirectoryClient } from '../../src/discovery/directory-client.ts';
 import { fingerprint } from '../../src/transport/identity.ts';
 import { rawConnect } from '../helpers/net.ts';
 import { RawClient, newKeyPair } from '../helpers/raw-client.ts';

@@ -7,9 +7,10 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
 import { afterEach, describe, it } from 'node:test';
+import { hostDirectory } from '../../src/directory/host.ts';
 import { DirectoryServer } from '../../src/directory/server.ts';
-import { DirectoryLink } from '../../src/peer/directory-link.ts';
-import { LocalRendezvous } from '../../src/peer/local-rendezvous.ts';
+import { DirectoryLink } from '../../src/discovery/directory-link.ts';
+import { LocalRendezvous } from '../../src/discovery/local-rendezvous.ts';
 import { freePorts } from '../helpers/ports.ts';
 import { newKeyPair } from '../helpers/raw-client.ts';
 
@@ -27,7 +28,7 @@ interface Peer {
 
 /** A peer of the zero-setup mode, as `natter chat` builds it (the local backoff, slowed down to leave the test room). */
 async function peer(name: string, port: number, initialMs = 300): Promise<Peer> {
-  const rendezvous = new LocalRendezvous({ host: '127.0.0.1', port, keyPair: newKeyPair() });
+  const rendezvous = new LocalRendezvous({ host: '127.0.0.1', port, keyPair: newKeyPair(), hostDirectory });
   const link = new DirectoryLink({ name, connect: () => rendezvous.connect(), backoff: { initialMs, maxMs: initialMs }, random: () => 0.5 });
   const p: Peer = { name, rendezvous, link, registrations: 0 };
   link.on('registered', () => p.registrations++);

@@ -5,7 +5,7 @@ import { DirectoryServer } from '../../src/directory/server.ts';
 import { ERROR_CODES, NatterError, errorFromWire, type NatterErrorCode } from '../../src/errors.ts';
 import { encodeMessage } from '../../src/protocol/codec.ts';
 import type { Message } from '../../src/protocol/messages.ts';
-import { DirectoryClient } from '../../src/peer/directory-client.ts';
+import { DirectoryClient } from '../../src/discovery/directory-client.ts';
 import type { SecureStream } from '../../src/transport/secure.ts';
 import { acceptSecure } from '../../src/transport/tcp.ts';
 import { startServer, type TestServer } from '../helpers/net.ts';

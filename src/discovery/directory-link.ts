@@ -12,7 +12,7 @@
  *   any ──stop()──▶ DOWN, close
  */
 import { EventEmitter } from 'node:events';
-import type { Discovery, KeyAuthority, PeerInfo } from '../discovery/discovery.ts';
+import type { Discovery, KeyAuthority, PeerInfo } from './discovery.ts';
 import { ERROR_CODES, NatterError } from '../errors.ts';
 import { SILENT_LOGGER, type Logger } from '../log.ts';
 import { canonicalIp } from '../protocol/fields.ts';

@@ -3,8 +3,8 @@ import { afterEach, describe, it } from 'node:test';
 import { ManualClock } from '../../src/clock.ts';
 import { DirectoryServer } from '../../src/directory/server.ts';
 import { ERROR_CODES, NatterError } from '../../src/errors.ts';
-import { DirectoryClient, type Registration } from '../../src/peer/directory-client.ts';
-import { DirectoryLink } from '../../src/peer/directory-link.ts';
+import { DirectoryClient, type Registration } from '../../src/discovery/directory-client.ts';
+import { DirectoryLink } from '../../src/discovery/directory-link.ts';
 import type { KeyPair } from '../../src/transport/secure.ts';
 import { newKeyPair } from '../helpers/raw-client.ts';
 

@@ -10,17 +10,35 @@
  * whoever retries first (this process included) hosts anew.
  */
 import { EventEmitter } from 'node:events';
-import { DirectoryServer } from '../directory/server.ts';
 import { ERROR_CODES, NatterError, isNatterError } from '../errors.ts';
 import { SILENT_LOGGER, type Logger } from '../log.ts';
 import type { KeyPair } from '../transport/secure.ts';
 import { DirectoryClient } from './directory-client.ts';
+
+/** A directory this process hosts: what the rendezvous needs of it. */
+export interface HostedDirectory {
+  /** True once it has begun to stop. */
+  readonly isShuttingDown: boolean;
+  /** Stops it without telling its clients to shut down (they reconnect). */
+  close(reason?: string): Promise<void>;
+  /** 'shutdown' once it has stopped, for whatever reason. */
+  once(event: 'shutdown', listener: (reason: string) => void): unknown;
+}
+
+/**
+ * Starts a directory on `host`:`port` with `keyPair` as its key. Rejects with
+ * NATTER_ERR_LISTEN_FAILED when the port is taken (someone else hosts).
+ * `hostDirectory` in src/directory/host.ts is the one natter uses.
+ */
+export type HostDirectory = (options: { host: string; port: number; keyPair: KeyPair; logger: Logger }) => Promise<HostedDirectory>;
 
 export interface LocalRendezvousOptions {
   host: string;
   port: number;
   /** Our identity: for the connection to the directory, and as the directory's key when we host it. */
   keyPair: KeyPair;
+  /** How to host the directory when nobody does. */
+  hostDirectory: HostDirectory;
   logger?: Logger;
 }
 
@@ -36,7 +54,8 @@ export class LocalRendezvous extends EventEmitter<LocalRendezvousEvents> {
   readonly port: number;
   readonly #log: Logger;
   readonly #keyPair: KeyPair;
-  #hosted: DirectoryServer | undefined;
+  readonly #hostDirectory: HostDirectory;
+  #hosted: HostedDirectory | undefined;
 
   constructor(options: LocalRendezvousOptions) {
     super();
@@ -44,6 +63,7 @@ export class LocalRendezvous extends EventEmitter<LocalRendezvousEvents> {
     this.port = options.port;
     this.#log = options.logger ?? SILENT_LOGGER;
     this.#keyPair = options.keyPair;
+    this.#hostDirectory = options.hostDirectory;
   }
 
   /** True while this process hosts the directory. */
@@ -76,11 +96,10 @@ export class LocalRendezvous extends EventEmitter<LocalRendezvousEvents> {
     if (old !== undefined && !old.isShuttingDown) return true;
     // A hosted directory that is stopping still holds the port until it is gone.
     if (old !== undefined) await old.close();
-    const server = new DirectoryServer({ logger: this.#log, keyPair: this.#keyPair });
+    let server: HostedDirectory;
     try {
-      await server.listen(this.port, this.host);
+      server = await this.#hostDirectory({ host: this.host, port: this.port, keyPair: this.#keyPair, logger: this.#log });
     } catch (err) {
-      await server.close();
       if (isNatterError(err, ERROR_CODES.LISTEN_FAILED)) return false;
       throw err;
     }

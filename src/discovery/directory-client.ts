@@ -12,7 +12,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { ERROR_CODES, NatterError, errorFromWire } from '../errors.ts';
-import type { PeerInfo } from '../discovery/discovery.ts';
+import type { PeerInfo } from './discovery.ts';
 import type { Message } from '../protocol/messages.ts';
 import type { FramedConnection } from '../transport/framed-connection.ts';
 import type { KeyPair } from '../transport/secure.ts';
