@@ -1,0 +1,51 @@
+/** What a PeerNode tells its owner (a UI, a bot, a test), and the shapes those events carry. */
+import type { NatterError } from '../errors.ts';
+import type { MessageId } from './store/message-id.ts';
+
+export type ChatState = 'outgoing' | 'incoming' | 'open';
+
+/** Why a chat ended. */
+export type EndReason = 'local' | 'remote' | 'lost';
+
+/** A message in the outbox. */
+export interface OutMessage {
+  id: MessageId;
+  ts: number;
+  text: string;
+  /** It went out at least once (its receipt may have been lost with a connection). */
+  wasSent?: boolean;
+}
+
+export interface PeerNodeEvents {
+  /** Someone asks to chat; answer with accept() or decline(). */
+  request: [from: string];
+  /** A chat is open. */
+  connected: [peer: string];
+  /** Our request was declined; reason "busy" when the peer has too many chats. */
+  declined: [by: string, reason: string];
+  /** A chat message, recorded in the store and shown once: a resent copy is dropped by its id. */
+  message: [from: string, text: string, meta: { id: MessageId; ts: number }];
+  /** A message the user entered is in the outbox; `isRecovered` for one left there by an earlier run. */
+  queued: [to: string, message: OutMessage, isRecovered: boolean];
+  /** A message went out on a connection (it may be sent again if that connection is lost before its receipt). */
+  sent: [to: string, id: MessageId];
+  /** The receiver recorded the message. */
+  delivered: [to: string, id: MessageId];
+  /**
+   * Messages to `peer` wait: it cannot be reached now (`reason`); they leave
+   * when it can. `isNeverSeen` when no source (the directory, the friends
+   * table, a pinned key) has ever known the name: perhaps a typo, for drop().
+   */
+  waiting: [peer: string, count: number, reason: NatterError, info: { isNeverSeen: boolean }];
+  /**
+   * stop() waits up to `graceMs` for messages on their way: `count` to each
+   * peer, sent and awaiting their receipts, or waiting for a chat being opened.
+   */
+  stopping: [waitingFor: { peer: string; count: number }[], graceMs: number];
+  /** stop() left undelivered messages in a durable outbox; they leave next time. */
+  kept: [peer: string, count: number];
+  /** A chat ended; `detail` says more for "lost". */
+  ended: [peer: string, reason: EndReason, detail: string];
+  /** Something failed that the user should hear about (unknown or offline peer, undelivered texts). */
+  error: [err: NatterError, peer: string | undefined];
+}

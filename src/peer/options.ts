@@ -1,0 +1,86 @@
+/** A PeerNode's options: every limit finite, every default stated, every value checked. */
+import type { Clock, Scheduler } from '../clock.ts';
+import type { Discovery } from '../discovery/discovery.ts';
+import { ERROR_CODES, NatterError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import type { ProtocolLimits } from '../protocol/limits.ts';
+import type { KeyPair } from '../transport/secure.ts';
+import type { KeyBook } from './key-book.ts';
+import type { Connector, ConnectorContext } from './links/connector.ts';
+import type { MessageStore } from './store/message-store.ts';
+
+export interface PeerNodeOptions {
+  /** Our display name. */
+  name: string;
+  /** How names are turned into addresses. */
+  discovery: Discovery;
+  /** Address to listen on. Default 127.0.0.1. */
+  listenHost?: string;
+  /** Port to listen on (0: any free port). */
+  listenPort: number;
+  /** IP to tell peers in CONN; default: the local address of each connection. */
+  advertiseIp?: string;
+  /** Accept every chat request without asking. Default false (friends of a table are always accepted). */
+  isAutoAccept?: boolean;
+  /** Most chats (open or being set up) at once. Default 8. */
+  maxChats?: number;
+  /** Close a connection after this long without chat traffic. Default 300,000 ms. */
+  idleTimeoutMs?: number;
+  /** PING interval; a connection silent for three intervals is dead. Default 15,000 ms. */
+  keepaliveIntervalMs?: number;
+  /** Deadline to connect to a peer and exchange HELLO, and for an inbound connection to send CONN. Default 10,000 ms. */
+  dialTimeoutMs?: number;
+  /** Messages not yet delivered per peer, at most; more are refused with OUTBOX_FULL. Default 1,000. */
+  maxOutbox?: number;
+  /** How long stop() waits for messages on their way (a chat opening, receipts due). Default 5,000 ms. */
+  stopGraceMs?: number;
+  /** First wait before trying again to reach a peer that has messages waiting; doubles per failure. Default 2,000 ms. */
+  retryIntervalMs?: number;
+  /** Longest wait between such tries. Default 60,000 ms. */
+  maxRetryIntervalMs?: number;
+  /** Where the outbox, the ids of received messages and the history live. Default: in memory (lost at exit). */
+  store?: MessageStore;
+  /** Inbound connections that have not sent CONN yet, at most; more are refused. Default 64. */
+  maxPendingInbound?: number;
+  /** Our identity for the encrypted channel. Default: a new key pair (library use and tests). */
+  keyPair?: KeyPair;
+  /** Which key each name must prove (pins, the friends table, the directory). Default: pins in memory only. */
+  keyBook?: KeyBook;
+  /** How connections to a peer are opened. Default: straight to the address the discovery gives. */
+  connector?: (ctx: ConnectorContext) => Connector;
+  limits?: Partial<ProtocolLimits>;
+  /** The monotonic clock for deadlines (stop's grace, a request's answer). Default: the scheduler's, or the real one. */
+  clock?: Clock;
+  /** Timers for keepalives, idle closes and retries. Default: Node's. */
+  scheduler?: Scheduler;
+  logger?: Logger;
+}
+
+const DEFAULTS = {
+  listenHost: '127.0.0.1',
+  isAutoAccept: false,
+  maxChats: 8,
+  idleTimeoutMs: 300_000,
+  keepaliveIntervalMs: 15_000,
+  dialTimeoutMs: 10_000,
+  maxOutbox: 1_000,
+  stopGraceMs: 5_000,
+  retryIntervalMs: 2_000,
+  maxRetryIntervalMs: 60_000,
+  maxPendingInbound: 64,
+};
+
+export type ResolvedPeerOptions = typeof DEFAULTS & PeerNodeOptions;
+
+/** The options with their defaults filled in. @throws NatterError NATTER_ERR_INVALID_ARGUMENT for a bad value. */
+export function resolvePeerOptions(options: PeerNodeOptions): ResolvedPeerOptions {
+  const o = { ...DEFAULTS, ...options };
+  for (const key of ['maxChats', 'idleTimeoutMs', 'keepaliveIntervalMs', 'dialTimeoutMs', 'maxOutbox', 'stopGraceMs', 'maxPendingInbound', 'retryIntervalMs', 'maxRetryIntervalMs'] as const) {
+    const v = o[key];
+    // Durations past a day would overflow Node's timers (about 24.8 days) into 1 ms.
+    if (!Number.isSafeInteger(v) || v < 1 || (key.endsWith('Ms') && v > 86_400_000)) {
+      throw new NatterError(ERROR_CODES.INVALID_ARGUMENT, `peer option ${key} must be a positive integer${key.endsWith('Ms') ? ' of at most a day' : ''}, got ${String(v)}`);
+    }
+  }
+  return o;
+}
