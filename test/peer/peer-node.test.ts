@@ -4,6 +4,7 @@ import { createServer, connect as netConnect, type AddressInfo, type Server, typ
 import { afterEach, describe, it } from 'node:test';
 import type { Discovery, KeyAuthority, PeerInfo } from '../../src/discovery/discovery.ts';
 import { ERROR_CODES, NatterError, type NatterErrorCode } from '../../src/errors.ts';
+import { ManualScheduler } from '../../src/clock.ts';
 import { encodeMessage } from '../../src/protocol/codec.ts';
 import { PeerNode, type PeerNodeOptions } from '../../src/peer/peer-node.ts';
 import { RawClient } from '../helpers/raw-client.ts';
@@ -201,11 +202,18 @@ describe('PeerNode chats', () => {
 describe('PeerNode connections', () => {
   it('closes an idle connection and opens a new one transparently for the next message', async () => {
     const book = new Book();
-    const alice = await start(book, 'alice', { isAutoAccept: true, idleTimeoutMs: 150 });
-    const bob = await start(book, 'bob', { isAutoAccept: true, idleTimeoutMs: 150 });
+    // Time for the keepalive and idle timers moves only when the test says so.
+    const scheduler = new ManualScheduler();
+    const timing = { idleTimeoutMs: 150, keepaliveIntervalMs: 86_400_000, scheduler };
+    const alice = await start(book, 'alice', { isAutoAccept: true, ...timing });
+    const bob = await start(book, 'bob', { isAutoAccept: true, ...timing });
     const b = recorder(bob);
     await alice.send('bob', 'one');
     await b.next('message');
+    scheduler.advance(149);
+    await new Promise((r) => setImmediate(r));
+    assert.equal(alice.connectionCount, 1, 'not idle yet');
+    scheduler.advance(1); // alice dialed: she closes at the idle timeout; bob would wait 10% longer
     await until(() => alice.connectionCount === 0 && bob.connectionCount === 0);
     assert.equal(alice.chatState('bob'), 'open', 'the chat outlives its connection');
     assert.equal(recorder(alice).events.length, 0, 'an idle close is not reported as a loss');
@@ -237,7 +245,8 @@ describe('PeerNode connections', () => {
 
   it('a dead connection is detected within three keepalive intervals, and the UI hears of it', async () => {
     const book = new Book();
-    const alice = await start(book, 'alice', { isAutoAccept: true, keepaliveIntervalMs: 100 });
+    const scheduler = new ManualScheduler();
+    const alice = await start(book, 'alice', { isAutoAccept: true, keepaliveIntervalMs: 100, scheduler });
     const bob = await start(book, 'bob', { isAutoAccept: true, keepaliveIntervalMs: 60_000 });
     // alice reaches bob through a proxy that can freeze: bytes stop, nothing closes.
     const bobPort = (book.entries.get('bob') as PeerInfo).port;
@@ -257,11 +266,16 @@ describe('PeerNode connections', () => {
     await alice.send('bob', 'before');
     await recorder(bob).next('message');
     isFrozen = true;
-    const started = Date.now(); // the last frame alice heard came before this
+    const started = scheduler.now(); // the last frame alice heard came before this
+    // Half an interval at a time (as often as alice checks), letting the network work in between.
+    while (!a.events.some((e) => e[0] === 'ended') && scheduler.now() - started < 1_000) {
+      scheduler.advance(50);
+      await new Promise((r) => setTimeout(r, 5));
+    }
     const ended = await a.next('ended', 2_000);
     assert.equal(ended[2], 'lost');
     assert.match(String(ended[3]), /keepalive/);
-    assert.ok(Date.now() - started <= 3 * 100 + 40, `detected after ${Date.now() - started} ms; three intervals are 300 ms`);
+    assert.ok(scheduler.now() - started <= 3 * 100, `detected after ${scheduler.now() - started} ms of keepalive time; three intervals are 300 ms`);
   });
 
   it('a peer that vanishes without END (a crash) is reported as lost; an idle close is not', async () => {
