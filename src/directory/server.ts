@@ -146,7 +146,7 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
   }
 
   #onSocket(socket: Socket): void {
-    const remoteAddress = socket.remoteAddress;
+    const { remoteAddress, remotePort } = socket;
     // A handshake costs CPU: beyond this many at once, refuse before doing one. Below it, a
     // client the directory cannot take still completes the handshake to hear why (one ERROR).
     if (this.#shutdown !== undefined || this.#handshaking >= this.options.maxHandshakes) {
@@ -158,7 +158,7 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
     acceptSecure(socket, this.options.keyPair, this.options.handshakeTimeoutMs).then(
       ({ stream, connOptions }) => {
         this.#handshaking--;
-        this.handle(stream.asDuplex(), { remoteAddress, remoteKey: stream.remoteKey, maxWriteBytes: connOptions.maxWriteBytes });
+        this.handle(stream.asDuplex(), { remoteAddress, remotePort, remoteKey: stream.remoteKey, maxWriteBytes: connOptions.maxWriteBytes });
       },
       (err: NatterError) => {
         this.#handshaking--;
@@ -173,7 +173,10 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
    * client proved (listen() passes the handshake's); a client without one
    * may list who is online but not register or administer.
    */
-  handle(stream: Duplex, info: { remoteAddress?: string | undefined; remoteKey?: Buffer | undefined; maxWriteBytes?: number } = {}): void {
+  handle(
+    stream: Duplex,
+    info: { remoteAddress?: string | undefined; remotePort?: number | undefined; remoteKey?: Buffer | undefined; maxWriteBytes?: number } = {},
+  ): void {
     const o = this.options;
     const ip = info.remoteAddress === undefined ? '' : canonicalIp(info.remoteAddress);
     const conn = new FramedConnection(stream, {
@@ -191,7 +194,7 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
     }
     this.counters.connectionsAccepted++;
     const id = String(this.#nextId++);
-    const session = new ClientSession(id, conn, ip, info.remoteKey, this.#sessionHost);
+    const session = new ClientSession(id, conn, ip, info.remotePort ?? 0, info.remoteKey, this.#sessionHost);
     this.#sessions.set(id, session);
     this.#perIp.set(ip, (this.#perIp.get(ip) ?? 0) + 1);
     conn.on('message', (msg) => session.enqueue(msg));

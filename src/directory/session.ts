@@ -31,8 +31,10 @@ export interface SessionHost {
 export class ClientSession {
   readonly id: string;
   readonly conn: FramedConnection;
-  /** The client's address as seen by the directory (canonical text). */
+  /** The client's address as seen by the directory (canonical text; behind a NAT, the NAT's). */
   readonly ip: string;
+  /** The port the connection comes from, as seen by the directory (0 when unknown). */
+  readonly port: number;
   /** The Ed25519 key the client proved in the handshake; undefined on an unauthenticated stream. */
   readonly key: Buffer | undefined;
   /** `key` as hex, as the store keeps it. */
@@ -51,10 +53,11 @@ export class ClientSession {
   #isRunning = false;
   #delayed = 0;
 
-  constructor(id: string, conn: FramedConnection, ip: string, key: Buffer | undefined, host: SessionHost) {
+  constructor(id: string, conn: FramedConnection, ip: string, port: number, key: Buffer | undefined, host: SessionHost) {
     this.id = id;
     this.conn = conn;
     this.ip = ip;
+    this.port = port;
     this.key = key;
     this.keyHex = key?.toString('hex');
     this.#host = host;

@@ -178,10 +178,33 @@ export function encodeMessage(msg: Message, limits: Limits = DEFAULT_LIMITS): Bu
       return frame(msg.type, fields, limits);
     }
     case 'ACK': {
-      const out = fixed(msg.type, 6, limits);
-      out.writeUInt16BE(checkPort(msg.port, false), 5);
-      out.writeUInt32BE(checkU32(msg.aliveIntervalMs, 'alive interval'), 7);
-      return out;
+      const head = Buffer.allocUnsafe(6);
+      head.writeUInt16BE(checkPort(msg.port, false), 0);
+      head.writeUInt32BE(checkU32(msg.aliveIntervalMs, 'alive interval'), 2);
+      return frame(msg.type, [head, ipToBytes(msg.seenIp), u16(checkPort(msg.seenPort, true), 'seen port')], limits);
+    }
+    case 'PROBE':
+      return frame(msg.type, [u16(checkPort(msg.port, false), 'port')], limits);
+    case 'PROBED':
+      return frame(
+        msg.type,
+        [u8(msg.isReachable ? 1 : 0), u8(msg.isRelaying ? 1 : 0), ipToBytes(msg.seenIp), u16(checkPort(msg.seenPort, true), 'seen port'), bytes16(msg.detail, 'detail')],
+        limits,
+      );
+    case 'PUNCH':
+    case 'RELAY':
+      return frame(msg.type, [str8(normalizeName(msg.name, limits.maxNameBytes), 'name')], limits);
+    case 'MEET':
+      return frame(msg.type, [str8(normalizeName(msg.name, limits.maxNameBytes), 'name'), ipToBytes(msg.ip), u16(checkPort(msg.port, false), 'port')], limits);
+    case 'CALL': {
+      const isPunch = msg.via === 'punch';
+      if (!isPunch && (msg.ip !== '' || msg.port !== 0)) throw new NatterError(ERROR_CODES.MALFORMED, 'a relay CALL carries no address');
+      if (isPunch && msg.ip === '') throw new NatterError(ERROR_CODES.MALFORMED, 'a punch CALL needs an address');
+      return frame(
+        msg.type,
+        [u8(isPunch ? CALL_VIA_PUNCH : CALL_VIA_RELAY), str8(normalizeName(msg.name, limits.maxNameBytes), 'name'), ipToBytes(msg.ip), u16(checkPort(msg.port, !isPunch), 'port')],
+        limits,
+      );
     }
     case 'NACK':
       return frame(msg.type, [bytes16(msg.reason, 'reason')], limits);
@@ -206,9 +229,14 @@ export function encodeMessage(msg: Message, limits: Limits = DEFAULT_LIMITS): Bu
     case 'END':
     case 'SHUTDOWN':
     case 'DUMP':
+    case 'JOINED':
       return fixed(msg.type, 0, limits);
   }
 }
+
+/** CALL's `via` byte (protocol.md §4.17). */
+const CALL_VIA_PUNCH = 1;
+const CALL_VIA_RELAY = 2;
 
 /** TEXT is the hot path: no reader object, one UTF-8 check and one string. Same errors as the general path. */
 function decodeText(payload: Buffer, limits: Limits): Message {
@@ -276,8 +304,41 @@ export function decodePayload(name: MessageName, payload: Buffer, limits: Limits
       break;
     }
     case 'ACK':
-      msg = { type: name, port: checkPort(r.u16('port'), false), aliveIntervalMs: r.u32('alive interval') };
+      msg = { type: name, port: checkPort(r.u16('port'), false), aliveIntervalMs: r.u32('alive interval'), seenIp: r.ip('seen address'), seenPort: r.u16('seen port') };
       break;
+    case 'PROBE':
+      msg = { type: name, port: checkPort(r.u16('port'), false) };
+      break;
+    case 'PROBED':
+      msg = {
+        type: name,
+        isReachable: readBool(r, 'reachable flag'),
+        isRelaying: readBool(r, 'relaying flag'),
+        seenIp: r.ip('seen address'),
+        seenPort: r.u16('seen port'),
+        detail: r.utf8(r.u16('detail length'), 'detail'),
+      };
+      break;
+    case 'PUNCH':
+    case 'RELAY':
+      msg = { type: name, name: readName(r, limits) };
+      break;
+    case 'MEET': {
+      const peerName = readName(r, limits);
+      msg = { type: name, name: peerName, ip: r.ip('ip'), port: checkPort(r.u16('port'), false) };
+      break;
+    }
+    case 'CALL': {
+      const via = r.u8('via');
+      if (via !== CALL_VIA_PUNCH && via !== CALL_VIA_RELAY) throw new NatterError(ERROR_CODES.MALFORMED, `CALL has unknown via ${via}`);
+      const peerName = readName(r, limits);
+      const ip = r.ip('ip');
+      const port = checkPort(r.u16('port'), via === CALL_VIA_RELAY);
+      if (via === CALL_VIA_PUNCH && ip === '') throw new NatterError(ERROR_CODES.MALFORMED, 'a punch CALL needs an address');
+      if (via === CALL_VIA_RELAY && (ip !== '' || port !== 0)) throw new NatterError(ERROR_CODES.MALFORMED, 'a relay CALL carries no address');
+      msg = { type: name, via: via === CALL_VIA_PUNCH ? 'punch' : 'relay', name: peerName, ip, port };
+      break;
+    }
     case 'NACK':
       msg = { type: name, reason: r.utf8(r.u16('reason length'), 'reason') };
       break;
@@ -303,6 +364,7 @@ export function decodePayload(name: MessageName, payload: Buffer, limits: Limits
     case 'END':
     case 'SHUTDOWN':
     case 'DUMP':
+    case 'JOINED':
       msg = { type: name };
       break;
   }

@@ -2,11 +2,11 @@
  * The messages of the natter wire protocol (docs/protocol.md §4).
  *
  * Each message is a plain object tagged by `type`. Type codes are grouped:
- * 0x0_ session, 0x1_ directory, 0x2_ between peers.
+ * 0x0_ session, 0x1_ directory, 0x2_ between peers, 0x3_ relaying.
  */
 
 /** Protocol version spoken by this build; HELLO carries it (protocol.md §4.1). */
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 
 /** The four bytes that open every HELLO payload: ASCII "NATR". */
 export const HELLO_MAGIC = Buffer.from('NATR', 'ascii');
@@ -26,6 +26,11 @@ export const MESSAGE_TYPES = {
   SHUTDOWN: 0x18,
   DUMP: 0x19,
   STATE: 0x1a,
+  PROBE: 0x1b,
+  PROBED: 0x1c,
+  PUNCH: 0x1d,
+  MEET: 0x1e,
+  CALL: 0x1f,
   CONN: 0x20,
   RESP: 0x21,
   TEXT: 0x22,
@@ -33,6 +38,8 @@ export const MESSAGE_TYPES = {
   PING: 0x24,
   PONG: 0x25,
   RCPT: 0x26,
+  RELAY: 0x30,
+  JOINED: 0x31,
 } as const;
 
 export type MessageName = keyof typeof MESSAGE_TYPES;
@@ -58,8 +65,12 @@ export interface HelloMessage { type: 'HELLO'; version: number }
 export interface ErrorMessage { type: 'ERROR'; code: string; reason: string }
 /** Register with the directory; `port` 0 asks the directory to choose. */
 export interface UpMessage { type: 'UP'; name: string; ip: Ip; port: number }
-/** Directory's answer to UP and ALIVE: the assigned port and how often to send ALIVE. */
-export interface AckMessage { type: 'ACK'; port: number; aliveIntervalMs: number }
+/**
+ * Directory's answer to UP and ALIVE: the assigned port, how often to send
+ * ALIVE, and where the directory sees this connection come from (behind a
+ * NAT: the public address and port the NAT maps it to).
+ */
+export interface AckMessage { type: 'ACK'; port: number; aliveIntervalMs: number; seenIp: Ip; seenPort: number }
 /** Directory's answer to ALIVE from an unknown client: register again with UP. */
 export interface NackMessage { type: 'NACK'; reason: string }
 /** Leave the directory. */
@@ -82,6 +93,27 @@ export interface ShutdownMessage { type: 'SHUTDOWN' }
 export interface DumpMessage { type: 'DUMP' }
 /** One piece of the JSON answer to DUMP; `more` says further pieces follow. */
 export interface StateMessage { type: 'STATE'; more: boolean; data: Buffer }
+/** Ask the directory to dial back this connection's address at `port` (is our listener reachable from outside?). */
+export interface ProbeMessage { type: 'PROBE'; port: number }
+/**
+ * Answer to PROBE: whether the dial-back got through (and why not), whether
+ * this directory relays, and where it sees this connection come from.
+ */
+export interface ProbedMessage { type: 'PROBED'; isReachable: boolean; isRelaying: boolean; seenIp: Ip; seenPort: number; detail: string }
+/** Ask the directory to set up hole punching to the peer `name`. */
+export interface PunchMessage { type: 'PUNCH'; name: string }
+/** Answer to PUNCH: dial `name` at `ip`:`port` now, from this connection's own local port (it does the same). */
+export interface MeetMessage { type: 'MEET'; name: string; ip: Ip; port: number }
+/**
+ * From the directory, unasked: `name` wants to reach us. `via` 'punch': dial
+ * `ip`:`port` now, from this connection's local port; 'relay': open a relay
+ * connection to the directory and send RELAY(name) (`ip` and `port` empty).
+ */
+export interface CallMessage { type: 'CALL'; via: 'punch' | 'relay'; name: string; ip: Ip; port: number }
+/** First request on a new directory connection: join it to the peer `name`'s own RELAY connection. */
+export interface RelayMessage { type: 'RELAY'; name: string }
+/** Answer to RELAY: both asked; from here on the connection carries the other peer's bytes, end to end. */
+export interface JoinedMessage { type: 'JOINED' }
 /** Ask a peer to chat: who we are and where we listen. */
 export interface ConnMessage { type: 'CONN'; name: string; ip: Ip; port: number }
 /** Answer to CONN. */
@@ -106,6 +138,13 @@ export type Message =
   | ErrorMessage
   | UpMessage
   | AckMessage
+  | ProbeMessage
+  | ProbedMessage
+  | PunchMessage
+  | MeetMessage
+  | CallMessage
+  | RelayMessage
+  | JoinedMessage
   | NackMessage
   | DownMessage
   | WhoMessage

@@ -48,7 +48,7 @@ function frame(type: number, payload: number[] | Buffer = []): Buffer {
 }
 const str8 = (s: string) => [Buffer.byteLength(s), ...Buffer.from(s)];
 const hello = (version: number) => frame(0x01, [0x4e, 0x41, 0x54, 0x52, version >> 8, version & 0xff]);
-const HELLO = hello(3);
+const HELLO = hello(4);
 const UP = (name: string, port = 0) => frame(0x10, [...str8(name), 0x00, port >> 8, port & 0xff]);
 const DOWN = frame(0x13);
 const WHO = frame(0x14);
@@ -161,10 +161,15 @@ function errorCode(f: Frame): string {
   return f.payload.subarray(1, 1 + len).toString('ascii');
 }
 
-function ack(f: Frame): { port: number; intervalMs: number } {
+/** ACK: port u16, interval u32, then the address and port the connection is seen from (protocol.md §4.4). */
+function ack(f: Frame): { port: number; intervalMs: number; seenFamily: number; seenPort: number } {
   assert.equal(f.type, 0x11, `expected ACK (0x11), got type 0x${f.type.toString(16)}`);
-  assert.equal(f.payload.length, 6);
-  return { port: f.payload.readUInt16BE(0), intervalMs: f.payload.readUInt32BE(2) };
+  const p = f.payload;
+  const family = p[6] as number;
+  const ipBytes = { 0: 0, 4: 4, 6: 16 }[family];
+  assert.ok(ipBytes !== undefined, `ACK seen address family ${family}`);
+  assert.equal(p.length, 6 + 1 + ipBytes + 2, 'ACK is port, interval, seen address and seen port, nothing more');
+  return { port: p.readUInt16BE(0), intervalMs: p.readUInt32BE(2), seenFamily: family, seenPort: p.readUInt16BE(7 + ipBytes) };
 }
 
 interface PeerRecord {
@@ -330,12 +335,12 @@ describe(`directory conformance (${COMMAND})`, () => {
     assert.deepEqual(wire.remoteKey, identity.publicKey);
   });
 
-  it('opens with HELLO: magic NATR, version 3', async () => {
+  it('opens with HELLO: magic NATR, version 4', async () => {
     const wire = await open({ hello: false });
     wire.send(HELLO);
     const f = await wire.next();
     assert.equal(f.type, 0x01);
-    assert.deepEqual([...f.payload], [0x4e, 0x41, 0x54, 0x52, 0x00, 0x03]);
+    assert.deepEqual([...f.payload], [0x4e, 0x41, 0x54, 0x52, 0x00, 0x04]);
   });
 
   it('UP is answered by ACK with a port and a positive alive interval; ALIVE by the same ACK', async () => {
@@ -343,6 +348,8 @@ describe(`directory conformance (${COMMAND})`, () => {
     wire.send(UP(unique('up')));
     const a = ack(await wire.next());
     assert.ok(a.port > 0 && a.intervalMs > 0);
+    assert.ok(a.seenFamily === 4 || a.seenFamily === 6, 'a TCP connection is seen from an address');
+    assert.ok(a.seenPort > 0, 'and a port');
     wire.send(ALIVE);
     assert.deepEqual(ack(await wire.next()), a);
   });
@@ -472,7 +479,7 @@ describe(`directory conformance (${COMMAND})`, () => {
     });
   }
 
-  for (const version of [1, 2, 9]) {
+  for (const version of [1, 2, 3, 9]) {
     it(`protocol version ${version} is refused with NATTER_ERR_VERSION_MISMATCH`, async () => {
       const wire = await open({ hello: false });
       wire.send(hello(version));

@@ -31,7 +31,9 @@ describe('natter directory (a real process)', () => {
     assert.ok(port > 0);
     assert.match(proc.stdout, /^natter directory listening on 127\.0\.0\.1:\d+\nkey fingerprint: ([a-z2-7]{4} ){7}[a-z2-7]{4}\n$/);
     const c = await RawClient.connect(port);
-    assert.deepEqual(await c.up('alice'), { type: 'ACK', port: 50_000, aliveIntervalMs: 500 });
+    const localPort = (c.socket as unknown as { socket: { localPort: number } }).socket.localPort;
+    // The directory says where it sees the connection come from: here, this very socket.
+    assert.deepEqual(await c.up('alice'), { type: 'ACK', port: 50_000, aliveIntervalMs: 500, seenIp: '127.0.0.1', seenPort: localPort });
     await proc.waitFor(/"msg":"registered"/, 5_000, 'stderr');
     const line = proc.stderr.split('\n').find((l) => l.includes('"registered"')) as string;
     assert.equal(JSON.parse(line).peer, 'alice');

@@ -112,7 +112,10 @@ describe('DirectoryClient', () => {
 
   it('treats an answer nobody asked for as a protocol error', async () => {
     for (const reply of [
-      { type: 'ACK', port: 1, aliveIntervalMs: 1 },
+      { type: 'ACK', port: 1, aliveIntervalMs: 1, seenIp: '', seenPort: 0 },
+      { type: 'MEET', name: 'm', ip: '192.0.2.1', port: 1 },
+      { type: 'PROBED', isReachable: true, isRelaying: false, seenIp: '', seenPort: 0, detail: '' },
+      { type: 'JOINED' },
       { type: 'NACK', reason: 'x' },
       { type: 'HDR', count: 1 },
       { type: 'PEER', name: 'p', ip: '', port: 1, key: Buffer.alloc(32) },

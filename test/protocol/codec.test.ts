@@ -192,7 +192,7 @@ describe('malformed payloads', () => {
   }
 
   it('an unknown type is refused from the header', () => {
-    for (const type of [0x00, 0x03, 0x0f, 0x1b, 0x27, 0x7f, 0xff]) {
+    for (const type of [0x00, 0x03, 0x0f, 0x27, 0x2f, 0x32, 0x7f, 0xff]) {
       assert.throws(() => decodeAll([rawFrame(type, [])]), hasCode(ERROR_CODES.UNKNOWN_TYPE), `type ${type}`);
     }
   });
@@ -212,8 +212,14 @@ describe('encoder refuses what it cannot send', () => {
     ['an empty PEER key', { type: 'PEER', name: 'a', ip: '', port: 1, key: Buffer.alloc(0) }, ERROR_CODES.MALFORMED],
     ['a PEER key that is not a Buffer', { type: 'PEER', name: 'a', ip: '', port: 1, key: KEY.toString('hex') as unknown as Buffer }, ERROR_CODES.MALFORMED],
     ['port 70000', { type: 'UP', name: 'a', ip: '', port: 70000 }, ERROR_CODES.MALFORMED],
-    ['a fractional port', { type: 'ACK', port: 1.5, aliveIntervalMs: 1 }, ERROR_CODES.MALFORMED],
-    ['a negative interval', { type: 'ACK', port: 1, aliveIntervalMs: -1 }, ERROR_CODES.MALFORMED],
+    ['a fractional port', { type: 'ACK', port: 1.5, aliveIntervalMs: 1, seenIp: '', seenPort: 0 }, ERROR_CODES.MALFORMED],
+    ['a negative interval', { type: 'ACK', port: 1, aliveIntervalMs: -1, seenIp: '', seenPort: 0 }, ERROR_CODES.MALFORMED],
+    ['a seen port over 16 bits', { type: 'ACK', port: 1, aliveIntervalMs: 1, seenIp: '', seenPort: 65536 }, ERROR_CODES.MALFORMED],
+    ['PROBE of port 0', { type: 'PROBE', port: 0 }, ERROR_CODES.MALFORMED],
+    ['MEET at port 0', { type: 'MEET', name: 'a', ip: '192.0.2.1', port: 0 }, ERROR_CODES.MALFORMED],
+    ['a punch CALL at port 0', { type: 'CALL', via: 'punch', name: 'a', ip: '192.0.2.1', port: 0 }, ERROR_CODES.MALFORMED],
+    ['a relay CALL with an address', { type: 'CALL', via: 'relay', name: 'a', ip: '192.0.2.1', port: 0 }, ERROR_CODES.MALFORMED],
+    ['a RELAY to an invalid name', { type: 'RELAY', name: 'a b' }, ERROR_CODES.INVALID_NAME],
     ['a version over 16 bits', { type: 'HELLO', version: 65536 }, ERROR_CODES.MALFORMED],
     ['a count over 32 bits', { type: 'HDR', count: 2 ** 32 }, ERROR_CODES.MALFORMED],
     ['a lower-case error code', { type: 'ERROR', code: 'oops', reason: '' }, ERROR_CODES.MALFORMED],

@@ -49,5 +49,5 @@ export async function handleUp(ctx: HandlerContext, session: ClientSession, msg:
     ctx.counters.registrations++;
     ctx.logger.info({ session: session.id, peer: record.name, ip: record.ip, port: record.port }, 'registered');
   }
-  session.conn.send({ type: 'ACK', port: record.port, aliveIntervalMs: ctx.options.aliveIntervalMs });
+  session.conn.send({ type: 'ACK', port: record.port, aliveIntervalMs: ctx.options.aliveIntervalMs, seenIp: session.ip, seenPort: session.port });
 }
