@@ -10,6 +10,9 @@ import { ERROR_CODES, NatterError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { DirectoryClient } from '../discovery/directory-client.ts';
 import { DirectoryLink, type Backoff } from '../discovery/directory-link.ts';
+import { openRelay, type RelayedStream } from '../discovery/rendezvous.ts';
+import type { LinkKind } from '../peer/links/connector.ts';
+import { RELAY_JOIN_MS } from '../peer/links/paths.ts';
 import { LocalRendezvous } from '../discovery/local-rendezvous.ts';
 import { hostDirectory } from '../directory/host.ts';
 import { PeerNode } from '../peer/peer-node.ts';
@@ -25,7 +28,7 @@ import type { HostPort } from './parse.ts';
 
 export type ChatEvent =
   | { type: 'ready'; name: string; ip: string; port: number; via: string }
-  | { type: 'who'; peers: { name: string; ip: string; port: number; fingerprint?: string; connected?: boolean }[] }
+  | { type: 'who'; peers: { name: string; ip: string; port: number; fingerprint?: string; connected?: boolean; link?: LinkKind }[] }
   | {
       type: 'whois';
       name: string;
@@ -34,10 +37,12 @@ export type ChatEvent =
       since?: string;
       published?: string;
       offered?: string;
+      link?: LinkKind;
     }
   | { type: 'trusted'; name: string; fingerprint: string; previous?: string }
   | { type: 'request'; from: string }
-  | { type: 'connected'; with: string }
+  | { type: 'connected'; with: string; link: LinkKind }
+  | { type: 'moved'; with: string; link: LinkKind }
   | { type: 'declined'; by: string; reason: string }
   | { type: 'message'; from: string; text: string; id: string; ts: number }
   | { type: 'queued'; to: string; id: string; ts: number; text: string; recovered?: true }
@@ -87,7 +92,7 @@ export interface ChatSessionOptions {
 export class ChatSession extends EventEmitter<{ event: [ChatEvent]; done: [code: number] }> {
   readonly node: PeerNode;
   readonly #find: FindPeers;
-  readonly #link: DirectoryLink | undefined;
+  readonly #directory: DirectoryLink | undefined;
   readonly #rendezvous: LocalRendezvous | undefined;
   #isQuitting = false;
   /** Events held until begin(), so that none is lost before the UI listens. */
@@ -99,12 +104,13 @@ export class ChatSession extends EventEmitter<{ event: [ChatEvent]; done: [code:
     super();
     this.node = node;
     this.#find = find;
-    this.#link = link;
+    this.#directory = link;
     this.#rendezvous = rendezvous;
     // Taken in the same tick as node.start() returned: no retry has run yet.
     this.#recovered = node.outbox();
     node.on('request', (from) => this.#emit({ type: 'request', from }));
-    node.on('connected', (peer) => this.#emit({ type: 'connected', with: peer }));
+    node.on('connected', (peer, { link }) => this.#emit({ type: 'connected', with: peer, link }));
+    node.on('moved', (peer, { link }) => this.#emit({ type: 'moved', with: peer, link }));
     node.on('declined', (by, reason) => this.#emit({ type: 'declined', by, reason }));
     node.on('message', (from, text, { id, ts }) => this.#emit({ type: 'message', from, text, id, ts }));
     node.on('queued', (to, m) => this.#emit({ type: 'queued', to, id: m.id, ts: m.ts, text: m.text }));
@@ -180,19 +186,24 @@ export class ChatSession extends EventEmitter<{ event: [ChatEvent]; done: [code:
     }
     let rendezvous: LocalRendezvous | undefined;
     let connect: () => Promise<DirectoryClient>;
+    let relay: (peer: string) => Promise<RelayedStream>;
     if (o.find.kind === 'local') {
       const { host, port } = o.find.rendezvous;
       rendezvous = new LocalRendezvous({ host, port, keyPair: o.keyPair, hostDirectory, logger: o.logger });
       const r = rendezvous;
       connect = () => r.connect();
+      relay = (peer) => openRelay({ host, port, timeoutMs: 5_000, keyPair: o.keyPair }, peer, RELAY_JOIN_MS);
     } else {
       const { host, port } = o.find.directory;
       const verifyKey = directoryPinning(`${host}:${port}`, o.known, o.isTrustingDirectory ?? false);
-      connect = () => DirectoryClient.connect({ host, port, timeoutMs: 5_000, keyPair: o.keyPair, verifyKey });
+      // Bound to a port of its own: hole punching dials from it too (protocol.md §6.8).
+      connect = () => DirectoryClient.connect({ host, port, timeoutMs: 5_000, keyPair: o.keyPair, verifyKey, localPort: 0 });
+      relay = (peer) => openRelay({ host, port, timeoutMs: 5_000, keyPair: o.keyPair, verifyKey }, peer, RELAY_JOIN_MS);
     }
     const link = new DirectoryLink({
       name: o.name,
       connect,
+      relay,
       logger: o.logger,
       // On one machine a new host is one quick retry away; a remote directory gets the full backoff.
       backoff: o.backoff ?? (o.find.kind === 'local' ? { initialMs: 300, maxMs: 5_000 } : { initialMs: 2_000, maxMs: 30_000 }),
@@ -213,7 +224,7 @@ export class ChatSession extends EventEmitter<{ event: [ChatEvent]; done: [code:
       // The directory knows which ports its peers use, not which ports other programs here use:
       // when the assigned one is busy, give it back and take the next.
       for (let attempt = 0; node === undefined; attempt++) {
-        const candidate = new PeerNode({ ...common, discovery: link, listenHost, listenPort: registration.port });
+        const candidate = new PeerNode({ ...common, discovery: link, rendezvous: link, listenHost, listenPort: registration.port });
         try {
           await candidate.start();
           node = candidate;
@@ -259,6 +270,12 @@ export class ChatSession extends EventEmitter<{ event: [ChatEvent]; done: [code:
     this.emit('event', event);
   }
 
+  /** `{ link }` with the path of the connection to `name` open now, or nothing. */
+  #link(name: string): { link?: LinkKind } {
+    const link = this.node.linkOf(name);
+    return link === undefined ? {} : { link };
+  }
+
   /** Runs `fn`, turning a NatterError into an error event; resolves true when it succeeded. */
   async #run(fn: () => Promise<void> | void): Promise<boolean> {
     try {
@@ -276,12 +293,15 @@ export class ChatSession extends EventEmitter<{ event: [ChatEvent]; done: [code:
       if (this.#find.kind === 'friends') {
         const peers = this.#find.table.friends
           .filter((f) => f.name !== this.node.name)
-          .map(({ key, ...f }) => ({ ...f, ...(key === undefined ? {} : { fingerprint: fingerprint(key) }), connected: this.node.isConnected(f.name) }));
+          .map(({ key, ...f }) => ({ ...f, ...(key === undefined ? {} : { fingerprint: fingerprint(key) }), connected: this.node.isConnected(f.name), ...this.#link(f.name) }));
         this.#emit({ type: 'who', peers });
         return;
       }
-      const peers = await (this.#link as DirectoryLink).who();
-      this.#emit({ type: 'who', peers: peers.map(({ key, ...p }) => ({ ...p, ...(key === undefined ? {} : { fingerprint: fingerprint(key) }) })) });
+      const peers = await (this.#directory as DirectoryLink).who();
+      this.#emit({
+        type: 'who',
+        peers: peers.map(({ key, ...p }) => ({ ...p, ...(key === undefined ? {} : { fingerprint: fingerprint(key) }), ...this.#link(p.name) })),
+      });
     });
   }
 
@@ -296,6 +316,7 @@ export class ChatSession extends EventEmitter<{ event: [ChatEvent]; done: [code:
         ...(r.since === undefined ? {} : { since: r.since }),
         ...(r.published === undefined ? {} : { published: fingerprint(r.published) }),
         ...(r.offered === undefined ? {} : { offered: fingerprint(r.offered) }),
+        ...this.#link(r.name),
       });
     });
   }
@@ -368,7 +389,7 @@ export class ChatSession extends EventEmitter<{ event: [ChatEvent]; done: [code:
     if (this.#isQuitting) return;
     this.#isQuitting = true;
     await this.node.stop();
-    await this.#link?.stop();
+    await this.#directory?.stop();
     await this.#rendezvous?.close();
     this.node.store.close();
     this.emit('done', code);

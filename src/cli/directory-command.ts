@@ -34,6 +34,11 @@ interface DirectoryFlags {
   rate: number;
   maxDelayed: number;
   maxQueueBytes: number;
+  relay: boolean;
+  relayMaxLinks: number;
+  relayMaxPerClient: number;
+  relayRate: number;
+  relayIdleTimeout: number;
   logLevel: LogLevel;
 }
 
@@ -77,6 +82,19 @@ export function directoryCommand(): Command {
         .default(d.maxQueueBytes)
         .argParser(parsePositiveInt),
     )
+    .option('--no-relay', 'do not relay for peers that cannot reach each other (relaying is on by default)')
+    .addOption(new Option('--relay-max-links <n>', 'relayed links at once, at most').default(d.relayMaxLinks).argParser(parsePositiveInt))
+    .addOption(new Option('--relay-max-per-client <n>', 'relayed links at once for one client, at most').default(d.relayMaxPerClient).argParser(parsePositiveInt))
+    .addOption(
+      new Option('--relay-rate <bytes-per-second>', 'bytes per second each relayed link may carry, each way')
+        .default(d.relayBytesPerSecond)
+        .argParser(parsePositiveInt),
+    )
+    .addOption(
+      new Option('--relay-idle-timeout <seconds>', 'close a relayed link that carries nothing for this long')
+        .default(d.relayIdleTimeoutMs, String(d.relayIdleTimeoutMs / 1000))
+        .argParser(parseSeconds),
+    )
     .addOption(new Option('--log-level <level>', 'trace, debug, info, warn, error, fatal or silent').default('info').argParser(parseLogLevel))
     .action(async (flags: DirectoryFlags) => {
       const logger = stderrLogger(flags.logLevel, 'natter-directory');
@@ -94,6 +112,11 @@ export function directoryCommand(): Command {
         ratePerSecond: flags.rate,
         maxDelayedCommands: flags.maxDelayed,
         maxQueueBytes: flags.maxQueueBytes,
+        isRelaying: flags.relay,
+        relayMaxLinks: flags.relayMaxLinks,
+        relayMaxPerClient: flags.relayMaxPerClient,
+        relayBytesPerSecond: flags.relayRate,
+        relayIdleTimeoutMs: flags.relayIdleTimeout,
         logger,
       });
       const address = await server.listen(flags.port, flags.host);

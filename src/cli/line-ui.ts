@@ -6,6 +6,7 @@
 import { clearScreenDown, createInterface, cursorTo, moveCursor, type Interface } from 'node:readline';
 import { styleText } from 'node:util';
 import { NatterError } from '../errors.ts';
+import type { LinkKind } from '../peer/links/connector.ts';
 import type { ChatEvent, ChatSession } from './chat-session.ts';
 import { CommandQueue } from './command-queue.ts';
 import { HELP, columns, parseTyped } from './input.ts';
@@ -133,15 +134,15 @@ export class LineUi {
       case 'request':
         this.#print(`${e.from} wants to chat: /accept ${e.from} or /decline ${e.from}`, 'yellow');
         return;
-      case 'connected':
+      case 'connected': {
         this.#waiting.delete(e.with);
         this.#open.add(e.with);
-        this.#print(
-          this.#current === e.with || this.#choosing === e.with
-            ? `* chat with ${e.with} is open`
-            : `* chat with ${e.with} is open; ${e.with}/message or /switch ${e.with} to talk there`,
-          'green',
-        );
+        const open = `* chat with ${e.with} is open${PATH_NOTE[e.link]}`;
+        this.#print(this.#current === e.with || this.#choosing === e.with ? open : `${open}; ${e.with}/message or /switch ${e.with} to talk there`, 'green');
+        return;
+      }
+      case 'moved':
+        this.#print(`* the chat with ${e.with} ${MOVED[e.link]}`, 'dim');
         return;
       case 'declined':
         this.#print(e.reason === 'busy' ? `${e.by} is busy` : `${e.by} declined the chat: ${e.reason}`, 'yellow');
@@ -229,7 +230,7 @@ export class LineUi {
             sanitize(p.name),
             `${p.ip}:${p.port}`,
             ...(p.fingerprint === undefined ? [] : [p.fingerprint]),
-            ...(p.connected === undefined ? [] : [p.connected ? 'connected' : 'not connected']),
+            ...(p.connected === undefined ? (p.link === undefined ? [] : [`connected, ${p.link}`]) : [p.connected ? `connected${p.link === undefined ? '' : `, ${p.link}`}` : 'not connected']),
           ]),
         )) {
           this.#print(line);
@@ -343,6 +344,20 @@ export class LineUi {
   }
 }
 
+/** How a chat's path is told when it opens. */
+const PATH_NOTE: Record<LinkKind, string> = {
+  direct: '',
+  punched: ' (punched through the NATs)',
+  relay: ' (relayed through the directory)',
+};
+
+/** How a chat's move to another path is told. */
+const MOVED: Record<LinkKind, string> = {
+  direct: 'now goes direct',
+  punched: 'now goes through a connection punched through the NATs',
+  relay: 'is now relayed through the directory',
+};
+
 /** How long receipts are gathered into one delivery mark. */
 const DELIVERED_MARK_MS = 150;
 
@@ -383,5 +398,6 @@ function describeKey(e: ChatEvent & { type: 'whois' }): string[] {
   }
   if (e.published !== undefined) lines.push(`  the directory now publishes another key: ${e.published}`);
   if (e.offered !== undefined) lines.push(`  a connection offered another key, refused: ${e.offered}; /trust ${name} accepts it`);
+  if (e.link !== undefined) lines.push(`  connected now: ${e.link === 'relay' ? 'relayed through the directory' : e.link === 'punched' ? 'punched through the NATs' : 'direct'}`);
   return lines;
 }

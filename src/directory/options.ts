@@ -51,6 +51,24 @@ export interface DirectoryOptions {
   maxHandshakes: number;
   /** Grace period for clients to close during shutdown. Default 2,000 ms. */
   shutdownGraceMs: number;
+  /** Whether the directory relays for peers that cannot reach each other otherwise (protocol.md §6.9). Default true. */
+  isRelaying: boolean;
+  /** Relayed links at once, at most (pending ones included). Default 256. */
+  relayMaxLinks: number;
+  /** Relayed links at once for one client (by its name), at most. Default 8. */
+  relayMaxPerClient: number;
+  /** Bytes per second each relayed link may carry, each way. Default 1 MiB. */
+  relayBytesPerSecond: number;
+  /** A relayed link that carries nothing either way for this long is closed. Default 600,000 ms. */
+  relayIdleTimeoutMs: number;
+  /** How long one side of a relay waits for the other to ask too. Default 5,000 ms. */
+  relayJoinTimeoutMs: number;
+  /** Deadline for a PROBE's dial-back (connection and handshake). Default 2,000 ms. */
+  probeTimeoutMs: number;
+  /** Shortest time between two PROBEs from one address. Default 1,000 ms. */
+  probeIntervalMs: number;
+  /** PUNCH requests a client may make in a burst; they refill at one per second. Default 8. */
+  punchBurst: number;
   /** Codec limits. */
   limits: Partial<ProtocolLimits>;
   /** The online list. Default: a MemoryDirectoryStore over portRange. */
@@ -75,6 +93,15 @@ export const DIRECTORY_DEFAULTS = Object.freeze({
   shutdownGraceMs: 2_000,
   handshakeTimeoutMs: 10_000,
   maxHandshakes: 4_096,
+  isRelaying: true,
+  relayMaxLinks: 256,
+  relayMaxPerClient: 8,
+  relayBytesPerSecond: 1_048_576,
+  relayIdleTimeoutMs: 600_000,
+  relayJoinTimeoutMs: 5_000,
+  probeTimeoutMs: 2_000,
+  probeIntervalMs: 1_000,
+  punchBurst: 8,
 });
 
 /** Longest interval or timeout: a day (Node's timers overflow past about 24.8 days). */
@@ -93,6 +120,14 @@ const POSITIVE_INTEGERS = [
   'shutdownGraceMs',
   'handshakeTimeoutMs',
   'maxHandshakes',
+  'relayMaxLinks',
+  'relayMaxPerClient',
+  'relayBytesPerSecond',
+  'relayIdleTimeoutMs',
+  'relayJoinTimeoutMs',
+  'probeTimeoutMs',
+  'probeIntervalMs',
+  'punchBurst',
 ] as const;
 
 /** Fills in defaults and checks every value; throws NATTER_ERR_INVALID_ARGUMENT naming the bad option. */
@@ -121,7 +156,11 @@ export function resolveDirectoryOptions(partial: Partial<DirectoryOptions> = {})
     options.aliveIntervalMs > MAX_INTERVAL_MS ||
     options.registerTimeoutMs > MAX_INTERVAL_MS ||
     options.shutdownGraceMs > MAX_INTERVAL_MS ||
-    options.handshakeTimeoutMs > MAX_INTERVAL_MS
+    options.handshakeTimeoutMs > MAX_INTERVAL_MS ||
+    options.relayIdleTimeoutMs > MAX_INTERVAL_MS ||
+    options.relayJoinTimeoutMs > MAX_INTERVAL_MS ||
+    options.probeTimeoutMs > MAX_INTERVAL_MS ||
+    options.probeIntervalMs > MAX_INTERVAL_MS
   ) {
     throw new NatterError(ERROR_CODES.INVALID_ARGUMENT, `directory intervals and timeouts must be at most ${MAX_INTERVAL_MS} ms (a day)`);
   }

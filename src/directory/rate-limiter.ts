@@ -1,5 +1,5 @@
 /**
- * A token bucket: `burst` commands at once, then `ratePerSecond` steady.
+ * A token bucket: `burst` commands (or bytes) at once, then `ratePerSecond` steady.
  * Pure arithmetic on a monotonic clock reading; the caller decides what to do
  * with a command that has to wait.
  */
@@ -17,13 +17,14 @@ export class TokenBucket {
   }
 
   /**
-   * Takes one token. Returns 0 when the command may run now, or how many ms
-   * it must wait for its token (the token is then already spoken for).
+   * Takes `count` tokens (one by default). Returns 0 when the command may
+   * run now, or how many ms it must wait for its tokens (they are then
+   * already spoken for).
    */
-  take(now: number): number {
+  take(now: number, count = 1): number {
     this.#tokens = Math.min(this.#burst, this.#tokens + (now - this.#last) * this.#perMs);
     this.#last = now;
-    this.#tokens -= 1;
+    this.#tokens -= count;
     return this.#tokens >= 0 ? 0 : Math.ceil(-this.#tokens / this.#perMs);
   }
 

@@ -18,10 +18,13 @@ import { canonicalIp } from '../protocol/fields.ts';
 import type { Message } from '../protocol/messages.ts';
 import { FramedConnection } from '../transport/framed-connection.ts';
 import { fingerprint } from '../transport/identity.ts';
-import { acceptSecure } from '../transport/tcp.ts';
+import { acceptSecure, dial } from '../transport/tcp.ts';
 import { VERSION } from '../version.ts';
 import { isLoopback } from './handlers/admin.ts';
 import { handleAlive } from './handlers/alive.ts';
+import { handleProbe } from './handlers/probe.ts';
+import { handlePunch } from './handlers/punch.ts';
+import { Relay } from './relay.ts';
 import type { DirectoryCounters, HandlerContext } from './handlers/context.ts';
 import { handleDown } from './handlers/down.ts';
 import { handleDump } from './handlers/dump.ts';
@@ -48,6 +51,8 @@ export interface DirectoryState {
   /** The directory's key fingerprint. */
   fingerprint: string;
   clients: { name: string; ip: string; port: number; fingerprint: string; lastHeardMsAgo: number; registeredMsAgo: number }[];
+  /** Relayed links joined now and halves waiting for their other side. */
+  relay: { isRelaying: boolean; links: number; pending: number };
   counters: DirectoryCounters;
 }
 
@@ -72,7 +77,13 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
     registerTimeouts: 0,
     idleClosed: 0,
     handshakeFailures: 0,
+    probes: 0,
+    punches: 0,
+    relaysJoined: 0,
+    relaysRefused: 0,
+    relayedBytes: 0,
   };
+  readonly relay: Relay;
   readonly #sessions = new Map<string, ClientSession>();
   readonly #perIp = new Map<string, number>();
   /** The last WHO answer (HDR and every PEER frame) and the store generation it shows. */
@@ -104,6 +115,7 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
       ratePerSecond: o.ratePerSecond,
       maxDelayedCommands: o.maxDelayedCommands,
     };
+    this.relay = new Relay(this);
     const sweepMs = Math.max(10, Math.min(1_000, o.aliveIntervalMs / 4, o.registerTimeoutMs / 4));
     this.#sweepTimer = setInterval(() => void this.sweep(), sweepMs);
     this.#sweepTimer.unref();
@@ -241,6 +253,12 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
         return handleShutdown(this, session);
       case 'DUMP':
         return handleDump(this, session);
+      case 'PROBE':
+        return handleProbe(this, session, msg);
+      case 'PUNCH':
+        return handlePunch(this, session, msg);
+      case 'RELAY':
+        return this.relay.request(session, msg.name);
       case 'ERROR':
         this.logger.info({ session: session.id, code: msg.code, reason: msg.reason }, 'client reported an error');
         return;
@@ -259,11 +277,15 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
     this.logger.info({ session: session.id, ip: session.ip, peer: session.name, code: err.code }, err.message);
   }
 
+  #forgetAddress(ip: string): void {
+    const left = (this.#perIp.get(ip) ?? 1) - 1;
+    if (left === 0) this.#perIp.delete(ip);
+    else this.#perIp.set(ip, left);
+  }
+
   async #onClose(session: ClientSession): Promise<void> {
     this.#sessions.delete(session.id);
-    const left = (this.#perIp.get(session.ip) ?? 1) - 1;
-    if (left === 0) this.#perIp.delete(session.ip);
-    else this.#perIp.set(session.ip, left);
+    this.#forgetAddress(session.ip);
     // A closed connection means the client is gone: no need to wait for expiry.
     await handleDown(this, session, 'disconnected');
   }
@@ -298,6 +320,47 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
       this.logger.info({ peer: record.name, ip: record.ip, port: record.port }, 'expired: not heard from for two alive intervals');
       const owner = this.#sessions.get(record.owner);
       if (owner !== undefined && owner.name === record.name) owner.name = undefined;
+    }
+  }
+
+  sessionOf(owner: string): ClientSession | undefined {
+    return this.#sessions.get(owner);
+  }
+
+  /**
+   * A connection the relay took over: it is no session of the directory's
+   * any more, but its address still counts against the per-address cap
+   * until its stream is gone.
+   */
+  release(session: ClientSession, closed: Promise<void>): void {
+    this.#sessions.delete(session.id);
+    void closed.then(() => this.#forgetAddress(session.ip));
+  }
+
+  async dialBack(ip: string, port: number, key: Buffer): Promise<{ isReachable: boolean; detail: string }> {
+    const timeoutMs = this.options.probeTimeoutMs;
+    try {
+      const conn = await dial({
+        host: ip,
+        port,
+        timeoutMs,
+        keyPair: this.options.keyPair,
+        limits: this.options.limits,
+        verifyKey: (proven) => {
+          if (!proven.equals(key)) throw new NatterError(ERROR_CODES.KEY_MISMATCH, 'something else answers at that port');
+        },
+      });
+      void conn.close();
+      return { isReachable: true, detail: '' };
+    } catch (err) {
+      const e = err as NatterError;
+      const detail =
+        e.code === ERROR_CODES.TIMEOUT
+          ? `no answer at ${ip}:${port} within ${timeoutMs / 1000} s`
+          : e.code === ERROR_CODES.KEY_MISMATCH
+            ? `${ip}:${port} answers, but with another key than this connection's`
+            : `${ip}:${port} cannot be reached from here: ${e.message}`;
+      return { isReachable: false, detail };
     }
   }
 
@@ -347,6 +410,7 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
         lastHeardMsAgo: Math.round(now - r.lastHeard),
         registeredMsAgo: Math.round(now - r.registeredAt),
       })),
+      relay: { isRelaying: this.options.isRelaying, ...this.relay.counts },
       counters: { ...this.counters },
     };
   }
@@ -379,6 +443,7 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
     if (isNotifying) {
       for (const session of sessions) session.conn.send({ type: 'SHUTDOWN' });
     }
+    this.relay.close();
     const grace = setTimeout(() => {
       for (const session of sessions) session.conn.destroy();
     }, this.options.shutdownGraceMs);

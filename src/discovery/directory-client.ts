@@ -13,7 +13,7 @@
 import { EventEmitter } from 'node:events';
 import { ERROR_CODES, NatterError, errorFromWire } from '../errors.ts';
 import type { PeerInfo } from './discovery.ts';
-import type { Message } from '../protocol/messages.ts';
+import type { CallMessage, Message } from '../protocol/messages.ts';
 import type { FramedConnection } from '../transport/framed-connection.ts';
 import type { KeyPair } from '../transport/secure.ts';
 import { dial, type DialOptions } from '../transport/tcp.ts';
@@ -23,17 +23,35 @@ export interface Registration {
   port: number;
   /** How often to send ALIVE. */
   aliveIntervalMs: number;
+  /** Where the directory sees this connection come from (behind a NAT: the public address and mapped port). */
+  seenIp: string;
+  seenPort: number;
+}
+
+/** What a PROBE found (protocol.md §6.7). */
+export interface ProbeResult {
+  isReachable: boolean;
+  /** Why not, for people. */
+  detail: string;
+  /** Whether this directory relays. */
+  isRelaying: boolean;
+  seenIp: string;
+  seenPort: number;
 }
 
 export interface DirectoryClientEvents {
   /** The directory is shutting down the chat system. */
   shutdown: [];
+  /** Another peer wants to reach us (protocol.md §6.8, §6.9). */
+  call: [CallMessage];
   /** The connection closed; `err` says why when it was not our doing. */
   close: [NatterError | undefined];
 }
 
 type Pending =
   | { kind: 'ack'; resolve: (r: Registration | undefined) => void; reject: (e: NatterError) => void; timer: NodeJS.Timeout }
+  | { kind: 'probed'; resolve: (r: ProbeResult) => void; reject: (e: NatterError) => void; timer: NodeJS.Timeout }
+  | { kind: 'meet'; resolve: (r: { ip: string; port: number }) => void; reject: (e: NatterError) => void; timer: NodeJS.Timeout }
   | { kind: 'who'; resolve: (peers: PeerInfo[]) => void; reject: (e: NatterError) => void; timer: NodeJS.Timeout; expected?: number; peers: PeerInfo[] }
   | { kind: 'state'; resolve: (state: unknown) => void; reject: (e: NatterError) => void; timer: NodeJS.Timeout; pieces: Buffer[] }
   | { kind: 'shutdown'; resolve: () => void; reject: (e: NatterError) => void; timer: NodeJS.Timeout };
@@ -91,6 +109,21 @@ export class DirectoryClient extends EventEmitter<DirectoryClientEvents> {
   /** WHO: every online peer. */
   who(): Promise<PeerInfo[]> {
     return this.#request('who', { type: 'WHO' });
+  }
+
+  /** PROBE: asks the directory to dial back this connection's address at `port`. */
+  probe(port: number): Promise<ProbeResult> {
+    return this.#request('probed', { type: 'PROBE', port });
+  }
+
+  /** PUNCH: asks the directory to set up hole punching to `name`; resolves with where to dial it, now. */
+  punch(name: string): Promise<{ ip: string; port: number }> {
+    return this.#request('meet', { type: 'PUNCH', name });
+  }
+
+  /** The local port of this connection (bound so that hole punching may dial from it too). */
+  get localPort(): number | undefined {
+    return this.conn.localPort;
   }
 
   /** DOWN: leave the directory (no answer). */
@@ -151,7 +184,20 @@ export class DirectoryClient extends EventEmitter<DirectoryClientEvents> {
       case 'ACK':
         if (head?.kind !== 'ack') return this.#unexpected(msg);
         this.#settle();
-        head.resolve({ port: msg.port, aliveIntervalMs: msg.aliveIntervalMs });
+        head.resolve({ port: msg.port, aliveIntervalMs: msg.aliveIntervalMs, seenIp: msg.seenIp, seenPort: msg.seenPort });
+        return;
+      case 'PROBED':
+        if (head?.kind !== 'probed') return this.#unexpected(msg);
+        this.#settle();
+        head.resolve({ isReachable: msg.isReachable, detail: msg.detail, isRelaying: msg.isRelaying, seenIp: msg.seenIp, seenPort: msg.seenPort });
+        return;
+      case 'MEET':
+        if (head?.kind !== 'meet') return this.#unexpected(msg);
+        this.#settle();
+        head.resolve({ ip: msg.ip, port: msg.port });
+        return;
+      case 'CALL':
+        this.emit('call', msg);
         return;
       case 'NACK':
         if (head?.kind !== 'ack') return this.#unexpected(msg);

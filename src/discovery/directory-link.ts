@@ -16,7 +16,9 @@ import type { Discovery, KeyAuthority, PeerInfo } from './discovery.ts';
 import { ERROR_CODES, NatterError } from '../errors.ts';
 import { SILENT_LOGGER, type Logger } from '../log.ts';
 import { canonicalIp } from '../protocol/fields.ts';
-import { DirectoryClient, type Registration } from './directory-client.ts';
+import type { CallMessage } from '../protocol/messages.ts';
+import { DirectoryClient, type ProbeResult, type Registration } from './directory-client.ts';
+import type { RelayedStream, Rendezvous } from './rendezvous.ts';
 
 export interface Backoff {
   /** First delay. Default 2,000 ms. */
@@ -32,8 +34,14 @@ export const DEFAULT_BACKOFF: Readonly<Backoff> = Object.freeze({ initialMs: 2_0
 
 export interface DirectoryLinkOptions {
   name: string;
-  /** Opens a connection to the directory (TCP to a known address, or find-or-host for the local default). */
+  /**
+   * Opens a connection to the directory (TCP to a known address, or
+   * find-or-host for the local default), bound to a local port of its own
+   * (DialOptions.localPort 0) so that hole punching can dial from it.
+   */
   connect: () => Promise<DirectoryClient>;
+  /** Opens a relay connection to the same directory, joined to `peer` (openRelay). Without it, relaying is refused. */
+  relay?: (peer: string) => Promise<RelayedStream>;
   backoff?: Backoff;
   /** Random source in [0, 1) for jitter; injectable for tests. */
   random?: () => number;
@@ -53,10 +61,12 @@ export interface DirectoryLinkEvents {
   shutdown: [];
 }
 
-export class DirectoryLink extends EventEmitter<DirectoryLinkEvents> implements Discovery {
+export class DirectoryLink extends EventEmitter<DirectoryLinkEvents> implements Discovery, Rendezvous {
   readonly keyAuthority: KeyAuthority = 'directory';
   readonly name: string;
   readonly #connect: () => Promise<DirectoryClient>;
+  readonly #relay: ((peer: string) => Promise<RelayedStream>) | undefined;
+  readonly #callListeners: ((call: CallMessage) => void)[] = [];
   readonly #backoff: Backoff;
   readonly #random: () => number;
   readonly #log: Logger;
@@ -75,6 +85,7 @@ export class DirectoryLink extends EventEmitter<DirectoryLinkEvents> implements 
     super();
     this.name = options.name;
     this.#connect = options.connect;
+    this.#relay = options.relay;
     this.#backoff = options.backoff ?? DEFAULT_BACKOFF;
     this.#random = options.random ?? Math.random;
     this.#log = options.logger ?? SILENT_LOGGER;
@@ -124,6 +135,10 @@ export class DirectoryLink extends EventEmitter<DirectoryLinkEvents> implements 
     this.#attempt = 0;
     client.on('shutdown', () => {
       if (!this.#isStopped && this.#client === client) this.emit('shutdown');
+    });
+    client.on('call', (call) => {
+      if (this.#isStopped || this.#client !== client) return;
+      for (const listener of this.#callListeners) listener(call);
     });
     client.on('close', (err) => {
       if (this.#client !== client) return;
@@ -184,6 +199,32 @@ export class DirectoryLink extends EventEmitter<DirectoryLinkEvents> implements 
     const registration = await client.register(this.name, '', 0);
     this.#registration = registration;
     return registration;
+  }
+
+  get punchPort(): number | undefined {
+    return this.#client?.localPort;
+  }
+
+  async punch(peer: string): Promise<{ ip: string; port: number }> {
+    return this.#connected().punch(peer);
+  }
+
+  async probe(port: number): Promise<ProbeResult> {
+    return this.#connected().probe(port);
+  }
+
+  relay(peer: string): Promise<RelayedStream> {
+    if (this.#relay === undefined) return Promise.reject(new NatterError(ERROR_CODES.RELAY_REFUSED, 'no relay is set up for this directory'));
+    return this.#relay(peer);
+  }
+
+  onCall(listener: (call: CallMessage) => void): void {
+    this.#callListeners.push(listener);
+  }
+
+  #connected(): DirectoryClient {
+    if (this.#client === undefined) throw new NatterError(ERROR_CODES.DIRECTORY_UNAVAILABLE, 'the directory is unreachable; retrying in the background');
+    return this.#client;
   }
 
   /** WHO. Rejects with NATTER_ERR_DIRECTORY_UNAVAILABLE while the directory is away. */

@@ -75,7 +75,7 @@ export class LocalRendezvous extends EventEmitter<LocalRendezvousEvents> {
   async connect(): Promise<DirectoryClient> {
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
-        return await DirectoryClient.connect({ host: this.host, port: this.port, timeoutMs: 3_000, keyPair: this.#keyPair });
+        return await DirectoryClient.connect({ host: this.host, port: this.port, timeoutMs: 3_000, keyPair: this.#keyPair, localPort: 0 });
       } catch (err) {
         if (!isNatterError(err, ERROR_CODES.CONNECTION_CLOSED)) {
           throw new NatterError(

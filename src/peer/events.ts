@@ -1,5 +1,6 @@
 /** What a PeerNode tells its owner (a UI, a bot, a test), and the shapes those events carry. */
 import type { NatterError } from '../errors.ts';
+import type { LinkKind } from './links/connector.ts';
 import type { MessageId } from './store/message-id.ts';
 
 export type ChatState = 'outgoing' | 'incoming' | 'open';
@@ -19,8 +20,10 @@ export interface OutMessage {
 export interface PeerNodeEvents {
   /** Someone asks to chat; answer with accept() or decline(). */
   request: [from: string];
-  /** A chat is open. */
-  connected: [peer: string];
+  /** A chat is open, over a connection that took the given path (direct, punched through NATs, or relayed). */
+  connected: [peer: string, info: { link: LinkKind }];
+  /** An open chat moved to a connection on another path (a relayed one upgraded to direct, say). */
+  moved: [peer: string, info: { link: LinkKind }];
   /** Our request was declined; reason "busy" when the peer has too many chats. */
   declined: [by: string, reason: string];
   /** A chat message, recorded in the store and shown once: a resent copy is dropped by its id. */

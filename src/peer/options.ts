@@ -1,6 +1,7 @@
 /** A PeerNode's options: every limit finite, every default stated, every value checked. */
 import type { Clock, Scheduler } from '../clock.ts';
 import type { Discovery } from '../discovery/discovery.ts';
+import type { Rendezvous } from '../discovery/rendezvous.ts';
 import { ERROR_CODES, NatterError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { ProtocolLimits } from '../protocol/limits.ts';
@@ -46,7 +47,13 @@ export interface PeerNodeOptions {
   keyPair?: KeyPair;
   /** Which key each name must prove (pins, the friends table, the directory). Default: pins in memory only. */
   keyBook?: KeyBook;
-  /** How connections to a peer are opened. Default: straight to the address the discovery gives. */
+  /**
+   * What a directory offers for reaching peers that cannot be dialed
+   * straight: with it, a connection is tried direct, then punched, then
+   * relayed, and other peers' calls are answered (src/peer/links/paths.ts).
+   */
+  rendezvous?: Rendezvous;
+  /** How connections to a peer are opened. Default: the paths above (only direct without a rendezvous). */
   connector?: (ctx: ConnectorContext) => Connector;
   limits?: Partial<ProtocolLimits>;
   /** The monotonic clock for deadlines (stop's grace, a request's answer). Default: the scheduler's, or the real one. */

@@ -37,7 +37,8 @@ import { keyPairFromSeed, type KeyPair } from '../transport/secure.ts';
 import { Delivery } from './delivery.ts';
 import type { ChatState, EndReason, OutMessage, PeerNodeEvents } from './events.ts';
 import { KeyBook, type KeyReport } from './key-book.ts';
-import { DirectConnector, type ConnectorContext } from './links/connector.ts';
+import type { ConnectorContext, LinkKind } from './links/connector.ts';
+import { answerCalls, buildPaths } from './links/paths.ts';
 import { LinkPool, type DetachReason, type PeerLink } from './links/link-pool.ts';
 import type { MessageId } from './store/message-id.ts';
 import { Sightings } from './sightings.ts';
@@ -68,6 +69,8 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
   readonly #delivery: Delivery;
   /** The chat with each peer we have one with (or a request from). */
   readonly #chats = new Map<string, ChatState>();
+  /** The path each open chat was last told to take ('connected', 'moved'). */
+  readonly #paths = new Map<string, LinkKind>();
   readonly #sightings: Sightings;
   #isStopping = false;
   #stopped: Promise<void> | undefined;
@@ -97,10 +100,12 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
       limits,
       timeoutMs: o.dialTimeoutMs,
     };
+    const paths = buildPaths(ctx, options.rendezvous);
     this.#pool = new LinkPool({
       name: this.name,
       context: ctx,
-      connector: options.connector?.(ctx) ?? new DirectConnector(ctx),
+      connector: options.connector?.(ctx) ?? paths.connector,
+      upgrade: paths.upgrade,
       listenHost: o.listenHost,
       listenPort: o.listenPort,
       advertiseIp: o.advertiseIp,
@@ -129,6 +134,7 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
     this.#pool.on('message', (peer, msg, conn, isCurrent) => this.#onMessage(peer, msg, conn, isCurrent));
     this.#pool.on('detached', (peer, reason, err) => this.#onDetached(peer, reason, err));
     this.#pool.on('refused', (peer, err) => this.emit('error', err, peer));
+    if (options.rendezvous !== undefined) answerCalls(ctx, options.rendezvous, (conn, kind) => this.#pool.adopt(conn, kind), this.#log);
   }
 
   /** Starts listening; resolves with the address. What an earlier run left in the outbox goes as soon as its peers can be reached. */
@@ -190,9 +196,18 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
     return this.#chats.get(peer);
   }
 
-  /** Every peer we have a chat with or a request from, with its state and whether a connection is open. */
-  chats(): { peer: string; state: ChatState; isConnected: boolean }[] {
-    return [...this.#chats].map(([peer, state]) => ({ peer, state, isConnected: this.isConnected(peer) }));
+  /** Every peer we have a chat with or a request from, with its state, whether a connection is open, and its path. */
+  chats(): { peer: string; state: ChatState; isConnected: boolean; link?: LinkKind }[] {
+    return [...this.#chats].map(([peer, state]) => {
+      const link = this.linkOf(peer);
+      return { peer, state, isConnected: this.isConnected(peer), ...(link === undefined ? {} : { link }) };
+    });
+  }
+
+  /** The path of the connection to `peer` open now, if any. */
+  linkOf(peer: string): LinkKind | undefined {
+    const link = this.#pool.link(peer);
+    return link?.conn.state === 'open' ? link.kind : undefined;
   }
 
   /**
@@ -513,7 +528,9 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
     this.#delivery.reachable(peer);
     if (!link.isOutbound) link.conn.send({ type: 'RESP', accept: true, reason: '' });
     this.#pool.traffic(peer);
-    if (!wasOpen) this.emit('connected', peer);
+    if (!wasOpen) this.emit('connected', peer, { link: link.kind });
+    else if (this.#paths.get(peer) !== link.kind) this.emit('moved', peer, { link: link.kind });
+    this.#paths.set(peer, link.kind);
     this.#delivery.flush(peer);
   }
 
@@ -537,6 +554,7 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
   #endChat(peer: string, reason: EndReason, detail: string): void {
     const had = this.#chats.get(peer);
     this.#chats.delete(peer);
+    this.#paths.delete(peer);
     if (had !== undefined) this.emit('ended', peer, reason, detail);
   }
 }

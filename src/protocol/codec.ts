@@ -229,8 +229,9 @@ export function encodeMessage(msg: Message, limits: Limits = DEFAULT_LIMITS): Bu
     case 'END':
     case 'SHUTDOWN':
     case 'DUMP':
-    case 'JOINED':
       return fixed(msg.type, 0, limits);
+    case 'JOINED':
+      return frame(msg.type, [u8(msg.isFirst ? 1 : 0)], limits);
   }
 }
 
@@ -364,8 +365,10 @@ export function decodePayload(name: MessageName, payload: Buffer, limits: Limits
     case 'END':
     case 'SHUTDOWN':
     case 'DUMP':
-    case 'JOINED':
       msg = { type: name };
+      break;
+    case 'JOINED':
+      msg = { type: name, isFirst: readBool(r, 'first flag') };
       break;
   }
   r.end(name);

@@ -20,7 +20,7 @@
 import { ERROR_CODES, NatterError } from '../errors.ts';
 import { decodePayload } from './codec.ts';
 import { HEADER_BYTES, resolveLimits, type ProtocolLimits } from './limits.ts';
-import { messageNameOf, type Message, type MessageName } from './messages.ts';
+import { MESSAGE_TYPES, messageNameOf, type Message, type MessageName } from './messages.ts';
 
 interface Header {
   name: MessageName;
@@ -149,6 +149,25 @@ export class FrameDecoder {
       this.#fail(new NatterError(ERROR_CODES.UNKNOWN_TYPE, `unknown message type 0x${type.toString(16).padStart(2, '0')}`));
     }
     return name;
+  }
+
+  /**
+   * Removes and returns every byte held that is not part of a frame already
+   * returned by next() (a frame half received included, its header too): for
+   * a stream that stops carrying frames and goes on carrying something else.
+   */
+  takeRest(): Buffer {
+    const held = this.#buffered === 0 ? Buffer.alloc(0) : this.#copyOut(this.#buffered, true);
+    const header = this.#header;
+    this.#header = undefined;
+    this.#parts = [];
+    this.#offset = 0;
+    this.#buffered = 0;
+    if (header === undefined) return held;
+    const head = Buffer.allocUnsafe(HEADER_BYTES);
+    head.writeUInt32BE(header.length, 0);
+    head.writeUInt8(MESSAGE_TYPES[header.name], 4);
+    return Buffer.concat([head, held]);
   }
 
   #fail(err: NatterError): never {

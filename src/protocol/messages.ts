@@ -112,8 +112,13 @@ export interface MeetMessage { type: 'MEET'; name: string; ip: Ip; port: number 
 export interface CallMessage { type: 'CALL'; via: 'punch' | 'relay'; name: string; ip: Ip; port: number }
 /** First request on a new directory connection: join it to the peer `name`'s own RELAY connection. */
 export interface RelayMessage { type: 'RELAY'; name: string }
-/** Answer to RELAY: both asked; from here on the connection carries the other peer's bytes, end to end. */
-export interface JoinedMessage { type: 'JOINED' }
+/**
+ * Answer to RELAY: both asked; from here on the connection carries the other
+ * peer's bytes, end to end. `isFirst`: this side asked first, so it is the
+ * one that dials over the joined stream (Noise initiator, CONN); the side
+ * that joined accepts.
+ */
+export interface JoinedMessage { type: 'JOINED'; isFirst: boolean }
 /** Ask a peer to chat: who we are and where we listen. */
 export interface ConnMessage { type: 'CONN'; name: string; ip: Ip; port: number }
 /** Answer to CONN. */

@@ -86,6 +86,7 @@ interface SocketLike {
   remoteAddress?: string | undefined;
   remotePort?: number | undefined;
   localAddress?: string | undefined;
+  localPort?: number | undefined;
   /** The other side's proven Ed25519 key, on an encrypted stream. */
   remoteKey?: Buffer | undefined;
 }
@@ -157,6 +158,10 @@ export class FramedConnection extends EventEmitter<FramedConnectionEvents> {
 
   get localAddress(): string | undefined {
     return (this.stream as SocketLike).localAddress;
+  }
+
+  get localPort(): number | undefined {
+    return (this.stream as SocketLike).localPort;
   }
 
   /** The other side's Ed25519 public key, proven by the handshake; undefined on a plaintext stream. */
@@ -270,6 +275,31 @@ export class FramedConnection extends EventEmitter<FramedConnectionEvents> {
       this.#closeTimer.unref();
     }
     return this.closed();
+  }
+
+  /**
+   * Hands the stream over to something that is not natter frames (a relay
+   * joining two connections): what is queued is written, no more frames are
+   * read, and the connection lets go of the stream without closing it.
+   * Returns the stream, and the bytes received after the last frame
+   * delivered (they belong to whatever the stream carries next). The
+   * connection is closed from here on, without a 'close' event. Call it
+   * from a 'message' listener or between turns, never while writing.
+   */
+  detach(): { stream: Duplex; rest: Buffer } {
+    this.#flush();
+    this.#state = 'closed';
+    clearTimeout(this.#closeTimer);
+    this.#dropPending();
+    const stream = this.stream;
+    stream.off('data', FramedConnection.#streamData);
+    stream.off('end', FramedConnection.#streamEnd);
+    stream.off('error', FramedConnection.#streamError);
+    stream.off('close', FramedConnection.#streamClose);
+    stream.off('drain', FramedConnection.#streamDrain);
+    delete (stream as Partial<OwnedStream>)[OWNER];
+    // Left as it is (paused, maybe): the new owner listens, then resumes it.
+    return { stream, rest: this.#decoder.takeRest() };
   }
 
   /** Immediate close, reporting `err` as the cause. Idempotent. */

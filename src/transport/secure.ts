@@ -20,7 +20,6 @@
  * truncated handshake fails that connection alone, within the handshake
  * deadline.
  */
-import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import NoiseSecretStream from '@hyperswarm/secret-stream';
 import { ERROR_CODES, NatterError, isNatterError } from '../errors.ts';
@@ -47,7 +46,21 @@ export interface SecureOptions {
   keyPair: KeyPair;
   /** Deadline for the whole handshake. Default 10,000 ms. */
   handshakeTimeoutMs?: number;
+  /** Bytes already read from the stream (they came with whatever opened it), taken before anything it emits. */
+  initial?: Buffer;
 }
+
+/**
+ * What the channel runs over: a TCP socket, or any byte stream (a relayed
+ * one inside another encrypted channel), with the socket's properties
+ * natter reads when it has them.
+ */
+export type ByteStream = Duplex & {
+  readonly remoteAddress?: string | undefined;
+  readonly remotePort?: number | undefined;
+  readonly localAddress?: string | undefined;
+  readonly localPort?: number | undefined;
+};
 
 /**
  * A socket after the handshake: a Duplex of plaintext that knows the other
@@ -55,10 +68,10 @@ export interface SecureOptions {
  * (addresses, bytes waiting to be written) forwarded to the socket under it.
  */
 export class SecureStream extends NoiseSecretStream {
-  readonly socket: Socket;
+  readonly socket: ByteStream;
 
   /** `rest`: bytes that came in after the last handshake message, already read from the socket. */
-  constructor(isInitiator: boolean, socket: Socket, handshake: HandshakeResult, rest?: Buffer) {
+  constructor(isInitiator: boolean, socket: ByteStream, handshake: HandshakeResult, rest?: Buffer) {
     super(isInitiator, socket, { handshake, ...(rest === undefined || rest.length === 0 ? {} : { data: rest }) });
     this.socket = socket;
   }
@@ -85,6 +98,10 @@ export class SecureStream extends NoiseSecretStream {
     return this.socket.localAddress;
   }
 
+  get localPort(): number | undefined {
+    return this.socket.localPort;
+  }
+
   /** For FramedConnection, which takes any Duplex. */
   asDuplex(): Duplex {
     return this as unknown as Duplex;
@@ -106,7 +123,7 @@ function unit(body: Buffer): Buffer {
  * does not verify, closed early), NATTER_ERR_CONNECTION_CLOSED (a socket
  * error) or NATTER_ERR_TIMEOUT; the socket is destroyed either way.
  */
-export function secureSocket(socket: Socket, isInitiator: boolean, options: SecureOptions): Promise<SecureStream> {
+export function secureSocket(socket: ByteStream, isInitiator: boolean, options: SecureOptions): Promise<SecureStream> {
   const timeoutMs = options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
   return new Promise((resolve, reject) => {
     const guard = new RecordGuard(isInitiator ? 1 : 2);
@@ -179,8 +196,11 @@ export function secureSocket(socket: Socket, isInitiator: boolean, options: Secu
     timer.unref();
     socket.on('error', onError);
     socket.on('close', onClose);
-    socket.on('data', onData);
     if (isInitiator) socket.write(unit(handshake.start()));
+    if (options.initial !== undefined && options.initial.length > 0) onData(options.initial);
+    if (!isSettled) socket.on('data', onData);
+    // A stream handed over paused (a relayed one) flows from here.
+    socket.resume();
   });
 }
 
@@ -190,7 +210,8 @@ export function secureSocket(socket: Socket, isInitiator: boolean, options: Secu
  * records (HELLO and what follows it, which FramedConnection flushes from
  * setImmediate) leave in one write instead of three or four.
  */
-function holdWrites(socket: Socket): void {
+function holdWrites(socket: ByteStream): void {
+  if (typeof socket.cork !== 'function') return;
   socket.cork();
   setImmediate(() => setImmediate(() => socket.uncork()));
 }
@@ -205,7 +226,7 @@ function guardError(guard: RecordGuard, problem: string): NatterError {
  * chunk right after, finds it destroying before it allocates anything. The
  * listener holds the guard and the stream only, nothing of the handshake.
  */
-function guardRecords(socket: Socket, guard: RecordGuard, stream: SecureStream): (chunk: Buffer) => void {
+function guardRecords(socket: ByteStream, guard: RecordGuard, stream: SecureStream): (chunk: Buffer) => void {
   const onData = (chunk: Buffer): void => {
     const problem = guard.push(chunk);
     if (problem === undefined) return;

@@ -3,11 +3,11 @@
  * told otherwise) and wait until the HELLO exchange is done, within one
  * absolute deadline; and the accepting side's handshake.
  */
-import { connect as netConnect, type Socket } from 'node:net';
+import { isIPv6, connect as netConnect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { ERROR_CODES, NatterError, isNatterError } from '../errors.ts';
 import { FramedConnection, type FramedConnectionOptions } from './framed-connection.ts';
-import { MAX_RECORD_PLAINTEXT, secureSocket, type KeyPair, type SecureStream } from './secure.ts';
+import { MAX_RECORD_PLAINTEXT, secureSocket, type ByteStream, type KeyPair, type SecureStream } from './secure.ts';
 
 export interface DialOptions extends FramedConnectionOptions {
   host: string;
@@ -16,6 +16,18 @@ export interface DialOptions extends FramedConnectionOptions {
   timeoutMs?: number;
   /** Local address to dial from (load tests spread clients over 127.0.0.0/8). */
   localAddress?: string;
+  /**
+   * Local port to dial from (0: any, but bound explicitly, so that later
+   * connections may share it: hole punching dials from the port the
+   * directory connection uses).
+   */
+  localPort?: number;
+  /** Deadline for the TCP connection alone (a path that hangs is given up early). Default: only the overall deadline. */
+  connectTimeoutMs?: number;
+  /** Run over this stream instead of opening a TCP connection (a punched socket, a relayed stream). */
+  stream?: ByteStream;
+  /** Bytes already read from `stream`. */
+  initial?: Buffer;
   /**
    * Our key pair: the connection runs inside the Noise handshake and
    * encrypted records (docs/security.md). Without it the connection is plain
@@ -39,12 +51,13 @@ export const DEFAULT_DIAL_TIMEOUT_MS = 10_000;
  * the protocol error the HELLO exchange failed with.
  */
 export async function dial(options: DialOptions): Promise<FramedConnection> {
-  const { host, port, timeoutMs = DEFAULT_DIAL_TIMEOUT_MS, localAddress, keyPair, verifyKey, ...connOptions } = options;
+  const { host, port, timeoutMs = DEFAULT_DIAL_TIMEOUT_MS, localAddress, localPort, connectTimeoutMs, keyPair, verifyKey, initial, ...rest } = options;
+  const { stream: given, ...connOptions } = rest;
   const startedAt = performance.now();
-  const socket = netConnect({ host, port, noDelay: true, ...(localAddress === undefined ? {} : { localAddress }) });
+  const socket = given ?? openSocket(host, port, localAddress, localPort, connectTimeoutMs);
   let stream: Duplex = socket;
   if (keyPair !== undefined) {
-    const secure = await secureSocket(socket, true, { keyPair, handshakeTimeoutMs: timeoutMs });
+    const secure = await secureSocket(socket, true, { keyPair, handshakeTimeoutMs: timeoutMs, ...(initial === undefined ? {} : { initial }) });
     try {
       verifyKey?.(secure.remoteKey);
     } catch (err) {
@@ -79,16 +92,43 @@ export async function dial(options: DialOptions): Promise<FramedConnection> {
   });
 }
 
+/** A TCP connection to host:port, from a chosen local port if asked, given up after connectTimeoutMs if asked. */
+function openSocket(host: string, port: number, localAddress: string | undefined, localPort: number | undefined, connectTimeoutMs: number | undefined): Socket {
+  // Binding explicitly (even port 0) sets SO_REUSEADDR, so that another outgoing socket may share the port later.
+  const bind =
+    localPort === undefined
+      ? localAddress === undefined
+        ? {}
+        : { localAddress }
+      : { localAddress: localAddress ?? (isIPv6(host) ? '::' : '0.0.0.0'), localPort };
+  const socket = netConnect({ host, port, noDelay: true, ...bind });
+  if (connectTimeoutMs !== undefined) {
+    const timer = setTimeout(() => {
+      const err = Object.assign(new Error(`no answer from ${host}:${port} within ${connectTimeoutMs} ms`), { code: 'ETIMEDOUT' });
+      socket.destroy(err);
+    }, connectTimeoutMs);
+    timer.unref();
+    socket.once('connect', () => clearTimeout(timer));
+    socket.once('close', () => clearTimeout(timer));
+  }
+  return socket;
+}
+
 /**
  * The accepting side's handshake on a new socket. Resolves with the
  * encrypted stream (and the options FramedConnection needs for it); rejects
  * like secureSocket, with the socket destroyed.
  */
 export async function acceptSecure(
-  socket: Socket,
+  socket: ByteStream,
   keyPair: KeyPair,
   handshakeTimeoutMs?: number,
+  initial?: Buffer,
 ): Promise<{ stream: SecureStream; connOptions: { maxWriteBytes: number } }> {
-  const stream = await secureSocket(socket, false, { keyPair, ...(handshakeTimeoutMs === undefined ? {} : { handshakeTimeoutMs }) });
+  const stream = await secureSocket(socket, false, {
+    keyPair,
+    ...(handshakeTimeoutMs === undefined ? {} : { handshakeTimeoutMs }),
+    ...(initial === undefined ? {} : { initial }),
+  });
   return { stream, connOptions: { maxWriteBytes: MAX_RECORD_PLAINTEXT } };
 }

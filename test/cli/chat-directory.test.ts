@@ -57,7 +57,7 @@ describe('natter chat with a directory (JSON mode, real processes)', () => {
     alice.send({ cmd: 'send', to: 'bob', text: 'second try' });
     await bob.next('request');
     bob.send({ cmd: 'accept', from: 'alice' });
-    assert.deepEqual(await alice.next('connected'), { type: 'connected', with: 'bob' });
+    assert.deepEqual(await alice.next('connected'), { type: 'connected', with: 'bob', link: 'direct' });
     assert.deepEqual(said(await bob.next('message')), { type: 'message', from: 'alice', text: 'second try' });
     bob.send({ cmd: 'send', to: 'alice', text: 'héllo ✓' });
     assert.deepEqual(said(await alice.next('message')), { type: 'message', from: 'bob', text: 'héllo ✓' });

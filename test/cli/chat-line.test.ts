@@ -124,8 +124,8 @@ describe('natter chat line UI (tmux)', () => {
     // Columns line up: each starts at the same place on every row.
     const who = screen().split('\n').filter((r) => /^(bob|cat) /.test(r));
     assert.equal(who.length, 2, screen());
-    assert.match(who[0] as string, /^bob +127\.0\.0\.1:\d+ +connected$/);
-    for (const column of [/127\.0\.0\.1/, /(not )?connected$/]) {
+    assert.match(who[0] as string, /^bob +127\.0\.0\.1:\d+ +connected, direct$/);
+    for (const column of [/127\.0\.0\.1/, /(not )?connected(, direct)?$/]) {
       assert.equal(new Set(who.map((r) => r.search(column))).size, 1, `${column} starts at one place:\n${who.join('\n')}`);
     }
     term.type('amy', '/help');

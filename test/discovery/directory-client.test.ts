@@ -63,7 +63,8 @@ describe('DirectoryClient', () => {
     const alice = await connect(port);
     const bob = await connect(port);
     const reg = await alice.register('alice', '', 51_000);
-    assert.deepEqual(reg, { port: 51_000, aliveIntervalMs: 500 });
+    // The directory also says where it sees this connection come from: this very socket.
+    assert.deepEqual(reg, { port: 51_000, aliveIntervalMs: 500, seenIp: '127.0.0.1', seenPort: alice.localPort });
     await bob.register('bob');
     assert.deepEqual((await bob.who()).map((p) => p.name).sort(), ['alice', 'bob']);
     assert.deepEqual(await alice.alive(), reg);
@@ -115,7 +116,7 @@ describe('DirectoryClient', () => {
       { type: 'ACK', port: 1, aliveIntervalMs: 1, seenIp: '', seenPort: 0 },
       { type: 'MEET', name: 'm', ip: '192.0.2.1', port: 1 },
       { type: 'PROBED', isReachable: true, isRelaying: false, seenIp: '', seenPort: 0, detail: '' },
-      { type: 'JOINED' },
+      { type: 'JOINED', isFirst: true },
       { type: 'NACK', reason: 'x' },
       { type: 'HDR', count: 1 },
       { type: 'PEER', name: 'p', ip: '', port: 1, key: Buffer.alloc(32) },

@@ -44,7 +44,7 @@ export const messageArb: fc.Arbitrary<Message> = fc.oneof(
   rec({ type: fc.constant('CALL' as const), via: fc.constant('punch' as const), name: nameArb, ip: ipArb.filter((ip) => ip !== ''), port: portArb }),
   rec({ type: fc.constant('CALL' as const), via: fc.constant('relay' as const), name: nameArb, ip: fc.constant(''), port: fc.constant(0) }),
   rec({ type: fc.constant('RELAY' as const), name: nameArb }),
-  fc.constant({ type: 'JOINED' as const }),
+  rec({ type: fc.constant('JOINED' as const), isFirst: fc.boolean() }),
   rec({ type: fc.constant('NACK' as const), reason: textArb(300) }),
   fc.constant({ type: 'DOWN' as const }),
   fc.constant({ type: 'WHO' as const }),

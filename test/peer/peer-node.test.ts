@@ -99,7 +99,7 @@ describe('PeerNode chats', () => {
     assert.deepEqual(await b.next('request'), ['request', 'alice']);
     assert.equal(bob.chatState('alice'), 'incoming');
     bob.accept('alice');
-    assert.deepEqual(await a.next('connected'), ['connected', 'bob']);
+    assert.deepEqual(await a.next('connected'), ['connected', 'bob', { link: 'direct' }]);
     assert.deepEqual(await b.next('message'), ['message', 'alice', 'hi bob'], 'the text typed before acceptance arrives');
     await bob.send('alice', 'hello alice');
     assert.deepEqual(await a.next('message'), ['message', 'bob', 'hello alice']);
@@ -285,7 +285,7 @@ describe('PeerNode connections', () => {
     const crash = await RawClient.connect((alice.address as AddressInfo).port);
     crash.send({ type: 'CONN', name: 'crash', ip: '127.0.0.1', port: 9 });
     assert.deepEqual(await crash.next(), { type: 'RESP', accept: true, reason: '' });
-    assert.deepEqual(await a.next('connected'), ['connected', 'crash']);
+    assert.deepEqual(await a.next('connected'), ['connected', 'crash', { link: 'direct' }]);
     crash.destroy();
     assert.deepEqual(await a.next('ended'), ['ended', 'crash', 'lost', 'lost the connection to crash: crash closed the connection']);
     assert.equal(alice.chatState('crash'), undefined);

@@ -1,6 +1,7 @@
 /** What a request handler may use of the directory: nothing more, so handlers stay small and testable. */
 import type { Logger } from '../../log.ts';
 import type { DirectoryOptions } from '../options.ts';
+import type { ClientSession } from '../session.ts';
 import type { DirectoryStore } from '../store/store.ts';
 
 /** Counters reported by DUMP; names are part of the DUMP JSON. */
@@ -21,6 +22,11 @@ export interface DirectoryCounters {
   registerTimeouts: number;
   idleClosed: number;
   handshakeFailures: number;
+  probes: number;
+  punches: number;
+  relaysJoined: number;
+  relaysRefused: number;
+  relayedBytes: number;
 }
 
 export interface HandlerContext {
@@ -37,4 +43,16 @@ export interface HandlerContext {
   shutdown(reason: string): void;
   /** The state DUMP reports. */
   dumpState(): Promise<unknown>;
+  /** The session of this process that owns an entry, if it is here (another process of a shared directory may own it). */
+  sessionOf(owner: string): ClientSession | undefined;
+  /** Dials back `ip`:`port` and runs the handshake, expecting `key` (PROBE, protocol.md §6.7). */
+  dialBack(ip: string, port: number, key: Buffer): Promise<{ isReachable: boolean; detail: string }>;
+  /** The relay (protocol.md §6.9). */
+  readonly relay: RelayDesk;
+}
+
+/** What the RELAY handler needs of the relay. */
+export interface RelayDesk {
+  /** Asks for `session` to be joined to `target`'s own RELAY connection; answers on the session itself. */
+  request(session: ClientSession, target: string): Promise<void>;
 }

@@ -16,10 +16,16 @@ import type { KeyBook } from '../key-book.ts';
 /** Which path a connection took: straight to the peer's address, through NATs by hole punching, or through a relay. */
 export type LinkKind = 'direct' | 'punched' | 'relay';
 
-/** An authenticated connection to a peer, and its path. */
+/**
+ * An authenticated connection to a peer, and its path. `isInbound` when the
+ * path made us the accepting side after all (a relay joined the other way
+ * round): the connection is then identified like one the listener accepted,
+ * by the CONN the other side sends.
+ */
 export interface Connection {
   conn: FramedConnection;
   kind: LinkKind;
+  isInbound?: boolean;
 }
 
 export interface Connector {
@@ -59,9 +65,12 @@ export async function locate(ctx: ConnectorContext, peer: string): Promise<PeerI
 /** Dials the address the discovery gives for the peer (TCP, then the Noise handshake and the key check). */
 export class DirectConnector implements Connector {
   readonly #ctx: ConnectorContext;
+  readonly #connectTimeoutMs: number | undefined;
 
-  constructor(ctx: ConnectorContext) {
+  /** `connectTimeoutMs`: give up on an address that does not answer after this long (when other paths follow). */
+  constructor(ctx: ConnectorContext, options: { connectTimeoutMs?: number } = {}) {
     this.#ctx = ctx;
+    this.#connectTimeoutMs = options.connectTimeoutMs;
   }
 
   async connect(peer: string): Promise<Connection> {
@@ -72,6 +81,7 @@ export class DirectConnector implements Connector {
         host: address.ip,
         port: address.port,
         timeoutMs: ctx.timeoutMs,
+        ...(this.#connectTimeoutMs === undefined ? {} : { connectTimeoutMs: this.#connectTimeoutMs }),
         limits: ctx.limits,
         isEagerWrite: true,
         keyPair: ctx.keyPair,

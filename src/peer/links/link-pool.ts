@@ -17,7 +17,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import type { Scheduler } from '../../clock.ts';
+import type { Scheduler, TimerHandle } from '../../clock.ts';
 import type { PeerInfo } from '../../discovery/discovery.ts';
 import { ERROR_CODES, NatterError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
@@ -62,6 +62,8 @@ export interface LinkPoolOptions {
    * deadline for a dial, a handshake and an inbound connection's CONN: what the connector is given too. */
   context: ConnectorContext;
   connector: Connector;
+  /** Tried in the background while a link we dialed is relayed, to move it to a better path. Default: none. */
+  upgrade?: Connector | undefined;
   listenHost: string;
   listenPort: number;
   /** IP to tell peers in CONN; default: the local address of each connection. */
@@ -78,6 +80,9 @@ export interface LinkPoolOptions {
   isWanted(peer: string): boolean;
 }
 
+/** When a relayed link we dialed tries a better path again: soon, then less and less often. */
+const UPGRADE_DELAYS_MS = [2_000, 5_000, 15_000, 60_000, 300_000];
+
 interface Entry {
   link: PeerLink;
   liveness: Liveness;
@@ -92,6 +97,8 @@ export class LinkPool extends EventEmitter<LinkPoolEvents> {
   readonly #anonymous = new Set<FramedConnection>();
   /** Connections we close on purpose: their close is not a loss. */
   readonly #expectedClose = new WeakSet<FramedConnection>();
+  /** The next try to move a relayed link to a better path. */
+  readonly #upgradeTimers = new WeakMap<PeerLink, TimerHandle>();
   #address: AddressInfo | undefined;
   #isInputPaused = false;
   #isStopping = false;
@@ -136,6 +143,11 @@ export class LinkPool extends EventEmitter<LinkPoolEvents> {
     return this.#anonymous.size + this.#links.size;
   }
 
+  /** A connection another path opened with us as the accepting side (a call answered): identified like one the listener accepted. */
+  adopt(conn: FramedConnection, kind: LinkKind): void {
+    this.#onInbound(conn, kind);
+  }
+
   /**
    * Makes sure a connection to `peer` is open or being opened; resolves once
    * a dial (if one was needed) has landed. Rejects with the connector's error.
@@ -162,6 +174,7 @@ export class LinkPool extends EventEmitter<LinkPoolEvents> {
     this.#expectedClose.add(entry.link.conn);
     this.#links.delete(peer);
     entry.liveness.stop();
+    this.#o.scheduler.clearTimeout(this.#upgradeTimers.get(entry.link));
     void entry.link.conn.close();
     this.emit('detached', peer, 'expected', undefined);
   }
@@ -184,6 +197,7 @@ export class LinkPool extends EventEmitter<LinkPoolEvents> {
     const closing: Promise<void>[] = [];
     for (const { link, liveness } of this.#links.values()) {
       liveness.stop();
+      this.#o.scheduler.clearTimeout(this.#upgradeTimers.get(link));
       closing.push(link.conn.close());
     }
     for (const conn of this.#anonymous) closing.push(conn.close());
@@ -192,9 +206,15 @@ export class LinkPool extends EventEmitter<LinkPoolEvents> {
   }
 
   async #dial(peer: string): Promise<void> {
-    const { conn, kind } = await this.#o.connector.connect(peer);
+    const { conn, kind, isInbound } = await this.#o.connector.connect(peer);
     if (this.#isStopping || !this.#o.isWanted(peer)) {
       void conn.close();
+      return;
+    }
+    if (isInbound === true) {
+      // The path made us the accepting side: the other side's CONN identifies it.
+      this.#dials.delete(peer);
+      this.#onInbound(conn, kind);
       return;
     }
     if (this.#links.has(peer)) {
@@ -204,12 +224,57 @@ export class LinkPool extends EventEmitter<LinkPoolEvents> {
     }
     this.counters.dialed++;
     const link = this.#attach(peer, conn, kind, true);
-    const ip = this.#o.advertiseIp ?? conn.localAddress ?? '';
-    conn.send({ type: 'CONN', name: this.#o.name, ip: ip === '' ? '' : canonicalIp(ip), port: this.#address?.port ?? 1 });
+    this.#sendConn(conn);
     this.emit('attached', peer, link);
+    this.#keepUpgrading(peer, link);
   }
 
-  #onInbound(conn: FramedConnection): void {
+  /**
+   * While `link` (ours, relayed) is `peer`'s connection, tries now and then
+   * to reach the peer by a better path; one that gets through replaces it.
+   * The owner sees the relayed connection leave ('expected') and the new
+   * one attached, and sends again what has no receipt yet: the other side
+   * drops copies by id, so nothing is lost or shown twice.
+   */
+  #keepUpgrading(peer: string, link: PeerLink, attempt = 0): void {
+    const upgrade = this.#o.upgrade;
+    if (upgrade === undefined || link.kind !== 'relay' || !link.isOutbound) return;
+    const delay = UPGRADE_DELAYS_MS[Math.min(attempt, UPGRADE_DELAYS_MS.length - 1)] as number;
+    const s = this.#o.scheduler;
+    const timer = s.setTimeout(() => {
+      if (this.#links.get(peer)?.link !== link || this.#isStopping) return;
+      upgrade.connect(peer).then(
+        (c) => {
+          if (this.#links.get(peer)?.link !== link || this.#isStopping || !this.#o.isWanted(peer)) {
+            void c.conn.close();
+            return;
+          }
+          this.#o.logger.info({ peer, kind: c.kind }, 'moving a relayed link to a better path');
+          if (c.isInbound === true) {
+            this.#onInbound(c.conn, c.kind);
+            return;
+          }
+          this.close(peer);
+          this.counters.dialed++;
+          const better = this.#attach(peer, c.conn, c.kind, true);
+          this.#sendConn(c.conn);
+          this.emit('attached', peer, better);
+        },
+        (err: unknown) => {
+          this.#o.logger.debug({ peer, err: (err as Error).message }, 'a relayed link stays relayed for now');
+          this.#keepUpgrading(peer, link, attempt + 1);
+        },
+      );
+    }, delay);
+    this.#upgradeTimers.set(link, timer);
+  }
+
+  #sendConn(conn: FramedConnection): void {
+    const ip = this.#o.advertiseIp ?? conn.localAddress ?? '';
+    conn.send({ type: 'CONN', name: this.#o.name, ip: ip === '' ? '' : canonicalIp(ip), port: this.#address?.port ?? 1 });
+  }
+
+  #onInbound(conn: FramedConnection, kind: LinkKind = 'direct'): void {
     if (this.#isStopping) {
       void conn.close();
       return;
@@ -241,7 +306,7 @@ export class LinkPool extends EventEmitter<LinkPoolEvents> {
           if (err.code === ERROR_CODES.KEY_MISMATCH) this.emit('refused', msg.name, err);
           return;
         }
-        this.#identified(conn, msg.name);
+        this.#identified(conn, msg.name, kind);
         if (!this.#isInputPaused) conn.resume();
       });
     };
@@ -275,7 +340,7 @@ export class LinkPool extends EventEmitter<LinkPoolEvents> {
   }
 
   /** An inbound connection proved it speaks for `peer`: keep it, or park it as the losing duplicate. */
-  #identified(conn: FramedConnection, peer: string): void {
+  #identified(conn: FramedConnection, peer: string, kind: LinkKind): void {
     const current = this.#links.get(peer)?.link;
     if (current !== undefined || this.#dials.has(peer)) {
       const isOurPendingDial = current === undefined || (current.isOutbound && !current.isReady);
@@ -286,7 +351,7 @@ export class LinkPool extends EventEmitter<LinkPoolEvents> {
       if (current !== undefined) this.close(peer);
       // A dial still in flight finds the pair taken when it lands and closes itself.
     }
-    const link = this.#attach(peer, conn, 'direct', false);
+    const link = this.#attach(peer, conn, kind, false);
     this.emit('attached', peer, link);
   }
 
@@ -344,6 +409,7 @@ export class LinkPool extends EventEmitter<LinkPoolEvents> {
   }
 
   #onClose(link: PeerLink, liveness: Liveness, err: NatterError | undefined): void {
+    this.#o.scheduler.clearTimeout(this.#upgradeTimers.get(link));
     if (this.#links.get(link.peer)?.link !== link) return;
     this.#links.delete(link.peer);
     liveness.stop();
