@@ -142,6 +142,8 @@ export class Relay {
     host.counters.relaysJoined++;
     host.logger.info({ a: first.from, b: secondName }, 'relay joined');
     let lastActivity = host.now();
+    /** Chunks waiting for the rate, both ways: a link that has some is not idle. */
+    let heldChunks = 0;
     let isClosed = false;
     const link: Link = {
       a: first.from,
@@ -163,24 +165,40 @@ export class Relay {
     const pump = (from: Duplex, to: Duplex, rest: Buffer): void => {
       const bucket = new TokenBucket(o.relayBytesPerSecond, o.relayBytesPerSecond, host.now());
       let isWaiting = false;
-      const carry = (chunk: Buffer): void => {
+      /** Chunks held back by the rate, in order; reading stops while there are any. */
+      const held: Buffer[] = [];
+      const forward = (chunk: Buffer): void => {
         if (isClosed) return;
         lastActivity = host.now();
         link.bytes += chunk.length;
         host.counters.relayedBytes += chunk.length;
-        const ok = to.write(chunk);
+        if (!to.write(chunk) && !isWaiting) {
+          // The other side reads slower than this one writes: stop reading until it catches up.
+          isWaiting = true;
+          from.pause();
+          to.once('drain', () => {
+            isWaiting = false;
+            if (!isClosed && held.length === 0) from.resume();
+          });
+        }
+      };
+      const carry = (chunk: Buffer): void => {
+        if (isClosed) return;
+        lastActivity = host.now();
         const wait = bucket.take(host.now(), chunk.length);
-        if ((ok && wait === 0) || isWaiting) return;
-        // Over the rate, or the other side reads slower than this one writes: stop reading for now.
-        isWaiting = true;
+        if (wait === 0 && held.length === 0) {
+          forward(chunk);
+          return;
+        }
+        // Over the rate: this chunk waits for its tokens (already spoken for), and reading stops meanwhile.
+        held.push(chunk);
+        heldChunks++;
         from.pause();
-        const resume = (): void => {
-          isWaiting = false;
-          if (!isClosed) from.resume();
-        };
-        const afterRate = (): void => (wait > 0 ? void setTimeout(resume, wait).unref() : resume());
-        if (ok) afterRate();
-        else to.once('drain', afterRate);
+        setTimeout(() => {
+          heldChunks--;
+          forward(held.shift() as Buffer);
+          if (held.length === 0 && !isWaiting && !isClosed) from.resume();
+        }, wait).unref();
       };
       from.on('data', carry);
       from.on('end', () => link.close());
@@ -192,7 +210,7 @@ export class Relay {
     pump(a.stream, b.stream, a.rest);
     pump(b.stream, a.stream, b.rest);
     const idleTimer = setInterval(() => {
-      if (host.now() - lastActivity >= o.relayIdleTimeoutMs) {
+      if (heldChunks === 0 && host.now() - lastActivity >= o.relayIdleTimeoutMs) {
         host.logger.info({ a: link.a, b: link.b }, 'closing an idle relayed link');
         link.close();
       }

@@ -8,7 +8,7 @@
  * monotonic clock.
  */
 import { EventEmitter } from 'node:events';
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { ERROR_CODES, NatterError } from '../errors.ts';
 import { listenOn } from '../transport/listen.ts';
@@ -18,7 +18,8 @@ import { canonicalIp } from '../protocol/fields.ts';
 import type { Message } from '../protocol/messages.ts';
 import { FramedConnection } from '../transport/framed-connection.ts';
 import { fingerprint } from '../transport/identity.ts';
-import { acceptSecure, dial } from '../transport/tcp.ts';
+import { secureSocket } from '../transport/secure.ts';
+import { acceptSecure } from '../transport/tcp.ts';
 import { VERSION } from '../version.ts';
 import { isLoopback } from './handlers/admin.ts';
 import { handleAlive } from './handlers/alive.ts';
@@ -337,30 +338,26 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
     void closed.then(() => this.#forgetAddress(session.ip));
   }
 
+  /**
+   * PROBE's dial-back: a TCP connection to `ip`:`port` and the handshake, in
+   * which the other side must prove `key`; nothing more is sent.
+   */
   async dialBack(ip: string, port: number, key: Buffer): Promise<{ isReachable: boolean; detail: string }> {
     const timeoutMs = this.options.probeTimeoutMs;
+    const socket = connect({ host: ip, port, noDelay: true });
+    const timer = setTimeout(() => socket.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })), timeoutMs);
+    timer.unref();
     try {
-      const conn = await dial({
-        host: ip,
-        port,
-        timeoutMs,
-        keyPair: this.options.keyPair,
-        limits: this.options.limits,
-        verifyKey: (proven) => {
-          if (!proven.equals(key)) throw new NatterError(ERROR_CODES.KEY_MISMATCH, 'something else answers at that port');
-        },
-      });
-      void conn.close();
+      const secure = await secureSocket(socket, true, { keyPair: this.options.keyPair, handshakeTimeoutMs: timeoutMs });
+      secure.destroy();
+      if (!secure.remoteKey.equals(key)) return { isReachable: false, detail: `${ip}:${port} answers, but with another key than this connection's` };
       return { isReachable: true, detail: '' };
     } catch (err) {
       const e = err as NatterError;
-      const detail =
-        e.code === ERROR_CODES.TIMEOUT
-          ? `no answer at ${ip}:${port} within ${timeoutMs / 1000} s`
-          : e.code === ERROR_CODES.KEY_MISMATCH
-            ? `${ip}:${port} answers, but with another key than this connection's`
-            : `${ip}:${port} cannot be reached from here: ${e.message}`;
-      return { isReachable: false, detail };
+      const isTimeout = e.code === ERROR_CODES.TIMEOUT || /timed out/.test(e.message);
+      return { isReachable: false, detail: isTimeout ? `no answer at ${ip}:${port} within ${timeoutMs / 1000} s` : `${ip}:${port} cannot be reached from here: ${e.message}` };
+    } finally {
+      clearTimeout(timer);
     }
   }
 

@@ -298,7 +298,8 @@ export class FramedConnection extends EventEmitter<FramedConnectionEvents> {
     stream.off('close', FramedConnection.#streamClose);
     stream.off('drain', FramedConnection.#streamDrain);
     delete (stream as Partial<OwnedStream>)[OWNER];
-    // Left as it is (paused, maybe): the new owner listens, then resumes it.
+    // Paused: nothing that arrives is lost before the new owner listens (and resumes it).
+    stream.pause();
     return { stream, rest: this.#decoder.takeRest() };
   }
 

@@ -22,6 +22,7 @@
  */
 import type { Duplex } from 'node:stream';
 import NoiseSecretStream from '@hyperswarm/secret-stream';
+import { asNodeDuplex } from './node-duplex.ts';
 import { ERROR_CODES, NatterError, isNatterError } from '../errors.ts';
 import { HANDSHAKE_MESSAGE_BYTES, IdentityHandshake, type HandshakeResult, type KeyPair } from './handshake.ts';
 
@@ -123,7 +124,8 @@ function unit(body: Buffer): Buffer {
  * does not verify, closed early), NATTER_ERR_CONNECTION_CLOSED (a socket
  * error) or NATTER_ERR_TIMEOUT; the socket is destroyed either way.
  */
-export function secureSocket(socket: ByteStream, isInitiator: boolean, options: SecureOptions): Promise<SecureStream> {
+export function secureSocket(given: ByteStream, isInitiator: boolean, options: SecureOptions): Promise<SecureStream> {
+  const socket: ByteStream = asNodeDuplex(given);
   const timeoutMs = options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
   return new Promise((resolve, reject) => {
     const guard = new RecordGuard(isInitiator ? 1 : 2);
@@ -181,6 +183,8 @@ export function secureSocket(socket: ByteStream, isInitiator: boolean, options: 
       socket.off('error', onError);
       socket.off('close', onClose);
       socket.off('data', onData);
+      // Held until the record layer listens (it resumes the socket when read): what arrives meanwhile waits.
+      socket.pause();
       // The record layer takes the socket from here, starting with whatever followed the last handshake message.
       const stream = new SecureStream(isInitiator, socket, result, rest);
       // For the stream's whole life: an error can still come now (the write of

@@ -1,0 +1,53 @@
+/**
+ * A Node.js Duplex in front of another duplex stream (a streamx one, such
+ * as the encrypted channel's SecureStream): for running the encrypted
+ * channel over a relayed stream, with Node's stream semantics. In
+ * particular, a paused Node stream stays paused when someone starts
+ * listening for 'data'; a streamx one starts flowing, and whatever it emits
+ * before every listener is in place is lost to the later ones.
+ */
+import { Duplex } from 'node:stream';
+
+/** What a stream must offer to be wrapped. */
+interface AnyDuplex {
+  on(event: string, listener: (...args: never[]) => void): unknown;
+  once(event: string, listener: (...args: never[]) => void): unknown;
+  write(data: Buffer): boolean;
+  end(): unknown;
+  pause(): unknown;
+  resume(): unknown;
+  destroy(err?: Error): unknown;
+  readonly destroyed: boolean;
+}
+
+/** `inner` itself when it is a Node.js Duplex already, else a Node.js Duplex that reads from and writes to it. */
+export function asNodeDuplex(inner: AnyDuplex): Duplex {
+  if (inner instanceof Duplex) return inner;
+  const outer = new Duplex({
+    read() {
+      inner.resume();
+    },
+    write(chunk: Buffer, _encoding, callback) {
+      if (inner.write(chunk)) callback();
+      else inner.once('drain', () => callback());
+    },
+    final(callback) {
+      inner.end();
+      callback();
+    },
+    destroy(err, callback) {
+      if (!inner.destroyed) inner.destroy(err ?? undefined);
+      callback(err);
+    },
+  });
+  inner.pause();
+  inner.on('data', (chunk: Buffer) => {
+    if (!outer.push(chunk)) inner.pause();
+  });
+  inner.on('end', () => outer.push(null));
+  inner.on('error', (err: Error) => outer.destroy(err));
+  inner.on('close', () => {
+    if (!outer.destroyed) outer.destroy();
+  });
+  return outer;
+}
