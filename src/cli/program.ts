@@ -9,6 +9,7 @@ import { VERSION } from '../version.ts';
 import { adminCommand } from './admin-command.ts';
 import { chatCommand } from './chat-command.ts';
 import { directoryCommand } from './directory-command.ts';
+import { doctorCommand } from './doctor-command.ts';
 import { idCommand } from './id-command.ts';
 
 export function buildProgram(): Command {
@@ -21,7 +22,8 @@ export function buildProgram(): Command {
     .addCommand(chatCommand(), { isDefault: true })
     .addCommand(directoryCommand())
     .addCommand(adminCommand())
-    .addCommand(idCommand());
+    .addCommand(idCommand())
+    .addCommand(doctorCommand());
   // Every error line looks the same (main.ts prints them): commander's own are turned into NatterErrors.
   const quiet = (cmd: Command): void => {
     cmd.exitOverride().configureOutput({ outputError: () => {} });

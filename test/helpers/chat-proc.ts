@@ -9,9 +9,13 @@ export class ChatProc {
   #taken = new Set<number>();
   #parsed = 0;
 
-  /** `env` may give XDG_CONFIG_HOME (freshHome()) so that a restarted peer keeps its identity. */
-  constructor(args: string[], env: NodeJS.ProcessEnv = {}) {
-    this.proc = new NatterProcess(['chat', '--json', ...args], { env });
+  /**
+   * `env` may give XDG_CONFIG_HOME (freshHome()) so that a restarted peer
+   * keeps its identity; `command` runs natter under a prefix (inside a
+   * network namespace: ['ip', 'netns', 'exec', NS, node, BIN]).
+   */
+  constructor(args: string[], env: NodeJS.ProcessEnv = {}, command?: string[]) {
+    this.proc = new NatterProcess(['chat', '--json', ...args], command === undefined ? { env } : { env, command });
   }
 
   #parse(): void {

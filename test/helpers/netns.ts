@@ -144,6 +144,30 @@ table ip filter {
     );
   }
 
+  /**
+   * Opens a port on a router made by nat(): connections from outside to its
+   * `wan` address at `port` go to `to` (the same port), as a user does to be
+   * reachable from the internet.
+   */
+  forwardPort(ns: string, o: { wan: string; port: number; to: string }): void {
+    run(
+      'ip',
+      ['netns', 'exec', ns, 'nft', '-f', '-'],
+      `table ip nat {
+  chain prerouting_nat {
+    type nat hook prerouting priority -100;
+    iifname "${o.wan}" tcp dport ${o.port} dnat to ${o.to}
+  }
+}
+table ip filter {
+  chain forward_filter {
+    ct status dnat accept
+  }
+}
+`,
+    );
+  }
+
   /** Deletes every namespace this lab made (their interfaces go with them). */
   destroy(): void {
     for (const ns of this.#namespaces.splice(0)) {
@@ -172,7 +196,7 @@ export function twoHomes(lab: Lab, options: { isRandomPorts?: boolean } = {}) {
     const [lan] = lab.wire({ ns: router, address: `${lanNet}.1/24` }, { ns: host, address: `${lanNet}.2/24` });
     lab.route(host, `${lanNet}.1`);
     lab.nat(router, { wan, lan, ...(options.isRandomPorts === undefined ? {} : { isRandomPorts: options.isRandomPorts }) });
-    return { router, host, publicIp: wanIp, hostIp: `${lanNet}.2` };
+    return { router, host, wan, publicIp: wanIp, hostIp: `${lanNet}.2` };
   });
-  return { pub, publicIp: '203.0.113.10', a: homes[0] as (typeof homes)[0], b: homes[1] as (typeof homes)[0] };
+  return { pub, bridge: sw, publicIp: '203.0.113.10', a: homes[0] as (typeof homes)[0], b: homes[1] as (typeof homes)[0] };
 }
