@@ -15,6 +15,7 @@ import type { LinkKind } from '../peer/links/connector.ts';
 import { RELAY_JOIN_MS } from '../peer/links/paths.ts';
 import { LocalRendezvous } from '../discovery/local-rendezvous.ts';
 import { hostDirectory } from '../directory/host.ts';
+import { runDoctor, type DoctorReport } from '../discovery/doctor.ts';
 import { PeerNode } from '../peer/peer-node.ts';
 import type { KeyReport } from '../peer/key-book.ts';
 import { KeyBook } from '../peer/key-book.ts';
@@ -57,6 +58,7 @@ export type ChatEvent =
   | { type: 'shutdown' }
   | { type: 'notice'; message: string }
   | ({ type: 'dump' } & ReturnType<PeerNode['dump']>)
+  | ({ type: 'doctor' } & DoctorReport)
   | { type: 'error'; code: string; message: string };
 
 /** What is still shown while natter quits. */
@@ -92,6 +94,8 @@ export interface ChatSessionOptions {
 export class ChatSession extends EventEmitter<{ event: [ChatEvent]; done: [code: number] }> {
   readonly node: PeerNode;
   readonly #find: FindPeers;
+  readonly #keyPair: KeyPair;
+  readonly #known: KnownPeers;
   readonly #directory: DirectoryLink | undefined;
   readonly #rendezvous: LocalRendezvous | undefined;
   #isQuitting = false;
@@ -100,10 +104,13 @@ export class ChatSession extends EventEmitter<{ event: [ChatEvent]; done: [code:
   /** The outbox as this run found it, before any retry could deliver a message of it. */
   readonly #recovered: ReturnType<PeerNode['outbox']>;
 
-  private constructor(node: PeerNode, find: FindPeers, link: DirectoryLink | undefined, rendezvous: LocalRendezvous | undefined) {
+  private constructor(node: PeerNode, o: ChatSessionOptions, link: DirectoryLink | undefined, rendezvous: LocalRendezvous | undefined) {
     super();
+    const find = o.find;
     this.node = node;
     this.#find = find;
+    this.#keyPair = o.keyPair;
+    this.#known = o.known;
     this.#directory = link;
     this.#rendezvous = rendezvous;
     // Taken in the same tick as node.start() returned: no retry has run yet.
@@ -181,7 +188,7 @@ export class ChatSession extends EventEmitter<{ event: [ChatEvent]; done: [code:
       }
       const node = new PeerNode({ ...common, discovery: o.find.table, listenHost: o.listenHost ?? own.ip, listenPort: own.port, advertiseIp: own.ip });
       const address = await node.start();
-      const session = new ChatSession(node, o.find, undefined, undefined);
+      const session = new ChatSession(node, o, undefined, undefined);
       return { session, ready: { type: 'ready', name: node.name, ip: own.ip, port: address.port, via: `friends table ${o.find.file}` } };
     }
     let rendezvous: LocalRendezvous | undefined;
@@ -239,7 +246,7 @@ export class ChatSession extends EventEmitter<{ event: [ChatEvent]; done: [code:
       await rendezvous?.close();
       throw err;
     }
-    const session = new ChatSession(node, o.find, link, rendezvous);
+    const session = new ChatSession(node, o, link, rendezvous);
     const via = o.find.kind === 'local' ? `local directory ${o.find.rendezvous.host}:${o.find.rendezvous.port}${rendezvous?.isHosting ? ' (hosted here)' : ''}` : `directory ${o.find.directory.host}:${o.find.directory.port}`;
     const ip = listenHost === '0.0.0.0' ? (link.ownAddress ?? listenHost) : listenHost;
     return { session, ready: { type: 'ready', name: node.name, ip, port: registration.port, via } };
@@ -330,6 +337,19 @@ export class ChatSession extends EventEmitter<{ event: [ChatEvent]; done: [code:
 
   dump(): void {
     this.#emit({ type: 'dump', ...this.node.dump() });
+  }
+
+  /** /doctor: what `natter doctor` says, about the directory this chat uses. */
+  async doctor(): Promise<boolean> {
+    return this.#run(async () => {
+      if (this.#find.kind === 'friends') {
+        throw new NatterError(ERROR_CODES.BAD_COMMAND, `this chat finds peers in the friends table ${this.#find.file}: there is no directory to check`);
+      }
+      const { host, port } = this.#find.kind === 'directory' ? this.#find.directory : this.#find.rendezvous;
+      const pinned = this.#find.kind === 'directory' ? this.#known.directory(`${host}:${port}`)?.key : undefined;
+      const report = await runDoctor({ host, port, keyPair: this.#keyPair, pinned });
+      this.#emit({ type: 'doctor', ...report });
+    });
   }
 
   connect(name: string): Promise<boolean> {

@@ -14,7 +14,7 @@ export type TypedCommand =
   | { kind: 'connect' | 'accept' | 'decline' | 'switch' | 'whois' | 'trust' | 'drop'; name: string }
   | { kind: 'end'; name: string | undefined }
   | { kind: 'history'; name: string; count: number }
-  | { kind: 'who' | 'help' | 'quit' | 'outbox' }
+  | { kind: 'who' | 'help' | 'quit' | 'outbox' | 'doctor' }
   | { kind: 'empty' };
 
 const NAMED = ['connect', 'accept', 'decline', 'switch', 'whois', 'trust', 'drop'] as const;
@@ -34,6 +34,7 @@ export const HELP_ENTRIES: readonly (readonly [string, string])[] = [
   ['/history NAME [N]', 'the last N lines (default 20) of your conversation with NAME'],
   ['/outbox', 'what waits to be delivered, per name'],
   ['/drop NAME', 'cancel every message waiting for NAME'],
+  ['/doctor', 'check the directory, NAT and whether peers can reach you'],
   ['/help', 'this help'],
   ['/quit', 'end every chat and leave'],
 ];
@@ -107,7 +108,7 @@ export function parseTyped(line: string): TypedCommand {
       return { kind: 'history', name: name(who, 'history'), count: count === undefined ? DEFAULT_HISTORY_LINES : parseHistoryCount(count) };
     }
     if (command === 'end') return { kind: 'end', name: arg === '' ? undefined : name(arg, 'end') };
-    if (command === 'who' || command === 'help' || command === 'quit' || command === 'outbox') return { kind: command };
+    if (command === 'who' || command === 'help' || command === 'quit' || command === 'outbox' || command === 'doctor') return { kind: command };
     throw new NatterError(ERROR_CODES.UNKNOWN_COMMAND, `unknown command /${head}; type /help`);
   }
   const slash = line.indexOf('/');

@@ -19,6 +19,7 @@ type Command =
   | { cmd: 'whois' | 'trust'; name: string }
   | { cmd: 'history'; with: string; count?: number }
   | { cmd: 'outbox' }
+  | { cmd: 'doctor' }
   | { cmd: 'drop'; to: string }
   | { cmd: 'quit' };
 
@@ -34,6 +35,7 @@ const FIELDS: Record<Command['cmd'], string[]> = {
   trust: ['name'],
   history: ['with'],
   outbox: [],
+  doctor: [],
   drop: ['to'],
   quit: [],
 };
@@ -144,6 +146,8 @@ export class JsonUi {
         return void (await s.history(c.with, c.count ?? DEFAULT_HISTORY_LINES));
       case 'outbox':
         return s.outbox();
+      case 'doctor':
+        return void (await s.doctor());
       case 'drop':
         return void (await s.drop(c.to));
       case 'quit':

@@ -254,6 +254,9 @@ export class LineUi {
       case 'error':
         this.#print(`! ${e.message}`, 'red');
         return;
+      case 'doctor':
+        for (const line of e.lines) this.#print(line, line.startsWith('!') ? 'yellow' : undefined);
+        return;
       case 'dump':
         this.#print(JSON.stringify(e));
         return;
@@ -304,6 +307,10 @@ export class LineUi {
         break;
       case 'outbox':
         s.outbox();
+        break;
+      case 'doctor':
+        this.#print('* checking: the directory, this machine\'s address, whether peers can reach it...', 'dim');
+        await s.doctor();
         break;
       case 'drop':
         await s.drop(cmd.name);

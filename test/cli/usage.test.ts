@@ -15,7 +15,7 @@ function assertErrorLine(r: { code: number | null; stdout: string; stderr: strin
 describe('natter (the command line)', () => {
   it('an unknown command is named as such, with the list of commands', async () => {
     const r = await runNatter(['frobnicate']);
-    assertErrorLine(r, /^natter: unknown command 'frobnicate'; the commands are chat, directory, admin, id; natter --help says more/, 'NATTER_ERR_UNKNOWN_COMMAND');
+    assertErrorLine(r, /^natter: unknown command 'frobnicate'; the commands are chat, directory, admin, id, doctor; natter --help says more/, 'NATTER_ERR_UNKNOWN_COMMAND');
     assertErrorLine(await runNatter(['--name', 'x', 'frobnicate']), /unknown command 'frobnicate'/, 'NATTER_ERR_UNKNOWN_COMMAND');
     assertErrorLine(await runNatter(['admin', 'frob']), /unknown command 'frob'/, 'NATTER_ERR_UNKNOWN_COMMAND');
   });
