@@ -1,0 +1,551 @@
+/**
+ * The shared store: the online list in Redis, so that any number of
+ * directory processes pointed at one Redis act as one directory
+ * (docs/architecture.md, "The directory on Redis"; docs/deploy.md).
+ *
+ * Every change runs as one Lua script (redis-scripts.ts), atomic across
+ * processes: a name is bound to one key, a port at an IP to one peer, and the
+ * listing changes with its generation. Expiry needs no process of its own:
+ * last-heard times sit in a sorted set that every process's sweep trims with
+ * a script, so the entries of a process that died expire while any other
+ * runs.
+ *
+ * Times. Callers pass times on their own clock (the directory's monotonic
+ * one); processes on different machines share Redis's clock (TIME) instead.
+ * The store measures the offset between the two when it connects and every
+ * reconcile interval, and converts both ways, so callers see their own scale.
+ *
+ * Outages. While Redis is away the store keeps going on what this process
+ * knows: the entries its own sessions registered (the mirror). Refreshes and
+ * removals of those are answered from it (a removal is replayed later);
+ * registrations are refused with NATTER_ERR_STORE_UNAVAILABLE; WHO gets the
+ * last listing read. The fault is logged once. When Redis is back the store
+ * re-asserts its sessions' entries (recreating them if Redis lost its data),
+ * replays removals, and carries on; the same happens after every reconnect,
+ * because pub/sub messages sent meanwhile are gone.
+ *
+ *   up ──Redis fails──▶ down ──reconnected (or a reconcile tick finds it serving)──▶ recovering ──▶ up
+ *                        ▲                                                              │ fails
+ *                        └──────────────────────────────────────────────────────────────┘
+ */
+import { randomBytes } from 'node:crypto';
+import { MONOTONIC_CLOCK, type Clock } from '../../clock.ts';
+import { ERROR_CODES, NatterError, isNatterError } from '../../errors.ts';
+import { SILENT_LOGGER, type Logger } from '../../log.ts';
+import { checkRange } from './memory-store.ts';
+import { parseRedisUrl, RedisConnection } from './redis-connection.ts';
+import { SCRIPTS } from './redis-scripts.ts';
+import {
+  claimKey,
+  DEFAULT_PORT_RANGE,
+  type DirectoryStore,
+  type PeerRecord,
+  type PortRange,
+  type RegisterRequest,
+  type RegisterResult,
+} from './store.ts';
+
+export interface RedisStoreOptions {
+  /** `redis://[user:password@]host:port[/db]`, or `rediss://` for TLS. */
+  url: string;
+  /** Replaces the URL's password (read from a file or the environment rather than a command line). */
+  password?: string;
+  /** Ports assigned to peers. Default 50000-59999. Every process of one directory must use the same. */
+  portRange?: PortRange;
+  /** Prepended to every Redis key and the channel, so one Redis can hold several directories. Default 'natter:'. */
+  prefix?: string;
+  /** The clock the callers' `now` arguments come from. Default: the monotonic clock, as the directory's. */
+  clock?: Clock;
+  logger?: Logger;
+  /** How long connect() waits for Redis. Default 10,000 ms. */
+  connectTimeoutMs?: number;
+  /** How often the store checks the shared clock and missed SHUTDOWN notices, and retries a recovery. Default 5,000 ms. */
+  reconcileIntervalMs?: number;
+  /** Longest wait between two reconnection attempts. Default 2,000 ms. */
+  reconnectMaxDelayMs?: number;
+}
+
+export const REDIS_STORE_DEFAULTS = Object.freeze({
+  prefix: 'natter:',
+  connectTimeoutMs: 10_000,
+  reconcileIntervalMs: 5_000,
+  reconnectMaxDelayMs: 2_000,
+});
+
+/** Most entries one expiry script removes: Redis serves no one else while a script runs. */
+const EXPIRE_BATCH = 1_000;
+/** A SHUTDOWN notice stays readable this long, for processes that missed the message. */
+const SHUTDOWN_NOTICE_TTL_MS = 3_600_000;
+/** A clock reading whose round trip took longer than this is too rough to adopt. */
+const CLOCK_MAX_RTT_MS = 250;
+/** The offset is moved only by more than this: readings jitter by a round trip. */
+const CLOCK_TOLERANCE_MS = 5;
+
+type State = 'up' | 'down' | 'recovering';
+
+export class RedisStore implements DirectoryStore {
+  readonly #conn: RedisConnection;
+  readonly #range: PortRange;
+  readonly #clock: Clock;
+  readonly #log: Logger;
+  readonly #keys: { peers: string; heard: string; ports: string; gen: string; cursor: string; identity: string; shutdown: string };
+  readonly #channel: string;
+  /** Marks this process's owners in Redis: `${tag}${owner}`. */
+  readonly #tag: string;
+  /** Shared ms = caller's ms + offset. */
+  #offset = 0;
+  /** Shared ms when this store connected: older SHUTDOWN notices are not for it. */
+  #startedAt = 0;
+  #state: State = 'up';
+  #downSince = 0;
+  /** Entries this process's sessions own, as last known: what the store answers from and re-asserts after an outage. */
+  readonly #mirror = new Map<string, PeerRecord>();
+  /** Removals made while Redis was away, replayed when it is back: name → owner. */
+  readonly #pendingRemovals = new Map<string, string>();
+  /** The last generation and listing read, for WHO while Redis is away. */
+  #lastGeneration = 0;
+  #lastListing: PeerRecord[] | undefined;
+  #identity: string | undefined;
+  readonly #shutdownListeners: ((reason: string) => void)[] = [];
+  #hasShutdown = false;
+  #timer: NodeJS.Timeout | undefined;
+  #reconciling: Promise<void> | undefined;
+  #isClosed = false;
+
+  private constructor(conn: RedisConnection, options: RedisStoreOptions, prefix: string) {
+    this.#conn = conn;
+    this.#range = checkRange(options.portRange ?? DEFAULT_PORT_RANGE);
+    this.#clock = options.clock ?? MONOTONIC_CLOCK;
+    this.#log = options.logger ?? SILENT_LOGGER;
+    this.#keys = {
+      peers: `${prefix}peers`,
+      heard: `${prefix}heard`,
+      ports: `${prefix}ports`,
+      gen: `${prefix}gen`,
+      cursor: `${prefix}cursor`,
+      identity: `${prefix}identity`,
+      shutdown: `${prefix}shutdown`,
+    };
+    this.#channel = `${prefix}events`;
+    this.#tag = `${randomBytes(8).toString('hex')}/`;
+  }
+
+  /**
+   * Connects to Redis and reads its clock.
+   * @throws NatterError NATTER_ERR_INVALID_ARGUMENT for a bad option, NATTER_ERR_STORE_UNAVAILABLE when Redis cannot be reached in time
+   */
+  static async connect(options: RedisStoreOptions): Promise<RedisStore> {
+    const prefix = options.prefix ?? REDIS_STORE_DEFAULTS.prefix;
+    const address = parseRedisUrl(options.url, options.password);
+    const connectTimeoutMs = positive('connectTimeoutMs', options.connectTimeoutMs ?? REDIS_STORE_DEFAULTS.connectTimeoutMs);
+    const reconcileIntervalMs = positive('reconcileIntervalMs', options.reconcileIntervalMs ?? REDIS_STORE_DEFAULTS.reconcileIntervalMs);
+    const reconnectMaxDelayMs = positive('reconnectMaxDelayMs', options.reconnectMaxDelayMs ?? REDIS_STORE_DEFAULTS.reconnectMaxDelayMs);
+    checkRange(options.portRange ?? DEFAULT_PORT_RANGE);
+    let store: RedisStore | undefined;
+    const conn = await RedisConnection.open(
+      { address, channel: `${prefix}events`, connectTimeoutMs, reconnectMaxDelayMs },
+      {
+        lost: (err) => {
+          if (store !== undefined) store.#lost(err);
+        },
+        ready: () => {
+          if (store !== undefined) void store.#reconcile();
+        },
+        resubscribed: () => {
+          if (store !== undefined) void store.#reconcile();
+        },
+        message: (text) => {
+          if (store !== undefined) store.#onMessage(text);
+        },
+      },
+    );
+    store = new RedisStore(conn, options, prefix);
+    try {
+      const { sharedMs } = await store.#check();
+      store.#startedAt = sharedMs;
+    } catch (err) {
+      await conn.close();
+      throw err;
+    }
+    store.#timer = setInterval(() => void store.#reconcile(), reconcileIntervalMs);
+    store.#timer.unref();
+    store.#log.info({ redis: address.display }, 'using Redis for the online list');
+    return store;
+  }
+
+  /** True while Redis serves the store. */
+  get isAvailable(): boolean {
+    return this.#state === 'up';
+  }
+
+  async register(req: RegisterRequest): Promise<RegisterResult> {
+    this.#requireUp('register');
+    const shared = this.#toShared(req.now);
+    const reply = strings(
+      await this.#conn.run(SCRIPTS.register, this.#changeKeys(), [
+        'register',
+        req.name,
+        req.ip,
+        req.requestedPort,
+        this.#tag + req.owner,
+        req.key,
+        shared,
+        shared,
+        this.#range.lo,
+        this.#range.hi,
+      ]),
+      'register',
+    );
+    const [outcome, value, previous] = reply;
+    if (outcome === 'taken') return { ok: false, reason: 'name-taken' };
+    if (outcome === 'exhausted') {
+      // A takeover that found no port has removed the old entry, as the memory store does.
+      this.#mirror.delete(req.name);
+      return { ok: false, reason: 'ports-exhausted' };
+    }
+    if (value === undefined) throw bad('register');
+    const record = this.#decode(req.name, value, shared);
+    this.#mirror.set(req.name, record);
+    if (outcome === 'same') return { ok: true, record: { ...record }, isNew: false };
+    if (previous === undefined || previous === '') return { ok: true, record: { ...record }, isNew: true };
+    return { ok: true, record: { ...record }, isNew: false, previousOwner: this.#ownerOut(previous) };
+  }
+
+  async refresh(name: string, owner: string, now: number): Promise<PeerRecord | undefined> {
+    const mine = this.#mirror.get(name);
+    if (this.#state === 'up') {
+      try {
+        const shared = this.#toShared(now);
+        const value = await this.#conn.run(SCRIPTS.refresh, [this.#keys.peers, this.#keys.heard], [name, this.#tag + owner, shared]);
+        if (value === null) {
+          if (mine?.owner === owner) this.#mirror.delete(name);
+          return undefined;
+        }
+        if (typeof value !== 'string') throw bad('refresh');
+        const record = this.#decode(name, value, shared);
+        if (record.owner === owner) this.#mirror.set(name, record);
+        return { ...record };
+      } catch (err) {
+        if (!isNatterError(err, ERROR_CODES.STORE_UNAVAILABLE)) throw err;
+      }
+    }
+    // Redis is away: this process still knows its own sessions.
+    if (mine === undefined || mine.owner !== owner) return undefined;
+    mine.lastHeard = now;
+    return { ...mine };
+  }
+
+  async remove(name: string, owner: string): Promise<boolean> {
+    const mine = this.#mirror.get(name);
+    if (mine?.owner === owner) this.#mirror.delete(name);
+    if (this.#state === 'up') {
+      try {
+        return (await this.#conn.run(SCRIPTS.remove, this.#removeKeys(), [name, this.#tag + owner])) === 1;
+      } catch (err) {
+        if (!isNatterError(err, ERROR_CODES.STORE_UNAVAILABLE)) throw err;
+      }
+    }
+    if (mine?.owner !== owner) return false;
+    this.#pendingRemovals.set(name, owner);
+    return true;
+  }
+
+  async list(): Promise<PeerRecord[]> {
+    if (this.#state === 'up') {
+      try {
+        const reply = await this.#conn.run(SCRIPTS.list, [this.#keys.peers, this.#keys.heard, this.#keys.gen], []);
+        const [entries, heard, gen] = Array.isArray(reply) ? reply : [];
+        const values = strings(entries, 'list');
+        const times = strings(heard, 'list');
+        const heardOf = new Map<string, number>();
+        for (let i = 0; i + 1 < times.length; i += 2) heardOf.set(times[i] as string, Number(times[i + 1]));
+        const records: PeerRecord[] = [];
+        for (let i = 0; i + 1 < values.length; i += 2) {
+          const name = values[i] as string;
+          records.push(this.#decode(name, values[i + 1] as string, heardOf.get(name) ?? 0));
+        }
+        this.#lastListing = records;
+        this.#lastGeneration = Number(gen);
+        return records.map((r) => ({ ...r }));
+      } catch (err) {
+        if (!isNatterError(err, ERROR_CODES.STORE_UNAVAILABLE)) throw err;
+      }
+    }
+    if (this.#lastListing === undefined) this.#requireUp('list');
+    return (this.#lastListing ?? []).map((r) => ({ ...r }));
+  }
+
+  /** One GET per call: cheap, and right at once after a change made by any process (no event to miss). */
+  async generation(): Promise<number> {
+    if (this.#state === 'up') {
+      try {
+        const gen = Number(await this.#conn.run(SCRIPTS.generation, [this.#keys.gen], []));
+        if (!Number.isSafeInteger(gen)) throw bad('generation');
+        this.#lastGeneration = gen;
+      } catch (err) {
+        if (!isNatterError(err, ERROR_CODES.STORE_UNAVAILABLE)) throw err;
+      }
+    }
+    // While Redis is away: the last one read, so WHO is answered with the last listing.
+    return this.#lastGeneration;
+  }
+
+  async expire(cutoff: number): Promise<PeerRecord[]> {
+    if (this.#state !== 'up') return [];
+    const shared = this.#toShared(cutoff);
+    const gone: PeerRecord[] = [];
+    try {
+      // Bounded: each round removes up to EXPIRE_BATCH; a short round means nothing older is left.
+      for (let round = 0; round < 1_000; round++) {
+        const flat = strings(await this.#conn.run(SCRIPTS.expire, this.#removeKeys(), [shared, EXPIRE_BATCH]), 'expire');
+        for (let i = 0; i + 2 < flat.length; i += 3) {
+          const record = this.#decode(flat[i] as string, flat[i + 1] as string, Number(flat[i + 2]));
+          const mine = this.#mirror.get(record.name);
+          if (mine !== undefined && mine.owner === record.owner) this.#mirror.delete(record.name);
+          gone.push(record);
+        }
+        if (flat.length / 3 < EXPIRE_BATCH) break;
+      }
+    } catch (err) {
+      if (!isNatterError(err, ERROR_CODES.STORE_UNAVAILABLE)) throw err;
+    }
+    return gone;
+  }
+
+  async size(): Promise<number> {
+    if (this.#state === 'up') {
+      try {
+        const n = await this.#conn.run(SCRIPTS.size, [this.#keys.peers], []);
+        if (typeof n !== 'number') throw bad('size');
+        return n;
+      } catch (err) {
+        if (!isNatterError(err, ERROR_CODES.STORE_UNAVAILABLE)) throw err;
+      }
+    }
+    if (this.#lastListing === undefined) this.#requireUp('size');
+    return this.#lastListing?.length ?? 0;
+  }
+
+  async claimIdentity(key: string): Promise<void> {
+    claimKey(undefined, key);
+    const held = await this.#conn.run(SCRIPTS.claim, [this.#keys.identity], [key]);
+    if (typeof held !== 'string') throw bad('claim');
+    this.#identity = claimKey(held, key);
+  }
+
+  async announceShutdown(reason: string): Promise<void> {
+    try {
+      await this.#conn.run(SCRIPTS.announce, [this.#keys.shutdown], [reason, SHUTDOWN_NOTICE_TTL_MS, this.#channel]);
+    } finally {
+      // This process at least, whatever Redis does.
+      this.#fireShutdown(reason);
+    }
+  }
+
+  onShutdown(listener: (reason: string) => void): void {
+    this.#shutdownListeners.push(listener);
+  }
+
+  async close(): Promise<void> {
+    if (this.#isClosed) return;
+    this.#isClosed = true;
+    clearInterval(this.#timer);
+    await this.#reconciling;
+    await this.#conn.close();
+    this.#shutdownListeners.length = 0;
+  }
+
+  // -------------------------------------------------------------------------
+
+  #requireUp(what: string): void {
+    if (this.#state !== 'up') {
+      throw new NatterError(ERROR_CODES.STORE_UNAVAILABLE, `the directory cannot reach Redis at ${this.#conn.address.display} now (${what}); try again shortly`);
+    }
+  }
+
+  #changeKeys(): string[] {
+    const k = this.#keys;
+    return [k.peers, k.heard, k.ports, k.gen, k.cursor];
+  }
+
+  #removeKeys(): string[] {
+    const k = this.#keys;
+    return [k.peers, k.heard, k.ports, k.gen];
+  }
+
+  #toShared(ms: number): number {
+    return ms + this.#offset;
+  }
+
+  #ownerOut(stored: string): string {
+    return stored.startsWith(this.#tag) ? stored.slice(this.#tag.length) : stored;
+  }
+
+  /** A record from its Redis value "key|ip|port|registeredAt|owner" and its last-heard time (shared ms). */
+  #decode(name: string, value: string, heardShared: number): PeerRecord {
+    const cut: number[] = [];
+    for (let at = -1, i = 0; i < 4; i++) {
+      at = value.indexOf('|', at + 1);
+      if (at < 0) throw bad('a stored entry');
+      cut.push(at);
+    }
+    const [a, b, c, d] = cut as [number, number, number, number];
+    return {
+      name,
+      key: value.slice(0, a),
+      ip: value.slice(a + 1, b),
+      port: Number(value.slice(b + 1, c)),
+      registeredAt: Number(value.slice(c + 1, d)) - this.#offset,
+      owner: this.#ownerOut(value.slice(d + 1)),
+      lastHeard: heardShared - this.#offset,
+    };
+  }
+
+  #lost(err: Error): void {
+    if (this.#isClosed || this.#state === 'down') return;
+    const wasUp = this.#state === 'up';
+    this.#state = 'down';
+    if (!wasUp) return; // a failed recovery: already reported
+    this.#downSince = this.#clock.now();
+    this.#log.error(
+      { redis: this.#conn.address.display, err: err.message },
+      'Redis is unavailable: registrations are refused and peers already registered are answered from this process until it is back',
+    );
+  }
+
+  /** After a reconnect, and every reconcile interval: catch up with Redis. One at a time. */
+  #reconcile(): Promise<void> {
+    this.#reconciling ??= this.#reconcileOnce().finally(() => {
+      this.#reconciling = undefined;
+    });
+    return this.#reconciling;
+  }
+
+  async #reconcileOnce(): Promise<void> {
+    if (this.#isClosed) return;
+    try {
+      if (this.#state === 'up') {
+        await this.#check();
+        return;
+      }
+      if (!this.#conn.isReady) return;
+      this.#state = 'recovering';
+      await this.#recover();
+    } catch (err) {
+      if (this.#state === 'recovering') this.#state = 'down';
+      if (!isNatterError(err, ERROR_CODES.STORE_UNAVAILABLE)) {
+        this.#log.error({ err: (err as Error).message }, 'reconciling with Redis failed');
+      }
+    }
+  }
+
+  /** Redis is back: check the clock and notices, claim the key, replay removals, re-assert this process's entries. */
+  async #recover(): Promise<void> {
+    await this.#check();
+    if (this.#identity !== undefined) {
+      try {
+        await this.claimIdentity(this.#identity);
+      } catch (err) {
+        if (!isNatterError(err, ERROR_CODES.DIRECTORY_KEY_CONFLICT)) throw err;
+        this.#log.error({ err: err.message }, 'another directory key took Redis over while it was away');
+      }
+    }
+    const removals = [...this.#pendingRemovals];
+    await Promise.all(removals.map(([name, owner]) => this.#conn.run(SCRIPTS.remove, this.#removeKeys(), [name, this.#tag + owner])));
+    for (const [name, owner] of removals) if (this.#pendingRemovals.get(name) === owner) this.#pendingRemovals.delete(name);
+    const entries = [...this.#mirror.values()];
+    const replies = await Promise.all(
+      entries.map((r) =>
+        this.#conn.run(SCRIPTS.register, this.#changeKeys(), [
+          'restore',
+          r.name,
+          r.ip,
+          r.port,
+          this.#tag + r.owner,
+          r.key,
+          this.#toShared(r.registeredAt),
+          this.#toShared(r.lastHeard),
+          this.#range.lo,
+          this.#range.hi,
+        ]),
+      ),
+    );
+    let lost = 0;
+    entries.forEach((r, i) => {
+      const [outcome, value] = strings(replies[i], 'restore');
+      if (this.#mirror.get(r.name) !== r) return; // changed meanwhile
+      if (outcome === 'lost' || value === undefined) {
+        this.#mirror.delete(r.name);
+        lost++;
+      } else {
+        const restored = this.#decode(r.name, value, this.#toShared(r.lastHeard));
+        this.#mirror.set(r.name, restored);
+      }
+    });
+    this.#state = 'up';
+    this.#log.warn(
+      {
+        redis: this.#conn.address.display,
+        downMs: Math.round(this.#clock.now() - this.#downSince),
+        reasserted: entries.length - lost,
+        takenElsewhere: lost,
+        removalsReplayed: removals.length,
+      },
+      'Redis is available again',
+    );
+  }
+
+  /** Reads Redis's clock (adjusting the offset) and the last SHUTDOWN notice, in one round trip. */
+  async #check(): Promise<{ sharedMs: number }> {
+    const before = this.#clock.now();
+    const reply = await this.#conn.run(SCRIPTS.check, [this.#keys.shutdown], []);
+    const after = this.#clock.now();
+    const [time, notice] = Array.isArray(reply) ? reply : [];
+    const [seconds, micros] = strings(time, 'check');
+    const sharedMs = Number(seconds) * 1_000 + Number(micros) / 1_000;
+    if (!Number.isFinite(sharedMs)) throw bad('check');
+    const measured = Math.round(sharedMs - (before + after) / 2);
+    const isFirst = this.#startedAt === 0;
+    if (isFirst || (after - before <= CLOCK_MAX_RTT_MS && Math.abs(measured - this.#offset) > CLOCK_TOLERANCE_MS)) {
+      if (!isFirst) this.#log.info({ moveMs: measured - this.#offset }, "adjusted to Redis's clock");
+      this.#offset = measured;
+    }
+    if (typeof notice === 'string') this.#onNotice(notice);
+    return { sharedMs };
+  }
+
+  #onMessage(text: string): void {
+    if (text.startsWith('shutdown|')) this.#onNotice(text.slice('shutdown|'.length));
+  }
+
+  /** "µs|reason": a SHUTDOWN announced at µs (Redis TIME); one from before this store connected is not for it. */
+  #onNotice(notice: string): void {
+    const bar = notice.indexOf('|');
+    const at = Number(notice.slice(0, bar)) / 1_000;
+    if (bar < 0 || !Number.isFinite(at) || this.#startedAt === 0 || at < this.#startedAt) return;
+    this.#fireShutdown(notice.slice(bar + 1));
+  }
+
+  #fireShutdown(reason: string): void {
+    if (this.#hasShutdown) return;
+    this.#hasShutdown = true;
+    for (const listener of this.#shutdownListeners.splice(0)) queueMicrotask(() => listener(reason));
+  }
+}
+
+function positive(name: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new NatterError(ERROR_CODES.INVALID_ARGUMENT, `Redis store option ${name} must be a positive integer, got ${String(value)}`);
+  }
+  return value;
+}
+
+/** A reply that must be a list of strings (Lua tables of strings come back as arrays). */
+function strings(reply: unknown, what: string): string[] {
+  if (!Array.isArray(reply) || !reply.every((x) => typeof x === 'string')) throw bad(what);
+  return reply as string[];
+}
+
+function bad(what: string): NatterError {
+  return new NatterError(ERROR_CODES.INTERNAL, `unexpected reply from Redis to ${what}`);
+}
