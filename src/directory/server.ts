@@ -88,6 +88,8 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
   #tcp: Server | undefined;
   #sweepTimer: NodeJS.Timeout | undefined;
   #shutdown: Promise<void> | undefined;
+  /** Closed connections whose entries are still being removed from the store. */
+  readonly #departures = new Set<Promise<void>>();
 
   /** @throws NatterError NATTER_ERR_INVALID_ARGUMENT for a bad option. */
   constructor(options: Partial<DirectoryOptions> = {}) {
@@ -204,7 +206,11 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
     this.#perIp.set(ip, (this.#perIp.get(ip) ?? 0) + 1);
     conn.on('message', (msg) => session.enqueue(msg));
     conn.on('failure', (err) => this.#onFailure(session, err));
-    conn.on('close', () => void this.#onClose(session).catch((err: unknown) => this.#logFault('disconnect', err)));
+    conn.on('close', () => {
+      const departure = this.#onClose(session).catch((err: unknown) => this.#logFault('disconnect', err));
+      this.#departures.add(departure);
+      void departure.finally(() => this.#departures.delete(departure));
+    });
   }
 
 
@@ -403,6 +409,8 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
     await Promise.all(sessions.map((s) => s.conn.close()));
     clearTimeout(grace);
     await tcpClosed;
+    // A shared store outlives this process: leave it without this process's peers.
+    await Promise.all(this.#departures);
     await this.store.close();
     this.logger.info({ reason }, 'stopped');
     this.emit('shutdown', reason);

@@ -57,10 +57,10 @@ async function directory(url: string, extra: string[] = []): Promise<Directory> 
 }
 
 /** `count` directory processes sharing a fresh Redis database. */
-async function cluster(count: number): Promise<Directory[]> {
+async function cluster(count: number, extra: string[] = []): Promise<Directory[]> {
   const url = `${redis.url}/${++databases}`;
   const out: Directory[] = [];
-  for (let i = 0; i < count; i++) out.push(await directory(url));
+  for (let i = 0; i < count; i++) out.push(await directory(url, extra));
   return out;
 }
 
@@ -110,10 +110,14 @@ describe('natter directory --redis: several processes, one directory (real proce
     bob.send({ cmd: 'send', to: 'alice', text: 'and back' });
     assert.deepEqual(said(await alice.next('message')), { type: 'message', from: 'bob', text: 'and back' });
 
+    // ALIVEs sent to a and b are seen at c: three alive intervals later, both are still there and fresh.
+    await new Promise((r) => setTimeout(r, 3 * ALIVE_INTERVAL_S * 1_000));
     const dump = await runNatter(['admin', 'dump', '--directory', c.target, '--identity', identity]);
     assert.equal(dump.code, 0, dump.stderr);
-    const state = JSON.parse(dump.stdout) as { clients: { name: string }[]; connections: number };
-    assert.deepEqual(state.clients.map((x) => x.name).sort(), ['alice', 'bob', 'observer']);
+    const state = JSON.parse(dump.stdout) as { clients: { name: string; lastHeardMsAgo: number }[] };
+    const fresh = state.clients.filter((x) => x.name !== 'observer'); // silent since its UP: it may have expired
+    assert.deepEqual(fresh.map((x) => x.name).sort(), ['alice', 'bob']);
+    for (const x of fresh) assert.ok(x.lastHeardMsAgo < 2 * ALIVE_INTERVAL_S * 1_000, `${x.name} last heard ${x.lastHeardMsAgo} ms ago`);
 
     // A process with another key next to these is refused, not started beside them.
     const intruder = await runNatter(['directory', '--port', '0', '--redis', `${redis.url}/${databases}`, '--identity', otherIdentity]);
@@ -122,7 +126,8 @@ describe('natter directory --redis: several processes, one directory (real proce
   });
 
   it('racing registrations of one name at two processes: exactly one wins; the same key elsewhere takes the entry over', async () => {
-    const [a, b] = (await cluster(2)) as [Directory, Directory];
+    // A long interval: these raw clients send no ALIVE, and must not expire meanwhile.
+    const [a, b] = (await cluster(2, ['--alive-interval', '10'])) as [Directory, Directory];
     const keys = [newKeyPair(), newKeyPair()];
     const [atA, atB] = await Promise.all([client(a.port, keys[0]), client(b.port, keys[1])]);
     for (let round = 0; round < 5; round++) {
@@ -176,9 +181,13 @@ describe('natter directory --redis: several processes, one directory (real proce
     // SIGTERM on c: it exits, and carol is not told to shut down (she may move to another process).
     c.proc.kill('SIGTERM');
     assert.deepEqual(await c.proc.exited, { code: 0, signal: null });
-    await whoUntil(alice, (n) => !n.includes('carol'));
+    alice.send({ cmd: 'who' });
+    const listed = names(await alice.next('who'));
+    assert.ok(!listed.includes('carol') && listed.includes('bob'), `a process that stops removes its peers at once, not by expiry: ${listed.join(' ')}`);
     assert.equal(carol.allEvents().some((e) => e.type === 'shutdown'), false);
 
+    raw.send({ type: 'ALIVE' }); // it sends nothing else: keep its connection from being closed as silent
+    await raw.next();
     const r = await runNatter(['admin', 'shutdown', '--directory', a.target, '--identity', identity]);
     assert.equal(r.code, 0, r.stderr);
     await alice.next('shutdown');

@@ -68,6 +68,8 @@ export interface RedisConnectionOptions {
   connectTimeoutMs: number;
   /** Longest wait between two reconnection attempts. */
   reconnectMaxDelayMs: number;
+  /** Loaded into Redis's script cache on every (re)connection, so that EVALSHA finds them. */
+  scripts: readonly LuaScript[];
 }
 
 /** What the store hears from its connections. */
@@ -85,6 +87,14 @@ export interface RedisConnectionHandlers {
 const UNAVAILABLE_REPLIES = /^(READONLY|LOADING|MASTERDOWN|BUSY|OOM|TRYAGAIN|CLUSTERDOWN|NOAUTH|WRONGPASS|NOPERM|MISCONF)\b/;
 
 type Client = RedisClientType;
+
+/**
+ * SCRIPT LOAD for each script. Best effort: a script missing later costs one
+ * more round trip (EVAL after NOSCRIPT), and an ACL may forbid SCRIPT LOAD.
+ */
+async function loadScripts(client: Client, scripts: readonly LuaScript[]): Promise<void> {
+  await Promise.all(scripts.map((s) => client.sendCommand(['SCRIPT', 'LOAD', s.source]).catch(() => undefined)));
+}
 
 export class RedisConnection {
   readonly address: RedisAddress;
@@ -134,8 +144,12 @@ export class RedisConnection {
       if (connection !== undefined) handlers.lost(err);
     });
     client.on('ready', () => {
-      if (isReady) handlers.ready();
-      isReady = true;
+      if (!isReady) {
+        isReady = true;
+        return;
+      }
+      // A Redis that restarted has an empty script cache: refill it before the store catches up.
+      void loadScripts(client, options.scripts).then(() => handlers.ready());
     });
     let isSubscribed = false;
     subscriber.on('error', (err: Error) => {
@@ -160,6 +174,7 @@ export class RedisConnection {
       const connecting = Promise.all([client.connect(), subscriber.connect()]);
       connecting.catch(() => {}); // raced below; a late failure must not go unhandled
       await Promise.race([connecting, deadline]);
+      await loadScripts(client, options.scripts);
       // node-redis resubscribes by itself after a reconnect.
       await subscriber.subscribe(options.channel, (message: string) => handlers.message(message));
       isSubscribed = true;

@@ -143,7 +143,7 @@ export class RedisStore implements DirectoryStore {
     checkRange(options.portRange ?? DEFAULT_PORT_RANGE);
     let store: RedisStore | undefined;
     const conn = await RedisConnection.open(
-      { address, channel: `${prefix}events`, connectTimeoutMs, reconnectMaxDelayMs },
+      { address, channel: `${prefix}events`, connectTimeoutMs, reconnectMaxDelayMs, scripts: Object.values(SCRIPTS) },
       {
         lost: (err) => {
           if (store !== undefined) store.#lost(err);
