@@ -28,12 +28,12 @@
  *                        ▲                                                              │ fails
  *                        └──────────────────────────────────────────────────────────────┘
  */
-import { randomBytes } from 'node:crypto';
 import { MONOTONIC_CLOCK, type Clock } from '../../clock.ts';
 import { ERROR_CODES, NatterError, isNatterError } from '../../errors.ts';
 import { SILENT_LOGGER, type Logger } from '../../log.ts';
 import { checkRange } from './memory-store.ts';
 import { parseRedisUrl, RedisConnection } from './redis-connection.ts';
+import { RedisLayout } from './redis-layout.ts';
 import { SCRIPTS } from './redis-scripts.ts';
 import {
   claimKey,
@@ -88,12 +88,8 @@ export class RedisStore implements DirectoryStore {
   readonly #range: PortRange;
   readonly #clock: Clock;
   readonly #log: Logger;
-  readonly #keys: { peers: string; heard: string; ports: string; gen: string; cursor: string; identity: string; shutdown: string };
-  readonly #channel: string;
-  /** Marks this process's owners in Redis: `${tag}${owner}`. */
-  readonly #tag: string;
-  /** Shared ms = caller's ms + offset. */
-  #offset = 0;
+  /** Key names, values, owner tags and the clock offset. */
+  readonly #at: RedisLayout;
   /** Shared ms when this store connected: older SHUTDOWN notices are not for it. */
   #startedAt = 0;
   #state: State = 'up';
@@ -117,17 +113,7 @@ export class RedisStore implements DirectoryStore {
     this.#range = checkRange(options.portRange ?? DEFAULT_PORT_RANGE);
     this.#clock = options.clock ?? MONOTONIC_CLOCK;
     this.#log = options.logger ?? SILENT_LOGGER;
-    this.#keys = {
-      peers: `${prefix}peers`,
-      heard: `${prefix}heard`,
-      ports: `${prefix}ports`,
-      gen: `${prefix}gen`,
-      cursor: `${prefix}cursor`,
-      identity: `${prefix}identity`,
-      shutdown: `${prefix}shutdown`,
-    };
-    this.#channel = `${prefix}events`;
-    this.#tag = `${randomBytes(8).toString('hex')}/`;
+    this.#at = new RedisLayout(prefix);
   }
 
   /**
@@ -180,14 +166,14 @@ export class RedisStore implements DirectoryStore {
 
   async register(req: RegisterRequest): Promise<RegisterResult> {
     this.#requireUp('register');
-    const shared = this.#toShared(req.now);
+    const shared = this.#at.toShared(req.now);
     const reply = strings(
-      await this.#conn.run(SCRIPTS.register, this.#changeKeys(), [
+      await this.#conn.run(SCRIPTS.register, this.#at.changeKeys(), [
         'register',
         req.name,
         req.ip,
         req.requestedPort,
-        this.#tag + req.owner,
+        this.#at.ownerIn(req.owner),
         req.key,
         shared,
         shared,
@@ -204,25 +190,25 @@ export class RedisStore implements DirectoryStore {
       return { ok: false, reason: 'ports-exhausted' };
     }
     if (value === undefined) throw bad('register');
-    const record = this.#decode(req.name, value, shared);
+    const record = this.#at.decode(req.name, value, shared);
     this.#mirror.set(req.name, record);
     if (outcome === 'same') return { ok: true, record: { ...record }, isNew: false };
     if (previous === undefined || previous === '') return { ok: true, record: { ...record }, isNew: true };
-    return { ok: true, record: { ...record }, isNew: false, previousOwner: this.#ownerOut(previous) };
+    return { ok: true, record: { ...record }, isNew: false, previousOwner: this.#at.ownerOut(previous) };
   }
 
   async refresh(name: string, owner: string, now: number): Promise<PeerRecord | undefined> {
     const mine = this.#mirror.get(name);
     if (this.#state === 'up') {
       try {
-        const shared = this.#toShared(now);
-        const value = await this.#conn.run(SCRIPTS.refresh, [this.#keys.peers, this.#keys.heard], [name, this.#tag + owner, shared]);
+        const shared = this.#at.toShared(now);
+        const value = await this.#conn.run(SCRIPTS.refresh, [this.#at.keys.peers, this.#at.keys.heard], [name, this.#at.ownerIn(owner), shared]);
         if (value === null) {
           if (mine?.owner === owner) this.#mirror.delete(name);
           return undefined;
         }
         if (typeof value !== 'string') throw bad('refresh');
-        const record = this.#decode(name, value, shared);
+        const record = this.#at.decode(name, value, shared);
         if (record.owner === owner) this.#mirror.set(name, record);
         return { ...record };
       } catch (err) {
@@ -240,7 +226,7 @@ export class RedisStore implements DirectoryStore {
     if (mine?.owner === owner) this.#mirror.delete(name);
     if (this.#state === 'up') {
       try {
-        return (await this.#conn.run(SCRIPTS.remove, this.#removeKeys(), [name, this.#tag + owner])) === 1;
+        return (await this.#conn.run(SCRIPTS.remove, this.#at.removeKeys(), [name, this.#at.ownerIn(owner)])) === 1;
       } catch (err) {
         if (!isNatterError(err, ERROR_CODES.STORE_UNAVAILABLE)) throw err;
       }
@@ -253,7 +239,7 @@ export class RedisStore implements DirectoryStore {
   async list(): Promise<PeerRecord[]> {
     if (this.#state === 'up') {
       try {
-        const reply = await this.#conn.run(SCRIPTS.list, [this.#keys.peers, this.#keys.heard, this.#keys.gen], []);
+        const reply = await this.#conn.run(SCRIPTS.list, [this.#at.keys.peers, this.#at.keys.heard, this.#at.keys.gen], []);
         const [entries, heard, gen] = Array.isArray(reply) ? reply : [];
         const values = strings(entries, 'list');
         const times = strings(heard, 'list');
@@ -262,7 +248,7 @@ export class RedisStore implements DirectoryStore {
         const records: PeerRecord[] = [];
         for (let i = 0; i + 1 < values.length; i += 2) {
           const name = values[i] as string;
-          records.push(this.#decode(name, values[i + 1] as string, heardOf.get(name) ?? 0));
+          records.push(this.#at.decode(name, values[i + 1] as string, heardOf.get(name) ?? 0));
         }
         this.#lastListing = records;
         this.#lastGeneration = Number(gen);
@@ -275,11 +261,11 @@ export class RedisStore implements DirectoryStore {
     return (this.#lastListing ?? []).map((r) => ({ ...r }));
   }
 
-  /** One GET per call: cheap, and right at once after a change made by any process (no event to miss). */
+  /** One small read per call: cheap, and right at once after a change made by any process (no event to miss). */
   async generation(): Promise<number> {
     if (this.#state === 'up') {
       try {
-        const gen = Number(await this.#conn.run(SCRIPTS.generation, [this.#keys.gen], []));
+        const gen = Number(await this.#conn.run(SCRIPTS.generation, [this.#at.keys.gen], []));
         if (!Number.isSafeInteger(gen)) throw bad('generation');
         this.#lastGeneration = gen;
       } catch (err) {
@@ -292,14 +278,14 @@ export class RedisStore implements DirectoryStore {
 
   async expire(cutoff: number): Promise<PeerRecord[]> {
     if (this.#state !== 'up') return [];
-    const shared = this.#toShared(cutoff);
+    const shared = this.#at.toShared(cutoff);
     const gone: PeerRecord[] = [];
     try {
       // Bounded: each round removes up to EXPIRE_BATCH; a short round means nothing older is left.
       for (let round = 0; round < 1_000; round++) {
-        const flat = strings(await this.#conn.run(SCRIPTS.expire, this.#removeKeys(), [shared, EXPIRE_BATCH]), 'expire');
+        const flat = strings(await this.#conn.run(SCRIPTS.expire, this.#at.removeKeys(), [shared, EXPIRE_BATCH]), 'expire');
         for (let i = 0; i + 2 < flat.length; i += 3) {
-          const record = this.#decode(flat[i] as string, flat[i + 1] as string, Number(flat[i + 2]));
+          const record = this.#at.decode(flat[i] as string, flat[i + 1] as string, Number(flat[i + 2]));
           const mine = this.#mirror.get(record.name);
           if (mine !== undefined && mine.owner === record.owner) this.#mirror.delete(record.name);
           gone.push(record);
@@ -315,7 +301,7 @@ export class RedisStore implements DirectoryStore {
   async size(): Promise<number> {
     if (this.#state === 'up') {
       try {
-        const n = await this.#conn.run(SCRIPTS.size, [this.#keys.peers], []);
+        const n = await this.#conn.run(SCRIPTS.size, [this.#at.keys.peers], []);
         if (typeof n !== 'number') throw bad('size');
         return n;
       } catch (err) {
@@ -328,14 +314,14 @@ export class RedisStore implements DirectoryStore {
 
   async claimIdentity(key: string): Promise<void> {
     claimKey(undefined, key);
-    const held = await this.#conn.run(SCRIPTS.claim, [this.#keys.identity], [key]);
+    const held = await this.#conn.run(SCRIPTS.claim, [this.#at.keys.identity], [key]);
     if (typeof held !== 'string') throw bad('claim');
     this.#identity = claimKey(held, key);
   }
 
   async announceShutdown(reason: string): Promise<void> {
     try {
-      await this.#conn.run(SCRIPTS.announce, [this.#keys.shutdown], [reason, SHUTDOWN_NOTICE_TTL_MS, this.#channel]);
+      await this.#conn.run(SCRIPTS.announce, [this.#at.keys.shutdown], [reason, SHUTDOWN_NOTICE_TTL_MS, this.#at.channel]);
     } finally {
       // This process at least, whatever Redis does.
       this.#fireShutdown(reason);
@@ -361,44 +347,6 @@ export class RedisStore implements DirectoryStore {
     if (this.#state !== 'up') {
       throw new NatterError(ERROR_CODES.STORE_UNAVAILABLE, `the directory cannot reach Redis at ${this.#conn.address.display} now (${what}); try again shortly`);
     }
-  }
-
-  #changeKeys(): string[] {
-    const k = this.#keys;
-    return [k.peers, k.heard, k.ports, k.gen, k.cursor];
-  }
-
-  #removeKeys(): string[] {
-    const k = this.#keys;
-    return [k.peers, k.heard, k.ports, k.gen];
-  }
-
-  #toShared(ms: number): number {
-    return ms + this.#offset;
-  }
-
-  #ownerOut(stored: string): string {
-    return stored.startsWith(this.#tag) ? stored.slice(this.#tag.length) : stored;
-  }
-
-  /** A record from its Redis value "key|ip|port|registeredAt|owner" and its last-heard time (shared ms). */
-  #decode(name: string, value: string, heardShared: number): PeerRecord {
-    const cut: number[] = [];
-    for (let at = -1, i = 0; i < 4; i++) {
-      at = value.indexOf('|', at + 1);
-      if (at < 0) throw bad('a stored entry');
-      cut.push(at);
-    }
-    const [a, b, c, d] = cut as [number, number, number, number];
-    return {
-      name,
-      key: value.slice(0, a),
-      ip: value.slice(a + 1, b),
-      port: Number(value.slice(b + 1, c)),
-      registeredAt: Number(value.slice(c + 1, d)) - this.#offset,
-      owner: this.#ownerOut(value.slice(d + 1)),
-      lastHeard: heardShared - this.#offset,
-    };
   }
 
   #lost(err: Error): void {
@@ -451,20 +399,20 @@ export class RedisStore implements DirectoryStore {
       }
     }
     const removals = [...this.#pendingRemovals];
-    await Promise.all(removals.map(([name, owner]) => this.#conn.run(SCRIPTS.remove, this.#removeKeys(), [name, this.#tag + owner])));
+    await Promise.all(removals.map(([name, owner]) => this.#conn.run(SCRIPTS.remove, this.#at.removeKeys(), [name, this.#at.ownerIn(owner)])));
     for (const [name, owner] of removals) if (this.#pendingRemovals.get(name) === owner) this.#pendingRemovals.delete(name);
     const entries = [...this.#mirror.values()];
     const replies = await Promise.all(
       entries.map((r) =>
-        this.#conn.run(SCRIPTS.register, this.#changeKeys(), [
+        this.#conn.run(SCRIPTS.register, this.#at.changeKeys(), [
           'restore',
           r.name,
           r.ip,
           r.port,
-          this.#tag + r.owner,
+          this.#at.ownerIn(r.owner),
           r.key,
-          this.#toShared(r.registeredAt),
-          this.#toShared(r.lastHeard),
+          this.#at.toShared(r.registeredAt),
+          this.#at.toShared(r.lastHeard),
           this.#range.lo,
           this.#range.hi,
         ]),
@@ -478,7 +426,7 @@ export class RedisStore implements DirectoryStore {
         this.#mirror.delete(r.name);
         lost++;
       } else {
-        const restored = this.#decode(r.name, value, this.#toShared(r.lastHeard));
+        const restored = this.#at.decode(r.name, value, this.#at.toShared(r.lastHeard));
         this.#mirror.set(r.name, restored);
       }
     });
@@ -498,7 +446,7 @@ export class RedisStore implements DirectoryStore {
   /** Reads Redis's clock (adjusting the offset) and the last SHUTDOWN notice, in one round trip. */
   async #check(): Promise<{ sharedMs: number }> {
     const before = this.#clock.now();
-    const reply = await this.#conn.run(SCRIPTS.check, [this.#keys.shutdown], []);
+    const reply = await this.#conn.run(SCRIPTS.check, [this.#at.keys.shutdown], []);
     const after = this.#clock.now();
     const [time, notice] = Array.isArray(reply) ? reply : [];
     const [seconds, micros] = strings(time, 'check');
@@ -506,9 +454,9 @@ export class RedisStore implements DirectoryStore {
     if (!Number.isFinite(sharedMs)) throw bad('check');
     const measured = Math.round(sharedMs - (before + after) / 2);
     const isFirst = this.#startedAt === 0;
-    if (isFirst || (after - before <= CLOCK_MAX_RTT_MS && Math.abs(measured - this.#offset) > CLOCK_TOLERANCE_MS)) {
-      if (!isFirst) this.#log.info({ moveMs: measured - this.#offset }, "adjusted to Redis's clock");
-      this.#offset = measured;
+    if (isFirst || (after - before <= CLOCK_MAX_RTT_MS && Math.abs(measured - this.#at.offset) > CLOCK_TOLERANCE_MS)) {
+      if (!isFirst) this.#log.info({ moveMs: measured - this.#at.offset }, "adjusted to Redis's clock");
+      this.#at.offset = measured;
     }
     if (typeof notice === 'string') this.#onNotice(notice);
     return { sharedMs };
