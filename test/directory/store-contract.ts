@@ -1,7 +1,7 @@
 /**
  * The contract every DirectoryStore must meet. Each store's test file calls
- * runStoreContract with a factory; the in-memory store and the shared store
- * (Redis) pass the same suite.
+ * runStoreContract with a factory; the in-memory store and any shared store
+ * (Redis) must pass the same suite.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
