@@ -237,8 +237,15 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
     // Any request from a registered client counts as being heard from (protocol.md §6.4), not only ALIVE.
     // (ALIVE and UP refresh in their handlers; DOWN removes the entry anyway.)
     if (session.name !== undefined && msg.type !== 'ALIVE' && msg.type !== 'UP' && msg.type !== 'DOWN') {
-      // Gone from the store (expired, or its key registered again, perhaps at another directory process): no longer registered.
-      if ((await this.store.refresh(session.name, session.id, this.now())) === undefined) session.name = undefined;
+      const name = session.name;
+      const refreshed = this.store.refresh(name, session.id, this.now()).then((entry) => {
+        // Gone from the store (expired, or its key registered again, perhaps at another directory process): no longer registered.
+        if (entry === undefined && session.name === name) session.name = undefined;
+      });
+      // WHO does not wait for it: a shared store's round trip would be in every listing's latency. A
+      // takeover by the same key at another process is then seen from the WHO after.
+      if (msg.type === 'WHO') refreshed.catch((err: unknown) => this.#logFault('refresh', err));
+      else await refreshed;
     }
     try {
       await this.#handle(session, msg);

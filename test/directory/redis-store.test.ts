@@ -72,7 +72,12 @@ describe('RedisStore: several stores on one Redis act as one', () => {
     assert.notEqual(listed[0]?.owner, '1', "another process's owner never equals a local session id");
     assert.equal((await a.list())[0]?.owner, '1');
     assert.equal(await b.generation(), await a.generation());
-    assert.equal(await b.size(), 1);
+    // A change at one is pushed to the other: its generation moves with no read of its own.
+    const before = await b.generation();
+    assert.ok((await a.register(up('bob', '2', keyOf('bob'), 0))).ok);
+    await until("b to hear of a's change", async () => (await b.generation()) !== before, 2_000);
+    assert.deepEqual((await b.list()).map((p) => p.name).sort(), ['alice', 'bob']);
+    assert.equal(await b.size(), 2);
   });
 
   it('racing registrations of one name with different keys from two stores: exactly one wins', async () => {
@@ -177,6 +182,8 @@ describe('RedisStore: a Redis outage', () => {
     const carol = await a.register(up('carol', '2', keyOf('carol'), 0));
     const bob = await b.register(up('bob', '1', keyOf('bob'), 0));
     assert.ok(alice.ok && carol.ok && bob.ok);
+    // b's change reaches a as a message, a moment later.
+    await until('the stores to agree', async () => (await a.generation()) === (await b.generation()));
     const generation = await a.generation();
     assert.equal((await a.list()).length, 3);
 

@@ -78,6 +78,8 @@ export interface RedisConnectionHandlers {
   lost(err: Error): void;
   /** The command connection is back after a failure. */
   ready(): void;
+  /** The subscription connection failed: messages may be missed until it is back. */
+  unsubscribed(): void;
   /** The subscription connection is back: messages may have been missed meanwhile. */
   resubscribed(): void;
   message(text: string): void;
@@ -154,6 +156,7 @@ export class RedisConnection {
     let isSubscribed = false;
     subscriber.on('error', (err: Error) => {
       lastError = err;
+      if (isSubscribed) handlers.unsubscribed();
     });
     subscriber.on('ready', () => {
       if (isSubscribed) handlers.resubscribed();
@@ -193,6 +196,11 @@ export class RedisConnection {
   /** True while the command connection is up (Redis may still refuse commands: see run()). */
   get isReady(): boolean {
     return !this.#isClosed && this.#client.isReady;
+  }
+
+  /** True while the subscription connection is up: messages published now will arrive. */
+  get isListening(): boolean {
+    return !this.#isClosed && this.#subscriber.isReady;
   }
 
   /**

@@ -15,25 +15,30 @@
  *   P cursor     string  where the next port search starts (round-robin, shared)
  *   P identity   string  the directory's public key, hex
  *   P shutdown   string  "µs|reason" of the last SHUTDOWN announced (Redis TIME), with a TTL
- *   P events     channel "shutdown|µs|reason" messages (pub/sub; also read from P shutdown)
+ *   P events     channel "gen|N" after every change of the listing; "shutdown|µs|reason"
  *
  * The generation starts, when its key is missing (a new or restarted Redis),
  * at Redis's time in microseconds and then counts up: a Redis that lost its
  * data never hands a process a generation it already cached a listing for.
+ * Every script that changes the listing publishes the new generation on the
+ * channel (the channel is the last ARGV: it is not a key) and returns it.
  */
 import { createHash } from 'node:crypto';
 
-/** Helpers every script that changes the list shares. */
+/** Lua functions every script that changes the list shares. */
 const PRELUDE = `
 local function parse(value)
   return string.match(value, '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$')
 end
-local function bump(gen)
+local function bump(gen, channel)
   if redis.call('EXISTS', gen) == 0 then
     local t = redis.call('TIME')
     redis.call('SET', gen, t[1] .. string.format('%06d', tonumber(t[2])))
   end
   redis.call('INCR', gen)
+  local g = redis.call('GET', gen)
+  redis.call('PUBLISH', channel, 'gen|' .. g)
+  return g
 end
 local function drop(peers, heard, ports, name, value)
   local _, ip, port = parse(value)
@@ -64,24 +69,24 @@ end
 /**
  * UP, and the re-assertion of an entry after an outage.
  * KEYS peers heard ports gen cursor
- * ARGV mode name ip requestedPort owner key registeredAt lastHeard lo hi
+ * ARGV mode name ip requestedPort owner key registeredAt lastHeard lo hi channel
  *
  * mode 'register' (protocol.md §6.1):
  *   name held by another key                → {'taken'}
  *   held by the same owner                  → {'same', value}           (heard refreshed)
  *   held by the same key, another owner     → the old entry goes, then as for a new one,
  *                                             with the previous owner as the third element
- *   new                                     → {'new', value, previousOwner or ''}
+ *   new                                     → {'new', value, previousOwner or '', generation}
  *   no port left                            → {'exhausted'}
  * mode 'restore' (this process held the entry when Redis went away):
  *   held by another owner                   → {'lost'}
  *   held by this owner                      → {'same', value}           (heard moved forward only)
- *   missing                                 → {'new', value, ''}        (its port again if free)
+ *   missing                                 → {'new', value, '', generation}  (its port again if free)
  */
 const REGISTER = `${PRELUDE}
 local peers, heard, ports, gen, cursor = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local mode, name, ip, requested, owner, key = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5], ARGV[6]
-local registeredAt, lastHeard, lo, hi = ARGV[7], ARGV[8], tonumber(ARGV[9]), tonumber(ARGV[10])
+local registeredAt, lastHeard, lo, hi, channel = ARGV[7], ARGV[8], tonumber(ARGV[9]), tonumber(ARGV[10]), ARGV[11]
 local current = redis.call('HGET', peers, name)
 local previous = ''
 if current then
@@ -98,7 +103,7 @@ if current then
   end
   previous = cowner
   drop(peers, heard, ports, name, current)
-  bump(gen)
+  bump(gen, channel)
 end
 local port = allocate(ports, cursor, ip, requested, lo, hi)
 if not port then return {'exhausted'} end
@@ -106,8 +111,7 @@ local value = key .. '|' .. ip .. '|' .. port .. '|' .. registeredAt .. '|' .. o
 redis.call('HSET', peers, name, value)
 redis.call('HSET', ports, ip .. '|' .. port, name)
 redis.call('ZADD', heard, lastHeard, name)
-bump(gen)
-return {'new', value, previous}
+return {'new', value, previous, bump(gen, channel)}
 `;
 
 /**
@@ -123,26 +127,25 @@ redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
 return current
 `;
 
-/** DOWN. KEYS peers heard ports gen; ARGV name owner → 1 when removed, else 0. */
+/** DOWN. KEYS peers heard ports gen; ARGV name owner channel → the new generation when removed, else 0. */
 const REMOVE = `${PRELUDE}
 local current = redis.call('HGET', KEYS[1], ARGV[1])
 if not current then return 0 end
 local _, _, _, _, owner = parse(current)
 if owner ~= ARGV[2] then return 0 end
 drop(KEYS[1], KEYS[2], KEYS[3], ARGV[1], current)
-bump(KEYS[4])
-return 1
+return bump(KEYS[4], ARGV[3])
 `;
 
 /**
  * Expiry: any process's sweep may run it; no process is special. Removes at
  * most `limit` entries last heard before `cutoff` (shared ms) and returns
- * them as a flat list name, value, heard, ...
- * KEYS peers heard ports gen; ARGV cutoff limit
+ * them as a flat list: how many it looked at, the generation, then name, value, heard, ...
+ * KEYS peers heard ports gen; ARGV cutoff limit channel
  */
 const EXPIRE = `${PRELUDE}
 local stale = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[1], 'WITHSCORES', 'LIMIT', 0, tonumber(ARGV[2]))
-local gone = {}
+local gone = {tostring(#stale / 2), ''}
 for i = 1, #stale, 2 do
   local name = stale[i]
   local current = redis.call('HGET', KEYS[1], name)
@@ -155,7 +158,7 @@ for i = 1, #stale, 2 do
     redis.call('ZREM', KEYS[2], name)
   end
 end
-if #stale > 0 then bump(KEYS[4]) end
+if #stale > 0 then gone[2] = bump(KEYS[4], ARGV[3]) end
 return gone
 `;
 
@@ -194,9 +197,9 @@ redis.call('PUBLISH', ARGV[3], 'shutdown|' .. us .. '|' .. ARGV[1])
 return us
 `;
 
-/** The periodic check: KEYS shutdown → {TIME, the last SHUTDOWN notice or false}. */
+/** The periodic check: KEYS shutdown gen → {TIME, the listing's generation, the last SHUTDOWN notice or false}. */
 const CHECK = `
-return {redis.call('TIME'), redis.call('GET', KEYS[1])}
+return {redis.call('TIME'), redis.call('GET', KEYS[2]) or '0', redis.call('GET', KEYS[1])}
 `;
 
 export interface LuaScript {
@@ -221,5 +224,5 @@ export const SCRIPTS = {
   size: script('size', SIZE, 1),
   claim: script('claim', CLAIM, 1),
   announce: script('announce', ANNOUNCE, 1),
-  check: script('check', CHECK, 1),
+  check: script('check', CHECK, 2),
 } as const;

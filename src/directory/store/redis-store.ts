@@ -13,7 +13,13 @@
  * Times. Callers pass times on their own clock (the directory's monotonic
  * one); processes on different machines share Redis's clock (TIME) instead.
  * The store measures the offset between the two when it connects and every
- * reconcile interval, and converts both ways, so callers see their own scale.
+ * reconcile interval (redis-watch.ts), and converts both ways
+ * (redis-layout.ts), so callers see their own scale.
+ *
+ * WHO. The listing's generation is pushed by every change, made here or at
+ * any other process, so generation() costs no round trip while the
+ * subscription stands; the store reads it after every reconnect and every
+ * reconcile interval, since a message sent meanwhile is lost.
  *
  * Outages. While Redis is away the store keeps going on what this process
  * knows: the entries its own sessions registered (the mirror). Refreshes and
@@ -35,6 +41,7 @@ import { checkRange } from './memory-store.ts';
 import { parseRedisUrl, RedisConnection } from './redis-connection.ts';
 import { RedisLayout } from './redis-layout.ts';
 import { SCRIPTS } from './redis-scripts.ts';
+import { RedisWatch } from './redis-watch.ts';
 import {
   claimKey,
   DEFAULT_PORT_RANGE,
@@ -59,7 +66,7 @@ export interface RedisStoreOptions {
   logger?: Logger;
   /** How long connect() waits for Redis. Default 10,000 ms. */
   connectTimeoutMs?: number;
-  /** How often the store checks the shared clock and missed SHUTDOWN notices, and retries a recovery. Default 5,000 ms. */
+  /** How often the store reads the shared clock, the generation and SHUTDOWN notices from Redis, and retries a recovery. Default 5,000 ms. */
   reconcileIntervalMs?: number;
   /** Longest wait between two reconnection attempts. Default 2,000 ms. */
   reconnectMaxDelayMs?: number;
@@ -76,10 +83,6 @@ export const REDIS_STORE_DEFAULTS = Object.freeze({
 const EXPIRE_BATCH = 1_000;
 /** A SHUTDOWN notice stays readable this long, for processes that missed the message. */
 const SHUTDOWN_NOTICE_TTL_MS = 3_600_000;
-/** A clock reading whose round trip took longer than this is too rough to adopt. */
-const CLOCK_MAX_RTT_MS = 250;
-/** The offset is moved only by more than this: readings jitter by a round trip. */
-const CLOCK_TOLERANCE_MS = 5;
 
 type State = 'up' | 'down' | 'recovering';
 
@@ -90,20 +93,17 @@ export class RedisStore implements DirectoryStore {
   readonly #log: Logger;
   /** Key names, values, owner tags and the clock offset. */
   readonly #at: RedisLayout;
-  /** Shared ms when this store connected: older SHUTDOWN notices are not for it. */
-  #startedAt = 0;
+  /** The clock, the generation and SHUTDOWN notices, kept up with. */
+  readonly #watch: RedisWatch;
   #state: State = 'up';
   #downSince = 0;
   /** Entries this process's sessions own, as last known: what the store answers from and re-asserts after an outage. */
   readonly #mirror = new Map<string, PeerRecord>();
   /** Removals made while Redis was away, replayed when it is back: name → owner. */
   readonly #pendingRemovals = new Map<string, string>();
-  /** The last generation and listing read, for WHO while Redis is away. */
-  #lastGeneration = 0;
+  /** The last listing read, for WHO while Redis is away. */
   #lastListing: PeerRecord[] | undefined;
   #identity: string | undefined;
-  readonly #shutdownListeners: ((reason: string) => void)[] = [];
-  #hasShutdown = false;
   #timer: NodeJS.Timeout | undefined;
   #reconciling: Promise<void> | undefined;
   #isClosed = false;
@@ -114,6 +114,7 @@ export class RedisStore implements DirectoryStore {
     this.#clock = options.clock ?? MONOTONIC_CLOCK;
     this.#log = options.logger ?? SILENT_LOGGER;
     this.#at = new RedisLayout(prefix);
+    this.#watch = new RedisWatch(conn, this.#at, this.#clock, this.#log);
   }
 
   /**
@@ -140,15 +141,17 @@ export class RedisStore implements DirectoryStore {
         resubscribed: () => {
           if (store !== undefined) void store.#reconcile();
         },
+        unsubscribed: () => {
+          if (store !== undefined) store.#watch.unsubscribed();
+        },
         message: (text) => {
-          if (store !== undefined) store.#onMessage(text);
+          if (store !== undefined) store.#watch.message(text);
         },
       },
     );
     store = new RedisStore(conn, options, prefix);
     try {
-      const { sharedMs } = await store.#check();
-      store.#startedAt = sharedMs;
+      await store.#watch.check();
     } catch (err) {
       await conn.close();
       throw err;
@@ -179,10 +182,12 @@ export class RedisStore implements DirectoryStore {
         shared,
         this.#range.lo,
         this.#range.hi,
+        this.#at.channel,
       ]),
       'register',
     );
-    const [outcome, value, previous] = reply;
+    const [outcome, value, previous, generation] = reply;
+    if (generation !== undefined) this.#watch.noteGeneration(generation);
     if (outcome === 'taken') return { ok: false, reason: 'name-taken' };
     if (outcome === 'exhausted') {
       // A takeover that found no port has removed the old entry, as the memory store does.
@@ -226,7 +231,10 @@ export class RedisStore implements DirectoryStore {
     if (mine?.owner === owner) this.#mirror.delete(name);
     if (this.#state === 'up') {
       try {
-        return (await this.#conn.run(SCRIPTS.remove, this.#at.removeKeys(), [name, this.#at.ownerIn(owner)])) === 1;
+        const generation = await this.#conn.run(SCRIPTS.remove, this.#at.removeKeys(), [name, this.#at.ownerIn(owner), this.#at.channel]);
+        if (typeof generation !== 'string') return false;
+        this.#watch.noteGeneration(generation);
+        return true;
       } catch (err) {
         if (!isNatterError(err, ERROR_CODES.STORE_UNAVAILABLE)) throw err;
       }
@@ -251,7 +259,7 @@ export class RedisStore implements DirectoryStore {
           records.push(this.#at.decode(name, values[i + 1] as string, heardOf.get(name) ?? 0));
         }
         this.#lastListing = records;
-        this.#lastGeneration = Number(gen);
+        this.#watch.noteGeneration(String(gen));
         return records.map((r) => ({ ...r }));
       } catch (err) {
         if (!isNatterError(err, ERROR_CODES.STORE_UNAVAILABLE)) throw err;
@@ -261,19 +269,21 @@ export class RedisStore implements DirectoryStore {
     return (this.#lastListing ?? []).map((r) => ({ ...r }));
   }
 
-  /** One small read per call: cheap, and right at once after a change made by any process (no event to miss). */
+  /**
+   * No round trip while the subscription stands: the generation is pushed by
+   * every change, made here or at any other process. Otherwise (at start,
+   * after a subscription dropped) one small read. While Redis is away: the
+   * last one known, so WHO is answered with the last listing.
+   */
   async generation(): Promise<number> {
-    if (this.#state === 'up') {
+    if (this.#state === 'up' && !this.#watch.isWatching) {
       try {
-        const gen = Number(await this.#conn.run(SCRIPTS.generation, [this.#at.keys.gen], []));
-        if (!Number.isSafeInteger(gen)) throw bad('generation');
-        this.#lastGeneration = gen;
+        this.#watch.noteGeneration(await this.#conn.run(SCRIPTS.generation, [this.#at.keys.gen], []), true);
       } catch (err) {
         if (!isNatterError(err, ERROR_CODES.STORE_UNAVAILABLE)) throw err;
       }
     }
-    // While Redis is away: the last one read, so WHO is answered with the last listing.
-    return this.#lastGeneration;
+    return this.#watch.generation;
   }
 
   async expire(cutoff: number): Promise<PeerRecord[]> {
@@ -283,14 +293,16 @@ export class RedisStore implements DirectoryStore {
     try {
       // Bounded: each round removes up to EXPIRE_BATCH; a short round means nothing older is left.
       for (let round = 0; round < 1_000; round++) {
-        const flat = strings(await this.#conn.run(SCRIPTS.expire, this.#at.removeKeys(), [shared, EXPIRE_BATCH]), 'expire');
-        for (let i = 0; i + 2 < flat.length; i += 3) {
+        const flat = strings(await this.#conn.run(SCRIPTS.expire, this.#at.removeKeys(), [shared, EXPIRE_BATCH, this.#at.channel]), 'expire');
+        const [looked, generation] = flat;
+        if (generation !== undefined && generation !== '') this.#watch.noteGeneration(generation);
+        for (let i = 2; i + 2 < flat.length; i += 3) {
           const record = this.#at.decode(flat[i] as string, flat[i + 1] as string, Number(flat[i + 2]));
           const mine = this.#mirror.get(record.name);
           if (mine !== undefined && mine.owner === record.owner) this.#mirror.delete(record.name);
           gone.push(record);
         }
-        if (flat.length / 3 < EXPIRE_BATCH) break;
+        if (Number(looked) < EXPIRE_BATCH) break;
       }
     } catch (err) {
       if (!isNatterError(err, ERROR_CODES.STORE_UNAVAILABLE)) throw err;
@@ -324,12 +336,12 @@ export class RedisStore implements DirectoryStore {
       await this.#conn.run(SCRIPTS.announce, [this.#at.keys.shutdown], [reason, SHUTDOWN_NOTICE_TTL_MS, this.#at.channel]);
     } finally {
       // This process at least, whatever Redis does.
-      this.#fireShutdown(reason);
+      this.#watch.fireShutdown(reason);
     }
   }
 
   onShutdown(listener: (reason: string) => void): void {
-    this.#shutdownListeners.push(listener);
+    this.#watch.onShutdown(listener);
   }
 
   async close(): Promise<void> {
@@ -338,7 +350,7 @@ export class RedisStore implements DirectoryStore {
     clearInterval(this.#timer);
     await this.#reconciling;
     await this.#conn.close();
-    this.#shutdownListeners.length = 0;
+    this.#watch.close();
   }
 
   // -------------------------------------------------------------------------
@@ -373,7 +385,7 @@ export class RedisStore implements DirectoryStore {
     if (this.#isClosed) return;
     try {
       if (this.#state === 'up') {
-        await this.#check();
+        await this.#watch.check();
         return;
       }
       if (!this.#conn.isReady) return;
@@ -389,7 +401,7 @@ export class RedisStore implements DirectoryStore {
 
   /** Redis is back: check the clock and notices, claim the key, replay removals, re-assert this process's entries. */
   async #recover(): Promise<void> {
-    await this.#check();
+    await this.#watch.check();
     if (this.#identity !== undefined) {
       try {
         await this.claimIdentity(this.#identity);
@@ -399,7 +411,9 @@ export class RedisStore implements DirectoryStore {
       }
     }
     const removals = [...this.#pendingRemovals];
-    await Promise.all(removals.map(([name, owner]) => this.#conn.run(SCRIPTS.remove, this.#at.removeKeys(), [name, this.#at.ownerIn(owner)])));
+    await Promise.all(
+      removals.map(([name, owner]) => this.#conn.run(SCRIPTS.remove, this.#at.removeKeys(), [name, this.#at.ownerIn(owner), this.#at.channel])),
+    );
     for (const [name, owner] of removals) if (this.#pendingRemovals.get(name) === owner) this.#pendingRemovals.delete(name);
     const entries = [...this.#mirror.values()];
     const replies = await Promise.all(
@@ -415,6 +429,7 @@ export class RedisStore implements DirectoryStore {
           this.#at.toShared(r.lastHeard),
           this.#range.lo,
           this.#range.hi,
+          this.#at.channel,
         ]),
       ),
     );
@@ -441,43 +456,6 @@ export class RedisStore implements DirectoryStore {
       },
       'Redis is available again',
     );
-  }
-
-  /** Reads Redis's clock (adjusting the offset) and the last SHUTDOWN notice, in one round trip. */
-  async #check(): Promise<{ sharedMs: number }> {
-    const before = this.#clock.now();
-    const reply = await this.#conn.run(SCRIPTS.check, [this.#at.keys.shutdown], []);
-    const after = this.#clock.now();
-    const [time, notice] = Array.isArray(reply) ? reply : [];
-    const [seconds, micros] = strings(time, 'check');
-    const sharedMs = Number(seconds) * 1_000 + Number(micros) / 1_000;
-    if (!Number.isFinite(sharedMs)) throw bad('check');
-    const measured = Math.round(sharedMs - (before + after) / 2);
-    const isFirst = this.#startedAt === 0;
-    if (isFirst || (after - before <= CLOCK_MAX_RTT_MS && Math.abs(measured - this.#at.offset) > CLOCK_TOLERANCE_MS)) {
-      if (!isFirst) this.#log.info({ moveMs: measured - this.#at.offset }, "adjusted to Redis's clock");
-      this.#at.offset = measured;
-    }
-    if (typeof notice === 'string') this.#onNotice(notice);
-    return { sharedMs };
-  }
-
-  #onMessage(text: string): void {
-    if (text.startsWith('shutdown|')) this.#onNotice(text.slice('shutdown|'.length));
-  }
-
-  /** "µs|reason": a SHUTDOWN announced at µs (Redis TIME); one from before this store connected is not for it. */
-  #onNotice(notice: string): void {
-    const bar = notice.indexOf('|');
-    const at = Number(notice.slice(0, bar)) / 1_000;
-    if (bar < 0 || !Number.isFinite(at) || this.#startedAt === 0 || at < this.#startedAt) return;
-    this.#fireShutdown(notice.slice(bar + 1));
-  }
-
-  #fireShutdown(reason: string): void {
-    if (this.#hasShutdown) return;
-    this.#hasShutdown = true;
-    for (const listener of this.#shutdownListeners.splice(0)) queueMicrotask(() => listener(reason));
   }
 }
 
