@@ -212,6 +212,25 @@ describe('RedisStore: a Redis outage', () => {
     assert.ok(messages.some((m) => /available again/.test(m)));
   });
 
+  it('a Redis that stops answering, its connections open, counts as unavailable after the reply timeout; the store recovers when it answers again', async () => {
+    const prefix = freshPrefix();
+    const store = await connect({ prefix, replyTimeoutMs: 300, reconcileIntervalMs: 100 });
+    assert.ok((await store.register(up('alice', '1', keyOf('alice'), 0))).ok);
+    redis.pause();
+    try {
+      const started = Date.now();
+      const answer = await store.refresh('alice', '1', 5); // sent, never answered: the watchdog gives up on it
+      assert.equal(answer?.name, 'alice', 'answered from what this process knows');
+      assert.ok(Date.now() - started < 2_000, `gave up after ${Date.now() - started} ms`);
+      assert.equal(store.isAvailable, false);
+      await assert.rejects(store.register(up('bob', '2', keyOf('bob'), 6)), (e) => isNatterError(e, ERROR_CODES.STORE_UNAVAILABLE));
+    } finally {
+      redis.resume();
+    }
+    await until('the store to recover', () => store.isAvailable);
+    assert.ok((await store.register(up('bob', '2', keyOf('bob'), 7))).ok);
+  });
+
   it('cannot reach Redis at start: NATTER_ERR_STORE_UNAVAILABLE within the deadline', async () => {
     const [port] = await freePorts(1);
     const started = Date.now();

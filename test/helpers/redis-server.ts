@@ -88,9 +88,19 @@ export class RedisServer {
 
   /** SIGKILL: Redis vanishes at once, losing everything (no persistence). */
   async kill(): Promise<void> {
+    this.#child?.kill('SIGCONT');
     this.#child?.kill('SIGKILL');
     await this.#exited;
     this.#child = undefined;
+  }
+
+  /** SIGSTOP / SIGCONT: Redis stops answering, its connections open, as a hung server or a stalled network would. */
+  pause(): void {
+    this.#child?.kill('SIGSTOP');
+  }
+
+  resume(): void {
+    this.#child?.kill('SIGCONT');
   }
 
   /** Starts it again, empty, on the same port. */

@@ -68,6 +68,8 @@ export interface RedisConnectionOptions {
   connectTimeoutMs: number;
   /** Longest wait between two reconnection attempts. */
   reconnectMaxDelayMs: number;
+  /** A connection with commands out and no answer for this long counts as lost (Redis hung, or the network). */
+  replyTimeoutMs: number;
   /** Loaded into Redis's script cache on every (re)connection, so that EVALSHA finds them. */
   scripts: readonly LuaScript[];
 }
@@ -104,12 +106,53 @@ export class RedisConnection {
   readonly #subscriber: Client;
   readonly #handlers: RedisConnectionHandlers;
   #isClosed = false;
+  /** Commands sent and not answered, and since when nothing was answered while some were out. */
+  #pending = 0;
+  #since = 0;
+  /** Rejects, once, the commands out when the watchdog finds them stuck; then replaced. */
+  #stalled = RedisConnection.#stall();
+  readonly #replyTimeoutMs: number;
+  readonly #watchdog: NodeJS.Timeout;
 
-  private constructor(address: RedisAddress, client: Client, subscriber: Client, handlers: RedisConnectionHandlers) {
+  private constructor(address: RedisAddress, client: Client, subscriber: Client, handlers: RedisConnectionHandlers, replyTimeoutMs: number) {
     this.address = address;
     this.#client = client;
     this.#subscriber = subscriber;
     this.#handlers = handlers;
+    this.#replyTimeoutMs = replyTimeoutMs;
+    // One timer for all commands, rather than one per command.
+    this.#watchdog = setInterval(() => this.#check(), Math.max(10, Math.min(1_000, replyTimeoutMs / 4)));
+    this.#watchdog.unref();
+  }
+
+  static #stall(): { promise: Promise<never>; reject: (err: Error) => void } {
+    let reject: (err: Error) => void = () => {};
+    const promise = new Promise<never>((_, r) => {
+      reject = r;
+    });
+    promise.catch(() => {}); // raced by the commands out, if any
+    return { promise, reject };
+  }
+
+  #check(): void {
+    if (this.#pending === 0 || performance.now() - this.#since <= this.#replyTimeoutMs) return;
+    const err = new Error(`Redis has not answered for ${this.#replyTimeoutMs} ms`);
+    this.#stalled.reject(err);
+    this.#stalled = RedisConnection.#stall();
+    this.#pending = 0;
+    if (!this.#isClosed) this.#handlers.lost(err);
+  }
+
+  /** One command, counted for the watchdog. */
+  async #send(args: string[]): Promise<unknown> {
+    if (this.#pending++ === 0) this.#since = performance.now();
+    const stalled = this.#stalled;
+    try {
+      return await Promise.race([this.#client.sendCommand(args), stalled.promise]);
+    } finally {
+      if (this.#stalled === stalled && this.#pending > 0) this.#pending--;
+      this.#since = performance.now();
+    }
   }
 
   /**
@@ -135,6 +178,10 @@ export class RedisConnection {
       disableClientInfo: true,
       maintNotifications: 'disabled',
       name: 'natter-directory',
+      // node-redis would start a 5 s AbortSignal timer for every command, firing even after the answer
+      // (most of an ALIVE's cost here); it only covers commands not yet written anyway. The watchdog
+      // below covers answers that do not come.
+      commandOptions: { timeout: 0 },
     });
     const subscriber = client.duplicate();
     let lastError: Error | undefined;
@@ -189,7 +236,7 @@ export class RedisConnection {
     } finally {
       clearTimeout(timer);
     }
-    connection = new RedisConnection(address, client, subscriber, handlers);
+    connection = new RedisConnection(address, client, subscriber, handlers, options.replyTimeoutMs);
     return connection;
   }
 
@@ -211,11 +258,11 @@ export class RedisConnection {
     if (!this.isReady) throw this.#unavailable(new Error(this.#isClosed ? 'the store is closed' : 'not connected'), script, false);
     const rest = [String(script.keyCount), ...keys, ...args.map(String)];
     try {
-      return await this.#client.sendCommand(['EVALSHA', script.sha, ...rest]);
+      return await this.#send(['EVALSHA', script.sha, ...rest]);
     } catch (err) {
       if (err instanceof ErrorReply && err.message.startsWith('NOSCRIPT')) {
         try {
-          return await this.#client.sendCommand(['EVAL', script.source, ...rest]);
+          return await this.#send(['EVAL', script.source, ...rest]);
         } catch (again) {
           throw this.#classify(again, script);
         }
@@ -242,6 +289,7 @@ export class RedisConnection {
   async close(): Promise<void> {
     if (this.#isClosed) return;
     this.#isClosed = true;
+    clearInterval(this.#watchdog);
     await Promise.all(
       [this.#client, this.#subscriber].map(async (c) => {
         if (c.isReady) {

@@ -70,6 +70,8 @@ export interface RedisStoreOptions {
   reconcileIntervalMs?: number;
   /** Longest wait between two reconnection attempts. Default 2,000 ms. */
   reconnectMaxDelayMs?: number;
+  /** Commands out with no answer for this long mean Redis is unavailable (hung, or the network). Default 5,000 ms. */
+  replyTimeoutMs?: number;
 }
 
 export const REDIS_STORE_DEFAULTS = Object.freeze({
@@ -77,6 +79,7 @@ export const REDIS_STORE_DEFAULTS = Object.freeze({
   connectTimeoutMs: 10_000,
   reconcileIntervalMs: 5_000,
   reconnectMaxDelayMs: 2_000,
+  replyTimeoutMs: 5_000,
 });
 
 /** Most entries one expiry script removes: Redis serves no one else while a script runs. */
@@ -127,10 +130,11 @@ export class RedisStore implements DirectoryStore {
     const connectTimeoutMs = positive('connectTimeoutMs', options.connectTimeoutMs ?? REDIS_STORE_DEFAULTS.connectTimeoutMs);
     const reconcileIntervalMs = positive('reconcileIntervalMs', options.reconcileIntervalMs ?? REDIS_STORE_DEFAULTS.reconcileIntervalMs);
     const reconnectMaxDelayMs = positive('reconnectMaxDelayMs', options.reconnectMaxDelayMs ?? REDIS_STORE_DEFAULTS.reconnectMaxDelayMs);
+    const replyTimeoutMs = positive('replyTimeoutMs', options.replyTimeoutMs ?? REDIS_STORE_DEFAULTS.replyTimeoutMs);
     checkRange(options.portRange ?? DEFAULT_PORT_RANGE);
     let store: RedisStore | undefined;
     const conn = await RedisConnection.open(
-      { address, channel: `${prefix}events`, connectTimeoutMs, reconnectMaxDelayMs, scripts: Object.values(SCRIPTS) },
+      { address, channel: `${prefix}events`, connectTimeoutMs, reconnectMaxDelayMs, replyTimeoutMs, scripts: Object.values(SCRIPTS) },
       {
         lost: (err) => {
           if (store !== undefined) store.#lost(err);
