@@ -14,10 +14,12 @@ import { freePorts } from './ports.ts';
 const BINARY = process.env.NATTER_REDIS_SERVER ?? 'redis-server';
 const READY_TIMEOUT_MS = 10_000;
 
-/** Every server still running; killed if the test process exits first. */
+/** Every server still running, and every directory not yet removed; cleared up if the process exits first. */
 const running = new Set<ChildProcess>();
+const dirs = new Set<string>();
 process.on('exit', () => {
   for (const child of running) child.kill('SIGKILL');
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
 export function hasRedisServer(): boolean {
@@ -41,6 +43,7 @@ export class RedisServer {
     if (!hasRedisServer()) throw new Error(`${BINARY} not found: install Debian's redis-server package (.ci/run does)`);
     const [port] = await freePorts(1);
     const server = new RedisServer(port as number, mkdtempSync(join(tmpdir(), 'natter-redis-')));
+    dirs.add(server.dir);
     await server.#spawn();
     return server;
   }
@@ -136,5 +139,6 @@ export class RedisServer {
   async stop(): Promise<void> {
     await this.kill();
     rmSync(this.dir, { recursive: true, force: true });
+    dirs.delete(this.dir);
   }
 }
