@@ -51,6 +51,8 @@ export type BaselineServerCalls = ServerCalls & {
 
 export interface StormRequest {
   port: number;
+  /** Directory processes to spread the clients over (client i dials ports[i % length]); `port` alone when absent. */
+  ports?: number[];
   /** This generator takes global client indices generator, generator + generators, ... below total. */
   generator: number;
   generators: number;

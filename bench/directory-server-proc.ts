@@ -4,16 +4,25 @@
  * the directory's own, and its N sockets do not count against the load
  * generators' open-file limit.
  *
- * Usage: directory-server-proc.ts MAX_CLIENTS
+ * Usage: directory-server-proc.ts MAX_CLIENTS [REDIS_URL]
+ * With REDIS_URL, the online list is kept there (bench/directory-redis.ts
+ * runs two of these on one Redis); otherwise in memory.
  */
 import { DirectoryServer } from '../src/directory/server.ts';
+import { RedisStore } from '../src/directory/store/redis-store.ts';
+import { keyPairFromSeed } from '../src/transport/secure.ts';
 import { serveCalls } from './child.ts';
 import { measureProcess, type ServerCalls } from './directory-ipc.ts';
 
 const maxClients = Number(process.argv[2]);
-if (!Number.isSafeInteger(maxClients) || maxClients < 1) throw new Error('usage: directory-server-proc.ts MAX_CLIENTS');
+const redisUrl = process.argv[3];
+if (!Number.isSafeInteger(maxClients) || maxClients < 1) throw new Error('usage: directory-server-proc.ts MAX_CLIENTS [REDIS_URL]');
+const store = redisUrl === undefined ? undefined : await RedisStore.connect({ url: redisUrl });
 
 const directory = new DirectoryServer({
+  ...(store === undefined ? {} : { store }),
+  // Processes of one directory show one key (a fixed one: this is a bench).
+  keyPair: keyPairFromSeed(Buffer.alloc(32, 7)),
   // The default (16,384) would do for 10,000 clients; set it so a larger N keeps working.
   maxClients,
   // The WHO bench sends back-to-back requests from one client. With the

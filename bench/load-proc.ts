@@ -199,7 +199,8 @@ function storm(req: StormRequest): Promise<StormReply> {
     // Opening a new client only when one finishes keeps at most `window` connects in flight.
     const launch = (): void => {
       while (inFlight < req.window && next < mine.length) {
-        open(mine[next] as number, req.port, keyPairs?.[next]);
+        const index = mine[next] as number;
+        open(index, req.ports === undefined ? req.port : (req.ports[index % req.ports.length] as number), keyPairs?.[next]);
         next++;
         inFlight++;
       }

@@ -3,6 +3,7 @@ import { printChat, runChatBench } from './chat.ts';
 import { printCodec, runCodecBench } from './codec.ts';
 import { printDelivery, runDeliveryBench } from './delivery.ts';
 import { printDirectory, runDirectoryBench } from './directory.ts';
+import { printRedisBench, runRedisBench } from './directory-redis.ts';
 import { printHandshake, runHandshakeBench } from './handshake.ts';
 
 console.log(`natter benchmarks on Node ${process.version}, ${new Date().toISOString()}\n`);
@@ -15,3 +16,5 @@ console.log('');
 printHandshake(await runHandshakeBench());
 console.log('');
 printDirectory(await runDirectoryBench());
+console.log('');
+printRedisBench(await runRedisBench());

@@ -76,6 +76,7 @@ export {
   type RegisterRequest,
   type RegisterResult,
 } from './directory/store/store.ts';
+export { RedisStore, REDIS_STORE_DEFAULTS, type RedisStoreOptions } from './directory/store/redis-store.ts';
 
 // discovery/
 export type { Discovery, KeyAuthority, PeerInfo } from './discovery/discovery.ts';

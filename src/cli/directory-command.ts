@@ -16,7 +16,20 @@ import {
 } from './parse.ts';
 import { fingerprint } from '../transport/identity.ts';
 import { IDENTITY_FLAG, NEW_IDENTITY_FLAG, loadCredentials } from './identity-options.ts';
-import { readKeyFile } from './secrets.ts';
+import { readKeyFile, readSecretFile } from './secrets.ts';
+import { RedisStore } from '../directory/store/redis-store.ts';
+import type { Logger } from '../log.ts';
+
+/** The shared store for --redis; the password comes from a file or the environment rather than the command line. */
+async function openRedisStore(url: string, flags: DirectoryFlags, logger: Logger): Promise<RedisStore> {
+  const fromEnv = process.env.NATTER_REDIS_PASSWORD;
+  const password =
+    flags.redisPasswordFile === undefined ? (fromEnv === undefined || fromEnv === '' ? undefined : fromEnv) : readSecretFile(flags.redisPasswordFile, 'Redis password');
+  if (/^rediss?:\/\/[^/@]*:[^/@]*@/.test(url)) {
+    logger.warn({}, 'the Redis URL carries a password, which other users of this machine can see; use --redis-password-file or NATTER_REDIS_PASSWORD');
+  }
+  return RedisStore.connect({ url, portRange: flags.portRange, logger, ...(password === undefined ? {} : { password }) });
+}
 
 interface DirectoryFlags {
   host: string;
@@ -40,6 +53,8 @@ interface DirectoryFlags {
   relayRate: number;
   relayIdleTimeout: number;
   logLevel: LogLevel;
+  redis?: string;
+  redisPasswordFile?: string;
 }
 
 const d = DIRECTORY_DEFAULTS;
@@ -96,9 +111,12 @@ export function directoryCommand(): Command {
         .argParser(parseSeconds),
     )
     .addOption(new Option('--log-level <level>', 'trace, debug, info, warn, error, fatal or silent').default('info').argParser(parseLogLevel))
+    .option('--redis <url>', 'keep the online list in Redis, shared with every directory process given the same URL: redis://[user@]HOST:PORT[/DB] or rediss://')
+    .option('--redis-password-file <file>', 'the Redis password, read from this file (else $NATTER_REDIS_PASSWORD, else the URL)')
     .action(async (flags: DirectoryFlags) => {
       const logger = stderrLogger(flags.logLevel, 'natter-directory');
       const { keyPair } = loadCredentials(flags);
+      const store = flags.redis === undefined ? undefined : await openRedisStore(flags.redis, flags, logger);
       const server = new DirectoryServer({
         aliveIntervalMs: flags.aliveInterval,
         portRange: flags.portRange,
@@ -117,12 +135,18 @@ export function directoryCommand(): Command {
         relayMaxPerClient: flags.relayMaxPerClient,
         relayBytesPerSecond: flags.relayRate,
         relayIdleTimeoutMs: flags.relayIdleTimeout,
+        ...(store === undefined ? {} : { store }),
         logger,
       });
-      const address = await server.listen(flags.port, flags.host);
+      const address = await server.listen(flags.port, flags.host).catch(async (err: unknown) => {
+        await store?.close();
+        throw err;
+      });
       const shown = address.family === 'IPv6' ? `[${address.address}]` : address.address;
       process.stdout.write(`natter directory listening on ${shown}:${address.port}\nkey fingerprint: ${fingerprint(keyPair.publicKey)}\n`);
-      const stop = (signal: string) => () => void server.shutdown(signal);
+      // One process of several (--redis): a signal stops this one only, and its peers reconnect to the
+      // others; SHUTDOWN (natter admin) is what stops the whole directory.
+      const stop = (signal: string) => () => void (store === undefined ? server.shutdown(signal) : server.close(signal));
       process.once('SIGINT', stop('SIGINT'));
       process.once('SIGTERM', stop('SIGTERM'));
       await new Promise<void>((resolve) => server.once('shutdown', () => resolve()));

@@ -27,3 +27,16 @@ export function readKeyFile(file: string): Buffer[] {
   if (keys.length === 0) throw new NatterError(ERROR_CODES.INVALID_ARGUMENT, `the admin key file ${file} lists no keys`);
   return keys;
 }
+
+/** A secret kept in a file (a password): its first line, without the line break. Refuses a missing or empty file. */
+export function readSecretFile(file: string, what: string): string {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (cause) {
+    throw new NatterError(ERROR_CODES.INVALID_ARGUMENT, `cannot read the ${what} file ${file}: ${(cause as Error).message}`, { cause });
+  }
+  const secret = text.split(/\r?\n/)[0] ?? '';
+  if (secret === '') throw new NatterError(ERROR_CODES.INVALID_ARGUMENT, `the ${what} file ${file} is empty`);
+  return secret;
+}

@@ -10,7 +10,7 @@
 import { EventEmitter } from 'node:events';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { ERROR_CODES, NatterError } from '../errors.ts';
+import { ERROR_CODES, NatterError, isNatterError } from '../errors.ts';
 import { listenOn } from '../transport/listen.ts';
 import type { Logger } from '../log.ts';
 import { encodeMessage } from '../protocol/codec.ts';
@@ -100,6 +100,8 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
   #tcp: Server | undefined;
   #sweepTimer: NodeJS.Timeout | undefined;
   #shutdown: Promise<void> | undefined;
+  /** Closed connections whose entries are still being removed from the store. */
+  readonly #departures = new Set<Promise<void>>();
 
   /** @throws NatterError NATTER_ERR_INVALID_ARGUMENT for a bad option. */
   constructor(options: Partial<DirectoryOptions> = {}) {
@@ -118,8 +120,14 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
     };
     this.relay = new Relay(this);
     const sweepMs = Math.max(10, Math.min(1_000, o.aliveIntervalMs / 4, o.registerTimeoutMs / 4));
-    this.#sweepTimer = setInterval(() => void this.sweep(), sweepMs);
+    this.#sweepTimer = setInterval(() => void this.sweep().catch((err: unknown) => this.#logFault('sweep', err)), sweepMs);
     this.#sweepTimer.unref();
+    // A SHUTDOWN taken by any directory process sharing the store stops this one too (protocol.md §6.5).
+    this.store.onShutdown((reason) => void this.shutdown(reason));
+  }
+
+  #logFault(what: string, err: unknown): void {
+    this.logger.error({ what, err: err instanceof Error ? err.message : String(err) }, 'the directory failed to do its part');
   }
 
   now(): number {
@@ -145,6 +153,8 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
    * port). Every connection runs the Noise handshake first (docs/security.md).
    */
   async listen(port = 0, host = '127.0.0.1'): Promise<AddressInfo> {
+    // Every process sharing a store must show peers the same key (NATTER_ERR_DIRECTORY_KEY_CONFLICT otherwise).
+    await this.store.claimIdentity(this.publicKey.toString('hex'));
     const tcp = createServer({ noDelay: true }, (socket) => this.#onSocket(socket));
     this.#tcp = tcp;
     await listenOn(tcp, port, host);
@@ -212,7 +222,11 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
     this.#perIp.set(ip, (this.#perIp.get(ip) ?? 0) + 1);
     conn.on('message', (msg) => session.enqueue(msg));
     conn.on('failure', (err) => this.#onFailure(session, err));
-    conn.on('close', () => void this.#onClose(session));
+    conn.on('close', () => {
+      const departure = this.#onClose(session).catch((err: unknown) => this.#logFault('disconnect', err));
+      this.#departures.add(departure);
+      void departure.finally(() => this.#departures.delete(departure));
+    });
   }
 
 
@@ -239,8 +253,28 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
     // Any request from a registered client counts as being heard from (protocol.md §6.4), not only ALIVE.
     // (ALIVE and UP refresh in their handlers; DOWN removes the entry anyway.)
     if (session.name !== undefined && msg.type !== 'ALIVE' && msg.type !== 'UP' && msg.type !== 'DOWN') {
-      await this.store.refresh(session.name, session.id, this.now());
+      const name = session.name;
+      const refreshed = this.store.refresh(name, session.id, this.now()).then((entry) => {
+        // Gone from the store (expired, or its key registered again, perhaps at another directory process): no longer registered.
+        if (entry === undefined && session.name === name) session.name = undefined;
+      });
+      // WHO does not wait for it: a shared store's round trip would be in every listing's latency. A
+      // takeover by the same key at another process is then seen from the WHO after.
+      if (msg.type === 'WHO') refreshed.catch((err: unknown) => this.#logFault('refresh', err));
+      else await refreshed;
     }
+    try {
+      await this.#handle(session, msg);
+    } catch (err) {
+      // A shared store that cannot be reached refuses the request, not the connection (docs/errors.md).
+      if (!isNatterError(err, ERROR_CODES.STORE_UNAVAILABLE)) throw err;
+      if (msg.type === 'UP') this.counters.refusedRegistrations++;
+      this.logger.debug({ session: session.id, request: msg.type }, err.message);
+      session.conn.send({ type: 'ERROR', code: err.code, reason: err.message });
+    }
+  }
+
+  async #handle(session: ClientSession, msg: Message): Promise<void> {
     switch (msg.type) {
       case 'UP':
         return handleUp(this, session, msg);
@@ -447,6 +481,8 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
     await Promise.all(sessions.map((s) => s.conn.close()));
     clearTimeout(grace);
     await tcpClosed;
+    // A shared store outlives this process: leave it without this process's peers.
+    await Promise.all(this.#departures);
     await this.store.close();
     this.logger.info({ reason }, 'stopped');
     this.emit('shutdown', reason);

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
+import { ERROR_CODES, isNatterError } from '../../src/errors.ts';
 import type { DirectoryStore, PortRange } from '../../src/directory/store/store.ts';
 
 export type StoreFactory = (options: { portRange: PortRange }) => Promise<DirectoryStore>;
@@ -167,6 +168,31 @@ export function runStoreContract(label: string, makeStore: StoreFactory): void {
           Array.from({ length: 20 }, (_, i) => store.register({ name: 'same', ip: '127.0.0.1', requestedPort: 0, owner: `s${i}`, key: keyOf(`s${i}`), now: 0 })),
         );
         assert.equal(results.filter((r) => r.ok).length, 1);
+      }));
+
+    it('is bound to one directory key: the same key again is fine, another is refused', () =>
+      withStore(async (store) => {
+        await store.claimIdentity(keyOf('directory'));
+        await store.claimIdentity(keyOf('directory'));
+        await assert.rejects(store.claimIdentity(keyOf('another directory')), (e) => isNatterError(e, ERROR_CODES.DIRECTORY_KEY_CONFLICT));
+        await assert.rejects(store.claimIdentity('not a key'), (e) => isNatterError(e, ERROR_CODES.INVALID_ARGUMENT));
+      }));
+
+    it('a shutdown announced through the store reaches every listener, once', () =>
+      withStore(async (store) => {
+        const heard: string[] = [];
+        const both = new Promise<void>((resolve) => {
+          store.onShutdown((reason) => heard.push(`first: ${reason}`));
+          store.onShutdown((reason) => {
+            heard.push(`second: ${reason}`);
+            resolve();
+          });
+        });
+        await store.announceShutdown('maintenance');
+        await both;
+        await store.announceShutdown('again');
+        await new Promise((r) => setTimeout(r, 20));
+        assert.deepEqual(heard.sort(), ['first: maintenance', 'second: maintenance']);
       }));
 
     it('concurrent registrations at one IP never share a port', () =>

@@ -1,6 +1,7 @@
 /** The default store: the online list in this process's memory. */
 import { ERROR_CODES, NatterError } from '../../errors.ts';
 import {
+  claimKey,
   DEFAULT_PORT_RANGE,
   type DirectoryStore,
   type PeerRecord,
@@ -22,6 +23,9 @@ export class MemoryDirectoryStore implements DirectoryStore {
    */
   #cursor: number;
   #generation = 0;
+  /** The directory key the store is bound to (claimIdentity). */
+  #identity: string | undefined;
+  readonly #shutdownListeners: ((reason: string) => void)[] = [];
 
   constructor(options: { portRange?: PortRange } = {}) {
     this.#range = checkRange(options.portRange ?? DEFAULT_PORT_RANGE);
@@ -93,9 +97,23 @@ export class MemoryDirectoryStore implements DirectoryStore {
     return this.#byName.size;
   }
 
+  async claimIdentity(key: string): Promise<void> {
+    this.#identity = claimKey(this.#identity, key);
+  }
+
+  async announceShutdown(reason: string): Promise<void> {
+    // Only this process shares the store: its own listeners are everyone.
+    for (const listener of this.#shutdownListeners.splice(0)) queueMicrotask(() => listener(reason));
+  }
+
+  onShutdown(listener: (reason: string) => void): void {
+    this.#shutdownListeners.push(listener);
+  }
+
   async close(): Promise<void> {
     this.#byName.clear();
     this.#byIp.clear();
+    this.#shutdownListeners.length = 0;
   }
 
   #delete(record: PeerRecord): void {

@@ -6,9 +6,13 @@
  *
  * Every entry has an `owner`: the session that registered it. Only that owner
  * can refresh or remove it, so a connection can never touch anyone else's
- * entry. Every entry also has the `key` its owner proved in the handshake: a
+ * entry. Owners are the caller's session ids; a shared store returns the
+ * owners of entries another process registered as strings no local session
+ * id can equal. Every entry also has the `key` its owner proved in the handshake: a
  * name is bound to that key while it is online (docs/security.md).
  */
+import { ERROR_CODES, NatterError } from '../../errors.ts';
+import { fingerprint } from '../../transport/identity.ts';
 
 /** One online peer. */
 export interface PeerRecord {
@@ -22,9 +26,9 @@ export interface PeerRecord {
   owner: string;
   /** The owner's Ed25519 public key, as 64 lower-case hex digits. */
   key: string;
-  /** Monotonic ms when the entry was created. */
+  /** Ms on the caller's clock (the `now` it passes) when the entry was created. */
   registeredAt: number;
-  /** Monotonic ms when its owner was last heard from. */
+  /** Ms on the caller's clock when its owner was last heard from. */
   lastHeard: number;
 }
 
@@ -74,8 +78,42 @@ export interface DirectoryStore {
   expire(cutoff: number): Promise<PeerRecord[]>;
   /** Number of online peers. */
   size(): Promise<number>;
+  /**
+   * Binds the store to the directory's public key (64 hex digits). Every
+   * directory process sharing one store must present the same key, so that a
+   * peer's pin holds whichever process answers: the first claim binds it, the
+   * same key again succeeds, another key rejects with
+   * NATTER_ERR_DIRECTORY_KEY_CONFLICT naming both fingerprints.
+   */
+  claimIdentity(key: string): Promise<void>;
+  /**
+   * Tells every directory process sharing the store, this one included, to
+   * shut down: each `onShutdown` listener of each of them is called once.
+   * Resolves once the notice is recorded (a shared store keeps it, so a
+   * process that misses the message still finds it).
+   */
+  announceShutdown(reason: string): Promise<void>;
+  /** Calls `listener` once when a shutdown is announced through the store, by this process or another. */
+  onShutdown(listener: (reason: string) => void): void;
   /** Releases resources. */
   close(): Promise<void>;
+}
+
+/**
+ * The identity check every store shares: `held` is the key the store is
+ * bound to (undefined: none yet); returns the key it is bound to after
+ * `claimed` is presented, or throws NATTER_ERR_DIRECTORY_KEY_CONFLICT.
+ */
+export function claimKey(held: string | undefined, claimed: string): string {
+  if (!/^[0-9a-f]{64}$/.test(claimed)) {
+    throw new NatterError(ERROR_CODES.INVALID_ARGUMENT, 'a directory key is 64 lower-case hex digits');
+  }
+  if (held === undefined || held === claimed) return claimed;
+  throw new NatterError(
+    ERROR_CODES.DIRECTORY_KEY_CONFLICT,
+    `this directory process has key ${fingerprint(Buffer.from(claimed, 'hex'))}, but the other processes sharing its store present ` +
+      `${fingerprint(Buffer.from(held, 'hex'))}: start every process of one directory with the same --identity file`,
+  );
 }
 
 /** The range ports are assigned from, inclusive. */
