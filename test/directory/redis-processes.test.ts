@@ -6,18 +6,17 @@
  * next.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { runNatter, said, startDirectoryProcess, type NatterProcess } from '../helpers/cli.ts';
 import { ChatProc, type Event } from '../helpers/chat-proc.ts';
 import { RawClient, newKeyPair } from '../helpers/raw-client.ts';
 import { RedisServer } from '../helpers/redis-server.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 const ALIVE_INTERVAL_S = 0.5;
 
-const dir = mkdtempSync(join(tmpdir(), 'natter-redis-procs-'));
+const dir = tempDir('redis-procs');
 /** The one identity every process of the directory is started with. */
 const identity = join(dir, 'directory', 'identity.json');
 const otherIdentity = join(dir, 'other', 'identity.json');
@@ -26,11 +25,10 @@ let databases = 0;
 
 before(async () => {
   redis = await RedisServer.start();
-  for (const file of [identity, otherIdentity]) assert.equal((await runNatter(['id', '--identity', file])).code, 0);
+  for (const file of [identity, otherIdentity]) assert.equal((await runNatter(['id', '--identity', file, '--new-identity'])).code, 0);
 });
 after(async () => {
   await redis.stop();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 const procs: { kill(signal: NodeJS.Signals): void; exited: Promise<unknown> }[] = [];
