@@ -21,15 +21,19 @@
  *   unacked     the encrypted channel and natter's framing with nothing on
  *               top: dial() with a key pair, a FramedConnection on the
  *               accepted encrypted stream, TEXT frames and no receipts
+ *   relayed     two PeerNodes whose chat goes through a directory's relay
+ *               (the directory's address in NATTER_BENCH_DIRECTORY)
  *
  * The channel uses Node's 'advanced' serialization so that bigint timestamps
  * cross it as they are.
  */
 
-export type ChatMode = 'encrypted' | 'plaintext' | 'baseline' | 'durable' | 'unacked';
+export type ChatMode = 'encrypted' | 'plaintext' | 'baseline' | 'durable' | 'unacked' | 'relayed';
 
 /** bench/chat's modes, in the order its tables list them. */
 export const CHAT_MODES = ['encrypted', 'plaintext', 'baseline'] as const;
+/** bench/reach's modes: the same PeerNodes, direct and through the relay. */
+export const REACH_MODES = ['encrypted', 'relayed'] as const;
 /** bench/delivery's modes (see there). */
 export const DELIVERY_MODES = ['durable', 'encrypted', 'unacked'] as const;
 export type ChatRole = 'sender' | 'receiver';

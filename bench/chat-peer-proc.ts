@@ -41,6 +41,11 @@ import { join } from 'node:path';
 import { connect as netConnect, createServer, type Server, type Socket } from 'node:net';
 import { StringDecoder } from 'node:string_decoder';
 import type { Discovery, PeerInfo } from '../src/discovery/discovery.ts';
+import { DirectoryClient } from '../src/discovery/directory-client.ts';
+import { DirectoryLink } from '../src/discovery/directory-link.ts';
+import { openRelay } from '../src/discovery/rendezvous.ts';
+import type { ConnectorContext } from '../src/peer/links/connector.ts';
+import { RELAY_JOIN_MS, RelayConnector } from '../src/peer/links/paths.ts';
 import { PeerNode } from '../src/peer/peer-node.ts';
 import { FramedConnection } from '../src/transport/framed-connection.ts';
 import { keyPairFromSeed, type KeyPair } from '../src/transport/secure.ts';
@@ -66,8 +71,8 @@ const SEND_HIGH_WATER = 64 * 1024;
 
 const mode = process.argv[2] as ChatMode;
 const role = process.argv[3] as ChatRole;
-if (!['encrypted', 'plaintext', 'baseline', 'durable', 'unacked'].includes(mode) || (role !== 'sender' && role !== 'receiver')) {
-  throw new Error('usage: chat-peer-proc.ts <encrypted|plaintext|baseline|durable|unacked> <sender|receiver>');
+if (!['encrypted', 'plaintext', 'baseline', 'durable', 'unacked', 'relayed'].includes(mode) || (role !== 'sender' && role !== 'receiver')) {
+  throw new Error('usage: chat-peer-proc.ts <encrypted|plaintext|baseline|durable|unacked|relayed> <sender|receiver>');
 }
 
 /** Ends the process on anything unexpected; the parent sees the exit and fails the run. */
@@ -188,15 +193,37 @@ let node: PeerNode | undefined;
 /** The durable mode's data directory, removed at exit. */
 let dataDir: string | undefined;
 
+/** relayed: the directory the relay runs through, and this peer's registration there. */
+let link: DirectoryLink | undefined;
+
+async function registerForRelay(name: string): Promise<DirectoryLink> {
+  const at = process.env.NATTER_BENCH_DIRECTORY ?? die('relayed needs NATTER_BENCH_DIRECTORY=HOST:PORT');
+  const [host = '', portText = ''] = at.split(':');
+  const port = Number(portText);
+  const keyPair = benchKeyPair(name);
+  const l = new DirectoryLink({
+    name,
+    connect: () => DirectoryClient.connect({ host, port, keyPair, localPort: 0 }),
+    relay: (peer) => openRelay({ host, port, keyPair }, peer, RELAY_JOIN_MS),
+  });
+  await l.start();
+  link = l;
+  return l;
+}
+
 function startNode(name: string, peers: PeerInfo[]): PeerNode {
   let store: MessageStore | undefined;
   if (mode === 'durable') {
     dataDir = mkdtempSync(join(tmpdir(), `natter-bench-${name}-`));
     store = FileMessageStore.open({ dir: dataDir });
   }
+  const relayed =
+    mode === 'relayed' && link !== undefined
+      ? { discovery: link, rendezvous: link, isAutoAccept: true, connector: (ctx: ConnectorContext) => new RelayConnector(ctx, link as DirectoryLink) }
+      : { discovery: staticDiscovery(peers) };
   const n = new PeerNode({
     name,
-    discovery: staticDiscovery(peers),
+    ...relayed,
     listenHost: HOST,
     listenPort: 0,
     keyPair: benchKeyPair(name),
@@ -214,6 +241,7 @@ function startNode(name: string, peers: PeerInfo[]): PeerNode {
 }
 
 async function encryptedListen(): Promise<number> {
+  if (mode === 'relayed') await registerForRelay(RECEIVER_NAME);
   // No key for the sender: the receiver's KeyBook pins it on first use.
   const n = startNode(RECEIVER_NAME, []);
   n.on('message', (from, text) => {
@@ -228,6 +256,7 @@ async function encryptedListen(): Promise<number> {
 }
 
 async function encryptedConnect(port: number): Promise<void> {
+  if (mode === 'relayed') await registerForRelay(SENDER_NAME);
   const n = startNode(SENDER_NAME, [{ name: RECEIVER_NAME, ip: HOST, port, key: benchKeyPair(RECEIVER_NAME).publicKey }]);
   await n.start();
   const isConnected = once(n, 'connected');
@@ -462,6 +491,7 @@ async function exit(): Promise<void> {
   const giveUp = new Promise<void>((resolve) => (timer = setTimeout(resolve, STOP_TIMEOUT_MS)));
   await Promise.race([node.stop(), giveUp]);
   clearTimeout(timer);
+  await link?.stop();
   store.close();
   if (dataDir !== undefined) rmSync(dataDir, { recursive: true, force: true });
 }
@@ -484,6 +514,7 @@ const OPS: Record<ChatMode, ModeOps> = {
   baseline: { listen: baselineListen, connect: baselineConnect, blast: baselineBlast, pingpong: baselinePingpong },
   durable: { listen: encryptedListen, connect: encryptedConnect, blast: encryptedBlast, pingpong: encryptedPingpong },
   unacked: { listen: plaintextListen, connect: plaintextConnect, blast: plaintextBlast, pingpong: plaintextPingpong },
+  relayed: { listen: encryptedListen, connect: encryptedConnect, blast: encryptedBlast, pingpong: encryptedPingpong },
 };
 const ops = OPS[mode];
 

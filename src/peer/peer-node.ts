@@ -100,7 +100,7 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
       limits,
       timeoutMs: o.dialTimeoutMs,
     };
-    const paths = buildPaths(ctx, options.rendezvous);
+    const paths = buildPaths(ctx, options.rendezvous, this.#log);
     this.#pool = new LinkPool({
       name: this.name,
       context: ctx,

@@ -20,15 +20,22 @@ interface AnyDuplex {
   readonly destroyed: boolean;
 }
 
-/** `inner` itself when it is a Node.js Duplex already, else a Node.js Duplex that reads from and writes to it. */
-export function asNodeDuplex(inner: AnyDuplex): Duplex {
+/**
+ * `inner` itself when it is a Node.js Duplex already, else a Node.js Duplex
+ * that reads from and writes to it, cutting writes to at most `maxWrite`
+ * bytes (an encrypted channel inside another seals each write of the outer
+ * one as one record, and records have a size limit).
+ */
+export function asNodeDuplex(inner: AnyDuplex, maxWrite = Infinity): Duplex {
   if (inner instanceof Duplex) return inner;
   const outer = new Duplex({
     read() {
       inner.resume();
     },
     write(chunk: Buffer, _encoding, callback) {
-      if (inner.write(chunk)) callback();
+      let ok = true;
+      for (let at = 0; at < chunk.length; at += maxWrite) ok = inner.write(chunk.length <= maxWrite ? chunk : chunk.subarray(at, at + maxWrite));
+      if (ok) callback();
       else inner.once('drain', () => callback());
     },
     final(callback) {

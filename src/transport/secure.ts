@@ -125,7 +125,8 @@ function unit(body: Buffer): Buffer {
  * error) or NATTER_ERR_TIMEOUT; the socket is destroyed either way.
  */
 export function secureSocket(given: ByteStream, isInitiator: boolean, options: SecureOptions): Promise<SecureStream> {
-  const socket: ByteStream = asNodeDuplex(given);
+  // Writes cut to one record's worth: this channel's records travel inside another's when relayed.
+  const socket: ByteStream = asNodeDuplex(given, MAX_RECORD_PLAINTEXT);
   const timeoutMs = options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
   return new Promise((resolve, reject) => {
     const guard = new RecordGuard(isInitiator ? 1 : 2);

@@ -56,17 +56,21 @@ async function dialOver(ctx: ConnectorContext, peer: string, stream: ByteStream,
 export class PunchConnector implements Connector {
   readonly #ctx: ConnectorContext;
   readonly #rendezvous: Rendezvous;
+  readonly #log: Logger | undefined;
 
-  constructor(ctx: ConnectorContext, rendezvous: Rendezvous) {
+  constructor(ctx: ConnectorContext, rendezvous: Rendezvous, logger?: Logger) {
     this.#ctx = ctx;
     this.#rendezvous = rendezvous;
+    this.#log = logger;
   }
 
   async connect(peer: string): Promise<Connection> {
     const localPort = this.#rendezvous.punchPort;
     if (localPort === undefined) throw new NatterError(ERROR_CODES.PEER_UNREACHABLE, 'no directory connection to punch from');
     const meet = await this.#rendezvous.punch(peer);
+    const signalled = performance.now();
     const socket = await simultaneousOpen(localPort, meet.ip, meet.port, PUNCH_DEADLINE_MS);
+    this.#log?.debug({ peer, afterSignalMs: Math.round(performance.now() - signalled) }, 'punched');
     try {
       return { conn: await dialOver(this.#ctx, peer, socket, undefined, meet), kind: 'punched' };
     } catch (err) {
@@ -165,10 +169,10 @@ export function answerCalls(ctx: ConnectorContext, rendezvous: Rendezvous, adopt
  * tries to move a relayed link onto a better path (direct, then punched).
  * Without a rendezvous, only direct.
  */
-export function buildPaths(ctx: ConnectorContext, rendezvous: Rendezvous | undefined): { connector: Connector; upgrade: Connector | undefined } {
+export function buildPaths(ctx: ConnectorContext, rendezvous: Rendezvous | undefined, logger?: Logger): { connector: Connector; upgrade: Connector | undefined } {
   if (rendezvous === undefined) return { connector: new DirectConnector(ctx), upgrade: undefined };
   const direct = { kind: 'direct' as const, connector: new DirectConnector(ctx, { connectTimeoutMs: DIRECT_CONNECT_MS }) };
-  const punched = { kind: 'punched' as const, connector: new PunchConnector(ctx, rendezvous) };
+  const punched = { kind: 'punched' as const, connector: new PunchConnector(ctx, rendezvous, logger) };
   const relay = { kind: 'relay' as const, connector: new RelayConnector(ctx, rendezvous) };
   return { connector: new FallbackConnector([direct, punched, relay]), upgrade: new FallbackConnector([direct, punched]) };
 }
