@@ -5,6 +5,7 @@ import { printDelivery, runDeliveryBench } from './delivery.ts';
 import { printDirectory, runDirectoryBench } from './directory.ts';
 import { printRedisBench, runRedisBench } from './directory-redis.ts';
 import { printHandshake, runHandshakeBench } from './handshake.ts';
+import { printReach, runReachBench } from './reach.ts';
 
 console.log(`natter benchmarks on Node ${process.version}, ${new Date().toISOString()}\n`);
 printCodec(runCodecBench());
@@ -18,3 +19,5 @@ console.log('');
 printDirectory(await runDirectoryBench());
 console.log('');
 printRedisBench(await runRedisBench());
+console.log('');
+printReach(await runReachBench());
