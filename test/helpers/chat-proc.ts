@@ -9,9 +9,12 @@ export class ChatProc {
   #taken = new Set<number>();
   #parsed = 0;
 
-  /** `env` may give XDG_CONFIG_HOME (freshHome()) so that a restarted peer keeps its identity. */
-  constructor(args: string[], env: NodeJS.ProcessEnv = {}) {
-    this.proc = new NatterProcess(['chat', '--json', ...args], { env });
+  /**
+   * `env` may give XDG_CONFIG_HOME (freshHome()) so that a restarted peer keeps its identity;
+   * `command` runs natter under a prefix (`[...lab.wrap(ns, [process.execPath, BIN])]` runs it in a network namespace).
+   */
+  constructor(args: string[], env: NodeJS.ProcessEnv = {}, command?: string[]) {
+    this.proc = new NatterProcess(['chat', '--json', ...args], command === undefined ? { env } : { env, command });
   }
 
   #parse(): void {
