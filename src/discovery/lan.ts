@@ -213,7 +213,10 @@ export class LanDiscovery extends EventEmitter<LanDiscoveryEvents> implements Di
     this.#log.info({ instance: names.instance, port, interface: this.interface ?? 'all' }, 'LAN discovery started');
   }
 
-  /** Sends our goodbye (when we announced), leaves the group and closes the socket. Idempotent. */
+  /**
+   * Sends our goodbye (when we announced), leaves the group and closes the
+   * socket. Idempotent. Until it is called, the socket keeps the process alive.
+   */
   async stop(): Promise<void> {
     if (this.#state === 'closed' || this.#state === 'closing') return;
     const mdns = this.#mdns;
