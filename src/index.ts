@@ -79,8 +79,11 @@ export {
 export { RedisStore, REDIS_STORE_DEFAULTS, type RedisStoreOptions } from './directory/store/redis-store.ts';
 
 // discovery/
-export type { Discovery, KeyAuthority, PeerInfo } from './discovery/discovery.ts';
+export { SOURCE_AUTHORITY, type Discovery, type KeyAuthority, type PeerInfo, type PeerSource } from './discovery/discovery.ts';
 export { FriendsTable } from './discovery/friends-table.ts';
+export { LanDiscovery, DEFAULT_LAN_TIMINGS, type LanDiscoveryEvents, type LanDiscoveryOptions, type LanState, type LanTimings } from './discovery/lan.ts';
+export { DEFAULT_LAN_LIMITS, SERVICE_TYPE, type LanLimits } from './discovery/lan-records.ts';
+export { MergedDiscovery, type DiscoverySource, type SourcedPeerInfo } from './discovery/merged.ts';
 export { DirectoryClient, type DirectoryClientOptions, type Registration } from './discovery/directory-client.ts';
 export { DirectoryLink, DEFAULT_BACKOFF, type Backoff, type DirectoryLinkOptions } from './discovery/directory-link.ts';
 export { LocalRendezvous, type HostDirectory, type HostedDirectory, type LocalRendezvousOptions } from './discovery/local-rendezvous.ts';

@@ -19,6 +19,8 @@ interface ChatFlags {
   directory?: HostPort;
   friends?: string;
   localDirectory: HostPort;
+  /** --lan / --no-lan; undefined when neither is given. */
+  lan?: boolean;
   listen?: string;
   autoAccept: boolean;
   maxChats: number;
@@ -51,7 +53,9 @@ export function chatCommand(): Command {
         .default({ host: '127.0.0.1', port: DEFAULT_DIRECTORY_PORT }, `127.0.0.1:${DEFAULT_DIRECTORY_PORT}`)
         .argParser(parseHostPort),
     )
-    .addOption(new Option('--listen <address>', 'address to listen on for peers (default: all addresses with --directory, else the own entry or 127.0.0.1)').argParser(parseHost))
+    .option('--lan', 'find peers on the LAN too (mDNS), and be found there (on by default with neither --directory nor --friends)')
+    .option('--no-lan', 'do not use the LAN')
+    .addOption(new Option('--listen <address>', 'address to listen on for peers (default: all addresses with --directory or the LAN, the own entry with --friends, else 127.0.0.1)').argParser(parseHost))
     .option('--auto-accept', 'accept every chat request without asking', false)
     .addOption(new Option('--max-chats <n>', 'most chats at once; more requests are declined as busy').default(8).argParser(parsePositiveInt))
     .addOption(new Option('--idle-timeout <seconds>', 'close a connection after this long without messages').default(300_000, '300').argParser(parseSeconds))
@@ -93,6 +97,8 @@ export function chatCommand(): Command {
         keyPair,
         known,
         isTrustingDirectory: flags.trustDirectory,
+        // With neither a directory nor a friends table, two people on one network meet with no setup at all.
+        isLanOn: flags.lan ?? find.kind === 'local',
         listenHost: flags.listen,
         isAutoAccept: flags.autoAccept,
         maxChats: flags.maxChats,

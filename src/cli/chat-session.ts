@@ -1,7 +1,8 @@
 /**
  * Wiring for `natter chat`: a PeerNode plus the way it finds peers (a
- * directory, a friends table, or the local default), turned into one stream
- * of UI-neutral events that the line UI and the JSON mode both present.
+ * directory, a friends table, or the local default; the LAN besides, merged
+ * with it), turned into one stream of UI-neutral events that the line UI and
+ * the JSON mode both present.
  * Event shapes are the JSON mode's (docs/chat.md, "Scripting").
  */
 import { EventEmitter } from 'node:events';
@@ -13,6 +14,8 @@ import { DirectoryLink, type Backoff } from '../discovery/directory-link.ts';
 import { openRelay, type RelayedStream } from '../discovery/rendezvous.ts';
 import type { LinkKind } from '../peer/links/connector.ts';
 import { RELAY_JOIN_MS } from '../peer/links/paths.ts';
+import type { PeerSource } from '../discovery/discovery.ts';
+import type { MergedDiscovery } from '../discovery/merged.ts';
 import { LocalRendezvous } from '../discovery/local-rendezvous.ts';
 import { hostDirectory } from '../directory/host.ts';
 import { runDoctor, type DoctorReport } from '../discovery/doctor.ts';
@@ -23,13 +26,14 @@ import type { KnownPeers } from '../peer/known-peers.ts';
 import type { HistoryEntry, MessageStore } from '../peer/store/message-store.ts';
 import { fingerprint } from '../transport/identity.ts';
 import { directoryPinning } from './identity-options.ts';
+import { findPeers, type Found, type LanWiringOptions } from './lan-wiring.ts';
 import type { KeyPair } from '../transport/secure.ts';
 import type { HostPort } from './parse.ts';
 
 
 export type ChatEvent =
   | { type: 'ready'; name: string; ip: string; port: number; via: string }
-  | { type: 'who'; peers: { name: string; ip: string; port: number; fingerprint?: string; connected?: boolean; link?: LinkKind }[] }
+  | { type: 'who'; peers: { name: string; ip: string; port: number; source: PeerSource; fingerprint?: string; connected?: boolean; link?: LinkKind }[] }
   | {
       type: 'whois';
       name: string;
@@ -78,6 +82,8 @@ export interface ChatSessionOptions {
   known: KnownPeers;
   /** Accept whatever key the directory (--directory) presents now, replacing its pin. */
   isTrustingDirectory?: boolean;
+  /** Find peers on the LAN too (mDNS), and be found there. */
+  isLanOn?: boolean;
   listenHost: string | undefined;
   isAutoAccept: boolean;
   maxChats: number;
@@ -98,13 +104,16 @@ export class ChatSession extends EventEmitter<{ event: [ChatEvent]; done: [code:
   readonly #known: KnownPeers;
   readonly #directory: DirectoryLink | undefined;
   readonly #rendezvous: LocalRendezvous | undefined;
+  /** Every way of finding peers, merged: what /who lists. */
+  readonly #discovery: MergedDiscovery;
+  readonly #found: Found;
   #isQuitting = false;
   /** Events held until begin(), so that none is lost before the UI listens. */
   #backlog: ChatEvent[] | undefined = [];
   /** The outbox as this run found it, before any retry could deliver a message of it. */
   readonly #recovered: ReturnType<PeerNode['outbox']>;
 
-  private constructor(node: PeerNode, o: ChatSessionOptions, link: DirectoryLink | undefined, rendezvous: LocalRendezvous | undefined) {
+  private constructor(node: PeerNode, o: ChatSessionOptions, link: DirectoryLink | undefined, rendezvous: LocalRendezvous | undefined, discovery: MergedDiscovery, found: Found) {
     super();
     const find = o.find;
     this.node = node;
@@ -113,6 +122,9 @@ export class ChatSession extends EventEmitter<{ event: [ChatEvent]; done: [code:
     this.#known = o.known;
     this.#directory = link;
     this.#rendezvous = rendezvous;
+    this.#discovery = discovery;
+    this.#found = found;
+    for (const message of found.notices) this.#emit({ type: 'notice', message });
     // Taken in the same tick as node.start() returned: no retry has run yet.
     this.#recovered = node.outbox();
     node.on('request', (from) => this.#emit({ type: 'request', from }));
@@ -186,10 +198,13 @@ export class ChatSession extends EventEmitter<{ event: [ChatEvent]; done: [code:
       if (own === undefined) {
         throw new NatterError(ERROR_CODES.INVALID_ARGUMENT, `${o.name} is not in ${o.find.file}; its entry says where to listen`);
       }
-      const node = new PeerNode({ ...common, discovery: o.find.table, listenHost: o.listenHost ?? own.ip, listenPort: own.port, advertiseIp: own.ip });
+      const listenHost = o.listenHost ?? own.ip;
+      const finding = findPeers({ source: 'friends', discovery: o.find.table }, lanWiring(o, listenHost));
+      const node = new PeerNode({ ...common, discovery: finding.discovery, listenHost, listenPort: own.port, advertiseIp: own.ip });
       const address = await node.start();
-      const session = new ChatSession(node, o, undefined, undefined);
-      return { session, ready: { type: 'ready', name: node.name, ip: own.ip, port: address.port, via: `friends table ${o.find.file}` } };
+      const found = await finding.start(address.port);
+      const session = new ChatSession(node, o, undefined, undefined, finding.discovery, found);
+      return { session, ready: { type: 'ready', name: node.name, ip: own.ip, port: address.port, via: `friends table ${o.find.file}${found.via}` } };
     }
     let rendezvous: LocalRendezvous | undefined;
     let connect: () => Promise<DirectoryClient>;
@@ -225,13 +240,15 @@ export class ChatSession extends EventEmitter<{ event: [ChatEvent]; done: [code:
       }
       throw err;
     }
-    const listenHost = o.listenHost ?? (o.find.kind === 'local' ? '127.0.0.1' : '0.0.0.0');
+    // On the LAN, peers on other machines must reach us; otherwise the local default stays on this machine.
+    const listenHost = o.listenHost ?? (o.find.kind === 'local' && o.isLanOn !== true ? '127.0.0.1' : '0.0.0.0');
+    const finding = findPeers({ source: o.find.kind, discovery: link }, lanWiring(o, listenHost));
     let node: PeerNode | undefined;
     try {
       // The directory knows which ports its peers use, not which ports other programs here use:
       // when the assigned one is busy, give it back and take the next.
       for (let attempt = 0; node === undefined; attempt++) {
-        const candidate = new PeerNode({ ...common, discovery: link, rendezvous: link, listenHost, listenPort: registration.port });
+        const candidate = new PeerNode({ ...common, discovery: finding.discovery, rendezvous: link, listenHost, listenPort: registration.port });
         try {
           await candidate.start();
           node = candidate;
@@ -246,8 +263,9 @@ export class ChatSession extends EventEmitter<{ event: [ChatEvent]; done: [code:
       await rendezvous?.close();
       throw err;
     }
-    const session = new ChatSession(node, o, link, rendezvous);
-    const via = o.find.kind === 'local' ? `local directory ${o.find.rendezvous.host}:${o.find.rendezvous.port}${rendezvous?.isHosting ? ' (hosted here)' : ''}` : `directory ${o.find.directory.host}:${o.find.directory.port}`;
+    const found = await finding.start(registration.port);
+    const session = new ChatSession(node, o, link, rendezvous, finding.discovery, found);
+    const via = (o.find.kind === 'local' ? `local directory ${o.find.rendezvous.host}:${o.find.rendezvous.port}${rendezvous?.isHosting ? ' (hosted here)' : ''}` : `directory ${o.find.directory.host}:${o.find.directory.port}`) + found.via;
     const ip = listenHost === '0.0.0.0' ? (link.ownAddress ?? listenHost) : listenHost;
     return { session, ready: { type: 'ready', name: node.name, ip, port: registration.port, via } };
   }
@@ -295,20 +313,19 @@ export class ChatSession extends EventEmitter<{ event: [ChatEvent]; done: [code:
     }
   }
 
+  /** Every peer any way of finding them knows, each once, with that way (a friends table lists the others; a directory everyone online). */
   who(): Promise<boolean> {
     return this.#run(async () => {
-      if (this.#find.kind === 'friends') {
-        const peers = this.#find.table.friends
-          .filter((f) => f.name !== this.node.name)
-          .map(({ key, ...f }) => ({ ...f, ...(key === undefined ? {} : { fingerprint: fingerprint(key) }), connected: this.node.isConnected(f.name), ...this.#link(f.name) }));
-        this.#emit({ type: 'who', peers });
-        return;
-      }
-      const peers = await (this.#directory as DirectoryLink).who();
-      this.#emit({
-        type: 'who',
-        peers: peers.map(({ key, ...p }) => ({ ...p, ...(key === undefined ? {} : { fingerprint: fingerprint(key) }), ...this.#link(p.name) })),
-      });
+      const isFriends = this.#find.kind === 'friends';
+      const peers = (await this.#discovery.list())
+        .filter((p) => !(p.source === 'friends' && p.name === this.node.name))
+        .map(({ key, ...p }) => ({
+          ...p,
+          ...(key === undefined ? {} : { fingerprint: fingerprint(key) }),
+          ...(isFriends ? { connected: this.node.isConnected(p.name) } : {}),
+          ...this.#link(p.name),
+        }));
+      this.#emit({ type: 'who', peers });
     });
   }
 
@@ -347,7 +364,8 @@ export class ChatSession extends EventEmitter<{ event: [ChatEvent]; done: [code:
       }
       const { host, port } = this.#find.kind === 'directory' ? this.#find.directory : this.#find.rendezvous;
       const pinned = this.#find.kind === 'directory' ? this.#known.directory(`${host}:${port}`)?.key : undefined;
-      const report = await runDoctor({ host, port, keyPair: this.#keyPair, pinned });
+      const lan = this.#found.lan;
+      const report = await runDoctor({ host, port, keyPair: this.#keyPair, pinned, ...(lan === undefined ? {} : { lanPeers: async () => (await lan.list()).length }) });
       this.#emit({ type: 'doctor', ...report });
     });
   }
@@ -408,10 +426,17 @@ export class ChatSession extends EventEmitter<{ event: [ChatEvent]; done: [code:
   async quit(code = 0): Promise<void> {
     if (this.#isQuitting) return;
     this.#isQuitting = true;
+    // Goodbye to the LAN first: others drop us at once instead of when our announcement expires.
+    await this.#found.lan?.stop();
     await this.node.stop();
     await this.#directory?.stop();
     await this.#rendezvous?.close();
     this.node.store.close();
     this.emit('done', code);
   }
+}
+
+/** What LAN discovery needs, when it is on. */
+function lanWiring(o: ChatSessionOptions, listenHost: string): LanWiringOptions | undefined {
+  return o.isLanOn === true ? { name: o.name, publicKey: o.keyPair.publicKey, listenHost, logger: o.logger } : undefined;
 }

@@ -228,6 +228,7 @@ export class LineUi {
         for (const line of columns(
           e.peers.map((p) => [
             sanitize(p.name),
+            p.source,
             `${p.ip}:${p.port}`,
             ...(p.fingerprint === undefined ? [] : [p.fingerprint]),
             ...(p.connected === undefined ? (p.link === undefined ? [] : [`connected, ${p.link}`]) : [p.connected ? `connected${p.link === undefined ? '' : `, ${p.link}`}` : 'not connected']),
@@ -400,7 +401,9 @@ function describeKey(e: ChatEvent & { type: 'whois' }): string[] {
         ? 'verified: the friends table gives this key'
         : e.status === 'pinned'
           ? `pinned on first contact, ${(e.since ?? '').slice(0, 10)}; compare it with ${name} to verify`
-          : 'published by the directory; not met yet';
+          : e.status === 'announced'
+            ? 'announced on the LAN, where anyone can announce anything; not met yet'
+            : 'published by the directory; not met yet';
     lines.push(`${name}: ${e.fingerprint}  (${how})`);
   }
   if (e.published !== undefined) lines.push(`  the directory now publishes another key: ${e.published}`);

@@ -12,7 +12,9 @@ import { canonicalIp } from '../protocol/fields.ts';
 import { fingerprint } from '../transport/identity.ts';
 import type { KeyPair } from '../transport/secure.ts';
 import { acceptSecure } from '../transport/tcp.ts';
+import type { Logger } from '../log.ts';
 import { DirectoryClient, type ProbeResult } from './directory-client.ts';
+import { LanDiscovery } from './lan.ts';
 
 /** What the doctor found; the JSON form of `natter doctor --json`. */
 export interface DoctorReport {
@@ -33,7 +35,8 @@ export interface DoctorReport {
   /** This machine's own addresses (not loopback). */
   localIps: string[];
   inbound: { port: number; reachable: boolean; detail?: string };
-  lan: { enabled: boolean; peers: number };
+  /** error: why LAN discovery could not run here. */
+  lan: { enabled: boolean; peers: number; error?: string };
   relay: { available: boolean };
   /** True when everything needed to chat works: a directory answers, and peers can reach us (directly or through its relay). */
   ok: boolean;
@@ -49,9 +52,27 @@ export interface DoctorOptions {
   pinned?: Buffer | undefined;
   /** Port to listen on for the dial-back (0: any free one). */
   listenPort?: number;
-  /** How many peers LAN discovery sees, or undefined when it is off. */
+  /**
+   * How many peers LAN discovery sees, or undefined when it is off. Called at
+   * once: it looks at the LAN while the directory is asked.
+   */
   lanPeers?: () => Promise<number>;
   timeoutMs?: number;
+}
+
+/**
+ * How many natter peers answer on the LAN within `waitMs`, looking without
+ * announcing anything (LanDiscovery.browse()).
+ */
+export async function countLanPeers(o: { publicKey: Buffer; waitMs: number; logger?: Logger }): Promise<number> {
+  const lan = new LanDiscovery({ name: 'doctor', publicKey: o.publicKey, ...(o.logger === undefined ? {} : { logger: o.logger }) });
+  try {
+    await lan.browse();
+    await new Promise((resolve) => setTimeout(resolve, o.waitMs));
+    return (await lan.list()).length;
+  } finally {
+    await lan.stop();
+  }
 }
 
 /** This machine's own IP addresses, loopback left out. */
@@ -90,6 +111,11 @@ export async function runDoctor(o: DoctorOptions): Promise<DoctorReport> {
     ok: false,
     lines,
   };
+  // Settled here, read at the end: a failure is a finding, never an unhandled rejection.
+  const lanCount = o.lanPeers?.().then(
+    (peers) => ({ peers }),
+    (err: unknown) => ({ error: err as Error }),
+  );
   let client: DirectoryClient | undefined;
   let server: Server | undefined;
   try {
@@ -147,9 +173,13 @@ export async function runDoctor(o: DoctorOptions): Promise<DoctorReport> {
         lines.push(probe.isRelaying ? '* the directory relays for peers that cannot reach each other any other way' : `${probe.isReachable ? '*' : '!'} the directory does not relay${probe.isReachable ? '' : ': a peer that cannot punch through to you cannot reach you'}`);
       }
     }
-    if (o.lanPeers !== undefined) {
-      report.lan.peers = await o.lanPeers();
-      lines.push(`* LAN discovery: on, ${report.lan.peers === 1 ? '1 peer' : `${report.lan.peers} peers`} seen on this network`);
+    const lan = await lanCount;
+    if (lan !== undefined && 'error' in lan) {
+      report.lan.error = lan.error.message;
+      lines.push(`! LAN discovery does not work here (${lan.error.message}): peers on this network can still meet through a directory or --friends`);
+    } else if (lan !== undefined) {
+      report.lan.peers = lan.peers;
+      lines.push(`* LAN discovery: works, ${lan.peers === 1 ? '1 peer' : `${lan.peers} peers`} seen on this network`);
     } else {
       lines.push('* LAN discovery: off');
     }

@@ -5,16 +5,20 @@
  *
  *   1. the friends table's `key` for the name      → "verified" (fixed by the user)
  *   2. the key pinned in the known-peers file       → "pinned"
- *   3. the key the directory publishes for the name → pinned now (first use)
- *   4. nothing: with a friends table, pinned now (trust on first use);
- *      with a directory, a name it does not list is refused.
+ *   3. the key the directory publishes for the name,
+ *      or the key a LAN announcement carries        → pinned now (first use)
+ *   4. nothing: with a friends table or the LAN, pinned now (trust on first
+ *      use); with a directory, a name it does not list is refused.
+ *
+ * The rules are those of the source the name was found in (`info.source`,
+ * when the discovery merges several), else of the discovery itself.
  *
  * A key that differs is never accepted silently: the connection is refused
  * with both fingerprints, and the key it offered is remembered so that the
  * user can accept it deliberately with /trust NAME.
  */
 import { ERROR_CODES, NatterError } from '../errors.ts';
-import type { KeyAuthority, PeerInfo } from '../discovery/discovery.ts';
+import { SOURCE_AUTHORITY, type KeyAuthority, type PeerInfo } from '../discovery/discovery.ts';
 import { fingerprint } from '../transport/identity.ts';
 import { KnownPeers } from './known-peers.ts';
 
@@ -22,8 +26,8 @@ export interface KeyReport {
   name: string;
   /** The key natter expects for the name now, if any. */
   key: Buffer | undefined;
-  /** verified: fixed in the friends table; pinned: in the known-peers file; published: listed by the directory, not met yet; unknown. */
-  status: 'verified' | 'pinned' | 'published' | 'unknown';
+  /** verified: fixed in the friends table; pinned: in the known-peers file; published: listed by the directory, not met yet; announced: on the LAN, not met yet; unknown. */
+  status: 'verified' | 'pinned' | 'published' | 'announced' | 'unknown';
   /** When it was pinned (ISO-8601), for "pinned". */
   since?: string;
   /** The key the directory publishes, when it differs from the pinned one. */
@@ -47,7 +51,8 @@ export class KeyBook {
    * @throws NatterError NATTER_ERR_KEY_MISMATCH with both fingerprints, or
    *   NATTER_ERR_UNKNOWN_PEER for a name a directory does not list.
    */
-  check(name: string, remoteKey: Buffer, info: PeerInfo | undefined, authority: KeyAuthority): void {
+  check(name: string, remoteKey: Buffer, info: PeerInfo | undefined, discoveryAuthority: KeyAuthority): void {
+    const authority = authorityOf(info, discoveryAuthority);
     const fixed = authority === 'friends-table' ? info?.key : undefined;
     if (fixed !== undefined) {
       if (!fixed.equals(remoteKey)) throw this.#mismatch(name, fixed, 'the key the friends table gives', remoteKey);
@@ -58,9 +63,10 @@ export class KeyBook {
       if (!pin.key.equals(remoteKey)) throw this.#mismatch(name, pin.key, `the key pinned ${pin.since.slice(0, 10)}`, remoteKey);
       return;
     }
-    const published = authority === 'directory' ? info?.key : undefined;
+    // A LAN announcement proves nothing, but the key /who shows for a name is the only one taken for it.
+    const published = authority === 'directory' || authority === 'lan' ? info?.key : undefined;
     if (published !== undefined && !published.equals(remoteKey)) {
-      throw this.#mismatch(name, published, 'the key the directory publishes', remoteKey);
+      throw this.#mismatch(name, published, authority === 'lan' ? 'the key announced on the LAN' : 'the key the directory publishes', remoteKey);
     }
     if (published === undefined && authority === 'directory') {
       throw new NatterError(ERROR_CODES.UNKNOWN_PEER, `${name} is not registered with the directory, so its key ${fingerprint(remoteKey)} cannot be checked; refused`);
@@ -75,7 +81,8 @@ export class KeyBook {
    * and new keys.
    * @throws NatterError NATTER_ERR_NO_NEW_KEY when there is nothing to accept.
    */
-  trust(name: string, info: PeerInfo | undefined, authority: KeyAuthority): { old: Buffer | undefined; key: Buffer } {
+  trust(name: string, info: PeerInfo | undefined, discoveryAuthority: KeyAuthority): { old: Buffer | undefined; key: Buffer } {
+    const authority = authorityOf(info, discoveryAuthority);
     if (authority === 'friends-table' && info?.key !== undefined) {
       throw new NatterError(ERROR_CODES.NO_NEW_KEY, `${name}'s key is fixed in the friends table; edit the table to change it`);
     }
@@ -91,7 +98,8 @@ export class KeyBook {
   }
 
   /** /whois NAME: the key natter holds for the name and how sure it is of it. */
-  report(name: string, info: PeerInfo | undefined, authority: KeyAuthority): KeyReport {
+  report(name: string, info: PeerInfo | undefined, discoveryAuthority: KeyAuthority): KeyReport {
+    const authority = authorityOf(info, discoveryAuthority);
     const offered = this.#offered.get(name);
     const extra = offered === undefined ? {} : { offered };
     if (authority === 'friends-table' && info?.key !== undefined) return { name, key: info.key, status: 'verified', ...extra };
@@ -102,6 +110,7 @@ export class KeyBook {
       return { name, key: pin.key, status: 'pinned', since: pin.since, ...differs, ...extra };
     }
     if (published !== undefined) return { name, key: published, status: 'published', ...extra };
+    if (authority === 'lan' && info?.key !== undefined) return { name, key: info.key, status: 'announced', ...extra };
     return { name, key: undefined, status: 'unknown', ...extra };
   }
 
@@ -114,4 +123,9 @@ export class KeyBook {
         `otherwise someone is impersonating ${name}. Refused.`,
     );
   }
+}
+
+/** The rules for a name: those of the source it was found in, else the discovery's. */
+function authorityOf(info: PeerInfo | undefined, discoveryAuthority: KeyAuthority): KeyAuthority {
+  return info?.source === undefined ? discoveryAuthority : SOURCE_AUTHORITY[info.source];
 }

@@ -2,7 +2,8 @@
  * The zero-setup default: the same command in several terminals, different
  * names. The first peer hosts the local directory; when it quits, the others
  * are not stranded: one of them hosts a new one and everyone registers there.
- * Uses its own rendezvous port so that it never meets a natter the developer runs.
+ * Uses its own rendezvous port so that it never meets a natter the developer runs,
+ * and no LAN (test/netns/lan-chat.test.ts has it), so nothing leaves this machine.
  */
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
@@ -23,7 +24,7 @@ describe('natter chat with no directory and no friends table', () => {
   it('peers on one machine find each other; the host quitting strands nobody', async () => {
     const [port] = await freePorts(1);
     const start = async (name: string) => {
-      const p = new ChatProc(['--name', name, '--local-directory', `127.0.0.1:${port}`]);
+      const p = new ChatProc(['--name', name, '--local-directory', `127.0.0.1:${port}`, '--no-lan']);
       procs.push(p);
       return { p, ready: await p.next('ready') };
     };
@@ -57,7 +58,7 @@ describe('natter chat with no directory and no friends table', () => {
     const [port] = await freePorts(1);
     const annHome = freshHome();
     const start = async (name: string, env: NodeJS.ProcessEnv = {}) => {
-      const p = new ChatProc(['--name', name, '--local-directory', `127.0.0.1:${port}`], env);
+      const p = new ChatProc(['--name', name, '--local-directory', `127.0.0.1:${port}`, '--no-lan'], env);
       procs.push(p);
       return { p, ready: await p.next('ready') };
     };
@@ -75,7 +76,7 @@ describe('natter chat with no directory and no friends table', () => {
     }
     assert.equal([ann, ben, cal].some((p) => p.p.allEvents().some((e) => e.type === 'shutdown')), false, 'nobody shut down');
     // ben is registered again: another key cannot take his name.
-    const impostor = new ChatProc(['--name', 'ben', '--local-directory', `127.0.0.1:${port}`]);
+    const impostor = new ChatProc(['--name', 'ben', '--local-directory', `127.0.0.1:${port}`, '--no-lan']);
     procs.push(impostor);
     assert.equal((await impostor.exit()).code, 1);
     assert.match(impostor.proc.stderr, /NATTER_ERR_NAME_TAKEN/);

@@ -194,7 +194,7 @@ describe('natter chat with a directory (JSON mode, real processes)', () => {
       assert.equal(nia.events[0]?.port, 51_501);
       nia.send({ cmd: 'who' });
       const [entry] = (await nia.next('who')).peers as { fingerprint: string }[];
-      assert.deepEqual({ ...entry, fingerprint: undefined }, { name: 'nia', ip: '127.0.0.1', port: 51_501, fingerprint: undefined });
+      assert.deepEqual({ ...entry, fingerprint: undefined }, { name: 'nia', ip: '127.0.0.1', port: 51_501, source: 'directory', fingerprint: undefined });
       assert.match(String(entry?.fingerprint), /^([a-z2-7]{4} ){7}[a-z2-7]{4}$/);
     } finally {
       blocker.close();

@@ -49,8 +49,8 @@ describe('natter chat --friends (the three example users)', () => {
 
     u3.send({ cmd: 'who' });
     assert.deepEqual((await u3.next('who')).peers, [
-      { name: 'user_1', ip: '127.0.0.1', port: 50_000, connected: true, link: 'direct' },
-      { name: 'user_2', ip: '127.0.0.1', port: 50_001, connected: false },
+      { name: 'user_1', ip: '127.0.0.1', port: 50_000, source: 'friends', connected: true, link: 'direct' },
+      { name: 'user_2', ip: '127.0.0.1', port: 50_001, source: 'friends', connected: false },
     ]);
   });
 

@@ -120,12 +120,12 @@ describe('natter chat line UI (tmux)', () => {
   it('/who, /help, an unknown command, and /quit', async () => {
     term.type('amy', '/who');
     term.press('amy', 'Enter');
-    await until(() => /^cat +127\.0\.0\.1:\d+ +not connected$/m.test(screen()), '/who output');
+    await until(() => /^cat +friends +127\.0\.0\.1:\d+ +not connected$/m.test(screen()), '/who output');
     // Columns line up: each starts at the same place on every row.
     const who = screen().split('\n').filter((r) => /^(bob|cat) /.test(r));
     assert.equal(who.length, 2, screen());
-    assert.match(who[0] as string, /^bob +127\.0\.0\.1:\d+ +connected, direct$/);
-    for (const column of [/127\.0\.0\.1/, /(not )?connected(, direct)?$/]) {
+    assert.match(who[0] as string, /^bob +friends +127\.0\.0\.1:\d+ +connected, direct$/);
+    for (const column of [/friends/, /127\.0\.0\.1/, /(not )?connected(, direct)?$/]) {
       assert.equal(new Set(who.map((r) => r.search(column))).size, 1, `${column} starts at one place:\n${who.join('\n')}`);
     }
     term.type('amy', '/help');

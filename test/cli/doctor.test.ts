@@ -23,7 +23,7 @@ describe('natter doctor', () => {
     procs.push(d.proc);
     const target = `127.0.0.1:${d.port}`;
     const home = freshHome();
-    const json = await run(['doctor', '--directory', target, '--json'], { XDG_CONFIG_HOME: home });
+    const json = await run(['doctor', '--directory', target, '--json', '--no-lan'], { XDG_CONFIG_HOME: home });
     assert.equal(json.code, 0, json.stderr);
     const report = JSON.parse(json.stdout) as Record<string, unknown>;
     assert.deepEqual(Object.keys(report).sort(), ['behindNat', 'directory', 'inbound', 'lan', 'localIps', 'ok', 'publicIp', 'relay']);
@@ -37,18 +37,20 @@ describe('natter doctor', () => {
     assert.equal(report.behindNat, false);
     assert.equal((report.inbound as { reachable: boolean }).reachable, true);
     assert.deepEqual(report.relay, { available: true });
+    assert.deepEqual(report.lan, { enabled: false, peers: 0 });
     assert.equal(report.ok, true);
-    const words = await run(['doctor', '--directory', target], { XDG_CONFIG_HOME: home });
+    const words = await run(['doctor', '--directory', target, '--no-lan'], { XDG_CONFIG_HOME: home });
     assert.equal(words.code, 0);
     assert.match(words.stdout, /^natter doctor\n/);
     assert.match(words.stdout, /reachable, round trip [\d.]+ ms/);
     assert.match(words.stdout, /no NAT in between/);
+    assert.match(words.stdout, /LAN discovery: off/);
     assert.match(words.stdout, /=> everything needed to chat works\n$/);
   });
 
   it('with no directory there: says so with a hint, exit 1', async () => {
     const [port] = await freePorts(1);
-    const r = await run(['doctor', '--directory', `127.0.0.1:${port}`]);
+    const r = await run(['doctor', '--directory', `127.0.0.1:${port}`, '--no-lan']);
     assert.equal(r.code, 1);
     assert.match(r.stdout, /! directory 127\.0\.0\.1:\d+: not reachable .*Check the address/);
     assert.match(r.stdout, /=> something needed to chat does not work/);

@@ -10,9 +10,8 @@ export class ChatProc {
   #parsed = 0;
 
   /**
-   * `env` may give XDG_CONFIG_HOME (freshHome()) so that a restarted peer
-   * keeps its identity; `command` runs natter under a prefix (inside a
-   * network namespace: ['ip', 'netns', 'exec', NS, node, BIN]).
+   * `env` may give XDG_CONFIG_HOME (freshHome()) so that a restarted peer keeps its identity;
+   * `command` runs natter under a prefix (`[...lab.wrap(ns, [process.execPath, BIN])]` runs it in a network namespace).
    */
   constructor(args: string[], env: NodeJS.ProcessEnv = {}, command?: string[]) {
     this.proc = new NatterProcess(['chat', '--json', ...args], command === undefined ? { env } : { env, command });

@@ -138,6 +138,27 @@ describe('FrameDecoder', () => {
     assert.throws(() => d.next(), hasCode(ERROR_CODES.UNKNOWN_TYPE));
   });
 
+  it('takeRest() gives back every byte not returned as a frame, a half-read header included', () => {
+    const whole = encodeMessage({ type: 'PING', nonce: 1 });
+    const half = encodeMessage(textMsg('half'));
+    const d = new FrameDecoder();
+    d.push(Buffer.concat([whole, half.subarray(0, 9)]));
+    assert.deepEqual(d.next(), { type: 'PING', nonce: 1 });
+    // The TEXT frame's header is parsed by now; its payload is not all there.
+    assert.equal(d.next(), undefined);
+    assert.deepEqual(d.takeRest(), half.subarray(0, 9));
+    assert.equal(d.bufferedBytes, 0);
+    d.end();
+  });
+
+  it('takeRest() before any header is read gives back the bytes as pushed, and nothing when empty', () => {
+    const d = new FrameDecoder();
+    assert.deepEqual(d.takeRest(), Buffer.alloc(0));
+    d.push(Buffer.from([0, 0, 0]));
+    assert.deepEqual(d.takeRest(), Buffer.from([0, 0, 0]));
+    d.end();
+  });
+
   it('refuses bad limits at construction', () => {
     assert.throws(() => new FrameDecoder({ maxBufferedParts: 0 }), hasCode(ERROR_CODES.INVALID_ARGUMENT));
   });
