@@ -331,7 +331,7 @@ function watchFramed(conn: FramedConnection): void {
 async function framedOnAccepted(socket: Socket): Promise<FramedConnection> {
   if (mode !== 'unacked') return new FramedConnection(socket, { hello: 'answer', isEagerWrite: true });
   const { stream, connOptions } = await acceptSecure(socket, benchKeyPair(RECEIVER_NAME));
-  return new FramedConnection(stream.asDuplex(), { ...connOptions, hello: 'answer', isEagerWrite: true });
+  return new FramedConnection(stream, { ...connOptions, hello: 'answer', isEagerWrite: true });
 }
 
 async function plaintextListen(): Promise<number> {

@@ -15,9 +15,9 @@
  * Bounded: links at once in all and per client, bytes per second per link
  * and direction, an idle timeout, and a deadline for the other side to ask.
  */
-import type { Duplex } from 'node:stream';
 import { ERROR_CODES, NatterError, type NatterErrorCode } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import type { ByteStream } from '../transport/byte-stream.ts';
 import type { DirectoryCounters } from './handlers/context.ts';
 import type { DirectoryOptions } from './options.ts';
 import { TokenBucket } from './rate-limiter.ts';
@@ -162,7 +162,7 @@ export class Relay {
       },
     };
     this.#links.add(link);
-    const pump = (from: Duplex, to: Duplex, rest: Buffer): void => {
+    const pump = (from: ByteStream, to: ByteStream, rest: Buffer): void => {
       const bucket = new TokenBucket(o.relayBytesPerSecond, o.relayBytesPerSecond, host.now());
       let isWaiting = false;
       /** Chunks held back by the rate, in order; reading stops while there are any. */
@@ -216,7 +216,7 @@ export class Relay {
       }
     }, Math.min(o.relayIdleTimeoutMs, 60_000));
     idleTimer.unref();
-    const gone = (s: Duplex): Promise<void> => new Promise((resolve) => (s.destroyed ? resolve() : s.once('close', () => resolve())));
+    const gone = (s: ByteStream): Promise<void> => new Promise((resolve) => (s.destroyed ? resolve() : s.once('close', () => resolve())));
     host.release(first.session, gone(a.stream));
     host.release(second, gone(b.stream));
   }

@@ -2,20 +2,20 @@
  * The directory server: who is online and where to reach them
  * (docs/protocol.md §6, docs/architecture.md). It never carries chat text.
  *
- * Any Duplex can be handed to handle(); listen() feeds it TCP connections.
+ * Any byte stream (a Duplex) can be handed to handle(); listen() feeds it TCP connections.
  * One sweep timer (not one timer per connection) enforces the registration
  * deadline, expires silent clients and closes idle connections, all on the
  * monotonic clock.
  */
 import { EventEmitter } from 'node:events';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
 import { ERROR_CODES, NatterError, isNatterError } from '../errors.ts';
 import { listenOn } from '../transport/listen.ts';
 import type { Logger } from '../log.ts';
 import { encodeMessage } from '../protocol/codec.ts';
 import { canonicalIp } from '../protocol/fields.ts';
 import type { Message } from '../protocol/messages.ts';
+import type { ByteStream } from '../transport/byte-stream.ts';
 import { FramedConnection } from '../transport/framed-connection.ts';
 import { fingerprint } from '../transport/identity.ts';
 import { secureSocket } from '../transport/secure.ts';
@@ -181,7 +181,7 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
     acceptSecure(socket, this.options.keyPair, this.options.handshakeTimeoutMs).then(
       ({ stream, connOptions }) => {
         this.#handshaking--;
-        this.handle(stream.asDuplex(), { remoteAddress, remotePort, remoteKey: stream.remoteKey, maxWriteBytes: connOptions.maxWriteBytes });
+        this.handle(stream, { remoteAddress, remotePort, remoteKey: stream.remoteKey, maxWriteBytes: connOptions.maxWriteBytes });
       },
       (err: NatterError) => {
         this.#handshaking--;
@@ -197,7 +197,7 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
    * may list who is online but not register or administer.
    */
   handle(
-    stream: Duplex,
+    stream: ByteStream,
     info: { remoteAddress?: string | undefined; remotePort?: number | undefined; remoteKey?: Buffer | undefined; maxWriteBytes?: number } = {},
   ): void {
     const o = this.options;

@@ -1,8 +1,8 @@
 /**
- * A Duplex in, a framed natter connection out (docs/architecture.md).
+ * A byte stream in, a framed natter connection out (docs/architecture.md).
  *
  * Plain TCP sockets, the encrypted channel and in-memory pairs all plug in
- * here: the connection only needs a byte stream. It runs the HELLO exchange,
+ * here: the connection only needs a ByteStream. It runs the HELLO exchange,
  * decodes frames, writes with bounded queues, and owns the lifecycle:
  *
  *   open ──close()──▶ closing ──(peer ends, or deadline)──▶ closed
@@ -18,8 +18,8 @@
  * connections write the first frame of a turn at once (isEagerWrite).
  */
 import { EventEmitter } from 'node:events';
-import type { Duplex } from 'node:stream';
 import { ERROR_CODES, NatterError, isNatterError } from '../errors.ts';
+import type { ByteStream } from './byte-stream.ts';
 import { encodeMessage } from '../protocol/codec.ts';
 import { FrameDecoder } from '../protocol/decoder.ts';
 import type { ProtocolLimits } from '../protocol/limits.ts';
@@ -80,7 +80,7 @@ const HELLO: Message = { type: 'HELLO', version: PROTOCOL_VERSION };
 
 /** Where a stream keeps the connection that owns it, for the shared listeners. */
 const OWNER = Symbol('natter.connection');
-type OwnedStream = Duplex & { [OWNER]: FramedConnection };
+type OwnedStream = ByteStream & { [OWNER]: FramedConnection };
 
 interface SocketLike {
   remoteAddress?: string | undefined;
@@ -92,7 +92,7 @@ interface SocketLike {
 }
 
 export class FramedConnection extends EventEmitter<FramedConnectionEvents> {
-  readonly stream: Duplex;
+  readonly stream: ByteStream;
   readonly #decoder: FrameDecoder;
   readonly #maxQueueBytes: number;
   readonly #closeTimeoutMs: number;
@@ -112,7 +112,7 @@ export class FramedConnection extends EventEmitter<FramedConnectionEvents> {
   #failure: NatterError | undefined;
   #closedPromise: Promise<void> | undefined;
 
-  constructor(stream: Duplex, options: FramedConnectionOptions = {}) {
+  constructor(stream: ByteStream, options: FramedConnectionOptions = {}) {
     super();
     this.stream = stream;
     this.#decoder = new FrameDecoder(options.limits);
@@ -286,7 +286,7 @@ export class FramedConnection extends EventEmitter<FramedConnectionEvents> {
    * connection is closed from here on, without a 'close' event. Call it
    * from a 'message' listener or between turns, never while writing.
    */
-  detach(): { stream: Duplex; rest: Buffer } {
+  detach(): { stream: ByteStream; rest: Buffer } {
     this.#flush();
     this.#state = 'closed';
     clearTimeout(this.#closeTimer);

@@ -4,10 +4,10 @@
  * absolute deadline; and the accepting side's handshake.
  */
 import { isIPv6, connect as netConnect, type Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
 import { ERROR_CODES, NatterError, isNatterError } from '../errors.ts';
 import { FramedConnection, type FramedConnectionOptions } from './framed-connection.ts';
-import { MAX_RECORD_PLAINTEXT, secureSocket, type ByteStream, type KeyPair, type SecureStream } from './secure.ts';
+import type { ByteStream } from './byte-stream.ts';
+import { MAX_RECORD_PLAINTEXT, secureSocket, type KeyPair, type SecureStream } from './secure.ts';
 
 export interface DialOptions extends FramedConnectionOptions {
   host: string;
@@ -55,7 +55,7 @@ export async function dial(options: DialOptions): Promise<FramedConnection> {
   const { stream: given, ...connOptions } = rest;
   const startedAt = performance.now();
   const socket = given ?? openSocket(host, port, localAddress, localPort, connectTimeoutMs);
-  let stream: Duplex = socket;
+  let stream: ByteStream = socket;
   if (keyPair !== undefined) {
     const secure = await secureSocket(socket, true, { keyPair, handshakeTimeoutMs: timeoutMs, ...(initial === undefined ? {} : { initial }) });
     try {
@@ -64,7 +64,7 @@ export async function dial(options: DialOptions): Promise<FramedConnection> {
       secure.destroy();
       throw isNatterError(err) ? err : new NatterError(ERROR_CODES.INTERNAL, String(err), { cause: err });
     }
-    stream = secure.asDuplex();
+    stream = secure;
     connOptions.maxWriteBytes = MAX_RECORD_PLAINTEXT;
   }
   const conn = new FramedConnection(stream, connOptions);

@@ -9,6 +9,23 @@ declare module 'sodium-universal' {
     crypto_sign_ed25519_pk_to_curve25519(x25519pk: Uint8Array, ed25519pk: Uint8Array): void;
     /** Ed25519 secret key (seed and public key, 64 bytes) to the X25519 secret key with the same scalar. */
     crypto_sign_ed25519_sk_to_curve25519(x25519sk: Uint8Array, ed25519sk: Uint8Array): void;
+    /** BLAKE2b of `input` into `output` (16 to 64 bytes), keyed with `key` (16 to 64 bytes) when given. */
+    crypto_generichash(output: Uint8Array, input: Uint8Array, key?: Uint8Array | null): void;
+    /** Starts a push state (52 bytes) with `key` (32 bytes); writes the 24-byte header the other side starts its pull state from. */
+    crypto_secretstream_xchacha20poly1305_init_push(state: Uint8Array, header: Uint8Array, key: Uint8Array): void;
+    /** Starts a pull state from the other side's header and the same key. */
+    crypto_secretstream_xchacha20poly1305_init_pull(state: Uint8Array, header: Uint8Array, key: Uint8Array): void;
+    /** Seals `m` into `c` (m.length + ABYTES bytes) with `tag`; `m` may lie at `c`'s second byte (in place). */
+    crypto_secretstream_xchacha20poly1305_push(state: Uint8Array, c: Uint8Array, m: Uint8Array, ad: Uint8Array | null, tag: number): number;
+    /** Opens `c` into `m` (c.length - ABYTES bytes) and writes its tag into `tag` (1 byte); throws when `c` does not authenticate. */
+    crypto_secretstream_xchacha20poly1305_pull(state: Uint8Array, m: Uint8Array, tag: Uint8Array, c: Uint8Array, ad: Uint8Array | null): number;
+    readonly crypto_secretstream_xchacha20poly1305_ABYTES: number;
+    readonly crypto_secretstream_xchacha20poly1305_HEADERBYTES: number;
+    readonly crypto_secretstream_xchacha20poly1305_KEYBYTES: number;
+    readonly crypto_secretstream_xchacha20poly1305_STATEBYTES: number;
+    readonly crypto_secretstream_xchacha20poly1305_TAG_MESSAGE: number;
+    /** Overwrites `buf` with zeros (in a way the compiler does not optimise away). */
+    sodium_memzero(buf: Uint8Array): void;
   }
 
   const sodium: Sodium;

@@ -7,7 +7,7 @@ import { DirectoryServer } from '../../src/directory/server.ts';
 import type { DirectoryOptions } from '../../src/directory/options.ts';
 import { ERROR_CODES, NatterError } from '../../src/errors.ts';
 import { encodeMessage } from '../../src/protocol/codec.ts';
-import type { Message } from '../../src/protocol/messages.ts';
+import { PROTOCOL_VERSION, type Message } from '../../src/protocol/messages.ts';
 import { FramedConnection } from '../../src/transport/framed-connection.ts';
 import { DirectoryClient } from '../../src/discovery/directory-client.ts';
 import { fingerprint } from '../../src/transport/identity.ts';
@@ -57,6 +57,15 @@ describe('directory: UP', () => {
     assert.equal(ack.type, 'ACK');
     assert.ok(ack.type === 'ACK' && ack.port >= 52_000 && ack.port <= 52_010);
     assert.ok(ack.type === 'ACK' && ack.aliveIntervalMs === 1_234);
+  });
+
+  it('answers HELLO and UP that come in one segment with the last handshake message (as load tools send them)', async () => {
+    const { client } = await start();
+    const eager = await client({ hello: false });
+    // The dialer's last handshake message is held for its first write: all of it leaves at once.
+    eager.sendBytes(Buffer.concat([encodeMessage({ type: 'HELLO', version: PROTOCOL_VERSION }), encodeMessage({ type: 'UP', name: 'eager', ip: '', port: 0 })]));
+    assert.equal((await eager.next()).type, 'HELLO');
+    assert.equal((await eager.next()).type, 'ACK');
   });
 
   it('an unspecified IP means the address the directory sees; a given IP is kept', async () => {

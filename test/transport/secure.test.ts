@@ -36,7 +36,7 @@ async function secureServer(keyPair: KeyPair, handshakeTimeoutMs?: number) {
   const server = await startServer((socket: Socket) => {
     acceptSecure(socket, keyPair, handshakeTimeoutMs).then(
       ({ stream, connOptions }) => {
-        const conn = new FramedConnection(stream.asDuplex(), { ...connOptions, hello: 'answer' });
+        const conn = new FramedConnection(stream, { ...connOptions, hello: 'answer' });
         conns.push(conn);
         onConn(conn);
       },
