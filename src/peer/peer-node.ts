@@ -35,6 +35,7 @@ import type { Message } from '../protocol/messages.ts';
 import type { FramedConnection } from '../transport/framed-connection.ts';
 import { keyPairFromSeed, type KeyPair } from '../transport/secure.ts';
 import { Delivery } from './delivery.ts';
+import { Inbox } from './inbox.ts';
 import type { ChatState, EndReason, OutMessage, PeerNodeEvents } from './events.ts';
 import { KeyBook, type KeyReport } from './key-book.ts';
 import type { ConnectorContext, LinkKind } from './links/connector.ts';
@@ -67,6 +68,7 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
   readonly #store: MessageStore;
   readonly #pool: LinkPool;
   readonly #delivery: Delivery;
+  readonly #inbox: Inbox;
   /** The chat with each peer we have one with (or a request from). */
   readonly #chats = new Map<string, ChatState>();
   /** The path each open chat was last told to take ('connected', 'moved'). */
@@ -130,6 +132,7 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
       scheduler,
       logger: this.#log,
     });
+    this.#inbox = new Inbox({ store: this.#store, events: this, logger: this.#log });
     this.#pool.on('attached', (peer, link) => this.#onAttached(peer, link));
     this.#pool.on('message', (peer, msg, conn, isCurrent) => this.#onMessage(peer, msg, conn, isCurrent));
     this.#pool.on('detached', (peer, reason, err) => this.#onDetached(peer, reason, err));
@@ -377,6 +380,7 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
       while (this.#delivery.onTheWay(this.#clock.now(), CHAT_ANSWER_WAIT_MS).length > 0 && this.#clock.now() < deadline) await sleep(20);
     }
     this.#isStopping = true;
+    this.#inbox.stop();
     const isDurable = !(this.#store instanceof MemoryMessageStore);
     for (const { peer, count } of this.#delivery.stop()) {
       if (isDurable) this.emit('kept', peer, count);
@@ -456,33 +460,36 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
 
   #onMessage(peer: string, msg: Message, conn: FramedConnection, isCurrent: boolean): void {
     const link = this.#pool.link(peer);
-    if (!isCurrent || link === undefined) {
-      // A connection we are closing (idle, or a duplicate): text the other
-      // side sent before it saw us close is still a message for an open
-      // chat, and a receipt is still a receipt.
-      if (msg.type === 'TEXT' && this.#chats.get(peer) === 'open') this.#delivery.receive(peer, conn, msg);
-      else if (msg.type === 'RCPT') this.#delivery.receipt(peer, msg.id);
-      return;
-    }
     if (msg.type === 'TEXT') {
+      if (!isCurrent || link === undefined) {
+        // A connection we are closing (idle, or a duplicate): text the other
+        // side sent before it saw us close is still a message for an open chat.
+        if (this.#chats.get(peer) === 'open') this.#inbox.receive(peer, conn, msg);
+        return;
+      }
       if (!link.isReady || this.#chats.get(peer) !== 'open') {
         conn.fail(new NatterError(ERROR_CODES.UNEXPECTED_MESSAGE, 'TEXT before the chat was accepted'));
         return;
       }
       this.#pool.traffic(peer);
-      this.#delivery.receive(peer, conn, msg);
+      this.#inbox.receive(peer, conn, msg);
       return;
     }
+    if (msg.type === 'RCPT') {
+      // A receipt is a receipt, on a connection we are closing too.
+      if (!isCurrent || link === undefined || link.isReady) this.#delivery.receipt(peer, msg.id);
+      else conn.fail(new NatterError(ERROR_CODES.UNEXPECTED_MESSAGE, 'RCPT has no place here'));
+      return;
+    }
+    // Messages received before this one are shown before whatever it brings (an END, say).
+    this.#inbox.commit();
+    if (!isCurrent || link === undefined) return;
     switch (msg.type) {
       case 'RESP':
         if (!link.isOutbound || link.isReady) break;
         this.#pool.traffic(peer);
         if (msg.accept) this.#open(peer, link);
         else this.#onDeclined(peer, msg.reason === '' ? 'declined' : msg.reason);
-        return;
-      case 'RCPT':
-        if (!link.isReady) break;
-        this.#delivery.receipt(peer, msg.id);
         return;
       case 'END':
         this.#endChat(peer, 'remote', `${peer} ended the chat`);
@@ -535,6 +542,8 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
   }
 
   #onDetached(peer: string, reason: DetachReason, err: NatterError | undefined): void {
+    // What came before the connection went is shown before its loss is told.
+    this.#inbox.commit();
     this.#delivery.connectionGone(peer);
     const chat = this.#chats.get(peer);
     if (this.#isStopping || reason === 'expected' || chat === undefined) {

@@ -38,20 +38,22 @@ import { fileSafeName } from './data-dir.ts';
 import { acquireLock, releaseLock } from './data-dir-lock.ts';
 import { readText, rewriteAtomically, storageError } from './file-io.ts';
 import { readHistoryTail } from './history-tail.ts';
-import type { MessageId } from './message-id.ts';
+import { bytesOfId, hexOfId, type MessageId } from './message-id.ts';
 import {
+  checkIdBytes,
   checkMessages,
   clampCount,
   closedError,
   DEFAULT_RECEIVED_WINDOW,
   historyEntry,
+  idBytesOf,
   positiveInteger,
   type HistoryEntry,
   type MessageStore,
   type StoredMessage,
 } from './message-store.ts';
 import { newToOutbox, Outbox } from './outbox.ts';
-import { newToReceived, ReceivedWindow } from './received-window.ts';
+import { ReceivedWindow } from './received-window.ts';
 import {
   doneLines,
   historyLine,
@@ -121,6 +123,8 @@ export class FileMessageStore implements MessageStore {
   /** Open history files, least recently written first. */
   readonly #historyFiles = new Map<string, AppendFile>();
   readonly #wallClock: () => number;
+  /** Received messages taken since the last commit (receive()), in order. */
+  #taken: { peer: string; id: Uint8Array; ts: number; text: string }[] = [];
   #isClosed = false;
 
   private constructor(init: {
@@ -221,29 +225,60 @@ export class FileMessageStore implements MessageStore {
     this.#done(peer, ids, 'dropped');
   }
 
-  hasReceived(peer: string, id: MessageId): boolean {
-    return this.#received.has(peer, id);
+  hasReceived(peer: string, id: MessageId | Uint8Array): boolean {
+    const bytes = idBytesOf(id);
+    return bytes !== undefined && this.#received.has(peer, bytes);
   }
 
   received(msgs: readonly StoredMessage[]): void {
     this.#checkOpen();
     checkMessages(msgs, 'received');
-    const fresh = newToReceived(this.#received, msgs);
-    if (fresh.length === 0) return;
-    this.#refreshReceived();
-    const plan: PlannedAppend[] = [
-      // History first: see the top of this file.
-      ...this.#historyPlan(fresh, 'in'),
-      {
-        file: this.#receivedFile,
-        text: fresh.map((m) => receivedLine(m.peer, m.id)).join(''),
-        onUndoFailed: () => (this.#isReceivedStale = true),
-      },
-    ];
-    appendAll(plan);
-    for (const m of fresh) this.#received.add(m.peer, m.id);
-    this.#receivedLines += fresh.length;
+    for (const m of msgs) this.receive(m.peer, bytesOfId(m.id), m.ts, m.text);
+    this.commit();
+  }
+
+  receive(peer: string, id: Uint8Array, ts: number, text: string): boolean {
+    this.#checkOpen();
+    checkIdBytes(id);
+    if (!this.#received.add(peer, id)) return false;
+    // Kept as given until commit(), in this turn: its hex form is made once, for the lines.
+    this.#taken.push({ peer, id, ts, text });
+    return true;
+  }
+
+  commit(): void {
+    const taken = this.#taken;
+    if (taken.length === 0) return;
+    this.#taken = [];
+    try {
+      this.#checkOpen();
+      if (this.#isReceivedStale) {
+        // Rewritten from memory, which must not hold what is not written yet.
+        this.#forget(taken);
+        this.#rewriteReceived();
+        for (const m of taken) this.#received.add(m.peer, m.id);
+        this.#isReceivedStale = false;
+      }
+      const lines = taken.map((m) => ({ id: hexOfId(m.id), peer: m.peer, ts: m.ts, text: m.text }));
+      appendAll([
+        // History first: see the top of this file.
+        ...this.#historyPlan(lines, 'in'),
+        { file: this.#receivedFile, text: lines.map((m) => receivedLine(m.peer, m.id)).join(''), onUndoFailed: () => (this.#isReceivedStale = true) },
+      ]);
+    } catch (err) {
+      this.#forget(taken);
+      throw err;
+    }
+    this.#receivedLines += taken.length;
     this.#maybeCompactReceived();
+  }
+
+  /** Takes ids back out of memory, newest first: they were not written. */
+  #forget(taken: readonly { peer: string; id: Uint8Array }[]): void {
+    for (let i = taken.length - 1; i >= 0; i--) {
+      const m = taken[i] as { peer: string; id: Uint8Array };
+      this.#received.removeNewest(m.peer, m.id);
+    }
   }
 
   history(peer: string, n: number): HistoryEntry[] {
@@ -309,12 +344,6 @@ export class FileMessageStore implements MessageStore {
     if (!this.#isOutboxStale) return;
     this.#rewriteOutbox();
     this.#isOutboxStale = false;
-  }
-
-  #refreshReceived(): void {
-    if (!this.#isReceivedStale) return;
-    this.#rewriteReceived();
-    this.#isReceivedStale = false;
   }
 
   #rewriteOutbox(): void {

@@ -9,7 +9,7 @@
  * any record that is not valid.
  */
 import { parseLines } from './file-io.ts';
-import { isMessageId, type MessageId } from './message-id.ts';
+import { bytesOfId, hexOfId, isMessageId, type MessageId } from './message-id.ts';
 import { isStoredMessage, type HistoryEntry, type StoredMessage } from './message-store.ts';
 import { Outbox } from './outbox.ts';
 import { ReceivedWindow } from './received-window.ts';
@@ -51,7 +51,7 @@ export function replayReceived(text: string, window: number): ReceivedWindow {
   const received = new ReceivedWindow(window);
   for (const rec of parseLines(text)) {
     const r = rec as { peer?: unknown; id?: unknown } | null;
-    if (typeof r === 'object' && r !== null && typeof r.peer === 'string' && isMessageId(r.id)) received.add(r.peer, r.id);
+    if (typeof r === 'object' && r !== null && typeof r.peer === 'string' && isMessageId(r.id)) received.add(r.peer, bytesOfId(r.id));
   }
   return received;
 }
@@ -66,6 +66,6 @@ export function outboxText(outbox: Outbox): string {
 /** received.jsonl written afresh: a line for each id remembered, each peer's oldest first. */
 export function receivedText(received: ReceivedWindow): string {
   let text = '';
-  for (const [peer, ids] of received.entries()) for (const id of ids) text += receivedLine(peer, id);
+  for (const [peer, ids] of received.entries()) for (const id of ids) text += receivedLine(peer, hexOfId(id));
   return text;
 }
