@@ -74,11 +74,15 @@ const CALL_TIMEOUT_MS = 30_000;
 const STORM_TIMEOUT_MS = 120_000;
 const WHO_TIMEOUT_MS = 5_000;
 
-/** The issues' targets, for N = 10,000: the storm's includes every client's handshake. */
-const TARGET_STORM_SECONDS = 5;
-const TARGET_WHO_P99_MS = 15;
-/** The memory target predates the encrypted channel, which adds per-connection state; shown, not held to. */
-const PLAINTEXT_TARGET_BYTES_PER_CLIENT = 6 * 1024;
+/**
+ * The targets, for N = 10,000. The storm's seconds are not one: with the load
+ * generators on the same machine they measure the machine, not the
+ * directory; CPU per registration against the handshake's own cryptography
+ * (bench/targets.ts) measures the directory.
+ */
+export const TARGET_WHO_P99_MS = 10;
+export const TARGET_BYTES_PER_CLIENT = 8 * 1024;
+export const TARGET_ALIVE_CPU_RATIO = 1.5;
 
 const MIB = 1024 * 1024;
 
@@ -390,33 +394,25 @@ export function printDirectory(results: DirectoryResult[]): void {
   console.log('natter: every client runs the Noise XX handshake with its own key pair first (timed); bare net server: plain TCP, no handshake');
   const storm: string[][] = [];
   for (const { n, natter, baseline } of results) {
-    const isTarget = n === LARGEST;
     storm.push(
-      row('seconds', n, natter.storm.seconds, baseline.storm.seconds, 3, isTarget ? { text: `≤ ${TARGET_STORM_SECONDS} s`, isMet: natter.storm.seconds <= TARGET_STORM_SECONDS } : undefined),
+      row('seconds', n, natter.storm.seconds, baseline.storm.seconds, 3),
       row('registrations/s', n, natter.storm.perSecond, baseline.storm.perSecond, 0),
       row('server RSS after GC, MiB', n, natter.storm.rss / MIB, baseline.storm.rss / MIB, 1),
       row('server CPU during storm, s', n, natter.storm.cpuSeconds, baseline.storm.cpuSeconds, 3),
+      row('server CPU per registration, µs', n, (natter.storm.cpuSeconds * 1e6) / n, (baseline.storm.cpuSeconds * 1e6) / n, 1),
       row('load generators CPU, s', n, natter.storm.loadCpuSeconds, baseline.storm.loadCpuSeconds, 3),
     );
   }
   printTable(storm);
   const top = results.find((r) => r.n === LARGEST);
-  if (top !== undefined && top.natter.storm.cpuSeconds > TARGET_STORM_SECONDS) {
-    console.log(
-      `note: the directory's own CPU for ${fmt(LARGEST)} registrations (${fmt(top.natter.storm.cpuSeconds, 2)} s) ` +
-        `exceeds the ${TARGET_STORM_SECONDS} s target by itself, however fast the load generators`,
-    );
-  }
   if (top !== undefined) {
     // The generators share the machine with the server: their handshakes cost CPU the server cannot have.
     const cpus = availableParallelism();
     const cpuSeconds = top.natter.storm.cpuSeconds + top.natter.storm.loadCpuSeconds;
-    if (cpuSeconds / cpus > TARGET_STORM_SECONDS) {
-      console.log(
-        `note: directory and load generators together used ${fmt(cpuSeconds, 2)} s of CPU for the ${fmt(LARGEST)}-client storm: ` +
-          `on ${cpus} CPUs it cannot take less than ${fmt(cpuSeconds / cpus, 2)} s on this machine`,
-      );
-    }
+    console.log(
+      `note: directory and load generators together used ${fmt(cpuSeconds, 2)} s of CPU for the ${fmt(LARGEST)}-client storm: ` +
+        `on ${cpus} CPUs it cannot take less than ${fmt(cpuSeconds / cpus, 2)} s on this machine`,
+    );
   }
 
   console.log('\nidle memory: (server RSS with N registered idle clients − RSS before any), both after GC, per client (natter: encrypted connections)');
@@ -424,15 +420,14 @@ export function printDirectory(results: DirectoryResult[]): void {
   for (const { n, natter, baseline } of results) {
     if (n !== LARGEST) continue;
     idle.push(
-      row('RSS bytes per client', n, natter.idle.bytesPerClient, baseline.idle.bytesPerClient, 0),
+      row('RSS bytes per client', n, natter.idle.bytesPerClient, baseline.idle.bytesPerClient, 0, {
+        text: `≤ ${fmt(TARGET_BYTES_PER_CLIENT)} B`,
+        isMet: natter.idle.bytesPerClient <= TARGET_BYTES_PER_CLIENT,
+      }),
       row('of which JS heap + external', n, natter.idle.heapBytesPerClient, baseline.idle.heapBytesPerClient, 0),
     );
   }
   printTable(idle);
-  console.log(
-    `(the ≤ ${fmt(PLAINTEXT_TARGET_BYTES_PER_CLIENT)} B per client target was set for plaintext connections; ` +
-      'the encrypted channel adds its stream state to each, and no target is set for it yet)',
-  );
 
   console.log(`\nWHO latency: ${WHO_ROUNDS} sequential WHOs (after ${WHO_WARMUP} untimed) from one registered client, until the last PEER frame`);
   const who: string[][] = [];
@@ -456,7 +451,10 @@ export function printDirectory(results: DirectoryResult[]): void {
     beats.push(
       row('heartbeats/s', n, natter.heartbeat.perSecond, baseline.heartbeat.perSecond, 0),
       row('server CPU, %', n, natter.heartbeat.cpuShare * 100, baseline.heartbeat.cpuShare * 100, 2),
-      row('CPU µs per heartbeat', n, natter.heartbeat.microsPerBeat, baseline.heartbeat.microsPerBeat, 1),
+      row('CPU µs per heartbeat', n, natter.heartbeat.microsPerBeat, baseline.heartbeat.microsPerBeat, 1, {
+        text: `≤ ${fmt(TARGET_ALIVE_CPU_RATIO, 1)}x`,
+        isMet: natter.heartbeat.microsPerBeat / baseline.heartbeat.microsPerBeat <= TARGET_ALIVE_CPU_RATIO,
+      }),
     );
   }
   printTable(beats);

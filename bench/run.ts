@@ -1,23 +1,78 @@
-/** `npm run bench`: every benchmark, each printed beside its same-run baseline. */
-import { printChat, runChatBench } from './chat.ts';
+/** `npm run bench`: every benchmark, each printed beside its same-run baseline, then every target with its verdict. */
+import { printChat, runChatBench, TARGET_ENC_PLAIN_THROUGHPUT_RATIO, TARGET_ENC_RAW_MEDIAN_RATIO, TARGET_ENC_RAW_P99_RATIO } from './chat.ts';
 import { printCodec, runCodecBench } from './codec.ts';
 import { printDelivery, runDeliveryBench } from './delivery.ts';
-import { printDirectory, runDirectoryBench } from './directory.ts';
+import { printDirectory, runDirectoryBench, TARGET_ALIVE_CPU_RATIO, TARGET_BYTES_PER_CLIENT, TARGET_WHO_P99_MS } from './directory.ts';
 import { printRedisBench, runRedisBench } from './directory-redis.ts';
 import { printHandshake, runHandshakeBench } from './handshake.ts';
+import { printHandshakeCrypto, runHandshakeCryptoBench } from './handshake-crypto.ts';
+import { median } from './harness.ts';
 import { printReach, runReachBench } from './reach.ts';
+import { printTargets, ratioRow, valueRow } from './targets.ts';
+
+/** Targets against the handshake's own cryptography, measured in the same run. */
+const TARGET_CRYPTO_MULTIPLE = 2;
+const TARGET_ACKED_ON_DISK_RATIO = 0.5;
+const TARGET_HANDSHAKE_SETUP_RATIO = 2.5;
 
 console.log(`natter benchmarks on Node ${process.version}, ${new Date().toISOString()}\n`);
 printCodec(runCodecBench());
 console.log('');
-printChat(await runChatBench());
+const chat = await runChatBench();
+printChat(chat);
 console.log('');
-printDelivery(await runDeliveryBench());
+const delivery = await runDeliveryBench();
+printDelivery(delivery);
 console.log('');
-printHandshake(await runHandshakeBench());
+const cryptoBeforeHandshake = await runHandshakeCryptoBench();
+printHandshakeCrypto(cryptoBeforeHandshake);
 console.log('');
-printDirectory(await runDirectoryBench());
+const handshake = await runHandshakeBench();
+printHandshake(handshake);
+console.log('');
+const cryptoBeforeDirectory = await runHandshakeCryptoBench();
+printHandshakeCrypto(cryptoBeforeDirectory);
+console.log('');
+const directory = await runDirectoryBench();
+printDirectory(directory);
 console.log('');
 printRedisBench(await runRedisBench());
 console.log('');
 printReach(await runReachBench());
+console.log('');
+
+const { encrypted: e, plaintext: p, baseline: raw } = chat.sides;
+const top = directory.find((r) => r.n === Math.max(...directory.map((d) => d.n)));
+if (top === undefined) throw new Error('bench/directory gave no results');
+const n = top.n;
+const heartbeat = top.natter.heartbeat;
+const bareHeartbeat = top.baseline.heartbeat;
+if (heartbeat === undefined || bareHeartbeat === undefined) throw new Error('bench/directory measured no heartbeats');
+printTargets([
+  ratioRow('chat throughput, encrypted / plaintext framing (100 B)', e.perSecond, p.perSecond, 'msg/s', 0, 'min', TARGET_ENC_PLAIN_THROUGHPUT_RATIO),
+  ratioRow('chat round trip median, encrypted / raw TCP', e.medianMicros, raw.medianMicros, 'µs', 1, 'max', TARGET_ENC_RAW_MEDIAN_RATIO),
+  ratioRow('chat round trip p99, encrypted / raw TCP', e.p99Micros, raw.p99Micros, 'µs', 1, 'max', TARGET_ENC_RAW_P99_RATIO),
+  ratioRow('connection set-up median, encrypted / plaintext', handshake.encrypted.medianMicros, handshake.plaintext.medianMicros, 'µs', 1, 'max', TARGET_HANDSHAKE_SETUP_RATIO),
+  ratioRow(
+    'listener CPU per connection (with close) / handshake cryptography',
+    handshake.encrypted.listenerCpuMicrosPerConn,
+    cryptoBeforeHandshake.cryptoMicros,
+    'µs',
+    1,
+    'max',
+    TARGET_CRYPTO_MULTIPLE,
+  ),
+  ratioRow(
+    `directory CPU per encrypted registration (${n.toLocaleString('en-US')}-client storm) / handshake cryptography`,
+    (top.natter.storm.cpuSeconds * 1e6) / n,
+    cryptoBeforeDirectory.cryptoMicros,
+    'µs',
+    1,
+    'max',
+    TARGET_CRYPTO_MULTIPLE,
+  ),
+  ratioRow('directory CPU per ALIVE, encrypted / bare server', heartbeat.microsPerBeat, bareHeartbeat.microsPerBeat, 'µs', 1, 'max', TARGET_ALIVE_CPU_RATIO),
+  valueRow('directory RSS per idle encrypted client', top.natter.idle.bytesPerClient, 'B', 0, TARGET_BYTES_PER_CLIENT, `≤ ${(TARGET_BYTES_PER_CLIENT / 1024).toFixed(0)} KiB`),
+  valueRow(`WHO of ${n.toLocaleString('en-US')} peers, p99`, top.natter.who.p99Ms, 'ms', 2, TARGET_WHO_P99_MS),
+  ratioRow('acknowledged delivery on disk / unacknowledged', median(delivery.perSecond.durable), median(delivery.perSecond.unacked), 'msg/s', 0, 'min', TARGET_ACKED_ON_DISK_RATIO),
+]);
