@@ -13,7 +13,7 @@
  *   plaintext  natter's framing over plain TCP, the same path without the
  *              encryption: the sender dial()s without a key pair, the
  *              receiver wraps the accepted socket in a FramedConnection
- *              (answering HELLO); both write eagerly as PeerNode does, and
+ *              (answering HELLO); both gather each turn's frames as PeerNode does, and
  *              the sender waits for the drain above PeerNode's high-water
  *              mark, as PeerNode.send() does
  *   baseline   a bare node:net socket, noDelay, one `socket.write(text + '\n')`
@@ -342,9 +342,9 @@ function watchFramed(conn: FramedConnection): void {
 
 /** The receiver's FramedConnection on an accepted socket: plain, or (unacked) inside the encrypted channel. */
 async function framedOnAccepted(socket: Socket): Promise<FramedConnection> {
-  if (mode !== 'unacked') return new FramedConnection(socket, { hello: 'answer', isEagerWrite: true });
+  if (mode !== 'unacked') return new FramedConnection(socket, { hello: 'answer' });
   const { stream, connOptions } = await acceptSecure(socket, benchKeyPair(RECEIVER_NAME));
-  return new FramedConnection(stream, { ...connOptions, hello: 'answer', isEagerWrite: true });
+  return new FramedConnection(stream, { ...connOptions, hello: 'answer' });
 }
 
 async function plaintextListen(): Promise<number> {
@@ -378,7 +378,6 @@ async function plaintextConnect(port: number, timeoutMs: number): Promise<void> 
     host: HOST,
     port,
     timeoutMs,
-    isEagerWrite: true,
     ...(mode === 'unacked' ? { keyPair: benchKeyPair(SENDER_NAME), verifyKey: (key: Buffer) => checkReceiverKey(key) } : {}),
   });
   watchFramed(conn);

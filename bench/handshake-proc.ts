@@ -53,8 +53,8 @@ function cpuMicros(): number {
   return cpu.user + cpu.system;
 }
 
-/** Both ends write eagerly and answer HELLO as a PeerNode's chat connections do. */
-const CONN_OPTIONS: FramedConnectionOptions = { isEagerWrite: true };
+/** Both ends gather each turn's frames into one write, as a PeerNode's chat connections do. */
+const CONN_OPTIONS: FramedConnectionOptions = {};
 
 // ---------------------------------------------------------------------------
 // Listener

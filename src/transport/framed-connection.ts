@@ -14,8 +14,8 @@
  * Frames sent during one turn of the event loop leave in one write: they are
  * gathered and flushed from setImmediate, after the handlers (and their
  * promise chains) that produced them have run. A HELLO answering the dialer's
- * and the answer to its first request therefore share one packet. Chat
- * connections write the first frame of a turn at once (isEagerWrite).
+ * and the answer to its first request therefore share one packet, and so do
+ * a peer's receipt and the reply its user makes to the message.
  */
 import { EventEmitter } from 'node:events';
 import { ERROR_CODES, NatterError, isNatterError } from '../errors.ts';
@@ -49,10 +49,11 @@ export interface FramedConnectionOptions {
   /** HELLO role. Default 'send'. */
   hello?: HelloRole;
   /**
-   * Write the first frame of a turn at once instead of gathering it: a lone
-   * chat message does not wait for the event loop (latency), while frames
-   * after it in the same turn are still gathered (throughput). Off for the
-   * directory, whose HELLO and ACK should share a packet. Default false.
+   * Write the first frame of a turn at once instead of gathering it; frames
+   * after it in the same turn are still gathered. Default false: every frame
+   * of a turn leaves in one write at its end (the directory's HELLO and ACK
+   * share a packet, and so do a peer's receipt and the reply it makes to the
+   * message acknowledged).
    */
   isEagerWrite?: boolean;
   /**
@@ -77,6 +78,7 @@ export const DEFAULT_MAX_QUEUE_BYTES = 1_048_576;
 export const DEFAULT_CLOSE_TIMEOUT_MS = 2_000;
 
 const HELLO: Message = { type: 'HELLO', version: PROTOCOL_VERSION };
+const RESOLVED = Promise.resolve();
 
 /** Where a stream keeps the connection that owns it, for the shared listeners. */
 const OWNER = Symbol('natter.connection');
@@ -111,6 +113,8 @@ export class FramedConnection extends EventEmitter<FramedConnectionEvents> {
   #closeTimer: NodeJS.Timeout | undefined;
   #failure: NatterError | undefined;
   #closedPromise: Promise<void> | undefined;
+  /** What drained() hands out while the stream is backpressured. */
+  #drainedPromise: Promise<void> | undefined;
 
   constructor(stream: ByteStream, options: FramedConnectionOptions = {}) {
     super();
@@ -222,19 +226,25 @@ export class FramedConnection extends EventEmitter<FramedConnectionEvents> {
     return true;
   }
 
-  /** Resolves once the outbound queue is below the stream's high-water mark again (or the connection is gone). */
+  /**
+   * Resolves once the outbound queue is below the stream's high-water mark
+   * again (or the connection is gone). Everyone waiting meanwhile shares one
+   * promise (a burst of sends may all wait at once).
+   */
   drained(): Promise<void> {
     this.#flush();
-    if (!this.#isBackpressured || this.#state === 'closed') return Promise.resolve();
-    return new Promise((resolve) => {
+    if (!this.#isBackpressured || this.#state === 'closed') return RESOLVED;
+    this.#drainedPromise ??= new Promise((resolve) => {
       const done = (): void => {
         this.stream.off('drain', done);
         this.off('close', done);
+        this.#drainedPromise = undefined;
         resolve();
       };
       this.stream.on('drain', done);
       this.on('close', done);
     });
+    return this.#drainedPromise;
   }
 
   /**

@@ -72,7 +72,7 @@ export class PeerListener {
           stream.destroy();
           return;
         }
-        this.#o.onConnection(new FramedConnection(stream, { ...connOptions, limits: this.#o.limits, hello: 'answer', isEagerWrite: true }));
+        this.#o.onConnection(new FramedConnection(stream, { ...connOptions, limits: this.#o.limits, hello: 'answer' }));
       },
       (err: NatterError) => {
         this.#handshaking--;
