@@ -131,7 +131,7 @@ export function secureSocket(given: ByteStream, isInitiator: boolean, options: S
       // the last handshake message meeting a peer that died), before whoever
       // takes the stream listens, or after they let go of it; unheard, it
       // would end the process. Whoever takes the stream hears of it by its close.
-      stream.on('error', () => {});
+      stream.on('error', ignore);
       // The other side waits for our last handshake message: it goes within two turns, with or without records.
       if (last !== undefined) setImmediate(() => setImmediate(() => stream.flushHead()));
       resolve(stream);
@@ -147,6 +147,13 @@ export function secureSocket(given: ByteStream, isInitiator: boolean, options: S
     socket.resume();
   });
 }
+
+/**
+ * The stream's own error listener: defined here, not inside the handshake,
+ * whose closures (and all the handshake state they hold) it would otherwise
+ * keep alive for the connection's whole life.
+ */
+function ignore(): void {}
 
 function guardError(guard: RecordGuard, problem: string): NatterError {
   return new NatterError(guard.handshakeLeft > 0 ? ERROR_CODES.HANDSHAKE_FAILED : ERROR_CODES.FRAME_TOO_LARGE, problem);
