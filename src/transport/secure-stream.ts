@@ -21,6 +21,7 @@
  */
 import { EventEmitter } from 'node:events';
 import sodium from 'sodium-universal';
+import { BlockPool } from './block-pool.ts';
 import type { ByteStream } from './byte-stream.ts';
 import type { HandshakeResult } from './handshake.ts';
 import { RecordOpener, RecordSealer } from './records.ts';
@@ -38,6 +39,8 @@ const OWNER = Symbol('natter.secureStream');
 type OwnedSocket = ByteStream & { [OWNER]?: SecureStream };
 
 const STATE_BYTES = sodium.crypto_secretstream_xchacha20poly1305_STATEBYTES;
+/** Where every stream's two libsodium states live while it is open. */
+const STATES = new BlockPool(STATE_BYTES);
 
 export class SecureStream extends EventEmitter<SecureStreamEvents> {
   readonly socket: ByteStream;
@@ -45,6 +48,9 @@ export class SecureStream extends EventEmitter<SecureStreamEvents> {
   readonly remoteKey: Buffer;
   readonly #sealer: RecordSealer;
   readonly #opener: RecordOpener;
+  /** The states' blocks, given back at close. */
+  readonly #sealerState: Buffer;
+  readonly #openerState: Buffer;
   /** Bytes that go on the wire before our first record (stream header, a last handshake message). */
   #head: Buffer | undefined;
   /** null until someone listens for 'data' or calls pause()/resume() (as a Node.js readable). */
@@ -59,6 +65,8 @@ export class SecureStream extends EventEmitter<SecureStreamEvents> {
   #isCloseHeld = false;
   /** A resume() waits for the next tick. */
   #isResuming = false;
+  /** 'close' was emitted and the states given back: the sealer and opener are spent. */
+  #isClosed = false;
 
   /**
    * `rest`: bytes read after the last handshake message (records already);
@@ -70,10 +78,11 @@ export class SecureStream extends EventEmitter<SecureStreamEvents> {
     super();
     this.socket = socket;
     this.remoteKey = handshake.remotePublicKey;
-    // Both states in one allocation: a directory holds one per client.
-    const states = Buffer.allocUnsafe(2 * STATE_BYTES);
-    this.#sealer = new RecordSealer(handshake.tx, handshake.hash, isInitiator, states.subarray(0, STATE_BYTES));
-    this.#opener = new RecordOpener(handshake.rx, handshake.hash, isInitiator, states.subarray(STATE_BYTES));
+    // Blocks of a shared pool: a directory holds two per client.
+    this.#sealerState = STATES.take();
+    this.#openerState = STATES.take();
+    this.#sealer = new RecordSealer(handshake.tx, handshake.hash, isInitiator, this.#sealerState);
+    this.#opener = new RecordOpener(handshake.rx, handshake.hash, isInitiator, this.#openerState);
     sodium.sodium_memzero(handshake.tx);
     sodium.sodium_memzero(handshake.rx);
     const header = this.#sealer.takeHeader() as Buffer;
@@ -129,7 +138,7 @@ export class SecureStream extends EventEmitter<SecureStreamEvents> {
    * the stream is ending or gone.
    */
   write(data: Uint8Array): boolean {
-    if (this.#isEnding || this.socket.destroyed) return false;
+    if (this.#isEnding || this.#isClosed || this.socket.destroyed) return false;
     const head = this.#head;
     this.#head = undefined;
     if (data.length === 0) return head === undefined ? true : this.socket.write(head);
@@ -196,7 +205,7 @@ export class SecureStream extends EventEmitter<SecureStreamEvents> {
   /** Emits every whole record held while flowing; stops at a pause, a failure or the stream's end. */
   #deliver(): void {
     // Bounded by the bytes held: each pass takes one record out of them.
-    while (this.#isFlowing === true && !this.#isDestroyed) {
+    while (this.#isFlowing === true && !this.#isDestroyed && !this.#isClosed) {
       let plain: Buffer | undefined;
       try {
         plain = this.#opener.next();
@@ -216,9 +225,13 @@ export class SecureStream extends EventEmitter<SecureStreamEvents> {
   }
 
   #close(): void {
+    if (this.#isClosed) return;
+    this.#isClosed = true;
     this.#isCloseHeld = false;
     this.#sealer.wipe();
     this.#opener.wipe();
+    STATES.give(this.#sealerState);
+    STATES.give(this.#openerState);
     this.#head = undefined;
     this.emit('close');
   }
