@@ -114,6 +114,12 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
     this.#sessionHost = {
       now: () => this.now(),
       dispatch: (session, msg) => this.#dispatch(session, msg),
+      failed: (session, err) => this.#onFailure(session, err),
+      closed: (session) => {
+        const departure = this.#onClose(session).catch((err: unknown) => this.#logFault('disconnect', err));
+        this.#departures.add(departure);
+        void departure.finally(() => this.#departures.delete(departure));
+      },
       rateBurst: o.rateBurst,
       ratePerSecond: o.ratePerSecond,
       maxDelayedCommands: o.maxDelayedCommands,
@@ -220,13 +226,6 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
     const session = new ClientSession(id, conn, ip, info.remotePort ?? 0, info.remoteKey, this.#sessionHost);
     this.#sessions.set(id, session);
     this.#perIp.set(ip, (this.#perIp.get(ip) ?? 0) + 1);
-    conn.on('message', (msg) => session.enqueue(msg));
-    conn.on('failure', (err) => this.#onFailure(session, err));
-    conn.on('close', () => {
-      const departure = this.#onClose(session).catch((err: unknown) => this.#logFault('disconnect', err));
-      this.#departures.add(departure);
-      void departure.finally(() => this.#departures.delete(departure));
-    });
   }
 
 
