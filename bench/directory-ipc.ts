@@ -135,15 +135,19 @@ export function localAddressOf(index: number): string {
 /**
  * Reads this process's CPU time and memory. With isGc, runs full garbage
  * collections first (the process must run with --expose-gc), so that memory
- * figures count what is live rather than what awaits collection.
+ * figures count what is live rather than what awaits collection: the
+ * memory-reducing kind, which V8 runs by itself once a process is idle (its
+ * memory reducer) or short of memory, and which gives back the young
+ * generation a burst of allocation grew (a storm grows it to tens of MiB;
+ * an ordinary full collection leaves it so).
  */
 export function measureProcess(isGc: boolean, counts: ServerCounts): Measurement {
   if (isGc) {
     const gc = globalThis.gc;
     if (gc === undefined) throw new Error('server processes must run with --expose-gc');
     // Twice: the first collection can leave objects for the second (weak references, finalizers).
-    gc();
-    gc();
+    gc({ type: 'major', execution: 'sync', flavor: 'last-resort' });
+    gc({ type: 'major', execution: 'sync', flavor: 'last-resort' });
   }
   const cpu = process.cpuUsage();
   const mem = process.memoryUsage();
