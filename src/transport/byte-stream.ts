@@ -15,8 +15,11 @@ export interface ByteStream {
   off(event: 'data', listener: (chunk: Buffer) => void): unknown;
   off(event: 'error', listener: (err: Error) => void): unknown;
   off(event: 'end' | 'close' | 'drain', listener: () => void): unknown;
-  /** False: the data is taken, but wait for 'drain' before writing more. */
-  write(data: Uint8Array): boolean;
+  /**
+   * False: the data is taken, but wait for 'drain' before writing more.
+   * `callback` is called once the data is written (or the stream failed).
+   */
+  write(data: Uint8Array, callback?: (err?: Error | null) => void): boolean;
   end(): unknown;
   destroy(err?: Error): unknown;
   pause(): unknown;

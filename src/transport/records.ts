@@ -66,6 +66,12 @@ export function streamId(handshakeHash: Uint8Array, isInitiator: boolean, out: U
   return out;
 }
 
+/** Bytes that `plaintextBytes` of plaintext take sealed: its records and their lengths. */
+export function sealedBytes(plaintextBytes: number): number {
+  const records = plaintextBytes === 0 ? 0 : Math.ceil(plaintextBytes / MAX_RECORD_PLAINTEXT);
+  return plaintextBytes + records * (LENGTH_BYTES + RECORD_OVERHEAD);
+}
+
 function writeLength(buf: Uint8Array, at: number, length: number): void {
   buf[at] = length & 0xff;
   buf[at + 1] = (length >>> 8) & 0xff;
@@ -102,13 +108,14 @@ export class RecordSealer {
   /**
    * Seals `plaintext` as records of at most MAX_RECORD_PLAINTEXT bytes each,
    * every one with its length, into one buffer; `head` (unsealed bytes, such
-   * as the stream header) goes in front of them.
+   * as the stream header) goes in front of them. Into `into` when given (it
+   * must hold sealedBytes(); the result is a view of it), else a new buffer.
    */
-  seal(plaintext: Uint8Array, head?: Uint8Array): Buffer {
+  seal(plaintext: Uint8Array, head?: Uint8Array, into?: Buffer): Buffer {
     const n = plaintext.length;
-    const records = n === 0 ? 0 : Math.ceil(n / MAX_RECORD_PLAINTEXT);
     const headBytes = head === undefined ? 0 : head.length;
-    const out = Buffer.allocUnsafe(headBytes + n + records * (LENGTH_BYTES + RECORD_OVERHEAD));
+    const total = headBytes + sealedBytes(n);
+    const out = into === undefined ? Buffer.allocUnsafe(total) : into.subarray(0, total);
     if (head !== undefined) out.set(head, 0);
     let at = headBytes;
     // Bounded by the plaintext: each pass seals one record.

@@ -24,7 +24,7 @@ import sodium from 'sodium-universal';
 import { BlockPool } from './block-pool.ts';
 import type { ByteStream } from './byte-stream.ts';
 import type { HandshakeResult } from './handshake.ts';
-import { RecordOpener, RecordSealer } from './records.ts';
+import { RecordOpener, RecordSealer, sealedBytes } from './records.ts';
 
 export interface SecureStreamEvents {
   data: [Buffer];
@@ -41,6 +41,33 @@ type OwnedSocket = ByteStream & { [OWNER]?: SecureStream };
 const STATE_BYTES = sodium.crypto_secretstream_xchacha20poly1305_STATEBYTES;
 /** Where every stream's two libsodium states live while it is open. */
 const STATES = new BlockPool(STATE_BYTES);
+
+/**
+ * Sealed writes at least this large are sealed into buffers kept for the
+ * next one: a directory answering WHO to 10,000 peers seals half a megabyte
+ * each time, and a new buffer each time is memory outside the JavaScript
+ * heap that makes V8 collect (and mark a heap holding every client) again
+ * and again.
+ */
+const LARGE_WRITE_BYTES = 64 * 1024;
+/** Buffers kept for large writes, all streams together, at most. */
+const MAX_SPARES = 4;
+const spares: Buffer[] = [];
+
+/** A buffer of at least `size` bytes: the smallest spare that fits, or a new one (a multiple of 64 KiB). */
+function takeSpare(size: number): Buffer {
+  let best = -1;
+  for (let i = 0; i < spares.length; i++) {
+    const length = (spares[i] as Buffer).length;
+    if (length >= size && (best < 0 || length < (spares[best] as Buffer).length)) best = i;
+  }
+  if (best >= 0) return spares.splice(best, 1)[0] as Buffer;
+  return Buffer.allocUnsafeSlow(Math.ceil(size / LARGE_WRITE_BYTES) * LARGE_WRITE_BYTES);
+}
+
+function giveSpare(buffer: Buffer): void {
+  if (spares.length < MAX_SPARES) spares.push(buffer);
+}
 
 export class SecureStream extends EventEmitter<SecureStreamEvents> {
   readonly socket: ByteStream;
@@ -135,14 +162,25 @@ export class SecureStream extends EventEmitter<SecureStreamEvents> {
   /**
    * Seals `data` into records and writes them; returns what the socket's
    * write returned (false: wait for 'drain'). False, writing nothing, once
-   * the stream is ending or gone.
+   * the stream is ending or gone. `callback` goes to the socket's write.
    */
-  write(data: Uint8Array): boolean {
+  write(data: Uint8Array, callback?: (err?: Error | null) => void): boolean {
     if (this.#isEnding || this.#isClosed || this.socket.destroyed) return false;
     const head = this.#head;
     this.#head = undefined;
-    if (data.length === 0) return head === undefined ? true : this.socket.write(head);
-    return this.socket.write(this.#sealer.seal(data, head));
+    if (data.length === 0) {
+      if (head !== undefined) return this.socket.write(head, callback);
+      if (callback !== undefined) process.nextTick(callback);
+      return true;
+    }
+    const size = (head?.length ?? 0) + sealedBytes(data.length);
+    if (size < LARGE_WRITE_BYTES) return this.socket.write(this.#sealer.seal(data, head), callback);
+    // A large write (a WHO listing) is sealed into a buffer that is used again once the socket is done with it.
+    const spare = takeSpare(size);
+    return this.socket.write(this.#sealer.seal(data, head, spare), (err) => {
+      giveSpare(spare);
+      callback?.(err);
+    });
   }
 
   /** Sends what is held and ends our side. Idempotent. */

@@ -111,6 +111,30 @@ describe('SecureStream', () => {
     dialer.destroy();
   });
 
+  it('carries large writes one after another intact (they are sealed into buffers used again)', async () => {
+    const { dialer, acceptor } = await connected();
+    const writes = [1, 2, 3, 4, 5, 6].map((k) => Buffer.alloc(300_000 + k * 1000, k));
+    const expected = Buffer.concat(writes);
+    const got: Buffer[] = [];
+    let bytes = 0;
+    const done = new Promise<void>((resolve) =>
+      acceptor.on('data', (c: Buffer) => {
+        got.push(Buffer.from(c));
+        bytes += c.length;
+        if (bytes >= expected.length) resolve();
+      }),
+    );
+    // Three in one turn, three after the first were written.
+    for (const w of writes.slice(0, 3)) dialer.write(w);
+    await new Promise((r) => setTimeout(r, 20));
+    let written = 0;
+    for (const w of writes.slice(3)) dialer.write(w, () => written++);
+    await done;
+    assert.ok(Buffer.concat(got).equals(expected));
+    assert.equal(written, 3, 'each write called back');
+    dialer.destroy();
+  });
+
   it('stays paused when someone starts listening after pause(), as a Node.js stream does', async () => {
     const { dialer, acceptor } = await connected();
     acceptor.pause();
