@@ -36,9 +36,9 @@ const { port } = await directory.listen(0, '127.0.0.1');
 
 serveCalls<ServerCalls>(
   {
-    measure: async ({ isGc }) => {
+    measure: async ({ gc }) => {
       const online = await directory.store.size();
-      return measureProcess(isGc, {
+      return measureProcess(gc, {
         connections: directory.connectionCount,
         online,
         heartbeats: directory.counters.alivesReceived,

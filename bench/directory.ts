@@ -9,12 +9,13 @@
  *                        HELLO + UP on plain TCP; answered HELLO + ACK):
  *                        seconds, registrations/s, the server's RSS after GC
  *                        and its CPU during the storm
- *   2. idle memory       server RSS with N registered idle clients minus
- *                        RSS before any, both after GC, per client
- *   3. WHO latency       500 sequential WHOs from one registered client with N
+ *   2. WHO latency       500 sequential WHOs from one registered client with N
  *                        online, each timed until its last PEER frame is in
- *   4. heartbeat cost    N clients send ALIVE at the default alive interval,
+ *   3. heartbeat cost    N clients send ALIVE at the default alive interval,
  *                        phases spread evenly; server CPU over a 15 s window
+ *   4. idle memory       last: server RSS with N registered idle clients minus
+ *                        RSS before any, both after the memory-reducing
+ *                        collection V8 runs on an idle process, per client
  *
  * Each server runs alone in its process, so memory and CPU are its own, and
  * the clients come from GENERATORS processes (bench/load-proc.ts): a process
@@ -33,7 +34,7 @@ import { availableParallelism } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
 import { DIRECTORY_DEFAULTS } from '../src/directory/options.ts';
 import { Child } from './child.ts';
-import type { BaselineServerCalls, GeneratorCalls, Measurement, ServerCalls } from './directory-ipc.ts';
+import type { BaselineServerCalls, GcKind, GeneratorCalls, Measurement, ServerCalls } from './directory-ipc.ts';
 import { fmt, median, medians, percentile, table } from './harness.ts';
 
 /** The issue's scale: idle memory and heartbeats are measured at this N only, and the targets apply to it. */
@@ -94,7 +95,7 @@ type ServerKind = 'natter' | 'baseline';
 /** What a run needs of either server process. */
 interface ServerHandle {
   ready(): Promise<number>;
-  measure(isGc: boolean): Promise<Measurement>;
+  measure(gc: GcKind): Promise<Measurement>;
   /** The baseline answers WHO with natter's listing; the directory builds its own. */
   setListing(listing: Buffer): Promise<void>;
   kill(): Promise<void>;
@@ -105,7 +106,7 @@ function startServer(kind: ServerKind, n: number): ServerHandle {
     const child = new Child<ServerCalls>('natter directory', './directory-server-proc.ts', [String(n + MAX_CLIENTS_MARGIN)], ['--expose-gc']);
     return {
       ready: () => child.ready(),
-      measure: (isGc) => child.call('measure', { isGc }, CALL_TIMEOUT_MS),
+      measure: (gc) => child.call('measure', { gc }, CALL_TIMEOUT_MS),
       setListing: async () => {},
       kill: () => child.kill(),
     };
@@ -113,7 +114,7 @@ function startServer(kind: ServerKind, n: number): ServerHandle {
   const child = new Child<BaselineServerCalls>('bare net server', './baseline-server-proc.ts', [], ['--expose-gc']);
   return {
     ready: () => child.ready(),
-    measure: (isGc) => child.call('measure', { isGc }, CALL_TIMEOUT_MS),
+    measure: (gc) => child.call('measure', { gc }, CALL_TIMEOUT_MS),
     setListing: async (listing) => {
       await child.call('setListing', { listing }, CALL_TIMEOUT_MS);
     },
@@ -197,7 +198,7 @@ async function runRound(kind: ServerKind, n: number, plan: RoundPlan): Promise<R
     if (plan.listing !== undefined) await server.setListing(plan.listing);
 
     // 1. Register storm: CPU read before (after a GC) and right after; memory after a GC.
-    const before = await server.measure(true);
+    const before = await server.measure('reducing');
     const shares = await Promise.all(
       generators.map((g, generator) =>
         g.call(
@@ -207,8 +208,8 @@ async function runRound(kind: ServerKind, n: number, plan: RoundPlan): Promise<R
         ),
       ),
     );
-    const stormEnd = await server.measure(false);
-    const idle = await server.measure(true);
+    const stormEnd = await server.measure('none');
+    const idle = await server.measure('full');
     const registered = shares.reduce((sum, s) => sum + s.registered, 0);
     check(registered === n, `${kind}: ${registered} of ${n} clients registered`);
     check(idle.connections === n && idle.online === n, `${kind}: ${idle.connections} connections, ${idle.online} online after registering ${n}`);
@@ -223,7 +224,7 @@ async function runRound(kind: ServerKind, n: number, plan: RoundPlan): Promise<R
       cpuSeconds: (stormEnd.cpuMicros - before.cpuMicros) / 1e6,
       loadCpuSeconds: shares.reduce((sum, s) => sum + s.cpuMicros, 0) / 1e6,
     };
-    const phases = plan.isFull ? await runPhases(kind, n, plan, server, generators, before, idle) : undefined;
+    const phases = plan.isFull ? await runPhases(kind, n, plan, server, generators, before) : undefined;
     await checkIntact(kind, n, server, generators);
     return { storm, phases };
   } finally {
@@ -239,17 +240,17 @@ async function runPhases(
   server: ServerHandle,
   generators: Child<GeneratorCalls>[],
   before: Measurement,
-  idle: Measurement,
 ): Promise<PhaseFigures> {
-  // 2. Idle memory: the clients are connected, registered and silent; both readings are after GC.
-  const idleFigures: IdleFigures = {
-    bytesPerClient: (idle.rss - before.rss) / n,
-    heapBytesPerClient: (idle.heapUsed + idle.external - before.heapUsed - before.external) / n,
-  };
   const first = generators[0] as Child<GeneratorCalls>;
   const { who, listing } = await measureWho(kind, n, first);
   const heartbeat = plan.isHeartbeat ? await measureHeartbeats(kind, n, server, generators) : undefined;
-  return { idle: idleFigures, who, heartbeat, listing };
+  // 2. Idle memory, last: the clients are connected, registered and silent; both readings after the memory-reducing collection.
+  const settled = await server.measure('reducing');
+  const idle: IdleFigures = {
+    bytesPerClient: (settled.rss - before.rss) / n,
+    heapBytesPerClient: (settled.heapUsed + settled.external - before.heapUsed - before.external) / n,
+  };
+  return { idle, who, heartbeat, listing };
 }
 
 /** 3. WHO from generator 0's first client, itself one of the N. */
@@ -293,9 +294,9 @@ async function measureHeartbeats(
   );
   beats.catch(() => {}); // awaited below; a generator failing meanwhile must not go unhandled
   await untilNs(windowStart);
-  const a = await server.measure(false);
+  const a = await server.measure('none');
   await untilNs(windowEnd);
-  const b = await server.measure(false);
+  const b = await server.measure('none');
   const replies = await beats;
   const sent = replies.reduce((sum, r) => sum + r.sent, 0);
   const acked = replies.reduce((sum, r) => sum + r.acked, 0);
@@ -312,7 +313,7 @@ async function measureHeartbeats(
 
 /** Nobody expired, nobody was dropped: every figure of the round was taken with all N registered. */
 async function checkIntact(kind: ServerKind, n: number, server: ServerHandle, generators: Child<GeneratorCalls>[]): Promise<void> {
-  const last = await server.measure(false);
+  const last = await server.measure('none');
   check(last.expirations === 0 && last.online === n, `${kind}: ${last.expirations} expired, ${last.online} of ${n} online at the end`);
   for (const g of generators) {
     const { faults, firstFault } = await g.call('faults', {}, CALL_TIMEOUT_MS);
@@ -415,7 +416,10 @@ export function printDirectory(results: DirectoryResult[]): void {
     );
   }
 
-  console.log('\nidle memory: (server RSS with N registered idle clients − RSS before any), both after GC, per client (natter: encrypted connections)');
+  console.log(
+    '\nidle memory: (server RSS with N registered idle clients − RSS before any), both after the memory-reducing collection V8 runs on an idle process, ' +
+      'per client, measured after the other phases (natter: encrypted connections)',
+  );
   const idle: string[][] = [];
   for (const { n, natter, baseline } of results) {
     if (n !== LARGEST) continue;
