@@ -101,9 +101,10 @@ interface ServerHandle {
   kill(): Promise<void>;
 }
 
-function startServer(kind: ServerKind, n: number): ServerHandle {
+function startServer(kind: ServerKind, n: number, threads: number): ServerHandle {
   if (kind === 'natter') {
-    const child = new Child<ServerCalls>('natter directory', './directory-server-proc.ts', [String(n + MAX_CLIENTS_MARGIN)], ['--expose-gc']);
+    const args = [String(n + MAX_CLIENTS_MARGIN), `--handshake-threads=${threads}`];
+    const child = new Child<ServerCalls>('natter directory', './directory-server-proc.ts', args, ['--expose-gc']);
     return {
       ready: () => child.ready(),
       measure: (gc) => child.call('measure', { gc }, CALL_TIMEOUT_MS),
@@ -172,6 +173,8 @@ interface RoundFigures {
 interface RoundPlan {
   isFull: boolean;
   isHeartbeat: boolean;
+  /** natter: worker threads for the handshakes (0: the main thread). */
+  threads: number;
   /** For the baseline: the WHO answer to send. */
   listing: Buffer | undefined;
 }
@@ -190,7 +193,7 @@ function untilNs(instant: bigint): Promise<void> {
  * Every child of the round is killed before it returns or throws.
  */
 async function runRound(kind: ServerKind, n: number, plan: RoundPlan): Promise<RoundFigures> {
-  const server = startServer(kind, n);
+  const server = startServer(kind, n, plan.threads);
   const generators = Array.from({ length: GENERATORS }, (_, g) => new Child<GeneratorCalls>(`load generator ${g}`, './load-proc.ts', [], []));
   try {
     const port = await server.ready();
@@ -333,19 +336,27 @@ export interface DirectoryResult {
   n: number;
   natter: SystemFigures;
   baseline: SystemFigures;
+  /** At N = LARGEST: natter's storm with its handshakes on worker threads, per thread count (medians over the rounds). */
+  threaded: { threads: number; storm: StormFigures }[];
 }
+
+/** Handshake threads tried at N = LARGEST besides the main thread: one, and one per core. */
+const THREAD_COUNTS = [...new Set([1, availableParallelism()])];
 
 /** Runs natter and the baseline, STORM_ROUNDS times each, for each N: about two minutes in all on two CPUs. */
 export async function runDirectoryBench(): Promise<DirectoryResult[]> {
   const results: DirectoryResult[] = [];
   for (const n of SIZES) {
     const storms: Record<ServerKind, StormFigures[]> = { natter: [], baseline: [] };
+    const threaded = new Map<number, StormFigures[]>(n === LARGEST ? THREAD_COUNTS.map((t) => [t, []]) : []);
     let natter: PhaseFigures | undefined;
     let baseline: PhaseFigures | undefined;
     for (let round = 1; round <= STORM_ROUNDS; round++) {
       const isFull = round === STORM_ROUNDS;
-      const plan = { isFull, isHeartbeat: isFull && n === LARGEST };
+      const plan = { isFull, isHeartbeat: isFull && n === LARGEST, threads: 0 };
       const a = await runRound('natter', n, { ...plan, listing: undefined });
+      // The same storm with the handshakes on worker threads, in the same round.
+      for (const [threads, figures] of threaded) figures.push((await runRound('natter', n, { isFull: false, isHeartbeat: false, threads, listing: undefined })).storm);
       // The baseline answers WHO with the very bytes natter sent: same size, same frame count.
       const b = await runRound('baseline', n, { ...plan, listing: a.phases?.listing });
       storms.natter.push(a.storm);
@@ -358,6 +369,7 @@ export async function runDirectoryBench(): Promise<DirectoryResult[]> {
       n,
       natter: { storm: medians(storms.natter), ...natter },
       baseline: { storm: medians(storms.baseline), ...baseline },
+      threaded: [...threaded].map(([threads, figures]) => ({ threads, storm: medians(figures) })),
     });
   }
   return results;
@@ -413,6 +425,23 @@ export function printDirectory(results: DirectoryResult[]): void {
     console.log(
       `note: directory and load generators together used ${fmt(cpuSeconds, 2)} s of CPU for the ${fmt(LARGEST)}-client storm: ` +
         `on ${cpus} CPUs it cannot take less than ${fmt(cpuSeconds / cpus, 2)} s on this machine`,
+    );
+  }
+
+  if (top !== undefined && top.threaded.length > 0) {
+    console.log(`\nthe ${fmt(LARGEST)}-client storm with the handshakes' cryptography on worker threads (handshakeThreads), median of ${STORM_ROUNDS} rounds each, in the same rounds:`);
+    const configs = [{ threads: 0, storm: top.natter.storm }, ...top.threaded];
+    console.log(
+      table(
+        ['handshakes on', 'registrations/s', 'against the main thread', 'server CPU per registration, µs', 'load generators CPU, s'],
+        configs.map(({ threads, storm: st }) => [
+          threads === 0 ? 'the main thread' : `${threads} worker thread${threads === 1 ? '' : 's'}`,
+          fmt(st.perSecond, 0),
+          `${fmt(st.perSecond / top.natter.storm.perSecond, 2)}x`,
+          fmt((st.cpuSeconds * 1e6) / LARGEST, 1),
+          fmt(st.loadCpuSeconds, 2),
+        ]),
+      ),
     );
   }
 

@@ -17,6 +17,7 @@ import { canonicalIp } from '../protocol/fields.ts';
 import type { Message } from '../protocol/messages.ts';
 import type { ByteStream } from '../transport/byte-stream.ts';
 import { FramedConnection } from '../transport/framed-connection.ts';
+import { HandshakePool } from '../transport/handshake-pool.ts';
 import { fingerprint } from '../transport/identity.ts';
 import { secureSocket } from '../transport/secure.ts';
 import { acceptSecure } from '../transport/tcp.ts';
@@ -97,6 +98,8 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
   #nextId = 1;
   /** TCP connections still in their handshake (they count towards maxClients). */
   #handshaking = 0;
+  /** Worker threads for the handshakes' cryptography (options.handshakeThreads), started with listen(). */
+  #pool: HandshakePool | undefined;
   #tcp: Server | undefined;
   #sweepTimer: NodeJS.Timeout | undefined;
   #shutdown: Promise<void> | undefined;
@@ -161,6 +164,9 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
   async listen(port = 0, host = '127.0.0.1'): Promise<AddressInfo> {
     // Every process sharing a store must show peers the same key (NATTER_ERR_DIRECTORY_KEY_CONFLICT otherwise).
     await this.store.claimIdentity(this.publicKey.toString('hex'));
+    if (this.options.handshakeThreads > 0) {
+      this.#pool ??= new HandshakePool(this.options.keyPair, this.options.handshakeThreads, (err) => this.#logFault('handshake thread', err));
+    }
     const tcp = createServer({ noDelay: true }, (socket) => this.#onSocket(socket));
     this.#tcp = tcp;
     await listenOn(tcp, port, host);
@@ -184,7 +190,7 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
       return;
     }
     this.#handshaking++;
-    acceptSecure(socket, this.options.keyPair, this.options.handshakeTimeoutMs).then(
+    acceptSecure(socket, this.options.keyPair, this.options.handshakeTimeoutMs, undefined, this.#pool?.responder()).then(
       ({ stream, connOptions }) => {
         this.#handshaking--;
         this.handle(stream, { remoteAddress, remotePort, remoteKey: stream.remoteKey, maxWriteBytes: connOptions.maxWriteBytes });
@@ -482,6 +488,7 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
     await tcpClosed;
     // A shared store outlives this process: leave it without this process's peers.
     await Promise.all(this.#departures);
+    await this.#pool?.close();
     await this.store.close();
     this.logger.info({ reason }, 'stopped');
     this.emit('shutdown', reason);

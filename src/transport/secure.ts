@@ -20,7 +20,7 @@
  */
 import { asNodeDuplex } from './node-duplex.ts';
 import { ERROR_CODES, NatterError, isNatterError } from '../errors.ts';
-import { HANDSHAKE_MESSAGE_BYTES, IdentityHandshake, type HandshakeResult, type KeyPair } from './handshake.ts';
+import { HANDSHAKE_MESSAGE_BYTES, IdentityHandshake, type HandshakeResult, type HandshakeSide, type KeyPair } from './handshake.ts';
 import { LENGTH_BYTES, MAX_RECORD_BYTES, MAX_RECORD_PLAINTEXT } from './records.ts';
 import type { ByteStream } from './byte-stream.ts';
 import { SecureStream } from './secure-stream.ts';
@@ -31,6 +31,7 @@ export { SecureStream } from './secure-stream.ts';
 export type { ByteStream } from './byte-stream.ts';
 
 export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
+const EMPTY = Buffer.alloc(0);
 /** Largest Noise handshake message accepted: every message has a fixed size, 128 bytes at most. */
 const MAX_HANDSHAKE_MESSAGE_BYTES = Math.max(...HANDSHAKE_MESSAGE_BYTES);
 /** Smallest: every XX message carries at least an ephemeral or an encrypted static key. */
@@ -43,6 +44,11 @@ export interface SecureOptions {
   handshakeTimeoutMs?: number;
   /** Bytes already read from the stream (they came with whatever opened it), taken before anything it emits. */
   initial?: Buffer;
+  /**
+   * Who works out our side of the handshake: by default an IdentityHandshake
+   * on this thread; an accepting side may hand in one from a HandshakePool.
+   */
+  handshake?: HandshakeSide;
 }
 
 /** A handshake message body with its 3-byte little-endian length in front. */
@@ -72,7 +78,7 @@ export function secureSocket(given: ByteStream, isInitiator: boolean, options: S
   const timeoutMs = options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
   return new Promise((resolve, reject) => {
     const guard = new RecordGuard(isInitiator ? 1 : 2);
-    const handshake = new IdentityHandshake(isInitiator, options.keyPair);
+    const handshake: HandshakeSide = options.handshake ?? new IdentityHandshake(isInitiator, options.keyPair);
     let isSettled = false;
     /** Handshake bytes received and not yet used (a message split over chunks). */
     let pending: Buffer | undefined;
@@ -86,6 +92,7 @@ export function secureSocket(given: ByteStream, isInitiator: boolean, options: S
     const fail = (err: NatterError): void => {
       if (isSettled) return;
       stop();
+      handshake.abort?.();
       socket.destroy();
       reject(err);
     };
@@ -94,30 +101,57 @@ export function secureSocket(given: ByteStream, isInitiator: boolean, options: S
     // Every chunk goes through the guard first, then to the handshake.
     const onData = (chunk: Buffer): void => {
       const problem = guard.push(chunk);
-      if (problem === undefined) takeHandshakeBytes(chunk);
-      else fail(guardError(guard, problem));
+      if (problem !== undefined) fail(guardError(guard, problem));
+      else if (isWaiting) pending = pending === undefined ? Buffer.from(chunk) : Buffer.concat([pending, chunk]);
+      else takeHandshakeBytes(chunk);
     };
-    const takeHandshakeBytes = (chunk: Buffer): void => {
-      let buf = pending === undefined ? chunk : Buffer.concat([pending, chunk]);
+    /** True while a reply is worked on elsewhere (a pool thread): bytes that come meanwhile wait in `pending`. */
+    let isWaiting = false;
+    /** Sends the reply to a message, or finishes; true when the handshake is done. */
+    const answered = (reply: Buffer | undefined, rest: Buffer): boolean => {
+      const result = handshake.result;
+      if (result !== undefined) {
+        finish(result, rest, reply === undefined ? undefined : unit(reply));
+        return true;
+      }
+      if (reply !== undefined) socket.write(unit(reply));
+      return false;
+    };
+    const takeHandshakeBytes = (chunk: Buffer | undefined): void => {
+      let buf = pending === undefined ? (chunk ?? EMPTY) : chunk === undefined ? pending : Buffer.concat([pending, chunk]);
       pending = undefined;
-      // Bounded by the chunk: each pass takes one whole message (the guard has checked its length).
-      while (!isSettled && buf.length >= LENGTH_BYTES) {
+      // Bounded by the bytes held: each pass takes one whole message (the guard has checked its length).
+      while (!isSettled && !isWaiting && buf.length >= LENGTH_BYTES) {
         const end = LENGTH_BYTES + buf.readUIntLE(0, LENGTH_BYTES);
         if (buf.length < end) break;
-        let reply: Buffer | undefined;
+        let answer: Buffer | undefined | Promise<Buffer | undefined>;
         try {
-          reply = handshake.receive(buf.subarray(LENGTH_BYTES, end));
+          answer = handshake.receive(buf.subarray(LENGTH_BYTES, end));
         } catch (err) {
           fail(isNatterError(err) ? err : handshakeError(err as Error));
           return;
         }
         buf = buf.subarray(end);
-        const result = handshake.result;
-        if (result !== undefined) {
-          finish(result, buf, reply === undefined ? undefined : unit(reply));
+        if (answer instanceof Promise) {
+          isWaiting = true;
+          answer.then(
+            (reply) => {
+              isWaiting = false;
+              if (isSettled) return;
+              const rest = Buffer.concat([buf, pending ?? EMPTY]);
+              pending = undefined;
+              if (!answered(reply, rest)) takeHandshakeBytes(rest);
+            },
+            (err: unknown) => {
+              isWaiting = false;
+              fail(isNatterError(err) ? err : handshakeError(err as Error));
+            },
+          );
+          // What follows the message, and what comes meanwhile, waits for the answer.
+          buf = Buffer.from(buf);
           return;
         }
-        if (reply !== undefined) socket.write(unit(reply));
+        if (answered(answer, buf)) return;
       }
       if (buf.length > 0) pending = Buffer.from(buf);
     };

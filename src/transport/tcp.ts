@@ -7,6 +7,7 @@ import { isIPv6, connect as netConnect, type Socket } from 'node:net';
 import { ERROR_CODES, NatterError, isNatterError } from '../errors.ts';
 import { FramedConnection, type FramedConnectionOptions } from './framed-connection.ts';
 import type { ByteStream } from './byte-stream.ts';
+import type { HandshakeSide } from './handshake.ts';
 import { MAX_RECORD_PLAINTEXT, secureSocket, type KeyPair, type SecureStream } from './secure.ts';
 
 export interface DialOptions extends FramedConnectionOptions {
@@ -117,18 +118,21 @@ function openSocket(host: string, port: number, localAddress: string | undefined
 /**
  * The accepting side's handshake on a new socket. Resolves with the
  * encrypted stream (and the options FramedConnection needs for it); rejects
- * like secureSocket, with the socket destroyed.
+ * like secureSocket, with the socket destroyed. `handshake`: our side of it
+ * worked out elsewhere (HandshakePool.responder()).
  */
 export async function acceptSecure(
   socket: ByteStream,
   keyPair: KeyPair,
   handshakeTimeoutMs?: number,
   initial?: Buffer,
+  handshake?: HandshakeSide,
 ): Promise<{ stream: SecureStream; connOptions: { maxWriteBytes: number } }> {
   const stream = await secureSocket(socket, false, {
     keyPair,
     ...(handshakeTimeoutMs === undefined ? {} : { handshakeTimeoutMs }),
     ...(initial === undefined ? {} : { initial }),
+    ...(handshake === undefined ? {} : { handshake }),
   });
   return { stream, connOptions: { maxWriteBytes: MAX_RECORD_PLAINTEXT } };
 }

@@ -193,6 +193,39 @@ describe('directory: names bound to keys', () => {
   });
 });
 
+describe('directory: handshakes on worker threads', () => {
+  it('registers clients whose handshakes ran on its threads, each bound to the key it proved', async () => {
+    const { client } = await start({ handshakeThreads: 2 });
+    const clients = await Promise.all(Array.from({ length: 8 }, () => client()));
+    await Promise.all(clients.map((c, i) => c.up(`t${i}`)));
+    const listed = await (clients[0] as RawClient).who();
+    assert.deepEqual(listed.map((p) => p.name).sort(), clients.map((_, i) => `t${i}`).sort());
+    for (const [i, c] of clients.entries()) assert.deepEqual(listed.find((p) => p.name === `t${i}`)?.key, c.keyPair.publicKey);
+  });
+
+  it('fails garbage and handshakes cut off at the deadline there too, and keeps serving', async () => {
+    const { server, port, client } = await start({ handshakeThreads: 1, handshakeTimeoutMs: 200 });
+    // Half a handshake: the first message, then silence until the deadline.
+    const stalled = await rawConnect(port);
+    stalled.on('error', () => {});
+    stalled.resume(); // reading, so that the directory's close is seen
+    stalled.write(Buffer.concat([Buffer.from([32, 0, 0]), Buffer.alloc(32, 9)]));
+    const garbage = await rawConnect(port);
+    garbage.on('error', () => {});
+    garbage.write(Buffer.from([5, 0, 0, 1, 2, 3, 4, 5]));
+    await Promise.all([once(stalled, 'close'), once(garbage, 'close')]);
+    assert.equal(server.counters.handshakeFailures, 2);
+    const good = await client();
+    assert.equal((await good.up('good')).type, 'ACK');
+  });
+
+  it('refuses a number of threads that is not a whole number from 0 to 64', () => {
+    for (const handshakeThreads of [-1, 1.5, 65]) {
+      assert.throws(() => new DirectoryServer({ handshakeThreads }), (err) => err instanceof NatterError && err.code === ERROR_CODES.INVALID_ARGUMENT);
+    }
+  });
+});
+
 describe('directory: DOWN, WHO, ALIVE', () => {
   it('DOWN removes the sender and nobody else', async () => {
     const { client } = await start();
