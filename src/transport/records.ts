@@ -4,7 +4,7 @@
  * crypto_secretstream_xchacha20poly1305 (sodium-universal). No I/O: bytes in,
  * bytes out; secure-stream.ts runs them over a socket.
  *
- *   RecordSealer   plaintext ──▶ [len][tag|ciphertext|mac] …   (cut to 65,536 B of plaintext each)
+ *   RecordSealer   plaintext ──▶ [len][tag|ciphertext|mac] …   (cut to 16,384 B of plaintext each)
  *   RecordOpener   [len][stream id|header] [len][record] … ──▶ plaintext of each record
  *
  * Every unit on the wire is a 3-byte little-endian length and a body. The
@@ -26,8 +26,17 @@ import { ERROR_CODES, NatterError } from '../errors.ts';
 
 /** Bytes of each unit's length prefix. */
 export const LENGTH_BYTES = 3;
-/** Plaintext bytes per encrypted record at most: longer writes are cut into several records. */
+/** Plaintext bytes per encrypted record at most, as received (protocol.md §1.3). */
 export const MAX_RECORD_PLAINTEXT = 65_536;
+/**
+ * Plaintext bytes per record natter sends at most; longer writes are cut
+ * into several records. A quarter of what it accepts, as TLS does: a reader
+ * that takes the stream in reads of 64 KiB then finds most records whole in
+ * one read and decrypts them where they lie, where a record as large as a
+ * read nearly always spans two and has to be gathered into a buffer of its
+ * own first (a WHO listing of half a megabyte: eight such buffers).
+ */
+export const SEND_RECORD_PLAINTEXT = 16_384;
 /** What a record adds to its plaintext: the encrypted tag byte and the 16-byte authentication tag. */
 export const RECORD_OVERHEAD = sodium.crypto_secretstream_xchacha20poly1305_ABYTES;
 /** Largest record body accepted: a full record of plaintext plus its overhead. */
@@ -68,7 +77,7 @@ export function streamId(handshakeHash: Uint8Array, isInitiator: boolean, out: U
 
 /** Bytes that `plaintextBytes` of plaintext take sealed: its records and their lengths. */
 export function sealedBytes(plaintextBytes: number): number {
-  const records = plaintextBytes === 0 ? 0 : Math.ceil(plaintextBytes / MAX_RECORD_PLAINTEXT);
+  const records = plaintextBytes === 0 ? 0 : Math.ceil(plaintextBytes / SEND_RECORD_PLAINTEXT);
   return plaintextBytes + records * (LENGTH_BYTES + RECORD_OVERHEAD);
 }
 
@@ -106,7 +115,7 @@ export class RecordSealer {
   }
 
   /**
-   * Seals `plaintext` as records of at most MAX_RECORD_PLAINTEXT bytes each,
+   * Seals `plaintext` as records of at most SEND_RECORD_PLAINTEXT bytes each,
    * every one with its length, into one buffer; `head` (unsealed bytes, such
    * as the stream header) goes in front of them. Into `into` when given (it
    * must hold sealedBytes(); the result is a view of it), else a new buffer.
@@ -119,8 +128,8 @@ export class RecordSealer {
     if (head !== undefined) out.set(head, 0);
     let at = headBytes;
     // Bounded by the plaintext: each pass seals one record.
-    for (let from = 0; from < n; from += MAX_RECORD_PLAINTEXT) {
-      const size = Math.min(MAX_RECORD_PLAINTEXT, n - from);
+    for (let from = 0; from < n; from += SEND_RECORD_PLAINTEXT) {
+      const size = Math.min(SEND_RECORD_PLAINTEXT, n - from);
       writeLength(out, at, size + RECORD_OVERHEAD);
       // The plaintext sits one byte after the record body's start, where its
       // ciphertext goes: libsodium encrypts it in place (the tag byte first).

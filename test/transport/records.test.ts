@@ -11,10 +11,12 @@ import {
   RECORD_OVERHEAD,
   RecordOpener,
   RecordSealer,
+  SEND_RECORD_PLAINTEXT,
   STREAM_HEADER_BYTES,
   streamId,
 } from '../../src/transport/records.ts';
 import { cutAt } from '../helpers/split.ts';
+import sodium from 'sodium-universal';
 
 const alice = keyPairFromSeed(Buffer.alloc(32, 1));
 const bob = keyPairFromSeed(Buffer.alloc(32, 2));
@@ -86,16 +88,33 @@ describe('records', () => {
     );
   });
 
-  it('cut a large write into records of 65,536 bytes of plaintext, and put bytes given to go ahead in front', () => {
+  it('cut a large write into records of 16,384 bytes of plaintext, and put bytes given to go ahead in front', () => {
     const { sealer, opener, header } = pair();
-    const big = randomBytes(2 * MAX_RECORD_PLAINTEXT + 100);
+    const big = randomBytes(2 * SEND_RECORD_PLAINTEXT + 100);
     const head = Buffer.from('ahead');
     const sealed = sealer.seal(big, Buffer.concat([head, header]));
     assert.deepEqual(sealed.subarray(0, 5), head);
     const records = sealed.subarray(5 + header.length);
     assert.equal(records.length, big.length + 3 * (LENGTH_BYTES + RECORD_OVERHEAD));
-    assert.deepEqual(records.subarray(0, 3), lengthOf(MAX_RECORD_BYTES));
-    assert.deepEqual(openAll(opener, [header, ...cutAt(records, [1, 70_000, 140_000])]), big);
+    assert.deepEqual(records.subarray(0, 3), lengthOf(SEND_RECORD_PLAINTEXT + RECORD_OVERHEAD));
+    assert.deepEqual(openAll(opener, [header, ...cutAt(records, [1, 20_000, 40_000])]), big);
+  });
+
+  it('open records as large as the limit allows, as other implementations may send them', () => {
+    // A record of 65,536 bytes of plaintext, sealed by hand with libsodium as @hyperswarm/secret-stream seals a write.
+    const { dialer, acceptor } = handshake();
+    const header = Buffer.alloc(3 + STREAM_HEADER_BYTES);
+    header.set([STREAM_HEADER_BYTES, 0, 0]);
+    header.set(streamId(dialer.hash, true), 3);
+    const state = Buffer.alloc(52);
+    sodium.crypto_secretstream_xchacha20poly1305_init_push(state, header.subarray(35), dialer.tx.subarray(0, 32));
+    const plain = randomBytes(MAX_RECORD_PLAINTEXT);
+    const record = Buffer.alloc(3 + MAX_RECORD_BYTES);
+    record.set(lengthOf(MAX_RECORD_BYTES));
+    record.set(plain, 4);
+    sodium.crypto_secretstream_xchacha20poly1305_push(state, record.subarray(3), record.subarray(4, 4 + plain.length), null, 0);
+    const opener = new RecordOpener(acceptor.rx, acceptor.hash, false);
+    assert.deepEqual(openAll(opener, cutAt(Buffer.concat([header, record]), [5, 65_536])), plain);
   });
 
   it('give records one at a time, so that a reader may stop between any two', () => {
