@@ -124,6 +124,12 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
     this.#sweepTimer.unref();
     // A SHUTDOWN taken by any directory process sharing the store stops this one too (protocol.md §6.5).
     this.store.onShutdown((reason) => void this.shutdown(reason));
+    // A CALL another process of a shared directory passes to a peer registered here.
+    this.store.onNotice((owner, notice) => {
+      const session = this.#sessions.get(owner);
+      // Only to a registered connection that is still open: CALL is never sent anywhere else.
+      if (session !== undefined && session.name !== undefined && session.conn.state === 'open') session.conn.send(notice);
+    });
   }
 
   #logFault(what: string, err: unknown): void {
@@ -166,6 +172,10 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
   /** The TCP address, once listening. */
   get address(): AddressInfo | undefined {
     return (this.#tcp?.address() as AddressInfo | null) ?? undefined;
+  }
+
+  get listeningPort(): number | undefined {
+    return this.address?.port;
   }
 
   #onSocket(socket: Socket): void {

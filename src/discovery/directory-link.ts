@@ -18,7 +18,7 @@ import { SILENT_LOGGER, type Logger } from '../log.ts';
 import { canonicalIp } from '../protocol/fields.ts';
 import type { CallMessage } from '../protocol/messages.ts';
 import { DirectoryClient, type ProbeResult, type Registration } from './directory-client.ts';
-import type { RelayedStream, Rendezvous } from './rendezvous.ts';
+import type { RelayAt, RelayedStream, Rendezvous } from './rendezvous.ts';
 
 export interface Backoff {
   /** First delay. Default 2,000 ms. */
@@ -40,8 +40,12 @@ export interface DirectoryLinkOptions {
    * (DialOptions.localPort 0) so that hole punching can dial from it.
    */
   connect: () => Promise<DirectoryClient>;
-  /** Opens a relay connection to the same directory, joined to `peer` (openRelay). Without it, relaying is refused. */
-  relay?: (peer: string) => Promise<RelayedStream>;
+  /**
+   * Opens a relay connection to the same directory, joined to `peer`
+   * (openRelay); with `at`, to that process of it, which must prove `at.key`
+   * (requireKey). Without it, relaying is refused.
+   */
+  relay?: (peer: string, at?: RelayAt) => Promise<RelayedStream>;
   backoff?: Backoff;
   /** Random source in [0, 1) for jitter; injectable for tests. */
   random?: () => number;
@@ -65,7 +69,7 @@ export class DirectoryLink extends EventEmitter<DirectoryLinkEvents> implements 
   readonly keyAuthority: KeyAuthority = 'directory';
   readonly name: string;
   readonly #connect: () => Promise<DirectoryClient>;
-  readonly #relay: ((peer: string) => Promise<RelayedStream>) | undefined;
+  readonly #relay: ((peer: string, at?: RelayAt) => Promise<RelayedStream>) | undefined;
   readonly #callListeners: ((call: CallMessage) => void)[] = [];
   readonly #backoff: Backoff;
   readonly #random: () => number;
@@ -213,9 +217,13 @@ export class DirectoryLink extends EventEmitter<DirectoryLinkEvents> implements 
     return this.#connected().probe(port);
   }
 
-  relay(peer: string): Promise<RelayedStream> {
+  relay(peer: string, at?: { ip: string; port: number }): Promise<RelayedStream> {
     if (this.#relay === undefined) return Promise.reject(new NatterError(ERROR_CODES.RELAY_REFUSED, 'no relay is set up for this directory'));
-    return this.#relay(peer);
+    if (at === undefined) return this.#relay(peer);
+    // Only the key our registered connection proved may take the relay elsewhere.
+    const key = this.#client?.directoryKey;
+    if (key === undefined) return Promise.reject(new NatterError(ERROR_CODES.DIRECTORY_UNAVAILABLE, 'the directory is unreachable; retrying in the background'));
+    return this.#relay(peer, { ...at, key });
   }
 
   onCall(listener: (call: CallMessage) => void): void {
