@@ -53,7 +53,8 @@ export class ClientSession {
   #isRunning = false;
   #delayed = 0;
 
-  constructor(id: string, conn: FramedConnection, ip: string, port: number, key: Buffer | undefined, host: SessionHost) {
+  /** `connectedAt`: when the connection was accepted (default: now); the registration deadline counts from it. */
+  constructor(id: string, conn: FramedConnection, ip: string, port: number, key: Buffer | undefined, host: SessionHost, connectedAt?: number) {
     this.id = id;
     this.conn = conn;
     this.ip = ip;
@@ -61,8 +62,8 @@ export class ClientSession {
     this.key = key;
     this.keyHex = key?.toString('hex');
     this.#host = host;
-    this.connectedAt = host.now();
-    this.lastHeard = this.connectedAt;
+    this.connectedAt = connectedAt ?? host.now();
+    this.lastHeard = host.now();
     this.#bucket = new TokenBucket(host.rateBurst, host.ratePerSecond, this.connectedAt);
     this.name = undefined;
   }
