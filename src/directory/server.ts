@@ -170,7 +170,7 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
     await this.store.claimIdentity(this.publicKey.toString('hex'));
     const tcp = createServer({ noDelay: true }, (socket) => this.#onSocket(socket));
     this.#tcp = tcp;
-    await listenOn(tcp, port, host);
+    await listenOn(tcp, port, host, (err) => this.logger.warn({ code: err.code, err: err.message }, 'could not accept a connection'));
     const address = tcp.address() as AddressInfo;
     this.logger.info({ host: address.address, port: address.port }, 'listening');
     return address;

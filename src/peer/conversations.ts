@@ -234,7 +234,7 @@ export class Conversations {
         if (msg.name === peer) return;
         break;
       case 'ERROR':
-        this.#o.events.emit('error', errorFromWire(msg.code, msg.reason), peer);
+        this.#o.events.emit('problem', errorFromWire(msg.code, msg.reason), peer);
         return;
       default:
         break;
@@ -291,7 +291,7 @@ export class Conversations {
         ...(never > 0 ? [`${messages(never)} to ${peer} not delivered`] : []),
         ...(unconfirmed > 0 ? [`${unconfirmed} sent earlier but never confirmed (${peer} may have them)`] : []),
       ];
-      events.emit('error', new NatterError(ERROR_CODES.NOT_DELIVERED, `${parts.join('; ')}: ${reason}`), peer);
+      events.emit('problem', new NatterError(ERROR_CODES.NOT_DELIVERED, `${parts.join('; ')}: ${reason}`), peer);
     }
     if (delivery.waiting(peer) > 0) this.#onUnreachable(peer, new NatterError(ERROR_CODES.TOO_MANY_CHATS, `${peer} is busy: it has as many chats as it allows`));
   }

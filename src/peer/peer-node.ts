@@ -127,7 +127,7 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
     this.#pool.on('attached', (peer, link) => chats.attached(peer, link));
     this.#pool.on('message', (peer, msg, conn, isCurrent) => chats.message(peer, msg, conn, isCurrent));
     this.#pool.on('detached', (peer, reason, err) => chats.detached(peer, reason, err));
-    this.#pool.on('refused', (peer, err) => this.emit('error', err, peer));
+    this.#pool.on('refused', (peer, err) => this.emit('problem', err, peer));
     if (options.rendezvous !== undefined) answerCalls(ctx, options.rendezvous, (conn, kind) => this.#pool.adopt(conn, kind), this.#log);
   }
 
@@ -317,7 +317,7 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
     const isDurable = !(this.#store instanceof MemoryMessageStore);
     for (const { peer, count } of this.#delivery.stop()) {
       if (isDurable) this.emit('kept', peer, count);
-      else this.emit('error', new NatterError(ERROR_CODES.NOT_DELIVERED, `${messages(count)} to ${peer} not delivered: no receipt before leaving`), peer);
+      else this.emit('problem', new NatterError(ERROR_CODES.NOT_DELIVERED, `${messages(count)} to ${peer} not delivered: no receipt before leaving`), peer);
     }
     await this.#pool.stop();
   }

@@ -1,0 +1,90 @@
+/**
+ * What an attacker on the network can do to a peer, tried against real
+ * PeerNodes on 127.0.0.1 (and other loopback addresses, as other machines):
+ * each case is an attack that once worked.
+ */
+import assert from 'node:assert/strict';
+import { connect, type Socket } from 'node:net';
+import { afterEach, describe, it } from 'node:test';
+import type { Discovery, KeyAuthority, PeerInfo } from '../../src/discovery/discovery.ts';
+import { PeerNode, type PeerNodeOptions } from '../../src/peer/peer-node.ts';
+import { GARBAGE_AFTER_HANDSHAKE, handshakeThenGarbage } from '../helpers/attacks.ts';
+import { RawClient } from '../helpers/raw-client.ts';
+
+/** Where peers are, with a directory's rules: strangers may ask, and are asked about; `friends` are accepted at once. */
+class Book implements Discovery {
+  keyAuthority: KeyAuthority = 'friends-table';
+  readonly entries = new Map<string, PeerInfo>();
+  readonly friends = new Set<string>();
+  async lookup(name: string) {
+    return this.entries.get(name);
+  }
+  async list() {
+    return [...this.entries.values()];
+  }
+  isFriend(name: string) {
+    return this.friends.has(name);
+  }
+}
+
+const cleanup: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const fn of cleanup.splice(0).reverse()) await fn();
+});
+
+/** A node with no listener of any event: whatever happens must not throw. */
+async function start(book: Book, name: string, options: Partial<PeerNodeOptions> = {}): Promise<PeerNode> {
+  const node = new PeerNode({ name, discovery: book, listenPort: 0, stopGraceMs: 200, ...options });
+  const { port } = await node.start();
+  book.entries.set(name, { name, ip: '127.0.0.1', port });
+  cleanup.push(() => node.stop());
+  return node;
+}
+
+async function until(cond: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** `to` receives `text` from `from`, sent through the node's own API. */
+async function chatWorks(from: PeerNode, to: PeerNode, text: string): Promise<void> {
+  const got = new Promise<string>((resolve) => to.once('message', (_f, t) => resolve(t)));
+  await from.send(to.name, text);
+  assert.equal(await got, text);
+}
+
+describe('peer: connections an attacker leaves behind', () => {
+  it('connections whose stream fails right after the handshake are gone with it; friends still get through', async () => {
+    const book = new Book();
+    const alice = await start(book, 'alice');
+    const bob = await start(book, 'bob');
+    book.friends.add('alice').add('bob');
+    const port = alice.address?.port as number;
+    for (let i = 0; i < 80; i++) {
+      const socket = await handshakeThenGarbage(port, GARBAGE_AFTER_HANDSHAKE);
+      cleanup.push(() => void socket.destroy());
+    }
+    await until(() => alice.connectionCount === 0, 'every such connection to be forgotten');
+    await chatWorks(bob, alice, 'still here');
+  });
+
+  it('a node with no listeners survives a stranger that sends CONN and then an ERROR frame', async () => {
+    const book = new Book();
+    const alice = await start(book, 'alice', { isAutoAccept: true });
+    const stranger = await RawClient.connect(alice.address?.port as number);
+    cleanup.push(() => stranger.destroy());
+    stranger.send({ type: 'CONN', name: 'mallory', ip: '', port: 1 });
+    assert.deepEqual(await stranger.next(), { type: 'RESP', accept: true, reason: '' });
+    stranger.send({ type: 'ERROR', code: 'NATTER_ERR_INTERNAL', reason: 'boom' });
+    const problems: string[] = [];
+    // Heard as a problem by whoever listens; thrown at nobody who does not.
+    await new Promise((r) => setTimeout(r, 100));
+    alice.on('problem', (e) => problems.push(e.code));
+    stranger.send({ type: 'ERROR', code: 'NATTER_ERR_INTERNAL', reason: 'again' });
+    await until(() => problems.length === 1, 'the second ERROR, as a problem');
+    assert.deepEqual(problems, ['NATTER_ERR_INTERNAL']);
+  });
+});
