@@ -18,6 +18,7 @@
  * asking.
  */
 import type { EventEmitter } from 'node:events';
+import type { Scheduler, TimerHandle } from '../clock.ts';
 import type { Discovery } from '../discovery/discovery.ts';
 import { ERROR_CODES, NatterError, errorFromWire } from '../errors.ts';
 import type { Logger } from '../log.ts';
@@ -37,7 +38,13 @@ export interface ConversationsOptions {
   /** The node: every event of a chat is the node's. */
   events: EventEmitter<PeerNodeEvents>;
   isAutoAccept: boolean;
+  /** Chats open or being opened by us, at most. Requests waiting for an answer do not count. */
   maxChats: number;
+  /** Requests waiting for the user's answer, at most: more are declined as busy. */
+  maxRequests: number;
+  /** A request not answered within this long is declined. */
+  requestTimeoutMs: number;
+  scheduler: Scheduler;
   logger: Logger;
 }
 
@@ -47,6 +54,8 @@ export class Conversations {
   readonly #chats = new Map<string, ChatState>();
   /** The path each open chat was last told to take ('connected', 'moved'). */
   readonly #paths = new Map<string, LinkKind>();
+  /** The deadline of each request waiting for an answer. */
+  readonly #requestTimers = new Map<string, TimerHandle>();
   #isStopping = false;
 
   constructor(options: ConversationsOptions) {
@@ -71,18 +80,22 @@ export class Conversations {
       return;
     }
     this.checkRoom();
-    this.#chats.set(name, 'outgoing');
+    this.#setState(name, 'outgoing');
     try {
       await this.#ensureConnection(name);
     } catch (err) {
-      this.#chats.delete(name);
+      this.#setState(name, undefined);
       throw err;
     }
   }
 
-  /** Chats open or being set up, either way: what maxChats counts. */
+  /**
+   * Chats open or being opened by us: what maxChats counts. Requests from
+   * others do not, or strangers holding unanswered ones would turn friends
+   * away as busy; they have a cap and a deadline of their own.
+   */
   #active(): number {
-    return this.#chats.size;
+    return this.#chats.size - this.#requestTimers.size;
   }
 
   /** @throws NatterError TOO_MANY_CHATS when no chat more may be opened now. */
@@ -99,6 +112,7 @@ export class Conversations {
     if (this.#chats.get(peer) !== 'incoming' || link === undefined) {
       throw new NatterError(ERROR_CODES.NO_SUCH_REQUEST, `${peer} has not asked to chat`);
     }
+    this.checkRoom();
     this.#open(peer, link);
   }
 
@@ -109,7 +123,7 @@ export class Conversations {
       throw new NatterError(ERROR_CODES.NO_SUCH_REQUEST, `${peer} has not asked to chat`);
     }
     link.conn.send({ type: 'RESP', accept: false, reason });
-    this.#chats.delete(peer);
+    this.#setState(peer, undefined);
     this.#o.pool.close(peer);
   }
 
@@ -126,12 +140,14 @@ export class Conversations {
 
   /** What waited for `peer` was dropped: a chat opened only to deliver it has nothing left to do. */
   dropped(peer: string): void {
-    if (this.#chats.get(peer) === 'outgoing' && this.#o.pool.link(peer) === undefined) this.#chats.delete(peer);
+    if (this.#chats.get(peer) === 'outgoing' && this.#o.pool.link(peer) === undefined) this.#setState(peer, undefined);
   }
 
   /** The node stops: no chat is opened again; END goes to every open chat. */
   stop(): void {
     this.#isStopping = true;
+    for (const timer of this.#requestTimers.values()) this.#o.scheduler.clearTimeout(timer);
+    this.#requestTimers.clear();
     for (const [peer, chat] of this.#chats) {
       const link = this.#o.pool.link(peer);
       if (link !== undefined && chat === 'open' && link.isReady) link.conn.send({ type: 'END' });
@@ -153,7 +169,7 @@ export class Conversations {
         delivery.scheduleRetry(peer);
         return;
       }
-      this.#chats.set(peer, 'outgoing');
+      this.#setState(peer, 'outgoing');
     }
     delivery.cancelRetry(peer);
     this.#ensureConnection(peer).catch((err: unknown) => this.#onUnreachable(peer, err));
@@ -166,7 +182,7 @@ export class Conversations {
    */
   isWanted(peer: string): boolean {
     if (this.#isStopping) return false;
-    if (this.#chats.get(peer) === undefined && this.#o.delivery.waiting(peer) > 0) this.#chats.set(peer, 'outgoing');
+    if (this.#chats.get(peer) === undefined && this.#o.delivery.waiting(peer) > 0) this.#setState(peer, 'outgoing');
     return this.#chats.get(peer) !== undefined;
   }
 
@@ -181,17 +197,48 @@ export class Conversations {
       return;
     }
     if (chat === 'incoming') return; // asked again; still waiting for our user
-    if (this.#active() >= this.#o.maxChats) {
+    const isWelcome = this.#o.isAutoAccept || this.#o.discovery.isFriend(peer);
+    if (isWelcome ? this.#active() >= this.#o.maxChats : this.#requestTimers.size >= this.#o.maxRequests) {
       link.conn.send({ type: 'RESP', accept: false, reason: 'busy' });
       this.#o.pool.close(peer);
       return;
     }
-    if (this.#o.isAutoAccept || this.#o.discovery.isFriend(peer)) {
+    if (isWelcome) {
       this.#open(peer, link);
       return;
     }
-    this.#chats.set(peer, 'incoming');
+    this.#setState(peer, 'incoming');
     this.#o.events.emit('request', peer);
+  }
+
+  /** Sets (or, with undefined, forgets) the chat state towards `peer`, keeping a request's deadline with it. */
+  #setState(peer: string, state: ChatState | undefined): void {
+    const s = this.#o.scheduler;
+    const timer = this.#requestTimers.get(peer);
+    if (timer !== undefined && state !== 'incoming') {
+      s.clearTimeout(timer);
+      this.#requestTimers.delete(peer);
+    }
+    if (state === undefined) {
+      this.#chats.delete(peer);
+      return;
+    }
+    this.#chats.set(peer, state);
+    if (state === 'incoming' && timer === undefined) {
+      this.#requestTimers.set(
+        peer,
+        s.setTimeout(() => this.#requestExpired(peer), this.#o.requestTimeoutMs),
+      );
+    }
+  }
+
+  #requestExpired(peer: string): void {
+    this.#requestTimers.delete(peer);
+    if (this.#chats.get(peer) !== 'incoming') return;
+    this.#o.pool.link(peer)?.conn.send({ type: 'RESP', accept: false, reason: 'no answer' });
+    const waited = this.#o.requestTimeoutMs;
+    this.#endChat(peer, 'local', `${peer}'s request went unanswered for ${waited < 1_000 ? `${waited} ms` : `${Math.round(waited / 1_000)} s`}; declined`);
+    this.#o.pool.close(peer);
   }
 
   message(peer: string, msg: Message, conn: FramedConnection, isCurrent: boolean): void {
@@ -272,7 +319,7 @@ export class Conversations {
   /** A dial for waiting messages failed: the chat it opened is dropped; the messages wait. */
   #onUnreachable(peer: string, err: unknown): void {
     const error = err instanceof NatterError ? err : new NatterError(ERROR_CODES.INTERNAL, String(err), { cause: err });
-    if (this.#chats.get(peer) === 'outgoing' && this.#o.pool.link(peer) === undefined) this.#chats.delete(peer);
+    if (this.#chats.get(peer) === 'outgoing' && this.#o.pool.link(peer) === undefined) this.#setState(peer, undefined);
     this.#o.delivery.unreachable(peer, error, error.code === ERROR_CODES.UNKNOWN_PEER && this.#o.sightings.isNeverSeen(peer));
   }
 
@@ -280,7 +327,7 @@ export class Conversations {
   #onDeclined(peer: string, reason: string): void {
     const { delivery, events } = this.#o;
     const refused = reason === 'busy' ? [] : delivery.takeAll(peer);
-    this.#chats.delete(peer);
+    this.#setState(peer, undefined);
     this.#o.pool.close(peer);
     events.emit('declined', peer, reason);
     if (refused.length > 0) {
@@ -300,7 +347,7 @@ export class Conversations {
   #open(peer: string, link: PeerLink): void {
     const { delivery, pool, events } = this.#o;
     const wasOpen = this.#chats.get(peer) === 'open';
-    this.#chats.set(peer, 'open');
+    this.#setState(peer, 'open');
     link.isReady = true;
     delivery.reachable(peer);
     if (!link.isOutbound) link.conn.send({ type: 'RESP', accept: true, reason: '' });
@@ -314,7 +361,7 @@ export class Conversations {
   /** The chat ends; messages still waiting stay, and are offered again later. */
   #endChat(peer: string, reason: EndReason, detail: string): void {
     const had = this.#chats.get(peer);
-    this.#chats.delete(peer);
+    this.#setState(peer, undefined);
     this.#paths.delete(peer);
     if (had !== undefined) this.#o.events.emit('ended', peer, reason, detail);
   }

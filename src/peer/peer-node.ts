@@ -121,6 +121,9 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
       events: this,
       isAutoAccept: o.isAutoAccept,
       maxChats: o.maxChats,
+      maxRequests: o.maxRequests,
+      requestTimeoutMs: o.requestTimeoutMs,
+      scheduler,
       logger: this.#log,
     });
     const chats = this.#chats;

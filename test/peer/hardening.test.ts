@@ -4,7 +4,6 @@
  * each case is an attack that once worked.
  */
 import assert from 'node:assert/strict';
-import { connect, type Socket } from 'node:net';
 import { afterEach, describe, it } from 'node:test';
 import type { Discovery, KeyAuthority, PeerInfo } from '../../src/discovery/discovery.ts';
 import { PeerNode, type PeerNodeOptions } from '../../src/peer/peer-node.ts';
@@ -86,5 +85,45 @@ describe('peer: connections an attacker leaves behind', () => {
     stranger.send({ type: 'ERROR', code: 'NATTER_ERR_INTERNAL', reason: 'again' });
     await until(() => problems.length === 1, 'the second ERROR, as a problem');
     assert.deepEqual(problems, ['NATTER_ERR_INTERNAL']);
+  });
+});
+
+describe('peer: strangers cannot take what friends need', () => {
+  async function stranger(port: number, name: string): Promise<RawClient> {
+    const c = await RawClient.connect(port);
+    cleanup.push(() => c.destroy());
+    c.send({ type: 'CONN', name, ip: '', port: 1 });
+    return c;
+  }
+
+  it('unanswered requests do not count against open chats: a friend is not turned away as busy', async () => {
+    const book = new Book();
+    const alice = await start(book, 'alice', { maxChats: 8, maxRequests: 8 });
+    const requests: string[] = [];
+    alice.on('request', (from) => requests.push(from));
+    for (let i = 0; i < 8; i++) await stranger(alice.address?.port as number, `stranger${i}`);
+    await until(() => requests.length === 8, 'eight requests');
+    const bob = await start(book, 'bob');
+    book.friends.add('bob');
+    await chatWorks(bob, alice, 'a friend, not busy');
+    assert.equal(alice.chatState('bob'), 'open');
+  });
+
+  it('requests have a cap and a deadline of their own', async () => {
+    const book = new Book();
+    const alice = await start(book, 'alice', { maxRequests: 2, requestTimeoutMs: 300 });
+    const ended: string[] = [];
+    alice.on('ended', (peer, _reason, detail) => ended.push(`${peer}: ${detail}`));
+    const port = alice.address?.port as number;
+    const first = await stranger(port, 'one');
+    await stranger(port, 'two');
+    await until(() => alice.chats().length === 2, 'two requests');
+    const third = await stranger(port, 'three');
+    assert.deepEqual(await third.next(), { type: 'RESP', accept: false, reason: 'busy' });
+    // Nobody answers: each is declined at its deadline, and the user hears of it.
+    assert.deepEqual(await first.next(2_000), { type: 'RESP', accept: false, reason: 'no answer' });
+    await until(() => ended.length === 2, 'both requests to end');
+    assert.match(ended[0] as string, /^one: one's request went unanswered for 300 ms; declined$/);
+    assert.deepEqual(alice.chats(), []);
   });
 });
