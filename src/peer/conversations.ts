@@ -28,6 +28,7 @@ import type { Delivery } from './delivery.ts';
 import type { ChatState, EndReason, PeerNodeEvents } from './events.ts';
 import type { LinkKind } from './links/connector.ts';
 import type { DetachReason, LinkPool, PeerLink } from './links/link-pool.ts';
+import type { KeyBook } from './key-book.ts';
 import type { Sightings } from './sightings.ts';
 
 export interface ConversationsOptions {
@@ -35,6 +36,7 @@ export interface ConversationsOptions {
   delivery: Delivery;
   discovery: Discovery;
   sightings: Sightings;
+  keyBook: KeyBook;
   /** The node: every event of a chat is the node's. */
   events: EventEmitter<PeerNodeEvents>;
   isAutoAccept: boolean;
@@ -346,6 +348,17 @@ export class Conversations {
   /** Opens the chat on `link` (answering RESP(accept) when the other side dialed) and sends what waited. */
   #open(peer: string, link: PeerLink): void {
     const { delivery, pool, events } = this.#o;
+    // The key is pinned now that a chat opens with it, not at the handshake: strangers who only knock leave nothing behind.
+    const key = link.conn.remoteKey;
+    if (key !== undefined) {
+      try {
+        this.#o.keyBook.confirm(peer, key);
+      } catch (err) {
+        link.conn.fail(err as NatterError);
+        events.emit('problem', err as NatterError, peer);
+        return;
+      }
+    }
     const wasOpen = this.#chats.get(peer) === 'open';
     this.#setState(peer, 'open');
     link.isReady = true;

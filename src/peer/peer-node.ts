@@ -118,6 +118,7 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
       delivery: this.#delivery,
       discovery: this.discovery,
       sightings: this.#sightings,
+      keyBook: this.keyBook,
       events: this,
       isAutoAccept: o.isAutoAccept,
       maxChats: o.maxChats,

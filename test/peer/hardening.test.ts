@@ -4,11 +4,16 @@
  * each case is an attack that once worked.
  */
 import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import type { Discovery, KeyAuthority, PeerInfo } from '../../src/discovery/discovery.ts';
+import { KeyBook } from '../../src/peer/key-book.ts';
+import { KnownPeers } from '../../src/peer/known-peers.ts';
 import { PeerNode, type PeerNodeOptions } from '../../src/peer/peer-node.ts';
 import { GARBAGE_AFTER_HANDSHAKE, handshakeThenGarbage } from '../helpers/attacks.ts';
 import { RawClient } from '../helpers/raw-client.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 /** Where peers are, with a directory's rules: strangers may ask, and are asked about; `friends` are accepted at once. */
 class Book implements Discovery {
@@ -125,5 +130,28 @@ describe('peer: strangers cannot take what friends need', () => {
     await until(() => ended.length === 2, 'both requests to end');
     assert.match(ended[0] as string, /^one: one's request went unanswered for 300 ms; declined$/);
     assert.deepEqual(alice.chats(), []);
+  });
+
+  it('strangers who only knock leave no pins: a key is pinned when a chat opens; the file is bounded', async () => {
+    const file = join(tempDir('pins'), 'known-peers.json');
+    const book = new Book();
+    const alice = await start(book, 'alice', { keyBook: new KeyBook(new KnownPeers(file)), maxRequests: 4 });
+    const port = alice.address?.port as number;
+    for (let i = 0; i < 100; i++) {
+      const c = await stranger(port, `knock${i}`);
+      // Its CONN is taken (its key checked): a request, or busy once four wait.
+      await until(() => c.pending.length > 0 || alice.chatState(`knock${i}`) === 'incoming', `knock${i}'s CONN to be taken`);
+      c.destroy();
+    }
+    assert.equal(existsSync(file), false, 'not one pin written');
+    const bob = await start(book, 'bob');
+    book.friends.add('bob');
+    await chatWorks(bob, alice, 'hello');
+    const pins = JSON.parse(readFileSync(file, 'utf8')) as { peers: Record<string, unknown> };
+    assert.deepEqual(Object.keys(pins.peers), ['bob']);
+    // However many chats a lifetime holds, the file keeps the most recent MAX of them.
+    const small = new KnownPeers(join(tempDir('pins'), 'known-peers.json'), () => new Date(), 3);
+    for (const name of ['a', 'b', 'c', 'd', 'b']) small.pinPeer(name, alice.publicKey);
+    assert.deepEqual(Object.keys((JSON.parse(readFileSync(small.file as string, 'utf8')) as { peers: object }).peers), ['c', 'd', 'b']);
   });
 });

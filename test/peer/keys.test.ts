@@ -221,6 +221,7 @@ describe('KnownPeers file', () => {
     assert.equal(book.report('x', { name: 'x', ip: '', port: 1, key }, 'directory').status, 'published');
     assert.equal(book.report('x', { name: 'x', ip: '', port: 1, key }, 'friends-table').status, 'verified');
     book.check('x', key, undefined, 'friends-table');
+    book.confirm('x', key);
     const r = book.report('x', { name: 'x', ip: '', port: 1, key: other }, 'directory');
     assert.equal(r.status, 'pinned');
     assert.deepEqual(r.published, other);
