@@ -200,7 +200,9 @@ export class Conversations {
     }
     if (chat === 'incoming') return; // asked again; still waiting for our user
     const isWelcome = this.#o.isAutoAccept || this.#o.discovery.isFriend(peer);
-    if (isWelcome ? this.#active() >= this.#o.maxChats : this.#requestTimers.size >= this.#o.maxRequests) {
+    // A request could not be accepted with every chat taken either: busy for all. Requests themselves
+    // take no chat, only a place among the requests.
+    if (this.#active() >= this.#o.maxChats || (!isWelcome && this.#requestTimers.size >= this.#o.maxRequests)) {
       link.conn.send({ type: 'RESP', accept: false, reason: 'busy' });
       this.#o.pool.close(peer);
       return;

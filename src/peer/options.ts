@@ -45,8 +45,12 @@ export interface PeerNodeOptions {
   maxRetryIntervalMs?: number;
   /** Where the outbox, the ids of received messages and the history live. Default: in memory (lost at exit). */
   store?: MessageStore;
-  /** Inbound connections that have not sent CONN yet, at most; more are refused. Default 64. */
+  /** Inbound connections that have not sent CONN yet (their handshake included), at most; more are refused. Default 64. */
   maxPendingInbound?: number;
+  /** Of those, from one address at most. Default 8. */
+  maxPendingPerAddress?: number;
+  /** From accepting a connection to its CONN, the handshake included: a stranger's one deadline. Default 5,000 ms. */
+  inboundTimeoutMs?: number;
   /** Our identity for the encrypted channel. Default: a new key pair (library use and tests). */
   keyPair?: KeyPair;
   /** Which key each name must prove (pins, the friends table, the directory). Default: pins in memory only. */
@@ -81,6 +85,8 @@ const DEFAULTS = {
   retryIntervalMs: 2_000,
   maxRetryIntervalMs: 60_000,
   maxPendingInbound: 64,
+  maxPendingPerAddress: 8,
+  inboundTimeoutMs: 5_000,
 };
 
 export type ResolvedPeerOptions = typeof DEFAULTS & PeerNodeOptions;
@@ -88,7 +94,7 @@ export type ResolvedPeerOptions = typeof DEFAULTS & PeerNodeOptions;
 /** The options with their defaults filled in. @throws NatterError NATTER_ERR_INVALID_ARGUMENT for a bad value. */
 export function resolvePeerOptions(options: PeerNodeOptions): ResolvedPeerOptions {
   const o = { ...DEFAULTS, ...options };
-  for (const key of ['maxChats', 'maxRequests', 'requestTimeoutMs', 'idleTimeoutMs', 'keepaliveIntervalMs', 'dialTimeoutMs', 'maxOutbox', 'stopGraceMs', 'maxPendingInbound', 'retryIntervalMs', 'maxRetryIntervalMs'] as const) {
+  for (const key of ['maxChats', 'maxRequests', 'requestTimeoutMs', 'idleTimeoutMs', 'keepaliveIntervalMs', 'dialTimeoutMs', 'maxOutbox', 'stopGraceMs', 'maxPendingInbound', 'maxPendingPerAddress', 'inboundTimeoutMs', 'retryIntervalMs', 'maxRetryIntervalMs'] as const) {
     const v = o[key];
     // Durations past a day would overflow Node's timers (about 24.8 days) into 1 ms.
     if (!Number.isSafeInteger(v) || v < 1 || (key.endsWith('Ms') && v > 86_400_000)) {

@@ -93,6 +93,8 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
       listenPort: o.listenPort,
       advertiseIp: o.advertiseIp,
       maxPendingInbound: o.maxPendingInbound,
+      maxPendingPerAddress: o.maxPendingPerAddress,
+      inboundTimeoutMs: o.inboundTimeoutMs,
       keepaliveIntervalMs: o.keepaliveIntervalMs,
       idleTimeoutMs: o.idleTimeoutMs,
       scheduler,

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import type { Discovery, KeyAuthority, PeerInfo } from '../../src/discovery/discovery.ts';
@@ -153,5 +154,48 @@ describe('peer: strangers cannot take what friends need', () => {
     const small = new KnownPeers(join(tempDir('pins'), 'known-peers.json'), () => new Date(), 3);
     for (const name of ['a', 'b', 'c', 'd', 'b']) small.pinPeer(name, alice.publicKey);
     assert.deepEqual(Object.keys((JSON.parse(readFileSync(small.file as string, 'utf8')) as { peers: object }).peers), ['c', 'd', 'b']);
+  });
+});
+
+describe('peer: slow and silent connections', () => {
+  /** A TCP connection from `localAddress` that sends nothing; resolves once connected (or refused). */
+  function silent(port: number, localAddress: string): Promise<Socket> {
+    return new Promise((resolve) => {
+      const socket = connect({ host: '127.0.0.1', port, localAddress });
+      socket.on('error', () => {});
+      socket.once('connect', () => resolve(socket));
+      socket.once('close', () => resolve(socket));
+    });
+  }
+
+  it('one address holding 400 silent connections does not keep a friend from another address out', async () => {
+    const book = new Book();
+    const alice = await start(book, 'alice', { isAutoAccept: true });
+    const port = alice.address?.port as number;
+    const idle = await Promise.all(Array.from({ length: 400 }, () => silent(port, '127.0.0.2')));
+    cleanup.push(() => idle.forEach((s) => s.destroy()));
+    await until(() => idle.filter((s) => !s.destroyed).length <= 8, 'all but that address’s share to be closed');
+    // A friend elsewhere gets in, every time.
+    for (let i = 0; i < 20; i++) {
+      const c = await RawClient.connect(port, { localAddress: '127.0.0.3' });
+      c.send({ type: 'CONN', name: `friend${i}`, ip: '', port: 1 });
+      assert.deepEqual(await c.next(), { type: 'RESP', accept: true, reason: '' });
+      c.destroy();
+    }
+  });
+
+  it('a stranger has one short deadline from accept to CONN, the handshake included', async () => {
+    const book = new Book();
+    const alice = await start(book, 'alice', { inboundTimeoutMs: 300 });
+    const port = alice.address?.port as number;
+    const mute = await silent(port, '127.0.0.1');
+    const handshaken = await RawClient.connect(port); // then says nothing
+    cleanup.push(() => {
+      mute.destroy();
+      handshaken.destroy();
+    });
+    const since = Date.now();
+    await until(() => mute.destroyed && handshaken.isClosed, 'both to be closed', 3_000);
+    assert.ok(Date.now() - since < 1_500, `closed after ${Date.now() - since} ms`);
   });
 });

@@ -69,6 +69,10 @@ export interface LinkPoolOptions {
   /** IP to tell peers in CONN; default: the local address of each connection. */
   advertiseIp: string | undefined;
   maxPendingInbound: number;
+  /** Of those, from one address at most. */
+  maxPendingPerAddress: number;
+  /** From accepting a connection to its CONN, the handshake included, at most. */
+  inboundTimeoutMs: number;
   keepaliveIntervalMs: number;
   idleTimeoutMs: number;
   scheduler: Scheduler;
@@ -113,10 +117,11 @@ export class LinkPool extends EventEmitter<LinkPoolEvents> {
       port: options.listenPort,
       keyPair: options.context.keyPair,
       limits: options.context.limits,
-      handshakeTimeoutMs: options.context.timeoutMs,
-      pending: () => ({ count: this.#anonymous.size, max: options.maxPendingInbound }),
+      handshakeTimeoutMs: options.inboundTimeoutMs,
+      pending: (ip) => ({ count: this.#anonymous.size, max: options.maxPendingInbound, fromIp: this.#anonymousFrom(ip), maxPerIp: options.maxPendingPerAddress }),
+      now: () => options.scheduler.now(),
       logger: options.logger,
-      onConnection: (conn) => this.#onInbound(conn),
+      onConnection: (conn, acceptedAt) => this.#onInbound(conn, 'direct', acceptedAt),
     });
   }
 
@@ -274,7 +279,15 @@ export class LinkPool extends EventEmitter<LinkPoolEvents> {
     conn.send({ type: 'CONN', name: this.#o.name, ip: ip === '' ? '' : canonicalIp(ip), port: this.#address?.port ?? 1 });
   }
 
-  #onInbound(conn: FramedConnection, kind: LinkKind = 'direct'): void {
+  /** Connections from `ip` that have not said who they are. */
+  #anonymousFrom(ip: string): number {
+    let n = 0;
+    for (const conn of this.#anonymous) if (conn.remoteAddress !== undefined && canonicalIp(conn.remoteAddress) === ip) n++;
+    return n;
+  }
+
+  /** `acceptedAt`: when the listener accepted it; the wait for CONN ends inboundTimeoutMs after (default: now). */
+  #onInbound(conn: FramedConnection, kind: LinkKind = 'direct', acceptedAt?: number): void {
     if (this.#isStopping) {
       void conn.close();
       return;
@@ -282,10 +295,11 @@ export class LinkPool extends EventEmitter<LinkPoolEvents> {
     this.counters.accepted++;
     this.#anonymous.add(conn);
     const s = this.#o.scheduler;
-    const timeoutMs = this.#o.context.timeoutMs;
+    const timeoutMs = this.#o.inboundTimeoutMs;
+    const left = Math.max(0, (acceptedAt ?? s.now()) + timeoutMs - s.now());
     const deadline = s.setTimeout(() => {
-      conn.fail(new NatterError(ERROR_CODES.TIMEOUT, `no CONN within ${timeoutMs} ms`));
-    }, timeoutMs);
+      conn.fail(new NatterError(ERROR_CODES.TIMEOUT, `no CONN within ${timeoutMs} ms of connecting`));
+    }, left);
     const onFirst = (msg: Message): void => {
       conn.off('message', onFirst);
       if (msg.type !== 'CONN') {
