@@ -21,7 +21,7 @@ import type { Logger } from '../log.ts';
 import { canonicalIp } from '../protocol/fields.ts';
 import type { DirectoryCounters } from './handlers/context.ts';
 import type { DirectoryOptions } from './options.ts';
-import { TokenBucket } from './rate-limiter.ts';
+import { TokenBucket } from '../rate-limiter.ts';
 import type { ClientSession } from './session.ts';
 import type { DirectoryStore } from './store/store.ts';
 

@@ -32,6 +32,7 @@ import { handleDump } from './handlers/dump.ts';
 import { handleShutdown } from './handlers/shutdown.ts';
 import { handleUp } from './handlers/up.ts';
 import { handleWho } from './handlers/who.ts';
+import { handleFind } from './handlers/find.ts';
 import { resolveDirectoryOptions, type DirectoryOptions } from './options.ts';
 import { ClientSession, type SessionHost } from './session.ts';
 import type { DirectoryStore } from './store/store.ts';
@@ -76,6 +77,7 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
     departures: 0,
     expirations: 0,
     whoServed: 0,
+    findsServed: 0,
     alivesReceived: 0,
     nacksSent: 0,
     adminRefused: 0,
@@ -326,6 +328,8 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
         return handleDown(this, session);
       case 'WHO':
         return handleWho(this, session);
+      case 'FIND':
+        return handleFind(this, session, msg);
       case 'ALIVE':
         return handleAlive(this, session);
       case 'SHUTDOWN':
@@ -461,6 +465,11 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
     this.#peerFrames = next;
     this.#listing = { generation, frames: Buffer.concat(frames) };
     return this.#listing.frames;
+  }
+
+  async peerFrame(name: string): Promise<Buffer | undefined> {
+    await this.listing();
+    return this.#peerFrames.get(name)?.frame;
   }
 
   async dumpState(): Promise<DirectoryState> {

@@ -14,7 +14,7 @@
 import { ERROR_CODES, NatterError } from '../errors.ts';
 import type { Message } from '../protocol/messages.ts';
 import type { FramedConnection } from '../transport/framed-connection.ts';
-import { TokenBucket } from './rate-limiter.ts';
+import { TokenBucket } from '../rate-limiter.ts';
 
 /** Messages decoded but not yet handled before the connection stops reading. */
 const MAX_PENDING = 16;

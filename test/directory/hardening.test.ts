@@ -8,6 +8,7 @@ import { afterEach, describe, it } from 'node:test';
 import { DirectoryServer } from '../../src/directory/server.ts';
 import type { DirectoryOptions } from '../../src/directory/options.ts';
 import { DirectoryClient } from '../../src/discovery/directory-client.ts';
+import { ERROR_CODES, NatterError } from '../../src/errors.ts';
 import { GARBAGE_AFTER_HANDSHAKE, handshakeThenGarbage } from '../helpers/attacks.ts';
 import { newKeyPair } from '../helpers/raw-client.ts';
 
@@ -66,6 +67,23 @@ describe('directory: connections an attacker leaves behind', () => {
     const since = Date.now();
     await until(() => silent.every((s) => s.destroyed), 'every silent connection to be closed', 3_000);
     assert.ok(Date.now() - since < 2_000, `closed after ${Date.now() - since} ms, not at the 10 s handshake deadline`);
+  });
+});
+
+describe('directory: FIND, one name at a time', () => {
+  it('answers a listing of one, or of none; refuses an unregistered asker', async () => {
+    const { server, port } = await directory();
+    const alice = await DirectoryClient.connect({ host: '127.0.0.1', port, keyPair: newKeyPair() });
+    const bobKey = newKeyPair();
+    const bob = await DirectoryClient.connect({ host: '127.0.0.1', port, keyPair: bobKey });
+    const stranger = await DirectoryClient.connect({ host: '127.0.0.1', port, keyPair: newKeyPair() });
+    cleanup.push(() => alice.close(), () => bob.close(), () => stranger.close());
+    await alice.register('alice');
+    const { port: bobPort } = await bob.register('bob');
+    assert.deepEqual(await alice.find('bob'), { name: 'bob', ip: '127.0.0.1', port: bobPort, key: bobKey.publicKey });
+    assert.equal(await alice.find('nobody'), undefined);
+    await assert.rejects(stranger.find('bob'), (e: unknown) => e instanceof NatterError && e.code === ERROR_CODES.NOT_REGISTERED);
+    assert.equal(server.counters.findsServed, 2);
   });
 });
 

@@ -12,8 +12,12 @@ import type { Discovery, KeyAuthority, PeerInfo } from '../../src/discovery/disc
 import { KeyBook } from '../../src/peer/key-book.ts';
 import { KnownPeers } from '../../src/peer/known-peers.ts';
 import { PeerNode, type PeerNodeOptions } from '../../src/peer/peer-node.ts';
+import { DirectoryServer } from '../../src/directory/server.ts';
+import { DirectoryClient } from '../../src/discovery/directory-client.ts';
+import { DirectoryLink } from '../../src/discovery/directory-link.ts';
+import { ERROR_CODES } from '../../src/errors.ts';
 import { GARBAGE_AFTER_HANDSHAKE, handshakeThenGarbage } from '../helpers/attacks.ts';
-import { RawClient } from '../helpers/raw-client.ts';
+import { newKeyPair, RawClient } from '../helpers/raw-client.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 /** Where peers are, with a directory's rules: strangers may ask, and are asked about; `friends` are accepted at once. */
@@ -176,9 +180,10 @@ describe('peer: slow and silent connections', () => {
     cleanup.push(() => idle.forEach((s) => s.destroy()));
     await until(() => idle.filter((s) => !s.destroyed).length <= 8, 'all but that address’s share to be closed');
     // A friend elsewhere gets in, every time.
+    const keyPair = newKeyPair();
     for (let i = 0; i < 20; i++) {
-      const c = await RawClient.connect(port, { localAddress: '127.0.0.3' });
-      c.send({ type: 'CONN', name: `friend${i}`, ip: '', port: 1 });
+      const c = await RawClient.connect(port, { localAddress: '127.0.0.3', keyPair });
+      c.send({ type: 'CONN', name: 'friend', ip: '', port: 1 });
       assert.deepEqual(await c.next(), { type: 'RESP', accept: true, reason: '' });
       c.destroy();
     }
@@ -197,5 +202,50 @@ describe('peer: slow and silent connections', () => {
     const since = Date.now();
     await until(() => mute.destroyed && handshaken.isClosed, 'both to be closed', 3_000);
     assert.ok(Date.now() - since < 1_500, `closed after ${Date.now() - since} ms`);
+  });
+});
+
+describe('peer: a flood of strangers does not spend its directory budget', () => {
+  it('300 CONNs under new names: the peer asks the directory little, is never rate-limited off it, and friends still chat', async () => {
+    const directory = new DirectoryServer({ aliveIntervalMs: 60_000 });
+    const { port: dirPort } = await directory.listen(0, '127.0.0.1');
+    cleanup.push(() => directory.close());
+    const lost: unknown[] = [];
+    const join = async (name: string): Promise<PeerNode> => {
+      const keyPair = newKeyPair();
+      const link = new DirectoryLink({ name, connect: () => DirectoryClient.connect({ host: '127.0.0.1', port: dirPort, keyPair }) });
+      link.on('lost', (err) => lost.push(err));
+      const { port } = await link.start();
+      const node = new PeerNode({ name, discovery: link, keyPair, listenPort: port, isAutoAccept: true, stopGraceMs: 200 });
+      await node.start();
+      cleanup.push(async () => {
+        await node.stop();
+        await link.stop();
+      });
+      return node;
+    };
+    const alice = await join('alice');
+    const port = alice.address?.port as number;
+    const since = Date.now();
+    const refusals = new Map<string, number>();
+    for (let batch = 0; batch < 30; batch++) {
+      await Promise.all(
+        Array.from({ length: 10 }, async (_, i) => {
+          const c = await RawClient.connect(port, { localAddress: `127.0.0.${10 + i}` });
+          c.send({ type: 'CONN', name: `flood${batch}x${i}`, ip: '', port: 1 });
+          const answer = await c.next().catch(() => undefined);
+          const code = answer?.type === 'ERROR' ? answer.code : String(answer?.type);
+          refusals.set(code, (refusals.get(code) ?? 0) + 1);
+          c.destroy();
+        }),
+      );
+    }
+    const seconds = (Date.now() - since) / 1000;
+    assert.equal(directory.counters.rateLimited, 0, 'the directory never had to slow alice down');
+    assert.deepEqual(lost, [], 'alice kept her directory connection');
+    assert.ok(directory.counters.findsServed <= 8 + Math.ceil(2 * seconds) + 2, `${directory.counters.findsServed} lookups in ${seconds.toFixed(1)} s`);
+    assert.ok((refusals.get(ERROR_CODES.RATE_LIMITED) ?? 0) > 200, JSON.stringify([...refusals]));
+    const bob = await join('bob');
+    await chatWorks(bob, alice, 'after the flood');
   });
 });

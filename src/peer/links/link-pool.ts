@@ -22,6 +22,7 @@ import type { PeerInfo } from '../../discovery/discovery.ts';
 import { ERROR_CODES, NatterError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import { canonicalIp } from '../../protocol/fields.ts';
+import { TokenBucket } from '../../rate-limiter.ts';
 import type { Message } from '../../protocol/messages.ts';
 import type { FramedConnection } from '../../transport/framed-connection.ts';
 import type { Connector, ConnectorContext, LinkKind } from './connector.ts';
@@ -84,6 +85,15 @@ export interface LinkPoolOptions {
   isWanted(peer: string): boolean;
 }
 
+/**
+ * Lookups for names that connect to us and are not pinned (strangers, as
+ * far as we know): a burst, then this many a second. They cost a request
+ * to the directory, whose rate limit is ours too: a flood of strangers must
+ * not spend it. Past it, their CONN is refused as rate limited.
+ */
+const STRANGER_LOOKUP_BURST = 8;
+const STRANGER_LOOKUPS_PER_SECOND = 2;
+
 /** When a relayed link we dialed tries a better path again: soon, then less and less often. */
 const UPGRADE_DELAYS_MS = [2_000, 5_000, 15_000, 60_000, 300_000];
 
@@ -108,10 +118,12 @@ export class LinkPool extends EventEmitter<LinkPoolEvents> {
   #isStopping = false;
   /** Connections opened over the pool's life (DUMP, and tests of connection reuse). */
   readonly counters = { dialed: 0, accepted: 0, idleClosed: 0 };
+  readonly #strangerLookups: TokenBucket;
 
   constructor(options: LinkPoolOptions) {
     super();
     this.#o = options;
+    this.#strangerLookups = new TokenBucket(STRANGER_LOOKUP_BURST, STRANGER_LOOKUPS_PER_SECOND, options.scheduler.now());
     this.#listener = new PeerListener({
       host: options.listenHost,
       port: options.listenPort,
@@ -339,6 +351,9 @@ export class LinkPool extends EventEmitter<LinkPoolEvents> {
     const key = conn.remoteKey;
     if (key === undefined) return new NatterError(ERROR_CODES.HANDSHAKE_FAILED, 'the connection has no proven key');
     const ctx = this.#o.context;
+    if (ctx.keyBook.known.peer(name) === undefined && !this.#strangerLookups.tryTake(this.#o.scheduler.now())) {
+      return new NatterError(ERROR_CODES.RATE_LIMITED, 'too many new peers are connecting at once; try again in a few seconds');
+    }
     let info: PeerInfo | undefined;
     try {
       info = await ctx.lookup(name);
