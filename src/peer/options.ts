@@ -45,6 +45,12 @@ export interface PeerNodeOptions {
   maxRetryIntervalMs?: number;
   /** Where the outbox, the ids of received messages and the history live. Default: in memory (lost at exit). */
   store?: MessageStore;
+  /**
+   * Frames (chat messages, receipts and the rest) one peer may send a second,
+   * after a burst of twice as many; a faster peer is read at that pace, and
+   * the others are read as usual. Default 1,000.
+   */
+  maxFramesPerSecond?: number;
   /** Inbound connections that have not sent CONN yet (their handshake included), at most; more are refused. Default 64. */
   maxPendingInbound?: number;
   /** Of those, from one address at most. Default 8. */
@@ -85,6 +91,7 @@ const DEFAULTS = {
   retryIntervalMs: 2_000,
   maxRetryIntervalMs: 60_000,
   maxPendingInbound: 64,
+  maxFramesPerSecond: 1_000,
   maxPendingPerAddress: 8,
   inboundTimeoutMs: 5_000,
 };
@@ -94,7 +101,7 @@ export type ResolvedPeerOptions = typeof DEFAULTS & PeerNodeOptions;
 /** The options with their defaults filled in. @throws NatterError NATTER_ERR_INVALID_ARGUMENT for a bad value. */
 export function resolvePeerOptions(options: PeerNodeOptions): ResolvedPeerOptions {
   const o = { ...DEFAULTS, ...options };
-  for (const key of ['maxChats', 'maxRequests', 'requestTimeoutMs', 'idleTimeoutMs', 'keepaliveIntervalMs', 'dialTimeoutMs', 'maxOutbox', 'stopGraceMs', 'maxPendingInbound', 'maxPendingPerAddress', 'inboundTimeoutMs', 'retryIntervalMs', 'maxRetryIntervalMs'] as const) {
+  for (const key of ['maxChats', 'maxRequests', 'requestTimeoutMs', 'idleTimeoutMs', 'keepaliveIntervalMs', 'dialTimeoutMs', 'maxOutbox', 'stopGraceMs', 'maxPendingInbound', 'maxFramesPerSecond', 'maxPendingPerAddress', 'inboundTimeoutMs', 'retryIntervalMs', 'maxRetryIntervalMs'] as const) {
     const v = o[key];
     // Durations past a day would overflow Node's timers (about 24.8 days) into 1 ms.
     if (!Number.isSafeInteger(v) || v < 1 || (key.endsWith('Ms') && v > 86_400_000)) {

@@ -93,6 +93,7 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
       listenPort: o.listenPort,
       advertiseIp: o.advertiseIp,
       maxPendingInbound: o.maxPendingInbound,
+      maxFramesPerSecond: o.maxFramesPerSecond,
       maxPendingPerAddress: o.maxPendingPerAddress,
       inboundTimeoutMs: o.inboundTimeoutMs,
       keepaliveIntervalMs: o.keepaliveIntervalMs,

@@ -19,6 +19,7 @@ import { ERROR_CODES } from '../../src/errors.ts';
 import { GARBAGE_AFTER_HANDSHAKE, handshakeThenGarbage } from '../helpers/attacks.ts';
 import { newKeyPair, RawClient } from '../helpers/raw-client.ts';
 import { tempDir } from '../helpers/tmp.ts';
+import { encodeMessage } from '../../src/protocol/codec.ts';
 
 /** Where peers are, with a directory's rules: strangers may ask, and are asked about; `friends` are accepted at once. */
 class Book implements Discovery {
@@ -247,5 +248,56 @@ describe('peer: a flood of strangers does not spend its directory budget', () =>
     assert.ok((refusals.get(ERROR_CODES.RATE_LIMITED) ?? 0) > 200, JSON.stringify([...refusals]));
     const bob = await join('bob');
     await chatWorks(bob, alice, 'after the flood');
+  });
+});
+
+describe('peer: a flooding friend', () => {
+  it('is read at its pace while everyone else is read as usual', async () => {
+    const book = new Book();
+    const alice = await start(book, 'alice', { isAutoAccept: true, maxFramesPerSecond: 100 });
+    const bob = await start(book, 'bob');
+    book.friends.add('alice').add('bob');
+    const from = new Map<string, number>();
+    alice.on('message', (f) => from.set(f, (from.get(f) ?? 0) + 1));
+    const flooder = await RawClient.connect(alice.address?.port as number);
+    cleanup.push(() => flooder.destroy());
+    flooder.send({ type: 'CONN', name: 'flood', ip: '', port: 1 });
+    assert.deepEqual(await flooder.next(), { type: 'RESP', accept: true, reason: '' });
+    const since = Date.now();
+    // 3,000 messages at once, in records of a reasonable size.
+    const frames = Buffer.concat(Array.from({ length: 3_000 }, (_, i) => encodeMessage({ type: 'TEXT', id: i.toString(16).padStart(32, '0'), ts: Date.now(), text: `flood ${i}` })));
+    for (let at = 0; at < frames.length; at += 32_768) flooder.sendBytes(frames.subarray(at, at + 32_768));
+    // bob's messages go through meanwhile.
+    for (let i = 0; i < 20; i++) await bob.send('alice', `bob ${i}`);
+    await until(() => from.get('bob') === 20, "bob's messages", 3_000);
+    const flooded = from.get('flood') ?? 0;
+    const elapsed = (Date.now() - since) / 1000;
+    assert.ok(flooded <= 200 + 100 * elapsed + 10, `${flooded} of the flood taken in ${elapsed.toFixed(2)} s: more than its pace`);
+    assert.ok(flooded >= 100, `${flooded}: the flood is read, at its pace`);
+  });
+
+  it('a consumer that pauses the node after each message still hears everyone in turn', async () => {
+    const book = new Book();
+    const alice = await start(book, 'alice', { isAutoAccept: true, maxFramesPerSecond: 1_000_000 });
+    const bob = await start(book, 'bob');
+    book.friends.add('alice').add('bob');
+    const order: string[] = [];
+    alice.on('message', (f) => {
+      order.push(f);
+      // As a UI whose output is full: nobody is read until it drains.
+      alice.pauseInput();
+      setImmediate(() => alice.resumeInput());
+    });
+    const flooder = await RawClient.connect(alice.address?.port as number);
+    cleanup.push(() => flooder.destroy());
+    flooder.send({ type: 'CONN', name: 'flood', ip: '', port: 1 });
+    assert.deepEqual(await flooder.next(), { type: 'RESP', accept: true, reason: '' });
+    const frames = Buffer.concat(Array.from({ length: 3_000 }, (_, i) => encodeMessage({ type: 'TEXT', id: i.toString(16).padStart(32, '0'), ts: Date.now(), text: `flood ${i}` })));
+    for (let at = 0; at < frames.length; at += 32_768) flooder.sendBytes(frames.subarray(at, at + 32_768));
+    await until(() => order.length > 10, 'the flood to start');
+    for (let i = 0; i < 5; i++) await bob.send('alice', `bob ${i}`);
+    await until(() => order.filter((f) => f === 'bob').length === 5, "bob's messages", 10_000);
+    const floodBefore = order.lastIndexOf('bob') + 1 - 5;
+    assert.ok(floodBefore < 1_500, `${floodBefore} of the flood's messages went before bob's last`);
   });
 });

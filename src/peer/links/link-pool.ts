@@ -76,6 +76,8 @@ export interface LinkPoolOptions {
   inboundTimeoutMs: number;
   keepaliveIntervalMs: number;
   idleTimeoutMs: number;
+  /** Frames one peer may send a second (after a burst of twice as many); faster ones are read at that pace. */
+  maxFramesPerSecond: number;
   scheduler: Scheduler;
   logger: Logger;
   /**
@@ -100,6 +102,10 @@ const UPGRADE_DELAYS_MS = [2_000, 5_000, 15_000, 60_000, 300_000];
 interface Entry {
   link: PeerLink;
   liveness: Liveness;
+  /** The other side's frames: a burst, then a steady rate. */
+  bucket: TokenBucket;
+  /** Not read until its tokens are back (it sent faster than its rate). */
+  isThrottled: boolean;
 }
 
 export class LinkPool extends EventEmitter<LinkPoolEvents> {
@@ -204,7 +210,7 @@ export class LinkPool extends EventEmitter<LinkPoolEvents> {
 
   resume(): void {
     this.#isInputPaused = false;
-    for (const { link } of this.#links.values()) link.conn.resume();
+    for (const entry of this.#links.values()) if (!entry.isThrottled) entry.link.conn.resume();
   }
 
   /** Stops accepting and dialing, and closes every connection gracefully. */
@@ -416,9 +422,21 @@ export class LinkPool extends EventEmitter<LinkPoolEvents> {
         this.close(peer);
       },
     });
-    this.#links.set(peer, { link, liveness });
+    const rate = this.#o.maxFramesPerSecond;
+    const entry: Entry = { link, liveness, bucket: new TokenBucket(2 * rate, rate, s.now()), isThrottled: false };
+    this.#links.set(peer, entry);
     if (this.#isInputPaused) conn.pause();
     conn.on('message', (msg) => {
+      const wait = entry.bucket.take(s.now());
+      if (wait > 0 && !entry.isThrottled) {
+        // Faster than its rate: this frame is taken, the next ones wait in the network meanwhile.
+        entry.isThrottled = true;
+        conn.pause();
+        s.setTimeout(() => {
+          entry.isThrottled = false;
+          if (!this.#isInputPaused) conn.resume();
+        }, wait);
+      }
       if (this.#links.get(peer)?.link !== link) {
         // A connection we are closing (idle, or a duplicate): what the other side sent before
         // it saw us close still counts (the owner takes TEXT of an open chat, and receipts).
