@@ -87,6 +87,21 @@ describe('directory: FIND, one name at a time', () => {
   });
 });
 
+describe('directory: a refusal says why', () => {
+  it('a client of a full directory hears that it is full, not that the connection closed', async () => {
+    const { port } = await directory({ maxClients: 1 });
+    const first = await DirectoryClient.connect({ host: '127.0.0.1', port, keyPair: newKeyPair() });
+    cleanup.push(() => first.close());
+    await assert.rejects(
+      DirectoryClient.connect({ host: '127.0.0.1', port, keyPair: newKeyPair() }).then(async (client) => {
+        cleanup.push(() => client.close());
+        return client.register('bob');
+      }),
+      (e: unknown) => e instanceof NatterError && e.code === ERROR_CODES.SERVER_FULL && /the directory is full \(1 clients\)/.test(e.message),
+    );
+  });
+});
+
 /** A TCP connection from `localAddress` that sends nothing; resolves once connected. */
 function openSocket(port: number, localAddress: string): Promise<Socket> {
   return new Promise((resolve) => {
