@@ -7,7 +7,8 @@ import { ERROR_CODES, NatterError } from '../errors.ts';
 import { defaultDataDir } from '../peer/store/data-dir.ts';
 import { FileMessageStore } from '../peer/store/file-message-store.ts';
 import { normalizeName } from '../protocol/fields.ts';
-import { ChatSession, type FindPeers } from './chat-session.ts';
+import { startChat, type FindPeers } from '../chat/start-chat.ts';
+import { runChatUi } from '../chat/ui.ts';
 import { IDENTITY_FLAG, NEW_IDENTITY_FLAG, loadCredentials } from './identity-options.ts';
 import { JsonUi } from './json-ui.ts';
 import { LineUi } from './line-ui.ts';
@@ -91,39 +92,34 @@ export function chatCommand(): Command {
       const store = FileMessageStore.open({ dir: flags.dataDir ?? defaultDataDir(name), isHistoryOn: flags.history });
       let started;
       try {
-        started = await ChatSession.start({
-        name,
-        find,
-        keyPair,
-        known,
-        isTrustingDirectory: flags.trustDirectory,
-        // With neither a directory nor a friends table, two people on one network meet with no setup at all.
-        isLanOn: flags.lan ?? find.kind === 'local',
-        listenHost: flags.listen,
-        isAutoAccept: flags.autoAccept,
-        maxChats: flags.maxChats,
-        idleTimeoutMs: flags.idleTimeout,
-        keepaliveIntervalMs: flags.keepalive,
-        store,
-        retryIntervalMs: flags.retry,
-        logger,
-      });
+        started = await startChat({
+          name,
+          find,
+          keyPair,
+          known,
+          isTrustingDirectory: flags.trustDirectory,
+          // With neither a directory nor a friends table, two people on one network meet with no setup at all.
+          isLanOn: flags.lan ?? find.kind === 'local',
+          listenHost: flags.listen,
+          isAutoAccept: flags.autoAccept,
+          maxChats: flags.maxChats,
+          idleTimeoutMs: flags.idleTimeout,
+          keepaliveIntervalMs: flags.keepalive,
+          store,
+          retryIntervalMs: flags.retry,
+          logger,
+        });
       } catch (err) {
         store.close();
         throw err;
       }
       const { session, ready } = started;
       const ui = flags.json ? new JsonUi(session) : new LineUi(session);
-      const done = new Promise<number>((resolve) => session.once('done', resolve));
       process.once('SIGTERM', () => void session.quit());
       process.once('SIGINT', () => void session.quit());
       // Whoever reads our output went away (a script closed the pipe): leave cleanly instead of dying on EPIPE.
       process.stdout.on('error', () => void session.quit());
-      ui.start(ready);
-      session.begin();
-      ui.showRecovered();
-      const code = await done;
-      ui.close();
+      const code = await runChatUi(session, ui, ready);
       // Let stdout drain before main.ts exits the process.
       await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
       if (code !== 0) process.exitCode = code;

@@ -7,15 +7,16 @@ import { clearScreenDown, createInterface, cursorTo, moveCursor, type Interface 
 import { styleText } from 'node:util';
 import { NatterError } from '../errors.ts';
 import type { LinkKind } from '../peer/links/connector.ts';
-import type { ChatEvent, ChatSession } from './chat-session.ts';
+import type { ChatEvent, ReadyEvent } from '../chat/events.ts';
+import type { ChatCommands, ChatUi } from '../chat/ui.ts';
 import { CommandQueue } from './command-queue.ts';
 import { HELP, columns, parseTyped } from './input.ts';
 import { sanitize } from './sanitize.ts';
 
 type Style = Parameters<typeof styleText>[0];
 
-export class LineUi {
-  readonly #session: ChatSession;
+export class LineUi implements ChatUi {
+  readonly #session: ChatCommands;
   readonly #out: NodeJS.WriteStream;
   readonly #rl: Interface;
   readonly #isTerminal: boolean;
@@ -35,7 +36,7 @@ export class LineUi {
   readonly #waiting = new Map<string, number>();
   #deliveredTimer: NodeJS.Timeout | undefined;
 
-  constructor(session: ChatSession, input: NodeJS.ReadStream = process.stdin, output: NodeJS.WriteStream = process.stdout) {
+  constructor(session: ChatCommands, input: NodeJS.ReadStream = process.stdin, output: NodeJS.WriteStream = process.stdout) {
     this.#session = session;
     this.#out = output;
     this.#isTerminal = Boolean(input.isTTY && output.isTTY);
@@ -44,17 +45,16 @@ export class LineUi {
     this.#rl = createInterface({ input, output, terminal: this.#isTerminal, prompt: '> ' });
     new CommandQueue(this.#rl, (line) => this.#onLine(line), () => void session.quit());
     this.#rl.on('SIGINT', () => void session.quit());
-    session.on('event', (e) => this.#onEvent(e));
   }
 
-  start(ready: ChatEvent & { type: 'ready' }): void {
+  start(ready: ReadyEvent): void {
     this.#print(`natter: ${ready.name} ready at ${ready.ip}:${ready.port} via ${ready.via}. Type /help for commands.`, 'bold');
     this.#setPrompt();
     this.#rl.prompt();
   }
 
   /** After start(): says what an earlier run left in the outbox (the session announces it). */
-  showRecovered(): void {
+  caughtUp(): void {
     for (const [to, n] of this.#recovered) {
       this.#print(`* ${plural(n, 'message')} to ${to} from last time ${n === 1 ? 'waits' : 'wait'} in the outbox; ${n === 1 ? 'it leaves' : 'they leave'} when ${to} can be reached (/drop ${to} cancels ${n === 1 ? 'it' : 'them'})`, 'yellow');
     }
@@ -129,7 +129,7 @@ export class LineUi {
     this.#setPrompt();
   }
 
-  #onEvent(e: ChatEvent): void {
+  event(e: ChatEvent): void {
     switch (e.type) {
       case 'request':
         this.#print(`${e.from} wants to chat: /accept ${e.from} or /decline ${e.from}`, 'yellow');
@@ -320,7 +320,7 @@ export class LineUi {
         await s.decline(cmd.name);
         break;
       case 'switch':
-        if (cmd.name === s.node.name) this.#print('! that is you: /switch to someone else', 'red');
+        if (cmd.name === s.name) this.#print('! that is you: /switch to someone else', 'red');
         else this.#switch(cmd.name);
         break;
       case 'whois':
