@@ -10,8 +10,8 @@ import { normalizeName } from '../protocol/fields.ts';
 import { startChat, type FindPeers } from '../chat/start-chat.ts';
 import { runChatUi } from '../chat/ui.ts';
 import { IDENTITY_FLAG, NEW_IDENTITY_FLAG, loadCredentials } from './identity-options.ts';
-import { JsonUi } from './json-ui.ts';
-import { LineUi } from './line-ui.ts';
+import { JsonUi } from './ui/json-ui.ts';
+import { LineUi } from './ui/line-ui.ts';
 import { stderrLogger } from './logger.ts';
 import { parseHost, parseHostPort, parseLogLevel, parsePositiveInt, parseSeconds, type HostPort, type LogLevel } from './parse.ts';
 

@@ -5,13 +5,13 @@
  */
 import { clearScreenDown, createInterface, cursorTo, moveCursor, type Interface } from 'node:readline';
 import { styleText } from 'node:util';
-import { NatterError } from '../errors.ts';
-import type { LinkKind } from '../peer/links/connector.ts';
-import type { ChatEvent, ReadyEvent } from '../chat/events.ts';
-import type { ChatCommands, ChatUi } from '../chat/ui.ts';
+import { NatterError } from '../../errors.ts';
+import type { ChatEvent, ReadyEvent } from '../../chat/events.ts';
+import type { ChatCommands, ChatUi } from '../../chat/ui.ts';
 import { CommandQueue } from './command-queue.ts';
-import { HELP, columns, parseTyped } from './input.ts';
+import { HELP, parseTyped } from './input.ts';
 import { sanitize } from './sanitize.ts';
+import { DELIVERED_MARK_MS, MOVED, PATH_NOTE, describeKey, formatTime, outboxLines, plural, whoLines } from './words.ts';
 
 type Style = Parameters<typeof styleText>[0];
 
@@ -189,7 +189,7 @@ export class LineUi implements ChatUi {
         if (e.waiting.length === 0) this.#print('* the outbox is empty');
         else {
           this.#print('* waiting in the outbox:');
-          for (const line of columns(e.waiting.map((w) => [`  ${w.to}`, plural(w.count, 'message'), `oldest ${age(Date.now() - w.oldest)} ago`]))) this.#print(line);
+          for (const line of outboxLines(e)) this.#print(line);
           this.#print('  /drop NAME cancels what waits for NAME', 'dim');
         }
         return;
@@ -225,17 +225,7 @@ export class LineUi implements ChatUi {
       }
       case 'who':
         if (e.peers.length === 0) this.#print('nobody else is online');
-        for (const line of columns(
-          e.peers.map((p) => [
-            sanitize(p.name),
-            p.source,
-            `${p.ip}:${p.port}`,
-            ...(p.fingerprint === undefined ? [] : [p.fingerprint]),
-            ...(p.connected === undefined ? (p.link === undefined ? [] : [`connected, ${p.link}`]) : [p.connected ? `connected${p.link === undefined ? '' : `, ${p.link}`}` : 'not connected']),
-          ]),
-        )) {
-          this.#print(line);
-        }
+        for (const line of whoLines(e)) this.#print(line);
         return;
       case 'whois':
         for (const line of describeKey(e)) this.#print(line);
@@ -350,64 +340,4 @@ export class LineUi implements ChatUi {
     }
     this.#rl.prompt(true);
   }
-}
-
-/** How a chat's path is told when it opens. */
-const PATH_NOTE: Record<LinkKind, string> = {
-  direct: '',
-  punched: ' (punched through the NATs)',
-  relay: ' (relayed through the directory)',
-};
-
-/** How a chat's move to another path is told. */
-const MOVED: Record<LinkKind, string> = {
-  direct: 'now goes direct',
-  punched: 'now goes through a connection punched through the NATs',
-  relay: 'is now relayed through the directory',
-};
-
-/** How long receipts are gathered into one delivery mark. */
-const DELIVERED_MARK_MS = 150;
-
-function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
-}
-
-/** A history line's time: the date too when it is not today. */
-function formatTime(ts: number): string {
-  const d = new Date(ts);
-  const pad = (v: number): string => String(v).padStart(2, '0');
-  const time = `${pad(d.getHours())}:${pad(d.getMinutes())}`;
-  return d.toDateString() === new Date().toDateString() ? time : `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${time}`;
-}
-
-/** How long ago, for people: seconds, minutes, hours or days. */
-function age(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000));
-  if (s < 90) return `${s} s`;
-  if (s < 90 * 60) return `${Math.round(s / 60)} min`;
-  if (s < 36 * 3600) return `${Math.round(s / 3600)} h`;
-  return `${Math.round(s / 86_400)} days`;
-}
-
-/** /whois, for people: the fingerprint to compare, and how natter came to hold it; one string per line. */
-function describeKey(e: ChatEvent & { type: 'whois' }): string[] {
-  const lines: string[] = [];
-  const name = sanitize(e.name);
-  if (e.fingerprint === undefined) lines.push(`${name}: no key known yet (it is pinned on first contact)`);
-  else {
-    const how =
-      e.status === 'verified'
-        ? 'verified: the friends table gives this key'
-        : e.status === 'pinned'
-          ? `pinned on first contact, ${(e.since ?? '').slice(0, 10)}; compare it with ${name} to verify`
-          : e.status === 'announced'
-            ? 'announced on the LAN, where anyone can announce anything; not met yet'
-            : 'published by the directory; not met yet';
-    lines.push(`${name}: ${e.fingerprint}  (${how})`);
-  }
-  if (e.published !== undefined) lines.push(`  the directory now publishes another key: ${e.published}`);
-  if (e.offered !== undefined) lines.push(`  a connection offered another key, refused: ${e.offered}; /trust ${name} accepts it`);
-  if (e.link !== undefined) lines.push(`  connected now: ${e.link === 'relay' ? 'relayed through the directory' : e.link === 'punched' ? 'punched through the NATs' : 'direct'}`);
-  return lines;
 }

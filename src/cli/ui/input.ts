@@ -3,8 +3,8 @@
  * with "/", `friend/message` addresses a friend, anything else goes to the
  * current conversation.
  */
-import { ERROR_CODES, NatterError } from '../errors.ts';
-import { normalizeName } from '../protocol/fields.ts';
+import { ERROR_CODES, NatterError } from '../../errors.ts';
+import { normalizeName } from '../../protocol/fields.ts';
 
 /** The longest message a person may type, in characters (Unicode code points). */
 export const MAX_TYPED_CHARS = 250;

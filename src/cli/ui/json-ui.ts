@@ -4,9 +4,9 @@
  * A line that is not a valid command is answered with an error event.
  */
 import { createInterface, type Interface } from 'node:readline';
-import { ERROR_CODES, NatterError } from '../errors.ts';
-import type { ChatEvent, ReadyEvent } from '../chat/events.ts';
-import type { ChatCommands, ChatUi } from '../chat/ui.ts';
+import { ERROR_CODES, NatterError } from '../../errors.ts';
+import type { ChatEvent, ReadyEvent } from '../../chat/events.ts';
+import type { ChatCommands, ChatUi } from '../../chat/ui.ts';
 import { CommandQueue } from './command-queue.ts';
 import { DEFAULT_HISTORY_LINES, MAX_HISTORY_LINES, checkTyped } from './input.ts';
 
