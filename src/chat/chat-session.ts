@@ -13,6 +13,7 @@ import { ERROR_CODES, NatterError } from '../errors.ts';
 import type { KnownPeers } from '../peer/known-peers.ts';
 import type { LinkKind } from '../peer/links/connector.ts';
 import type { PeerNode } from '../peer/peer-node.ts';
+import type { HistoryEntry } from '../peer/store/message-store.ts';
 import { fingerprint } from '../transport/identity.ts';
 import type { KeyPair } from '../transport/secure.ts';
 import type { ChatEvent } from './events.ts';
@@ -94,13 +95,18 @@ export class ChatSession extends EventEmitter<{ event: [ChatEvent]; done: [code:
       link.on('lost', (err, delayMs) =>
         this.#emit({ type: 'notice', message: `directory unreachable: ${err.message}; retrying in ${(delayMs / 1000).toFixed(1)} s` }),
       );
+      const address = find.kind === 'directory' ? find.directory : find.kind === 'local' ? find.rendezvous : undefined;
+      const where = address === undefined ? '' : `${address.host}:${address.port}`;
+      this.#emit({ type: 'directory', address: where, isReachable: true });
       let wasLost = false;
       link.on('lost', () => {
+        if (!wasLost) this.#emit({ type: 'directory', address: where, isReachable: false });
         wasLost = true;
       });
       link.on('registered', (r) => {
         if (wasLost) {
           wasLost = false;
+          this.#emit({ type: 'directory', address: where, isReachable: true });
           this.#emit({ type: 'notice', message: `registered with the directory again${rendezvous?.isHosting ? ' (now hosted here)' : ''}` });
         }
         if (r.port !== node.address?.port) {
@@ -127,6 +133,25 @@ export class ChatSession extends EventEmitter<{ event: [ChatEvent]; done: [code:
   /** Our own display name. */
   get name(): string {
     return this.#node.name;
+  }
+
+  /** Names of every peer a way of finding peers knows now (the directory's list, the friends table, the LAN), for completion. */
+  async names(): Promise<string[]> {
+    try {
+      return [...new Set((await this.#discovery.list()).map((p) => p.name))].filter((n) => n !== this.#node.name);
+    } catch {
+      // A directory that cannot answer now leaves completion with the names the UI has seen.
+      return [];
+    }
+  }
+
+  /** The last `count` lines of the conversation with `name` in the history store, oldest first (none without history). */
+  recentHistory(name: string, count: number): HistoryEntry[] {
+    try {
+      return this.#node.history(name, count);
+    } catch {
+      return [];
+    }
   }
 
   /** Stops reading from peers until resumeIncoming(): the UI's output is full, so messages wait in the network, not in memory. */

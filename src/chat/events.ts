@@ -50,6 +50,12 @@ export type ChatEvent =
   | { type: 'ended'; with: string; reason: string }
   | { type: 'shutdown' }
   | { type: 'notice'; message: string }
+  /**
+   * Whether the directory (or the local default's) has us registered now: at
+   * start, then on each change. A notice says the same in words; the JSON mode
+   * writes the notices only, so its events stay as documented.
+   */
+  | { type: 'directory'; address: string; isReachable: boolean }
   | ({ type: 'dump' } & ReturnType<PeerNode['dump']>)
   | ({ type: 'doctor' } & DoctorReport)
   | { type: 'error'; code: string; message: string };

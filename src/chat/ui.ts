@@ -8,6 +8,7 @@
  *                       ▲                        │
  *                       └──── ChatCommands ◀─────┘   (what the user typed)
  */
+import type { HistoryEntry } from '../peer/store/message-store.ts';
 import type { ChatEvent, ReadyEvent } from './events.ts';
 
 /** What a UI may ask of a chat. Commands that can fail resolve false after an 'error' event says why. */
@@ -36,6 +37,10 @@ export interface ChatCommands {
   outbox(): void;
   /** Answered by a 'dropped' event. */
   drop(name: string): Promise<boolean>;
+  /** Names every way of finding peers knows now: for completing a name. */
+  names(): Promise<string[]>;
+  /** The last `count` lines of the conversation with `name` from the history store, oldest first, without an event. */
+  recentHistory(name: string, count: number): HistoryEntry[];
   /** END every chat, DOWN to the directory; the session then ends with `code`. */
   quit(code?: number): Promise<void>;
   /** The UI's output is full: stop reading from peers, so messages wait in the network rather than in memory. */

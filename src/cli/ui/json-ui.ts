@@ -91,6 +91,8 @@ export class JsonUi implements ChatUi {
   }
 
   event(e: ChatEvent): void {
+    // Told by notices already; the JSON mode's events stay the documented set (docs/chat.md).
+    if (e.type === 'directory') return;
     this.#write(e);
   }
 

@@ -252,6 +252,7 @@ export class LineUi implements ChatUi {
         this.#print(JSON.stringify(e));
         return;
       case 'ready':
+      case 'directory':
         return;
     }
   }
