@@ -41,11 +41,13 @@ export class Frame {
     for (const c of cells) {
       if (x >= end) break;
       if (x + c.w > end) {
+        this.#unsplit(base, x, 1);
         this.chars[base + x] = ' ';
         this.styles[base + x] = c.style;
         x++;
         break;
       }
+      this.#unsplit(base, x, c.w);
       this.chars[base + x] = c.g;
       this.styles[base + x] = c.style;
       if (c.w === 2) {
@@ -57,11 +59,24 @@ export class Frame {
     return x;
   }
 
+  /**
+   * Before columns [x, x + w) are written: half of a wide character is no
+   * character, so the half of one that those columns cut goes blank.
+   */
+  #unsplit(base: number, x: number, w: number): void {
+    if (x > 0 && this.chars[base + x] === WIDE_TAIL) this.chars[base + x - 1] = ' ';
+    if (x + w < this.width && this.chars[base + x + w] === WIDE_TAIL) this.chars[base + x + w] = ' ';
+  }
+
   /** Blanks columns [from, to) of row y in `style`. */
   fill(y: number, from: number, to: number, style: StyleId): void {
     if (y < 0 || y >= this.height) return;
     const base = y * this.width;
-    for (let x = Math.max(0, from); x < Math.min(to, this.width); x++) {
+    const start = Math.max(0, from);
+    const stop = Math.min(to, this.width);
+    if (stop <= start) return;
+    this.#unsplit(base, start, stop - start);
+    for (let x = start; x < stop; x++) {
       this.chars[base + x] = ' ';
       this.styles[base + x] = style;
     }

@@ -180,7 +180,7 @@ export class FullScreenUi implements ChatUi {
     const view = this.#view;
     const conversation = view.conversation;
     const d = view.directory;
-    const status: Span | undefined = d === undefined ? undefined : d.isReachable ? { text: 'directory ✓', style: STYLE.bar } : { text: 'directory ✗', style: STYLE.barAlert };
+    const status = d === undefined ? undefined : d.isReachable ? { text: 'directory ✓', short: 'dir ✓', style: STYLE.bar } : { text: 'directory ✗ retrying', short: 'dir ✗', style: STYLE.barAlert };
     return {
       buffers: view.buffers,
       current: view.current,

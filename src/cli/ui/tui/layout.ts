@@ -27,8 +27,8 @@ export interface ScreenState {
   self: string;
   /** What the title bar says about the shown buffer. */
   title: string;
-  /** The right end of the status bar: the directory's state. */
-  status: Span | undefined;
+  /** The right end of the status bar: the directory's state, and how to say it on a narrow screen. */
+  status: (Span & { short: string }) | undefined;
   input: InputLine;
   prompt: string;
   /** Characters left before the message limit, when it is near. */
@@ -114,8 +114,10 @@ function bufferLabel(b: ChatBuffer, i: number): string {
 function statusBar(frame: Frame, state: ScreenState, y: number): void {
   const width = frame.width;
   frame.fill(y, 0, width, STYLE.bar);
-  let x = frame.text(0, y, `[${clock(state.now)}] `, STYLE.bar);
-  const right = state.status;
+  // A narrow screen keeps its room for the buffers: no clock, and the short form of the state.
+  const isNarrow = width < 60;
+  let x = isNarrow ? 0 : frame.text(0, y, `[${clock(state.now)}] `, STYLE.bar);
+  const right = state.status === undefined ? undefined : { text: isNarrow ? state.status.short : state.status.text, style: state.status.style };
   const rightWidth = right === undefined ? 0 : textWidth(right.text) + 1;
   const limit = width - rightWidth;
   const labels = state.buffers.map((b, i) => ({ text: bufferLabel(b, i), b, i }));

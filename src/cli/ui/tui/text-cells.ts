@@ -95,6 +95,11 @@ export function wrap(spans: readonly Span[], width: number, indent = 0): Cell[][
   };
   for (const cell of all) {
     if (used === hang && rows.length > 0 && cell.g === ' ') continue;
+    if (used + cell.w > width && cell.g === ' ') {
+      // The row ends exactly at a word's end.
+      newRow();
+      continue;
+    }
     if (used + cell.w > width) {
       // Cut at the last space when the word after it fits on the next row; otherwise inside the word.
       if (cut > 0 && hang + (used - usedAtCut) + cell.w <= width) {
@@ -108,7 +113,6 @@ export function wrap(spans: readonly Span[], width: number, indent = 0): Cell[][
       } else {
         newRow();
       }
-      if (cell.g === ' ') continue;
     }
     row.push(cell);
     used += cell.w;
