@@ -24,7 +24,9 @@ export interface Line {
   text: string;
   style: StyleId;
   /** A message's id: receipts find it by it, and a copy is not shown twice. */
-  id?: string;
+  id?: string | undefined;
+  /** Read from the history store when the buffer opened. */
+  isHistory?: boolean;
   /** Own messages of this run: where they are (those from the history have no mark). */
   delivery?: Delivery;
   rows?: Cell[][] | undefined;
@@ -68,7 +70,10 @@ export class ChatBuffer {
   push(line: Line): boolean {
     if (line.id !== undefined) {
       if (this.#byId.has(line.id)) return false;
-      this.#byId.set(line.id, line);
+      // Kept for what may come again or be marked: own messages (receipts) and lines from the history
+      // (the live message that is also in it). A live message from a peer comes once: the peer saw to that.
+      if (line.kind === 'message' && !isFromHistory(line)) line.id = undefined;
+      else this.#byId.set(line.id, line);
     }
     const last = this.#lines.at(-1);
     if (last !== undefined && dayOf(last.at) !== dayOf(line.at)) this.#add({ kind: 'day', at: line.at, text: dayLine(line.at), style: STYLE.dim });
@@ -129,6 +134,10 @@ export class ChatBuffer {
     this.unread = 0;
     this.hasError = false;
   }
+}
+
+function isFromHistory(line: Line): boolean {
+  return line.isHistory === true;
 }
 
 /** A line as styled spans, and the hanging indent of its later rows (where the text starts). */

@@ -78,7 +78,7 @@ export class ChatView {
       for (const h of this.#o.recentHistory(name, this.#o.historyLines)) {
         const isIn = h.dir === 'in';
         // The history does not say what became of an own message: it gets no mark unless the outbox tells more.
-        buffer.push({ kind: isIn ? 'message' : 'own', at: h.at ?? h.ts, from: isIn ? name : this.#o.self, text: h.text, style: STYLE.plain, id: h.id });
+        buffer.push({ kind: isIn ? 'message' : 'own', at: h.at ?? h.ts, from: isIn ? name : this.#o.self, text: h.text, style: STYLE.plain, id: h.id, isHistory: true });
       }
       buffer.unread = 0;
       this.buffers.push(buffer);

@@ -73,7 +73,9 @@ function titleBar(frame: Frame, state: ScreenState, buffer: ChatBuffer): void {
 /** The shown buffer's rows, bottom-aligned; a scroll hint when the view follows new lines. */
 function messages(frame: Frame, buffer: ChatBuffer, top: number, bottom: number, area: number): ScrollHint | undefined {
   const width = frame.width;
-  const newRows = buffer.added > 0 ? buffer.rowsOfNewest(buffer.added, width) : 0;
+  // Rows of the lines that came since the last draw: to keep a scrolled-up view where it is, or for a
+  // scroll hint. A burst of a screenful or more at the bottom needs neither, and is not wrapped for it.
+  const newRows = buffer.added > 0 && (buffer.scroll > 0 || buffer.added < area) ? buffer.rowsOfNewest(buffer.added, width) : 0;
   buffer.added = 0;
   // Scrolled up, the view stays on what was read; at the bottom it follows.
   if (buffer.scroll > 0) buffer.scroll += newRows;

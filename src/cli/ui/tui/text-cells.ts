@@ -25,6 +25,19 @@ export interface Cell {
 const SEGMENTER = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
 /** Printable ASCII only: one column a character, no segmenting needed. */
 const ASCII = /^[\x20-\x7e]*$/;
+/**
+ * Text in which every UTF-16 unit is a grapheme of its own: nothing that
+ * joins the character before it (marks, format characters such as ZWJ),
+ * no Hangul jamo (which join each other), no surrogate pairs (emoji, flags),
+ * no line breaks. Most text is like this; it needs no segmenting, only a
+ * width per character.
+ */
+const SIMPLE = /^[^\p{M}\p{Cf}\p{Cc}\u1100-\u11ff\ua960-\ua97f\ud7b0-\ud7ff\u{10000}-\u{10ffff}]*$/u;
+
+/** The graphemes of `text`, segmented only when it has to be. */
+function segments(text: string): Iterable<string> {
+  return SIMPLE.test(text) ? text : Array.from(SEGMENTER.segment(text), (s) => s.segment);
+}
 const WIDTHS = new Map<string, number>();
 const MAX_CACHED_WIDTHS = 4_096;
 
@@ -47,7 +60,7 @@ export function graphemeWidth(g: string): number {
 export function textWidth(text: string): number {
   if (ASCII.test(text)) return text.length;
   let w = 0;
-  for (const { segment } of SEGMENTER.segment(text)) w += graphemeWidth(segment);
+  for (const g of segments(text)) w += graphemeWidth(g);
   return w;
 }
 
@@ -57,9 +70,9 @@ export function cellsOf(text: string, style: StyleId, out: Cell[] = []): Cell[] 
     for (let i = 0; i < text.length; i++) out.push({ g: text[i] as string, w: 1, style });
     return out;
   }
-  for (const { segment } of SEGMENTER.segment(text)) {
-    const w = graphemeWidth(segment);
-    if (w > 0) out.push({ g: segment, w: w as 1 | 2, style });
+  for (const g of segments(text)) {
+    const w = graphemeWidth(g);
+    if (w > 0) out.push({ g, w: w as 1 | 2, style });
   }
   return out;
 }
@@ -67,7 +80,7 @@ export function cellsOf(text: string, style: StyleId, out: Cell[] = []): Cell[] 
 /** Graphemes of a string, for editing by what a person sees as one character. */
 export function graphemes(text: string): string[] {
   if (ASCII.test(text)) return text.split('');
-  return Array.from(SEGMENTER.segment(text), (s) => s.segment);
+  return [...segments(text)];
 }
 
 /**

@@ -11,18 +11,20 @@ const rowText = (rows: { g: string }[][]): string[] => rows.map((r) => r.map((c)
 describe('ChatBuffer', () => {
   it('keeps at most its scrollback, dropping the oldest lines and their ids', () => {
     const b = new ChatBuffer('bob', 100);
-    for (let i = 0; i < 1_000; i++) b.push(msg(`m${i}`, { id: `id${i}` }));
+    for (let i = 0; i < 1_000; i++) b.push(msg(`m${i}`, { kind: 'own', id: `id${i}`, delivery: 'pending' }));
     assert.ok(b.lines.length <= 100 + 100 / 16, `${b.lines.length} lines kept`);
     assert.equal(b.lines.at(-1)?.text, 'm999');
     assert.equal(b.byId('id0'), undefined, 'a dropped line is forgotten');
     assert.ok(b.byId('id999'));
   });
 
-  it('shows a message once, whatever number of times its id comes', () => {
+  it('shows a message once when the history it opened with has it too; keeps no id it will not need', () => {
     const b = new ChatBuffer('bob', 100);
-    assert.equal(b.push(msg('hi', { id: 'x' })), true);
-    assert.equal(b.push(msg('hi', { id: 'x' })), false);
-    assert.equal(b.lines.length, 1);
+    assert.equal(b.push(msg('hi', { id: 'x', isHistory: true })), true);
+    assert.equal(b.push(msg('hi', { id: 'x' })), false, 'the live copy of a line from the history');
+    assert.equal(b.push(msg('new', { id: 'y' })), true);
+    assert.equal(b.byId('y'), undefined, 'a live message from a peer comes once: its id is not kept');
+    assert.equal(b.lines.length, 2);
   });
 
   it('says when the day changed', () => {
