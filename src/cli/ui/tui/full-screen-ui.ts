@@ -2,7 +2,8 @@
  * The full-screen UI of `natter chat` (docs/chat.md, "The full-screen
  * UI"): buffers, scrollback, an input line with history and completion,
  * notifications. It is a ChatUi like the line UI and the JSON mode: events
- * in (ChatView keeps the model), commands out, and a frame drawn from the
+ * in (ChatView keeps the model), commands out (CommandRunner runs what the
+ * user enters, one thing at a time), and a frame drawn from the
  * model (layout.ts) that the renderer turns into the few bytes that changed.
  *
  *   event / key ─▶ model changes ─▶ schedule: a key draws on the next turn,
@@ -11,10 +12,10 @@
  */
 import type { ChatEvent, ReadyEvent } from '../../../chat/events.ts';
 import type { ChatCommands, ChatUi } from '../../../chat/ui.ts';
-import { NatterError } from '../../../errors.ts';
-import { HELP, MAX_TYPED_CHARS, addressEnd, checkTyped, parseTyped } from '../input.ts';
+import { HELP, MAX_TYPED_CHARS, addressEnd } from '../input.ts';
 import { sanitize } from '../sanitize.ts';
 import { ChatView } from './chat-view.ts';
+import { CommandRunner } from './command-runner.ts';
 import { Completer, InputLine } from './input-line.ts';
 import type { Action } from './keys.ts';
 import { draw, type ScreenState } from './layout.ts';
@@ -63,9 +64,7 @@ export class FullScreenUi implements ChatUi {
   /** Names seen here or known to a way of finding peers: what Tab completes. */
   readonly #names = new Set<string>();
   #paste: { lines: string[]; to: string } | undefined;
-  /** What the user entered waits here while a command before it runs. */
-  readonly #jobs: (() => Promise<void>)[] = [];
-  #isRunning = false;
+  readonly #runner: CommandRunner;
   #isClosed = false;
   #isQuitting = false;
   /** What must still be read after the screen is gone: the fate of waiting messages, a shutdown. */
@@ -92,6 +91,14 @@ export class FullScreenUi implements ChatUi {
         const bell = this.#notifier.alert(from, buffer === this.#view.shown, title, body);
         if (bell !== '' && !this.#isClosed) this.#term.write(bell);
       },
+    });
+    this.#runner = new CommandRunner(commands, this.#view, {
+      mute: (name) => this.#notifier.mute(name),
+      unmute: (name) => this.#notifier.unmute(name),
+      showOpen: (name) => this.#showOpen(name),
+      help: () => this.#help(),
+      quit: () => this.#quit(),
+      changed: () => this.#schedule(false),
     });
     this.#term.on('action', (a) => this.#onAction(a));
     this.#term.on('paste', (text, isCut) => this.#onPaste(text, isCut));
@@ -229,7 +236,7 @@ export class FullScreenUi implements ChatUi {
       case 'submit': {
         const line = input.take();
         view.shown.history.add(line);
-        this.#enqueue(line);
+        this.#runner.line(line);
         break;
       }
       case 'backspace':
@@ -350,121 +357,7 @@ export class FullScreenUi implements ChatUi {
   #sendPaste(): void {
     const paste = this.#paste;
     this.#paste = undefined;
-    if (paste === undefined) return;
-    const buffer = this.#view.shown;
-    // Each line is a message as it stands: never a command, whatever it starts with.
-    this.#runInOrder(async () => {
-      this.#view.replyTo = buffer;
-      for (const line of paste.lines) if (!(await this.#s.send(paste.to, line))) break;
-    });
-  }
-
-  // -------------------------------------------------------------------------
-  // Typed lines, one at a time
-
-  #enqueue(line: string): void {
-    this.#runInOrder(() => this.#run(line));
-  }
-
-  #runInOrder(job: () => Promise<void>): void {
-    this.#jobs.push(job);
-    if (!this.#isRunning) void this.#drain();
-  }
-
-  async #drain(): Promise<void> {
-    this.#isRunning = true;
-    for (let job = this.#jobs.shift(); job !== undefined; job = this.#jobs.shift()) {
-      try {
-        await job();
-      } finally {
-        this.#view.replyTo = undefined;
-        this.#schedule(false);
-      }
-    }
-    this.#isRunning = false;
-  }
-
-  async #run(line: string): Promise<void> {
-    const view = this.#view;
-    const s = this.#s;
-    const here = view.shown;
-    view.replyTo = here;
-    const own = /^\/(mute|unmute)(?:\s+(\S+))?\s*$/i.exec(line.trim());
-    if (own !== null) {
-      const name = own[2];
-      if (name === undefined) view.say(`! usage: /${own[1]?.toLowerCase()} NAME`, STYLE.error);
-      else if (own[1]?.toLowerCase() === 'mute') {
-        this.#notifier.mute(name);
-        view.say(`* no bell or notification for ${name} (/unmute ${name} to have them again)`);
-      } else view.say(this.#notifier.unmute(name) ? `* ${name} rings again` : `* ${name} was not muted`);
-      return;
-    }
-    let cmd;
-    try {
-      cmd = parseTyped(line);
-    } catch (err) {
-      if (!(err instanceof NatterError)) throw err;
-      view.say(`! ${err.message}`, STYLE.error);
-      return;
-    }
-    switch (cmd.kind) {
-      case 'empty':
-        return;
-      case 'send': {
-        const to = cmd.to ?? view.conversation;
-        if (to === undefined) {
-          view.say('! no conversation here: type friend/message, or show one (Alt-2.., /switch NAME)', STYLE.error);
-          return;
-        }
-        checkTyped(cmd.text);
-        // A message to someone else shows their buffer once it went into it.
-        if ((await s.send(to, cmd.text)) && cmd.to !== undefined) this.#showOpen(cmd.to);
-        return;
-      }
-      case 'connect':
-      case 'accept':
-        if (await s[cmd.kind](cmd.name)) this.#showOpen(cmd.name);
-        return;
-      case 'decline':
-      case 'whois':
-      case 'trust':
-      case 'drop':
-        await s[cmd.kind](cmd.name);
-        return;
-      case 'switch': {
-        const index = view.find(cmd.name);
-        if (cmd.name === s.name) view.say('! that is you: /switch to someone else', STYLE.error);
-        else if (index >= 0) view.show(index);
-        else this.#showOpen(cmd.name);
-        return;
-      }
-      case 'history':
-        await s.history(cmd.name, cmd.count);
-        return;
-      case 'end': {
-        const name = cmd.name ?? view.conversation;
-        if (name === undefined) view.say('! usage: /end NAME (this is not a conversation)', STYLE.error);
-        else await s.end(name);
-        return;
-      }
-      case 'who':
-        await s.who();
-        return;
-      case 'outbox':
-        s.outbox();
-        return;
-      case 'doctor':
-        view.say("* checking: the directory, this machine's address, whether peers can reach it...", STYLE.dim);
-        this.#schedule(false);
-        await s.doctor();
-        return;
-      case 'help':
-        this.#help();
-        return;
-      case 'quit':
-        await this.#quit();
-        return;
-    }
+    if (paste !== undefined) this.#runner.paste(paste.lines, paste.to, this.#view.shown);
   }
 
   #showOpen(name: string): void {
