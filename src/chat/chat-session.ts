@@ -90,7 +90,7 @@ export class ChatSession extends EventEmitter<{ event: [ChatEvent]; done: [code:
     });
     node.on('kept', (to, count) => this.#emit({ type: 'kept', to, count }));
     node.on('ended', (peer, reason, detail) => this.#emit({ type: 'ended', with: peer, reason: reason === 'lost' ? detail : reason }));
-    node.on('error', (err) => this.#emit({ type: 'error', code: err.code, message: err.message }));
+    node.on('problem', (err) => this.#emit({ type: 'error', code: err.code, message: err.message }));
     if (link !== undefined) {
       link.on('lost', (err, delayMs) =>
         this.#emit({ type: 'notice', message: `directory unreachable: ${err.message}; retrying in ${(delayMs / 1000).toFixed(1)} s` }),

@@ -10,7 +10,7 @@ import { DirectoryClient } from '../discovery/directory-client.ts';
 import { DirectoryLink, type Backoff } from '../discovery/directory-link.ts';
 import type { FriendsTable } from '../discovery/friends-table.ts';
 import { LocalRendezvous } from '../discovery/local-rendezvous.ts';
-import { openRelay, type RelayedStream } from '../discovery/rendezvous.ts';
+import { relayThrough, type RelayAt, type RelayedStream } from '../discovery/rendezvous.ts';
 import { ERROR_CODES, NatterError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { KeyBook } from '../peer/key-book.ts';
@@ -94,19 +94,19 @@ export async function startChat(o: ChatOptions): Promise<{ session: ChatSession;
   }
   let rendezvous: LocalRendezvous | undefined;
   let connect: () => Promise<DirectoryClient>;
-  let relay: (peer: string) => Promise<RelayedStream>;
+  let relay: (peer: string, at?: RelayAt) => Promise<RelayedStream>;
   if (o.find.kind === 'local') {
     const { host, port } = o.find.rendezvous;
     rendezvous = new LocalRendezvous({ host, port, keyPair: o.keyPair, hostDirectory, logger: o.logger });
     const r = rendezvous;
     connect = () => r.connect();
-    relay = (peer) => openRelay({ host, port, timeoutMs: 5_000, keyPair: o.keyPair }, peer, RELAY_JOIN_MS);
+    relay = relayThrough({ host, port, timeoutMs: 5_000, keyPair: o.keyPair }, RELAY_JOIN_MS);
   } else {
     const { host, port } = o.find.directory;
     const verifyKey = directoryPinning(`${host}:${port}`, o.known, o.isTrustingDirectory ?? false);
     // Bound to a port of its own: hole punching dials from it too (protocol.md §6.8).
     connect = () => DirectoryClient.connect({ host, port, timeoutMs: 5_000, keyPair: o.keyPair, verifyKey, localPort: 0 });
-    relay = (peer) => openRelay({ host, port, timeoutMs: 5_000, keyPair: o.keyPair, verifyKey }, peer, RELAY_JOIN_MS);
+    relay = relayThrough({ host, port, timeoutMs: 5_000, keyPair: o.keyPair, verifyKey }, RELAY_JOIN_MS);
   }
   const link = new DirectoryLink({
     name: o.name,
