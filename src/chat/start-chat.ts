@@ -55,6 +55,8 @@ export interface ChatOptions {
   store: MessageStore;
   /** First wait before trying again to reach a peer that messages wait for. */
   retryIntervalMs?: number;
+  /** Frames one peer may send a second before it is read at that pace (PeerNodeOptions; default 1,000). */
+  maxFramesPerSecond?: number;
   backoff?: Backoff;
   logger: Logger;
 }
@@ -76,6 +78,7 @@ export async function startChat(o: ChatOptions): Promise<{ session: ChatSession;
     keepaliveIntervalMs: o.keepaliveIntervalMs,
     store: o.store,
     ...(o.retryIntervalMs === undefined ? {} : { retryIntervalMs: o.retryIntervalMs }),
+    ...(o.maxFramesPerSecond === undefined ? {} : { maxFramesPerSecond: o.maxFramesPerSecond }),
     logger: o.logger,
   };
   const credentials = { keyPair: o.keyPair, known: o.known };
