@@ -241,7 +241,7 @@ export class Conversations {
     if (this.#chats.get(peer) !== 'incoming') return;
     this.#o.pool.link(peer)?.conn.send({ type: 'RESP', accept: false, reason: 'no answer' });
     const waited = this.#o.requestTimeoutMs;
-    this.#endChat(peer, 'local', `${peer}'s request went unanswered for ${waited < 1_000 ? `${waited} ms` : `${Math.round(waited / 1_000)} s`}; declined`);
+    this.#endChat(peer, 'unanswered', `${peer}'s request went unanswered for ${waited < 1_000 ? `${waited} ms` : `${Math.round(waited / 1_000)} s`}; declined`);
     this.#o.pool.close(peer);
   }
 

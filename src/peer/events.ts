@@ -5,8 +5,8 @@ import type { MessageId } from './store/message-id.ts';
 
 export type ChatState = 'outgoing' | 'incoming' | 'open';
 
-/** Why a chat ended. */
-export type EndReason = 'local' | 'remote' | 'lost';
+/** Why a chat ended; 'unanswered': a request nobody answered was declined at its deadline. */
+export type EndReason = 'local' | 'remote' | 'lost' | 'unanswered';
 
 /** A message in the outbox. */
 export interface OutMessage {

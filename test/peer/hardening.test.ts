@@ -124,7 +124,7 @@ describe('peer: strangers cannot take what friends need', () => {
     const book = new Book();
     const alice = await start(book, 'alice', { maxRequests: 2, requestTimeoutMs: 300 });
     const ended: string[] = [];
-    alice.on('ended', (peer, _reason, detail) => ended.push(`${peer}: ${detail}`));
+    alice.on('ended', (peer, reason, detail) => ended.push(`${peer} (${reason}): ${detail}`));
     const port = alice.address?.port as number;
     const first = await stranger(port, 'one');
     await stranger(port, 'two');
@@ -134,7 +134,7 @@ describe('peer: strangers cannot take what friends need', () => {
     // Nobody answers: each is declined at its deadline, and the user hears of it.
     assert.deepEqual(await first.next(2_000), { type: 'RESP', accept: false, reason: 'no answer' });
     await until(() => ended.length === 2, 'both requests to end');
-    assert.match(ended[0] as string, /^one: one's request went unanswered for 300 ms; declined$/);
+    assert.match(ended[0] as string, /^one \(unanswered\): one's request went unanswered for 300 ms; declined$/);
     assert.deepEqual(alice.chats(), []);
   });
 
