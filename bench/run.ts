@@ -8,6 +8,7 @@ import { printHandshake, runHandshakeBench } from './handshake.ts';
 import { printHandshakeCrypto, runHandshakeCryptoBench } from './handshake-crypto.ts';
 import { median } from './harness.ts';
 import { printReach, runReachBench } from './reach.ts';
+import { printTui, runTuiBench } from './tui.ts';
 import { printTargets, ratioRow, valueRow } from './targets.ts';
 
 /** Targets against the handshake's own cryptography, measured in the same run. */
@@ -40,6 +41,7 @@ printRedisBench(await runRedisBench());
 console.log('');
 printReach(await runReachBench());
 console.log('');
+printTui(await runTuiBench());
 
 const { encrypted: e, plaintext: p, baseline: raw } = chat.sides;
 const top = directory.find((r) => r.n === Math.max(...directory.map((d) => d.n)));

@@ -5,6 +5,7 @@ import { DIRECTORY_DEFAULTS } from '../directory/options.ts';
 import { DEFAULT_DIRECTORY_PORT } from '../defaults.ts';
 import { stderrLogger } from './logger.ts';
 import {
+  parseAdvertise,
   parseHost,
   parseLogLevel,
   parsePort,
@@ -12,6 +13,7 @@ import {
   parsePositiveInt,
   parsePositiveNumber,
   parseSeconds,
+  type HostPort,
   type LogLevel,
 } from './parse.ts';
 import { fingerprint } from '../transport/identity.ts';
@@ -56,6 +58,7 @@ interface DirectoryFlags {
   logLevel: LogLevel;
   redis?: string;
   redisPasswordFile?: string;
+  advertise?: HostPort;
 }
 
 const d = DIRECTORY_DEFAULTS;
@@ -79,7 +82,7 @@ export function directoryCommand(): Command {
     .option(...IDENTITY_FLAG)
     .option(...NEW_IDENTITY_FLAG)
     .addOption(
-      new Option('--register-timeout <seconds>', 'deadline for a new connection to send HELLO and UP')
+      new Option('--register-timeout <seconds>', 'deadline from accepting a connection to its UP, the handshake included')
         .default(d.registerTimeoutMs, String(d.registerTimeoutMs / 1000))
         .argParser(parseSeconds),
     )
@@ -120,6 +123,11 @@ export function directoryCommand(): Command {
     .addOption(new Option('--log-level <level>', 'trace, debug, info, warn, error, fatal or silent').default('info').argParser(parseLogLevel))
     .option('--redis <url>', 'keep the online list in Redis, shared with every directory process given the same URL: redis://[user@]HOST:PORT[/DB] or rediss://')
     .option('--redis-password-file <file>', 'the Redis password, read from this file (else $NATTER_REDIS_PASSWORD, else the URL)')
+    .addOption(
+      new Option('--advertise <ip:port>', 'with --redis: the address peers reach this process at, named in relay calls (default: the address a peer reached it at)').argParser(
+        parseAdvertise,
+      ),
+    )
     .action(async (flags: DirectoryFlags) => {
       const logger = stderrLogger(flags.logLevel, 'natter-directory');
       const { keyPair } = loadCredentials(flags);
@@ -144,6 +152,7 @@ export function directoryCommand(): Command {
         relayBytesPerSecond: flags.relayRate,
         relayIdleTimeoutMs: flags.relayIdleTimeout,
         ...(store === undefined ? {} : { store }),
+        ...(flags.advertise === undefined ? {} : { advertise: flags.advertise }),
         logger,
       });
       const address = await server.listen(flags.port, flags.host).catch(async (err: unknown) => {

@@ -25,6 +25,13 @@ export function parseHostPort(value: string): HostPort {
   return { host, port: parsePort(match[3] as string, false) };
 }
 
+/** IP:PORT, where the IP is an address (no host name): what another machine is told to dial. */
+export function parseAdvertise(value: string): HostPort {
+  const hostPort = parseHostPort(value);
+  if (isIP(hostPort.host) === 0) throw new InvalidArgumentError(`expected an IP address and a port, got "${value}"`);
+  return hostPort;
+}
+
 /** Longest duration an option takes: one day (Node's timers cannot wait beyond about 24.8 days anyway). */
 export const MAX_SECONDS = 86_400;
 

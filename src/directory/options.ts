@@ -1,4 +1,5 @@
 /** The directory's options: every cap finite, every default stated, every value checked. */
+import { isIP } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { MONOTONIC_CLOCK, type Clock } from '../clock.ts';
 import { ERROR_CODES, NatterError } from '../errors.ts';
@@ -76,6 +77,13 @@ export interface DirectoryOptions {
   probeIntervalMs: number;
   /** PUNCH requests a client may make in a burst; they refill at one per second. Default 8. */
   punchBurst: number;
+  /**
+   * Where peers reach this process, for relays across the processes of a
+   * shared directory: a relay CALL names it so that both halves meet here
+   * (protocol.md §6.9). Default: the address the asking peer's connection
+   * came in at.
+   */
+  advertise?: { host: string; port: number } | undefined;
   /** Codec limits. */
   limits: Partial<ProtocolLimits>;
   /** The online list. Default: a MemoryDirectoryStore over portRange. */
@@ -180,6 +188,10 @@ export function resolveDirectoryOptions(partial: Partial<DirectoryOptions> = {})
     options.probeIntervalMs > MAX_INTERVAL_MS
   ) {
     throw new NatterError(ERROR_CODES.INVALID_ARGUMENT, `directory intervals and timeouts must be at most ${MAX_INTERVAL_MS} ms (a day)`);
+  }
+  const advertised = options.advertise;
+  if (advertised !== undefined && (isIP(advertised.host) === 0 || !Number.isInteger(advertised.port) || advertised.port < 1 || advertised.port > 65_535)) {
+    throw new NatterError(ERROR_CODES.INVALID_ARGUMENT, `directory option advertise must be an IP address and a port from 1 to 65535, got ${JSON.stringify(advertised)}`);
   }
   for (const key of options.adminKeys) {
     if (!Buffer.isBuffer(key) || key.length !== 32) {

@@ -18,9 +18,10 @@
 import { ERROR_CODES, NatterError, type NatterErrorCode } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { ByteStream } from '../transport/byte-stream.ts';
+import { canonicalIp } from '../protocol/fields.ts';
 import type { DirectoryCounters } from './handlers/context.ts';
 import type { DirectoryOptions } from './options.ts';
-import { TokenBucket } from './rate-limiter.ts';
+import { TokenBucket } from '../rate-limiter.ts';
 import type { ClientSession } from './session.ts';
 import type { DirectoryStore } from './store/store.ts';
 
@@ -32,8 +33,10 @@ export interface RelayHost {
   readonly logger: Logger;
   now(): number;
   sessionOf(owner: string): ClientSession | undefined;
-  /** The connection no longer belongs to the directory's sessions; `closed` settles when its stream is gone. */
-  release(session: ClientSession, closed: Promise<void>): void;
+  /** The TCP port the directory listens on, once it does. */
+  readonly listeningPort: number | undefined;
+  /** The connection no longer belongs to the directory's sessions (its socket still counts against its address). */
+  release(session: ClientSession): void;
 }
 
 interface Pending {
@@ -94,8 +97,15 @@ export class Relay {
     if (this.#links.size + this.#pending.size >= o.relayMaxLinks) return refuse(ERROR_CODES.RELAY_REFUSED, `the relay is full (${o.relayMaxLinks} links)`);
     if (this.#linksOf(from) >= o.relayMaxPerClient) return refuse(ERROR_CODES.RELAY_REFUSED, `${from} already has ${o.relayMaxPerClient} relayed links, the most one client may have`);
     const targetSession = this.#host.sessionOf(toRecord.owner);
-    if (targetSession === undefined || targetSession.conn.state !== 'open') {
+    const isElsewhere = targetSession === undefined && this.#host.store.isShared;
+    if (!isElsewhere && (targetSession === undefined || targetSession.conn.state !== 'open')) {
       return refuse(ERROR_CODES.PEER_UNREACHABLE, `${target} cannot be asked to join from here`);
+    }
+    // With a shared store the other side may reach the directory at another process: the CALL says
+    // which process holds this half. A process of its own needs no address: "where you registered".
+    const here = this.#host.store.isShared ? this.#address(session) : undefined;
+    if (this.#host.store.isShared && here === undefined) {
+      return refuse(ERROR_CODES.PEER_UNREACHABLE, `cannot tell ${target} where to join: this directory process does not know its own address (start it with --advertise)`);
     }
     // Nothing more is read from this connection until the other side joins: what follows RELAY is theirs.
     session.conn.pause();
@@ -111,7 +121,18 @@ export class Relay {
       clearTimeout(timer);
       this.#pending.delete(key);
     });
-    targetSession.conn.send({ type: 'CALL', via: 'relay', name: from, ip: '', port: 0 });
+    const call = { type: 'CALL', via: 'relay', name: from, ip: here?.ip ?? '', port: here?.port ?? 0 } as const;
+    if (targetSession !== undefined) targetSession.conn.send(call);
+    else await this.#host.store.tell(toRecord.owner, call);
+  }
+
+  /** Where peers reach this process: --advertise, else where the asker's connection came in. */
+  #address(session: ClientSession): { ip: string; port: number } | undefined {
+    const advertised = this.#host.options.advertise;
+    if (advertised !== undefined) return { ip: advertised.host, port: advertised.port };
+    const ip = session.conn.localAddress;
+    const port = this.#host.listeningPort;
+    return ip === undefined || port === undefined ? undefined : { ip: canonicalIp(ip), port };
   }
 
   /** Closes every link and refuses every pending half (the directory stops). */
@@ -216,8 +237,7 @@ export class Relay {
       }
     }, Math.min(o.relayIdleTimeoutMs, 60_000));
     idleTimer.unref();
-    const gone = (s: ByteStream): Promise<void> => new Promise((resolve) => (s.destroyed ? resolve() : s.once('close', () => resolve())));
-    host.release(first.session, gone(a.stream));
-    host.release(second, gone(b.stream));
+    host.release(first.session);
+    host.release(second);
   }
 }

@@ -18,7 +18,7 @@ import { SILENT_LOGGER, type Logger } from '../log.ts';
 import { canonicalIp } from '../protocol/fields.ts';
 import type { CallMessage } from '../protocol/messages.ts';
 import { DirectoryClient, type ProbeResult, type Registration } from './directory-client.ts';
-import type { RelayedStream, Rendezvous } from './rendezvous.ts';
+import type { RelayAt, RelayedStream, Rendezvous } from './rendezvous.ts';
 
 export interface Backoff {
   /** First delay. Default 2,000 ms. */
@@ -30,6 +30,11 @@ export interface Backoff {
 /** Names remembered for hasSeen(); past this many the memory starts over (it only feeds a hint). */
 const MAX_NAMES_SEEN = 10_000;
 
+/** How long the answer to a lookup is used again before the directory is asked anew. */
+export const LOOKUP_CACHE_MS = 2_000;
+/** Lookup answers kept at most; past this many the cache starts over. */
+const MAX_LOOKUPS_CACHED = 1_000;
+
 export const DEFAULT_BACKOFF: Readonly<Backoff> = Object.freeze({ initialMs: 2_000, maxMs: 30_000 });
 
 export interface DirectoryLinkOptions {
@@ -40,8 +45,12 @@ export interface DirectoryLinkOptions {
    * (DialOptions.localPort 0) so that hole punching can dial from it.
    */
   connect: () => Promise<DirectoryClient>;
-  /** Opens a relay connection to the same directory, joined to `peer` (openRelay). Without it, relaying is refused. */
-  relay?: (peer: string) => Promise<RelayedStream>;
+  /**
+   * Opens a relay connection to the same directory, joined to `peer`
+   * (openRelay); with `at`, to that process of it, which must prove `at.key`
+   * (requireKey). Without it, relaying is refused.
+   */
+  relay?: (peer: string, at?: RelayAt) => Promise<RelayedStream>;
   backoff?: Backoff;
   /** Random source in [0, 1) for jitter; injectable for tests. */
   random?: () => number;
@@ -65,7 +74,7 @@ export class DirectoryLink extends EventEmitter<DirectoryLinkEvents> implements 
   readonly keyAuthority: KeyAuthority = 'directory';
   readonly name: string;
   readonly #connect: () => Promise<DirectoryClient>;
-  readonly #relay: ((peer: string) => Promise<RelayedStream>) | undefined;
+  readonly #relay: ((peer: string, at?: RelayAt) => Promise<RelayedStream>) | undefined;
   readonly #callListeners: ((call: CallMessage) => void)[] = [];
   readonly #backoff: Backoff;
   readonly #random: () => number;
@@ -80,6 +89,8 @@ export class DirectoryLink extends EventEmitter<DirectoryLinkEvents> implements 
   #known = new Map<string, PeerInfo>();
   /** Every name any listing held (bounded), for hasSeen(). */
   readonly #everListed = new Set<string>();
+  /** Recent answers to lookup(), found or not, with when they came (performance.now()). */
+  readonly #lookups = new Map<string, { info: PeerInfo | undefined; at: number }>();
 
   constructor(options: DirectoryLinkOptions) {
     super();
@@ -213,9 +224,13 @@ export class DirectoryLink extends EventEmitter<DirectoryLinkEvents> implements 
     return this.#connected().probe(port);
   }
 
-  relay(peer: string): Promise<RelayedStream> {
+  relay(peer: string, at?: { ip: string; port: number }): Promise<RelayedStream> {
     if (this.#relay === undefined) return Promise.reject(new NatterError(ERROR_CODES.RELAY_REFUSED, 'no relay is set up for this directory'));
-    return this.#relay(peer);
+    if (at === undefined) return this.#relay(peer);
+    // Only the key our registered connection proved may take the relay elsewhere.
+    const key = this.#client?.directoryKey;
+    if (key === undefined) return Promise.reject(new NatterError(ERROR_CODES.DIRECTORY_UNAVAILABLE, 'the directory is unreachable; retrying in the background'));
+    return this.#relay(peer, { ...at, key });
   }
 
   onCall(listener: (call: CallMessage) => void): void {
@@ -239,11 +254,28 @@ export class DirectoryLink extends EventEmitter<DirectoryLinkEvents> implements 
     return peers;
   }
 
-  /** Where `name` listens: asks the directory, or uses the last listing while it is away. */
+  /**
+   * Where `name` listens: asks the directory for that one name (FIND), or
+   * uses what it last said while it is away. An answer is used again for
+   * LOOKUP_CACHE_MS: a burst of connections under one name costs one request.
+   */
   async lookup(name: string): Promise<PeerInfo | undefined> {
-    if (this.#client !== undefined) {
+    const client = this.#client;
+    if (client !== undefined) {
+      const cached = this.#lookups.get(name);
+      if (cached !== undefined && performance.now() - cached.at < LOOKUP_CACHE_MS) return cached.info;
       try {
-        await this.who();
+        const info = await client.find(name);
+        if (this.#lookups.size >= MAX_LOOKUPS_CACHED) this.#lookups.clear();
+        this.#lookups.set(name, { info, at: performance.now() });
+        if (info === undefined) {
+          this.#known.delete(name);
+        } else {
+          this.#known.set(name, info);
+          if (this.#everListed.size >= MAX_NAMES_SEEN) this.#everListed.clear();
+          this.#everListed.add(name);
+        }
+        return info;
       } catch {
         // Fall back on what we knew.
       }

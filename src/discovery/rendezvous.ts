@@ -9,6 +9,7 @@ import { dial, type DialOptions } from '../transport/tcp.ts';
 import type { ByteStream, KeyPair } from '../transport/secure.ts';
 import { ERROR_CODES, NatterError, errorFromWire } from '../errors.ts';
 import type { CallMessage } from '../protocol/messages.ts';
+import { fingerprint } from '../transport/identity.ts';
 import type { ProbeResult } from './directory-client.ts';
 
 /**
@@ -27,12 +28,34 @@ export interface Rendezvous {
   readonly punchPort: number | undefined;
   /** Asks the directory to coordinate hole punching to `peer`; resolves with where to dial it, now. */
   punch(peer: string): Promise<{ ip: string; port: number }>;
-  /** Opens a relay connection joined to `peer`'s (protocol.md §6.9). */
-  relay(peer: string): Promise<RelayedStream>;
+  /**
+   * Opens a relay connection joined to `peer`'s (protocol.md §6.9): to the
+   * directory's address, or to `at`, the process of the directory a relay
+   * CALL named (which must prove the directory's own key).
+   */
+  relay(peer: string, at?: { ip: string; port: number }): Promise<RelayedStream>;
   /** Asks the directory to dial back our address at `port` (protocol.md §6.7). */
   probe(port: number): Promise<ProbeResult>;
   /** `listener` hears every CALL: another peer wants to reach us. */
   onCall(listener: (call: CallMessage) => void): void;
+}
+
+/** Where a relay CALL sent us, and the key the directory proved on our registered connection. */
+export interface RelayAt {
+  ip: string;
+  port: number;
+  key: Buffer;
+}
+
+/** A verifyKey that takes exactly `key`: the directory process a relay CALL names must be the directory. */
+export function requireKey(key: Buffer, where: string): (remoteKey: Buffer) => void {
+  return (remoteKey) => {
+    if (remoteKey.equals(key)) return;
+    throw new NatterError(
+      ERROR_CODES.KEY_MISMATCH,
+      `the directory process at ${where} proved key ${fingerprint(remoteKey)}, not the directory's ${fingerprint(key)}: refusing to relay through it`,
+    );
+  };
 }
 
 /**
@@ -74,4 +97,16 @@ export async function openRelay(options: DialOptions & { keyPair: KeyPair }, pee
     });
     conn.send({ type: 'RELAY', name: peer });
   });
+}
+
+/**
+ * What DirectoryLinkOptions.relay wants: relays through the directory at
+ * `base`, or, given `at`, through the process of it a relay CALL named,
+ * which must prove the key the registered connection proved.
+ */
+export function relayThrough(base: DialOptions & { keyPair: KeyPair }, joinTimeoutMs: number): (peer: string, at?: RelayAt) => Promise<RelayedStream> {
+  return (peer, at) => {
+    if (at === undefined) return openRelay(base, peer, joinTimeoutMs);
+    return openRelay({ ...base, host: at.ip, port: at.port, verifyKey: requireKey(at.key, `${at.ip}:${at.port}`) }, peer, joinTimeoutMs);
+  };
 }

@@ -300,7 +300,7 @@ export class Delivery {
     if (queue.lastWaitCode !== error.code) {
       queue.lastWaitCode = error.code;
       // A changed key is worth an error of its own: the user must act (/trust) or be warned.
-      if (error.code === ERROR_CODES.KEY_MISMATCH) this.#o.events.emit('error', error, peer);
+      if (error.code === ERROR_CODES.KEY_MISMATCH) this.#o.events.emit('problem', error, peer);
       this.#o.events.emit('waiting', peer, queue.outbox.length, error, { isNeverSeen });
     }
     this.#o.logger.debug({ peer, code: error.code }, `messages wait: ${error.message}`);

@@ -35,7 +35,7 @@ interface Taken {
 
 export interface InboxOptions {
   store: MessageStore;
-  /** The node's events: message, error. */
+  /** The node's events: message, problem. */
   events: EventEmitter<PeerNodeEvents>;
   logger: Logger;
 }
@@ -119,7 +119,7 @@ export class Inbox {
       if (failed.has(conn)) continue;
       failed.add(conn);
       this.#o.logger.error({ peer, code: error.code }, error.message);
-      this.#o.events.emit('error', error, peer);
+      this.#o.events.emit('problem', error, peer);
       conn.fail(error);
     }
   }

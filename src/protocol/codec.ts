@@ -187,16 +187,16 @@ export function encodeMessage(msg: Message, limits: Limits = DEFAULT_LIMITS): Bu
       );
     case 'PUNCH':
     case 'RELAY':
+    case 'FIND':
       return frame(msg.type, [str8(normalizeName(msg.name, limits.maxNameBytes), 'name')], limits);
     case 'MEET':
       return frame(msg.type, [str8(normalizeName(msg.name, limits.maxNameBytes), 'name'), ipToBytes(msg.ip), u16(checkPort(msg.port, false), 'port')], limits);
     case 'CALL': {
       const isPunch = msg.via === 'punch';
-      if (!isPunch && (msg.ip !== '' || msg.port !== 0)) throw new NatterError(ERROR_CODES.MALFORMED, 'a relay CALL carries no address');
-      if (isPunch && msg.ip === '') throw new NatterError(ERROR_CODES.MALFORMED, 'a punch CALL needs an address');
+      checkCallAddress(isPunch, msg.ip, msg.port);
       return frame(
         msg.type,
-        [u8(isPunch ? CALL_VIA_PUNCH : CALL_VIA_RELAY), str8(normalizeName(msg.name, limits.maxNameBytes), 'name'), ipToBytes(msg.ip), u16(checkPort(msg.port, !isPunch), 'port')],
+        [u8(isPunch ? CALL_VIA_PUNCH : CALL_VIA_RELAY), str8(normalizeName(msg.name, limits.maxNameBytes), 'name'), ipToBytes(msg.ip), u16(checkPort(msg.port, msg.ip === ''), 'port')],
         limits,
       );
     }
@@ -227,6 +227,18 @@ export function encodeMessage(msg: Message, limits: Limits = DEFAULT_LIMITS): Bu
     case 'JOINED':
       return frame(msg.type, [u8(msg.isFirst ? 1 : 0)], limits);
   }
+}
+
+/**
+ * A punch CALL names where to dial; a relay CALL either names the directory
+ * process to join at or nothing ("where you registered"): an address and a
+ * port together, or neither (protocol.md §4.17).
+ */
+function checkCallAddress(isPunch: boolean, ip: string, port: number): void {
+  if (isPunch && ip === '') throw new NatterError(ERROR_CODES.MALFORMED, 'a punch CALL needs an address');
+  if (ip === '' && port !== 0) throw new NatterError(ERROR_CODES.MALFORMED, 'a relay CALL with a port needs an address');
+  if (ip !== '' && port === 0) throw new NatterError(ERROR_CODES.MALFORMED, 'a CALL with an address needs a port');
+  checkPort(port, ip === '');
 }
 
 /** CALL's `via` byte (protocol.md §4.17). */
@@ -317,6 +329,7 @@ export function decodePayload(name: MessageName, payload: Buffer, limits: Limits
       break;
     case 'PUNCH':
     case 'RELAY':
+    case 'FIND':
       msg = { type: name, name: readName(r, limits) };
       break;
     case 'MEET': {
@@ -329,9 +342,8 @@ export function decodePayload(name: MessageName, payload: Buffer, limits: Limits
       if (via !== CALL_VIA_PUNCH && via !== CALL_VIA_RELAY) throw new NatterError(ERROR_CODES.MALFORMED, `CALL has unknown via ${via}`);
       const peerName = readName(r, limits);
       const ip = r.ip('ip');
-      const port = checkPort(r.u16('port'), via === CALL_VIA_RELAY);
-      if (via === CALL_VIA_PUNCH && ip === '') throw new NatterError(ERROR_CODES.MALFORMED, 'a punch CALL needs an address');
-      if (via === CALL_VIA_RELAY && (ip !== '' || port !== 0)) throw new NatterError(ERROR_CODES.MALFORMED, 'a relay CALL carries no address');
+      const port = r.u16('port');
+      checkCallAddress(via === CALL_VIA_PUNCH, ip, port);
       msg = { type: name, via: via === CALL_VIA_PUNCH ? 'punch' : 'relay', name: peerName, ip, port };
       break;
     }

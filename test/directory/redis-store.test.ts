@@ -80,6 +80,25 @@ describe('RedisStore: several stores on one Redis act as one', () => {
     assert.equal(await b.size(), 2);
   });
 
+  it('a notice told through one store to an owner of another reaches that one alone, with its own owner id', async () => {
+    const prefix = freshPrefix();
+    const a = await connect({ prefix });
+    const b = await connect({ prefix });
+    assert.ok((await b.register(up('bob', '7', keyOf('bob'), 0, { seenIp: '203.0.113.9', seenPort: 40_001 }))).ok);
+    const heardAtA: unknown[] = [];
+    const heardAtB: unknown[] = [];
+    a.onNotice((owner, n) => heardAtA.push([owner, n]));
+    b.onNotice((owner, n) => heardAtB.push([owner, n]));
+    const bob = (await a.list())[0];
+    assert.deepEqual([bob?.seenIp, bob?.seenPort], ['203.0.113.9', 40_001], 'the seen address crosses over too');
+    const call = { type: 'CALL', via: 'punch', name: 'alice', ip: '198.51.100.2', port: 40_002 } as const;
+    await a.tell(bob?.owner as string, call);
+    await until('b to hear it', () => heardAtB.length === 1, 2_000);
+    assert.deepEqual(heardAtB, [['7', call]]);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(heardAtA, [], 'not for a');
+  });
+
   it('racing registrations of one name with different keys from two stores: exactly one wins', async () => {
     const prefix = freshPrefix();
     const a = await connect({ prefix });

@@ -195,6 +195,30 @@ export function runStoreContract(label: string, makeStore: StoreFactory): void {
         assert.deepEqual(heard.sort(), ['first: maintenance', 'second: maintenance']);
       }));
 
+    it('keeps the address a registration was seen from, and restores nothing for one that gave none', () =>
+      withStore(async (store) => {
+        await store.register({ name: 'alice', ip: '192.0.2.1', requestedPort: 0, owner: 's1', key: keyOf('s1'), now: 0, seenIp: '203.0.113.7', seenPort: 41_186 });
+        await store.register({ name: 'bob', ip: '192.0.2.2', requestedPort: 0, owner: 's2', key: keyOf('s2'), now: 0 });
+        const byName = new Map((await store.list()).map((r) => [r.name, r]));
+        assert.deepEqual([byName.get('alice')?.seenIp, byName.get('alice')?.seenPort], ['203.0.113.7', 41_186]);
+        assert.equal('seenIp' in (byName.get('bob') ?? {}), false);
+        const refreshed = await store.refresh('alice', 's1', 1);
+        assert.equal(refreshed?.seenPort, 41_186);
+      }));
+
+    it('a notice told to an owner reaches the listeners of the store that owner registered through', () =>
+      withStore(async (store) => {
+        await store.register({ name: 'bob', ip: '127.0.0.1', requestedPort: 0, owner: 's2', key: keyOf('s2'), now: 0 });
+        const heard: unknown[] = [];
+        store.onNotice((owner, notice) => heard.push([owner, notice]));
+        const [record] = await store.list();
+        const call = { type: 'CALL', via: 'relay', name: 'alice|x', ip: '198.51.100.20', port: 7447 } as const;
+        await store.tell((record as { owner: string }).owner, call);
+        const deadline = Date.now() + 3_000;
+        while (heard.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+        assert.deepEqual(heard, [['s2', call]]);
+      }));
+
     it('concurrent registrations at one IP never share a port', () =>
       withStore(
         async (store) => {

@@ -10,7 +10,7 @@
  */
 import { ERROR_CODES } from '../../errors.ts';
 import type { PunchMessage } from '../../protocol/messages.ts';
-import { TokenBucket } from '../rate-limiter.ts';
+import { TokenBucket } from '../../rate-limiter.ts';
 import type { ClientSession } from '../session.ts';
 import type { HandlerContext } from './context.ts';
 
@@ -34,13 +34,24 @@ export async function handlePunch(ctx: HandlerContext, session: ClientSession, m
   if (msg.name === session.name) return refuse(ERROR_CODES.INVALID_ARGUMENT, 'that is you');
   const record = (await ctx.store.list()).find((r) => r.name === msg.name);
   if (record === undefined) return refuse(ERROR_CODES.UNKNOWN_PEER, `${msg.name} is not online`);
+  if (session.port === 0) return refuse(ERROR_CODES.PEER_UNREACHABLE, 'the port this connection comes from is unknown here: nothing to punch from');
+  const call = { type: 'CALL', via: 'punch', name: session.name, ip: session.ip, port: session.port } as const;
   const target = ctx.sessionOf(record.owner);
-  if (target === undefined || target.conn.state !== 'open' || target.port === 0 || session.port === 0) {
-    return refuse(ERROR_CODES.PEER_UNREACHABLE, `${msg.name} cannot be asked to punch from here`);
+  if (target !== undefined && target.conn.state === 'open' && target.port !== 0) {
+    ctx.counters.punches++;
+    ctx.logger.debug({ from: session.name, to: record.name }, 'punch');
+    // Both in the same turn: each is flushed with its connection's next write, together.
+    target.conn.send(call);
+    session.conn.send({ type: 'MEET', name: record.name, ip: target.ip, port: target.port });
+    return;
   }
-  ctx.counters.punches++;
-  ctx.logger.debug({ from: session.name, to: record.name }, 'punch');
-  // Both in the same turn: each is flushed with its connection's next write, together.
-  target.conn.send({ type: 'CALL', via: 'punch', name: session.name, ip: session.ip, port: session.port });
-  session.conn.send({ type: 'MEET', name: record.name, ip: target.ip, port: target.port });
+  // Registered at another process of this directory: it passes the CALL on; the address is the one it saw.
+  if (target === undefined && ctx.store.isShared && record.seenIp !== undefined && record.seenPort !== undefined && record.seenPort !== 0) {
+    ctx.counters.punches++;
+    ctx.logger.debug({ from: session.name, to: record.name, across: true }, 'punch');
+    await ctx.store.tell(record.owner, call);
+    session.conn.send({ type: 'MEET', name: record.name, ip: record.seenIp, port: record.seenPort });
+    return;
+  }
+  return refuse(ERROR_CODES.PEER_UNREACHABLE, `${msg.name} cannot be asked to punch from here`);
 }

@@ -29,6 +29,8 @@ export async function handleUp(ctx: HandlerContext, session: ClientSession, msg:
     owner: session.id,
     key: session.keyHex,
     now: ctx.now(),
+    // Another process of a shared directory may have to tell a peer where to punch to this one.
+    ...(ctx.store.isShared && session.port !== 0 ? { seenIp: session.ip, seenPort: session.port } : {}),
   });
   if (!result.ok) {
     ctx.counters.refusedRegistrations++;

@@ -4,6 +4,7 @@ import {
   claimKey,
   DEFAULT_PORT_RANGE,
   type DirectoryStore,
+  type OwnerNotice,
   type PeerRecord,
   type PortRange,
   type RegisterRequest,
@@ -12,6 +13,8 @@ import {
 
 
 export class MemoryDirectoryStore implements DirectoryStore {
+  /** Only this process uses it: every owner is a session here. */
+  readonly isShared = false;
   readonly #range: PortRange;
   readonly #byName = new Map<string, PeerRecord>();
   /** Ports in use, per IP: a lone port as a number (the common case, kept small), several as a Set. */
@@ -26,6 +29,7 @@ export class MemoryDirectoryStore implements DirectoryStore {
   /** The directory key the store is bound to (claimIdentity). */
   #identity: string | undefined;
   readonly #shutdownListeners: ((reason: string) => void)[] = [];
+  readonly #noticeListeners: ((owner: string, notice: OwnerNotice) => void)[] = [];
 
   constructor(options: { portRange?: PortRange } = {}) {
     this.#range = checkRange(options.portRange ?? DEFAULT_PORT_RANGE);
@@ -55,6 +59,7 @@ export class MemoryDirectoryStore implements DirectoryStore {
       key: req.key,
       registeredAt: req.now,
       lastHeard: req.now,
+      ...(req.seenIp === undefined ? {} : { seenIp: req.seenIp, seenPort: req.seenPort ?? 0 }),
     };
     this.#byName.set(req.name, record);
     this.#generation++;
@@ -110,10 +115,20 @@ export class MemoryDirectoryStore implements DirectoryStore {
     this.#shutdownListeners.push(listener);
   }
 
+  async tell(owner: string, notice: OwnerNotice): Promise<void> {
+    // Every owner is here: straight to the listeners.
+    for (const listener of this.#noticeListeners) queueMicrotask(() => listener(owner, notice));
+  }
+
+  onNotice(listener: (owner: string, notice: OwnerNotice) => void): void {
+    this.#noticeListeners.push(listener);
+  }
+
   async close(): Promise<void> {
     this.#byName.clear();
     this.#byIp.clear();
     this.#shutdownListeners.length = 0;
+    this.#noticeListeners.length = 0;
   }
 
   #delete(record: PeerRecord): void {

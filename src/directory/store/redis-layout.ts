@@ -1,12 +1,15 @@
 /**
  * How the Redis store lays its records out in Redis (redis-scripts.ts lists
  * the keys): key names under a prefix, an entry's value
- * "key|ip|port|registeredAt|owner", owners tagged per process, and times
+ * "key|ip|port|registeredAt|seenIp|seenPort|owner", owners tagged per process, and times
  * converted between the caller's clock and the shared one (Redis TIME).
  */
 import { randomBytes } from 'node:crypto';
 import { ERROR_CODES, NatterError } from '../../errors.ts';
 import type { PeerRecord } from './store.ts';
+
+/** An owner carrying a process's tag (16 hex digits and a slash). */
+const TAGGED = /^[0-9a-f]{16}\//;
 
 export class RedisLayout {
   readonly keys: { peers: string; heard: string; ports: string; gen: string; cursor: string; identity: string; shutdown: string };
@@ -49,6 +52,14 @@ export class RedisLayout {
     return this.tag + owner;
   }
 
+  /**
+   * An owner as Redis holds it: one of ours gets our tag; one read from Redis
+   * that another process holds (ownerOut left its tag on) is already stored form.
+   */
+  stored(owner: string): string {
+    return TAGGED.test(owner) ? owner : this.tag + owner;
+  }
+
   /** The caller's owner for one of ours; another process's owner as stored, which no session id equals. */
   ownerOut(stored: string): string {
     return stored.startsWith(this.tag) ? stored.slice(this.tag.length) : stored;
@@ -61,20 +72,22 @@ export class RedisLayout {
   /** A record from its value and its last-heard time (shared ms), with times on the caller's clock. */
   decode(name: string, value: string, heardShared: number): PeerRecord {
     const cut: number[] = [];
-    for (let at = -1, i = 0; i < 4; i++) {
+    for (let at = -1, i = 0; i < 6; i++) {
       at = value.indexOf('|', at + 1);
       if (at < 0) throw new NatterError(ERROR_CODES.INTERNAL, `unexpected entry in Redis for ${name}`);
       cut.push(at);
     }
-    const [a, b, c, d] = cut as [number, number, number, number];
+    const [a, b, c, d, e, f] = cut as [number, number, number, number, number, number];
+    const seenIp = value.slice(d + 1, e);
     return {
       name,
       key: value.slice(0, a),
       ip: value.slice(a + 1, b),
       port: Number(value.slice(b + 1, c)),
       registeredAt: Number(value.slice(c + 1, d)) - this.offset,
-      owner: this.ownerOut(value.slice(d + 1)),
+      owner: this.ownerOut(value.slice(f + 1)),
       lastHeard: heardShared - this.offset,
+      ...(seenIp === '' ? {} : { seenIp, seenPort: Number(value.slice(e + 1, f)) }),
     };
   }
 }

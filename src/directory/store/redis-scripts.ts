@@ -8,14 +8,15 @@
  *
  * Keys, all under the store's prefix P:
  *
- *   P peers      hash    name → "key|ip|port|registeredAt|owner"   (owner last: it may hold '|')
+ *   P peers      hash    name → "key|ip|port|registeredAt|seenIp|seenPort|owner"   (owner last: it may hold '|')
  *   P heard      zset    name → last heard, ms on the shared clock (Redis TIME)
  *   P ports      hash    "ip|port" → name                          (ports in use, per IP)
  *   P gen        string  the listing's generation: changes with every change of the listing
  *   P cursor     string  where the next port search starts (round-robin, shared)
  *   P identity   string  the directory's public key, hex
  *   P shutdown   string  "µs|reason" of the last SHUTDOWN announced (Redis TIME), with a TTL
- *   P events     channel "gen|N" after every change of the listing; "shutdown|µs|reason"
+ *   P events     channel "gen|N" after every change of the listing; "shutdown|µs|reason";
+ *                        "tell|owner|via|ip|port|name": a CALL for the process whose session is owner
  *
  * The generation starts, when its key is missing (a new or restarted Redis),
  * at Redis's time in microseconds and then counts up: a Redis that lost its
@@ -27,8 +28,10 @@ import { createHash } from 'node:crypto';
 
 /** Lua functions every script that changes the list shares. */
 const PRELUDE = `
+-- key, ip, port, owner of an entry (registeredAt and the seen address are only read outside)
 local function parse(value)
-  return string.match(value, '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$')
+  local key, ip, port, _, _, _, owner = string.match(value, '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$')
+  return key, ip, port, owner
 end
 local function bump(gen, channel)
   if redis.call('EXISTS', gen) == 0 then
@@ -69,7 +72,7 @@ end
 /**
  * UP, and the re-assertion of an entry after an outage.
  * KEYS peers heard ports gen cursor
- * ARGV mode name ip requestedPort owner key registeredAt lastHeard lo hi channel
+ * ARGV mode name ip requestedPort owner key registeredAt lastHeard lo hi channel seenIp seenPort
  *
  * mode 'register' (protocol.md §6.1):
  *   name held by another key                → {'taken'}
@@ -87,10 +90,11 @@ const REGISTER = `${PRELUDE}
 local peers, heard, ports, gen, cursor = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local mode, name, ip, requested, owner, key = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5], ARGV[6]
 local registeredAt, lastHeard, lo, hi, channel = ARGV[7], ARGV[8], tonumber(ARGV[9]), tonumber(ARGV[10]), ARGV[11]
+local seenIp, seenPort = ARGV[12], ARGV[13]
 local current = redis.call('HGET', peers, name)
 local previous = ''
 if current then
-  local ckey, _, _, _, cowner = parse(current)
+  local ckey, _, _, cowner = parse(current)
   if mode == 'restore' then
     if cowner ~= owner then return {'lost'} end
     redis.call('ZADD', heard, 'GT', lastHeard, name)
@@ -107,7 +111,7 @@ if current then
 end
 local port = allocate(ports, cursor, ip, requested, lo, hi)
 if not port then return {'exhausted'} end
-local value = key .. '|' .. ip .. '|' .. port .. '|' .. registeredAt .. '|' .. owner
+local value = key .. '|' .. ip .. '|' .. port .. '|' .. registeredAt .. '|' .. seenIp .. '|' .. seenPort .. '|' .. owner
 redis.call('HSET', peers, name, value)
 redis.call('HSET', ports, ip .. '|' .. port, name)
 redis.call('ZADD', heard, lastHeard, name)
@@ -121,7 +125,7 @@ return {'new', value, previous, bump(gen, channel)}
 const REFRESH = `${PRELUDE}
 local current = redis.call('HGET', KEYS[1], ARGV[1])
 if not current then return false end
-local _, _, _, _, owner = parse(current)
+local _, _, _, owner = parse(current)
 if owner ~= ARGV[2] then return false end
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
 return current
@@ -131,7 +135,7 @@ return current
 const REMOVE = `${PRELUDE}
 local current = redis.call('HGET', KEYS[1], ARGV[1])
 if not current then return 0 end
-local _, _, _, _, owner = parse(current)
+local _, _, _, owner = parse(current)
 if owner ~= ARGV[2] then return 0 end
 drop(KEYS[1], KEYS[2], KEYS[3], ARGV[1], current)
 return bump(KEYS[4], ARGV[3])
@@ -202,6 +206,11 @@ const CHECK = `
 return {redis.call('TIME'), redis.call('GET', KEYS[2]) or '0', redis.call('GET', KEYS[1])}
 `;
 
+/** A notice for one owner's process: ARGV message channel. */
+const TELL = `
+return redis.call('PUBLISH', ARGV[2], ARGV[1])
+`;
+
 export interface LuaScript {
   readonly name: string;
   readonly source: string;
@@ -225,4 +234,5 @@ export const SCRIPTS = {
   claim: script('claim', CLAIM, 1),
   announce: script('announce', ANNOUNCE, 1),
   check: script('check', CHECK, 2),
+  tell: script('tell', TELL, 0),
 } as const;

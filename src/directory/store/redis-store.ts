@@ -46,6 +46,7 @@ import {
   claimKey,
   DEFAULT_PORT_RANGE,
   type DirectoryStore,
+  type OwnerNotice,
   type PeerRecord,
   type PortRange,
   type RegisterRequest,
@@ -90,6 +91,7 @@ const SHUTDOWN_NOTICE_TTL_MS = 3_600_000;
 type State = 'up' | 'down' | 'recovering';
 
 export class RedisStore implements DirectoryStore {
+  readonly isShared = true;
   readonly #conn: RedisConnection;
   readonly #range: PortRange;
   readonly #clock: Clock;
@@ -187,6 +189,8 @@ export class RedisStore implements DirectoryStore {
         this.#range.lo,
         this.#range.hi,
         this.#at.channel,
+        req.seenIp ?? '',
+        req.seenPort ?? 0,
       ]),
       'register',
     );
@@ -348,6 +352,14 @@ export class RedisStore implements DirectoryStore {
     this.#watch.onShutdown(listener);
   }
 
+  async tell(owner: string, notice: OwnerNotice): Promise<void> {
+    await this.#conn.run(SCRIPTS.tell, [], [this.#watch.encodeNotice(this.#at.stored(owner), notice), this.#at.channel]);
+  }
+
+  onNotice(listener: (owner: string, notice: OwnerNotice) => void): void {
+    this.#watch.onNotice(listener);
+  }
+
   async close(): Promise<void> {
     if (this.#isClosed) return;
     this.#isClosed = true;
@@ -434,6 +446,8 @@ export class RedisStore implements DirectoryStore {
           this.#range.lo,
           this.#range.hi,
           this.#at.channel,
+          r.seenIp ?? '',
+          r.seenPort ?? 0,
         ]),
       ),
     );

@@ -1,6 +1,8 @@
 /**
  * What a Redis store keeps up with besides answers to its own requests: the
- * shared clock, the listing's generation, and SHUTDOWN notices. Other
+ * shared clock, the listing's generation, SHUTDOWN notices, and CALLs other
+ * processes pass to this one's sessions (a notice lost meanwhile is a punch or
+ * relay its asker retries, so nothing replays them). Other
  * processes' changes and notices arrive as pub/sub messages; since a message
  * sent while the subscription is down is lost, check() reads all three from
  * Redis itself, after every reconnect and every reconcile interval, and the
@@ -12,6 +14,7 @@ import { ERROR_CODES, NatterError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import type { RedisConnection } from './redis-connection.ts';
 import type { RedisLayout } from './redis-layout.ts';
+import type { OwnerNotice } from './store.ts';
 import { SCRIPTS } from './redis-scripts.ts';
 
 /** A clock reading whose round trip took longer than this is too rough to adopt. */
@@ -33,6 +36,7 @@ export class RedisWatch {
   /** How often the subscription dropped: a read is trusted only if none did meanwhile. */
   #drops = 0;
   readonly #shutdownListeners: ((reason: string) => void)[] = [];
+  readonly #noticeListeners: ((owner: string, notice: OwnerNotice) => void)[] = [];
   #hasShutdown = false;
 
   constructor(conn: RedisConnection, layout: RedisLayout, clock: Clock, logger: Logger) {
@@ -60,6 +64,29 @@ export class RedisWatch {
   message(text: string): void {
     if (text.startsWith('gen|')) this.noteGeneration(text.slice('gen|'.length));
     else if (text.startsWith('shutdown|')) this.#onNotice(text.slice('shutdown|'.length));
+    else if (text.startsWith(`tell|${this.#at.tag}`)) this.#onTell(text);
+  }
+
+  /** "tell|owner|via|ip|port|name" (the name last: it is the only part that may hold '|'). */
+  encodeNotice(storedOwner: string, notice: OwnerNotice): string {
+    return `tell|${storedOwner}|${notice.via}|${notice.ip}|${String(notice.port)}|${notice.name}`;
+  }
+
+  onNotice(listener: (owner: string, notice: OwnerNotice) => void): void {
+    this.#noticeListeners.push(listener);
+  }
+
+  #onTell(text: string): void {
+    const parts = text.split('|');
+    const [, owner, via, ip, port] = parts;
+    const name = parts.slice(5).join('|');
+    const portNumber = Number(port);
+    if (owner === undefined || (via !== 'punch' && via !== 'relay') || ip === undefined || !Number.isInteger(portNumber) || name === '') {
+      this.#log.warn({ text: text.slice(0, 200) }, 'ignored a malformed notice from Redis');
+      return;
+    }
+    const notice: OwnerNotice = { type: 'CALL', via, name, ip, port: portNumber };
+    for (const listener of this.#noticeListeners) listener(this.#at.ownerOut(owner), notice);
   }
 
   /**
@@ -116,6 +143,7 @@ export class RedisWatch {
 
   close(): void {
     this.#shutdownListeners.length = 0;
+    this.#noticeListeners.length = 0;
   }
 
   /** "µs|reason": a SHUTDOWN announced at µs (Redis TIME); one from before the store connected is not for it. */

@@ -12,6 +12,7 @@
  * name is bound to that key while it is online (docs/security.md).
  */
 import { ERROR_CODES, NatterError } from '../../errors.ts';
+import type { Message } from '../../protocol/messages.ts';
 import { fingerprint } from '../../transport/identity.ts';
 
 /** One online peer. */
@@ -30,6 +31,13 @@ export interface PeerRecord {
   registeredAt: number;
   /** Ms on the caller's clock when its owner was last heard from. */
   lastHeard: number;
+  /**
+   * Where the owner's connection comes from, as the directory sees it (its
+   * NAT's public side): what another process of a shared directory tells a
+   * peer to punch to (protocol.md §6.8). Absent when the registration gave none.
+   */
+  seenIp?: string;
+  seenPort?: number;
 }
 
 export interface RegisterRequest {
@@ -41,6 +49,9 @@ export interface RegisterRequest {
   /** The registering session's key (hex). */
   key: string;
   now: number;
+  /** Where the registering connection comes from, as seen (PeerRecord.seenIp/seenPort). */
+  seenIp?: string;
+  seenPort?: number;
 }
 
 export type RegisterResult =
@@ -53,7 +64,18 @@ export type RegisterResult =
     }
   | { ok: false; reason: 'name-taken' | 'ports-exhausted' };
 
+/**
+ * A message for the session that owns an entry, wherever it is: the CALL of
+ * a punch or a relay asked for at another process of a shared directory.
+ */
+export type OwnerNotice = Extract<Message, { type: 'CALL' }>;
+
 export interface DirectoryStore {
+  /**
+   * True when other directory processes may share the store: then an entry's
+   * owner may be a session of another process, reached only through tell().
+   */
+  readonly isShared: boolean;
   /**
    * Adds a peer, assigning it a port that no online peer at the same IP has.
    * Registering again with the same name and owner returns the existing entry.
@@ -95,6 +117,14 @@ export interface DirectoryStore {
   announceShutdown(reason: string): Promise<void>;
   /** Calls `listener` once when a shutdown is announced through the store, by this process or another. */
   onShutdown(listener: (reason: string) => void): void;
+  /**
+   * Passes `notice` to the process whose session is `owner` (an owner from
+   * list() or another read): its onNotice listeners get it with the owner as
+   * that process knows it. Best effort: an owner that is gone is nobody's.
+   */
+  tell(owner: string, notice: OwnerNotice): Promise<void>;
+  /** `listener` hears every notice told to an owner of this process. */
+  onNotice(listener: (owner: string, notice: OwnerNotice) => void): void;
   /** Releases resources. */
   close(): Promise<void>;
 }

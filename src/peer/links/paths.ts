@@ -150,7 +150,8 @@ export function answerCalls(ctx: ConnectorContext, rendezvous: Rendezvous, adopt
             await accept(await simultaneousOpen(localPort, call.ip, call.port, PUNCH_DEADLINE_MS), undefined, 'punched');
           })()
         : (async () => {
-            const { stream, initial, isFirst } = await rendezvous.relay(call.name);
+            // A directory of several processes names the one holding the other half.
+            const { stream, initial, isFirst } = await rendezvous.relay(call.name, call.ip === '' ? undefined : { ip: call.ip, port: call.port });
             // Answering a call never makes us the dialer (that would open a chat nobody here asked for).
             if (isFirst) {
               stream.destroy();
