@@ -94,6 +94,12 @@ export interface MessageStore {
   history(peer: string, n: number): HistoryEntry[];
   /** Whether history is kept. */
   readonly isHistoryOn: boolean;
+  /**
+   * Where to tell the user what the store did on its own: records of a
+   * damaged data directory skipped at start, a history trimmed to its cap.
+   * Notices from before the call are held and given to it first.
+   */
+  onNotice?(listener: (message: string) => void): void;
   /** Releases files and the lock. Idempotent. Recording anything afterwards throws STORAGE_FAILED. */
   close(): void;
 }
