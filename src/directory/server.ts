@@ -114,6 +114,12 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
   #shutdown: Promise<void> | undefined;
   /** Closed connections whose entries are still being removed from the store. */
   readonly #departures = new Set<Promise<void>>();
+  /**
+   * Every accepted socket's 'close' listener, one for all of them (no closure
+   * per connection): the socket names its own address, which Node keeps once
+   * it has been read (at accept).
+   */
+  readonly #socketClosed: (this: Socket) => void;
 
   /** @throws NatterError NATTER_ERR_INVALID_ARGUMENT for a bad option. */
   constructor(options: Partial<DirectoryOptions> = {}) {
@@ -122,6 +128,10 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
     this.store = this.options.store;
     this.logger = this.options.logger;
     this.#startedAt = this.now();
+    const server = this;
+    this.#socketClosed = function (this: Socket): void {
+      server.#forgetAddress(this.remoteAddress === undefined ? '' : canonicalIp(this.remoteAddress));
+    };
     const o = this.options;
     this.#sessionHost = {
       now: () => this.now(),
@@ -219,7 +229,7 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
       return;
     }
     this.#perIp.set(ip, fromIp + 1);
-    socket.once('close', () => this.#forgetAddress(ip));
+    socket.on('close', this.#socketClosed);
     const acceptedAt = this.now();
     this.#handshaking++;
     // One deadline from accept to registration, the handshake included.

@@ -19,10 +19,10 @@
  * dialer, the last handshake message), is held until the first write, so
  * that it leaves in the same packet as the first records.
  */
-import { EventEmitter } from 'node:events';
 import sodium from 'sodium-universal';
 import { BlockPool } from './block-pool.ts';
 import type { ByteStream } from './byte-stream.ts';
+import { FixedEvents } from './fixed-events.ts';
 import type { HandshakeResult } from './handshake.ts';
 import { RecordOpener, RecordSealer, sealedBytes } from './records.ts';
 
@@ -69,7 +69,7 @@ function giveSpare(buffer: Buffer): void {
   if (spares.length < MAX_SPARES) spares.push(buffer);
 }
 
-export class SecureStream extends EventEmitter<SecureStreamEvents> {
+export class SecureStream extends FixedEvents<SecureStreamEvents> {
   readonly socket: ByteStream;
   /** The other side's Ed25519 public key, proven by the handshake. */
   readonly remoteKey: Buffer;
@@ -102,7 +102,8 @@ export class SecureStream extends EventEmitter<SecureStreamEvents> {
    * 'close' and 'drain' come here.
    */
   constructor(socket: ByteStream, handshake: HandshakeResult, isInitiator: boolean, options: { rest?: Buffer | undefined; before?: Buffer | undefined } = {}) {
-    super();
+    // Its listeners in fixed fields, not in a Node.js EventEmitter's hash table (fixed-events.ts).
+    super({ data: undefined, end: undefined, error: undefined, close: undefined, drain: undefined });
     this.socket = socket;
     this.remoteKey = handshake.remotePublicKey;
     // Blocks of a shared pool: a directory holds two per client.
@@ -150,7 +151,7 @@ export class SecureStream extends EventEmitter<SecureStreamEvents> {
 
   /** As a Node.js readable: listening for 'data' starts the flow, unless pause() was called. */
   override on<K extends keyof SecureStreamEvents>(event: K, listener: (...args: SecureStreamEvents[K]) => void): this {
-    super.on(event, listener as never);
+    super.on(event, listener);
     if (event === 'data' && this.#isFlowing === null) this.resume();
     return this;
   }
@@ -210,7 +211,7 @@ export class SecureStream extends EventEmitter<SecureStreamEvents> {
     }
     // The socket is gone already; only our close was waiting for a reader.
     process.nextTick(() => {
-      if (err !== undefined) this.emit('error', err);
+      if (err !== undefined) this.#emitError(err);
       this.#close();
     });
     return this;
@@ -262,6 +263,15 @@ export class SecureStream extends EventEmitter<SecureStreamEvents> {
     }
   }
 
+  /**
+   * An error goes to whoever listens, and is dropped when nobody does (a
+   * stream not taken yet, or let go of): its close tells the same, and an
+   * 'error' nobody hears would end the process.
+   */
+  #emitError(err: Error): void {
+    if (this.listenerCount('error') > 0) this.emit('error', err);
+  }
+
   #close(): void {
     if (this.#isClosed) return;
     this.#isClosed = true;
@@ -298,7 +308,7 @@ export class SecureStream extends EventEmitter<SecureStreamEvents> {
     const stream = this[OWNER];
     if (stream === undefined) return;
     stream.#isDestroyed = true;
-    stream.emit('error', err);
+    stream.#emitError(err);
   }
 
   static #socketClose(this: OwnedSocket): void {

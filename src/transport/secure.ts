@@ -160,12 +160,11 @@ export function secureSocket(given: ByteStream, isInitiator: boolean, options: S
       // Held until the stream's reader listens (that resumes it): what arrives meanwhile waits.
       socket.pause();
       // The record layer takes the socket from here, starting with whatever followed the last handshake message.
+      // An error that comes before whoever takes the stream listens (the
+      // write of the last handshake message meeting a peer that died), or
+      // after they let go of it, is not thrown: SecureStream emits 'error'
+      // only to a listener. Whoever takes the stream hears of it by its close.
       const stream = new SecureStream(socket, result, isInitiator, { rest, before: last });
-      // For the stream's whole life: an error can still come now (the write of
-      // the last handshake message meeting a peer that died), before whoever
-      // takes the stream listens, or after they let go of it; unheard, it
-      // would end the process. Whoever takes the stream hears of it by its close.
-      stream.on('error', ignore);
       // The other side waits for our last handshake message: it goes within two turns, with or without records.
       if (last !== undefined) setImmediate(() => setImmediate(() => stream.flushHead()));
       resolve(stream);
@@ -181,13 +180,6 @@ export function secureSocket(given: ByteStream, isInitiator: boolean, options: S
     socket.resume();
   });
 }
-
-/**
- * The stream's own error listener: defined here, not inside the handshake,
- * whose closures (and all the handshake state they hold) it would otherwise
- * keep alive for the connection's whole life.
- */
-function ignore(): void {}
 
 function guardError(guard: RecordGuard, problem: string): NatterError {
   return new NatterError(guard.handshakeLeft > 0 ? ERROR_CODES.HANDSHAKE_FAILED : ERROR_CODES.FRAME_TOO_LARGE, problem);

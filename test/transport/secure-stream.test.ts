@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { keyPairFromSeed, secureSocket, type SecureStream } from '../../src/transport/secure.ts';
@@ -76,7 +75,7 @@ describe('SecureStream', () => {
     await new Promise((r) => setTimeout(r, 50));
     assert.deepEqual(got, ['one']);
     assert.equal(hasEnded, false);
-    const ended = once(acceptor, 'end');
+    const ended = new Promise<void>((resolve) => acceptor.once('end', resolve));
     acceptor.resume();
     await ended;
     assert.deepEqual(got, ['one', 'two', 'three']);
@@ -94,7 +93,7 @@ describe('SecureStream', () => {
     acceptor.on('close', () => (isClosed = true));
     await new Promise((r) => setTimeout(r, 20));
     assert.equal(isClosed, false, 'held for a reader');
-    const closed = once(acceptor, 'close');
+    const closed = new Promise<void>((resolve) => acceptor.once('close', resolve));
     acceptor.destroy();
     await closed;
   });
@@ -154,7 +153,7 @@ describe('SecureStream', () => {
     dialer.on('data', () => {}); // reading, so that the other side's end is seen
     dialer.end();
     assert.equal(dialer.write(Buffer.from('late')), false);
-    const closed = once(dialer, 'close');
+    const closed = new Promise<void>((resolve) => dialer.once('close', resolve));
     acceptor.on('data', () => {});
     acceptor.on('end', () => acceptor.end());
     await closed;
