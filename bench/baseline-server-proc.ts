@@ -69,6 +69,7 @@ serveCalls<BaselineServerCalls>(
       listing = Buffer.from(args.listing);
       return { bytes: listing.length };
     },
+    exit: async () => ({}),
   },
-  { port },
+  { port, exitAfter: 'exit' },
 );

@@ -42,6 +42,8 @@ export interface ServerCounts {
 /** Calls both server processes answer. */
 export type ServerCalls = {
   measure: { request: { gc: GcKind }; reply: Measurement };
+  /** Leave (process.exit, so that --cpu-prof writes its profile). */
+  exit: { request: Record<string, never>; reply: Record<string, never> };
 };
 
 /** The bare server also needs the bytes to answer WHO with (natter's own listing, captured by a generator). */

@@ -49,6 +49,7 @@ serveCalls<ServerCalls>(
         expirations: directory.counters.expirations,
       });
     },
+    exit: async () => ({}),
   },
-  { port },
+  { port, exitAfter: 'exit' },
 );

@@ -104,12 +104,25 @@ interface ServerHandle {
 function startServer(kind: ServerKind, n: number, threads: number): ServerHandle {
   if (kind === 'natter') {
     const args = [String(n + MAX_CLIENTS_MARGIN), `--handshake-threads=${threads}`];
-    const child = new Child<ServerCalls>('natter directory', './directory-server-proc.ts', args, ['--expose-gc']);
+    // DIRECTORY_BENCH_CPU_PROF=<dir>: the directory runs under --cpu-prof and leaves one .cpuprofile per run in <dir>.
+    const profDir = process.env.DIRECTORY_BENCH_CPU_PROF;
+    const prof = profDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profDir}`];
+    const child = new Child<ServerCalls>('natter directory', './directory-server-proc.ts', args, ['--expose-gc', ...prof]);
     return {
       ready: () => child.ready(),
       measure: (gc) => child.call('measure', { gc }, CALL_TIMEOUT_MS),
       setListing: async () => {},
-      kill: () => child.kill(),
+      // Profiled, it leaves by itself so that the profile is written.
+      kill: async () => {
+        if (profDir !== undefined) {
+          await child.call('exit', {}, CALL_TIMEOUT_MS).catch(() => {});
+          // Writing the profile takes a moment: killed only if it takes too long.
+          const timer = setTimeout(() => void child.kill(), CALL_TIMEOUT_MS);
+          await child.exited();
+          clearTimeout(timer);
+        }
+        await child.kill();
+      },
     };
   }
   const child = new Child<BaselineServerCalls>('bare net server', './baseline-server-proc.ts', [], ['--expose-gc']);
