@@ -17,7 +17,7 @@
  * and the answer to its first request therefore share one packet, and so do
  * a peer's receipt and the reply its user makes to the message.
  */
-import { EventEmitter } from 'node:events';
+import { FixedEvents } from './fixed-events.ts';
 import { ERROR_CODES, NatterError, isNatterError } from '../errors.ts';
 import type { ByteStream } from './byte-stream.ts';
 import { encodeMessage } from '../protocol/codec.ts';
@@ -93,7 +93,7 @@ interface SocketLike {
   remoteKey?: Buffer | undefined;
 }
 
-export class FramedConnection extends EventEmitter<FramedConnectionEvents> {
+export class FramedConnection extends FixedEvents<FramedConnectionEvents> {
   readonly stream: ByteStream;
   readonly #decoder: FrameDecoder;
   readonly #maxQueueBytes: number;
@@ -104,6 +104,8 @@ export class FramedConnection extends EventEmitter<FramedConnectionEvents> {
   #isReady: boolean;
   #hasSentHello: boolean;
   #isPaused = false;
+  /** Messages that came before anyone listened, kept for the first listener (holdEarlyMessages). */
+  #early: Message[] | undefined;
   /** A write returned false and 'drain' has not come yet. */
   #isBackpressured = false;
   /** Frames gathered this turn, written together by #flush. */
@@ -117,7 +119,8 @@ export class FramedConnection extends EventEmitter<FramedConnectionEvents> {
   #drainedPromise: Promise<void> | undefined;
 
   constructor(stream: ByteStream, options: FramedConnectionOptions = {}) {
-    super();
+    // Its listeners in fixed fields, not in a Node.js EventEmitter's hash table (fixed-events.ts): a directory holds thousands.
+    super({ ready: undefined, message: undefined, failure: undefined, close: undefined });
     this.stream = stream;
     this.#decoder = new FrameDecoder(options.limits);
     this.#maxQueueBytes = positive(options.maxQueueBytes ?? DEFAULT_MAX_QUEUE_BYTES, 'maxQueueBytes');
@@ -242,6 +245,32 @@ export class FramedConnection extends EventEmitter<FramedConnectionEvents> {
    * again (or the connection is gone). Everyone waiting meanwhile shares one
    * promise (a burst of sends may all wait at once).
    */
+  /**
+   * Frames that come right behind the HELLO, in the same packet (a refusal's
+   * ERROR: "the directory is full"), are read before whoever dialed has the
+   * connection and can listen. From this call they are kept, and handed to
+   * the first 'message' listener as soon as it is added; if none is added by
+   * the next turn of the event loop, they are dropped, as frames nobody
+   * listens to are.
+   */
+  holdEarlyMessages(): void {
+    this.#early = [];
+    setImmediate(() => (this.#early = undefined));
+  }
+
+  override on<K extends keyof FramedConnectionEvents>(event: K, listener: (...args: FramedConnectionEvents[K]) => void): this {
+    super.on(event, listener);
+    const early = this.#early;
+    if (event === 'message' && early !== undefined) {
+      this.#early = undefined;
+      // Once the caller's own setting up is done, as a listener added now would hear them.
+      if (early.length > 0) queueMicrotask(() => {
+        for (const msg of early) this.emit('message', msg);
+      });
+    }
+    return this;
+  }
+
   drained(): Promise<void> {
     this.#flush();
     if (!this.#isBackpressured || this.#state === 'closed') return RESOLVED;
@@ -456,6 +485,10 @@ export class FramedConnection extends EventEmitter<FramedConnectionEvents> {
     }
     if (msg.type === 'HELLO') {
       this.fail(new NatterError(ERROR_CODES.UNEXPECTED_MESSAGE, 'HELLO may only be sent once'));
+      return;
+    }
+    if (this.#early !== undefined && this.listenerCount('message') === 0) {
+      this.#early.push(msg);
       return;
     }
     this.emit('message', msg);

@@ -4,9 +4,7 @@
  * absolute deadline; and the accepting side's handshake.
  */
 import { isIPv6, connect as netConnect, type Socket } from 'node:net';
-import type { EventEmitter } from 'node:events';
 import { ERROR_CODES, NatterError, isNatterError } from '../errors.ts';
-import type { Message } from '../protocol/messages.ts';
 import { FramedConnection, type FramedConnectionOptions } from './framed-connection.ts';
 import type { ByteStream } from './byte-stream.ts';
 import type { HandshakeSide } from './handshake.ts';
@@ -79,7 +77,7 @@ export async function dial(options: DialOptions): Promise<FramedConnection> {
     timer.unref();
     const onReady = (): void => {
       cleanup();
-      holdEarlyMessages(conn);
+      conn.holdEarlyMessages();
       resolve(conn);
     };
     const onClose = (err: NatterError | undefined): void => {
@@ -94,35 +92,6 @@ export async function dial(options: DialOptions): Promise<FramedConnection> {
     conn.on('ready', onReady);
     conn.on('close', onClose);
   });
-}
-
-/**
- * Frames that come right behind the HELLO, in the same packet (a refusal's
- * ERROR: "the directory is full"), are read before whoever dialed has the
- * connection and can listen. They are kept, and handed to the first
- * 'message' listener as soon as it is added; if none is added by the next
- * turn of the event loop, they are dropped, as frames nobody listens to are.
- */
-function holdEarlyMessages(conn: FramedConnection): void {
-  const early: Message[] = [];
-  const keep = (msg: Message): void => void early.push(msg);
-  conn.on('message', keep);
-  // 'newListener' is every emitter's own event, outside the typed map.
-  const emitter = conn as unknown as EventEmitter;
-  const stop = (): void => {
-    emitter.off('newListener', onListener);
-    conn.off('message', keep);
-  };
-  const onListener = (event: string | symbol): void => {
-    if (event !== 'message') return;
-    stop();
-    // Called before the new listener is in place: hand them over once it is.
-    queueMicrotask(() => {
-      for (const msg of early.splice(0)) conn.emit('message', msg);
-    });
-  };
-  emitter.on('newListener', onListener);
-  setImmediate(stop);
 }
 
 /** A TCP connection to host:port, from a chosen local port if asked, given up after connectTimeoutMs if asked. */

@@ -5,7 +5,6 @@
  * directories that run the earlier code must keep working with this one.
  */
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import { after, describe, it } from 'node:test';
 import NoiseSecretStream from '@hyperswarm/secret-stream';
@@ -17,7 +16,7 @@ import { FrameDecoder } from '../../src/protocol/decoder.ts';
 import { encodeMessage } from '../../src/protocol/codec.ts';
 import { PROTOCOL_VERSION, type Message } from '../../src/protocol/messages.ts';
 import { startServer, type TestServer } from '../helpers/net.ts';
-import { textMsg } from '../helpers/messages.ts';
+import { textMsg, nextMessage } from '../helpers/messages.ts';
 
 const alice = keyPairFromSeed(Buffer.alloc(32, 1));
 const bob = keyPairFromSeed(Buffer.alloc(32, 2));
@@ -114,7 +113,7 @@ describe('the record layer and @hyperswarm/secret-stream', () => {
     conn.on('message', (m) => got.push(m));
     const back = manyTexts(40);
     legacyWrite(stream, Buffer.concat(back.map((m) => encodeMessage(m))));
-    while (got.length < back.length) await once(conn, 'message');
+    while (got.length < back.length) await nextMessage(conn);
     assert.deepEqual(got, back);
     conn.destroy();
     stream.destroy();
