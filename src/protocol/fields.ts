@@ -76,7 +76,16 @@ export function ipToBytes(ip: Ip): Buffer {
     return Buffer.from([ADDRESS_FAMILY.UNSPECIFIED]);
   }
   if (isIPv4(ip)) {
-    return Buffer.from([ADDRESS_FAMILY.IPV4, ...ipaddr.IPv4.parse(ip).toByteArray()]);
+    // Dotted decimal, checked by isIPv4: four numbers of 0..255, read in place (every ACK carries one).
+    const out = Buffer.allocUnsafe(5);
+    out[0] = ADDRESS_FAMILY.IPV4;
+    let at = 0;
+    for (let k = 1; k <= 4; k++) {
+      const dot = k === 4 ? ip.length : ip.indexOf('.', at);
+      out[k] = Number(ip.slice(at, dot));
+      at = dot + 1;
+    }
+    return out;
   }
   if (isIPv6(ip)) {
     const parsed = ipaddr.process(ip);
