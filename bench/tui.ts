@@ -48,6 +48,12 @@ const MEMORY_LINES = 100_000;
 const MEMORY_BUFFERS = 10;
 
 const TARGET_P99_MS = 16;
+/**
+ * Where 16 ms cannot be had because the peers' traffic itself keeps the
+ * event loop busy (the line UI, which only appends, misses it too), the
+ * full-screen UI may cost at most this much more than the line UI.
+ */
+const TARGET_P99_LINE_RATIO = 1.25;
 const TARGET_BYTES_RATIO = 1;
 const TARGET_START_RATIO = 1.25;
 const TARGET_MEMORY_MB = 50;
@@ -235,9 +241,15 @@ export function printTui(r: TuiBench): void {
       `${fmt(s.line.p50, 2)} / ${fmt(s.line.p99, 2)}`,
       fmt(s.full.received / (STREAM_MS / 1000)),
       `p99 <= ${TARGET_P99_MS} ms: ${verdict(s.full.p99 <= TARGET_P99_MS)}`,
+      `${fmt(s.full.p99 / s.line.p99, 2)}: ${verdict(s.full.p99 <= TARGET_P99_MS || s.full.p99 / s.line.p99 <= TARGET_P99_LINE_RATIO)}`,
     ]);
   }
-  console.log(table(['streamed into the shown buffer', 'full p50 / p99 ms', 'line p50 / p99 ms', 'received msg/s', 'keystroke to screen'], rows));
+  console.log(
+    table(
+      ['streamed into the shown buffer', 'full p50 / p99 ms', 'line p50 / p99 ms', 'received msg/s', 'keystroke to screen', `p99 full / line (<= ${TARGET_P99_LINE_RATIO}× where 16 ms is missed)`],
+      rows,
+    ),
+  );
   console.log(`  the slowest key of all runs: full ${RATES.map((rate) => `${fmt((r.stream[rate] as Record<UiKind, StreamFigures>).full.max, 1)} ms at ${fmt(rate)}/s`).join(', ')}; line ${RATES.map((rate) => `${fmt((r.stream[rate] as Record<UiKind, StreamFigures>).line.max, 1)} ms at ${fmt(rate)}/s`).join(', ')}`);
   console.log('');
   const bytes = RATES.map((rate) => {
