@@ -442,7 +442,7 @@ async function baselineListen(): Promise<number> {
       'data',
       lineReader((lines) => {
         if (phase === 'echo') {
-          for (const line of lines) s.write(line + '\n');
+          for (const line of lines) s.write(`${line}\n`);
           return;
         }
         if (!isArmed) return;
@@ -476,7 +476,7 @@ async function baselineConnect(port: number): Promise<void> {
 
 async function baselineBlast(count: number, text: string): Promise<BlastReply> {
   const s = socket as Socket;
-  return timeBlast(count, () => (s.write(text + '\n') ? undefined : once(s, 'drain')));
+  return timeBlast(count, () => (s.write(`${text}\n`) ? undefined : once(s, 'drain')));
 }
 
 async function baselinePingpong(rounds: number, text: string): Promise<PingpongReply> {
@@ -486,7 +486,7 @@ async function baselinePingpong(rounds: number, text: string): Promise<PingpongR
       rounds,
       text,
       () => new Promise<string>((resolve) => (onLine = resolve)),
-      (t) => void s.write(t + '\n'),
+      (t) => void s.write(`${t}\n`),
     );
   } finally {
     onLine = undefined;

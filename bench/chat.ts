@@ -64,7 +64,7 @@ const WARMUP_ROUNDS = 500;
 /** Runs per side, interleaved; each figure is the median run. */
 const RUNS = 7;
 /** 100 bytes of UTF-8 (90 ASCII letters, then 'héllo ✓'): the 100 B case of bench/codec. */
-export const TEXT = 'a'.repeat(90) + 'héllo ✓';
+export const TEXT = `${'a'.repeat(90)}héllo ✓`;
 
 /** Encrypted throughput against raw TCP, 100-byte messages. */
 const TARGET_ENCRYPTED_THROUGHPUT_RATIO = 0.6;

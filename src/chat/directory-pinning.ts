@@ -12,7 +12,7 @@ export function directoryPinning(address: string, known: KnownPeers, isTrusting:
   let hasTrusted = false;
   return (key) => {
     const pin = known.directory(address);
-    if (pin !== undefined && pin.key.equals(key)) return;
+    if (pin?.key.equals(key)) return;
     if (pin === undefined || (isTrusting && !hasTrusted)) {
       hasTrusted = true;
       known.pinDirectory(address, key);

@@ -2,7 +2,7 @@
  * The `natter` command line: a thin shell over the library (docs/architecture.md).
  * Each subcommand lives in its own file and is registered here.
  */
-import { Command, CommanderError } from 'commander';
+import { Command, type CommanderError } from 'commander';
 import { ERROR_CODES, NatterError } from '../errors.ts';
 import { PROTOCOL_VERSION } from '../protocol/messages.ts';
 import { VERSION } from '../version.ts';

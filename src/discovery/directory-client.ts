@@ -191,17 +191,26 @@ export class DirectoryClient extends EventEmitter<DirectoryClientEvents> {
     const head = this.#pending[0];
     switch (msg.type) {
       case 'ACK':
-        if (head?.kind !== 'ack') return this.#unexpected(msg);
+        if (head?.kind !== 'ack') {
+          this.#unexpected(msg);
+          return;
+        }
         this.#settle();
         head.resolve({ port: msg.port, aliveIntervalMs: msg.aliveIntervalMs, seenIp: msg.seenIp, seenPort: msg.seenPort });
         return;
       case 'PROBED':
-        if (head?.kind !== 'probed') return this.#unexpected(msg);
+        if (head?.kind !== 'probed') {
+          this.#unexpected(msg);
+          return;
+        }
         this.#settle();
         head.resolve({ isReachable: msg.isReachable, detail: msg.detail, isRelaying: msg.isRelaying, seenIp: msg.seenIp, seenPort: msg.seenPort });
         return;
       case 'MEET':
-        if (head?.kind !== 'meet') return this.#unexpected(msg);
+        if (head?.kind !== 'meet') {
+          this.#unexpected(msg);
+          return;
+        }
         this.#settle();
         head.resolve({ ip: msg.ip, port: msg.port });
         return;
@@ -209,12 +218,18 @@ export class DirectoryClient extends EventEmitter<DirectoryClientEvents> {
         this.emit('call', msg);
         return;
       case 'NACK':
-        if (head?.kind !== 'ack') return this.#unexpected(msg);
+        if (head?.kind !== 'ack') {
+          this.#unexpected(msg);
+          return;
+        }
         this.#settle();
         head.resolve(undefined);
         return;
       case 'HDR':
-        if (head?.kind !== 'who' || head.expected !== undefined) return this.#unexpected(msg);
+        if (head?.kind !== 'who' || head.expected !== undefined) {
+          this.#unexpected(msg);
+          return;
+        }
         head.expected = msg.count;
         if (msg.count === 0) {
           this.#settle();
@@ -222,7 +237,10 @@ export class DirectoryClient extends EventEmitter<DirectoryClientEvents> {
         }
         return;
       case 'PEER':
-        if (head?.kind !== 'who' || head.expected === undefined) return this.#unexpected(msg);
+        if (head?.kind !== 'who' || head.expected === undefined) {
+          this.#unexpected(msg);
+          return;
+        }
         head.peers.push({ name: msg.name, ip: msg.ip, port: msg.port, key: msg.key });
         if (head.peers.length === head.expected) {
           this.#settle();
@@ -230,7 +248,10 @@ export class DirectoryClient extends EventEmitter<DirectoryClientEvents> {
         }
         return;
       case 'STATE':
-        if (head?.kind !== 'state') return this.#unexpected(msg);
+        if (head?.kind !== 'state') {
+          this.#unexpected(msg);
+          return;
+        }
         head.pieces.push(msg.data);
         if (!msg.more) {
           this.#settle();

@@ -17,7 +17,7 @@ import { ERROR_CODES, NatterError } from '../errors.ts';
 import { SILENT_LOGGER, type Logger } from '../log.ts';
 import { canonicalIp } from '../protocol/fields.ts';
 import type { CallMessage } from '../protocol/messages.ts';
-import { DirectoryClient, type ProbeResult, type Registration } from './directory-client.ts';
+import type { DirectoryClient, ProbeResult, Registration } from './directory-client.ts';
 import type { RelayAt, RelayedStream, Rendezvous } from './rendezvous.ts';
 
 export interface Backoff {

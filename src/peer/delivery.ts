@@ -120,9 +120,9 @@ export class Delivery {
     for (const queue of this.#queues.values()) {
       if (queue.outbox.length === 0) continue;
       const link = this.#o.links.link(queue.peer);
-      if (link !== undefined && link.isReady && link.conn.state === 'open') {
+      if (link?.isReady && link.conn.state === 'open') {
         if (queue.sentCount > 0) due.push({ peer: queue.peer, count: queue.sentCount });
-      } else if (this.#o.links.isDialing(queue.peer) || (link !== undefined && link.isOutbound && now - link.attachedAt < answerWaitMs)) {
+      } else if (this.#o.links.isDialing(queue.peer) || (link?.isOutbound && now - link.attachedAt < answerWaitMs)) {
         due.push({ peer: queue.peer, count: queue.outbox.length });
       }
     }
@@ -138,7 +138,9 @@ export class Delivery {
   /** Every message not yet delivered, per peer, oldest first, with whether it went out on the current connection. */
   list(): { peer: string; message: OutMessage; isSent: boolean }[] {
     const out: { peer: string; message: OutMessage; isSent: boolean }[] = [];
-    for (const q of this.#queues.values()) q.outbox.toArray().forEach((message, i) => out.push({ peer: q.peer, message, isSent: i < q.sentCount }));
+    for (const q of this.#queues.values()) {
+      for (const [i, message] of q.outbox.toArray().entries()) out.push({ peer: q.peer, message, isSent: i < q.sentCount });
+    }
     return out;
   }
 

@@ -187,7 +187,7 @@ function guardError(guard: RecordGuard, problem: string): NatterError {
 
 function handshakeError(err: Error): NatterError {
   const code = (err as NodeJS.ErrnoException).code;
-  if (code !== undefined && code.startsWith('E')) {
+  if (code?.startsWith('E')) {
     // A socket error (refused, reset): not the handshake's fault.
     return new NatterError(ERROR_CODES.CONNECTION_CLOSED, `connection failed: ${err.message}`, { cause: err });
   }

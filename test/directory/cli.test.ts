@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { NatterProcess, runNatter, startDirectoryProcess } from '../helpers/cli.ts';
+import { type NatterProcess, runNatter, startDirectoryProcess } from '../helpers/cli.ts';
 import { RawClient } from '../helpers/raw-client.ts';
 import { tempDir } from '../helpers/tmp.ts';
 

@@ -51,7 +51,9 @@ describe('directory: connections an attacker leaves behind', () => {
     const { server, port } = await directory({ maxHandshakes: 40, maxConnectionsPerIp: 8, isLoopbackExempt: false });
     // 200 sockets from one address that never start their handshake.
     const idle = await Promise.all(Array.from({ length: 200 }, () => openSocket(port, '127.0.0.2')));
-    cleanup.push(() => idle.forEach((s) => s.destroy()));
+    cleanup.push(() => {
+      for (const s of idle) s.destroy();
+    });
     await until(() => idle.filter((s) => !s.destroyed).length <= 12, 'all but that address’s share to be closed');
     assert.ok(server.counters.connectionsRefused >= 188, `${server.counters.connectionsRefused} refused`);
     // Another address gets through at once.
@@ -63,7 +65,9 @@ describe('directory: connections an attacker leaves behind', () => {
   it('the registration deadline counts from accept: a connection that never starts its handshake is closed by it', async () => {
     const { port } = await directory({ registerTimeoutMs: 300 });
     const silent = await Promise.all(Array.from({ length: 20 }, () => openSocket(port, '127.0.0.1')));
-    cleanup.push(() => silent.forEach((s) => s.destroy()));
+    cleanup.push(() => {
+      for (const s of silent) s.destroy();
+    });
     const since = Date.now();
     await until(() => silent.every((s) => s.destroyed), 'every silent connection to be closed', 3_000);
     assert.ok(Date.now() - since < 2_000, `closed after ${Date.now() - since} ms, not at the 10 s handshake deadline`);

@@ -174,7 +174,9 @@ describe('delivery', () => {
     const client = await RawClient.connect(bobPort, { keyPair: aliceKeys });
     client.send({ type: 'CONN', name: 'alice', ip: '127.0.0.1', port: 9 });
     assert.equal((await client.next()).type, 'RESP');
-    const oldId = Buffer.from((ofType(bob1.events, 'message')[0]?.[3] as { id: string }).id, 'hex');
+    const firstMessage = ofType(bob1.events, 'message')[0];
+    assert.ok(firstMessage !== undefined);
+    const oldId = Buffer.from((firstMessage[3] as { id: string }).id, 'hex');
     client.send({ type: 'TEXT', id: oldId, ts: Date.now(), text: 'first' });
     assert.deepEqual(await client.next(), { type: 'RCPT', id: oldId }, 'a copy is acknowledged again');
     await new Promise((r) => setTimeout(r, 50));

@@ -178,7 +178,9 @@ describe('peer: slow and silent connections', () => {
     const alice = await start(book, 'alice', { isAutoAccept: true });
     const port = alice.address?.port as number;
     const idle = await Promise.all(Array.from({ length: 400 }, () => silent(port, '127.0.0.2')));
-    cleanup.push(() => idle.forEach((s) => s.destroy()));
+    cleanup.push(() => {
+      for (const s of idle) s.destroy();
+    });
     await until(() => idle.filter((s) => !s.destroyed).length <= 8, 'all but that address’s share to be closed');
     // A friend elsewhere gets in, every time.
     const keyPair = newKeyPair();

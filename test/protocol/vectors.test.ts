@@ -20,7 +20,8 @@ function refusal(pieces: Buffer[]): { err: unknown; at: number } | undefined {
   for (let i = 0; i < pieces.length; i++) {
     try {
       decoder.push(pieces[i] as Buffer);
-      for (let msg = decoder.next(); msg !== undefined; msg = decoder.next()) throw new Error(`decoded ${JSON.stringify(msg)}`);
+      const msg = decoder.next();
+      if (msg !== undefined) throw new Error(`decoded ${JSON.stringify(msg)}`);
     } catch (err) {
       return { err, at: i };
     }

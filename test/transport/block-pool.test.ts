@@ -7,7 +7,7 @@ describe('BlockPool', () => {
     const pool = new BlockPool(52);
     const blocks = Array.from({ length: 600 }, () => pool.take());
     assert.ok(blocks.every((b) => b.length === 52 && b.every((x) => x === 0)));
-    blocks.forEach((b, i) => b.fill(i % 251));
+    for (const [i, b] of blocks.entries()) b.fill(i % 251);
     // No two blocks overlap: each still holds what was written to it.
     assert.ok(blocks.every((b, i) => b.every((x) => x === i % 251)));
     // Hundreds of blocks share a few slabs.

@@ -63,8 +63,8 @@ import {
   type MessageStore,
   type StoredMessage,
 } from './message-store.ts';
-import { newToOutbox, Outbox } from './outbox.ts';
-import { ReceivedWindow } from './received-window.ts';
+import { newToOutbox, type Outbox } from './outbox.ts';
+import type { ReceivedWindow } from './received-window.ts';
 import {
   doneLines,
   historyLine,
