@@ -234,9 +234,9 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
     this.#handshaking++;
     // One deadline from accept to registration, the handshake included.
     acceptSecure(socket, o.keyPair, Math.min(o.handshakeTimeoutMs, o.registerTimeoutMs), undefined, this.#pool?.responder()).then(
-      ({ stream, connOptions }) => {
+      ({ stream }) => {
         this.#handshaking--;
-        this.handle(stream, { remoteAddress, remotePort, remoteKey: stream.remoteKey, maxWriteBytes: connOptions.maxWriteBytes, acceptedAt, isCounted: true });
+        this.handle(stream, { remoteAddress, remotePort, remoteKey: stream.remoteKey, acceptedAt, isCounted: true });
       },
       (err: NatterError) => {
         this.#handshaking--;

@@ -8,7 +8,7 @@ import { ERROR_CODES, NatterError, isNatterError } from '../errors.ts';
 import { FramedConnection, type FramedConnectionOptions } from './framed-connection.ts';
 import type { ByteStream } from './byte-stream.ts';
 import type { HandshakeSide } from './handshake.ts';
-import { MAX_RECORD_PLAINTEXT, secureSocket, type KeyPair, type SecureStream } from './secure.ts';
+import { secureSocket, type KeyPair, type SecureStream } from './secure.ts';
 
 export interface DialOptions extends FramedConnectionOptions {
   host: string;
@@ -65,8 +65,8 @@ export async function dial(options: DialOptions): Promise<FramedConnection> {
       secure.destroy();
       throw isNatterError(err) ? err : new NatterError(ERROR_CODES.INTERNAL, String(err), { cause: err });
     }
+    // Writes of any size: the record layer cuts them into records itself.
     stream = secure;
-    connOptions.maxWriteBytes = MAX_RECORD_PLAINTEXT;
   }
   const conn = new FramedConnection(stream, connOptions);
   const left = Math.max(1, timeoutMs - (performance.now() - startedAt));
@@ -128,12 +128,13 @@ export async function acceptSecure(
   handshakeTimeoutMs?: number,
   initial?: Buffer,
   handshake?: HandshakeSide,
-): Promise<{ stream: SecureStream; connOptions: { maxWriteBytes: number } }> {
+): Promise<{ stream: SecureStream; connOptions: { maxWriteBytes?: number } }> {
   const stream = await secureSocket(socket, false, {
     keyPair,
     ...(handshakeTimeoutMs === undefined ? {} : { handshakeTimeoutMs }),
     ...(initial === undefined ? {} : { initial }),
     ...(handshake === undefined ? {} : { handshake }),
   });
-  return { stream, connOptions: { maxWriteBytes: MAX_RECORD_PLAINTEXT } };
+  // No cap on a write's size: the record layer cuts each into records, and a large one (a WHO listing) is sealed whole into one buffer.
+  return { stream, connOptions: {} };
 }
