@@ -22,7 +22,7 @@ import type { Scheduler, TimerHandle } from '../clock.ts';
 import type { Discovery } from '../discovery/discovery.ts';
 import { ERROR_CODES, NatterError, errorFromWire } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import type { Message } from '../protocol/messages.ts';
+import type { Message, RhaveMessage, RitemsMessage } from '../protocol/messages.ts';
 import type { FramedConnection } from '../transport/framed-connection.ts';
 import type { Delivery } from './delivery.ts';
 import type { ChatState, EndReason, PeerNodeEvents } from './events.ts';
@@ -48,6 +48,17 @@ export interface ConversationsOptions {
   requestTimeoutMs: number;
   scheduler: Scheduler;
   logger: Logger;
+  /** Rooms (src/peer/rooms): whose connections are welcome, and the room frames of open chats. */
+  rooms?: RoomsSeam;
+}
+
+/** What the chats tell the rooms, and ask them. */
+export interface RoomsSeam {
+  /** A member of a room we share (or invited to one) is let in without asking. */
+  isRoomPeer(key: Buffer | undefined): boolean;
+  /** A chat with `peer` is open on `conn`. */
+  ready(peer: string, conn: FramedConnection): void;
+  receive(peer: string, conn: FramedConnection, msg: RitemsMessage | RhaveMessage): void;
 }
 
 export class Conversations {
@@ -199,7 +210,7 @@ export class Conversations {
       return;
     }
     if (chat === 'incoming') return; // asked again; still waiting for our user
-    const isWelcome = this.#o.isAutoAccept || this.#o.discovery.isFriend(peer);
+    const isWelcome = this.#o.isAutoAccept || this.#o.discovery.isFriend(peer) || this.#o.rooms?.isRoomPeer(link.conn.remoteKey) === true;
     // A request could not be accepted with every chat taken either: busy for all. Requests themselves
     // take no chat, only a place among the requests.
     if (this.#active() >= this.#o.maxChats || (!isWelcome && this.#requestTimers.size >= this.#o.maxRequests)) {
@@ -254,6 +265,16 @@ export class Conversations {
       // chat, and a receipt is still a receipt.
       if (msg.type === 'TEXT' && this.#chats.get(peer) === 'open') delivery.receive(peer, conn, msg);
       else if (msg.type === 'RCPT') delivery.receipt(peer, msg.id);
+      else if ((msg.type === 'RITEMS' || msg.type === 'RHAVE') && this.#chats.get(peer) === 'open') this.#o.rooms?.receive(peer, conn, msg);
+      return;
+    }
+    if (msg.type === 'RITEMS' || msg.type === 'RHAVE') {
+      if (!link.isReady || this.#chats.get(peer) !== 'open' || this.#o.rooms === undefined) {
+        conn.fail(new NatterError(ERROR_CODES.UNEXPECTED_MESSAGE, `${msg.type} before the chat was accepted`));
+        return;
+      }
+      pool.traffic(peer);
+      this.#o.rooms.receive(peer, conn, msg);
       return;
     }
     if (msg.type === 'TEXT') {
@@ -371,6 +392,7 @@ export class Conversations {
     else if (this.#paths.get(peer) !== link.kind) events.emit('moved', peer, { link: link.kind });
     this.#paths.set(peer, link.kind);
     delivery.flush(peer);
+    this.#o.rooms?.ready(peer, link.conn);
   }
 
   /** The chat ends; messages still waiting stay, and are offered again later. */

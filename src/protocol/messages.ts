@@ -39,6 +39,8 @@ export const MESSAGE_TYPES = {
   PING: 0x24,
   PONG: 0x25,
   RCPT: 0x26,
+  RITEMS: 0x27,
+  RHAVE: 0x28,
   RELAY: 0x30,
   JOINED: 0x31,
   FIND: 0x40,
@@ -137,6 +139,18 @@ export interface TextMessage { type: 'TEXT'; id: string; ts: number; text: strin
 export interface EndMessage { type: 'END' }
 /** The receiver has recorded the TEXT with this id (protocol.md §4.14). */
 export interface RcptMessage { type: 'RCPT'; id: string }
+/**
+ * Signed items of rooms (protocol.md §4.20): membership records and
+ * messages, each as its author wrote and signed it. The frame only counts
+ * and bounds them; src/peer/rooms reads and checks each one.
+ */
+export interface RitemsMessage { type: 'RITEMS'; items: Buffer[] }
+/**
+ * What the sender holds of one room (protocol.md §4.21): for each author,
+ * the seq up to which it has every item. Sent when a connection between two
+ * members opens, and after taking items in (their receipt).
+ */
+export interface RhaveMessage { type: 'RHAVE'; room: string; have: { key: Buffer; seq: number }[] }
 /** Peer keepalive probe. */
 export interface PingMessage { type: 'PING'; nonce: number }
 /** Answer to PING with the same nonce. */
@@ -168,6 +182,8 @@ export type Message =
   | RespMessage
   | TextMessage
   | RcptMessage
+  | RitemsMessage
+  | RhaveMessage
   | EndMessage
   | PingMessage
   | PongMessage;

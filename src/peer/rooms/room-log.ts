@@ -76,6 +76,8 @@ export class RoomLog {
   readonly #have = new Map<string, number>();
   /** Keys an item may come from: the creator and every key any invite names. Others are refused before they are stored. */
   readonly #known = new Set<string>();
+  /** The name each key was given (the creator's own, or an invitation's): removed members' messages still have a sender. */
+  readonly #labels = new Map<string, string>();
   #maxClock = 0;
 
   constructor(id: string) {
@@ -98,7 +100,11 @@ export class RoomLog {
     if (held !== undefined) return held.bytes.equals(item.bytes) ? 'duplicate' : 'conflict';
     if (item.body.kind === 'create' && roomIdOf(item.author, item.body.nonce) !== this.id) return 'wrong-room';
     this.#known.add(item.authorHex);
-    if (item.body.kind === 'invite') this.#known.add(item.body.key.toString('hex'));
+    if (item.body.kind === 'create') this.#labels.set(item.authorHex, item.body.label);
+    if (item.body.kind === 'invite') {
+      this.#known.add(item.body.key.toString('hex'));
+      this.#labels.set(item.body.key.toString('hex'), item.body.label);
+    }
     let map = seqs;
     if (map === undefined) this.#byAuthor.set(item.authorHex, (map = new Map()));
     map.set(item.seq, item);
@@ -237,6 +243,11 @@ export class RoomLog {
   /** True when an item by this key has ever been held or named (the creator, or a key some invite names). */
   isKnownAuthor(hex: string): boolean {
     return this.#known.has(hex);
+  }
+
+  /** The name `hex` was given in this room, if any. */
+  labelOf(hex: string): string | undefined {
+    return this.#labels.get(hex);
   }
 
   /** The highest Lamport clock held: the next own item's clock is above it. */

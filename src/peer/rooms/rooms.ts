@@ -1,0 +1,594 @@
+/**
+ * The rooms of a peer (docs/chat.md "Rooms", protocol.md §7.2): small
+ * private groups carried over the members' own one-to-one links. No server
+ * holds a room: each member keeps the room's signed log (room-log.ts) in its
+ * room store, and the log decides who is a member.
+ *
+ *   command ──▶ sign an item ──▶ room store ──▶ log ──▶ RITEMS to every member
+ *                                                        (now, or when it can be reached)
+ *   RITEMS ──▶ signature, sender on the member list ──▶ room store ──▶ log ──▶ events ──▶ RHAVE back
+ *   connection between two members opens ──▶ RHAVE both ways ──▶ each sends what the other lacks
+ *
+ * Nothing is lost: an item is in the store before it goes anywhere; every
+ * member tells the others, per author, how far it holds every item (RHAVE),
+ * so what one lacks is sent by any member that has it, with its author's
+ * signature. The author keeps trying to reach a member that lacks its items.
+ */
+import { EventEmitter } from 'node:events';
+import { randomBytes } from 'node:crypto';
+import type { Scheduler, TimerHandle } from '../../clock.ts';
+import { ERROR_CODES, NatterError } from '../../errors.ts';
+import type { Logger } from '../../log.ts';
+import { normalizeName } from '../../protocol/fields.ts';
+import type { RhaveMessage, RitemsMessage } from '../../protocol/messages.ts';
+import type { FramedConnection } from '../../transport/framed-connection.ts';
+import type { KeyPair } from '../../transport/secure.ts';
+import type { RoomStore } from '../store/room-store.ts';
+import { readItem, roomIdOf, signItem, type ItemLimits, type RoomBody, type RoomItem } from './room-item.ts';
+import { RoomLog, type Member } from './room-log.ts';
+import { RoomSender } from './room-sender.ts';
+
+/** Rooms not yet known whose records (an invitation, perhaps) are held at once, and their records at most. */
+const MAX_STRANGER_ROOMS = 16;
+const MAX_STRANGER_ITEMS = 256;
+/** How long a member that learnt another holds more waits before asking for it: what is on its way arrives meanwhile. */
+const ASK_DELAY_MS = 50;
+
+export type RoomStatus = 'member' | 'invited' | 'out';
+
+export interface RoomView {
+  id: string;
+  name: string;
+  status: RoomStatus;
+  members: { name: string; key: string; isAdmin: boolean }[];
+}
+
+export interface RoomMessage {
+  id: string;
+  from: string;
+  text: string;
+  ts: number;
+}
+
+export interface RoomsEvents {
+  /** We created or joined a room. */
+  joined: [room: RoomView];
+  /** Someone invited us; answer with join() or decline(). */
+  invite: [room: RoomView, from: string];
+  /** A room message from another member, recorded and shown once; `isLate` when it sorts before one shown already. */
+  message: [room: RoomView, message: RoomMessage, info: { isLate: boolean }];
+  /** The member list changed. */
+  members: [room: RoomView];
+  /** We are out of the room: we left, or an admin removed us. */
+  left: [room: RoomView, reason: 'left' | 'removed'];
+  /** A message we wrote is in the room store, on its way to every member. */
+  queued: [room: RoomView, message: RoomMessage];
+  /** `to` holds our message. */
+  delivered: [room: RoomView, to: string, id: string];
+  /** Something the user should hear about: refused room traffic, a store that failed. */
+  problem: [err: NatterError, peer: string | undefined];
+}
+
+export interface RoomsOptions {
+  /** Our display name: our label in rooms we create. */
+  name: string;
+  keyPair: KeyPair;
+  store: RoomStore;
+  /** Most members (with invitations) in a room we invite to; never above 32. */
+  maxRoomMembers: number;
+  limits: ItemLimits;
+  /** Items whose clock is further ahead of ours than this are refused for now. */
+  maxClockAheadMs: number;
+  retryIntervalMs: number;
+  maxRetryIntervalMs: number;
+  scheduler: Scheduler;
+  logger: Logger;
+  /** The wall clock, ms since 1970 (Lamport clocks start from it). */
+  now?: () => number;
+  /** The connection to `peer` on which a chat is open, if any. */
+  link(peer: string): FramedConnection | undefined;
+  /** Opens a chat (a connection) to `peer`; rejects when it cannot be reached now. */
+  reach(peer: string): Promise<void>;
+  /** The key the peer called `name` must prove, if one is known. */
+  keyOf(name: string): Promise<Buffer | undefined>;
+}
+
+interface Retry {
+  timer: TimerHandle | undefined;
+  delayMs: number;
+}
+
+export class Rooms extends EventEmitter<RoomsEvents> {
+  readonly #o: RoomsOptions;
+  readonly #me: string;
+  readonly #rooms = new Map<string, RoomLog>();
+  /** Logs of rooms we are not in, from peers inviting us perhaps: kept only once an invitation for us counts. */
+  readonly #strangers = new Map<string, RoomLog>();
+  readonly #status = new Map<string, RoomStatus>();
+  readonly #memberLists = new Map<string, string>();
+  /** Our messages of this run not yet held by every member: who still lacks each. */
+  readonly #undelivered = new Map<string, { room: string; seq: number; waiting: Set<string> }>();
+  /** What we sent on each connection, per room and author: not sent twice on it. */
+  readonly #sent = new WeakMap<FramedConnection, Map<string, Map<string, number>>>();
+  readonly #sender = new RoomSender();
+  /** Rooms we will tell a connection what we hold of, shortly (#askLater). */
+  readonly #asking = new WeakMap<FramedConnection, Set<string>>();
+  readonly #retries = new Map<string, Retry>();
+  #isStopped = false;
+
+  constructor(options: RoomsOptions) {
+    super();
+    if (!Number.isInteger(options.maxRoomMembers) || options.maxRoomMembers < 2 || options.maxRoomMembers > 32) {
+      throw new NatterError(ERROR_CODES.INVALID_ARGUMENT, `maxRoomMembers must be 2 to 32, got ${options.maxRoomMembers}`);
+    }
+    this.#o = options;
+    this.#me = options.keyPair.publicKey.toString('hex');
+  }
+
+  /** Reads the room store, then reaches every member of our rooms: what either side lacks is exchanged. */
+  start(): void {
+    for (const [id, items] of this.#o.store.load()) {
+      const log = new RoomLog(id);
+      for (const bytes of items) {
+        try {
+          log.add(readItem(bytes, this.#o.limits));
+        } catch (err) {
+          this.#o.logger.warn({ room: id, code: (err as NatterError).code }, 'skipped a stored room item that does not read');
+        }
+      }
+      log.settle();
+      if (log.name === undefined) continue;
+      this.#rooms.set(id, log);
+      this.#status.set(id, this.#statusIn(log));
+      this.#memberLists.set(id, memberList(log));
+    }
+    for (const log of this.#rooms.values()) this.#reachAll(log);
+  }
+
+  stop(): void {
+    this.#isStopped = true;
+    for (const retry of this.#retries.values()) this.#o.scheduler.clearTimeout(retry.timer);
+    this.#retries.clear();
+  }
+
+  // ---- what the user asks ----------------------------------------------------
+
+  /** Every room we are in or invited to. */
+  list(): RoomView[] {
+    return [...this.#rooms.values()].filter((log) => this.#statusIn(log) !== 'out').map((log) => this.#view(log));
+  }
+
+  /** Makes a room with us as its only member and admin. */
+  create(name: string): RoomView {
+    const roomName = this.#name(name, 'room name');
+    const nonce = randomBytes(16);
+    const log = new RoomLog(roomIdOf(this.#o.keyPair.publicKey, nonce));
+    this.#rooms.set(log.id, log);
+    this.#status.set(log.id, 'out');
+    this.#append(log, { kind: 'create', nonce, name: roomName, label: this.#o.name });
+    return this.#view(log);
+  }
+
+  /**
+   * Invites the peer called `peer` (admins only), by the key this peer holds
+   * for that name. @throws NatterError NO_SUCH_ROOM, NOT_A_MEMBER, NOT_ALLOWED, ROOM_FULL, UNKNOWN_PEER
+   */
+  async invite(room: string, peer: string): Promise<void> {
+    const log = this.#find(room, 'member');
+    const name = this.#name(peer, 'name');
+    this.#mustBeAdmin(log);
+    const key = await this.#o.keyOf(name);
+    if (key === undefined) throw new NatterError(ERROR_CODES.UNKNOWN_PEER, `no key is known for ${name}: chat with ${name} once (or have it in the friends table), then invite`);
+    const hex = key.toString('hex');
+    if (hex === this.#me) throw new NatterError(ERROR_CODES.INVALID_ARGUMENT, 'that is you');
+    if (log.member(hex) !== undefined) throw new NatterError(ERROR_CODES.INVALID_ARGUMENT, `${name} is a member of #${log.name} already`);
+    if (log.members().length + log.invitations().length >= this.#o.maxRoomMembers && log.invitation(hex) === undefined) {
+      throw new NatterError(ERROR_CODES.ROOM_FULL, `#${log.name} has ${this.#o.maxRoomMembers} members and invitations, the most it may have`);
+    }
+    this.#append(log, { kind: 'invite', key, label: name });
+  }
+
+  /** Accepts an invitation. @throws NatterError NO_SUCH_ROOM (no invitation) */
+  join(room: string): RoomView {
+    const log = this.#find(room, 'invited');
+    // Members answer our join with what they hold (RHAVE); we ask for what we lack in return (#onHave).
+    this.#append(log, { kind: 'join' });
+    return this.#view(log);
+  }
+
+  /** Declines an invitation; the inviter's peer learns it. */
+  decline(room: string): void {
+    this.#append(this.#find(room, 'invited'), { kind: 'decline' });
+  }
+
+  /** Sends a message to every member. Resolves with its id once it is in the room store. */
+  send(room: string, text: string): RoomMessage {
+    const log = this.#find(room, 'member');
+    const item = this.#append(log, { kind: 'message', text });
+    return { id: item.id, from: this.#o.name, text, ts: item.clock };
+  }
+
+  /** Leaves a room: no more of its messages come here. */
+  leave(room: string): void {
+    this.#append(this.#find(room, 'member'), { kind: 'leave' });
+  }
+
+  /** Removes the member called `peer` (admins only): it gets nothing new, and what it sends from now on is refused. */
+  kick(room: string, peer: string): void {
+    const log = this.#find(room, 'member');
+    this.#mustBeAdmin(log);
+    const name = this.#name(peer, 'name');
+    const target = log.members().find((m) => m.label === name || m.hex === peer);
+    if (target === undefined) throw new NatterError(ERROR_CODES.NOT_A_MEMBER, `${name} is not a member of #${log.name}`);
+    if (target.hex === this.#me) throw new NatterError(ERROR_CODES.INVALID_ARGUMENT, 'that is you: leave instead');
+    this.#append(log, { kind: 'kick', key: target.key, upTo: log.have().get(target.hex) ?? 0 });
+  }
+
+  /** The room, with its members. */
+  members(room: string): RoomView {
+    return this.#view(this.#find(room, 'any'));
+  }
+
+  /** The last `n` messages of the room, in the order every member agrees on. */
+  history(room: string, n: number): { room: RoomView; entries: RoomMessage[] } {
+    const log = this.#find(room, 'any');
+    return { room: this.#view(log), entries: log.history(n).map((item) => this.#message(log, item)) };
+  }
+
+  /** Whether `key` is a member of a room we are in, or invited to one: its connections are let in without asking. */
+  isRoomPeer(key: Buffer | undefined): boolean {
+    if (key === undefined) return false;
+    const hex = key.toString('hex');
+    for (const log of this.#rooms.values()) {
+      if (this.#statusIn(log) === 'out') continue;
+      if (log.member(hex) !== undefined || log.invitation(hex) !== undefined) return true;
+    }
+    return false;
+  }
+
+  // ---- the wire ---------------------------------------------------------------
+
+  /** A chat with `peer` is open on `conn`: tell it what we hold of the rooms we share, and hand on its invitations. */
+  ready(peer: string, conn: FramedConnection): void {
+    const retry = this.#retries.get(peer);
+    if (retry !== undefined) {
+      this.#o.scheduler.clearTimeout(retry.timer);
+      this.#retries.delete(peer);
+    }
+    const hex = conn.remoteKey?.toString('hex');
+    if (hex === undefined) return;
+    for (const log of this.#rooms.values()) {
+      if (this.#statusIn(log) !== 'member') continue;
+      if (log.member(hex) !== undefined) conn.send(this.#have(log));
+      else if (log.invitation(hex) !== undefined) this.#sendItems(conn, log, log.records());
+      else this.#sendItems(conn, log, removals(log, hex));
+    }
+  }
+
+  /** A room frame from `peer` on `conn`, whose chat is open. */
+  receive(peer: string, conn: FramedConnection, msg: RitemsMessage | RhaveMessage): void {
+    if (this.#isStopped) return;
+    if (msg.type === 'RHAVE') this.#onHave(peer, conn, msg);
+    else this.#onItems(peer, conn, msg);
+  }
+
+  #onItems(peer: string, conn: FramedConnection, msg: RitemsMessage): void {
+    const sender = conn.remoteKey?.toString('hex');
+    if (sender === undefined) return;
+    const added = new Map<RoomLog, Buffer[]>();
+    let refusal: NatterError | undefined;
+    const now = this.#now();
+    for (const bytes of msg.items) {
+      try {
+        const item = readItem(bytes, this.#o.limits);
+        if (item.clock > now + this.#o.maxClockAheadMs) {
+          throw new NatterError(ERROR_CODES.CLOCK_AHEAD, `a room item's clock is ${Math.round((item.clock - now) / 1000)} s ahead of ours`);
+        }
+        const log = this.#logFor(item, sender);
+        const result = log.add(item);
+        if (result === 'wrong-room') throw new NatterError(ERROR_CODES.MALFORMED, 'a create record that does not make its room id');
+        if (result === 'added') {
+          let list = added.get(log);
+          if (list === undefined) added.set(log, (list = []));
+          list.push(item.bytes);
+        }
+      } catch (err) {
+        if (!(err instanceof NatterError)) throw err;
+        refusal ??= err;
+      }
+    }
+    if (refusal !== undefined) {
+      // The chat goes on; the sender hears why (once per frame), and nothing it sent that failed counts.
+      this.#o.logger.info({ peer, code: refusal.code }, `room items refused: ${refusal.message}`);
+      conn.send({ type: 'ERROR', code: refusal.code, reason: refusal.message });
+    }
+    for (const [log, items] of added) {
+      const isKnown = this.#rooms.get(log.id) === log;
+      if (isKnown) {
+        if (!this.#record(log, items, peer)) continue;
+        this.#settle(log);
+        if (this.#statusIn(log) !== 'member') continue;
+        // Our receipt: what we hold now. A gap it shows is filled by the sender at once.
+        if (log.member(sender) !== undefined) conn.send(this.#have(log));
+        // Membership records go on to every other member: its author may not know them all yet.
+        const records = items.map((b) => heldItem(log, b)).filter((i): i is RoomItem => i !== undefined && i.body.kind !== 'message');
+        if (records.length > 0) {
+          for (const m of log.members()) if (m.hex !== this.#me && m.hex !== sender) this.#deliver(log, m.label, m.key, records);
+        }
+      } else {
+        log.settle();
+        if (this.#statusIn(log) !== 'invited') continue;
+        // An invitation for us, checked: the room is ours to keep (and answer).
+        this.#strangers.delete(log.id);
+        if (!this.#record(log, log.missing(new Map()).map((i) => i.bytes), peer)) continue;
+        this.#rooms.set(log.id, log);
+        this.#status.set(log.id, 'out');
+        this.#settle(log);
+      }
+    }
+  }
+
+  /** The log an incoming item belongs in, if its sender may bring it. @throws NatterError */
+  #logFor(item: RoomItem, sender: string): RoomLog {
+    const known = this.#rooms.get(item.room);
+    if (known !== undefined) {
+      // Only a member brings a room's items (an invited peer its own answer), and only by authors the room names.
+      const isMember = known.member(sender) !== undefined && this.#statusIn(known) === 'member';
+      const isAnswer = known.invitation(sender) !== undefined && item.authorHex === sender && (item.body.kind === 'join' || item.body.kind === 'decline');
+      if (!isMember && !isAnswer) throw new NatterError(ERROR_CODES.NOT_A_MEMBER, `you are not a member of room ${item.room}`);
+      if (!known.isKnownAuthor(item.authorHex) && item.body.kind !== 'create') {
+        throw new NatterError(ERROR_CODES.NOT_A_MEMBER, `room ${item.room} names no member with the key that signed item ${item.seq}`);
+      }
+      return known;
+    }
+    let log = this.#strangers.get(item.room);
+    if (log === undefined) {
+      if (item.body.kind !== 'create') throw new NatterError(ERROR_CODES.NO_SUCH_ROOM, `no room ${item.room} here`);
+      if (this.#strangers.size >= MAX_STRANGER_ROOMS) {
+        const oldest = this.#strangers.keys().next().value as string;
+        this.#strangers.delete(oldest);
+      }
+      this.#strangers.set(item.room, (log = new RoomLog(item.room)));
+    } else if (log.size >= MAX_STRANGER_ITEMS) {
+      throw new NatterError(ERROR_CODES.NO_SUCH_ROOM, `room ${item.room} sent more records than an invitation needs`);
+    } else if (!log.isKnownAuthor(item.authorHex) && item.body.kind !== 'create') {
+      throw new NatterError(ERROR_CODES.NOT_A_MEMBER, `room ${item.room} names no member with the key that signed item ${item.seq}`);
+    }
+    return log;
+  }
+
+  #onHave(peer: string, conn: FramedConnection, msg: RhaveMessage): void {
+    const sender = conn.remoteKey?.toString('hex');
+    const log = this.#rooms.get(msg.room);
+    if (sender === undefined) return;
+    if (log === undefined || this.#statusIn(log) !== 'member' || log.member(sender) === undefined) {
+      // A member removed while it was away learns it now, from the record that removed it.
+      if (log !== undefined && this.#statusIn(log) === 'member') this.#sendItems(conn, log, removals(log, sender));
+      conn.send({ type: 'ERROR', code: ERROR_CODES.NOT_A_MEMBER, reason: `you are not a member of room ${msg.room} here` });
+      return;
+    }
+    const theirs = new Map(msg.have.map((h) => [h.key.toString('hex'), h.seq]));
+    this.#sendItems(conn, log, log.missing(theirs, this.#sentOn(conn, log.id)));
+    // They hold something we lack (we joined late, or were away): say what we hold, and they send it.
+    // Items may be on their way already, so this waits a moment, once per connection and room.
+    const ours = log.have();
+    if ([...theirs].some(([author, seq]) => seq > (ours.get(author) ?? 0))) this.#askLater(conn, log);
+    const mine = theirs.get(this.#me) ?? 0;
+    for (const [id, pending] of this.#undelivered) {
+      if (pending.room !== log.id || pending.seq > mine || !pending.waiting.delete(sender)) continue;
+      this.emit('delivered', this.#view(log), log.member(sender)?.label ?? peer, id);
+      if (pending.waiting.size === 0) this.#undelivered.delete(id);
+    }
+  }
+
+  #sendItems(conn: FramedConnection, log: RoomLog, items: readonly RoomItem[]): void {
+    if (items.length === 0) return;
+    const sent = this.#sentOn(conn, log.id);
+    for (const item of items) sent.set(item.authorHex, Math.max(sent.get(item.authorHex) ?? 0, item.seq));
+    this.#sender.send(conn, items.map((i) => i.bytes));
+  }
+
+  #sentOn(conn: FramedConnection, room: string): Map<string, number> {
+    let rooms = this.#sent.get(conn);
+    if (rooms === undefined) this.#sent.set(conn, (rooms = new Map()));
+    let sent = rooms.get(room);
+    if (sent === undefined) rooms.set(room, (sent = new Map()));
+    return sent;
+  }
+
+  #askLater(conn: FramedConnection, log: RoomLog): void {
+    let asking = this.#asking.get(conn);
+    if (asking === undefined) this.#asking.set(conn, (asking = new Set()));
+    if (asking.has(log.id)) return;
+    asking.add(log.id);
+    const set = asking;
+    this.#o.scheduler.setTimeout(() => {
+      set.delete(log.id);
+      if (conn.state === 'open' && !this.#isStopped) conn.send(this.#have(log));
+    }, ASK_DELAY_MS);
+  }
+
+  #have(log: RoomLog): RhaveMessage {
+    return { type: 'RHAVE', room: log.id, have: [...log.have()].slice(0, 255).map(([hex, seq]) => ({ key: Buffer.from(hex, 'hex'), seq })) };
+  }
+
+  // ---- our own items ----------------------------------------------------------
+
+  /** Signs an item of ours, records it, applies it, and sends it to whoever must have it. */
+  #append(log: RoomLog, body: RoomBody): RoomItem {
+    const seq = (log.have().get(this.#me) ?? 0) + 1;
+    const clock = Math.max(this.#now(), log.maxClock + 1);
+    const item = signItem(this.#o.keyPair, { room: log.id, seq, clock, body }, this.#o.limits);
+    this.#o.store.append(log.id, [item.bytes]);
+    log.add(item);
+    const before = log.members();
+    this.#settle(log);
+    // Everyone who was or is a member hears of it: a removed member learns it was removed.
+    const targets = new Map<string, Member>();
+    for (const m of [...before, ...log.members()]) if (m.hex !== this.#me) targets.set(m.hex, m);
+    if (body.kind === 'message') {
+      const message = this.#message(log, item);
+      this.#undelivered.set(item.id, { room: log.id, seq, waiting: new Set(targets.keys()) });
+      this.emit('queued', this.#view(log), message);
+    }
+    for (const m of targets.values()) this.#deliver(log, m.label, m.key, [item]);
+    if (body.kind === 'invite') this.#deliver(log, body.label, body.key, log.records());
+    if (body.kind === 'decline') {
+      const inviter = log.member(log.records().findLast((r) => r.body.kind === 'invite' && r.body.key.toString('hex') === this.#me)?.authorHex ?? '');
+      if (inviter !== undefined && !targets.has(inviter.hex)) this.#deliver(log, inviter.label, inviter.key, [item]);
+    }
+    return item;
+  }
+
+  /** Sends `items` to the peer `label` (whose key must be `key`) now, or keeps trying to reach it (catch-up then sends them). */
+  #deliver(log: RoomLog, label: string, key: Buffer, items: readonly RoomItem[]): void {
+    const conn = this.#o.link(label);
+    if (conn !== undefined && conn.remoteKey?.equals(key) === true) this.#sendItems(conn, log, items);
+    else this.#want(label);
+  }
+
+  /** At start: every member of our rooms, and everyone we invited, is reached, so what either lacks is exchanged. */
+  #reachAll(log: RoomLog): void {
+    if (this.#statusIn(log) !== 'member') return;
+    for (const m of log.members()) if (m.hex !== this.#me) this.#want(m.label);
+    for (const inv of log.invitations()) if (inv.by === this.#me) this.#want(inv.label);
+  }
+
+  /** Tries to reach `peer` until a chat with it opens (ready()), backing off. */
+  #want(peer: string): void {
+    if (this.#isStopped || this.#retries.has(peer)) return;
+    const retry: Retry = { timer: undefined, delayMs: this.#o.retryIntervalMs };
+    this.#retries.set(peer, retry);
+    const attempt = (): void => {
+      if (this.#retries.get(peer) !== retry) return;
+      this.#o.reach(peer).catch((err: unknown) => this.#o.logger.debug({ peer, code: (err as NatterError).code }, 'room member not reachable now'));
+      retry.timer = this.#o.scheduler.setTimeout(attempt, retry.delayMs);
+      retry.delayMs = Math.min(retry.delayMs * 2, this.#o.maxRetryIntervalMs);
+    };
+    attempt();
+  }
+
+  /** Records items of a room; false (and a problem told) when the store fails: then they do not count yet. */
+  #record(log: RoomLog, items: readonly Buffer[], peer: string): boolean {
+    try {
+      this.#o.store.append(log.id, items);
+      return true;
+    } catch (err) {
+      const error = err instanceof NatterError ? err : new NatterError(ERROR_CODES.STORAGE_FAILED, String(err), { cause: err });
+      this.emit('problem', error, peer);
+      return false;
+    }
+  }
+
+  /** Lets the log settle and tells what changed: messages, the member list, our own place in the room. */
+  #settle(log: RoomLog): void {
+    const before = this.#status.get(log.id) ?? 'out';
+    const { items } = log.settle();
+    const after = this.#statusIn(log);
+    this.#status.set(log.id, after);
+    const list = memberList(log);
+    const isChanged = list !== this.#memberLists.get(log.id);
+    this.#memberLists.set(log.id, list);
+    const view = this.#view(log);
+    if (before !== 'member' && after === 'member') this.emit('joined', view);
+    for (const { item, isLate } of items) {
+      if (item.body.kind === 'message' && item.authorHex !== this.#me && after === 'member') {
+        this.emit('message', view, this.#message(log, item), { isLate });
+      }
+    }
+    if (before !== 'invited' && after === 'invited') {
+      const invitation = log.invitation(this.#me);
+      this.emit('invite', view, log.member(invitation?.by ?? '')?.label ?? '?');
+    }
+    if (before === 'member' && after !== 'member') {
+      const hasLeft = items.some(({ item }) => item.body.kind === 'leave' && item.authorHex === this.#me);
+      this.emit('left', view, hasLeft ? 'left' : 'removed');
+    } else if (before === 'member' && after === 'member' && isChanged) {
+      this.emit('members', view);
+      // A new member (or one we invited) is someone to reach; the others hear what we hold, so gaps the change left are filled.
+      this.#reachAll(log);
+      for (const m of log.members()) {
+        const conn = m.hex === this.#me ? undefined : this.#o.link(m.label);
+        if (conn !== undefined && conn.remoteKey?.equals(m.key) === true) this.#askLater(conn, log);
+      }
+    }
+  }
+
+  // ---- helpers ------------------------------------------------------------------
+
+  #statusIn(log: RoomLog): RoomStatus {
+    if (log.member(this.#me) !== undefined) return 'member';
+    return log.invitation(this.#me) !== undefined ? 'invited' : 'out';
+  }
+
+  #view(log: RoomLog): RoomView {
+    return {
+      id: log.id,
+      name: log.name ?? '?',
+      status: this.#statusIn(log),
+      members: log.members().map((m) => ({ name: m.hex === this.#me ? this.#o.name : m.label, key: m.hex, isAdmin: m.isAdmin })),
+    };
+  }
+
+  #message(log: RoomLog, item: RoomItem): RoomMessage {
+    const from = item.authorHex === this.#me ? this.#o.name : (log.labelOf(item.authorHex) ?? item.authorHex.slice(0, 16));
+    return { id: item.id, from, text: (item.body as { text: string }).text, ts: item.clock };
+  }
+
+  /**
+   * A room by id, or by name among ours. `need`: what we must be there.
+   * @throws NatterError NO_SUCH_ROOM (unknown, or a name two rooms share), NOT_A_MEMBER
+   */
+  #find(ref: string, need: RoomStatus | 'any'): RoomLog {
+    let log = this.#rooms.get(ref.toLowerCase());
+    if (log === undefined) {
+      const name = ref.startsWith('#') ? ref.slice(1) : ref;
+      const named = [...this.#rooms.values()].filter((l) => l.name === name && this.#statusIn(l) !== 'out');
+      if (named.length > 1) {
+        throw new NatterError(ERROR_CODES.NO_SUCH_ROOM, `${named.length} rooms are called #${name}; use an id: ${named.map((l) => l.id).join(', ')}`);
+      }
+      log = named[0];
+    }
+    if (log === undefined) throw new NatterError(ERROR_CODES.NO_SUCH_ROOM, `no room ${JSON.stringify(ref)} here`);
+    const status = this.#statusIn(log);
+    if (need === 'member' && status !== 'member') throw new NatterError(ERROR_CODES.NOT_A_MEMBER, `you are not a member of #${log.name}`);
+    if (need === 'invited' && status !== 'invited') throw new NatterError(ERROR_CODES.NO_SUCH_ROOM, `no invitation to #${log.name} waits`);
+    return log;
+  }
+
+  #mustBeAdmin(log: RoomLog): void {
+    if (log.member(this.#me)?.isAdmin !== true) throw new NatterError(ERROR_CODES.NOT_ALLOWED, `only an admin of #${log.name} may do that`);
+  }
+
+  #name(raw: string, what: string): string {
+    try {
+      return normalizeName(raw, this.#o.limits.maxNameBytes);
+    } catch (err) {
+      throw new NatterError(ERROR_CODES.INVALID_NAME, `${JSON.stringify(raw)} is not a valid ${what}: ${(err as Error).message}`);
+    }
+  }
+
+  #now(): number {
+    return (this.#o.now ?? Date.now)();
+  }
+}
+
+/** The member list as one string, to tell when it changed. */
+function memberList(log: RoomLog): string {
+  return log
+    .members()
+    .map((m) => `${m.hex}${m.isAdmin ? '*' : ''}`)
+    .join(',');
+}
+
+/** The held item whose bytes these are (found by author and seq: it was checked when it came in). */
+function heldItem(log: RoomLog, bytes: Buffer): RoomItem | undefined {
+  const author = bytes.subarray(16, 48).toString('hex');
+  const seq = bytes.readUInt32BE(48);
+  return log.get(author, seq);
+}
+
+/** The records that removed the member `hex`: all a removed member is told. */
+function removals(log: RoomLog, hex: string): RoomItem[] {
+  return log.records().filter((r) => r.body.kind === 'kick' && r.body.key.toString('hex') === hex);
+}
