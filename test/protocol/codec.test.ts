@@ -192,7 +192,7 @@ describe('malformed payloads', () => {
   }
 
   it('an unknown type is refused from the header', () => {
-    for (const type of [0x00, 0x03, 0x0f, 0x27, 0x2f, 0x32, 0x7f, 0xff]) {
+    for (const type of [0x00, 0x03, 0x0f, 0x29, 0x2f, 0x32, 0x7f, 0xff]) {
       assert.throws(() => decodeAll([rawFrame(type, [])]), hasCode(ERROR_CODES.UNKNOWN_TYPE), `type ${type}`);
     }
   });

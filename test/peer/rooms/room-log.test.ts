@@ -10,6 +10,7 @@ import { ERROR_CODES } from '../../../src/errors.ts';
 import { RoomLog, ROOM_MEMBER_CAP } from '../../../src/peer/rooms/room-log.ts';
 import { readItem, roomIdOf, signItem, type RoomBody, type RoomItem } from '../../../src/peer/rooms/room-item.ts';
 import { keyPairFromSeed, type KeyPair } from '../../../src/transport/secure.ts';
+import { readVectors } from '../../helpers/vectors.ts';
 
 const LIMITS = { maxNameBytes: 32, maxTextBytes: 4096 };
 
@@ -50,6 +51,22 @@ function feed(log: RoomLog, items: readonly RoomItem[]): void {
 }
 
 describe('room items', () => {
+  it('in the RITEMS vectors of protocol.md read, with their signatures checked, as documented', () => {
+    const items = readVectors().flatMap((v) => (v.message.type === 'RITEMS' ? v.message.items : []));
+    assert.equal(items.length, 2);
+    const [message, create] = items.map((b) => readItem(b, LIMITS)) as [RoomItem, RoomItem];
+    const rfcKey = 'd75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a';
+    assert.equal(message.authorHex, rfcKey);
+    assert.deepEqual(message.body, { kind: 'message', text: 'hi' });
+    assert.equal(message.seq, 2);
+    assert.equal(create.body.kind, 'create');
+    assert.equal(roomIdOf(create.author, (create.body as { nonce: Buffer }).nonce), '060c51c829f03c82e132a14e5128d952');
+    const log = new RoomLog(create.room);
+    feed(log, [message, create]);
+    assert.equal(log.name, 'club');
+    assert.deepEqual(log.history().map((i) => i.id), [message.id]);
+  });
+
   it('round-trip through their bytes with the signature checked', () => {
     const [a] = keys(1) as [KeyPair];
     const w = new Writer(a);

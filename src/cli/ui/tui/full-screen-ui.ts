@@ -384,8 +384,11 @@ function namesIn(e: ChatEvent): string[] {
     case 'request':
       return [e.from];
     case 'queued':
+      return 'room' in e ? [] : [e.to];
     case 'waiting':
       return [e.to];
+    case 'room-message':
+      return [e.from];
     case 'connected':
       return [e.with];
     case 'who':
