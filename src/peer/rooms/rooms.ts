@@ -277,6 +277,7 @@ export class Rooms extends EventEmitter<RoomsEvents> {
     if (sender === undefined) return;
     const added = new Map<RoomLog, Buffer[]>();
     let refusal: NatterError | undefined;
+    const gone = new Set<RoomLog>();
     const now = this.#now();
     for (const bytes of msg.items) {
       try {
@@ -293,10 +294,16 @@ export class Rooms extends EventEmitter<RoomsEvents> {
           list.push(item.bytes);
         }
       } catch (err) {
+        if (err instanceof RoomGone) {
+          // We are out of that room and the sender has not heard: the record that says so answers it.
+          gone.add(err.log);
+          continue;
+        }
         if (!(err instanceof NatterError)) throw err;
         refusal ??= err;
       }
     }
+    for (const log of gone) this.#sendItems(conn, log, removals(log, this.#me));
     if (refusal !== undefined) {
       // The chat goes on; the sender hears why (once per frame), and nothing it sent that failed counts.
       this.#o.logger.info({ peer, code: refusal.code }, `room items refused: ${refusal.message}`);
@@ -332,10 +339,11 @@ export class Rooms extends EventEmitter<RoomsEvents> {
   #logFor(item: RoomItem, sender: string): RoomLog {
     const known = this.#rooms.get(item.room);
     if (known !== undefined) {
-      // Only a member brings a room's items (an invited peer its own answer), and only by authors the room names.
-      const isMember = known.member(sender) !== undefined && this.#statusIn(known) === 'member';
-      const isAnswer = known.invitation(sender) !== undefined && item.authorHex === sender && (item.body.kind === 'join' || item.body.kind === 'decline');
-      if (!isMember && !isAnswer) throw new NatterError(ERROR_CODES.NOT_A_MEMBER, `you are not a member of room ${item.room}`);
+      if (this.#statusIn(known) === 'out') throw new RoomGone(known);
+      // Only a member brings a room's items, or one invited (its answer; or, a member already where it comes
+      // from, items it holds: each signed by its author), and only by authors the room names.
+      const isMember = known.member(sender) !== undefined || known.invitation(sender) !== undefined;
+      if (!isMember) throw new NatterError(ERROR_CODES.NOT_A_MEMBER, `you are not a member of room ${item.room}`);
       if (!known.isKnownAuthor(item.authorHex) && item.body.kind !== 'create') {
         throw new NatterError(ERROR_CODES.NOT_A_MEMBER, `room ${item.room} names no member with the key that signed item ${item.seq}`);
       }
@@ -361,9 +369,16 @@ export class Rooms extends EventEmitter<RoomsEvents> {
     const sender = conn.remoteKey?.toString('hex');
     const log = this.#rooms.get(msg.room);
     if (sender === undefined) return;
-    if (log === undefined || this.#statusIn(log) !== 'member' || log.member(sender) === undefined) {
+    // We left, or were removed, and the sender has not heard yet: nothing to answer.
+    if (log !== undefined && this.#statusIn(log) !== 'member') return;
+    if (log !== undefined && log.member(sender) === undefined && log.invitation(sender) !== undefined) {
+      // Invited here, a member already where it comes from: its join is on its way, or it sends it when it hears what we hold.
+      this.#askLater(conn, log);
+      return;
+    }
+    if (log === undefined || log.member(sender) === undefined) {
       // A member removed while it was away learns it now, from the record that removed it.
-      if (log !== undefined && this.#statusIn(log) === 'member') this.#sendItems(conn, log, removals(log, sender));
+      if (log !== undefined) this.#sendItems(conn, log, removals(log, sender));
       conn.send({ type: 'ERROR', code: ERROR_CODES.NOT_A_MEMBER, reason: `you are not a member of room ${msg.room} here` });
       return;
     }
@@ -588,7 +603,16 @@ function heldItem(log: RoomLog, bytes: Buffer): RoomItem | undefined {
   return log.get(author, seq);
 }
 
-/** The records that removed the member `hex`: all a removed member is told. */
+/** The records that took `hex` out of the room (a removal, its leaving, its declining): all a member who is out is told, and tells. */
 function removals(log: RoomLog, hex: string): RoomItem[] {
-  return log.records().filter((r) => r.body.kind === 'kick' && r.body.key.toString('hex') === hex);
+  return log.records().filter((r) => (r.body.kind === 'kick' && r.body.key.toString('hex') === hex) || (r.authorHex === hex && (r.body.kind === 'leave' || r.body.kind === 'decline')));
+}
+
+/** An item for a room we are out of: not refused, answered (#onItems). */
+class RoomGone extends Error {
+  readonly log: RoomLog;
+  constructor(log: RoomLog) {
+    super('out of the room');
+    this.log = log;
+  }
 }
