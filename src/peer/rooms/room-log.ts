@@ -122,38 +122,33 @@ export class RoomLog {
     const pending = this.#pending.sort(compareItems);
     this.#pending = [];
     const last = this.#order.at(-1);
+    if (last === undefined || compareItems(pending[0] as RoomItem, last) > 0) {
+      // In order: the fold goes on from where it was, and only the new items need looking at.
+      const from = this.#order.length;
+      const withdrawn: RoomItem[] = [];
+      for (const item of pending) this.#order.push(item);
+      for (let i = from; i < this.#order.length; i++) this.#apply(i, withdrawn);
+      const items = pending.filter((i) => this.#valid.has(i.id)).map((item) => ({ item, isLate: false }));
+      return { items, withdrawn: withdrawn.filter((w) => !pending.includes(w)) };
+    }
     const before = this.#valid;
     const lastShown = lastValidMessage(this.#order, before);
-    if (last === undefined || compareItems(pending[0] as RoomItem, last) > 0) {
-      // In order: the fold goes on from where it was.
-      this.#valid = new Set(before);
-      const from = this.#order.length;
-      for (const item of pending) this.#order.push(item);
-      for (let i = from; i < this.#order.length; i++) this.#apply(i);
-    } else {
-      this.#order = merge(this.#order, pending);
-      this.#state = emptyState();
-      this.#valid = new Set();
-      for (let i = 0; i < this.#order.length; i++) this.#apply(i);
-    }
+    this.#order = merge(this.#order, pending);
+    this.#state = emptyState();
+    this.#valid = new Set();
+    for (let i = 0; i < this.#order.length; i++) this.#apply(i, []);
     const items: Settled['items'] = [];
-    for (const item of this.#order) {
-      if (this.#valid.has(item.id) && !before.has(item.id)) {
-        items.push({ item, isLate: lastShown !== undefined && compareItems(item, lastShown) < 0 });
-      }
-    }
     const withdrawn: RoomItem[] = [];
-    for (const id of before) {
-      if (!this.#valid.has(id)) {
-        const item = this.#order.find((i) => i.id === id);
-        if (item !== undefined && item.body.kind === 'message') withdrawn.push(item);
-      }
+    for (const item of this.#order) {
+      const isValid = this.#valid.has(item.id);
+      if (isValid && !before.has(item.id)) items.push({ item, isLate: lastShown !== undefined && compareItems(item, lastShown) < 0 });
+      else if (!isValid && before.has(item.id) && item.body.kind === 'message') withdrawn.push(item);
     }
     return { items, withdrawn };
   }
 
   /** Applies the settled item at `index` to the state, if its author may make it there. */
-  #apply(index: number): void {
+  #apply(index: number, withdrawn: RoomItem[]): void {
     const item = this.#order[index] as RoomItem;
     const s = this.#state;
     const author = s.members.get(item.authorHex);
@@ -198,7 +193,7 @@ export class RoomLog {
           // Its messages the admin had not seen when it removed it count nowhere, wherever they sort.
           for (let i = 0; i < index; i++) {
             const m = this.#order[i] as RoomItem;
-            if (m.authorHex === hex && m.seq > body.upTo && m.body.kind === 'message') this.#valid.delete(m.id);
+            if (m.authorHex === hex && m.seq > body.upTo && m.body.kind === 'message' && this.#valid.delete(m.id)) withdrawn.push(m);
           }
         }
         break;

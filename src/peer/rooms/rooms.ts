@@ -131,7 +131,8 @@ export class Rooms extends EventEmitter<RoomsEvents> {
       const log = new RoomLog(id);
       for (const bytes of items) {
         try {
-          log.add(readItem(bytes, this.#o.limits));
+          // Checked when they came in, or ours: the signatures are not checked again.
+          log.add(readItem(bytes, this.#o.limits, { isSigned: 'trusted' }));
         } catch (err) {
           this.#o.logger.warn({ room: id, code: (err as NatterError).code }, 'skipped a stored room item that does not read');
         }
@@ -273,15 +274,18 @@ export class Rooms extends EventEmitter<RoomsEvents> {
   }
 
   #onItems(peer: string, conn: FramedConnection, msg: RitemsMessage): void {
-    const sender = conn.remoteKey?.toString('hex');
-    if (sender === undefined) return;
+    const senderKey = conn.remoteKey;
+    if (senderKey === undefined) return;
+    const sender = senderKey.toString('hex');
     const added = new Map<RoomLog, Buffer[]>();
     let refusal: NatterError | undefined;
     const gone = new Set<RoomLog>();
     const now = this.#now();
     for (const bytes of msg.items) {
       try {
-        const item = readItem(bytes, this.#o.limits);
+        // An item on its author's own link is proven by the link (its handshake); one passed on by another member by its signature.
+        const isFromAuthor = bytes.length >= 48 && senderKey.equals(bytes.subarray(16, 48));
+        const item = readItem(bytes, this.#o.limits, { isSigned: isFromAuthor ? 'trusted' : 'check' });
         if (item.clock > now + this.#o.maxClockAheadMs) {
           throw new NatterError(ERROR_CODES.CLOCK_AHEAD, `a room item's clock is ${Math.round((item.clock - now) / 1000)} s ahead of ours`);
         }
