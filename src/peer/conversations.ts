@@ -54,8 +54,10 @@ export interface ConversationsOptions {
 
 /** What the chats tell the rooms, and ask them. */
 export interface RoomsSeam {
-  /** A member of a room we share (or invited to one) is let in without asking. */
+  /** A member of a room we share (or invited to one) is let in without asking, and takes no chat of maxChats. */
   isRoomPeer(key: Buffer | undefined): boolean;
+  /** The same, by the name members are reached at. */
+  isRoomName(name: string): boolean;
   /** A chat with `peer` is open on `conn`. */
   ready(peer: string, conn: FramedConnection): void;
   receive(peer: string, conn: FramedConnection, msg: RitemsMessage | RhaveMessage): void;
@@ -92,7 +94,7 @@ export class Conversations {
       this.accept(name);
       return;
     }
-    this.checkRoom();
+    if (this.#o.rooms?.isRoomName(name) !== true) this.checkRoom();
     this.#setState(name, 'outgoing');
     try {
       await this.#ensureConnection(name);
@@ -108,7 +110,11 @@ export class Conversations {
    * away as busy; they have a cap and a deadline of their own.
    */
   #active(): number {
-    return this.#chats.size - this.#requestTimers.size;
+    // Chats with members of our rooms do not count either: a room of 32 needs 31 of them.
+    const rooms = this.#o.rooms;
+    let roomChats = 0;
+    if (rooms !== undefined) for (const [peer, state] of this.#chats) if (state !== 'incoming' && rooms.isRoomName(peer)) roomChats++;
+    return this.#chats.size - this.#requestTimers.size - roomChats;
   }
 
   /** @throws NatterError TOO_MANY_CHATS when no chat more may be opened now. */
@@ -210,10 +216,11 @@ export class Conversations {
       return;
     }
     if (chat === 'incoming') return; // asked again; still waiting for our user
-    const isWelcome = this.#o.isAutoAccept || this.#o.discovery.isFriend(peer) || this.#o.rooms?.isRoomPeer(link.conn.remoteKey) === true;
+    const isRoomPeer = this.#o.rooms?.isRoomPeer(link.conn.remoteKey) === true;
+    const isWelcome = this.#o.isAutoAccept || this.#o.discovery.isFriend(peer) || isRoomPeer;
     // A request could not be accepted with every chat taken either: busy for all. Requests themselves
-    // take no chat, only a place among the requests.
-    if (this.#active() >= this.#o.maxChats || (!isWelcome && this.#requestTimers.size >= this.#o.maxRequests)) {
+    // take no chat, only a place among the requests; nor does a room's member.
+    if ((this.#active() >= this.#o.maxChats && !isRoomPeer) || (!isWelcome && this.#requestTimers.size >= this.#o.maxRequests)) {
       link.conn.send({ type: 'RESP', accept: false, reason: 'busy' });
       this.#o.pool.close(peer);
       return;

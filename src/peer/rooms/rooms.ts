@@ -247,6 +247,15 @@ export class Rooms extends EventEmitter<RoomsEvents> {
     return false;
   }
 
+  /** Whether the peer called `name` is a member of a room we are in, or invited to one of ours. */
+  isRoomName(name: string): boolean {
+    for (const log of this.#rooms.values()) {
+      if (this.#statusIn(log) !== 'member') continue;
+      if (log.members().some((m) => m.label === name && m.hex !== this.#me) || log.invitations().some((i) => i.label === name)) return true;
+    }
+    return false;
+  }
+
   // ---- the wire ---------------------------------------------------------------
 
   /** A chat with `peer` is open on `conn`: tell it what we hold of the rooms we share, and hand on its invitations. */
