@@ -74,6 +74,8 @@ export class RoomLog {
   #valid = new Set<string>();
   /** Per author: the highest seq such that every seq up to it is held. */
   readonly #have = new Map<string, number>();
+  /** Per author: the highest seq held. */
+  readonly #top = new Map<string, number>();
   /** Keys an item may come from: the creator and every key any invite names. Others are refused before they are stored. */
   readonly #known = new Set<string>();
   /** The name each key was given (the creator's own, or an invitation's): removed members' messages still have a sender. */
@@ -111,6 +113,7 @@ export class RoomLog {
     let have = this.#have.get(item.authorHex) ?? 0;
     while (map.has(have + 1)) have++;
     this.#have.set(item.authorHex, have);
+    if (item.seq > (this.#top.get(item.authorHex) ?? 0)) this.#top.set(item.authorHex, item.seq);
     if (item.clock > this.#maxClock) this.#maxClock = item.clock;
     this.#pending.push(item);
     return 'added';
@@ -263,11 +266,24 @@ export class RoomLog {
   /** Items held that `theirs` (another member's have()) lacks, beyond `sent` where given, in the room's order. */
   missing(theirs: ReadonlyMap<string, number>, sent?: ReadonlyMap<string, number>): RoomItem[] {
     const out: RoomItem[] = [];
+    let isSorted = true;
     for (const [author, seqs] of this.#byAuthor) {
       const from = Math.max(theirs.get(author) ?? 0, sent?.get(author) ?? 0);
-      for (const [seq, item] of seqs) if (seq > from) out.push(item);
+      // Up from what they hold, not over everything held: a receipt costs what it acknowledges.
+      const top = this.#top.get(author) ?? 0;
+      for (let seq = from + 1; seq <= top; seq++) {
+        const item = seqs.get(seq);
+        if (item === undefined) continue;
+        if (out.length > 0 && isSorted && compareItems(out[out.length - 1] as RoomItem, item) > 0) isSorted = false;
+        out.push(item);
+      }
     }
-    return out.sort(compareItems);
+    return isSorted ? out : out.sort(compareItems);
+  }
+
+  /** The highest seq of `hex` such that every one up to it is held. */
+  haveOf(hex: string): number {
+    return this.#have.get(hex) ?? 0;
   }
 
   /** The membership records (no messages) in order: what an invited peer needs to check its invitation. */

@@ -106,8 +106,10 @@ export class Rooms extends EventEmitter<RoomsEvents> {
   readonly #strangers = new Map<string, RoomLog>();
   readonly #status = new Map<string, RoomStatus>();
   readonly #memberLists = new Map<string, string>();
-  /** Our messages of this run not yet held by every member: who still lacks each. */
-  readonly #undelivered = new Map<string, { room: string; seq: number; waiting: Set<string> }>();
+  /** Per room, our messages of this run not yet held by every member, by seq: who still lacks each. */
+  readonly #undelivered = new Map<string, { firstSeq: number; messages: Map<number, { id: string; waiting: Set<string> }> }>();
+  /** Per room and member, up to which of our seqs its receipts were told. */
+  readonly #reported = new Map<string, Map<string, number>>();
   /** What we sent on each connection, per room and author: not sent twice on it. */
   readonly #sent = new WeakMap<FramedConnection, Map<string, Map<string, number>>>();
   readonly #sender = new RoomSender();
@@ -401,11 +403,25 @@ export class Rooms extends EventEmitter<RoomsEvents> {
     // Items may be on their way already, so this waits a moment, once per connection and room.
     const ours = log.have();
     if ([...theirs].some(([author, seq]) => seq > (ours.get(author) ?? 0))) this.#askLater(conn, log);
-    const mine = theirs.get(this.#me) ?? 0;
-    for (const [id, pending] of this.#undelivered) {
-      if (pending.room !== log.id || pending.seq > mine || !pending.waiting.delete(sender)) continue;
-      this.emit('delivered', this.#view(log), log.member(sender)?.label ?? peer, id);
-      if (pending.waiting.size === 0) this.#undelivered.delete(id);
+    this.#delivered(log, sender, theirs.get(this.#me) ?? 0, peer);
+  }
+
+  /** `member` holds our items up to `seq`: each of our messages of this run it had not acknowledged yet is delivered to it. */
+  #delivered(log: RoomLog, member: string, seq: number, peer: string): void {
+    const pending = this.#undelivered.get(log.id);
+    if (pending === undefined || pending.messages.size === 0) return;
+    let cursors = this.#reported.get(log.id);
+    if (cursors === undefined) this.#reported.set(log.id, (cursors = new Map()));
+    const from = Math.max(cursors.get(member) ?? 0, pending.firstSeq - 1);
+    if (seq <= from) return;
+    cursors.set(member, seq);
+    let view: RoomView | undefined;
+    for (let s = from + 1; s <= seq; s++) {
+      const message = pending.messages.get(s);
+      if (message === undefined || !message.waiting.delete(member)) continue;
+      view ??= this.#view(log);
+      this.emit('delivered', view, log.member(member)?.label ?? peer, message.id);
+      if (message.waiting.size === 0) pending.messages.delete(s);
     }
   }
 
@@ -444,7 +460,7 @@ export class Rooms extends EventEmitter<RoomsEvents> {
 
   /** Signs an item of ours, records it, applies it, and sends it to whoever must have it. */
   #append(log: RoomLog, body: RoomBody): RoomItem {
-    const seq = (log.have().get(this.#me) ?? 0) + 1;
+    const seq = log.haveOf(this.#me) + 1;
     const clock = Math.max(this.#now(), log.maxClock + 1);
     const item = signItem(this.#o.keyPair, { room: log.id, seq, clock, body }, this.#o.limits);
     this.#o.store.append(log.id, [item.bytes]);
@@ -456,7 +472,9 @@ export class Rooms extends EventEmitter<RoomsEvents> {
     for (const m of [...before, ...log.members()]) if (m.hex !== this.#me) targets.set(m.hex, m);
     if (body.kind === 'message') {
       const message = this.#message(log, item);
-      this.#undelivered.set(item.id, { room: log.id, seq, waiting: new Set(targets.keys()) });
+      let pending = this.#undelivered.get(log.id);
+      if (pending === undefined) this.#undelivered.set(log.id, (pending = { firstSeq: seq, messages: new Map() }));
+      pending.messages.set(seq, { id: item.id, waiting: new Set(targets.keys()) });
       this.emit('queued', this.#view(log), message);
     }
     for (const m of targets.values()) this.#deliver(log, m.label, m.key, [item]);
