@@ -6,15 +6,9 @@
  * once, in each author's order, in one history order they all agree on.
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { ChatProc, type Event } from '../helpers/chat-proc.ts';
-import { freshHome } from '../helpers/cli.ts';
-import { freePorts } from '../helpers/ports.ts';
-import { tempDir } from '../helpers/tmp.ts';
-import { keyPairFromSeed } from '../../src/transport/secure.ts';
+import { cast, type Cast } from '../helpers/room-cast.ts';
 
 const procs: ChatProc[] = [];
 afterEach(async () => {
@@ -23,29 +17,6 @@ afterEach(async () => {
     await p.exit();
   }
 });
-
-interface Cast {
-  table: string;
-  homes: Map<string, string>;
-}
-
-/** A friends table with keys, and each friend's identity file in a home of its own. */
-async function cast(names: string[]): Promise<Cast> {
-  const ports = await freePorts(names.length);
-  const homes = new Map<string, string>();
-  const friends = names.map((name, i) => {
-    const seed = randomBytes(32);
-    const { publicKey } = keyPairFromSeed(seed);
-    const home = freshHome();
-    mkdirSync(join(home, 'natter'), { recursive: true });
-    writeFileSync(join(home, 'natter', 'identity.json'), JSON.stringify({ version: 1, type: 'ed25519', publicKey: publicKey.toString('hex'), seed: seed.toString('hex') }), { mode: 0o600 });
-    homes.set(name, home);
-    return { name, ip: '127.0.0.1', port: ports[i], key: publicKey.toString('hex') };
-  });
-  const table = join(tempDir('rooms'), 'friends.json');
-  writeFileSync(table, JSON.stringify({ friends }));
-  return { table, homes };
-}
 
 async function user(c: Cast, name: string): Promise<ChatProc> {
   const p = new ChatProc(['--name', name, '--friends', c.table, '--retry', '0.2'], { XDG_CONFIG_HOME: c.homes.get(name) as string });
