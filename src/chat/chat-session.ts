@@ -384,5 +384,13 @@ export class ChatSession extends EventEmitter<{ event: [ChatEvent]; done: [code:
 }
 
 function membersEvent(r: RoomView): ChatEvent {
-  return { type: 'room-members', room: r.id, name: r.name, members: r.members.map((m) => m.name), admins: r.members.filter((m) => m.isAdmin).map((m) => m.name), status: r.status };
+  return {
+    type: 'room-members',
+    room: r.id,
+    name: r.name,
+    members: r.members.map((m) => m.name),
+    admins: r.members.filter((m) => m.isAdmin).map((m) => m.name),
+    online: r.members.filter((m) => m.isReachable).map((m) => m.name),
+    status: r.status,
+  };
 }

@@ -70,7 +70,7 @@ export type RoomEvent =
   | { type: 'room-joined'; room: string; name: string; members: string[] }
   | { type: 'room-invite'; room: string; name: string; from: string }
   | { type: 'room-message'; room: string; name: string; from: string; text: string; id: string; ts: number; late?: true }
-  | { type: 'room-members'; room: string; name: string; members: string[]; admins: string[]; status: 'member' | 'invited' | 'out' }
+  | { type: 'room-members'; room: string; name: string; members: string[]; admins: string[]; online: string[]; status: 'member' | 'invited' | 'out' }
   | { type: 'room-left'; room: string; name: string; reason: 'left' | 'removed' }
   | { type: 'room-history'; room: string; name: string; entries: { from: string; text: string; id: string; ts: number }[] }
   | { type: 'room-list'; rooms: { room: string; name: string; status: 'member' | 'invited'; members: number }[] }

@@ -278,7 +278,7 @@ export class LineUi implements ChatUi {
         this.#emitLine(`[#${sanitize(e.name)}] ${this.#style('cyan', sanitize(e.from))}: ${sanitize(e.text)}${e.late === true ? this.#style('dim', ' (late)') : ''}`);
         return;
       case 'room-members':
-        this.#print(`* #${sanitize(e.name)}: ${e.members.map((m) => `${sanitize(m)}${e.admins.includes(m) ? '*' : ''}`).join(', ')}`);
+        this.#print(`* #${sanitize(e.name)}: ${e.members.map((m) => `${sanitize(m)}${e.admins.includes(m) ? '*' : ''}${e.online.includes(m) ? '+' : ''}`).join(', ')}`);
         return;
       case 'room-left':
         this.#print(e.reason === 'left' ? `* you left #${sanitize(e.name)}` : `* you were removed from #${sanitize(e.name)}`, 'yellow');

@@ -40,7 +40,8 @@ export interface RoomView {
   id: string;
   name: string;
   status: RoomStatus;
-  members: { name: string; key: string; isAdmin: boolean }[];
+  /** `isReachable`: a chat with it is open now (always true for us). */
+  members: { name: string; key: string; isAdmin: boolean; isReachable: boolean }[];
 }
 
 export interface RoomMessage {
@@ -572,7 +573,12 @@ export class Rooms extends EventEmitter<RoomsEvents> {
       id: log.id,
       name: log.name ?? '?',
       status: this.#statusIn(log),
-      members: log.members().map((m) => ({ name: m.hex === this.#me ? this.#o.name : m.label, key: m.hex, isAdmin: m.isAdmin })),
+      members: log.members().map((m) => ({
+        name: m.hex === this.#me ? this.#o.name : m.label,
+        key: m.hex,
+        isAdmin: m.isAdmin,
+        isReachable: m.hex === this.#me || this.#o.link(m.label)?.remoteKey?.equals(m.key) === true,
+      })),
     };
   }
 

@@ -302,7 +302,7 @@ export class ChatView {
       case 'room-members': {
         const b = this.open(`#${e.name}`);
         this.#state.set(b.name, `room ${e.room}: ${e.members.join(', ')}`);
-        this.say(`* #${e.name}: ${e.members.map((m) => `${m}${e.admins.includes(m) ? '*' : ''}`).join(', ')}`, STYLE.plain, this.replyTo ?? b);
+        this.say(`* #${e.name}: ${e.members.map((m) => `${m}${e.admins.includes(m) ? '*' : ''}${e.online.includes(m) ? '+' : ''}`).join(', ')}`, STYLE.plain, this.replyTo ?? b);
         return;
       }
       case 'room-left': {
