@@ -50,7 +50,10 @@ export interface RoomsResult {
 
 export async function runRoomsBench(): Promise<RoomsResult> {
   const rows: FanoutRow[] = [];
-  for (const n of SIZES) rows.push(await fanout(n));
+  for (const n of SIZES) {
+    rows.push(await fanout(n));
+    process.stderr.write(`bench/rooms: fan-out to ${n} done\n`);
+  }
   return { count: COUNT, rows, catchUp: { fromMember: await catchUp(false), fromAuthor: await catchUp(true) } };
 }
 
@@ -124,7 +127,7 @@ async function catchUp(isFromAuthor: boolean): Promise<number> {
     const room = author.rooms.create('club').id;
     await author.rooms.invite(room, 'helper');
     await author.rooms.invite(room, 'late');
-    while (author.rooms.members(room).members.length < 3 || helper.rooms.members(room).members.length < 3) await new Promise((r) => setTimeout(r, 10));
+    await waitFor(() => author.rooms.members(room).members.length === 3 && helper.rooms.members(room).members.length === 3, 'everyone in the room');
     await late.stop();
     let held = 0;
     helper.rooms.on('message', () => held++);
@@ -132,20 +135,25 @@ async function catchUp(isFromAuthor: boolean): Promise<number> {
       author.rooms.send(room, `message ${i} the late member missed, about sixty bytes long`);
       if (i % 500 === 499) await new Promise((r) => setImmediate(r));
     }
-    while (held < CATCH_UP) await new Promise((r) => setTimeout(r, 10));
+    await waitFor(() => held === CATCH_UP, 'the helper holding every message');
     await (isFromAuthor ? helper : author).stop();
     let shown = 0;
     const t0 = performance.now();
     late = await start('late', lateStore);
     nodes.push(late);
-    await new Promise<void>((resolve) => {
-      late.rooms.on('message', () => {
-        if (++shown === CATCH_UP) resolve();
-      });
-    });
+    late.rooms.on('message', () => shown++);
+    await waitFor(() => shown === CATCH_UP, `the late member catching up (${shown} so far)`);
     return (performance.now() - t0) / 1000;
   } finally {
     for (const n of nodes) await n.stop();
+  }
+}
+
+async function waitFor(cond: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!cond()) {
+    if (performance.now() > deadline) throw new Error(`bench/rooms: timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 2));
   }
 }
 
@@ -173,4 +181,7 @@ export function printRooms(r: RoomsResult): void {
   console.log(`rooms catch-up: ${fmt(CATCH_UP)} missed messages shown in ${fmt(r.catchUp.fromMember, 2)} s from another member (signatures checked), ${fmt(r.catchUp.fromAuthor, 2)} s from their author`);
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) printRooms(await runRoomsBench());
+if (import.meta.url === `file://${process.argv[1]}`) {
+  if (process.argv[2] === 'catch-up') console.log(await catchUp(false), await catchUp(true));
+  else printRooms(await runRoomsBench());
+}

@@ -508,6 +508,11 @@ export class Rooms extends EventEmitter<RoomsEvents> {
     this.#retries.set(peer, retry);
     const attempt = (): void => {
       if (this.#retries.get(peer) !== retry) return;
+      // Out of every room we share with it (it left, we left, it was removed): nothing more to bring it.
+      if (!this.isRoomName(peer)) {
+        this.#retries.delete(peer);
+        return;
+      }
       this.#o.reach(peer).catch((err: unknown) => this.#o.logger.debug({ peer, code: (err as NatterError).code }, 'room member not reachable now'));
       retry.timer = this.#o.scheduler.setTimeout(attempt, retry.delayMs);
       retry.delayMs = Math.min(retry.delayMs * 2, this.#o.maxRetryIntervalMs);
