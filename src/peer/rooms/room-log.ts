@@ -74,6 +74,10 @@ export class RoomLog {
   #valid = new Set<string>();
   /** Per author: the highest seq such that every seq up to it is held. */
   readonly #have = new Map<string, number>();
+  /** Each author's key, as bytes. */
+  readonly #keys = new Map<string, Buffer>();
+  /** have() as RHAVE lists it, made again only after an item came in. */
+  #haveList: { key: Buffer; seq: number }[] | undefined;
   /** Per author: the highest seq held. */
   readonly #top = new Map<string, number>();
   /** Keys an item may come from: the creator and every key any invite names. Others are refused before they are stored. */
@@ -113,6 +117,8 @@ export class RoomLog {
     let have = this.#have.get(item.authorHex) ?? 0;
     while (map.has(have + 1)) have++;
     this.#have.set(item.authorHex, have);
+    this.#haveList = undefined;
+    if (!this.#keys.has(item.authorHex)) this.#keys.set(item.authorHex, item.author);
     if (item.seq > (this.#top.get(item.authorHex) ?? 0)) this.#top.set(item.authorHex, item.seq);
     if (item.clock > this.#maxClock) this.#maxClock = item.clock;
     this.#pending.push(item);
@@ -279,6 +285,12 @@ export class RoomLog {
       }
     }
     return isSorted ? out : out.sort(compareItems);
+  }
+
+  /** have() as RHAVE lists it: each author's key and seq (the first 255 authors). Made once per change. */
+  haveList(): { key: Buffer; seq: number }[] {
+    this.#haveList ??= [...this.#have].slice(0, 255).map(([hex, seq]) => ({ key: this.#keys.get(hex) as Buffer, seq }));
+    return this.#haveList;
   }
 
   /** The highest seq of `hex` such that every one up to it is held. */

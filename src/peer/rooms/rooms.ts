@@ -107,6 +107,8 @@ export class Rooms extends EventEmitter<RoomsEvents> {
   readonly #strangers = new Map<string, RoomLog>();
   readonly #status = new Map<string, RoomStatus>();
   readonly #memberLists = new Map<string, string>();
+  /** Each room as events carry it (#viewOf). */
+  readonly #views = new Map<string, RoomView>();
   /** Per room, our messages of this run not yet held by every member, by seq: who still lacks each. */
   readonly #undelivered = new Map<string, { firstSeq: number; messages: Map<number, { id: string; waiting: Set<string> }> }>();
   /** Per room and member, up to which of our seqs its receipts were told. */
@@ -402,8 +404,7 @@ export class Rooms extends EventEmitter<RoomsEvents> {
     this.#sendItems(conn, log, log.missing(theirs, this.#sentOn(conn, log.id)));
     // They hold something we lack (we joined late, or were away): say what we hold, and they send it.
     // Items may be on their way already, so this waits a moment, once per connection and room.
-    const ours = log.have();
-    if ([...theirs].some(([author, seq]) => seq > (ours.get(author) ?? 0))) this.#askLater(conn, log);
+    if ([...theirs].some(([author, seq]) => seq > log.haveOf(author))) this.#askLater(conn, log);
     this.#delivered(log, sender, theirs.get(this.#me) ?? 0, peer);
   }
 
@@ -420,7 +421,7 @@ export class Rooms extends EventEmitter<RoomsEvents> {
     for (let s = from + 1; s <= seq; s++) {
       const message = pending.messages.get(s);
       if (message === undefined || !message.waiting.delete(member)) continue;
-      view ??= this.#view(log);
+      view ??= this.#viewOf(log);
       this.emit('delivered', view, log.member(member)?.label ?? peer, message.id);
       if (message.waiting.size === 0) pending.messages.delete(s);
     }
@@ -454,7 +455,7 @@ export class Rooms extends EventEmitter<RoomsEvents> {
   }
 
   #have(log: RoomLog): RhaveMessage {
-    return { type: 'RHAVE', room: log.id, have: [...log.have()].slice(0, 255).map(([hex, seq]) => ({ key: Buffer.from(hex, 'hex'), seq })) };
+    return { type: 'RHAVE', room: log.id, have: log.haveList() };
   }
 
   // ---- our own items ----------------------------------------------------------
@@ -476,7 +477,7 @@ export class Rooms extends EventEmitter<RoomsEvents> {
       let pending = this.#undelivered.get(log.id);
       if (pending === undefined) this.#undelivered.set(log.id, (pending = { firstSeq: seq, messages: new Map() }));
       pending.messages.set(seq, { id: item.id, waiting: new Set(targets.keys()) });
-      this.emit('queued', this.#view(log), message);
+      this.emit('queued', this.#viewOf(log), message);
     }
     for (const m of targets.values()) this.#deliver(log, m.label, m.key, [item]);
     if (body.kind === 'invite') this.#deliver(log, body.label, body.key, log.records());
@@ -536,11 +537,19 @@ export class Rooms extends EventEmitter<RoomsEvents> {
   #settle(log: RoomLog): void {
     const before = this.#status.get(log.id) ?? 'out';
     const { items } = log.settle();
+    // Only records change the member list or our place in the room; messages alone (nearly always) take the short way.
+    if (items.length > 0 && items.every(({ item }) => item.body.kind === 'message')) {
+      if (before !== 'member') return;
+      const view = this.#viewOf(log);
+      for (const { item, isLate } of items) if (item.authorHex !== this.#me) this.emit('message', view, this.#message(log, item), { isLate });
+      return;
+    }
     const after = this.#statusIn(log);
     this.#status.set(log.id, after);
     const list = memberList(log);
     const isChanged = list !== this.#memberLists.get(log.id);
     this.#memberLists.set(log.id, list);
+    this.#views.delete(log.id);
     const view = this.#view(log);
     if (before !== 'member' && after === 'member') this.emit('joined', view);
     for (const { item, isLate } of items) {
@@ -571,6 +580,17 @@ export class Rooms extends EventEmitter<RoomsEvents> {
   #statusIn(log: RoomLog): RoomStatus {
     if (log.member(this.#me) !== undefined) return 'member';
     return log.invitation(this.#me) !== undefined ? 'invited' : 'out';
+  }
+
+  /**
+   * The room as events carry it, made once per change of its member list
+   * (its `isReachable` marks are as they were then): a message costs no
+   * walk over the members. Answers to the user use #view, made now.
+   */
+  #viewOf(log: RoomLog): RoomView {
+    let view = this.#views.get(log.id);
+    if (view === undefined) this.#views.set(log.id, (view = this.#view(log)));
+    return view;
   }
 
   #view(log: RoomLog): RoomView {
