@@ -6,6 +6,7 @@ import { printDirectory, runDirectoryBench } from './directory.ts';
 import { printRedisBench, runRedisBench } from './directory-redis.ts';
 import { printHandshake, runHandshakeBench } from './handshake.ts';
 import { printReach, runReachBench } from './reach.ts';
+import { printRooms, runRoomsBench } from './rooms.ts';
 import { printTui, runTuiBench } from './tui.ts';
 
 console.log(`natter benchmarks on Node ${process.version}, ${new Date().toISOString()}\n`);
@@ -24,3 +25,5 @@ console.log('');
 printReach(await runReachBench());
 console.log('');
 printTui(await runTuiBench());
+console.log('');
+printRooms(await runRoomsBench());
