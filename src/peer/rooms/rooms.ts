@@ -16,88 +16,22 @@
  */
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
-import type { Scheduler, TimerHandle } from '../../clock.ts';
 import { ERROR_CODES, NatterError } from '../../errors.ts';
-import type { Logger } from '../../log.ts';
 import { normalizeName } from '../../protocol/fields.ts';
 import type { RhaveMessage, RitemsMessage } from '../../protocol/messages.ts';
 import type { FramedConnection } from '../../transport/framed-connection.ts';
-import type { KeyPair } from '../../transport/secure.ts';
-import type { RoomStore } from '../store/room-store.ts';
-import { readItem, roomIdOf, signItem, type ItemLimits, type RoomBody, type RoomItem } from './room-item.ts';
+import { readItem, roomIdOf, signItem, type RoomBody, type RoomItem } from './room-item.ts';
 import { RoomLog, type Member } from './room-log.ts';
-import { RoomSender } from './room-sender.ts';
+import { MemberReach } from './member-reach.ts';
+import { RoomLinks } from './room-links.ts';
+import { RoomReceipts } from './room-receipts.ts';
+import type { RoomMessage, RoomStatus, RoomView, RoomsEvents, RoomsOptions } from './room-types.ts';
+
+export type { RoomMessage, RoomStatus, RoomView, RoomsEvents, RoomsOptions } from './room-types.ts';
 
 /** Rooms not yet known whose records (an invitation, perhaps) are held at once, and their records at most. */
 const MAX_STRANGER_ROOMS = 16;
 const MAX_STRANGER_ITEMS = 256;
-/** How long a member that learnt another holds more waits before asking for it: what is on its way arrives meanwhile. */
-const ASK_DELAY_MS = 50;
-
-export type RoomStatus = 'member' | 'invited' | 'out';
-
-export interface RoomView {
-  id: string;
-  name: string;
-  status: RoomStatus;
-  /** `isReachable`: a chat with it is open now (always true for us). */
-  members: { name: string; key: string; isAdmin: boolean; isReachable: boolean }[];
-}
-
-export interface RoomMessage {
-  id: string;
-  from: string;
-  text: string;
-  ts: number;
-}
-
-export interface RoomsEvents {
-  /** We created or joined a room. */
-  joined: [room: RoomView];
-  /** Someone invited us; answer with join() or decline(). */
-  invite: [room: RoomView, from: string];
-  /** A room message from another member, recorded and shown once; `isLate` when it sorts before one shown already. */
-  message: [room: RoomView, message: RoomMessage, info: { isLate: boolean }];
-  /** The member list changed. */
-  members: [room: RoomView];
-  /** We are out of the room: we left, or an admin removed us. */
-  left: [room: RoomView, reason: 'left' | 'removed'];
-  /** A message we wrote is in the room store, on its way to every member. */
-  queued: [room: RoomView, message: RoomMessage];
-  /** `to` holds our message. */
-  delivered: [room: RoomView, to: string, id: string];
-  /** Something the user should hear about: refused room traffic, a store that failed. */
-  problem: [err: NatterError, peer: string | undefined];
-}
-
-export interface RoomsOptions {
-  /** Our display name: our label in rooms we create. */
-  name: string;
-  keyPair: KeyPair;
-  store: RoomStore;
-  /** Most members (with invitations) in a room we invite to; never above 32. */
-  maxRoomMembers: number;
-  limits: ItemLimits;
-  /** Items whose clock is further ahead of ours than this are refused for now. */
-  maxClockAheadMs: number;
-  retryIntervalMs: number;
-  maxRetryIntervalMs: number;
-  scheduler: Scheduler;
-  logger: Logger;
-  /** The wall clock, ms since 1970 (Lamport clocks start from it). */
-  now?: () => number;
-  /** The connection to `peer` on which a chat is open, if any. */
-  link(peer: string): FramedConnection | undefined;
-  /** Opens a chat (a connection) to `peer`; rejects when it cannot be reached now. */
-  reach(peer: string): Promise<void>;
-  /** The key the peer called `name` must prove, if one is known. */
-  keyOf(name: string): Promise<Buffer | undefined>;
-}
-
-interface Retry {
-  timer: TimerHandle | undefined;
-  delayMs: number;
-}
 
 export class Rooms extends EventEmitter<RoomsEvents> {
   readonly #o: RoomsOptions;
@@ -109,16 +43,9 @@ export class Rooms extends EventEmitter<RoomsEvents> {
   readonly #memberLists = new Map<string, string>();
   /** Each room as events carry it (#viewOf). */
   readonly #views = new Map<string, RoomView>();
-  /** Per room, our messages of this run not yet held by every member, by seq: who still lacks each. */
-  readonly #undelivered = new Map<string, { firstSeq: number; messages: Map<number, { id: string; waiting: Set<string> }> }>();
-  /** Per room and member, up to which of our seqs its receipts were told. */
-  readonly #reported = new Map<string, Map<string, number>>();
-  /** What we sent on each connection, per room and author: not sent twice on it. */
-  readonly #sent = new WeakMap<FramedConnection, Map<string, Map<string, number>>>();
-  readonly #sender = new RoomSender();
-  /** Rooms we will tell a connection what we hold of, shortly (#askLater). */
-  readonly #asking = new WeakMap<FramedConnection, Set<string>>();
-  readonly #retries = new Map<string, Retry>();
+  readonly #receipts = new RoomReceipts();
+  readonly #links: RoomLinks;
+  readonly #reach: MemberReach;
   #isStopped = false;
 
   constructor(options: RoomsOptions) {
@@ -128,6 +55,8 @@ export class Rooms extends EventEmitter<RoomsEvents> {
     }
     this.#o = options;
     this.#me = options.keyPair.publicKey.toString('hex');
+    this.#links = new RoomLinks(options.scheduler);
+    this.#reach = new MemberReach({ ...options, isWanted: (peer) => this.isRoomName(peer) });
   }
 
   /** Reads the room store, then reaches every member of our rooms: what either side lacks is exchanged. */
@@ -153,8 +82,7 @@ export class Rooms extends EventEmitter<RoomsEvents> {
 
   stop(): void {
     this.#isStopped = true;
-    for (const retry of this.#retries.values()) this.#o.scheduler.clearTimeout(retry.timer);
-    this.#retries.clear();
+    this.#reach.stop();
   }
 
   // ---- what the user asks ----------------------------------------------------
@@ -265,11 +193,7 @@ export class Rooms extends EventEmitter<RoomsEvents> {
 
   /** A chat with `peer` is open on `conn`: tell it what we hold of the rooms we share, and hand on its invitations. */
   ready(peer: string, conn: FramedConnection): void {
-    const retry = this.#retries.get(peer);
-    if (retry !== undefined) {
-      this.#o.scheduler.clearTimeout(retry.timer);
-      this.#retries.delete(peer);
-    }
+    this.#reach.reached(peer);
     const hex = conn.remoteKey?.toString('hex');
     if (hex === undefined) return;
     for (const log of this.#rooms.values()) {
@@ -401,57 +325,24 @@ export class Rooms extends EventEmitter<RoomsEvents> {
       return;
     }
     const theirs = new Map(msg.have.map((h) => [h.key.toString('hex'), h.seq]));
-    this.#sendItems(conn, log, log.missing(theirs, this.#sentOn(conn, log.id)));
+    this.#sendItems(conn, log, log.missing(theirs, this.#links.sentOn(conn, log.id)));
     // They hold something we lack (we joined late, or were away): say what we hold, and they send it.
     // Items may be on their way already, so this waits a moment, once per connection and room.
     if ([...theirs].some(([author, seq]) => seq > log.haveOf(author))) this.#askLater(conn, log);
-    this.#delivered(log, sender, theirs.get(this.#me) ?? 0, peer);
-  }
-
-  /** `member` holds our items up to `seq`: each of our messages of this run it had not acknowledged yet is delivered to it. */
-  #delivered(log: RoomLog, member: string, seq: number, peer: string): void {
-    const pending = this.#undelivered.get(log.id);
-    if (pending === undefined || pending.messages.size === 0) return;
-    let cursors = this.#reported.get(log.id);
-    if (cursors === undefined) this.#reported.set(log.id, (cursors = new Map()));
-    const from = Math.max(cursors.get(member) ?? 0, pending.firstSeq - 1);
-    if (seq <= from) return;
-    cursors.set(member, seq);
-    let view: RoomView | undefined;
-    for (let s = from + 1; s <= seq; s++) {
-      const message = pending.messages.get(s);
-      if (message === undefined || !message.waiting.delete(member)) continue;
-      view ??= this.#viewOf(log);
-      this.emit('delivered', view, log.member(member)?.label ?? peer, message.id);
-      if (message.waiting.size === 0) pending.messages.delete(s);
+    const delivered = this.#receipts.held(log.id, sender, theirs.get(this.#me) ?? 0);
+    if (delivered.length > 0) {
+      const view = this.#viewOf(log);
+      const to = log.member(sender)?.label ?? peer;
+      for (const id of delivered) this.emit('delivered', view, to, id);
     }
   }
 
   #sendItems(conn: FramedConnection, log: RoomLog, items: readonly RoomItem[]): void {
-    if (items.length === 0) return;
-    const sent = this.#sentOn(conn, log.id);
-    for (const item of items) sent.set(item.authorHex, Math.max(sent.get(item.authorHex) ?? 0, item.seq));
-    this.#sender.send(conn, items.map((i) => i.bytes));
-  }
-
-  #sentOn(conn: FramedConnection, room: string): Map<string, number> {
-    let rooms = this.#sent.get(conn);
-    if (rooms === undefined) this.#sent.set(conn, (rooms = new Map()));
-    let sent = rooms.get(room);
-    if (sent === undefined) rooms.set(room, (sent = new Map()));
-    return sent;
+    this.#links.send(conn, log.id, items);
   }
 
   #askLater(conn: FramedConnection, log: RoomLog): void {
-    let asking = this.#asking.get(conn);
-    if (asking === undefined) this.#asking.set(conn, (asking = new Set()));
-    if (asking.has(log.id)) return;
-    asking.add(log.id);
-    const set = asking;
-    this.#o.scheduler.setTimeout(() => {
-      set.delete(log.id);
-      if (conn.state === 'open' && !this.#isStopped) conn.send(this.#have(log));
-    }, ASK_DELAY_MS);
+    this.#links.askLater(conn, log.id, () => (this.#isStopped ? undefined : this.#have(log)));
   }
 
   #have(log: RoomLog): RhaveMessage {
@@ -474,9 +365,7 @@ export class Rooms extends EventEmitter<RoomsEvents> {
     for (const m of [...before, ...log.members()]) if (m.hex !== this.#me) targets.set(m.hex, m);
     if (body.kind === 'message') {
       const message = this.#message(log, item);
-      let pending = this.#undelivered.get(log.id);
-      if (pending === undefined) this.#undelivered.set(log.id, (pending = { firstSeq: seq, messages: new Map() }));
-      pending.messages.set(seq, { id: item.id, waiting: new Set(targets.keys()) });
+      this.#receipts.expect(log.id, seq, item.id, targets.keys());
       this.emit('queued', this.#viewOf(log), message);
     }
     for (const m of targets.values()) this.#deliver(log, m.label, m.key, [item]);
@@ -492,33 +381,14 @@ export class Rooms extends EventEmitter<RoomsEvents> {
   #deliver(log: RoomLog, label: string, key: Buffer, items: readonly RoomItem[]): void {
     const conn = this.#o.link(label);
     if (conn !== undefined && conn.remoteKey?.equals(key) === true) this.#sendItems(conn, log, items);
-    else this.#want(label);
+    else this.#reach.want(label);
   }
 
   /** At start: every member of our rooms, and everyone we invited, is reached, so what either lacks is exchanged. */
   #reachAll(log: RoomLog): void {
     if (this.#statusIn(log) !== 'member') return;
-    for (const m of log.members()) if (m.hex !== this.#me) this.#want(m.label);
-    for (const inv of log.invitations()) if (inv.by === this.#me) this.#want(inv.label);
-  }
-
-  /** Tries to reach `peer` until a chat with it opens (ready()), backing off. */
-  #want(peer: string): void {
-    if (this.#isStopped || this.#retries.has(peer)) return;
-    const retry: Retry = { timer: undefined, delayMs: this.#o.retryIntervalMs };
-    this.#retries.set(peer, retry);
-    const attempt = (): void => {
-      if (this.#retries.get(peer) !== retry) return;
-      // Out of every room we share with it (it left, we left, it was removed): nothing more to bring it.
-      if (!this.isRoomName(peer)) {
-        this.#retries.delete(peer);
-        return;
-      }
-      this.#o.reach(peer).catch((err: unknown) => this.#o.logger.debug({ peer, code: (err as NatterError).code }, 'room member not reachable now'));
-      retry.timer = this.#o.scheduler.setTimeout(attempt, retry.delayMs);
-      retry.delayMs = Math.min(retry.delayMs * 2, this.#o.maxRetryIntervalMs);
-    };
-    attempt();
+    for (const m of log.members()) if (m.hex !== this.#me) this.#reach.want(m.label);
+    for (const inv of log.invitations()) if (inv.by === this.#me) this.#reach.want(inv.label);
   }
 
   /** Records items of a room; false (and a problem told) when the store fails: then they do not count yet. */

@@ -92,10 +92,10 @@ async function club(book: Book, others: string[]): Promise<{ amy: Peer; peers: P
   const room = amy.node.rooms.create('club').id;
   for (const p of peers) await amy.node.rooms.invite(room, p.node.name);
   for (const p of peers) {
-    await until(() => ofType(p, 'invite').length > 0, `${p.node.name}'s invitation`);
+    await until(() => ofType(p, 'invite').length > 0, `${p.node.name}'s invitation`, 20_000);
     p.node.rooms.join(room);
   }
-  await until(() => peers.every((p) => p.node.rooms.members(room).members.length === others.length + 1) && amy.node.rooms.members(room).members.length === others.length + 1, 'everyone in');
+  await until(() => peers.every((p) => p.node.rooms.members(room).members.length === others.length + 1) && amy.node.rooms.members(room).members.length === others.length + 1, 'everyone in', 60_000);
   return { amy, peers, room };
 }
 
@@ -231,6 +231,21 @@ describe('rooms', () => {
     await new Promise((r) => setTimeout(r, 100));
     assert.ok(!client.pending.some((m) => m.type === 'RITEMS'), 'no room item reaches an outsider');
     assert.equal(amy.node.rooms.history(room, 10).entries.length, 1);
+  });
+
+  it('32 members on one machine all write at once: each shows the 31 others\' messages once, in one order', async () => {
+    const book = new Book();
+    const others = Array.from({ length: 31 }, (_, i) => `p${i}`);
+    const { amy, peers, room } = await club(book, others);
+    const all = [amy, ...peers];
+    for (const p of all) p.node.rooms.send(room, `from ${p.node.name}`);
+    await until(() => all.every((p) => p.node.rooms.history(room, 100).entries.length === 32), 'every message everywhere', 60_000);
+    const order = amy.node.rooms.history(room, 100).entries.map((e) => e.id);
+    for (const p of all) {
+      assert.deepEqual(p.node.rooms.history(room, 100).entries.map((e) => e.id), order);
+      assert.equal(new Set(texts(p)).size, 31);
+      assert.equal(texts(p).length, 31, 'each shown once');
+    }
   });
 
   it('commands on unknown rooms, and by members without the right, are clear errors', async () => {
