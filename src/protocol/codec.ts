@@ -168,7 +168,7 @@ export function encodeMessage(msg: Message, limits: Limits = DEFAULT_LIMITS): Bu
     case 'RITEMS':
       return encodeRitems(msg.items, limits);
     case 'RHAVE':
-      return encodeRhave(msg.room, msg.have, limits);
+      return encodeRhave(msg.room, msg.isAsking, msg.have, limits);
     case 'HELLO':
       return frame(msg.type, [HELLO_MAGIC, u16(msg.version, 'version')], limits);
     case 'ERROR':
@@ -254,10 +254,10 @@ function encodeRitems(items: readonly Buffer[], limits: Limits): Buffer {
   return frame('RITEMS', [u16(items.length, 'item count'), ...items.map((item) => bytes16(item, 'room item'))], limits);
 }
 
-function encodeRhave(room: string, have: readonly { key: Buffer; seq: number }[], limits: Limits): Buffer {
+function encodeRhave(room: string, isAsking: boolean, have: readonly { key: Buffer; seq: number }[], limits: Limits): Buffer {
   if (!ROOM_ID.test(room)) throw new NatterError(ERROR_CODES.MALFORMED, `a room id must be 32 lower-case hex digits, got ${JSON.stringify(room)}`);
   if (have.length > MAX_ROOM_AUTHORS) throw new NatterError(ERROR_CODES.MALFORMED, `RHAVE lists at most ${MAX_ROOM_AUTHORS} authors, got ${have.length}`);
-  const parts = [Buffer.from(room, 'hex'), u8(have.length)];
+  const parts = [Buffer.from(room, 'hex'), u8(isAsking ? 1 : 0), u8(have.length)];
   for (const h of have) {
     const seq = Buffer.allocUnsafe(4);
     seq.writeUInt32BE(checkU32(h.seq, 'seq'));
@@ -412,10 +412,11 @@ export function decodePayload(name: MessageName, payload: Buffer, limits: Limits
     }
     case 'RHAVE': {
       const room = r.bytes(ROOM_ID_WIRE_BYTES, 'room id').toString('hex');
+      const isAsking = readBool(r, 'asking flag');
       const count = r.u8('author count');
       const have: { key: Buffer; seq: number }[] = [];
       for (let i = 0; i < count; i++) have.push({ key: r.bytes(KEY_BYTES, 'author key'), seq: r.u32('seq') });
-      msg = { type: name, room, have };
+      msg = { type: name, room, isAsking, have };
       break;
     }
     case 'DOWN':

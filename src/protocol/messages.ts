@@ -147,10 +147,12 @@ export interface RcptMessage { type: 'RCPT'; id: string }
 export interface RitemsMessage { type: 'RITEMS'; items: Buffer[] }
 /**
  * What the sender holds of one room (protocol.md §4.21): for each author,
- * the seq up to which it has every item. Sent when a connection between two
- * members opens, and after taking items in (their receipt).
+ * the seq up to which it has every item. `isAsking`: send me what I lack
+ * (when a connection between two members opens, or a gap shows); otherwise
+ * it is the receipt for items taken in, answered only with the receiver's
+ * own items the sender lacks.
  */
-export interface RhaveMessage { type: 'RHAVE'; room: string; have: { key: Buffer; seq: number }[] }
+export interface RhaveMessage { type: 'RHAVE'; room: string; isAsking: boolean; have: { key: Buffer; seq: number }[] }
 /** Peer keepalive probe. */
 export interface PingMessage { type: 'PING'; nonce: number }
 /** Answer to PING with the same nonce. */

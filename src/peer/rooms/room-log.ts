@@ -269,11 +269,12 @@ export class RoomLog {
     return this.#byAuthor.get(authorHex)?.get(seq);
   }
 
-  /** Items held that `theirs` (another member's have()) lacks, beyond `sent` where given, in the room's order. */
-  missing(theirs: ReadonlyMap<string, number>, sent?: ReadonlyMap<string, number>): RoomItem[] {
+  /** Items held that `theirs` (another member's have()) lacks, beyond `sent` where given (and only `onlyAuthor`'s, where given), in the room's order. */
+  missing(theirs: ReadonlyMap<string, number>, sent?: ReadonlyMap<string, number>, onlyAuthor?: string): RoomItem[] {
     const out: RoomItem[] = [];
     let isSorted = true;
     for (const [author, seqs] of this.#byAuthor) {
+      if (onlyAuthor !== undefined && author !== onlyAuthor) continue;
       const from = Math.max(theirs.get(author) ?? 0, sent?.get(author) ?? 0);
       // Up from what they hold, not over everything held: a receipt costs what it acknowledges.
       const top = this.#top.get(author) ?? 0;

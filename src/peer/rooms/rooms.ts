@@ -198,7 +198,7 @@ export class Rooms extends EventEmitter<RoomsEvents> {
     if (hex === undefined) return;
     for (const log of this.#rooms.values()) {
       if (this.#statusIn(log) !== 'member') continue;
-      if (log.member(hex) !== undefined) conn.send(this.#have(log));
+      if (log.member(hex) !== undefined) conn.send(this.#have(log, true));
       else if (log.invitation(hex) !== undefined) this.#sendItems(conn, log, log.records());
       else this.#sendItems(conn, log, removals(log, hex));
     }
@@ -258,7 +258,7 @@ export class Rooms extends EventEmitter<RoomsEvents> {
         this.#settle(log);
         if (this.#statusIn(log) !== 'member') continue;
         // Our receipt: what we hold now. A gap it shows is filled by the sender at once.
-        if (log.member(sender) !== undefined) conn.send(this.#have(log));
+        if (log.member(sender) !== undefined) conn.send(this.#have(log, false));
         // Membership records go on to every other member: its author may not know them all yet.
         const records = items.map((b) => heldItem(log, b)).filter((i): i is RoomItem => i !== undefined && i.body.kind !== 'message');
         if (records.length > 0) {
@@ -325,7 +325,9 @@ export class Rooms extends EventEmitter<RoomsEvents> {
       return;
     }
     const theirs = new Map(msg.have.map((h) => [h.key.toString('hex'), h.seq]));
-    this.#sendItems(conn, log, log.missing(theirs, this.#links.sentOn(conn, log.id)));
+    // Asked: whatever they lack. A receipt: only our own items they lack; others' items are their authors' to send,
+    // and passing them on here too would copy every message of a busy room to every member twice.
+    this.#sendItems(conn, log, log.missing(theirs, this.#links.sentOn(conn, log.id), msg.isAsking ? undefined : this.#me));
     // They hold something we lack (we joined late, or were away): say what we hold, and they send it.
     // Items may be on their way already, so this waits a moment, once per connection and room.
     if ([...theirs].some(([author, seq]) => seq > log.haveOf(author))) this.#askLater(conn, log);
@@ -342,11 +344,12 @@ export class Rooms extends EventEmitter<RoomsEvents> {
   }
 
   #askLater(conn: FramedConnection, log: RoomLog): void {
-    this.#links.askLater(conn, log.id, () => (this.#isStopped ? undefined : this.#have(log)));
+    this.#links.askLater(conn, log.id, () => (this.#isStopped ? undefined : this.#have(log, true)));
   }
 
-  #have(log: RoomLog): RhaveMessage {
-    return { type: 'RHAVE', room: log.id, have: log.haveList() };
+  /** What we hold of `log`; `isAsking`: send us what we lack (else it is a receipt). */
+  #have(log: RoomLog, isAsking: boolean): RhaveMessage {
+    return { type: 'RHAVE', room: log.id, isAsking, have: log.haveList() };
   }
 
   // ---- our own items ----------------------------------------------------------

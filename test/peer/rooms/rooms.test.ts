@@ -220,7 +220,7 @@ describe('rooms', () => {
     cleanup.push(() => client.destroy());
     client.send({ type: 'CONN', name: 'eve', ip: '', port: 1 });
     assert.deepEqual(await client.next(), { type: 'RESP', accept: true, reason: '' });
-    client.send({ type: 'RHAVE', room, have: [] });
+    client.send({ type: 'RHAVE', room, isAsking: true, have: [] });
     const refusal = await nextOf(client, 'ERROR');
     assert.equal(refusal.type === 'ERROR' && refusal.code, ERROR_CODES.NOT_A_MEMBER);
     const message = signItem(eve, { room, seq: 1, clock: Date.now(), body: { kind: 'message', text: 'hi' } }, { maxNameBytes: 32, maxTextBytes: 4096 });
