@@ -28,5 +28,7 @@ export type RoomsCalls = {
   latency: { request: { room: string; samples: number; members: number; names: string[] }; reply: { roomMs: number[]; directMs: number[] } };
   /** What the members process received. */
   received: { request: null; reply: { received: number; roomReceived: number } };
+  /** The members process answers once no chat has opened for `quietMs`: how many opened. */
+  settled: { request: { quietMs: number }; reply: number };
   stop: { request: null; reply: null };
 };

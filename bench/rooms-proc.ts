@@ -32,6 +32,9 @@ const nodes: PeerNode[] = [];
 /** Room messages and 1:1 messages the members received, in all. */
 let received = 0;
 let roomReceived = 0;
+/** Chats the members opened (with the author, and with each other: members of a room reach each other). */
+let connects = 0;
+let lastConnectAt = 0;
 
 async function node(name: string): Promise<PeerNode> {
   const keyPair = keyPairFromSeed(randomBytes(32));
@@ -83,6 +86,10 @@ serveCalls<RoomsCalls>({
         n.rooms.on('invite', (room) => n.rooms.join(room.id));
         n.rooms.on('message', () => roomReceived++);
         n.on('message', () => received++);
+        n.on('connected', () => {
+          connects++;
+          lastConnectAt = performance.now();
+        });
       }
       made.push(who(n));
     }
@@ -153,6 +160,10 @@ serveCalls<RoomsCalls>({
     return { roomMs, directMs };
   },
   received: async () => ({ received, roomReceived }),
+  settled: async ({ quietMs }) => {
+    while (performance.now() - lastConnectAt < quietMs) await new Promise((r) => setTimeout(r, 50));
+    return connects;
+  },
   stop: async () => {
     for (const n of nodes) await n.stop();
     return null;

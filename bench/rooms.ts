@@ -68,6 +68,8 @@ async function fanout(n: number): Promise<FanoutRow> {
     await author.call('meet', { known: ms }, 5_000);
     const names = ms.map((m) => m.name);
     const room = await author.call('room', { members: names }, 60_000);
+    // Members reach each other too (catch-up runs between any two); measure once those connections are made.
+    await members.call('settled', { quietMs: 1_000 }, 60_000);
     // Warm up both paths (connections open, code hot).
     await author.call('fanout', { room, count: 200, members: n }, 60_000);
     await author.call('direct', { count: 200, names }, 60_000);

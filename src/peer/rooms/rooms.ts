@@ -125,7 +125,7 @@ export class Rooms extends EventEmitter<RoomsEvents> {
   /** Accepts an invitation. @throws NatterError NO_SUCH_ROOM (no invitation) */
   join(room: string): RoomView {
     const log = this.#find(room, 'invited');
-    // Members answer our join with what they hold (RHAVE); we ask for what we lack in return (#onHave).
+    // We ask the members we can reach for what the room said before us (#settle).
     this.#append(log, { kind: 'join' });
     return this.#view(log);
   }
@@ -328,9 +328,9 @@ export class Rooms extends EventEmitter<RoomsEvents> {
     // Asked: whatever they lack. A receipt: only our own items they lack; others' items are their authors' to send,
     // and passing them on here too would copy every message of a busy room to every member twice.
     this.#sendItems(conn, log, log.missing(theirs, this.#links.sentOn(conn, log.id), msg.isAsking ? undefined : this.#me));
-    // They hold something we lack (we joined late, or were away): say what we hold, and they send it.
-    // Items may be on their way already, so this waits a moment, once per connection and room.
-    if ([...theirs].some(([author, seq]) => seq > log.haveOf(author))) this.#askLater(conn, log);
+    // Asked, and they hold something we lack too: ask back (the other side of an exchange that crossed ours).
+    // A receipt is no reason to ask: what it shows we lack is nearly always on its way from its author.
+    if (msg.isAsking && [...theirs].some(([author, seq]) => seq > log.haveOf(author))) this.#askLater(conn, log);
     const delivered = this.#receipts.held(log.id, sender, theirs.get(this.#me) ?? 0);
     if (delivered.length > 0) {
       const view = this.#viewOf(log);
@@ -424,7 +424,14 @@ export class Rooms extends EventEmitter<RoomsEvents> {
     this.#memberLists.set(log.id, list);
     this.#views.delete(log.id);
     const view = this.#view(log);
-    if (before !== 'member' && after === 'member') this.emit('joined', view);
+    if (before !== 'member' && after === 'member') {
+      this.emit('joined', view);
+      // Just in: ask the members we can reach for what the room said before us.
+      for (const m of log.members()) {
+        const conn = m.hex === this.#me ? undefined : this.#o.link(m.label);
+        if (conn !== undefined && conn.remoteKey?.equals(m.key) === true) this.#askLater(conn, log);
+      }
+    }
     for (const { item, isLate } of items) {
       if (item.body.kind === 'message' && item.authorHex !== this.#me && after === 'member') {
         this.emit('message', view, this.#message(log, item), { isLate });
@@ -439,8 +446,7 @@ export class Rooms extends EventEmitter<RoomsEvents> {
       this.emit('left', view, hasLeft ? 'left' : 'removed');
     } else if (before === 'member' && after === 'member' && isChanged) {
       this.emit('members', view);
-      // A new member (or one we invited) is someone to reach; the others hear what we hold, so gaps the change left are filled.
-      this.#reachAll(log);
+      // The members we can reach hear what we hold, so gaps the change left are filled.
       for (const m of log.members()) {
         const conn = m.hex === this.#me ? undefined : this.#o.link(m.label);
         if (conn !== undefined && conn.remoteKey?.equals(m.key) === true) this.#askLater(conn, log);
