@@ -99,7 +99,14 @@ export class Rooms extends EventEmitter<RoomsEvents> {
     const log = new RoomLog(roomIdOf(this.#o.keyPair.publicKey, nonce));
     this.#rooms.set(log.id, log);
     this.#status.set(log.id, 'out');
-    this.#append(log, { kind: 'create', nonce, name: roomName, label: this.#o.name });
+    try {
+      this.#append(log, { kind: 'create', nonce, name: roomName, label: this.#o.name });
+    } catch (err) {
+      // Not recorded (a full disk, say): there is no room.
+      this.#rooms.delete(log.id);
+      this.#status.delete(log.id);
+      throw err;
+    }
     return this.#view(log);
   }
 
@@ -281,7 +288,9 @@ export class Rooms extends EventEmitter<RoomsEvents> {
   #logFor(item: RoomItem, sender: string): RoomLog {
     const known = this.#rooms.get(item.room);
     if (known !== undefined) {
-      if (this.#statusIn(known) === 'out') throw new RoomGone(known);
+      // Out of the room (left, removed, declined): its messages are no longer ours to take; its records still
+      // are, from a member, so that a new invitation reaches us.
+      if (this.#statusIn(known) === 'out' && item.body.kind === 'message') throw new RoomGone(known);
       // Only a member brings a room's items, or one invited (its answer; or, a member already where it comes
       // from, items it holds: each signed by its author), and only by authors the room names.
       const isMember = known.member(sender) !== undefined || known.invitation(sender) !== undefined;

@@ -184,6 +184,22 @@ describe('rooms', () => {
     assert.ok(!texts(cat).includes('secret'));
   });
 
+  it('a member who left can be invited again, and sees what is said after it joins again', async () => {
+    const book = new Book();
+    const { amy, peers, room } = await club(book, ['bob']);
+    const [bob] = peers as [Peer];
+    bob.node.rooms.leave(room);
+    await until(() => amy.node.rooms.members(room).members.length === 1, 'amy sees bob leave');
+    assert.deepEqual(ofType(bob, 'left').map((e) => e[2]), ['left']);
+    amy.node.rooms.send(room, 'alone');
+    await amy.node.rooms.invite(room, 'bob');
+    await until(() => ofType(bob, 'invite').length === 2, 'the second invitation');
+    bob.node.rooms.join(room);
+    await until(() => amy.node.rooms.members(room).members.length === 2, 'bob back');
+    amy.node.rooms.send(room, 'welcome back');
+    await until(() => texts(bob).includes('welcome back'), 'bob has it');
+  });
+
   it('a forged record (bad signature, or signed by a non-admin) changes nothing', async () => {
     const book = new Book();
     const { peers, room } = await club(book, ['bob', 'cat']);
