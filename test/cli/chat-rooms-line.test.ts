@@ -44,6 +44,10 @@ describe('natter chat --ui line: rooms', () => {
     await amy.waitFor(/\* #club: amy\*\+, bob\+\n/, 5_000);
     amy.write('/history #club\n');
     await amy.waitFor(/\d\d:\d\d \[#club\] bob: hi\n.*\[#club\] amy: hello bob/, 5_000);
+    // A room can be the current conversation: plain lines go to it.
+    amy.write('/switch #club\n');
+    amy.write('plain line to the room\n');
+    assert.equal((await bob.next('room-message', (e) => e.text === 'plain line to the room')).from, 'amy');
     amy.write('/kick club zed\n');
     await amy.waitFor(/! zed is not a member of #club/, 5_000);
     amy.write('#nowhere/hi\n');

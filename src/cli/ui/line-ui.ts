@@ -327,6 +327,11 @@ export class LineUi implements ChatUi {
           this.#print('! no current conversation: type friend/message, or /switch NAME first', 'red');
           break;
         }
+        // `/switch #club` makes a room the current conversation.
+        if (cmd.to === undefined && to.startsWith('#')) {
+          await s.room({ cmd: 'room-send', room: to.slice(1), text: cmd.text });
+          break;
+        }
         // The conversation changes only when the message went into it.
         if (await this.#choose(cmd.to, () => s.send(to, cmd.text))) this.#switch(to);
         break;
