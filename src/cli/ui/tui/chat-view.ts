@@ -167,8 +167,10 @@ export class ChatView {
         if ('room' in e) {
           // Marked delivered once every member holds it.
           const n = (this.#roomDelivered.get(e.id) ?? 0) + 1;
-          if (n < e.members) this.#roomDelivered.set(e.id, n);
-          else {
+          if (n < e.members) {
+            this.#roomDelivered.set(e.id, n);
+            this.open(`#${e.name}`).markHeld(e.id, n, e.members);
+          } else {
             this.#roomDelivered.delete(e.id);
             this.open(`#${e.name}`).mark(e.id, 'delivered');
           }

@@ -1,6 +1,7 @@
 /** Rooms in the full-screen UI's model: a buffer per room, its messages, its members in the title, delivery marked once every member has it. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { spansOf } from '../../../../src/cli/ui/tui/buffers.ts';
 import { ChatView } from '../../../../src/cli/ui/tui/chat-view.ts';
 
 const ROOM = '00112233445566778899aabbccddeeff';
@@ -39,6 +40,9 @@ describe('ChatView: rooms', () => {
     assert.equal(line()?.delivery, 'pending');
     v.present({ type: 'delivered', room: ROOM, name: 'club', to: 'bob', id, members: 2 });
     assert.equal(line()?.delivery, 'pending', 'one of two');
+    const shown = line();
+    assert.ok(shown !== undefined);
+    assert.match(spansOf(shown).spans.map((sp) => sp.text).join(''), /amy: hello ✓ 1\/2$/);
     v.present({ type: 'delivered', room: ROOM, name: 'club', to: 'cat', id, members: 2 });
     assert.equal(line()?.delivery, 'delivered');
   });
