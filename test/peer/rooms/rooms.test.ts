@@ -264,6 +264,34 @@ describe('rooms', () => {
     }
   });
 
+  it('garbage, an unknown room, a clock far ahead: a clear error to the sender each, and the chat goes on', async () => {
+    const book = new Book();
+    const { amy, peers, room } = await club(book, ['bob']);
+    const [bob] = peers as [Peer];
+    const limits = { maxNameBytes: 32, maxTextBytes: 4096 };
+    const client = await RawClient.connect(amy.node.address?.port as number, { keyPair: bob.keyPair });
+    cleanup.push(() => client.destroy());
+    client.send({ type: 'CONN', name: 'bob', ip: '', port: 1 });
+    assert.deepEqual(await client.next(), { type: 'RESP', accept: true, reason: '' });
+    const refusal = async (items: Buffer[]): Promise<string> => {
+      client.send({ type: 'RITEMS', items });
+      const e = await nextOf(client, 'ERROR');
+      return e.type === 'ERROR' ? e.code : '';
+    };
+    assert.equal(await refusal([Buffer.from('garbage')]), ERROR_CODES.TRUNCATED);
+    const ahead = signItem(bob.keyPair, { room, seq: 2, clock: Date.now() + 10 * 60_000, body: { kind: 'message', text: 'from the future' } }, limits);
+    assert.equal(await refusal([ahead.bytes]), ERROR_CODES.CLOCK_AHEAD);
+    const elsewhere = signItem(bob.keyPair, { room: 'ab'.repeat(16), seq: 1, clock: Date.now(), body: { kind: 'message', text: 'where?' } }, limits);
+    assert.equal(await refusal([elsewhere.bytes]), ERROR_CODES.NO_SUCH_ROOM);
+    client.send({ type: 'RHAVE', room: 'ab'.repeat(16), isAsking: true, have: [] });
+    assert.equal((await nextOf(client, 'ERROR')).type === 'ERROR', true);
+    // The chat is still open, and a good item in the same frame as a bad one counts.
+    const good = signItem(bob.keyPair, { room, seq: 2, clock: Date.now(), body: { kind: 'message', text: 'still fine' } }, limits);
+    assert.equal(await refusal([Buffer.from('x'), good.bytes]), ERROR_CODES.TRUNCATED);
+    await until(() => amy.node.rooms.history(room, 10).entries.some((e) => e.text === 'still fine'), 'the good item counted');
+    assert.ok(!amy.node.rooms.history(room, 10).entries.some((e) => e.text === 'from the future'));
+  });
+
   it('commands on unknown rooms, and by members without the right, are clear errors', async () => {
     const book = new Book();
     const { peers, room } = await club(book, ['bob']);
