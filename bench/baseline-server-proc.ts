@@ -64,11 +64,12 @@ const port = await new Promise<number>((resolve, reject) => {
 
 serveCalls<BaselineServerCalls>(
   {
-    measure: async ({ isGc }) => measureProcess(isGc, { connections, online: connections, heartbeats, expirations: 0 }),
+    measure: async ({ gc }) => measureProcess(gc, { connections, online: connections, heartbeats, expirations: 0 }),
     setListing: async (args) => {
       listing = Buffer.from(args.listing);
       return { bytes: listing.length };
     },
+    exit: async () => ({}),
   },
-  { port },
+  { port, exitAfter: 'exit' },
 );

@@ -31,7 +31,7 @@
 export type ChatMode = 'encrypted' | 'plaintext' | 'baseline' | 'durable' | 'unacked' | 'relayed';
 
 /** bench/chat's modes, in the order its tables list them. */
-export const CHAT_MODES = ['encrypted', 'plaintext', 'baseline'] as const;
+export const CHAT_MODES = ['encrypted', 'unacked', 'plaintext', 'baseline'] as const;
 /** bench/reach's modes: the same PeerNodes, direct and through the relay. */
 export const REACH_MODES = ['encrypted', 'relayed'] as const;
 /** bench/delivery's modes (see there). */

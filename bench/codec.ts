@@ -9,7 +9,7 @@
 import { encodeMessage } from '../src/protocol/codec.ts';
 import { FrameDecoder } from '../src/protocol/decoder.ts';
 import { fmt, median, table, timeRounds } from './harness.ts';
-import { textMsg } from '../test/helpers/messages.ts';
+import { FIXED_ID, textMsg } from '../test/helpers/messages.ts';
 
 const CHUNK = 65_536;
 const ROUNDS = 7;
@@ -36,7 +36,8 @@ function natterRound(text: string, n: number): number {
 
 function jsonRound(text: string, n: number): number {
   const lines: Buffer[] = new Array(n);
-  for (let i = 0; i < n; i++) lines[i] = Buffer.from(`${JSON.stringify(textMsg(text))}\n`, 'utf8');
+  // The same content as JSON would carry it: the id as 32 hex digits.
+  for (let i = 0; i < n; i++) lines[i] = Buffer.from(`${JSON.stringify({ ...textMsg(text), id: FIXED_ID.toString('hex') })}\n`, 'utf8');
   const stream = Buffer.concat(lines);
   let rest = '';
   let got = 0;

@@ -41,7 +41,9 @@ export interface ServerCounts {
 
 /** Calls both server processes answer. */
 export type ServerCalls = {
-  measure: { request: { isGc: boolean }; reply: Measurement };
+  measure: { request: { gc: GcKind }; reply: Measurement };
+  /** Leave (process.exit, so that --cpu-prof writes its profile). */
+  exit: { request: Record<string, never>; reply: Record<string, never> };
 };
 
 /** The bare server also needs the bytes to answer WHO with (natter's own listing, captured by a generator). */
@@ -133,17 +135,26 @@ export function localAddressOf(index: number): string {
 }
 
 /**
- * Reads this process's CPU time and memory. With isGc, runs full garbage
- * collections first (the process must run with --expose-gc), so that memory
- * figures count what is live rather than what awaits collection.
+ * What to collect before measuring: nothing; full garbage collections, so
+ * that memory figures count what is live rather than what awaits
+ * collection; or the memory-reducing kind, which V8 runs by itself once a
+ * process is idle (its memory reducer) or short of memory, and which also
+ * gives back the young generation a burst of allocation grew (a register
+ * storm grows it to tens of MiB, which an ordinary full collection keeps).
+ * The last leaves V8's heap limits at their smallest, so it comes after the
+ * phases that time anything.
  */
-export function measureProcess(isGc: boolean, counts: ServerCounts): Measurement {
-  if (isGc) {
+export type GcKind = 'none' | 'full' | 'reducing';
+
+/** Reads this process's CPU time and memory, after `gc` (the process must run with --expose-gc). */
+export function measureProcess(gcKind: GcKind, counts: ServerCounts): Measurement {
+  if (gcKind !== 'none') {
     const gc = globalThis.gc;
     if (gc === undefined) throw new Error('server processes must run with --expose-gc');
+    const options = { type: 'major', execution: 'sync', flavor: gcKind === 'reducing' ? 'last-resort' : 'regular' } as const;
     // Twice: the first collection can leave objects for the second (weak references, finalizers).
-    gc();
-    gc();
+    gc(options);
+    gc(options);
   }
   const cpu = process.cpuUsage();
   const mem = process.memoryUsage();

@@ -84,7 +84,7 @@ function untilNs(instant: bigint): Promise<void> {
 }
 
 async function measureAll(servers: Child<ServerCalls>[], isGc: boolean): Promise<Measurement[]> {
-  return Promise.all(servers.map((s) => s.call('measure', { isGc }, CALL_TIMEOUT_MS)));
+  return Promise.all(servers.map((s) => s.call('measure', { gc: isGc ? 'full' : 'none' }, CALL_TIMEOUT_MS)));
 }
 
 const cpuOf = (ms: Measurement[]): number => ms.reduce((sum, m) => sum + m.cpuMicros, 0);

@@ -4,7 +4,7 @@
  * the directory's own, and its N sockets do not count against the load
  * generators' open-file limit.
  *
- * Usage: directory-server-proc.ts MAX_CLIENTS [REDIS_URL]
+ * Usage: directory-server-proc.ts MAX_CLIENTS [REDIS_URL] [--handshake-threads=N]
  * With REDIS_URL, the online list is kept there (bench/directory-redis.ts
  * runs two of these on one Redis); otherwise in memory.
  */
@@ -14,8 +14,10 @@ import { keyPairFromSeed } from '../src/transport/secure.ts';
 import { serveCalls } from './child.ts';
 import { measureProcess, type ServerCalls } from './directory-ipc.ts';
 
-const maxClients = Number(process.argv[2]);
-const redisUrl = process.argv[3];
+const threadsArg = process.argv.find((a) => a.startsWith('--handshake-threads='));
+const handshakeThreads = threadsArg === undefined ? 0 : Number(threadsArg.slice('--handshake-threads='.length));
+const [maxClientsArg, redisUrl] = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const maxClients = Number(maxClientsArg);
 if (!Number.isSafeInteger(maxClients) || maxClients < 1) throw new Error('usage: directory-server-proc.ts MAX_CLIENTS [REDIS_URL]');
 const store = redisUrl === undefined ? undefined : await RedisStore.connect({ url: redisUrl });
 
@@ -25,6 +27,8 @@ const directory = new DirectoryServer({
   keyPair: keyPairFromSeed(Buffer.alloc(32, 7)),
   // The default (16,384) would do for 10,000 clients; set it so a larger N keeps working.
   maxClients,
+  // 0: the handshakes run on the main thread.
+  handshakeThreads,
   // The WHO bench sends back-to-back requests from one client. With the
   // default bucket (32 at once, 16/s) it would time the rate limiter's
   // waits instead of the directory's work. Every other option keeps its
@@ -36,15 +40,16 @@ const { port } = await directory.listen(0, '127.0.0.1');
 
 serveCalls<ServerCalls>(
   {
-    measure: async ({ isGc }) => {
+    measure: async ({ gc }) => {
       const online = await directory.store.size();
-      return measureProcess(isGc, {
+      return measureProcess(gc, {
         connections: directory.connectionCount,
         online,
         heartbeats: directory.counters.alivesReceived,
         expirations: directory.counters.expirations,
       });
     },
+    exit: async () => ({}),
   },
-  { port },
+  { port, exitAfter: 'exit' },
 );

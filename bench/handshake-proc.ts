@@ -53,8 +53,8 @@ function cpuMicros(): number {
   return cpu.user + cpu.system;
 }
 
-/** Both ends write eagerly and answer HELLO as a PeerNode's chat connections do. */
-const CONN_OPTIONS: FramedConnectionOptions = { isEagerWrite: true };
+/** Both ends gather each turn's frames into one write, as a PeerNode's chat connections do. */
+const CONN_OPTIONS: FramedConnectionOptions = {};
 
 // ---------------------------------------------------------------------------
 // Listener
@@ -93,7 +93,7 @@ async function runListener(): Promise<void> {
   const encrypted = await listen((socket) => {
     if (isFull(socket)) return;
     acceptSecure(socket, keyPair, HANDSHAKE_TIMEOUT_MS).then(
-      ({ stream, connOptions }) => serve(new FramedConnection(stream.asDuplex(), { ...CONN_OPTIONS, ...connOptions, hello: 'answer' })),
+      ({ stream, connOptions }) => serve(new FramedConnection(stream, { ...CONN_OPTIONS, ...connOptions, hello: 'answer' })),
       (err: NatterError) => fail(`handshake ${err.code}: ${err.message}`),
     );
   });

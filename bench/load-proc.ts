@@ -23,7 +23,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
+import type { ByteStream } from '../src/transport/byte-stream.ts';
 import { decodePayload, encodeMessage } from '../src/protocol/codec.ts';
 import { HEADER_BYTES } from '../src/protocol/limits.ts';
 import { MESSAGE_TYPES, PROTOCOL_VERSION, messageNameOf } from '../src/protocol/messages.ts';
@@ -55,7 +55,7 @@ class LoadClient {
   readonly index: number;
   readonly socket: Socket;
   /** What frames are written to: the socket, or the encrypted stream over it once its handshake is done. */
-  stream: Duplex | undefined;
+  stream: ByteStream | undefined;
   hasHello = false;
   isRegistered = false;
   /** When set, every chunk received is kept (the WHO answer handed to the baseline). */
@@ -163,7 +163,7 @@ function open(index: number, port: number, keyPair: KeyPair | undefined): void {
   }
   secureSocket(socket, true, { keyPair, handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS }).then(
     (secure) => {
-      client.stream = secure.asDuplex();
+      client.stream = secure;
       secure.on('error', (err: Error) => fault(client, `failed: ${err.message}`));
       secure.on('data', (chunk: Buffer) => client.push(chunk));
       secure.write(register);

@@ -181,13 +181,6 @@ export function printRooms(r: RoomsResult): void {
     ),
   );
   console.log(`rooms catch-up: ${fmt(CATCH_UP)} missed messages shown in ${fmt(r.catchUp.fromMember, 2)} s from another member (signatures checked), ${fmt(r.catchUp.fromAuthor, 2)} s from their author`);
-  const at16 = r.rows.find((row) => row.members === 16);
-  if (at16 !== undefined) {
-    const cpu = at16.room.cpuMicros / at16.direct.cpuMicros;
-    const wall = at16.room.seconds / at16.direct.seconds;
-    const verdict = (ok: boolean): string => (ok ? 'met' : 'MISSED');
-    console.log(`targets: room to 16 members ≤ ${TARGET_FANOUT_RATIO}× sixteen one-to-one sends: author CPU ${fmt(cpu, 2)}× ${verdict(cpu <= TARGET_FANOUT_RATIO)}, wall ${fmt(wall, 2)}× ${verdict(wall <= TARGET_FANOUT_RATIO)}; catch-up of ${fmt(CATCH_UP)} < ${TARGET_CATCH_UP_SECONDS} s: ${verdict(Math.max(r.catchUp.fromMember, r.catchUp.fromAuthor) < TARGET_CATCH_UP_SECONDS)}`);
-  }
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

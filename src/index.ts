@@ -53,6 +53,7 @@ export {
   type KeyPair,
   type SecureOptions,
 } from './transport/secure.ts';
+export type { ByteStream } from './transport/byte-stream.ts';
 export {
   createIdentity,
   defaultIdentityFile,

@@ -72,6 +72,7 @@ export class ChatSession extends EventEmitter<{ event: [ChatEvent]; done: [code:
     this.#discovery = parts.discovery;
     this.#found = found;
     for (const message of found.notices) this.#emit({ type: 'notice', message });
+    node.store.onNotice?.((message) => this.#emit({ type: 'notice', message }));
     // Taken in the same tick as node.start() returned: no retry has run yet.
     this.#recovered = node.outbox();
     node.on('request', (from) => this.#emit({ type: 'request', from }));

@@ -41,6 +41,7 @@ interface ChatFlags {
   trustDirectory: boolean;
   dataDir?: string;
   history: boolean;
+  historyMax: number;
   retry: number;
   maxRoomMembers: number;
 }
@@ -88,6 +89,7 @@ export function chatCommand(): Command {
     .option(...NEW_IDENTITY_FLAG)
     .option('--data-dir <dir>', 'where the outbox, received-message ids and history live (default: $XDG_DATA_HOME/natter/NAME)')
     .option('--no-history', 'keep no history of conversations (the outbox is kept all the same)')
+    .addOption(new Option('--history-max <MiB>', 'history kept per conversation; past it the oldest lines go, and natter says so').default(16).argParser(parsePositiveInt))
     .addOption(new Option('--retry <seconds>', 'first wait before trying again to reach a peer that messages wait for; doubles up to 60 s').default(2_000, '2').argParser(parseSeconds))
     .option('--trust-directory', "with --directory: accept the directory's key even if it differs from the one pinned before", false)
     .option('--json', 'read JSON commands on stdin, write JSON events on stdout (for scripts and bots)', false)
@@ -117,7 +119,7 @@ export function chatCommand(): Command {
       else find = { kind: 'local', rendezvous: flags.localDirectory };
       const { keyPair, known } = loadCredentials(flags);
       const dataDir = flags.dataDir ?? defaultDataDir(name);
-      const store = FileMessageStore.open({ dir: dataDir, isHistoryOn: flags.history });
+      const store = FileMessageStore.open({ dir: dataDir, isHistoryOn: flags.history, historyMaxBytes: flags.historyMax * 1024 * 1024 });
       let roomStore: FileRoomStore;
       try {
         roomStore = new FileRoomStore(dataDir);

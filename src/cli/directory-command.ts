@@ -49,6 +49,7 @@ interface DirectoryFlags {
   rate: number;
   maxDelayed: number;
   maxQueueBytes: number;
+  handshakeThreads: number;
   relay: boolean;
   relayMaxLinks: number;
   relayMaxPerClient: number;
@@ -100,6 +101,12 @@ export function directoryCommand(): Command {
         .default(d.maxQueueBytes)
         .argParser(parsePositiveInt),
     )
+    .addOption(
+      new Option('--handshake-threads <n>', "worker threads for the handshakes' cryptography (0: the main thread does it)")
+        .default(d.handshakeThreads)
+        // A whole number; 0 is allowed, and the directory checks the upper bound.
+        .argParser((v) => (/^\d+$/.test(v) ? Number(v) : parsePositiveInt(v))),
+    )
     .option('--no-relay', 'do not relay for peers that cannot reach each other (relaying is on by default)')
     .addOption(new Option('--relay-max-links <n>', 'relayed links at once, at most').default(d.relayMaxLinks).argParser(parsePositiveInt))
     .addOption(new Option('--relay-max-per-client <n>', 'relayed links at once for one client, at most').default(d.relayMaxPerClient).argParser(parsePositiveInt))
@@ -138,6 +145,7 @@ export function directoryCommand(): Command {
         ratePerSecond: flags.rate,
         maxDelayedCommands: flags.maxDelayed,
         maxQueueBytes: flags.maxQueueBytes,
+        handshakeThreads: flags.handshakeThreads,
         isRelaying: flags.relay,
         relayMaxLinks: flags.relayMaxLinks,
         relayMaxPerClient: flags.relayMaxPerClient,

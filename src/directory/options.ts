@@ -50,6 +50,13 @@ export interface DirectoryOptions {
   handshakeTimeoutMs: number;
   /** Handshakes in progress at once, at most; connections beyond it are closed before one starts (they cost CPU). Default 4,096. */
   maxHandshakes: number;
+  /**
+   * Worker threads the handshakes' cryptography runs on, beside the main
+   * thread's sockets (a HandshakePool); 0 runs it on the main thread. On a
+   * machine with several cores a busy directory registers more clients per
+   * second with a thread or two per core it can spare. Default 0.
+   */
+  handshakeThreads: number;
   /** Grace period for clients to close during shutdown. Default 2,000 ms. */
   shutdownGraceMs: number;
   /** Whether the directory relays for peers that cannot reach each other otherwise (protocol.md §6.9). Default true. */
@@ -101,6 +108,7 @@ export const DIRECTORY_DEFAULTS = Object.freeze({
   shutdownGraceMs: 2_000,
   handshakeTimeoutMs: 10_000,
   maxHandshakes: 4_096,
+  handshakeThreads: 0,
   isRelaying: true,
   relayMaxLinks: 256,
   relayMaxPerClient: 8,
@@ -111,6 +119,9 @@ export const DIRECTORY_DEFAULTS = Object.freeze({
   probeIntervalMs: 1_000,
   punchBurst: 8,
 });
+
+/** Most handshake threads: more than a machine has cores only costs memory. */
+export const MAX_HANDSHAKE_THREADS = 64;
 
 /** Longest interval or timeout: a day (Node's timers overflow past about 24.8 days). */
 export const MAX_INTERVAL_MS = 86_400_000;
@@ -156,6 +167,12 @@ export function resolveDirectoryOptions(partial: Partial<DirectoryOptions> = {})
     if (!Number.isSafeInteger(value) || value < 1) {
       throw new NatterError(ERROR_CODES.INVALID_ARGUMENT, `directory option ${key} must be a positive integer, got ${String(value)}`);
     }
+  }
+  if (!Number.isSafeInteger(options.handshakeThreads) || options.handshakeThreads < 0 || options.handshakeThreads > MAX_HANDSHAKE_THREADS) {
+    throw new NatterError(
+      ERROR_CODES.INVALID_ARGUMENT,
+      `directory option handshakeThreads must be a whole number from 0 to ${MAX_HANDSHAKE_THREADS}, got ${String(options.handshakeThreads)}`,
+    );
   }
   if (!(options.ratePerSecond > 0) || !Number.isFinite(options.ratePerSecond)) {
     throw new NatterError(ERROR_CODES.INVALID_ARGUMENT, `directory option ratePerSecond must be a positive number, got ${options.ratePerSecond}`);

@@ -15,9 +15,9 @@
  * Bounded: links at once in all and per client, bytes per second per link
  * and direction, an idle timeout, and a deadline for the other side to ask.
  */
-import type { Duplex } from 'node:stream';
 import { ERROR_CODES, NatterError, type NatterErrorCode } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import type { ByteStream } from '../transport/byte-stream.ts';
 import { canonicalIp } from '../protocol/fields.ts';
 import type { DirectoryCounters } from './handlers/context.ts';
 import type { DirectoryOptions } from './options.ts';
@@ -183,7 +183,7 @@ export class Relay {
       },
     };
     this.#links.add(link);
-    const pump = (from: Duplex, to: Duplex, rest: Buffer): void => {
+    const pump = (from: ByteStream, to: ByteStream, rest: Buffer): void => {
       const bucket = new TokenBucket(o.relayBytesPerSecond, o.relayBytesPerSecond, host.now());
       let isWaiting = false;
       /** Chunks held back by the rate, in order; reading stops while there are any. */

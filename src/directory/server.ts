@@ -2,21 +2,22 @@
  * The directory server: who is online and where to reach them
  * (docs/protocol.md §6, docs/architecture.md). It never carries chat text.
  *
- * Any Duplex can be handed to handle(); listen() feeds it TCP connections.
+ * Any byte stream (a Duplex) can be handed to handle(); listen() feeds it TCP connections.
  * One sweep timer (not one timer per connection) enforces the registration
  * deadline, expires silent clients and closes idle connections, all on the
  * monotonic clock.
  */
 import { EventEmitter } from 'node:events';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
 import { ERROR_CODES, NatterError, isNatterError } from '../errors.ts';
 import { listenOn } from '../transport/listen.ts';
 import type { Logger } from '../log.ts';
 import { encodeMessage } from '../protocol/codec.ts';
 import { canonicalIp } from '../protocol/fields.ts';
 import type { Message } from '../protocol/messages.ts';
+import type { ByteStream } from '../transport/byte-stream.ts';
 import { FramedConnection } from '../transport/framed-connection.ts';
+import { HandshakePool } from '../transport/handshake-pool.ts';
 import { fingerprint } from '../transport/identity.ts';
 import { secureSocket } from '../transport/secure.ts';
 import { acceptSecure } from '../transport/tcp.ts';
@@ -106,11 +107,19 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
   #nextId = 1;
   /** TCP connections still in their handshake (they count towards maxClients). */
   #handshaking = 0;
+  /** Worker threads for the handshakes' cryptography (options.handshakeThreads), started with listen(). */
+  #pool: HandshakePool | undefined;
   #tcp: Server | undefined;
   #sweepTimer: NodeJS.Timeout | undefined;
   #shutdown: Promise<void> | undefined;
   /** Closed connections whose entries are still being removed from the store. */
   readonly #departures = new Set<Promise<void>>();
+  /**
+   * Every accepted socket's 'close' listener, one for all of them (no closure
+   * per connection): the socket names its own address, which Node keeps once
+   * it has been read (at accept).
+   */
+  readonly #socketClosed: (this: Socket) => void;
 
   /** @throws NatterError NATTER_ERR_INVALID_ARGUMENT for a bad option. */
   constructor(options: Partial<DirectoryOptions> = {}) {
@@ -119,10 +128,20 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
     this.store = this.options.store;
     this.logger = this.options.logger;
     this.#startedAt = this.now();
+    const server = this;
+    this.#socketClosed = function (this: Socket): void {
+      server.#forgetAddress(this.remoteAddress === undefined ? '' : canonicalIp(this.remoteAddress));
+    };
     const o = this.options;
     this.#sessionHost = {
       now: () => this.now(),
       dispatch: (session, msg) => this.#dispatch(session, msg),
+      failed: (session, err) => this.#onFailure(session, err),
+      closed: (session) => {
+        const departure = this.#onClose(session).catch((err: unknown) => this.#logFault('disconnect', err));
+        this.#departures.add(departure);
+        void departure.finally(() => this.#departures.delete(departure));
+      },
       rateBurst: o.rateBurst,
       ratePerSecond: o.ratePerSecond,
       maxDelayedCommands: o.maxDelayedCommands,
@@ -170,6 +189,9 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
   async listen(port = 0, host = '127.0.0.1'): Promise<AddressInfo> {
     // Every process sharing a store must show peers the same key (NATTER_ERR_DIRECTORY_KEY_CONFLICT otherwise).
     await this.store.claimIdentity(this.publicKey.toString('hex'));
+    if (this.options.handshakeThreads > 0) {
+      this.#pool ??= new HandshakePool(this.options.keyPair, this.options.handshakeThreads, (err) => this.#logFault('handshake thread', err));
+    }
     const tcp = createServer({ noDelay: true }, (socket) => this.#onSocket(socket));
     this.#tcp = tcp;
     await listenOn(tcp, port, host, (err) => this.logger.warn({ code: err.code, err: err.message }, 'could not accept a connection'));
@@ -207,14 +229,14 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
       return;
     }
     this.#perIp.set(ip, fromIp + 1);
-    socket.once('close', () => this.#forgetAddress(ip));
+    socket.on('close', this.#socketClosed);
     const acceptedAt = this.now();
     this.#handshaking++;
     // One deadline from accept to registration, the handshake included.
-    acceptSecure(socket, o.keyPair, Math.min(o.handshakeTimeoutMs, o.registerTimeoutMs)).then(
+    acceptSecure(socket, o.keyPair, Math.min(o.handshakeTimeoutMs, o.registerTimeoutMs), undefined, this.#pool?.responder()).then(
       ({ stream, connOptions }) => {
         this.#handshaking--;
-        this.handle(stream.asDuplex(), { remoteAddress, remotePort, remoteKey: stream.remoteKey, maxWriteBytes: connOptions.maxWriteBytes, acceptedAt, isCounted: true });
+        this.handle(stream, { remoteAddress, remotePort, remoteKey: stream.remoteKey, maxWriteBytes: connOptions.maxWriteBytes, acceptedAt, isCounted: true });
       },
       (err: NatterError) => {
         this.#handshaking--;
@@ -230,7 +252,7 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
    * may list who is online but not register or administer.
    */
   handle(
-    stream: Duplex,
+    stream: ByteStream,
     info: {
       remoteAddress?: string | undefined;
       remotePort?: number | undefined;
@@ -265,13 +287,6 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
       this.#perIp.set(ip, (this.#perIp.get(ip) ?? 0) + 1);
       conn.once('close', () => this.#forgetAddress(ip));
     }
-    conn.on('message', (msg) => session.enqueue(msg));
-    conn.on('failure', (err) => this.#onFailure(session, err));
-    conn.on('close', () => {
-      const departure = this.#onClose(session).catch((err: unknown) => this.#logFault('disconnect', err));
-      this.#departures.add(departure);
-      void departure.finally(() => this.#departures.delete(departure));
-    });
   }
 
 
@@ -533,6 +548,7 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
     await tcpClosed;
     // A shared store outlives this process: leave it without this process's peers.
     await Promise.all(this.#departures);
+    await this.#pool?.close();
     await this.store.close();
     this.logger.info({ reason }, 'stopped');
     this.emit('shutdown', reason);

@@ -23,10 +23,18 @@ const MAX_PENDING = 16;
 export interface SessionHost {
   now(): number;
   dispatch(session: ClientSession, msg: Message): Promise<void> | void;
+  /** The session's connection failed (reported once, before it closes). */
+  failed(session: ClientSession, err: NatterError): void;
+  /** The session's connection is closed. */
+  closed(session: ClientSession): void;
   readonly rateBurst: number;
   readonly ratePerSecond: number;
   readonly maxDelayedCommands: number;
 }
+
+/** Where a connection keeps its session, for the listeners every session shares. */
+const SESSION = Symbol('natter.session');
+type OwnedConnection = FramedConnection & { [SESSION]: ClientSession };
 
 export class ClientSession {
   readonly id: string;
@@ -66,6 +74,24 @@ export class ClientSession {
     this.lastHeard = host.now();
     this.#bucket = new TokenBucket(host.rateBurst, host.ratePerSecond, this.connectedAt);
     this.name = undefined;
+    (conn as OwnedConnection)[SESSION] = this;
+    conn.on('message', ClientSession.#connMessage);
+    conn.on('failure', ClientSession.#connFailure);
+    conn.on('close', ClientSession.#connClose);
+  }
+
+  static #connMessage(this: OwnedConnection, msg: Message): void {
+    this[SESSION].enqueue(msg);
+  }
+
+  static #connFailure(this: OwnedConnection, err: NatterError): void {
+    const session = this[SESSION];
+    session.#host.failed(session, err);
+  }
+
+  static #connClose(this: OwnedConnection): void {
+    const session = this[SESSION];
+    session.#host.closed(session);
   }
 
   /** Takes one decoded message from the connection. */

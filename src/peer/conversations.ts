@@ -2,7 +2,7 @@
  * The chats of a PeerNode (protocol.md §7): what each one's state is, and
  * what the wire and the user do to it. The node's public API asks for chats
  * here; the link pool's events drive them; Delivery sends what waits once a
- * chat is open.
+ * chat is open, and the Inbox records and shows what comes in.
  *
  * Chat state towards one peer:
  *
@@ -25,6 +25,7 @@ import type { Logger } from '../log.ts';
 import type { Message, RhaveMessage, RitemsMessage } from '../protocol/messages.ts';
 import type { FramedConnection } from '../transport/framed-connection.ts';
 import type { Delivery } from './delivery.ts';
+import type { Inbox } from './inbox.ts';
 import type { ChatState, EndReason, PeerNodeEvents } from './events.ts';
 import type { LinkKind } from './links/connector.ts';
 import type { DetachReason, LinkPool, PeerLink } from './links/link-pool.ts';
@@ -34,6 +35,7 @@ import type { Sightings } from './sightings.ts';
 export interface ConversationsOptions {
   pool: LinkPool;
   delivery: Delivery;
+  inbox: Inbox;
   discovery: Discovery;
   sightings: Sightings;
   keyBook: KeyBook;
@@ -264,45 +266,53 @@ export class Conversations {
   }
 
   message(peer: string, msg: Message, conn: FramedConnection, isCurrent: boolean): void {
-    const { pool, delivery } = this.#o;
+    const { pool, delivery, inbox } = this.#o;
     const link = pool.link(peer);
-    if (!isCurrent || link === undefined) {
-      // A connection we are closing (idle, or a duplicate): text the other
-      // side sent before it saw us close is still a message for an open
-      // chat, and a receipt is still a receipt.
-      if (msg.type === 'TEXT' && this.#chats.get(peer) === 'open') delivery.receive(peer, conn, msg);
-      else if (msg.type === 'RCPT') delivery.receipt(peer, msg.id);
-      else if ((msg.type === 'RITEMS' || msg.type === 'RHAVE') && this.#chats.get(peer) === 'open') this.#o.rooms?.receive(peer, conn, msg);
-      return;
-    }
-    if (msg.type === 'RITEMS' || msg.type === 'RHAVE') {
-      if (!link.isReady || this.#chats.get(peer) !== 'open' || this.#o.rooms === undefined) {
-        conn.fail(new NatterError(ERROR_CODES.UNEXPECTED_MESSAGE, `${msg.type} before the chat was accepted`));
+    if (msg.type === 'TEXT') {
+      if (!isCurrent || link === undefined) {
+        // A connection we are closing (idle, or a duplicate): text the other
+        // side sent before it saw us close is still a message for an open chat.
+        if (this.#chats.get(peer) === 'open') inbox.receive(peer, conn, msg);
         return;
       }
-      pool.traffic(peer);
-      this.#o.rooms.receive(peer, conn, msg);
-      return;
-    }
-    if (msg.type === 'TEXT') {
       if (!link.isReady || this.#chats.get(peer) !== 'open') {
         conn.fail(new NatterError(ERROR_CODES.UNEXPECTED_MESSAGE, 'TEXT before the chat was accepted'));
         return;
       }
       pool.traffic(peer);
-      delivery.receive(peer, conn, msg);
+      inbox.receive(peer, conn, msg);
       return;
     }
+    if (msg.type === 'RCPT') {
+      // A receipt is a receipt, on a connection we are closing too.
+      if (!isCurrent || link === undefined || link.isReady) delivery.receipt(peer, msg.id);
+      else conn.fail(new NatterError(ERROR_CODES.UNEXPECTED_MESSAGE, 'RCPT has no place here'));
+      return;
+    }
+    // Messages received before this one are shown before whatever it brings (an END, say).
+    inbox.commit();
+    if (msg.type === 'RITEMS' || msg.type === 'RHAVE') {
+      const rooms = this.#o.rooms;
+      if (!isCurrent || link === undefined) {
+        // A connection we are closing: room items the other side sent before it saw us close still count.
+        if (this.#chats.get(peer) === 'open') rooms?.receive(peer, conn, msg);
+        return;
+      }
+      if (!link.isReady || this.#chats.get(peer) !== 'open' || rooms === undefined) {
+        conn.fail(new NatterError(ERROR_CODES.UNEXPECTED_MESSAGE, `${msg.type} before the chat was accepted`));
+        return;
+      }
+      pool.traffic(peer);
+      rooms.receive(peer, conn, msg);
+      return;
+    }
+    if (!isCurrent || link === undefined) return;
     switch (msg.type) {
       case 'RESP':
         if (!link.isOutbound || link.isReady) break;
         pool.traffic(peer);
         if (msg.accept) this.#open(peer, link);
         else this.#onDeclined(peer, msg.reason === '' ? 'declined' : msg.reason);
-        return;
-      case 'RCPT':
-        if (!link.isReady) break;
-        delivery.receipt(peer, msg.id);
         return;
       case 'END':
         this.#endChat(peer, 'remote', `${peer} ended the chat`);
@@ -323,6 +333,8 @@ export class Conversations {
 
   detached(peer: string, reason: DetachReason, err: NatterError | undefined): void {
     const { delivery } = this.#o;
+    // What came before the connection went is shown before its loss is told.
+    this.#o.inbox.commit();
     delivery.connectionGone(peer);
     const chat = this.#chats.get(peer);
     if (this.#isStopping || reason === 'expected' || chat === undefined) {

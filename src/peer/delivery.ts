@@ -1,17 +1,17 @@
 /**
- * Nothing lost (protocol.md §7.1): every message the user enters is in the
- * store's outbox before it goes anywhere, goes out in order on a ready chat,
- * and leaves the outbox only at its receipt. A connection lost before the
- * receipts puts what it carried back at the head of the queue; a peer that
- * cannot be reached is tried again, backing off.
+ * Nothing lost (protocol.md §7.1), the sending side: every message the user
+ * enters is in the store's outbox before it goes anywhere, goes out in
+ * order on a ready chat, and leaves the outbox only at its receipt. A
+ * connection lost before the receipts puts what it carried back at the head
+ * of the queue; a peer that cannot be reached is tried again, backing off.
+ * (The receiving side is the Inbox.)
  *
  *   stage() ──▶ queued (in the store, one write per tick) ──TEXT──▶ sent ──RCPT──▶ delivered
  *                  ▲                                                  │
  *                  └──────────── connection lost before RCPT ─────────┘
  *
- * The receiving side is here too: a TEXT seen before (by its id) is dropped
- * and acknowledged again; a new one is recorded, then shown, then
- * acknowledged.
+ * A message keeps its id's 16 bytes beside the hex form people see: the
+ * TEXT carries them, and a receipt is matched by them.
  *
  * Delivery knows messages and connections, not chats: its owner (the
  * PeerNode) is asked to open the way to a peer (`open`) and tells delivery
@@ -21,12 +21,11 @@ import type { EventEmitter } from 'node:events';
 import type { Scheduler, TimerHandle } from '../clock.ts';
 import { ERROR_CODES, NatterError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import type { FramedConnection } from '../transport/framed-connection.ts';
 import type { OutMessage, PeerNodeEvents } from './events.ts';
 import { Fifo } from './fifo.ts';
 import type { LinkPool } from './links/link-pool.ts';
-import { newMessageId, type MessageId } from './store/message-id.ts';
-import type { MessageStore } from './store/message-store.ts';
+import { bytesOfId, newMessageIdPair, MESSAGE_ID_BYTES, type MessageId } from './store/message-id.ts';
+import type { MessageStore, StoredMessage } from './store/message-store.ts';
 
 /**
  * Queued bytes above which sending waits for the connection to drain: a
@@ -36,11 +35,21 @@ import type { MessageStore } from './store/message-store.ts';
 const SEND_HIGH_WATER = 64 * 1024;
 const RESOLVED = Promise.resolve();
 
+/** A message on its way: what the user sees of it, and its id's bytes for the wire and the receipt. */
+interface Outgoing extends OutMessage {
+  readonly bytes: Uint8Array;
+}
+
+function isSameId(a: Uint8Array, b: Uint8Array): boolean {
+  for (let k = 0; k < MESSAGE_ID_BYTES; k++) if (a[k] !== b[k]) return false;
+  return true;
+}
+
 /** What waits for one peer. */
 interface Queue {
   peer: string;
   /** Messages not yet delivered, oldest first (all of them are in the store). */
-  outbox: Fifo<OutMessage>;
+  outbox: Fifo<Outgoing>;
   /** How many at the head of `outbox` went out on the current connection. */
   sentCount: number;
   /** Messages entered but not yet in the store (this tick's batch). */
@@ -53,6 +62,8 @@ interface Queue {
   roomWaiters: (() => void)[];
   /** flush() stopped at the high-water mark and waits for the connection to drain. */
   isFlushWaiting: boolean;
+  /** In the batch being recorded: open() is due for it once the batch is in. */
+  isTouched: boolean;
 }
 
 export interface DeliveryOptions {
@@ -77,11 +88,14 @@ export class Delivery {
   readonly #o: DeliveryOptions;
   readonly #queues = new Map<string, Queue>();
   /** Messages entered this tick, recorded in the store together (one write) at the end of it. */
-  #staged: { queue: Queue; message: OutMessage }[] = [];
+  #staged: { queue: Queue; message: Outgoing }[] = [];
   #stagedCommit: Promise<void> | undefined;
   /** Receipts of this tick, for the store's outbox. */
   #receipts = new Map<string, MessageId[]>();
   #isStopping = false;
+  /** Bound once: what the end of a tick runs. */
+  readonly #commitStaged = (): void => this.#commit();
+  readonly #recordReceiptsLater = (): void => this.recordReceipts();
 
   constructor(options: DeliveryOptions) {
     this.#o = options;
@@ -89,7 +103,7 @@ export class Delivery {
 
   /** Puts back what an earlier run left in the store's outbox; it goes as soon as its peers can be reached. */
   recover(): void {
-    for (const m of this.#o.store.pending()) this.#queue(m.peer).outbox.push({ id: m.id, ts: m.ts, text: m.text });
+    for (const m of this.#o.store.pending()) this.#queue(m.peer).outbox.push({ id: m.id, bytes: bytesOfId(m.id), ts: m.ts, text: m.text });
     for (const queue of this.#queues.values()) if (queue.outbox.length > 0) this.scheduleRetry(queue.peer, 0);
   }
 
@@ -144,16 +158,20 @@ export class Delivery {
       throw new NatterError(ERROR_CODES.OUTBOX_FULL, `${queue.outbox.length + queue.staged} messages to ${peer} are already waiting; not sent`);
     }
     // Checked now, not when it leaves: a message that could never be sent must not enter the outbox.
-    const bytes = Buffer.byteLength(text, 'utf8');
-    if (bytes > this.#o.maxTextBytes) {
+    const size = Buffer.byteLength(text, 'utf8');
+    if (size > this.#o.maxTextBytes) {
       this.#forgetIfEmpty(queue);
-      throw new NatterError(ERROR_CODES.TEXT_TOO_LONG, `message is ${bytes} bytes, the limit is ${this.#o.maxTextBytes}`);
+      throw new NatterError(ERROR_CODES.TEXT_TOO_LONG, `message is ${size} bytes, the limit is ${this.#o.maxTextBytes}`);
     }
-    const message: OutMessage = { id: newMessageId(), ts: Date.now(), text };
+    const { bytes, id } = newMessageIdPair();
+    const message: Outgoing = { id, bytes, ts: Date.now(), text };
     queue.staged++;
     this.#staged.push({ queue, message });
-    this.#stagedCommit ??= RESOLVED.then(() => this.#commit());
-    return this.#stagedCommit.then(() => this.#room(queue)).then(() => message.id);
+    this.#stagedCommit ??= RESOLVED.then(this.#commitStaged);
+    return this.#stagedCommit.then(() => {
+      const room = this.#room(queue);
+      return room === undefined ? id : room.then(() => id);
+    });
   }
 
   /**
@@ -165,20 +183,31 @@ export class Delivery {
     const batch = this.#staged;
     this.#staged = [];
     this.#stagedCommit = undefined;
-    for (const { queue } of batch) queue.staged--;
+    const stored: StoredMessage[] = new Array(batch.length);
+    for (let i = 0; i < batch.length; i++) {
+      const { queue, message } = batch[i] as { queue: Queue; message: Outgoing };
+      queue.staged--;
+      stored[i] = { id: message.id, peer: queue.peer, ts: message.ts, text: message.text };
+    }
     try {
-      this.#o.store.enqueue(batch.map(({ queue, message }) => ({ id: message.id, peer: queue.peer, ts: message.ts, text: message.text })));
+      this.#o.store.enqueue(stored);
     } catch (err) {
       for (const { queue } of batch) this.#forgetIfEmpty(queue);
       throw err;
     }
-    const touched = new Set<Queue>();
+    const touched: Queue[] = [];
     for (const { queue, message } of batch) {
       queue.outbox.push(message);
-      touched.add(queue);
+      if (!queue.isTouched) {
+        queue.isTouched = true;
+        touched.push(queue);
+      }
       this.#o.events.emit('queued', queue.peer, message, false);
     }
-    for (const queue of touched) this.#o.open(queue.peer);
+    for (const queue of touched) {
+      queue.isTouched = false;
+      this.#o.open(queue.peer);
+    }
   }
 
   /**
@@ -231,9 +260,9 @@ export class Delivery {
         }
         break;
       }
-      const m = queue.outbox.at(queue.sentCount++) as OutMessage;
+      const m = queue.outbox.at(queue.sentCount++) as Outgoing;
       m.wasSent = true;
-      conn.send({ type: 'TEXT', id: m.id, ts: m.ts, text: m.text });
+      conn.send({ type: 'TEXT', id: m.bytes, ts: m.ts, text: m.text });
       this.#o.events.emit('sent', peer, m.id);
     }
     this.#o.links.traffic(peer);
@@ -300,20 +329,22 @@ export class Delivery {
     }, delayMs ?? queue.retryDelayMs);
   }
 
-  /** The peer recorded the message with this id: it leaves the outbox. */
-  receipt(peer: string, id: MessageId): void {
+  /** The peer recorded the message with this id (its 16 bytes): it leaves the outbox. */
+  receipt(peer: string, idBytes: Uint8Array): void {
     const queue = this.#queues.get(peer);
     if (queue === undefined) return;
     // Receipts come in the order the messages went, so this is nearly always the first one.
-    const i = queue.outbox.findIndex((m) => m.id === id);
+    const first = queue.outbox.at(0);
+    const i = first !== undefined && isSameId(first.bytes, idBytes) ? 0 : queue.outbox.findIndex((m) => isSameId(m.bytes, idBytes));
     if (i < 0) return; // a receipt for a copy sent again: delivered already
+    const id = (queue.outbox.at(i) as Outgoing).id;
     queue.outbox.removeAt(i);
     if (i < queue.sentCount) queue.sentCount--;
     // Something got through: a later failure is news again.
     queue.lastWaitCode = undefined;
     let ids = this.#receipts.get(peer);
     if (ids === undefined) {
-      if (this.#receipts.size === 0) setImmediate(() => this.recordReceipts());
+      if (this.#receipts.size === 0) setImmediate(this.#recordReceiptsLater);
       ids = [];
       this.#receipts.set(peer, ids);
     }
@@ -359,39 +390,8 @@ export class Delivery {
   }
 
   /**
-   * A TEXT for an open chat: a copy of one seen before is dropped and
-   * acknowledged again; a new one is recorded, then shown, then
-   * acknowledged. Recording comes first, so a copy sent again after a crash
-   * is recognised; and one message at a time, so a receiver killed between
-   * recording and showing leaves at most that one unshown (it is in the
-   * history). If the store cannot take it, it is neither shown nor
-   * acknowledged, and the connection is closed: the sender keeps it and
-   * tries again later.
-   */
-  receive(peer: string, conn: FramedConnection, msg: { id: MessageId; ts: number; text: string }): void {
-    // Leaving: a message taken now might never be shown. Unacknowledged, it stays with its sender.
-    if (this.#isStopping) return;
-    const store = this.#o.store;
-    if (store.hasReceived(peer, msg.id)) {
-      conn.send({ type: 'RCPT', id: msg.id });
-      return;
-    }
-    try {
-      store.received([{ id: msg.id, peer, ts: msg.ts, text: msg.text }]);
-    } catch (err) {
-      const error = err instanceof NatterError ? err : new NatterError(ERROR_CODES.STORAGE_FAILED, String(err), { cause: err });
-      this.#o.logger.error({ peer, code: error.code }, error.message);
-      this.#o.events.emit('problem', error, peer);
-      conn.fail(error);
-      return;
-    }
-    this.#o.events.emit('message', peer, msg.text, { id: msg.id, ts: msg.ts });
-    conn.send({ type: 'RCPT', id: msg.id });
-  }
-
-  /**
-   * Stops: no retries, no new messages taken; the receipts of this moment
-   * are recorded. Returns what is left, per peer.
+   * Stops: no retries; the receipts of this moment are recorded. Returns
+   * what is left, per peer.
    */
   stop(): { peer: string; count: number }[] {
     this.#isStopping = true;
@@ -419,6 +419,7 @@ export class Delivery {
         lastWaitCode: undefined,
         roomWaiters: [],
         isFlushWaiting: false,
+        isTouched: false,
       };
       this.#queues.set(peer, queue);
     }

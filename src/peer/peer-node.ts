@@ -21,6 +21,7 @@ import { normalizeName } from '../protocol/fields.ts';
 import { DEFAULT_LIMITS } from '../protocol/limits.ts';
 import { keyPairFromSeed, type KeyPair } from '../transport/secure.ts';
 import { Delivery } from './delivery.ts';
+import { Inbox } from './inbox.ts';
 import type { ChatState, OutMessage, PeerNodeEvents } from './events.ts';
 import { Conversations, messages } from './conversations.ts';
 import { KeyBook, type KeyReport } from './key-book.ts';
@@ -56,6 +57,7 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
   readonly #store: MessageStore;
   readonly #pool: LinkPool;
   readonly #delivery: Delivery;
+  readonly #inbox: Inbox;
   readonly #chats: Conversations;
   readonly #sightings: Sightings;
   readonly #rooms: Rooms;
@@ -137,10 +139,12 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
       reach: (peer) => this.connect(peer),
       keyOf: async (peer) => (await this.whois(peer)).key,
     });
+    this.#inbox = new Inbox({ store: this.#store, events: this, logger: this.#log });
     this.#chats = new Conversations({
       rooms: this.#rooms,
       pool: this.#pool,
       delivery: this.#delivery,
+      inbox: this.#inbox,
       discovery: this.discovery,
       sightings: this.#sightings,
       keyBook: this.keyBook,
@@ -350,6 +354,7 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
     // No chat opens again from here; END goes to every open one.
     this.#rooms.stop();
     this.#chats.stop();
+    this.#inbox.stop();
     const isDurable = !(this.#store instanceof MemoryMessageStore);
     for (const { peer, count } of this.#delivery.stop()) {
       if (isDurable) this.emit('kept', peer, count);

@@ -82,19 +82,13 @@ function textTooLong(bytes: number, max: number): NatterError {
 
 /** Bytes of a message id on the wire (protocol.md §4.12). */
 export const MESSAGE_ID_BYTES = 16;
-const MESSAGE_ID = /^[0-9a-f]{32}$/;
-
-/** True for a message id as TEXT and RCPT carry it: 16 bytes, written as 32 lower-case hex digits. */
-export function isMessageId(value: unknown): value is string {
-  return typeof value === 'string' && MESSAGE_ID.test(value);
-}
 /** TEXT's fixed fields before the text: id, time (u64), text length. */
 const TEXT_FIXED = MESSAGE_ID_BYTES + 8 + 2;
 const TWO_32 = 2 ** 32;
 
-function checkId(id: string): string {
-  if (!isMessageId(id)) {
-    throw new NatterError(ERROR_CODES.MALFORMED, `a message id must be ${MESSAGE_ID_BYTES * 2} lower-case hex digits, got ${JSON.stringify(id)}`);
+function checkId(id: Uint8Array): Uint8Array {
+  if (!(id instanceof Uint8Array) || id.length !== MESSAGE_ID_BYTES) {
+    throw new NatterError(ERROR_CODES.MALFORMED, `a message id must be ${MESSAGE_ID_BYTES} bytes, got ${id instanceof Uint8Array ? id.length : typeof id}`);
   }
   return id;
 }
@@ -110,7 +104,7 @@ function checkTime(ts: number): number {
  * TEXT is the hot path (bench/codec): one allocation, the fields and the
  * string written in place, no intermediate buffers.
  */
-function encodeText(id: string, ts: number, text: string, limits: Limits): Buffer {
+function encodeText(id: Uint8Array, ts: number, text: string, limits: Limits): Buffer {
   const n = Buffer.byteLength(text, 'utf8');
   if (n > limits.maxTextBytes) throw textTooLong(n, limits.maxTextBytes);
   checkFrameSize(TEXT_FIXED + n, limits.maxFrameBytes);
@@ -118,7 +112,7 @@ function encodeText(id: string, ts: number, text: string, limits: Limits): Buffe
   const out = Buffer.allocUnsafe(HEADER_BYTES + TEXT_FIXED + n);
   out.writeUInt32BE(TEXT_FIXED + n, 0);
   out.writeUInt8(MESSAGE_TYPES.TEXT, 4);
-  out.write(checkId(id), HEADER_BYTES, MESSAGE_ID_BYTES, 'hex');
+  out.set(checkId(id), HEADER_BYTES);
   out.writeUInt32BE(Math.floor(ts / TWO_32), HEADER_BYTES + 16);
   out.writeUInt32BE(ts % TWO_32, HEADER_BYTES + 20);
   out.writeUInt16BE(n, HEADER_BYTES + 24);
@@ -162,7 +156,7 @@ export function encodeMessage(msg: Message, limits: Limits = DEFAULT_LIMITS): Bu
       return encodeText(msg.id, msg.ts, msg.text, limits);
     case 'RCPT': {
       const out = fixed(msg.type, MESSAGE_ID_BYTES, limits);
-      out.write(checkId(msg.id), HEADER_BYTES, MESSAGE_ID_BYTES, 'hex');
+      out.set(checkId(msg.id), HEADER_BYTES);
       return out;
     }
     case 'RITEMS':
@@ -294,7 +288,8 @@ function decodeText(payload: Buffer, limits: Limits): Message {
   if (left > n) throw new NatterError(ERROR_CODES.MALFORMED, `TEXT payload has ${left - n} unexpected trailing bytes`);
   const ts = readTime(payload, MESSAGE_ID_BYTES);
   if (!isUtf8(payload.subarray(TEXT_FIXED))) throw new NatterError(ERROR_CODES.MALFORMED, 'text is not valid UTF-8');
-  return { type: 'TEXT', id: payload.toString('hex', 0, MESSAGE_ID_BYTES), ts, text: payload.toString('utf8', TEXT_FIXED) };
+  // The id stays a view of the payload: a receipt is built straight from it, and whoever keeps it copies it.
+  return { type: 'TEXT', id: payload.subarray(0, MESSAGE_ID_BYTES), ts, text: payload.toString('utf8', TEXT_FIXED) };
 }
 
 /** A u64 time in ms; above 2^53-1 it would not survive as a JavaScript number. */
@@ -400,7 +395,7 @@ export function decodePayload(name: MessageName, payload: Buffer, limits: Limits
       msg = { type: name, nonce: r.u32('nonce') };
       break;
     case 'RCPT':
-      msg = { type: name, id: r.bytes(MESSAGE_ID_BYTES, 'message id').toString('hex') };
+      msg = { type: name, id: r.bytes(MESSAGE_ID_BYTES, 'message id') };
       break;
     case 'RITEMS': {
       const count = r.u16('item count');

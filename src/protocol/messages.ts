@@ -130,15 +130,16 @@ export interface ConnMessage { type: 'CONN'; name: string; ip: Ip; port: number 
 /** Answer to CONN. */
 export interface RespMessage { type: 'RESP'; accept: boolean; reason: string }
 /**
- * One chat message. `id` is 16 random bytes (32 lower-case hex digits here)
- * that name it for its receipt and for dropping duplicates; `ts` is when the
- * sender's user entered it, in ms since the Unix epoch (protocol.md §4.12).
+ * One chat message. `id` is the 16 random bytes that name it for its receipt
+ * and for dropping duplicates, as on the wire (decoded: a view of the bytes
+ * received; copy it to keep it); `ts` is when the sender's user entered it,
+ * in ms since the Unix epoch (protocol.md §4.12).
  */
-export interface TextMessage { type: 'TEXT'; id: string; ts: number; text: string }
+export interface TextMessage { type: 'TEXT'; id: Uint8Array; ts: number; text: string }
 /** Close the chat. */
 export interface EndMessage { type: 'END' }
-/** The receiver has recorded the TEXT with this id (protocol.md §4.14). */
-export interface RcptMessage { type: 'RCPT'; id: string }
+/** The receiver has recorded the TEXT with this id, its 16 bytes (protocol.md §4.14). */
+export interface RcptMessage { type: 'RCPT'; id: Uint8Array }
 /**
  * Signed items of rooms (protocol.md §4.20): membership records and
  * messages, each as its author wrote and signed it. The frame only counts

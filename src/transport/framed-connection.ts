@@ -1,8 +1,8 @@
 /**
- * A Duplex in, a framed natter connection out (docs/architecture.md).
+ * A byte stream in, a framed natter connection out (docs/architecture.md).
  *
  * Plain TCP sockets, the encrypted channel and in-memory pairs all plug in
- * here: the connection only needs a byte stream. It runs the HELLO exchange,
+ * here: the connection only needs a ByteStream. It runs the HELLO exchange,
  * decodes frames, writes with bounded queues, and owns the lifecycle:
  *
  *   open ──close()──▶ closing ──(peer ends, or deadline)──▶ closed
@@ -14,12 +14,12 @@
  * Frames sent during one turn of the event loop leave in one write: they are
  * gathered and flushed from setImmediate, after the handlers (and their
  * promise chains) that produced them have run. A HELLO answering the dialer's
- * and the answer to its first request therefore share one packet. Chat
- * connections write the first frame of a turn at once (isEagerWrite).
+ * and the answer to its first request therefore share one packet, and so do
+ * a peer's receipt and the reply its user makes to the message.
  */
-import { EventEmitter } from 'node:events';
-import type { Duplex } from 'node:stream';
+import { FixedEvents } from './fixed-events.ts';
 import { ERROR_CODES, NatterError, isNatterError } from '../errors.ts';
+import type { ByteStream } from './byte-stream.ts';
 import { encodeMessage } from '../protocol/codec.ts';
 import { FrameDecoder } from '../protocol/decoder.ts';
 import type { ProtocolLimits } from '../protocol/limits.ts';
@@ -49,10 +49,11 @@ export interface FramedConnectionOptions {
   /** HELLO role. Default 'send'. */
   hello?: HelloRole;
   /**
-   * Write the first frame of a turn at once instead of gathering it: a lone
-   * chat message does not wait for the event loop (latency), while frames
-   * after it in the same turn are still gathered (throughput). Off for the
-   * directory, whose HELLO and ACK should share a packet. Default false.
+   * Write the first frame of a turn at once instead of gathering it; frames
+   * after it in the same turn are still gathered. Default false: every frame
+   * of a turn leaves in one write at its end (the directory's HELLO and ACK
+   * share a packet, and so do a peer's receipt and the reply it makes to the
+   * message acknowledged).
    */
   isEagerWrite?: boolean;
   /**
@@ -77,10 +78,11 @@ export const DEFAULT_MAX_QUEUE_BYTES = 1_048_576;
 export const DEFAULT_CLOSE_TIMEOUT_MS = 2_000;
 
 const HELLO: Message = { type: 'HELLO', version: PROTOCOL_VERSION };
+const RESOLVED = Promise.resolve();
 
 /** Where a stream keeps the connection that owns it, for the shared listeners. */
 const OWNER = Symbol('natter.connection');
-type OwnedStream = Duplex & { [OWNER]: FramedConnection };
+type OwnedStream = ByteStream & { [OWNER]: FramedConnection };
 
 interface SocketLike {
   remoteAddress?: string | undefined;
@@ -91,8 +93,8 @@ interface SocketLike {
   remoteKey?: Buffer | undefined;
 }
 
-export class FramedConnection extends EventEmitter<FramedConnectionEvents> {
-  readonly stream: Duplex;
+export class FramedConnection extends FixedEvents<FramedConnectionEvents> {
+  readonly stream: ByteStream;
   readonly #decoder: FrameDecoder;
   readonly #maxQueueBytes: number;
   readonly #closeTimeoutMs: number;
@@ -102,6 +104,8 @@ export class FramedConnection extends EventEmitter<FramedConnectionEvents> {
   #isReady: boolean;
   #hasSentHello: boolean;
   #isPaused = false;
+  /** Messages that came before anyone listened, kept for the first listener (holdEarlyMessages). */
+  #early: Message[] | undefined;
   /** A write returned false and 'drain' has not come yet. */
   #isBackpressured = false;
   /** Frames gathered this turn, written together by #flush. */
@@ -111,9 +115,12 @@ export class FramedConnection extends EventEmitter<FramedConnectionEvents> {
   #closeTimer: NodeJS.Timeout | undefined;
   #failure: NatterError | undefined;
   #closedPromise: Promise<void> | undefined;
+  /** What drained() hands out while the stream is backpressured. */
+  #drainedPromise: Promise<void> | undefined;
 
-  constructor(stream: Duplex, options: FramedConnectionOptions = {}) {
-    super();
+  constructor(stream: ByteStream, options: FramedConnectionOptions = {}) {
+    // Its listeners in fixed fields, not in a Node.js EventEmitter's hash table (fixed-events.ts): a directory holds thousands.
+    super({ ready: undefined, message: undefined, failure: undefined, close: undefined });
     this.stream = stream;
     this.#decoder = new FrameDecoder(options.limits);
     this.#maxQueueBytes = positive(options.maxQueueBytes ?? DEFAULT_MAX_QUEUE_BYTES, 'maxQueueBytes');
@@ -233,19 +240,51 @@ export class FramedConnection extends EventEmitter<FramedConnectionEvents> {
     return true;
   }
 
-  /** Resolves once the outbound queue is below the stream's high-water mark again (or the connection is gone). */
+  /**
+   * Resolves once the outbound queue is below the stream's high-water mark
+   * again (or the connection is gone). Everyone waiting meanwhile shares one
+   * promise (a burst of sends may all wait at once).
+   */
+  /**
+   * Frames that come right behind the HELLO, in the same packet (a refusal's
+   * ERROR: "the directory is full"), are read before whoever dialed has the
+   * connection and can listen. From this call they are kept, and handed to
+   * the first 'message' listener as soon as it is added; if none is added by
+   * the next turn of the event loop, they are dropped, as frames nobody
+   * listens to are.
+   */
+  holdEarlyMessages(): void {
+    this.#early = [];
+    setImmediate(() => (this.#early = undefined));
+  }
+
+  override on<K extends keyof FramedConnectionEvents>(event: K, listener: (...args: FramedConnectionEvents[K]) => void): this {
+    super.on(event, listener);
+    const early = this.#early;
+    if (event === 'message' && early !== undefined) {
+      this.#early = undefined;
+      // Once the caller's own setting up is done, as a listener added now would hear them.
+      if (early.length > 0) queueMicrotask(() => {
+        for (const msg of early) this.emit('message', msg);
+      });
+    }
+    return this;
+  }
+
   drained(): Promise<void> {
     this.#flush();
-    if (!this.#isBackpressured || this.#state === 'closed') return Promise.resolve();
-    return new Promise((resolve) => {
+    if (!this.#isBackpressured || this.#state === 'closed') return RESOLVED;
+    this.#drainedPromise ??= new Promise((resolve) => {
       const done = (): void => {
         this.stream.off('drain', done);
         this.off('close', done);
+        this.#drainedPromise = undefined;
         resolve();
       };
       this.stream.on('drain', done);
       this.on('close', done);
     });
+    return this.#drainedPromise;
   }
 
   /**
@@ -297,7 +336,7 @@ export class FramedConnection extends EventEmitter<FramedConnectionEvents> {
    * connection is closed from here on, without a 'close' event. Call it
    * from a 'message' listener or between turns, never while writing.
    */
-  detach(): { stream: Duplex; rest: Buffer } {
+  detach(): { stream: ByteStream; rest: Buffer } {
     this.#flush();
     this.#state = 'closed';
     clearTimeout(this.#closeTimer);
@@ -446,6 +485,10 @@ export class FramedConnection extends EventEmitter<FramedConnectionEvents> {
     }
     if (msg.type === 'HELLO') {
       this.fail(new NatterError(ERROR_CODES.UNEXPECTED_MESSAGE, 'HELLO may only be sent once'));
+      return;
+    }
+    if (this.#early !== undefined && this.listenerCount('message') === 0) {
+      this.#early.push(msg);
       return;
     }
     this.emit('message', msg);

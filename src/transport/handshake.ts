@@ -137,11 +137,26 @@ export function bindIdentityKey(payload: Uint8Array, provenStatic: Uint8Array): 
 }
 
 /**
+ * One side of a handshake as secureSocket drives it: the initiator calls
+ * start() and sends what it returns; then each message body received goes to
+ * receive(), whose answer (when there is one) is sent, until `result` is
+ * there. receive() may answer later (a HandshakePool works on another
+ * thread); abort() lets go of a handshake given up.
+ */
+export interface HandshakeSide {
+  readonly isInitiator: boolean;
+  start(): Buffer;
+  receive(message: Uint8Array): Buffer | undefined | Promise<Buffer | undefined>;
+  readonly result: HandshakeResult | undefined;
+  abort?(): void;
+}
+
+/**
  * One side of the handshake. The initiator calls start() and sends what it
  * returns; then each side passes every message body it receives to
  * receive() and sends what that returns, until isComplete.
  */
-export class IdentityHandshake {
+export class IdentityHandshake implements HandshakeSide {
   readonly isInitiator: boolean;
   readonly #keyPair: KeyPair;
   readonly #noise: Noise;

@@ -1,24 +1,13 @@
 /**
- * A Node.js Duplex in front of another duplex stream (a streamx one, such
- * as the encrypted channel's SecureStream): for running the encrypted
+ * A Node.js Duplex in front of another byte stream (a streamx one, or any
+ * that is not a Node.js stream): for running the encrypted
  * channel over a relayed stream, with Node's stream semantics. In
  * particular, a paused Node stream stays paused when someone starts
  * listening for 'data'; a streamx one starts flowing, and whatever it emits
  * before every listener is in place is lost to the later ones.
  */
 import { Duplex } from 'node:stream';
-
-/** What a stream must offer to be wrapped. */
-interface AnyDuplex {
-  on(event: string, listener: (...args: never[]) => void): unknown;
-  once(event: string, listener: (...args: never[]) => void): unknown;
-  write(data: Buffer): boolean;
-  end(): unknown;
-  pause(): unknown;
-  resume(): unknown;
-  destroy(err?: Error): unknown;
-  readonly destroyed: boolean;
-}
+import type { ByteStream } from './byte-stream.ts';
 
 /**
  * `inner` itself when it is a Node.js Duplex already, else a Node.js Duplex
@@ -26,7 +15,7 @@ interface AnyDuplex {
  * bytes (an encrypted channel inside another seals each write of the outer
  * one as one record, and records have a size limit).
  */
-export function asNodeDuplex(inner: AnyDuplex, maxWrite = Infinity): Duplex {
+export function asNodeDuplex(inner: ByteStream, maxWrite = Infinity): Duplex {
   if (inner instanceof Duplex) return inner;
   const outer = new Duplex({
     read() {

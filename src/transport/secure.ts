@@ -1,10 +1,9 @@
 /**
  * The encrypted channel (docs/security.md, protocol.md §1): every natter
  * connection runs a Noise XX handshake between the two sides' identity keys
- * (handshake.ts), then carries encrypted records through
- * @hyperswarm/secret-stream, which takes the finished handshake. The natter
- * framing runs inside unchanged: FramedConnection gets a stream of plaintext
- * bytes, as over plain TCP.
+ * (handshake.ts), then carries encrypted records (records.ts) through a
+ * SecureStream (secure-stream.ts). The natter framing runs inside unchanged:
+ * FramedConnection gets a stream of plaintext bytes, as over plain TCP.
  *
  *   dialer                                   accepting side
  *     │ ── e ──────────────────────────────────▶ │
@@ -13,34 +12,30 @@
  *     │ ◀═══════ encrypted records ════════════▶ │   identity key, proven
  *
  * On the wire each Noise message and each record is a 3-byte little-endian
- * length and that many bytes. The record layer allocates what a length
- * declares, so a guard reads every length first and cuts off a sender whose
- * records are larger than natter ever sends (MAX_RECORD_BYTES), before any
- * buffer is made for them. Handshake messages have fixed sizes; a garbage or
- * truncated handshake fails that connection alone, within the handshake
- * deadline.
+ * length and that many bytes. A guard reads every length of the handshake
+ * first and cuts off a sender whose messages are larger than natter ever
+ * sends, before any buffer is made for them (the record layer does the same
+ * for records). Handshake messages have fixed sizes; a garbage or truncated
+ * handshake fails that connection alone, within the handshake deadline.
  */
-import type { Duplex } from 'node:stream';
-import NoiseSecretStream from '@hyperswarm/secret-stream';
 import { asNodeDuplex } from './node-duplex.ts';
 import { ERROR_CODES, NatterError, isNatterError } from '../errors.ts';
-import { HANDSHAKE_MESSAGE_BYTES, IdentityHandshake, type HandshakeResult, type KeyPair } from './handshake.ts';
+import { HANDSHAKE_MESSAGE_BYTES, IdentityHandshake, type HandshakeResult, type HandshakeSide, type KeyPair } from './handshake.ts';
+import { LENGTH_BYTES, MAX_RECORD_BYTES, MAX_RECORD_PLAINTEXT } from './records.ts';
+import type { ByteStream } from './byte-stream.ts';
+import { SecureStream } from './secure-stream.ts';
 
 export { keyPairFromSeed, type KeyPair } from './handshake.ts';
+export { MAX_RECORD_BYTES, MAX_RECORD_PLAINTEXT } from './records.ts';
+export { SecureStream } from './secure-stream.ts';
+export type { ByteStream } from './byte-stream.ts';
 
 export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
-/** Plaintext bytes per encrypted record at most: writes are cut to this size. */
-export const MAX_RECORD_PLAINTEXT = 65_536;
-/** Authentication tag and header bytes each record adds (libsodium secretstream). */
-const RECORD_OVERHEAD = 17;
-/** Largest record natter accepts: a full record of plaintext plus its overhead. */
-export const MAX_RECORD_BYTES = MAX_RECORD_PLAINTEXT + RECORD_OVERHEAD;
+const EMPTY = Buffer.alloc(0);
 /** Largest Noise handshake message accepted: every message has a fixed size, 128 bytes at most. */
 const MAX_HANDSHAKE_MESSAGE_BYTES = Math.max(...HANDSHAKE_MESSAGE_BYTES);
 /** Smallest: every XX message carries at least an ephemeral or an encrypted static key. */
 const MIN_HANDSHAKE_MESSAGE_BYTES = Math.min(...HANDSHAKE_MESSAGE_BYTES);
-/** Bytes of each unit's length prefix. */
-const LENGTH_BYTES = 3;
 
 export interface SecureOptions {
   /** Our static key pair. */
@@ -49,64 +44,11 @@ export interface SecureOptions {
   handshakeTimeoutMs?: number;
   /** Bytes already read from the stream (they came with whatever opened it), taken before anything it emits. */
   initial?: Buffer;
-}
-
-/**
- * What the channel runs over: a TCP socket, or any byte stream (a relayed
- * one inside another encrypted channel), with the socket's properties
- * natter reads when it has them.
- */
-export type ByteStream = Duplex & {
-  readonly remoteAddress?: string | undefined;
-  readonly remotePort?: number | undefined;
-  readonly localAddress?: string | undefined;
-  readonly localPort?: number | undefined;
-};
-
-/**
- * A socket after the handshake: a Duplex of plaintext that knows the other
- * side's proven identity key, with the few Socket properties natter reads
- * (addresses, bytes waiting to be written) forwarded to the socket under it.
- */
-export class SecureStream extends NoiseSecretStream {
-  readonly socket: ByteStream;
-
-  /** `rest`: bytes that came in after the last handshake message, already read from the socket. */
-  constructor(isInitiator: boolean, socket: ByteStream, handshake: HandshakeResult, rest?: Buffer) {
-    super(isInitiator, socket, { handshake, ...(rest === undefined || rest.length === 0 ? {} : { data: rest }) });
-    this.socket = socket;
-  }
-
-  /** The other side's Ed25519 public key (after the handshake). */
-  get remoteKey(): Buffer {
-    return this.remotePublicKey as Buffer;
-  }
-
-  /** Bytes written and not yet sent: ours, then the socket's. */
-  get writableLength(): number {
-    return (this._writableState?.buffered ?? 0) + this.socket.writableLength;
-  }
-
-  get remoteAddress(): string | undefined {
-    return this.socket.remoteAddress;
-  }
-
-  get remotePort(): number | undefined {
-    return this.socket.remotePort;
-  }
-
-  get localAddress(): string | undefined {
-    return this.socket.localAddress;
-  }
-
-  get localPort(): number | undefined {
-    return this.socket.localPort;
-  }
-
-  /** For FramedConnection, which takes any Duplex. */
-  asDuplex(): Duplex {
-    return this as unknown as Duplex;
-  }
+  /**
+   * Who works out our side of the handshake: by default an IdentityHandshake
+   * on this thread; an accepting side may hand in one from a HandshakePool.
+   */
+  handshake?: HandshakeSide;
 }
 
 /** A handshake message body with its 3-byte little-endian length in front. */
@@ -123,24 +65,34 @@ function unit(body: Buffer): Buffer {
  * NATTER_ERR_HANDSHAKE_FAILED (garbage, truncated, wrong sizes, a key that
  * does not verify, closed early), NATTER_ERR_CONNECTION_CLOSED (a socket
  * error) or NATTER_ERR_TIMEOUT; the socket is destroyed either way.
+ *
+ * The dialer's last handshake message is not written at once: it leaves
+ * with its stream header and its first records (HELLO, and the request
+ * after it) in one write, or after two turns of the event loop if nothing
+ * is written by then. The accepting side's stream header waits for its
+ * first record (the directory's HELLO goes with the answer to UP).
  */
 export function secureSocket(given: ByteStream, isInitiator: boolean, options: SecureOptions): Promise<SecureStream> {
-  // Writes cut to one record's worth: this channel's records travel inside another's when relayed.
-  const socket: ByteStream = asNodeDuplex(given, MAX_RECORD_PLAINTEXT);
+  // Another SecureStream (a relayed connection) has the semantics needed; other streams get Node's.
+  const socket: ByteStream = given instanceof SecureStream ? given : asNodeDuplex(given, MAX_RECORD_PLAINTEXT);
   const timeoutMs = options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
   return new Promise((resolve, reject) => {
     const guard = new RecordGuard(isInitiator ? 1 : 2);
-    const handshake = new IdentityHandshake(isInitiator, options.keyPair);
+    const handshake: HandshakeSide = options.handshake ?? new IdentityHandshake(isInitiator, options.keyPair);
     let isSettled = false;
     /** Handshake bytes received and not yet used (a message split over chunks). */
     let pending: Buffer | undefined;
-    const fail = (err: NatterError): void => {
-      if (isSettled) return;
+    const stop = (): void => {
       isSettled = true;
       clearTimeout(timer);
       socket.off('error', onError);
       socket.off('close', onClose);
       socket.off('data', onData);
+    };
+    const fail = (err: NatterError): void => {
+      if (isSettled) return;
+      stop();
+      handshake.abort?.();
       socket.destroy();
       reject(err);
     };
@@ -149,52 +101,72 @@ export function secureSocket(given: ByteStream, isInitiator: boolean, options: S
     // Every chunk goes through the guard first, then to the handshake.
     const onData = (chunk: Buffer): void => {
       const problem = guard.push(chunk);
-      if (problem === undefined) takeHandshakeBytes(chunk);
-      else fail(guardError(guard, problem));
+      if (problem !== undefined) fail(guardError(guard, problem));
+      else if (isWaiting) pending = pending === undefined ? Buffer.from(chunk) : Buffer.concat([pending, chunk]);
+      else takeHandshakeBytes(chunk);
     };
-    const takeHandshakeBytes = (chunk: Buffer): void => {
-      let buf = pending === undefined ? chunk : Buffer.concat([pending, chunk]);
+    /** True while a reply is worked on elsewhere (a pool thread): bytes that come meanwhile wait in `pending`. */
+    let isWaiting = false;
+    /** Sends the reply to a message, or finishes; true when the handshake is done. */
+    const answered = (reply: Buffer | undefined, rest: Buffer): boolean => {
+      const result = handshake.result;
+      if (result !== undefined) {
+        finish(result, rest, reply === undefined ? undefined : unit(reply));
+        return true;
+      }
+      if (reply !== undefined) socket.write(unit(reply));
+      return false;
+    };
+    const takeHandshakeBytes = (chunk: Buffer | undefined): void => {
+      let buf = pending === undefined ? (chunk ?? EMPTY) : chunk === undefined ? pending : Buffer.concat([pending, chunk]);
       pending = undefined;
-      // Bounded by the chunk: each pass takes one whole message (the guard has checked its length).
-      while (!isSettled && buf.length >= LENGTH_BYTES) {
+      // Bounded by the bytes held: each pass takes one whole message (the guard has checked its length).
+      while (!isSettled && !isWaiting && buf.length >= LENGTH_BYTES) {
         const end = LENGTH_BYTES + buf.readUIntLE(0, LENGTH_BYTES);
         if (buf.length < end) break;
-        let reply: Buffer | undefined;
+        let answer: Buffer | undefined | Promise<Buffer | undefined>;
         try {
-          reply = handshake.receive(buf.subarray(LENGTH_BYTES, end));
+          answer = handshake.receive(buf.subarray(LENGTH_BYTES, end));
         } catch (err) {
           fail(isNatterError(err) ? err : handshakeError(err as Error));
           return;
         }
         buf = buf.subarray(end);
-        const result = handshake.result;
-        // The initiator's last message leaves with the record layer's header and the first records.
-        if (result !== undefined) holdWrites(socket);
-        if (reply !== undefined) socket.write(unit(reply));
-        if (result !== undefined) {
-          finish(result, buf);
+        if (answer instanceof Promise) {
+          isWaiting = true;
+          answer.then(
+            (reply) => {
+              isWaiting = false;
+              if (isSettled) return;
+              const rest = Buffer.concat([buf, pending ?? EMPTY]);
+              pending = undefined;
+              if (!answered(reply, rest)) takeHandshakeBytes(rest);
+            },
+            (err: unknown) => {
+              isWaiting = false;
+              fail(isNatterError(err) ? err : handshakeError(err as Error));
+            },
+          );
+          // What follows the message, and what comes meanwhile, waits for the answer.
+          buf = Buffer.from(buf);
           return;
         }
+        if (answered(answer, buf)) return;
       }
       if (buf.length > 0) pending = Buffer.from(buf);
     };
-    const finish = (result: HandshakeResult, rest: Buffer): void => {
-      isSettled = true;
-      clearTimeout(timer);
-      socket.off('error', onError);
-      socket.off('close', onClose);
-      socket.off('data', onData);
-      // Held until the record layer listens (it resumes the socket when read): what arrives meanwhile waits.
+    const finish = (result: HandshakeResult, rest: Buffer, last: Buffer | undefined): void => {
+      stop();
+      // Held until the stream's reader listens (that resumes it): what arrives meanwhile waits.
       socket.pause();
       // The record layer takes the socket from here, starting with whatever followed the last handshake message.
-      const stream = new SecureStream(isInitiator, socket, result, rest);
-      // For the stream's whole life: an error can still come now (the write of
-      // the last handshake message meeting a peer that died), before whoever
-      // takes the stream listens, or after they let go of it; unheard, it
-      // would end the process. Whoever takes the stream hears of it by its close.
-      stream.on('error', () => {});
-      // Attached before the record layer's own listener, which it adds on the next tick.
-      socket.on('data', guardRecords(socket, guard, stream));
+      // An error that comes before whoever takes the stream listens (the
+      // write of the last handshake message meeting a peer that died), or
+      // after they let go of it, is not thrown: SecureStream emits 'error'
+      // only to a listener. Whoever takes the stream hears of it by its close.
+      const stream = new SecureStream(socket, result, isInitiator, { rest, before: last });
+      // The other side waits for our last handshake message: it goes within two turns, with or without records.
+      if (last !== undefined) setImmediate(() => setImmediate(() => stream.flushHead()));
       resolve(stream);
     };
     const timer = setTimeout(() => fail(new NatterError(ERROR_CODES.TIMEOUT, `no Noise handshake within ${timeoutMs} ms`)), timeoutMs);
@@ -209,36 +181,8 @@ export function secureSocket(given: ByteStream, isInitiator: boolean, options: S
   });
 }
 
-/**
- * Holds the socket's writes back until the event loop has turned twice, so
- * that the last handshake message, the record layer's header and the first
- * records (HELLO and what follows it, which FramedConnection flushes from
- * setImmediate) leave in one write instead of three or four.
- */
-function holdWrites(socket: ByteStream): void {
-  if (typeof socket.cork !== 'function') return;
-  socket.cork();
-  setImmediate(() => setImmediate(() => socket.uncork()));
-}
-
 function guardError(guard: RecordGuard, problem: string): NatterError {
   return new NatterError(guard.handshakeLeft > 0 ? ERROR_CODES.HANDSHAKE_FAILED : ERROR_CODES.FRAME_TOO_LARGE, problem);
-}
-
-/**
- * After the handshake: the guard keeps reading every length, and cuts the
- * stream off synchronously, so that the record layer, which reads the same
- * chunk right after, finds it destroying before it allocates anything. The
- * listener holds the guard and the stream only, nothing of the handshake.
- */
-function guardRecords(socket: ByteStream, guard: RecordGuard, stream: SecureStream): (chunk: Buffer) => void {
-  const onData = (chunk: Buffer): void => {
-    const problem = guard.push(chunk);
-    if (problem === undefined) return;
-    socket.off('data', onData);
-    stream.destroy(guardError(guard, problem));
-  };
-  return onData;
 }
 
 function handshakeError(err: Error): NatterError {

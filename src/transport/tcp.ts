@@ -4,12 +4,11 @@
  * absolute deadline; and the accepting side's handshake.
  */
 import { isIPv6, connect as netConnect, type Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
-import type { EventEmitter } from 'node:events';
 import { ERROR_CODES, NatterError, isNatterError } from '../errors.ts';
-import type { Message } from '../protocol/messages.ts';
 import { FramedConnection, type FramedConnectionOptions } from './framed-connection.ts';
-import { MAX_RECORD_PLAINTEXT, secureSocket, type ByteStream, type KeyPair, type SecureStream } from './secure.ts';
+import type { ByteStream } from './byte-stream.ts';
+import type { HandshakeSide } from './handshake.ts';
+import { MAX_RECORD_PLAINTEXT, secureSocket, type KeyPair, type SecureStream } from './secure.ts';
 
 export interface DialOptions extends FramedConnectionOptions {
   host: string;
@@ -57,7 +56,7 @@ export async function dial(options: DialOptions): Promise<FramedConnection> {
   const { stream: given, ...connOptions } = rest;
   const startedAt = performance.now();
   const socket = given ?? openSocket(host, port, localAddress, localPort, connectTimeoutMs);
-  let stream: Duplex = socket;
+  let stream: ByteStream = socket;
   if (keyPair !== undefined) {
     const secure = await secureSocket(socket, true, { keyPair, handshakeTimeoutMs: timeoutMs, ...(initial === undefined ? {} : { initial }) });
     try {
@@ -66,7 +65,7 @@ export async function dial(options: DialOptions): Promise<FramedConnection> {
       secure.destroy();
       throw isNatterError(err) ? err : new NatterError(ERROR_CODES.INTERNAL, String(err), { cause: err });
     }
-    stream = secure.asDuplex();
+    stream = secure;
     connOptions.maxWriteBytes = MAX_RECORD_PLAINTEXT;
   }
   const conn = new FramedConnection(stream, connOptions);
@@ -78,7 +77,7 @@ export async function dial(options: DialOptions): Promise<FramedConnection> {
     timer.unref();
     const onReady = (): void => {
       cleanup();
-      holdEarlyMessages(conn);
+      conn.holdEarlyMessages();
       resolve(conn);
     };
     const onClose = (err: NatterError | undefined): void => {
@@ -93,35 +92,6 @@ export async function dial(options: DialOptions): Promise<FramedConnection> {
     conn.on('ready', onReady);
     conn.on('close', onClose);
   });
-}
-
-/**
- * Frames that come right behind the HELLO, in the same packet (a refusal's
- * ERROR: "the directory is full"), are read before whoever dialed has the
- * connection and can listen. They are kept, and handed to the first
- * 'message' listener as soon as it is added; if none is added by the next
- * turn of the event loop, they are dropped, as frames nobody listens to are.
- */
-function holdEarlyMessages(conn: FramedConnection): void {
-  const early: Message[] = [];
-  const keep = (msg: Message): void => void early.push(msg);
-  conn.on('message', keep);
-  // 'newListener' is every emitter's own event, outside the typed map.
-  const emitter = conn as unknown as EventEmitter;
-  const stop = (): void => {
-    emitter.off('newListener', onListener);
-    conn.off('message', keep);
-  };
-  const onListener = (event: string | symbol): void => {
-    if (event !== 'message') return;
-    stop();
-    // Called before the new listener is in place: hand them over once it is.
-    queueMicrotask(() => {
-      for (const msg of early.splice(0)) conn.emit('message', msg);
-    });
-  };
-  emitter.on('newListener', onListener);
-  setImmediate(stop);
 }
 
 /** A TCP connection to host:port, from a chosen local port if asked, given up after connectTimeoutMs if asked. */
@@ -149,18 +119,21 @@ function openSocket(host: string, port: number, localAddress: string | undefined
 /**
  * The accepting side's handshake on a new socket. Resolves with the
  * encrypted stream (and the options FramedConnection needs for it); rejects
- * like secureSocket, with the socket destroyed.
+ * like secureSocket, with the socket destroyed. `handshake`: our side of it
+ * worked out elsewhere (HandshakePool.responder()).
  */
 export async function acceptSecure(
   socket: ByteStream,
   keyPair: KeyPair,
   handshakeTimeoutMs?: number,
   initial?: Buffer,
+  handshake?: HandshakeSide,
 ): Promise<{ stream: SecureStream; connOptions: { maxWriteBytes: number } }> {
   const stream = await secureSocket(socket, false, {
     keyPair,
     ...(handshakeTimeoutMs === undefined ? {} : { handshakeTimeoutMs }),
     ...(initial === undefined ? {} : { initial }),
+    ...(handshake === undefined ? {} : { handshake }),
   });
   return { stream, connOptions: { maxWriteBytes: MAX_RECORD_PLAINTEXT } };
 }

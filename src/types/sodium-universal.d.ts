@@ -13,8 +13,23 @@ declare module 'sodium-universal' {
     crypto_sign_detached(signature: Uint8Array, message: Uint8Array, secretKey: Uint8Array): void;
     /** True when `signature` is `publicKey`'s signature of `message`. */
     crypto_sign_verify_detached(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean;
-    /** BLAKE2b of `input` into `output` (16 to 64 bytes), keyed when `key` is given. */
-    crypto_generichash(output: Uint8Array, input: Uint8Array, key?: Uint8Array): void;
+    /** BLAKE2b of `input` into `output` (16 to 64 bytes), keyed with `key` (16 to 64 bytes) when given. */
+    crypto_generichash(output: Uint8Array, input: Uint8Array, key?: Uint8Array | null): void;
+    /** Starts a push state (52 bytes) with `key` (32 bytes); writes the 24-byte header the other side starts its pull state from. */
+    crypto_secretstream_xchacha20poly1305_init_push(state: Uint8Array, header: Uint8Array, key: Uint8Array): void;
+    /** Starts a pull state from the other side's header and the same key. */
+    crypto_secretstream_xchacha20poly1305_init_pull(state: Uint8Array, header: Uint8Array, key: Uint8Array): void;
+    /** Seals `m` into `c` (m.length + ABYTES bytes) with `tag`; `m` may lie at `c`'s second byte (in place). */
+    crypto_secretstream_xchacha20poly1305_push(state: Uint8Array, c: Uint8Array, m: Uint8Array, ad: Uint8Array | null, tag: number): number;
+    /** Opens `c` into `m` (c.length - ABYTES bytes) and writes its tag into `tag` (1 byte); throws when `c` does not authenticate. */
+    crypto_secretstream_xchacha20poly1305_pull(state: Uint8Array, m: Uint8Array, tag: Uint8Array, c: Uint8Array, ad: Uint8Array | null): number;
+    readonly crypto_secretstream_xchacha20poly1305_ABYTES: number;
+    readonly crypto_secretstream_xchacha20poly1305_HEADERBYTES: number;
+    readonly crypto_secretstream_xchacha20poly1305_KEYBYTES: number;
+    readonly crypto_secretstream_xchacha20poly1305_STATEBYTES: number;
+    readonly crypto_secretstream_xchacha20poly1305_TAG_MESSAGE: number;
+    /** Overwrites `buf` with zeros (in a way the compiler does not optimise away). */
+    sodium_memzero(buf: Uint8Array): void;
   }
 
   const sodium: Sodium;

@@ -29,7 +29,7 @@ it('a stalled stdout makes natter stop reading peers; a flooding peer is held ba
     // Each a new message (its own id): copies of one would be dropped, not shown, and fill nothing.
     const text = 'f'.repeat(4000);
     let n = 0;
-    const nextFrame = (): Buffer => encodeMessage(textMsg(text, (n++).toString(16).padStart(32, '0')));
+    const nextFrame = (): Buffer => encodeMessage(textMsg(text, Buffer.from((n++).toString(16).padStart(32, '0'), 'hex')));
     const LIMIT = 64 * 1024 * 1024; // bounded: without backpressure this much would be taken in
     let sent = 0;
     let isBlocked = false;

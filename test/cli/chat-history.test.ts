@@ -73,9 +73,9 @@ it("/history keeps the order things happened here, with this machine's times, wh
   term.line('amy', 'bob/what time is it?');
   const question = await bob.next();
   assert.equal(question.type, 'TEXT');
-  bob.send({ type: 'RCPT', id: (question as { id: string }).id });
+  bob.send({ type: 'RCPT', id: (question as { id: Uint8Array }).id });
   const lag = 2 * 3_600_000;
-  bob.send({ type: 'TEXT', id: 'ab'.repeat(16), ts: Date.now() - lag, text: 'half past' });
+  bob.send({ type: 'TEXT', id: Buffer.from('ab'.repeat(16), 'hex'), ts: Date.now() - lag, text: 'half past' });
   await term.until('amy', (s) => s.includes('Message from bob: half past'), 'the answer');
   term.line('amy', '/history bob');
   const screen = await term.until('amy', (s) => /\d\d:\d\d bob: half past/.test(s), '/history');

@@ -28,7 +28,7 @@ import { once } from 'node:events';
 import { rmSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
-import type { Duplex } from 'node:stream';
+import type { ByteStream } from '../../src/transport/byte-stream.ts';
 import { after, before, describe, it } from 'node:test';
 import { keyPairFromSeed, secureSocket, type KeyPair } from '../../src/transport/secure.ts';
 import { BIN, childEnv } from '../helpers/cli.ts';
@@ -72,7 +72,7 @@ function newKeyPair(): KeyPair {
  * read per test).
  */
 class Wire {
-  readonly stream: Duplex;
+  readonly stream: ByteStream;
   readonly keyPair: KeyPair;
   /** The key the directory proved in the handshake. */
   readonly remoteKey: Buffer;
@@ -82,7 +82,7 @@ class Wire {
   #isClosed = false;
   readonly #closed: Promise<void>;
 
-  constructor(stream: Duplex, keyPair: KeyPair, remoteKey: Buffer) {
+  constructor(stream: ByteStream, keyPair: KeyPair, remoteKey: Buffer) {
     this.stream = stream;
     this.keyPair = keyPair;
     this.remoteKey = remoteKey;
@@ -287,7 +287,7 @@ async function rawSocket(d: Directory): Promise<Socket> {
 async function openOn(d: Directory, options: { hello?: boolean; keyPair?: KeyPair } = {}): Promise<Wire> {
   const keyPair = options.keyPair ?? newKeyPair();
   const secure = await secureSocket(connect({ host: d.host, port: d.port }), true, { keyPair });
-  const wire = new Wire(secure.asDuplex(), keyPair, secure.remoteKey);
+  const wire = new Wire(secure, keyPair, secure.remoteKey);
   wires.push(wire);
   if (options.hello ?? true) {
     wire.send(HELLO);

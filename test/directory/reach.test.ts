@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { createServer, type AddressInfo, type Server } from 'node:net';
-import type { Duplex } from 'node:stream';
+import type { ByteStream } from '../../src/transport/byte-stream.ts';
 import { afterEach, describe, it } from 'node:test';
 import { DirectoryServer } from '../../src/directory/server.ts';
 import type { DirectoryOptions } from '../../src/directory/options.ts';
@@ -64,7 +64,7 @@ async function until(cond: () => boolean, what: string, timeoutMs = 3_000): Prom
 }
 
 /** Reads from `stream` until `n` bytes have come; resolves with them. */
-function read(stream: Duplex, n: number, first: Buffer = Buffer.alloc(0)): Promise<Buffer> {
+function read(stream: ByteStream, n: number, first: Buffer = Buffer.alloc(0)): Promise<Buffer> {
   const chunks: Buffer[] = first.length > 0 ? [first] : [];
   let got = first.length;
   return new Promise((resolve, reject) => {

@@ -6,7 +6,6 @@
  * CALL names, which must prove the directory's key.
  */
 import assert from 'node:assert/strict';
-import type { Duplex } from 'node:stream';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { DirectoryServer } from '../../src/directory/server.ts';
 import type { DirectoryOptions } from '../../src/directory/options.ts';
@@ -19,6 +18,7 @@ import { RELAY_JOIN_MS } from '../../src/peer/links/paths.ts';
 import { PeerNode } from '../../src/peer/peer-node.ts';
 import type { CallMessage } from '../../src/protocol/messages.ts';
 import type { KeyPair } from '../../src/transport/secure.ts';
+import type { ByteStream } from '../../src/transport/byte-stream.ts';
 import { newKeyPair } from '../helpers/raw-client.ts';
 import { hasRedisServer, RedisServer } from '../helpers/redis-server.ts';
 
@@ -79,7 +79,7 @@ async function until(cond: () => boolean, what: string, timeoutMs = 5_000): Prom
   }
 }
 
-function read(stream: Duplex, n: number, first: Buffer): Promise<string> {
+function read(stream: ByteStream, n: number, first: Buffer): Promise<string> {
   const chunks = [first];
   let got = first.length;
   return new Promise((resolve) => {
@@ -93,6 +93,8 @@ function read(stream: Duplex, n: number, first: Buffer): Promise<string> {
       done();
     };
     stream.on('data', onData);
+    // A detached stream is paused (ByteStream): reading starts it again.
+    stream.resume();
   });
 }
 

@@ -7,7 +7,7 @@ import { DirectoryServer } from '../../src/directory/server.ts';
 import type { DirectoryOptions } from '../../src/directory/options.ts';
 import { ERROR_CODES, NatterError } from '../../src/errors.ts';
 import { encodeMessage } from '../../src/protocol/codec.ts';
-import type { Message } from '../../src/protocol/messages.ts';
+import { PROTOCOL_VERSION, type Message } from '../../src/protocol/messages.ts';
 import { FramedConnection } from '../../src/transport/framed-connection.ts';
 import { DirectoryClient } from '../../src/discovery/directory-client.ts';
 import { fingerprint } from '../../src/transport/identity.ts';
@@ -57,6 +57,15 @@ describe('directory: UP', () => {
     assert.equal(ack.type, 'ACK');
     assert.ok(ack.type === 'ACK' && ack.port >= 52_000 && ack.port <= 52_010);
     assert.ok(ack.type === 'ACK' && ack.aliveIntervalMs === 1_234);
+  });
+
+  it('answers HELLO and UP that come in one segment with the last handshake message (as load tools send them)', async () => {
+    const { client } = await start();
+    const eager = await client({ hello: false });
+    // The dialer's last handshake message is held for its first write: all of it leaves at once.
+    eager.sendBytes(Buffer.concat([encodeMessage({ type: 'HELLO', version: PROTOCOL_VERSION }), encodeMessage({ type: 'UP', name: 'eager', ip: '', port: 0 })]));
+    assert.equal((await eager.next()).type, 'HELLO');
+    assert.equal((await eager.next()).type, 'ACK');
   });
 
   it('an unspecified IP means the address the directory sees; a given IP is kept', async () => {
@@ -181,6 +190,39 @@ describe('directory: names bound to keys', () => {
       assert.deepEqual((await good.who()).map((p) => p.name), ['good']);
     }
     assert.equal(server.counters.handshakeFailures, 4);
+  });
+});
+
+describe('directory: handshakes on worker threads', () => {
+  it('registers clients whose handshakes ran on its threads, each bound to the key it proved', async () => {
+    const { client } = await start({ handshakeThreads: 2 });
+    const clients = await Promise.all(Array.from({ length: 8 }, () => client()));
+    await Promise.all(clients.map((c, i) => c.up(`t${i}`)));
+    const listed = await (clients[0] as RawClient).who();
+    assert.deepEqual(listed.map((p) => p.name).sort(), clients.map((_, i) => `t${i}`).sort());
+    for (const [i, c] of clients.entries()) assert.deepEqual(listed.find((p) => p.name === `t${i}`)?.key, c.keyPair.publicKey);
+  });
+
+  it('fails garbage and handshakes cut off at the deadline there too, and keeps serving', async () => {
+    const { server, port, client } = await start({ handshakeThreads: 1, handshakeTimeoutMs: 200 });
+    // Half a handshake: the first message, then silence until the deadline.
+    const stalled = await rawConnect(port);
+    stalled.on('error', () => {});
+    stalled.resume(); // reading, so that the directory's close is seen
+    stalled.write(Buffer.concat([Buffer.from([32, 0, 0]), Buffer.alloc(32, 9)]));
+    const garbage = await rawConnect(port);
+    garbage.on('error', () => {});
+    garbage.write(Buffer.from([5, 0, 0, 1, 2, 3, 4, 5]));
+    await Promise.all([once(stalled, 'close'), once(garbage, 'close')]);
+    assert.equal(server.counters.handshakeFailures, 2);
+    const good = await client();
+    assert.equal((await good.up('good')).type, 'ACK');
+  });
+
+  it('refuses a number of threads that is not a whole number from 0 to 64', () => {
+    for (const handshakeThreads of [-1, 1.5, 65]) {
+      assert.throws(() => new DirectoryServer({ handshakeThreads }), (err) => err instanceof NatterError && err.code === ERROR_CODES.INVALID_ARGUMENT);
+    }
   });
 });
 

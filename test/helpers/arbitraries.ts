@@ -21,8 +21,8 @@ const bytesArb = (max: number) => fc.uint8Array({ maxLength: max }).map((a) => B
 export const keyArb = fc.uint8Array({ minLength: KEY_BYTES, maxLength: KEY_BYTES }).map((a) => Buffer.from(a));
 const rec = <T extends Record<string, unknown>>(model: { [K in keyof T]: fc.Arbitrary<T[K]> }) =>
   fc.record(model, { noNullPrototype: true });
-/** A message id as TEXT and RCPT carry it: 16 bytes, 32 lower-case hex digits here. */
-const idArb = fc.uint8Array({ minLength: 16, maxLength: 16 }).map((a) => Buffer.from(a).toString('hex'));
+/** A message id as TEXT and RCPT carry it: 16 bytes. */
+const idArb = fc.uint8Array({ minLength: 16, maxLength: 16 }).map((a) => Buffer.from(a));
 const codeArb = fc.stringMatching(/^[A-Z0-9_]{1,64}$/);
 
 export const messageArb: fc.Arbitrary<Message> = fc.oneof(
@@ -61,7 +61,7 @@ export const messageArb: fc.Arbitrary<Message> = fc.oneof(
   rec({ type: fc.constant('TEXT' as const), id: idArb, ts: fc.maxSafeNat(), text: textArb(4096) }),
   rec({ type: fc.constant('RCPT' as const), id: idArb }),
   rec({ type: fc.constant('RITEMS' as const), items: fc.array(bytesArb(300), { minLength: 1, maxLength: 20 }) }),
-  rec({ type: fc.constant('RHAVE' as const), room: idArb, isAsking: fc.boolean(), have: fc.array(rec({ key: keyArb, seq: u32Arb }), { maxLength: 40 }) }),
+  rec({ type: fc.constant('RHAVE' as const), room: idArb.map((b) => b.toString('hex')), isAsking: fc.boolean(), have: fc.array(rec({ key: keyArb, seq: u32Arb }), { maxLength: 40 }) }),
   fc.constant({ type: 'END' as const }),
   rec({ type: fc.constant('PING' as const), nonce: u32Arb }),
   rec({ type: fc.constant('PONG' as const), nonce: u32Arb }),

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
-import type { Duplex } from 'node:stream';
+import type { ByteStream } from '../../src/transport/byte-stream.ts';
 import { keyPairFromSeed, secureSocket, type KeyPair } from '../../src/transport/secure.ts';
 import { encodeMessage } from '../../src/protocol/codec.ts';
 import { FrameDecoder } from '../../src/protocol/decoder.ts';
@@ -18,7 +18,7 @@ export function newKeyPair(): KeyPair {
 
 export class RawClient {
   /** The plaintext side of the encrypted stream: what natter frames are written to. */
-  readonly socket: Duplex;
+  readonly socket: ByteStream;
   readonly keyPair: KeyPair;
   /** The other side's proven key. */
   readonly remoteKey: Buffer;
@@ -28,7 +28,7 @@ export class RawClient {
   #isClosed = false;
   readonly #closed: Promise<void>;
 
-  private constructor(socket: Duplex, keyPair: KeyPair, remoteKey: Buffer) {
+  private constructor(socket: ByteStream, keyPair: KeyPair, remoteKey: Buffer) {
     this.socket = socket;
     this.keyPair = keyPair;
     this.remoteKey = remoteKey;
@@ -58,7 +58,7 @@ export class RawClient {
     const tcp = connect({ host: options.host ?? '127.0.0.1', port, ...(options.localAddress ? { localAddress: options.localAddress } : {}) });
     const keyPair = options.keyPair ?? newKeyPair();
     const secure = await secureSocket(tcp, true, { keyPair });
-    const client = new RawClient(secure.asDuplex(), keyPair, secure.remoteKey);
+    const client = new RawClient(secure, keyPair, secure.remoteKey);
     if (options.hello ?? true) {
       client.send({ type: 'HELLO', version: PROTOCOL_VERSION });
       const hello = await client.next();

@@ -174,7 +174,7 @@ describe('delivery', () => {
     const client = await RawClient.connect(bobPort, { keyPair: aliceKeys });
     client.send({ type: 'CONN', name: 'alice', ip: '127.0.0.1', port: 9 });
     assert.equal((await client.next()).type, 'RESP');
-    const oldId = (ofType(bob1.events, 'message')[0]?.[3] as { id: string }).id;
+    const oldId = Buffer.from((ofType(bob1.events, 'message')[0]?.[3] as { id: string }).id, 'hex');
     client.send({ type: 'TEXT', id: oldId, ts: Date.now(), text: 'first' });
     assert.deepEqual(await client.next(), { type: 'RCPT', id: oldId }, 'a copy is acknowledged again');
     await new Promise((r) => setTimeout(r, 50));
@@ -189,7 +189,7 @@ describe('delivery', () => {
     const port = book.entries.get('bob')?.port as number;
     const keyPair = newKeyPair();
     book.entries.set('carol', { name: 'carol', ip: '127.0.0.1', port: 9 });
-    const id = 'a1'.repeat(16);
+    const id = Buffer.from('a1'.repeat(16), 'hex');
     for (let round = 0; round < 2; round++) {
       const c = await RawClient.connect(port, { keyPair });
       c.send({ type: 'CONN', name: 'carol', ip: '127.0.0.1', port: 9 });
@@ -202,13 +202,34 @@ describe('delivery', () => {
     assert.deepEqual(texts(bob.events), ['once only']);
   });
 
+  it('messages that come in one read are recorded together and shown in order, before an END that follows them', async () => {
+    const book = new Book();
+    const dir = dataDir();
+    const bob = await start(book, 'bob', { store: openStore(dir) });
+    const order: string[] = [];
+    bob.node.on('message', (_from, text) => order.push(`message ${text}`));
+    bob.node.on('ended', (peer) => order.push(`ended ${peer}`));
+    const port = book.entries.get('bob')?.port as number;
+    book.entries.set('erin', { name: 'erin', ip: '127.0.0.1', port: 9 });
+    const c = await RawClient.connect(port, { keyPair: newKeyPair() });
+    c.send({ type: 'CONN', name: 'erin', ip: '127.0.0.1', port: 9 });
+    assert.equal((await c.next()).type, 'RESP');
+    const ids = [1, 2, 3].map((i) => Buffer.alloc(16, i));
+    c.sendBytes(Buffer.concat([...ids.map((id, i) => encodeMessage({ type: 'TEXT', id, ts: i, text: `t${i}` })), encodeMessage({ type: 'END' })]));
+    for (const id of ids) assert.deepEqual(await c.next(), { type: 'RCPT', id });
+    await until(() => order.length === 4, 'the messages and the end');
+    assert.deepEqual(order, ['message t0', 'message t1', 'message t2', 'ended erin']);
+    assert.deepEqual(bob.node.history('erin', 10).map((h) => h.text), ['t0', 't1', 't2']);
+    c.destroy();
+  });
+
   it('a frame cut short by a sender that dies is never shown; the whole message sent again is, once', async () => {
     const book = new Book();
     const bob = await start(book, 'bob', { store: openStore(dataDir()) });
     const port = book.entries.get('bob')?.port as number;
     const keyPair = newKeyPair();
     book.entries.set('dave', { name: 'dave', ip: '127.0.0.1', port: 9 });
-    const id = 'b2'.repeat(16);
+    const id = Buffer.from('b2'.repeat(16), 'hex');
     const frame = encodeMessage({ type: 'TEXT', id, ts: 2, text: 'cut in the middle of this sentence' });
     for (const cut of [3, 5, 20, frame.length - 1]) {
       const c = await RawClient.connect(port, { keyPair });
@@ -242,7 +263,7 @@ describe('delivery', () => {
     // The fake's store refuses to record anything: nothing is shown or acknowledged, and it drops the connection.
     fake.on('problem', () => {});
     fake.on('message', (_f, t) => seen.push(t));
-    (fake.store as MemoryMessageStore).received = () => {
+    (fake.store as MemoryMessageStore).commit = () => {
       throw new NatterError(ERROR_CODES.STORAGE_FAILED, 'disk full');
     };
     await alice.node.send('bob', 'm1');

@@ -265,7 +265,7 @@ describe('peer: a flooding friend', () => {
     assert.deepEqual(await flooder.next(), { type: 'RESP', accept: true, reason: '' });
     const since = Date.now();
     // 3,000 messages at once, in records of a reasonable size.
-    const frames = Buffer.concat(Array.from({ length: 3_000 }, (_, i) => encodeMessage({ type: 'TEXT', id: i.toString(16).padStart(32, '0'), ts: Date.now(), text: `flood ${i}` })));
+    const frames = Buffer.concat(Array.from({ length: 3_000 }, (_, i) => encodeMessage({ type: 'TEXT', id: Buffer.from(i.toString(16).padStart(32, '0'), 'hex'), ts: Date.now(), text: `flood ${i}` })));
     for (let at = 0; at < frames.length; at += 32_768) flooder.sendBytes(frames.subarray(at, at + 32_768));
     // bob's messages go through meanwhile.
     for (let i = 0; i < 20; i++) await bob.send('alice', `bob ${i}`);
@@ -292,7 +292,7 @@ describe('peer: a flooding friend', () => {
     cleanup.push(() => flooder.destroy());
     flooder.send({ type: 'CONN', name: 'flood', ip: '', port: 1 });
     assert.deepEqual(await flooder.next(), { type: 'RESP', accept: true, reason: '' });
-    const frames = Buffer.concat(Array.from({ length: 3_000 }, (_, i) => encodeMessage({ type: 'TEXT', id: i.toString(16).padStart(32, '0'), ts: Date.now(), text: `flood ${i}` })));
+    const frames = Buffer.concat(Array.from({ length: 3_000 }, (_, i) => encodeMessage({ type: 'TEXT', id: Buffer.from(i.toString(16).padStart(32, '0'), 'hex'), ts: Date.now(), text: `flood ${i}` })));
     for (let at = 0; at < frames.length; at += 32_768) flooder.sendBytes(frames.subarray(at, at + 32_768));
     await until(() => order.length > 10, 'the flood to start');
     for (let i = 0; i < 5; i++) await bob.send('alice', `bob ${i}`);

@@ -68,7 +68,7 @@ async function deafPeer(): Promise<{ port: number; texts: string[] }> {
   const keyPair = newKeyPair();
   const server = createServer((socket) => {
     acceptSecure(socket, keyPair, 5_000).then(({ stream, connOptions }) => {
-      const conn = new FramedConnection(stream.asDuplex(), { ...connOptions, hello: 'answer' });
+      const conn = new FramedConnection(stream, { ...connOptions, hello: 'answer' });
       conn.on('message', (msg) => {
         if (msg.type === 'CONN') conn.send({ type: 'RESP', accept: true, reason: '' });
         if (msg.type === 'TEXT') texts.push(msg.text);

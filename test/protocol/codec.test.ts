@@ -11,7 +11,7 @@ import { byteByByte, cutAt, decodeAll } from '../helpers/split.ts';
 import { FIXED_ID, FIXED_TS, textMsg } from '../helpers/messages.ts';
 
 /** TEXT's id and time fields, as the raw payloads below start with them. */
-const ID_AND_TIME = Buffer.concat([Buffer.from(FIXED_ID, 'hex'), Buffer.from(BigInt(FIXED_TS).toString(16).padStart(16, '0'), 'hex')]);
+const ID_AND_TIME = Buffer.concat([FIXED_ID, Buffer.from(BigInt(FIXED_TS).toString(16).padStart(16, '0'), 'hex')]);
 
 function hasCode(code: NatterErrorCode) {
   return (err: unknown) => {
@@ -200,8 +200,9 @@ describe('malformed payloads', () => {
 
 describe('encoder refuses what it cannot send', () => {
   const cases: [string, Message, NatterErrorCode][] = [
-    ['a message id of 31 hex digits', { type: 'TEXT', id: FIXED_ID.slice(1), ts: 0, text: 'x' }, ERROR_CODES.MALFORMED],
-    ['a message id in upper case', { type: 'RCPT', id: FIXED_ID.toUpperCase() }, ERROR_CODES.MALFORMED],
+    ['a message id of 15 bytes', { type: 'TEXT', id: FIXED_ID.subarray(1), ts: 0, text: 'x' }, ERROR_CODES.MALFORMED],
+    ['a message id of 17 bytes', { type: 'RCPT', id: Buffer.concat([FIXED_ID, Buffer.alloc(1)]) }, ERROR_CODES.MALFORMED],
+    ['a message id in hex digits', { type: 'RCPT', id: FIXED_ID.toString('hex') as unknown as Uint8Array }, ERROR_CODES.MALFORMED],
     ['a negative time', { type: 'TEXT', id: FIXED_ID, ts: -1, text: 'x' }, ERROR_CODES.MALFORMED],
     ['a time past 2^53-1', { type: 'TEXT', id: FIXED_ID, ts: 2 ** 53, text: 'x' }, ERROR_CODES.MALFORMED],
     ['a fractional time', { type: 'TEXT', id: FIXED_ID, ts: 1.5, text: 'x' }, ERROR_CODES.MALFORMED],
@@ -230,10 +231,10 @@ describe('encoder refuses what it cannot send', () => {
     ['RITEMS with no item', { type: 'RITEMS', items: [] }, ERROR_CODES.MALFORMED],
     ['RITEMS with 1,025 items', { type: 'RITEMS', items: Array.from({ length: 1025 }, () => Buffer.alloc(1)) }, ERROR_CODES.MALFORMED],
     ['RITEMS too large for a frame', { type: 'RITEMS', items: [Buffer.alloc(65_530)] }, ERROR_CODES.FRAME_TOO_LARGE],
-    ['an RHAVE room id of 31 hex digits', { type: 'RHAVE', room: FIXED_ID.slice(1), isAsking: false, have: [] }, ERROR_CODES.MALFORMED],
-    ['an RHAVE of 256 authors', { type: 'RHAVE', room: FIXED_ID, isAsking: false, have: Array.from({ length: 256 }, () => ({ key: KEY, seq: 1 })) }, ERROR_CODES.MALFORMED],
-    ['an RHAVE key of 31 bytes', { type: 'RHAVE', room: FIXED_ID, isAsking: true, have: [{ key: Buffer.alloc(31), seq: 1 }] }, ERROR_CODES.MALFORMED],
-    ['an RHAVE seq over 32 bits', { type: 'RHAVE', room: FIXED_ID, isAsking: true, have: [{ key: KEY, seq: 2 ** 32 }] }, ERROR_CODES.MALFORMED],
+    ['an RHAVE room id of 31 hex digits', { type: 'RHAVE', room: FIXED_ID.toString('hex').slice(1), isAsking: false, have: [] }, ERROR_CODES.MALFORMED],
+    ['an RHAVE of 256 authors', { type: 'RHAVE', room: FIXED_ID.toString('hex'), isAsking: false, have: Array.from({ length: 256 }, () => ({ key: KEY, seq: 1 })) }, ERROR_CODES.MALFORMED],
+    ['an RHAVE key of 31 bytes', { type: 'RHAVE', room: FIXED_ID.toString('hex'), isAsking: true, have: [{ key: Buffer.alloc(31), seq: 1 }] }, ERROR_CODES.MALFORMED],
+    ['an RHAVE seq over 32 bits', { type: 'RHAVE', room: FIXED_ID.toString('hex'), isAsking: true, have: [{ key: KEY, seq: 2 ** 32 }] }, ERROR_CODES.MALFORMED],
   ];
   for (const [title, msg, code] of cases) {
     it(`${title}: ${code}`, () => assert.throws(() => encodeMessage(msg), hasCode(code)));

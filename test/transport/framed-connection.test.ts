@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
 import { after, describe, it } from 'node:test';
 import type { Socket } from 'node:net';
 import { Duplex } from 'node:stream';
@@ -10,7 +9,7 @@ import { PROTOCOL_VERSION, type Message } from '../../src/protocol/messages.ts';
 import { FramedConnection } from '../../src/transport/framed-connection.ts';
 import { dial } from '../../src/transport/tcp.ts';
 import { collect, rawConnect, startServer, type TestServer } from '../helpers/net.ts';
-import { textMsg } from '../helpers/messages.ts';
+import { textMsg, nextMessage } from '../helpers/messages.ts';
 
 const HELLO = encodeMessage({ type: 'HELLO', version: PROTOCOL_VERSION });
 
@@ -67,7 +66,7 @@ describe('FramedConnection over TCP', () => {
     const client = await dial({ host: '127.0.0.1', port: server.port });
     assert.equal(client.isReady, true);
     client.send(textMsg('héllo'));
-    const [reply] = await once(client, 'message');
+    const [reply] = await nextMessage(client);
     assert.deepEqual(reply, textMsg('echo: héllo'));
     await client.close();
     assert.equal(client.state, 'closed');

@@ -10,7 +10,7 @@ import { FramedConnection } from '../../src/transport/framed-connection.ts';
 import { MAX_RECORD_BYTES, RecordGuard, keyPairFromSeed, secureSocket, type KeyPair } from '../../src/transport/secure.ts';
 import { acceptSecure, dial } from '../../src/transport/tcp.ts';
 import { rawConnect, startServer, type TestServer } from '../helpers/net.ts';
-import { textMsg } from '../helpers/messages.ts';
+import { textMsg, nextMessage } from '../helpers/messages.ts';
 
 const alice = keyPairFromSeed(Buffer.alloc(32, 1));
 const bob = keyPairFromSeed(Buffer.alloc(32, 2));
@@ -36,7 +36,7 @@ async function secureServer(keyPair: KeyPair, handshakeTimeoutMs?: number) {
   const server = await startServer((socket: Socket) => {
     acceptSecure(socket, keyPair, handshakeTimeoutMs).then(
       ({ stream, connOptions }) => {
-        const conn = new FramedConnection(stream.asDuplex(), { ...connOptions, hello: 'answer' });
+        const conn = new FramedConnection(stream, { ...connOptions, hello: 'answer' });
         conns.push(conn);
         onConn(conn);
       },
@@ -68,10 +68,10 @@ describe('encrypted channel', () => {
     const other = await accepted;
     assert.deepEqual(conn.remoteKey, bob.publicKey);
     assert.deepEqual(other.remoteKey, alice.publicKey);
-    const got = once(other, 'message');
+    const got = nextMessage(other);
     conn.send(textMsg('hello bob'));
     assert.deepEqual((await got)[0], textMsg('hello bob'));
-    const back = once(conn, 'message');
+    const back = nextMessage(conn);
     other.send(textMsg('hi alice'));
     assert.deepEqual((await back)[0], textMsg('hi alice'));
     await conn.close();
@@ -121,7 +121,7 @@ describe('encrypted channel', () => {
     await waitFor(() => s.failures.length === 1, 'the failure');
     assert.equal(s.failures[0]?.code, ERROR_CODES.HANDSHAKE_FAILED);
     // The good connection is untouched.
-    const got = once(s.conns[0] as FramedConnection, 'message');
+    const got = nextMessage(s.conns[0] as FramedConnection);
     conn.send(textMsg('still here'));
     assert.deepEqual((await got)[0], textMsg('still here'));
     await conn.close();
@@ -214,10 +214,10 @@ describe('encrypted channel', () => {
     const conn = await dial({ host: '127.0.0.1', port: relay.port, keyPair: alice });
     const other = await accepted;
     const secret = 'the eagle lands at midnight';
-    const got = once(other, 'message');
+    const got = nextMessage(other);
     conn.send(textMsg(secret));
     await got;
-    const back = once(conn, 'message');
+    const back = nextMessage(conn);
     other.send(textMsg(secret.toUpperCase()));
     await back;
     await conn.close();

@@ -83,7 +83,6 @@ export class DirectConnector implements Connector {
         timeoutMs: ctx.timeoutMs,
         ...(this.#connectTimeoutMs === undefined ? {} : { connectTimeoutMs: this.#connectTimeoutMs }),
         limits: ctx.limits,
-        isEagerWrite: true,
         keyPair: ctx.keyPair,
         // Before CONN leaves, let alone a queued message: the other side must be who the name says.
         verifyKey: (key) => ctx.keyBook.check(peer, key, address, ctx.discovery.keyAuthority),

@@ -106,7 +106,19 @@ interface Entry {
   bucket: TokenBucket;
   /** Not read until its tokens are back (it sent faster than its rate). */
   isThrottled: boolean;
+  /** Frames taken since this connection last let the others have a turn. */
+  sinceYield: number;
+  /** Paused until the next turn of the event loop, for the other connections' sake. */
+  isYielding: boolean;
 }
+
+/**
+ * Frames taken from one connection before it lets the others have a turn:
+ * a peer that sends a great deal at once is read in slices, so that others
+ * are heard in between, and a consumer that pauses the node (its output is
+ * full) stops the reading within a slice.
+ */
+const FRAMES_PER_TURN = 64;
 
 export class LinkPool extends EventEmitter<LinkPoolEvents> {
   readonly #o: LinkPoolOptions;
@@ -210,7 +222,7 @@ export class LinkPool extends EventEmitter<LinkPoolEvents> {
 
   resume(): void {
     this.#isInputPaused = false;
-    for (const entry of this.#links.values()) if (!entry.isThrottled) entry.link.conn.resume();
+    for (const entry of this.#links.values()) if (!entry.isThrottled && !entry.isYielding) entry.link.conn.resume();
   }
 
   /** Stops accepting and dialing, and closes every connection gracefully. */
@@ -423,7 +435,7 @@ export class LinkPool extends EventEmitter<LinkPoolEvents> {
       },
     });
     const rate = this.#o.maxFramesPerSecond;
-    const entry: Entry = { link, liveness, bucket: new TokenBucket(2 * rate, rate, s.now()), isThrottled: false };
+    const entry: Entry = { link, liveness, bucket: new TokenBucket(2 * rate, rate, s.now()), isThrottled: false, sinceYield: 0, isYielding: false };
     this.#links.set(peer, entry);
     if (this.#isInputPaused) conn.pause();
     conn.on('message', (msg) => {
@@ -434,8 +446,17 @@ export class LinkPool extends EventEmitter<LinkPoolEvents> {
         conn.pause();
         s.setTimeout(() => {
           entry.isThrottled = false;
-          if (!this.#isInputPaused) conn.resume();
+          if (!this.#isInputPaused && !entry.isYielding) conn.resume();
         }, wait);
+      }
+      if (++entry.sinceYield >= FRAMES_PER_TURN && !entry.isYielding) {
+        entry.sinceYield = 0;
+        entry.isYielding = true;
+        conn.pause();
+        setImmediate(() => {
+          entry.isYielding = false;
+          if (!this.#isInputPaused && !entry.isThrottled) conn.resume();
+        });
       }
       if (this.#links.get(peer)?.link !== link) {
         // A connection we are closing (idle, or a duplicate): what the other side sent before

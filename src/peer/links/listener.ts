@@ -100,7 +100,7 @@ export class PeerListener {
           stream.destroy();
           return;
         }
-        this.#o.onConnection(new FramedConnection(stream.asDuplex(), { ...connOptions, limits: this.#o.limits, hello: 'answer', isEagerWrite: true }), acceptedAt);
+        this.#o.onConnection(new FramedConnection(stream, { ...connOptions, limits: this.#o.limits, hello: 'answer' }), acceptedAt);
       },
       (err: NatterError) => {
         done();

@@ -33,7 +33,7 @@ export const RELAY_JOIN_MS = 5_000;
 /** Runs the accepting side over a stream another path opened: the handshake; CONN and the key check come in the pool. */
 async function acceptOver(ctx: ConnectorContext, stream: ByteStream, initial: Buffer | undefined): Promise<FramedConnection> {
   const { stream: secure, connOptions } = await acceptSecure(stream, ctx.keyPair, ctx.timeoutMs, initial);
-  return new FramedConnection(secure.asDuplex(), { ...connOptions, limits: ctx.limits, hello: 'answer', isEagerWrite: true });
+  return new FramedConnection(secure, { ...connOptions, limits: ctx.limits, hello: 'answer' });
 }
 
 /** Runs the dialer's side over a stream another path opened: handshake, key check for `peer`, HELLO. */
@@ -46,7 +46,6 @@ async function dialOver(ctx: ConnectorContext, peer: string, stream: ByteStream,
     ...(initial === undefined ? {} : { initial }),
     timeoutMs: ctx.timeoutMs,
     limits: ctx.limits,
-    isEagerWrite: true,
     keyPair: ctx.keyPair,
     verifyKey: (key) => ctx.keyBook.check(peer, key, info, ctx.discovery.keyAuthority),
   });

@@ -1,9 +1,9 @@
 /**
  * The file operations of FileMessageStore: whole writes and reads over
- * descriptors, atomic rewrites, JSON-lines parsing, and the error that
+ * descriptors, atomic rewrites, parsing a line, and the error that
  * names the file a failed call was about.
  */
-import { closeSync, fsyncSync, openSync, readFileSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { ERROR_CODES, NatterError } from '../../errors.ts';
 
 /** The byte that ends every record. */
@@ -34,31 +34,6 @@ export function readAll(fd: number, buf: Buffer, position: number): void {
   }
 }
 
-/** The text of `file`, '' when it does not exist. */
-export function readText(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return '';
-    throw storageError('read', file, err);
-  }
-}
-
-/**
- * The complete lines of a JSON-lines text, parsed; lines that do not parse are
- * skipped, and so is a last line without a newline (torn by a kill mid-write).
- */
-export function parseLines(text: string): unknown[] {
-  const lines = text.split('\n');
-  lines.pop();
-  const out: unknown[] = [];
-  for (const line of lines) {
-    const value = parseLine(line);
-    if (value !== undefined) out.push(value);
-  }
-  return out;
-}
-
 /** One line parsed as JSON; undefined when it is empty or does not parse. */
 export function parseLine(line: string): unknown {
   if (line === '') return undefined;
@@ -74,12 +49,12 @@ export function parseLine(line: string): unknown {
  * the new one: written to a temporary file, fsynced, renamed over. The
  * temporary name is fixed because the directory lock makes us its only writer.
  */
-export function rewriteAtomically(file: string, text: string): void {
+export function rewriteAtomically(file: string, text: string | Buffer): void {
   const tmp = `${file}.tmp`;
   let fd: number | undefined;
   try {
     fd = openSync(tmp, 'w', 0o600);
-    writeAll(fd, Buffer.from(text, 'utf8'), null);
+    writeAll(fd, typeof text === 'string' ? Buffer.from(text, 'utf8') : text, null);
     fsyncSync(fd);
     closeSync(fd);
     fd = undefined;

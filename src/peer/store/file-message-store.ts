@@ -30,28 +30,41 @@
  *    once), never drops it as a duplicate of something that was never shown.
  * A failed write is undone (the file is truncated back to its size before
  * the call), so nothing of a failed call counts.
+ *
+ * What is read back is input from outside, like a frame from the network:
+ * each outbox and received record is checked as the wire would check it
+ * (record-reader.ts, records.ts), lines are read with a bounded length, and
+ * a damaged record is skipped with one notice per file naming the file and
+ * line, so the rest still goes. A conversation's history is capped
+ * (historyMaxBytes): past the cap its oldest lines go (history-trim.ts), and
+ * a notice says so.
  */
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { appendAll, AppendFile, type PlannedAppend } from './append-file.ts';
 import { fileSafeName } from './data-dir.ts';
 import { acquireLock, releaseLock } from './data-dir-lock.ts';
-import { readText, rewriteAtomically, storageError } from './file-io.ts';
+import { rewriteAtomically, storageError } from './file-io.ts';
+import { trimHistory } from './history-trim.ts';
+import { damageNotice } from './record-reader.ts';
+import { DEFAULT_LIMITS } from '../../protocol/limits.ts';
 import { readHistoryTail } from './history-tail.ts';
-import type { MessageId } from './message-id.ts';
+import { bytesOfId, hexOfId, type MessageId } from './message-id.ts';
 import {
+  checkIdBytes,
   checkMessages,
   clampCount,
   closedError,
   DEFAULT_RECEIVED_WINDOW,
   historyEntry,
+  idBytesOf,
   positiveInteger,
   type HistoryEntry,
   type MessageStore,
   type StoredMessage,
 } from './message-store.ts';
 import { newToOutbox, Outbox } from './outbox.ts';
-import { newToReceived, ReceivedWindow } from './received-window.ts';
+import { ReceivedWindow } from './received-window.ts';
 import {
   doneLines,
   historyLine,
@@ -73,8 +86,17 @@ const OUTBOX_COMPACT_RATIO = 4;
 const RECEIVED_COMPACT_RATIO = 2;
 /** … and more lines than this, so that small windows do not rewrite on every call. */
 const RECEIVED_COMPACT_MIN_LINES = 1_024;
+/** The most bytes of history kept per conversation unless told otherwise. */
+export const DEFAULT_HISTORY_MAX_BYTES = 16 * 1024 * 1024;
+/** Notices held for a listener still to come, at most. */
+const MAX_HELD_NOTICES = 100;
 /** History files kept open at once; the least recently written is closed first. */
 const MAX_OPEN_HISTORY_FILES = 32;
+
+/** A size for a notice: in MiB from one MiB up, else in KiB. */
+function mib(bytes: number): string {
+  return bytes >= 1024 * 1024 ? `${(bytes / (1024 * 1024)).toFixed(1)} MiB` : `${Math.ceil(bytes / 1024)} KiB`;
+}
 
 function groupByPeer(msgs: readonly StoredMessage[]): Map<string, StoredMessage[]> {
   const out = new Map<string, StoredMessage[]>();
@@ -96,6 +118,10 @@ export interface FileMessageStoreOptions {
   receivedWindow?: number;
   /** The wall clock that dates history lines ('at'), ms since 1970. Default Date.now. */
   wallClock?: () => number;
+  /** The most bytes of history kept per conversation (default 16 MiB); past it the oldest lines go. */
+  historyMaxBytes?: number;
+  /** Texts longer than this (UTF-8 bytes) in the outbox are damage: they could never be sent. Default: the protocol's limit. */
+  maxTextBytes?: number;
 }
 
 /** A MessageStore kept in append-only JSON-lines files under a data directory (see the top of this file). */
@@ -103,6 +129,11 @@ export class FileMessageStore implements MessageStore {
   /** The data directory (absolute). */
   readonly dir: string;
   readonly isHistoryOn: boolean;
+  /** The most bytes a conversation's history log may hold (trimmed to three quarters when it passes). */
+  readonly historyMaxBytes: number;
+  /** Notices for the user, held until someone listens (onNotice). */
+  #notices: string[] | undefined;
+  #noticeListener: ((message: string) => void) | undefined;
   readonly #lockFile: string;
   readonly #historyDir: string;
   readonly #outbox: Outbox;
@@ -121,11 +152,15 @@ export class FileMessageStore implements MessageStore {
   /** Open history files, least recently written first. */
   readonly #historyFiles = new Map<string, AppendFile>();
   readonly #wallClock: () => number;
+  /** Received messages taken since the last commit (receive()), in order. */
+  #taken: { peer: string; id: Uint8Array; ts: number; text: string }[] = [];
   #isClosed = false;
 
   private constructor(init: {
     dir: string;
     isHistoryOn: boolean;
+    historyMaxBytes: number;
+    notices: string[];
     wallClock: () => number;
     lockFile: string;
     outbox: Outbox;
@@ -135,6 +170,8 @@ export class FileMessageStore implements MessageStore {
   }) {
     this.dir = init.dir;
     this.isHistoryOn = init.isHistoryOn;
+    this.historyMaxBytes = init.historyMaxBytes;
+    this.#notices = init.notices;
     this.#wallClock = init.wallClock;
     this.#lockFile = init.lockFile;
     this.#historyDir = join(init.dir, 'history');
@@ -156,6 +193,7 @@ export class FileMessageStore implements MessageStore {
     const dir = resolve(options.dir);
     const isHistoryOn = options.isHistoryOn ?? true;
     const window = positiveInteger(options.receivedWindow, DEFAULT_RECEIVED_WINDOW, 'receivedWindow');
+    const maxTextBytes = positiveInteger(options.maxTextBytes, DEFAULT_LIMITS.maxTextBytes, 'maxTextBytes');
     try {
       mkdirSync(dir, { recursive: true, mode: 0o700 });
     } catch (err) {
@@ -165,16 +203,18 @@ export class FileMessageStore implements MessageStore {
     const outboxFile = new AppendFile(join(dir, 'outbox.jsonl'));
     const receivedFile = new AppendFile(join(dir, 'received.jsonl'));
     try {
+      const notices: string[] = [];
       const outboxPath = outboxFile.path;
-      const oldOutbox = readText(outboxPath);
-      const outbox = replayOutbox(oldOutbox);
-      const newOutbox = outboxText(outbox);
-      if (newOutbox !== oldOutbox) rewriteAtomically(outboxPath, newOutbox);
+      const { outbox, read: outboxRead } = replayOutbox(outboxPath, maxTextBytes);
+      // Rewritten compacted, without what was damaged, torn or done with.
+      if (outboxRead.lines !== outbox.size || outboxRead.isTorn) rewriteAtomically(outboxPath, outboxText(outbox));
       const receivedPath = receivedFile.path;
-      const oldReceived = readText(receivedPath);
-      const received = replayReceived(oldReceived, window);
-      const newReceived = receivedText(received);
-      if (newReceived !== oldReceived) rewriteAtomically(receivedPath, newReceived);
+      const { received, read: receivedRead } = replayReceived(receivedPath, window);
+      if (receivedRead.lines !== received.count || receivedRead.isTorn) rewriteAtomically(receivedPath, receivedText(received));
+      for (const read of [outboxRead, receivedRead]) {
+        const notice = damageNotice(read === outboxRead ? outboxPath : receivedPath, read);
+        if (notice !== undefined) notices.push(notice);
+      }
       outboxFile.ensureOpen();
       receivedFile.ensureOpen();
       if (isHistoryOn) {
@@ -185,13 +225,41 @@ export class FileMessageStore implements MessageStore {
           throw storageError('create', historyDir, err);
         }
       }
-      return new FileMessageStore({ dir, isHistoryOn, wallClock: options.wallClock ?? Date.now, lockFile, outbox, outboxFile, received, receivedFile });
+      const historyMaxBytes = positiveInteger(options.historyMaxBytes, DEFAULT_HISTORY_MAX_BYTES, 'historyMaxBytes');
+      return new FileMessageStore({
+        dir,
+        isHistoryOn,
+        historyMaxBytes,
+        wallClock: options.wallClock ?? Date.now,
+        lockFile,
+        outbox,
+        outboxFile,
+        received,
+        receivedFile,
+        notices,
+      });
     } catch (err) {
       outboxFile.close();
       receivedFile.close();
       releaseLock(dir, lockFile);
       throw err;
     }
+  }
+
+  onNotice(listener: (message: string) => void): void {
+    this.#noticeListener = listener;
+    const held = this.#notices ?? [];
+    this.#notices = undefined;
+    for (const message of held) listener(message);
+  }
+
+  #notice(message: string): void {
+    if (this.#noticeListener !== undefined) {
+      this.#noticeListener(message);
+      return;
+    }
+    this.#notices ??= [];
+    if (this.#notices.length < MAX_HELD_NOTICES) this.#notices.push(message);
   }
 
   pending(): StoredMessage[] {
@@ -211,6 +279,7 @@ export class FileMessageStore implements MessageStore {
     appendAll(plan);
     for (const m of fresh) this.#outbox.add(m);
     this.#outboxLines += fresh.length;
+    this.#trimHistories(fresh);
   }
 
   delivered(peer: string, ids: readonly MessageId[]): void {
@@ -221,29 +290,61 @@ export class FileMessageStore implements MessageStore {
     this.#done(peer, ids, 'dropped');
   }
 
-  hasReceived(peer: string, id: MessageId): boolean {
-    return this.#received.has(peer, id);
+  hasReceived(peer: string, id: MessageId | Uint8Array): boolean {
+    const bytes = idBytesOf(id);
+    return bytes !== undefined && this.#received.has(peer, bytes);
   }
 
   received(msgs: readonly StoredMessage[]): void {
     this.#checkOpen();
     checkMessages(msgs, 'received');
-    const fresh = newToReceived(this.#received, msgs);
-    if (fresh.length === 0) return;
-    this.#refreshReceived();
-    const plan: PlannedAppend[] = [
-      // History first: see the top of this file.
-      ...this.#historyPlan(fresh, 'in'),
-      {
-        file: this.#receivedFile,
-        text: fresh.map((m) => receivedLine(m.peer, m.id)).join(''),
-        onUndoFailed: () => (this.#isReceivedStale = true),
-      },
-    ];
-    appendAll(plan);
-    for (const m of fresh) this.#received.add(m.peer, m.id);
-    this.#receivedLines += fresh.length;
+    for (const m of msgs) this.receive(m.peer, bytesOfId(m.id), m.ts, m.text);
+    this.commit();
+  }
+
+  receive(peer: string, id: Uint8Array, ts: number, text: string): boolean {
+    this.#checkOpen();
+    checkIdBytes(id);
+    if (!this.#received.add(peer, id)) return false;
+    // Kept as given until commit(), in this turn: its hex form is made once, for the lines.
+    this.#taken.push({ peer, id, ts, text });
+    return true;
+  }
+
+  commit(): void {
+    const taken = this.#taken;
+    if (taken.length === 0) return;
+    this.#taken = [];
+    try {
+      this.#checkOpen();
+      if (this.#isReceivedStale) {
+        // Rewritten from memory, which must not hold what is not written yet.
+        this.#forget(taken);
+        this.#rewriteReceived();
+        for (const m of taken) this.#received.add(m.peer, m.id);
+        this.#isReceivedStale = false;
+      }
+      const lines = taken.map((m) => ({ id: hexOfId(m.id), peer: m.peer, ts: m.ts, text: m.text }));
+      appendAll([
+        // History first: see the top of this file.
+        ...this.#historyPlan(lines, 'in'),
+        { file: this.#receivedFile, text: lines.map((m) => receivedLine(m.peer, m.id)).join(''), onUndoFailed: () => (this.#isReceivedStale = true) },
+      ]);
+    } catch (err) {
+      this.#forget(taken);
+      throw err;
+    }
+    this.#receivedLines += taken.length;
     this.#maybeCompactReceived();
+    this.#trimHistories(taken);
+  }
+
+  /** Takes ids back out of memory, newest first: they were not written. */
+  #forget(taken: readonly { peer: string; id: Uint8Array }[]): void {
+    for (let i = taken.length - 1; i >= 0; i--) {
+      const m = taken[i] as { peer: string; id: Uint8Array };
+      this.#received.removeNewest(m.peer, m.id);
+    }
   }
 
   history(peer: string, n: number): HistoryEntry[] {
@@ -287,6 +388,34 @@ export class FileMessageStore implements MessageStore {
     }));
   }
 
+  /**
+   * Trims each conversation of `msgs` whose log passed historyMaxBytes, and
+   * says so. Best effort, like compaction: what was just written stands
+   * whether or not the trim works; a failed one is tried again at the next
+   * write.
+   */
+  #trimHistories(msgs: readonly { peer: string }[]): void {
+    if (!this.isHistoryOn) return;
+    let last: string | undefined;
+    for (const { peer } of msgs) {
+      if (peer === last) continue;
+      last = peer;
+      const file = this.#historyFiles.get(peer);
+      if (file === undefined || file.size <= this.historyMaxBytes) continue;
+      try {
+        const trimmed = trimHistory(file.path, Math.floor((this.historyMaxBytes * 3) / 4));
+        file.close(); // the descriptor points at the old file
+        if (trimmed !== undefined) {
+          this.#notice(
+            `history with ${peer} passed ${mib(this.historyMaxBytes)}: its oldest ${mib(trimmed.droppedBytes)} were dropped, the newest ${mib(trimmed.keptBytes)} kept`,
+          );
+        }
+      } catch {
+        // The log stays as it is, only longer.
+      }
+    }
+  }
+
   /** The history file of `peer`, keeping at most MAX_OPEN_HISTORY_FILES descriptors open. */
   #historyFile(peer: string): AppendFile {
     let file = this.#historyFiles.get(peer);
@@ -309,12 +438,6 @@ export class FileMessageStore implements MessageStore {
     if (!this.#isOutboxStale) return;
     this.#rewriteOutbox();
     this.#isOutboxStale = false;
-  }
-
-  #refreshReceived(): void {
-    if (!this.#isReceivedStale) return;
-    this.#rewriteReceived();
-    this.#isReceivedStale = false;
   }
 
   #rewriteOutbox(): void {

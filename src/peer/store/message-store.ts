@@ -7,7 +7,7 @@
  * share; MemoryMessageStore and FileMessageStore implement it.
  */
 import { ERROR_CODES, NatterError } from '../../errors.ts';
-import { isMessageId, type MessageId } from './message-id.ts';
+import { MESSAGE_ID_BYTES, bytesOfId, isMessageId, type MessageId } from './message-id.ts';
 
 /**
  * One message: `peer` is the recipient in the outbox, the sender for received
@@ -60,18 +60,46 @@ export interface MessageStore {
   delivered(peer: string, ids: readonly MessageId[]): void;
   /** These ids will never be delivered (the user's chat request was declined, etc.): they leave the outbox. Unknown ids ignored. */
   dropped(peer: string, ids: readonly MessageId[]): void;
-  /** True when a message with this id from `peer` was received before (within the remembered window). */
-  hasReceived(peer: string, id: MessageId): boolean;
+  /**
+   * True when a message with this id from `peer` was received before (within
+   * the remembered window), or taken by receive() and not yet committed. The
+   * id may be given as its 16 bytes.
+   */
+  hasReceived(peer: string, id: MessageId | Uint8Array): boolean;
   /**
    * Durably records received messages (for dedup, and history 'in' unless
    * history is off) before they are shown or acknowledged. One write per file
    * per call. STORAGE_FAILED on failure, and then none of them counts as received.
+   * (What receive() took before is committed with them.)
    */
   received(msgs: readonly StoredMessage[]): void;
+  /**
+   * The receiving side's fast path, for a batch of messages (those of one
+   * turn of the event loop): takes one message from `peer` whose id is the
+   * 16 bytes its TEXT carried, unless one with that id was received before
+   * or was taken since the last commit(); returns false for such a copy. It
+   * counts as received at once (a copy of it is known as one) but is durable
+   * only after commit(), which must come before it is shown or acknowledged.
+   * @throws NatterError INVALID_ARGUMENT for an id that is not 16 bytes.
+   */
+  receive(peer: string, id: Uint8Array, ts: number, text: string): boolean;
+  /**
+   * Records what receive() took since the last commit: one write per file
+   * for all of it (history lines first, then the ids). STORAGE_FAILED on
+   * failure, and then none of them counts as received. Nothing to do when
+   * nothing was taken.
+   */
+  commit(): void;
   /** The last `n` history entries of the conversation with `peer`, oldest first ([] when history is off or empty). */
   history(peer: string, n: number): HistoryEntry[];
   /** Whether history is kept. */
   readonly isHistoryOn: boolean;
+  /**
+   * Where to tell the user what the store did on its own: records of a
+   * damaged data directory skipped at start, a history trimmed to its cap.
+   * Notices from before the call are held and given to it first.
+   */
+  onNotice?(listener: (message: string) => void): void;
   /** Releases files and the lock. Idempotent. Recording anything afterwards throws STORAGE_FAILED. */
   close(): void;
 }
@@ -109,6 +137,19 @@ export function isHistoryEntry(e: unknown): e is HistoryEntry {
     typeof v.text === 'string' &&
     (v.at === undefined || (typeof v.at === 'number' && Number.isFinite(v.at)))
   );
+}
+
+/** Throws INVALID_ARGUMENT unless `id` is the 16 bytes of a message id. */
+export function checkIdBytes(id: Uint8Array): void {
+  if (!(id instanceof Uint8Array) || id.length !== MESSAGE_ID_BYTES) {
+    throw new NatterError(ERROR_CODES.INVALID_ARGUMENT, `a received message needs an id of ${MESSAGE_ID_BYTES} bytes`);
+  }
+}
+
+/** The 16 bytes of an id given either way; undefined for a malformed one. */
+export function idBytesOf(id: MessageId | Uint8Array): Uint8Array | undefined {
+  if (id instanceof Uint8Array) return id.length === MESSAGE_ID_BYTES ? id : undefined;
+  return isMessageId(id) ? bytesOfId(id) : undefined;
 }
 
 /** Throws INVALID_ARGUMENT for the first malformed message: a message the file could not read back must not be accepted. */

@@ -28,6 +28,11 @@ export class Outbox {
     return [...out];
   }
 
+  /** Removes the ids among `ids` that are pending for `peer`. */
+  removeOwned(peer: string, ids: readonly MessageId[]): void {
+    for (const id of ids) if (this.#byId.get(id)?.peer === peer) this.#byId.delete(id);
+  }
+
   /** The internal records, oldest first; callers must not mutate them. */
   values(): IterableIterator<StoredMessage> {
     return this.#byId.values();
@@ -43,7 +48,8 @@ function copyMessage(m: StoredMessage): StoredMessage {
 }
 
 /** The messages of an enqueue call that are new: not pending, not repeated in the call. */
-export function newToOutbox(outbox: Outbox, msgs: readonly StoredMessage[]): StoredMessage[] {
+export function newToOutbox(outbox: Outbox, msgs: readonly StoredMessage[]): readonly StoredMessage[] {
+  if (msgs.length === 1) return outbox.has((msgs[0] as StoredMessage).id) ? [] : msgs;
   const seen = new Set<MessageId>();
   return msgs.filter((m) => {
     if (outbox.has(m.id) || seen.has(m.id)) return false;

@@ -1,22 +1,19 @@
-import { Fifo } from '../fifo.ts';
-import type { MessageId } from './message-id.ts';
-import type { StoredMessage } from './message-store.ts';
+import { IdRing } from './id-ring.ts';
 
 /** The most senders whose received ids are remembered (see ReceivedWindow). */
 const MAX_REMEMBERED_PEERS = 1_000;
 
 /**
- * The last `window` ids received from each peer; the oldest are forgotten
- * first. A Set answers "seen?"; a queue beside it knows which is oldest, so
- * forgetting one never scans the Set (taking a Set's first value after many
- * deletions walks over every deleted slot).
+ * The last `window` ids received from each peer, as raw bytes (IdRing); the
+ * oldest are forgotten first. Peers are kept in order of last use.
  */
 export class ReceivedWindow {
   /** In order of last use: the peer that sent least recently comes first. */
-  readonly #byPeer = new Map<string, { ids: Set<MessageId>; order: Fifo<MessageId> }>();
+  readonly #byPeer = new Map<string, IdRing>();
   readonly #window: number;
   #count = 0;
   #lastPeer: string | undefined;
+  #last: IdRing | undefined;
 
   constructor(window: number) {
     this.#window = window;
@@ -27,31 +24,39 @@ export class ReceivedWindow {
     return this.#count;
   }
 
-  has(peer: string, id: MessageId): boolean {
-    return this.#byPeer.get(peer)?.ids.has(id) ?? false;
+  has(peer: string, id: Uint8Array): boolean {
+    return (peer === this.#lastPeer ? this.#last : this.#byPeer.get(peer))?.has(id) ?? false;
   }
 
-  add(peer: string, id: MessageId): void {
-    let seen = this.#byPeer.get(peer);
-    if (seen === undefined) {
-      seen = { ids: new Set(), order: new Fifo() };
-      this.#byPeer.set(peer, seen);
-      this.#forgetQuietPeers();
-    } else if (peer !== this.#lastPeer) {
-      // Moved to the end: most recently used.
-      this.#byPeer.delete(peer);
-      this.#byPeer.set(peer, seen);
+  /** Remembers `id` from `peer` (the bytes are copied); false when it was remembered already. */
+  add(peer: string, id: Uint8Array): boolean {
+    let ring: IdRing | undefined;
+    if (peer === this.#lastPeer) {
+      ring = this.#last as IdRing;
+    } else {
+      ring = this.#byPeer.get(peer);
+      if (ring === undefined) {
+        ring = new IdRing(this.#window);
+        this.#byPeer.set(peer, ring);
+        this.#forgetQuietPeers();
+      } else {
+        // Moved to the end: most recently used.
+        this.#byPeer.delete(peer);
+        this.#byPeer.set(peer, ring);
+      }
+      this.#lastPeer = peer;
+      this.#last = ring;
     }
-    this.#lastPeer = peer;
-    if (seen.ids.has(id)) return;
-    seen.ids.add(id);
-    seen.order.push(id);
-    this.#count++;
-    if (seen.ids.size > this.#window) {
-      seen.ids.delete(seen.order.at(0) as MessageId);
-      seen.order.removeAt(0);
-      this.#count--;
-    }
+    const before = ring.size;
+    if (!ring.add(id)) return false;
+    this.#count += ring.size - before;
+    return true;
+  }
+
+  /** Forgets `id`, if it is the one added last for `peer` (a record that could not be written). */
+  removeNewest(peer: string, id: Uint8Array): void {
+    const ring = this.#byPeer.get(peer);
+    if (ring?.removeNewest(id) === true) this.#count--;
   }
 
   /**
@@ -62,25 +67,15 @@ export class ReceivedWindow {
    */
   #forgetQuietPeers(): void {
     while (this.#byPeer.size > MAX_REMEMBERED_PEERS) {
-      const [oldest, seen] = this.#byPeer.entries().next().value as [string, { ids: Set<MessageId> }];
-      this.#count -= seen.ids.size;
+      const [oldest, ring] = this.#byPeer.entries().next().value as [string, IdRing];
+      if (oldest === this.#lastPeer) this.#lastPeer = this.#last = undefined;
+      this.#count -= ring.size;
       this.#byPeer.delete(oldest);
     }
   }
 
   /** Each peer with its remembered ids, oldest first. */
-  *entries(): IterableIterator<[string, MessageId[]]> {
-    for (const [peer, seen] of this.#byPeer) yield [peer, seen.order.toArray()];
+  *entries(): IterableIterator<[string, Buffer[]]> {
+    for (const [peer, ring] of this.#byPeer) yield [peer, ring.toArray()];
   }
-}
-
-/** The messages of a received call that are new: not received before from that peer, not repeated in the call. */
-export function newToReceived(received: ReceivedWindow, msgs: readonly StoredMessage[]): StoredMessage[] {
-  const seen = new Set<string>();
-  return msgs.filter((m) => {
-    const key = `${m.peer}\0${m.id}`; // names have no control characters (protocol.md §3.3)
-    if (received.has(m.peer, m.id) || seen.has(key)) return false;
-    seen.add(key);
-    return true;
-  });
 }

@@ -5,14 +5,17 @@
  *   received.jsonl          {"peer","id"}
  *   history/<name>.jsonl    {"ts","dir":"in"|"out","id","text","at"}   ("at": when recorded here)
  *
- * and the replay of the outbox and received records into memory, skipping
- * any record that is not valid.
+ * and the replay of the outbox and received records into memory, checking
+ * each record as the wire would check it and skipping any that is not valid
+ * (record-reader.ts reports them).
  */
-import { parseLines } from './file-io.ts';
-import { isMessageId, type MessageId } from './message-id.ts';
+import { DEFAULT_LIMITS } from '../../protocol/limits.ts';
+import { normalizeName } from '../../protocol/fields.ts';
+import { bytesOfId, hexOfId, isMessageId, type MessageId } from './message-id.ts';
 import { isStoredMessage, type HistoryEntry, type StoredMessage } from './message-store.ts';
 import { Outbox } from './outbox.ts';
 import { ReceivedWindow } from './received-window.ts';
+import { readRecords, type RecordsRead } from './record-reader.ts';
 
 /** The outbox line that queues `m`. */
 export function queueLine(m: StoredMessage): string {
@@ -34,26 +37,57 @@ export function historyLine(e: HistoryEntry): string {
   return `${JSON.stringify({ ts: e.ts, dir: e.dir, id: e.id, text: e.text, ...(e.at === undefined ? {} : { at: e.at }) })}\n`;
 }
 
-/** Replays outbox.jsonl: queued minus done, in queue order; bad records skipped. */
-export function replayOutbox(text: string): Outbox {
-  const outbox = new Outbox();
-  for (const rec of parseLines(text)) {
-    const r = rec as { op?: unknown; id?: unknown } | null;
-    if (typeof r !== 'object' || r === null) continue;
-    if (r.op === 'queue' && isStoredMessage(r)) outbox.add(r);
-    else if (r.op === 'done' && isMessageId(r.id)) outbox.remove(r.id);
+/** Longest line replayed from outbox.jsonl or received.jsonl; natter's own are far shorter (a text is at most 64 KiB, even \u-escaped). */
+export const MAX_RECORD_LINE_BYTES = 1 << 20;
+
+/**
+ * Why an outbox record cannot be a message to send (undefined when it can):
+ * every field checked as the wire will check it, so a damaged record is
+ * refused here, at start-up, not by the encoder when its peer comes online.
+ */
+function outboxRecordFault(r: { id?: unknown; peer?: unknown; ts?: unknown; text?: unknown }, maxTextBytes: number): string | undefined {
+  if (!isStoredMessage(r)) return 'not a message: it needs an id of 32 hex digits, a peer, a time and a text';
+  if (!Number.isSafeInteger(r.ts) || r.ts < 0) return `a time out of range (${String(r.ts)})`;
+  try {
+    if (normalizeName(r.peer, DEFAULT_LIMITS.maxNameBytes) !== r.peer) return `a peer name that is not as natter writes it (${JSON.stringify(r.peer)})`;
+  } catch (err) {
+    return `a peer name that cannot be used (${(err as Error).message})`;
   }
-  return outbox;
+  const bytes = Buffer.byteLength(r.text, 'utf8');
+  if (bytes > maxTextBytes) return `a text of ${bytes.toLocaleString('en-US')} bytes (the most is ${maxTextBytes.toLocaleString('en-US')})`;
+  return undefined;
 }
 
-/** Replays received.jsonl: the last `window` ids from each peer; bad records skipped. */
-export function replayReceived(text: string, window: number): ReceivedWindow {
+/** Replays outbox.jsonl: queued minus done, in queue order; damaged records skipped and reported. */
+export function replayOutbox(file: string, maxTextBytes: number): { outbox: Outbox; read: RecordsRead } {
+  const outbox = new Outbox();
+  const read = readRecords(file, MAX_RECORD_LINE_BYTES, (rec) => {
+    const r = rec as { op?: unknown; id?: unknown } | null;
+    if (typeof r !== 'object' || r === null) return 'not a record';
+    if (r.op === 'queue') {
+      const fault = outboxRecordFault(r, maxTextBytes);
+      if (fault === undefined) outbox.add(r as StoredMessage);
+      return fault;
+    }
+    if (r.op === 'done' && isMessageId(r.id)) {
+      outbox.remove(r.id);
+      return undefined;
+    }
+    return 'neither a queued message nor a delivered one';
+  });
+  return { outbox, read };
+}
+
+/** Replays received.jsonl: the last `window` ids from each peer; damaged records skipped and reported. */
+export function replayReceived(file: string, window: number): { received: ReceivedWindow; read: RecordsRead } {
   const received = new ReceivedWindow(window);
-  for (const rec of parseLines(text)) {
+  const read = readRecords(file, MAX_RECORD_LINE_BYTES, (rec) => {
     const r = rec as { peer?: unknown; id?: unknown } | null;
-    if (typeof r === 'object' && r !== null && typeof r.peer === 'string' && isMessageId(r.id)) received.add(r.peer, r.id);
-  }
-  return received;
+    if (typeof r !== 'object' || r === null || typeof r.peer !== 'string' || !isMessageId(r.id)) return 'not a received id: it needs a peer and an id of 32 hex digits';
+    received.add(r.peer, bytesOfId(r.id));
+    return undefined;
+  });
+  return { received, read };
 }
 
 /** outbox.jsonl written afresh: a queue line for each pending message, oldest first. */
@@ -66,6 +100,6 @@ export function outboxText(outbox: Outbox): string {
 /** received.jsonl written afresh: a line for each id remembered, each peer's oldest first. */
 export function receivedText(received: ReceivedWindow): string {
   let text = '';
-  for (const [peer, ids] of received.entries()) for (const id of ids) text += receivedLine(peer, id);
+  for (const [peer, ids] of received.entries()) for (const id of ids) text += receivedLine(peer, hexOfId(id));
   return text;
 }

@@ -11,11 +11,11 @@
  * torn last line is skipped when read, and the next append starts a line of
  * its own (append-file.ts).
  */
-import { mkdirSync, readdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ERROR_CODES, NatterError } from '../../errors.ts';
 import { AppendFile } from './append-file.ts';
-import { readText, storageError } from './file-io.ts';
+import { storageError } from './file-io.ts';
 
 const ROOM_ID = /^[0-9a-f]{32}$/;
 const HEX_LINE = /^(?:[0-9a-f]{2})+$/;
@@ -112,5 +112,15 @@ export class FileRoomStore implements RoomStore {
     this.#isClosed = true;
     for (const file of this.#files.values()) file.close();
     this.#files.clear();
+  }
+}
+
+/** The text of `file`, '' when it does not exist. */
+function readText(file: string): string {
+  try {
+    return readFileSync(file, 'latin1');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return '';
+    throw storageError('read', file, err);
   }
 }

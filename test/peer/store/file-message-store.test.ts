@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { appendFileSync, chmodSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
@@ -327,6 +327,47 @@ describe('FileMessageStore', () => {
     const again = openFile({ dir });
     assert.deepEqual(again.pending(), [kept, toBob]);
     assert.equal(again.hasReceived('bob', fromBob.id), false);
+  });
+
+  it('undoes a commit whose write fails: none of its messages counts as received, and they can come again', () => {
+    const dir = join(freshDir(), 'data');
+    const s = openFile({ dir });
+    const before = msg('carol');
+    s.received([before]);
+    const receivedSize = statSync(join(dir, 'received.jsonl')).size;
+    // A directory where carol's history file belongs: appending to it fails, even for root.
+    const blocked = join(dir, 'history', 'dave.jsonl');
+    mkdirSync(blocked);
+    const [x, y] = [msg('carol'), msg('dave')];
+    assert.equal(s.receive('carol', Buffer.from(x.id, 'hex'), x.ts, x.text), true);
+    assert.equal(s.receive('dave', Buffer.from(y.id, 'hex'), y.ts, y.text), true);
+    throwsCode(() => s.commit(), ERROR_CODES.STORAGE_FAILED, /history\/dave\.jsonl/);
+    assert.equal(s.hasReceived('carol', x.id), false, 'taken back');
+    assert.equal(s.hasReceived('dave', y.id), false);
+    assert.equal(s.hasReceived('carol', before.id), true, 'what was recorded before stays');
+    assert.equal(statSync(join(dir, 'received.jsonl')).size, receivedSize);
+    assert.deepEqual(s.history('carol', 10), [inn(before)]);
+    rmdirSync(blocked);
+    assert.equal(s.receive('carol', Buffer.from(x.id, 'hex'), x.ts, x.text), true, 'new again');
+    s.commit();
+    s.close();
+    const again = openFile({ dir });
+    assert.equal(again.hasReceived('carol', x.id), true);
+    assert.deepEqual(again.history('carol', 10), [inn(before), inn(x)]);
+  });
+
+  it('writes one line per message and one write per file for a whole batch of received messages', () => {
+    const dir = join(freshDir(), 'data');
+    const s = openFile({ dir });
+    const batch = [msg('alice', 'a'), msg('alice', 'b'), msg('bob', 'c')];
+    for (const m of batch) s.receive(m.peer, Buffer.from(m.id, 'hex'), m.ts, m.text);
+    assert.equal(readFileSync(join(dir, 'received.jsonl'), 'utf8'), '', 'nothing before the commit');
+    s.commit();
+    assert.deepEqual(
+      readFileSync(join(dir, 'received.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as unknown),
+      batch.map((m) => ({ peer: m.peer, id: m.id })),
+    );
+    assert.deepEqual(s.history('alice', 10), [inn(batch[0] as StoredMessage), inn(batch[1] as StoredMessage)]);
   });
 
   it('loses no acknowledged message when killed with SIGKILL mid-write (5 rounds)', async () => {

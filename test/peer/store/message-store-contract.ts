@@ -164,6 +164,37 @@ export function runMessageStoreContract(name: string, make: MessageStoreFactory)
       assert.equal(s.hasReceived('alice', b.id), true);
     });
 
+    it('takes received messages by the 16 bytes of their id: a copy is known at once, the record is whole at commit', () => {
+      const s = make();
+      const a = msg('alice', 'one');
+      const b = msg('alice', 'two');
+      const bytes = (m: StoredMessage): Buffer => Buffer.from(m.id, 'hex');
+      assert.equal(s.receive('alice', bytes(a), a.ts, a.text), true);
+      assert.equal(s.receive('alice', bytes(a), a.ts, a.text), false, 'a copy in the same batch');
+      assert.equal(s.hasReceived('alice', bytes(a)), true);
+      assert.equal(s.hasReceived('alice', a.id), true, 'asked by its hex form too');
+      assert.equal(s.hasReceived('bob', bytes(a)), false);
+      assert.equal(s.receive('alice', bytes(b), b.ts, b.text), true);
+      s.commit();
+      s.commit(); // nothing taken: nothing to do
+      assert.equal(s.receive('alice', bytes(b), b.ts, b.text), false, 'a copy after the commit');
+      assert.deepEqual(s.history('alice', 10), [inn(a), inn(b)]);
+      throwsCode(() => s.receive('alice', Buffer.alloc(15), 1, 'x'), ERROR_CODES.INVALID_ARGUMENT);
+      assert.equal(s.hasReceived('alice', Buffer.alloc(15)), false);
+      assert.equal(s.hasReceived('alice', 'not an id'), false);
+    });
+
+    it('keeps the bytes it was given for an id, not a view of them', () => {
+      const s = make();
+      const a = msg('alice');
+      const chunk = Buffer.from(a.id, 'hex');
+      s.receive('alice', chunk, a.ts, a.text);
+      s.commit();
+      chunk.fill(0); // the buffer it came in is reused
+      assert.equal(s.hasReceived('alice', a.id), true);
+      assert.deepEqual(s.history('alice', 1), [inn(a)]);
+    });
+
     it('closes idempotently and refuses to record afterwards', () => {
       const s = make();
       s.close();
@@ -171,6 +202,7 @@ export function runMessageStoreContract(name: string, make: MessageStoreFactory)
       throwsCode(() => s.enqueue([msg('alice')]), ERROR_CODES.STORAGE_FAILED);
       throwsCode(() => s.received([msg('alice')]), ERROR_CODES.STORAGE_FAILED);
       throwsCode(() => s.delivered('alice', [newMessageId()]), ERROR_CODES.STORAGE_FAILED);
+      throwsCode(() => s.receive('alice', Buffer.alloc(16), 1, 'x'), ERROR_CODES.STORAGE_FAILED);
     });
   });
 }

@@ -1,9 +1,10 @@
 /**
- * The part of @hyperswarm/secret-stream natter uses (the package ships no
- * types). It is a streamx Duplex that encrypts every write as one record
- * over a raw stream. natter runs the handshake itself (src/transport/handshake.ts)
- * and hands the result over with the `handshake` option, so the library's own
- * handshake (Noise XX on Ed25519 points) never runs.
+ * The part of @hyperswarm/secret-stream the interoperability tests use (the
+ * package ships no types). It is a streamx Duplex that encrypts every write
+ * as one record over a raw stream; natter's own record layer
+ * (src/transport/records.ts) speaks the same bytes. The tests run natter's
+ * handshake and hand the result over with the `handshake` option, as natter
+ * itself once did, so the library's own handshake never runs.
  */
 declare module '@hyperswarm/secret-stream' {
   import type { Duplex } from 'node:stream';
