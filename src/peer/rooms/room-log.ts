@@ -316,6 +316,23 @@ export class RoomLog {
     return out.reverse();
   }
 
+  /** The member list as one string (keys, and `*` for admins): to tell when it changed. */
+  memberList(): string {
+    return this.members()
+      .map((m) => `${m.hex}${m.isAdmin ? '*' : ''}`)
+      .join(',');
+  }
+
+  /** The held item whose bytes these are (found by author and seq). */
+  heldItem(bytes: Buffer): RoomItem | undefined {
+    return this.get(bytes.subarray(16, 48).toString('hex'), bytes.readUInt32BE(48));
+  }
+
+  /** The records that took `hex` out of the room (a removal, its leaving, its declining): all a member who is out is told, and tells. */
+  removalsOf(hex: string): RoomItem[] {
+    return this.records().filter((r) => (r.body.kind === 'kick' && r.body.key.toString('hex') === hex) || (r.authorHex === hex && (r.body.kind === 'leave' || r.body.kind === 'decline')));
+  }
+
   /** How many items are held. */
   get size(): number {
     return this.#order.length + this.#pending.length;

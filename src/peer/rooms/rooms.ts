@@ -25,6 +25,7 @@ import { RoomLog, type Member } from './room-log.ts';
 import { MemberReach } from './member-reach.ts';
 import { RoomLinks } from './room-links.ts';
 import { RoomReceipts } from './room-receipts.ts';
+import { RoomViews } from './room-views.ts';
 import type { RoomMessage, RoomStatus, RoomView, RoomsEvents, RoomsOptions } from './room-types.ts';
 
 export type { RoomMessage, RoomStatus, RoomView, RoomsEvents, RoomsOptions } from './room-types.ts';
@@ -41,8 +42,7 @@ export class Rooms extends EventEmitter<RoomsEvents> {
   readonly #strangers = new Map<string, RoomLog>();
   readonly #status = new Map<string, RoomStatus>();
   readonly #memberLists = new Map<string, string>();
-  /** Each room as events carry it (#viewOf). */
-  readonly #views = new Map<string, RoomView>();
+  readonly #views: RoomViews;
   readonly #receipts = new RoomReceipts();
   readonly #links: RoomLinks;
   readonly #reach: MemberReach;
@@ -56,6 +56,7 @@ export class Rooms extends EventEmitter<RoomsEvents> {
     this.#o = options;
     this.#me = options.keyPair.publicKey.toString('hex');
     this.#links = new RoomLinks(options.scheduler);
+    this.#views = new RoomViews(this.#me, options.name, options.link);
     this.#reach = new MemberReach({ ...options, isWanted: (peer) => this.isRoomName(peer) });
   }
 
@@ -74,8 +75,8 @@ export class Rooms extends EventEmitter<RoomsEvents> {
       log.settle();
       if (log.name === undefined) continue;
       this.#rooms.set(id, log);
-      this.#status.set(id, this.#statusIn(log));
-      this.#memberLists.set(id, memberList(log));
+      this.#status.set(id, this.#views.statusIn(log));
+      this.#memberLists.set(id, log.memberList());
     }
     for (const log of this.#rooms.values()) this.#reachAll(log);
   }
@@ -89,7 +90,7 @@ export class Rooms extends EventEmitter<RoomsEvents> {
 
   /** Every room we are in or invited to. */
   list(): RoomView[] {
-    return [...this.#rooms.values()].filter((log) => this.#statusIn(log) !== 'out').map((log) => this.#view(log));
+    return [...this.#rooms.values()].filter((log) => this.#views.statusIn(log) !== 'out').map((log) => this.#views.view(log));
   }
 
   /** Makes a room with us as its only member and admin. */
@@ -107,7 +108,7 @@ export class Rooms extends EventEmitter<RoomsEvents> {
       this.#status.delete(log.id);
       throw err;
     }
-    return this.#view(log);
+    return this.#views.view(log);
   }
 
   /**
@@ -134,7 +135,7 @@ export class Rooms extends EventEmitter<RoomsEvents> {
     const log = this.#find(room, 'invited');
     // We ask the members we can reach for what the room said before us (#settle).
     this.#append(log, { kind: 'join' });
-    return this.#view(log);
+    return this.#views.view(log);
   }
 
   /** Declines an invitation; the inviter's peer learns it. */
@@ -167,13 +168,13 @@ export class Rooms extends EventEmitter<RoomsEvents> {
 
   /** The room, with its members. */
   members(room: string): RoomView {
-    return this.#view(this.#find(room, 'any'));
+    return this.#views.view(this.#find(room, 'any'));
   }
 
   /** The last `n` messages of the room, in the order every member agrees on. */
   history(room: string, n: number): { room: RoomView; entries: RoomMessage[] } {
     const log = this.#find(room, 'any');
-    return { room: this.#view(log), entries: log.history(n).map((item) => this.#message(log, item)) };
+    return { room: this.#views.view(log), entries: log.history(n).map((item) => this.#views.message(log, item)) };
   }
 
   /** Whether `key` is a member of a room we are in, or invited to one: its connections are let in without asking. */
@@ -181,7 +182,7 @@ export class Rooms extends EventEmitter<RoomsEvents> {
     if (key === undefined) return false;
     const hex = key.toString('hex');
     for (const log of this.#rooms.values()) {
-      if (this.#statusIn(log) === 'out') continue;
+      if (this.#views.statusIn(log) === 'out') continue;
       if (log.member(hex) !== undefined || log.invitation(hex) !== undefined) return true;
     }
     return false;
@@ -190,7 +191,7 @@ export class Rooms extends EventEmitter<RoomsEvents> {
   /** Whether the peer called `name` is a member of a room we are in, or invited to one of ours. */
   isRoomName(name: string): boolean {
     for (const log of this.#rooms.values()) {
-      if (this.#statusIn(log) !== 'member') continue;
+      if (this.#views.statusIn(log) !== 'member') continue;
       if (log.members().some((m) => m.label === name && m.hex !== this.#me) || log.invitations().some((i) => i.label === name)) return true;
     }
     return false;
@@ -204,10 +205,10 @@ export class Rooms extends EventEmitter<RoomsEvents> {
     const hex = conn.remoteKey?.toString('hex');
     if (hex === undefined) return;
     for (const log of this.#rooms.values()) {
-      if (this.#statusIn(log) !== 'member') continue;
+      if (this.#views.statusIn(log) !== 'member') continue;
       if (log.member(hex) !== undefined) conn.send(this.#have(log, true));
       else if (log.invitation(hex) !== undefined) this.#sendItems(conn, log, log.records());
-      else this.#sendItems(conn, log, removals(log, hex));
+      else this.#sendItems(conn, log, log.removalsOf(hex));
     }
   }
 
@@ -252,7 +253,7 @@ export class Rooms extends EventEmitter<RoomsEvents> {
         refusal ??= err;
       }
     }
-    for (const log of gone) this.#sendItems(conn, log, removals(log, this.#me));
+    for (const log of gone) this.#sendItems(conn, log, log.removalsOf(this.#me));
     if (refusal !== undefined) {
       // The chat goes on; the sender hears why (once per frame), and nothing it sent that failed counts.
       this.#o.logger.info({ peer, code: refusal.code }, `room items refused: ${refusal.message}`);
@@ -263,17 +264,17 @@ export class Rooms extends EventEmitter<RoomsEvents> {
       if (isKnown) {
         if (!this.#record(log, items, peer)) continue;
         this.#settle(log);
-        if (this.#statusIn(log) !== 'member') continue;
+        if (this.#views.statusIn(log) !== 'member') continue;
         // Our receipt: what we hold now. A gap it shows is filled by the sender at once.
         if (log.member(sender) !== undefined) conn.send(this.#have(log, false));
         // Membership records go on to every other member: its author may not know them all yet.
-        const records = items.map((b) => heldItem(log, b)).filter((i): i is RoomItem => i !== undefined && i.body.kind !== 'message');
+        const records = items.map((b) => log.heldItem(b)).filter((i): i is RoomItem => i !== undefined && i.body.kind !== 'message');
         if (records.length > 0) {
           for (const m of log.members()) if (m.hex !== this.#me && m.hex !== sender) this.#deliver(log, m.label, m.key, records);
         }
       } else {
         log.settle();
-        if (this.#statusIn(log) !== 'invited') continue;
+        if (this.#views.statusIn(log) !== 'invited') continue;
         // An invitation for us, checked: the room is ours to keep (and answer).
         this.#strangers.delete(log.id);
         if (!this.#record(log, log.missing(new Map()).map((i) => i.bytes), peer)) continue;
@@ -290,7 +291,7 @@ export class Rooms extends EventEmitter<RoomsEvents> {
     if (known !== undefined) {
       // Out of the room (left, removed, declined): its messages are no longer ours to take; its records still
       // are, from a member, so that a new invitation reaches us.
-      if (this.#statusIn(known) === 'out' && item.body.kind === 'message') throw new RoomGone(known);
+      if (this.#views.statusIn(known) === 'out' && item.body.kind === 'message') throw new RoomGone(known);
       // Only a member brings a room's items, or one invited (its answer; or, a member already where it comes
       // from, items it holds: each signed by its author), and only by authors the room names.
       const isMember = known.member(sender) !== undefined || known.invitation(sender) !== undefined;
@@ -321,7 +322,7 @@ export class Rooms extends EventEmitter<RoomsEvents> {
     const log = this.#rooms.get(msg.room);
     if (sender === undefined) return;
     // We left, or were removed, and the sender has not heard yet: nothing to answer.
-    if (log !== undefined && this.#statusIn(log) !== 'member') return;
+    if (log !== undefined && this.#views.statusIn(log) !== 'member') return;
     if (log !== undefined && log.member(sender) === undefined && log.invitation(sender) !== undefined) {
       // Invited here, a member already where it comes from: its join is on its way, or it sends it when it hears what we hold.
       this.#askLater(conn, log);
@@ -329,7 +330,7 @@ export class Rooms extends EventEmitter<RoomsEvents> {
     }
     if (log === undefined || log.member(sender) === undefined) {
       // A member removed while it was away learns it now, from the record that removed it.
-      if (log !== undefined) this.#sendItems(conn, log, removals(log, sender));
+      if (log !== undefined) this.#sendItems(conn, log, log.removalsOf(sender));
       conn.send({ type: 'ERROR', code: ERROR_CODES.NOT_A_MEMBER, reason: `you are not a member of room ${msg.room} here` });
       return;
     }
@@ -342,7 +343,7 @@ export class Rooms extends EventEmitter<RoomsEvents> {
     if (msg.isAsking && [...theirs].some(([author, seq]) => seq > log.haveOf(author))) this.#askLater(conn, log);
     const delivered = this.#receipts.held(log.id, sender, theirs.get(this.#me) ?? 0);
     if (delivered.length > 0) {
-      const view = this.#viewOf(log);
+      const view = this.#views.viewOf(log);
       const to = log.member(sender)?.label ?? peer;
       for (const id of delivered) this.emit('delivered', view, to, id);
     }
@@ -376,9 +377,9 @@ export class Rooms extends EventEmitter<RoomsEvents> {
     const targets = new Map<string, Member>();
     for (const m of [...before, ...log.members()]) if (m.hex !== this.#me) targets.set(m.hex, m);
     if (body.kind === 'message') {
-      const message = this.#message(log, item);
+      const message = this.#views.message(log, item);
       this.#receipts.expect(log.id, seq, item.id, targets.keys());
-      this.emit('queued', this.#viewOf(log), message);
+      this.emit('queued', this.#views.viewOf(log), message);
     }
     for (const m of targets.values()) this.#deliver(log, m.label, m.key, [item]);
     if (body.kind === 'invite') this.#deliver(log, body.label, body.key, log.records());
@@ -398,7 +399,7 @@ export class Rooms extends EventEmitter<RoomsEvents> {
 
   /** At start: every member of our rooms, and everyone we invited, is reached, so what either lacks is exchanged. */
   #reachAll(log: RoomLog): void {
-    if (this.#statusIn(log) !== 'member') return;
+    if (this.#views.statusIn(log) !== 'member') return;
     for (const m of log.members()) if (m.hex !== this.#me) this.#reach.want(m.label);
     for (const inv of log.invitations()) if (inv.by === this.#me) this.#reach.want(inv.label);
   }
@@ -422,17 +423,17 @@ export class Rooms extends EventEmitter<RoomsEvents> {
     // Only records change the member list or our place in the room; messages alone (nearly always) take the short way.
     if (items.length > 0 && items.every(({ item }) => item.body.kind === 'message')) {
       if (before !== 'member') return;
-      const view = this.#viewOf(log);
-      for (const { item, isLate } of items) if (item.authorHex !== this.#me) this.emit('message', view, this.#message(log, item), { isLate });
+      const view = this.#views.viewOf(log);
+      for (const { item, isLate } of items) if (item.authorHex !== this.#me) this.emit('message', view, this.#views.message(log, item), { isLate });
       return;
     }
-    const after = this.#statusIn(log);
+    const after = this.#views.statusIn(log);
     this.#status.set(log.id, after);
-    const list = memberList(log);
+    const list = log.memberList();
     const isChanged = list !== this.#memberLists.get(log.id);
     this.#memberLists.set(log.id, list);
-    this.#views.delete(log.id);
-    const view = this.#view(log);
+    this.#views.changed(log.id);
+    const view = this.#views.view(log);
     if (before !== 'member' && after === 'member') {
       this.emit('joined', view);
       // Just in: ask the members we can reach for what the room said before us.
@@ -443,7 +444,7 @@ export class Rooms extends EventEmitter<RoomsEvents> {
     }
     for (const { item, isLate } of items) {
       if (item.body.kind === 'message' && item.authorHex !== this.#me && after === 'member') {
-        this.emit('message', view, this.#message(log, item), { isLate });
+        this.emit('message', view, this.#views.message(log, item), { isLate });
       }
     }
     if (before !== 'invited' && after === 'invited') {
@@ -465,41 +466,6 @@ export class Rooms extends EventEmitter<RoomsEvents> {
 
   // ---- helpers ------------------------------------------------------------------
 
-  #statusIn(log: RoomLog): RoomStatus {
-    if (log.member(this.#me) !== undefined) return 'member';
-    return log.invitation(this.#me) !== undefined ? 'invited' : 'out';
-  }
-
-  /**
-   * The room as events carry it, made once per change of its member list
-   * (its `isReachable` marks are as they were then): a message costs no
-   * walk over the members. Answers to the user use #view, made now.
-   */
-  #viewOf(log: RoomLog): RoomView {
-    let view = this.#views.get(log.id);
-    if (view === undefined) this.#views.set(log.id, (view = this.#view(log)));
-    return view;
-  }
-
-  #view(log: RoomLog): RoomView {
-    return {
-      id: log.id,
-      name: log.name ?? '?',
-      status: this.#statusIn(log),
-      members: log.members().map((m) => ({
-        name: m.hex === this.#me ? this.#o.name : m.label,
-        key: m.hex,
-        isAdmin: m.isAdmin,
-        isReachable: m.hex === this.#me || this.#o.link(m.label)?.remoteKey?.equals(m.key) === true,
-      })),
-    };
-  }
-
-  #message(log: RoomLog, item: RoomItem): RoomMessage {
-    const from = item.authorHex === this.#me ? this.#o.name : (log.labelOf(item.authorHex) ?? item.authorHex.slice(0, 16));
-    return { id: item.id, from, text: (item.body as { text: string }).text, ts: item.clock };
-  }
-
   /**
    * A room by id, or by name among ours. `need`: what we must be there.
    * @throws NatterError NO_SUCH_ROOM (unknown, or a name two rooms share), NOT_A_MEMBER
@@ -508,14 +474,14 @@ export class Rooms extends EventEmitter<RoomsEvents> {
     let log = this.#rooms.get(ref.toLowerCase());
     if (log === undefined) {
       const name = ref.startsWith('#') ? ref.slice(1) : ref;
-      const named = [...this.#rooms.values()].filter((l) => l.name === name && this.#statusIn(l) !== 'out');
+      const named = [...this.#rooms.values()].filter((l) => l.name === name && this.#views.statusIn(l) !== 'out');
       if (named.length > 1) {
         throw new NatterError(ERROR_CODES.NO_SUCH_ROOM, `${named.length} rooms are called #${name}; use an id: ${named.map((l) => l.id).join(', ')}`);
       }
       log = named[0];
     }
     if (log === undefined) throw new NatterError(ERROR_CODES.NO_SUCH_ROOM, `no room ${JSON.stringify(ref)} here`);
-    const status = this.#statusIn(log);
+    const status = this.#views.statusIn(log);
     if (need === 'member' && status !== 'member') throw new NatterError(ERROR_CODES.NOT_A_MEMBER, `you are not a member of #${log.name}`);
     if (need === 'invited' && status !== 'invited') throw new NatterError(ERROR_CODES.NO_SUCH_ROOM, `no invitation to #${log.name} waits`);
     return log;
@@ -536,26 +502,6 @@ export class Rooms extends EventEmitter<RoomsEvents> {
   #now(): number {
     return (this.#o.now ?? Date.now)();
   }
-}
-
-/** The member list as one string, to tell when it changed. */
-function memberList(log: RoomLog): string {
-  return log
-    .members()
-    .map((m) => `${m.hex}${m.isAdmin ? '*' : ''}`)
-    .join(',');
-}
-
-/** The held item whose bytes these are (found by author and seq: it was checked when it came in). */
-function heldItem(log: RoomLog, bytes: Buffer): RoomItem | undefined {
-  const author = bytes.subarray(16, 48).toString('hex');
-  const seq = bytes.readUInt32BE(48);
-  return log.get(author, seq);
-}
-
-/** The records that took `hex` out of the room (a removal, its leaving, its declining): all a member who is out is told, and tells. */
-function removals(log: RoomLog, hex: string): RoomItem[] {
-  return log.records().filter((r) => (r.body.kind === 'kick' && r.body.key.toString('hex') === hex) || (r.authorHex === hex && (r.body.kind === 'leave' || r.body.kind === 'decline')));
 }
 
 /** An item for a room we are out of: not refused, answered (#onItems). */
