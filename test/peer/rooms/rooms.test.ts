@@ -184,6 +184,22 @@ describe('rooms', () => {
     assert.ok(!texts(cat).includes('secret'));
   });
 
+  it('a declined invitation reaches the inviter, and is not offered again', async () => {
+    const book = new Book();
+    const amy = await start(book, 'amy');
+    const bob = await start(book, 'bob');
+    const room = amy.node.rooms.create('club').id;
+    await amy.node.rooms.invite(room, 'bob');
+    await until(() => ofType(bob, 'invite').length === 1, 'the invitation');
+    assert.deepEqual(bob.node.rooms.list().map((r) => [r.name, r.status]), [['club', 'invited']]);
+    bob.node.rooms.decline(room);
+    assert.deepEqual(bob.node.rooms.list(), []);
+    await until(() => !amy.node.rooms.isRoomName('bob'), 'amy holds no invitation for bob');
+    assert.deepEqual(amy.node.rooms.members(room).members.map((m) => m.name), ['amy']);
+    assert.throws(() => bob.node.rooms.join(room), { code: ERROR_CODES.NO_SUCH_ROOM });
+    assert.equal(ofType(bob, 'invite').length, 1);
+  });
+
   it('a member who left can be invited again, and sees what is said after it joins again', async () => {
     const book = new Book();
     const { amy, peers, room } = await club(book, ['bob']);
