@@ -17,6 +17,7 @@ import { printHandshake, runHandshakeBench } from './handshake.ts';
 import { printHandshakeCrypto, runHandshakeCryptoBench } from './handshake-crypto.ts';
 import { median } from './harness.ts';
 import { printReach, runReachBench } from './reach.ts';
+import { printRooms, runRoomsBench, TARGET_CATCH_UP_SECONDS, TARGET_FANOUT_RATIO, type RoomsResult } from './rooms.ts';
 import { printTui, runTuiBench } from './tui.ts';
 import { printTargets, ratioRow, valueRow } from './targets.ts';
 
@@ -53,6 +54,9 @@ console.log('');
 printReach(await runReachBench());
 console.log('');
 printTui(await runTuiBench());
+console.log('');
+const rooms = await runRoomsBench();
+printRooms(rooms);
 
 const { encrypted: e, unacked: f, plaintext: p, baseline: raw } = chat.sides;
 const top = directory.find((r) => r.n === Math.max(...directory.map((d) => d.n)));
@@ -112,4 +116,16 @@ printTargets([
   valueRow(`WHO of ${n.toLocaleString('en-US')} peers, p99`, top.natter.who.p99Ms, 'ms', 2, TARGET_WHO_P99_MS),
   ratioRow('acknowledged delivery on disk / unacknowledged', median(delivery.perSecond.durable), median(delivery.perSecond.unacked), 'msg/s', 0, 'min', TARGET_ACKED_ON_DISK_RATIO),
   ratioRow('acknowledged delivery, the disk alone: on disk / in memory', median(delivery.perSecond.durable), median(delivery.perSecond.encrypted), 'msg/s', 0, 'min', TARGET_DISK_MEMORY_RATIO),
+  ...roomTargets(rooms),
 ]);
+
+/** Rooms: a message to 16 members against sixteen one-to-one sends (the author's CPU, and the wall time), and a catch-up of 10,000. */
+function roomTargets(r: RoomsResult): ReturnType<typeof ratioRow>[] {
+  const at16 = r.rows.find((row) => row.members === 16);
+  if (at16 === undefined) throw new Error('bench/rooms measured no room of 16');
+  return [
+    ratioRow('room message to 16 members, author CPU / 16 one-to-one sends', at16.room.cpuMicros / r.count, at16.direct.cpuMicros / r.count, 'µs', 1, 'max', TARGET_FANOUT_RATIO),
+    ratioRow('room message to 16 members, wall time / 16 one-to-one sends', at16.room.seconds, at16.direct.seconds, 's', 2, 'max', TARGET_FANOUT_RATIO),
+    valueRow('room catch-up of 10,000 messages from another member', r.catchUp.fromMember, 's', 2, TARGET_CATCH_UP_SECONDS),
+  ];
+}

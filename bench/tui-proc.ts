@@ -150,6 +150,7 @@ const IDLE: ChatCommands = {
   end: async () => true,
   outbox: () => {},
   drop: async () => true,
+  room: async () => true,
   names: async () => [],
   recentHistory: () => [],
   quit: async () => {},

@@ -19,10 +19,11 @@ import type { KeyPair } from '../transport/secure.ts';
 import type { ChatEvent } from './events.ts';
 import type { Found } from './lan-wiring.ts';
 import type { FindPeers } from './start-chat.ts';
-import type { ChatCommands } from './ui.ts';
+import type { ChatCommands, RoomCommand } from './ui.ts';
+import type { RoomView } from '../peer/rooms/rooms.ts';
 
 /** What is still shown while natter quits. */
-const QUITTING_EVENTS: ReadonlySet<ChatEvent['type']> = new Set(['shutdown', 'error', 'kept', 'delivered', 'message']);
+const QUITTING_EVENTS: ReadonlySet<ChatEvent['type']> = new Set(['shutdown', 'error', 'kept', 'delivered', 'message', 'room-message']);
 
 /** What startChat() assembled, for a ChatSession to run. */
 export interface ChatParts {
@@ -92,6 +93,17 @@ export class ChatSession extends EventEmitter<{ event: [ChatEvent]; done: [code:
     node.on('kept', (to, count) => this.#emit({ type: 'kept', to, count }));
     node.on('ended', (peer, reason, detail) => this.#emit({ type: 'ended', with: peer, reason: reason === 'lost' || reason === 'unanswered' ? detail : reason }));
     node.on('problem', (err) => this.#emit({ type: 'error', code: err.code, message: err.message }));
+    const rooms = node.rooms;
+    rooms.on('joined', (r) => this.#emit({ type: 'room-joined', room: r.id, name: r.name, members: r.members.map((m) => m.name) }));
+    rooms.on('invite', (r, from) => this.#emit({ type: 'room-invite', room: r.id, name: r.name, from }));
+    rooms.on('message', (r, m, { isLate }) =>
+      this.#emit({ type: 'room-message', room: r.id, name: r.name, from: m.from, text: m.text, id: m.id, ts: m.ts, ...(isLate ? { late: true as const } : {}) }),
+    );
+    rooms.on('members', (r) => this.#emit(membersEvent(r)));
+    rooms.on('left', (r, reason) => this.#emit({ type: 'room-left', room: r.id, name: r.name, reason }));
+    rooms.on('queued', (r, m) => this.#emit({ type: 'queued', room: r.id, name: r.name, id: m.id, ts: m.ts, text: m.text }));
+    rooms.on('delivered', (r, to, id) => this.#emit({ type: 'delivered', room: r.id, name: r.name, to, id, members: r.members.length - 1 }));
+    rooms.on('problem', (err) => this.#emit({ type: 'error', code: err.code, message: err.message }));
     if (link !== undefined) {
       link.on('lost', (err, delayMs) =>
         this.#emit({ type: 'notice', message: `directory unreachable: ${err.message}; retrying in ${(delayMs / 1000).toFixed(1)} s` }),
@@ -316,6 +328,48 @@ export class ChatSession extends EventEmitter<{ event: [ChatEvent]; done: [code:
     });
   }
 
+  /** A room command (docs/chat.md, "Rooms"), answered by room events. */
+  room(c: RoomCommand): Promise<boolean> {
+    const rooms = this.#node.rooms;
+    return this.#run(async () => {
+      switch (c.cmd) {
+        case 'room-create':
+          rooms.create(c.name);
+          return;
+        case 'room-invite':
+          await rooms.invite(c.room, c.to);
+          return;
+        case 'room-join':
+          rooms.join(c.room);
+          return;
+        case 'room-decline':
+          rooms.decline(c.room);
+          return;
+        case 'room-send':
+          if (c.text.trim() === '') throw new NatterError(ERROR_CODES.BAD_COMMAND, `nothing to send to #${c.room}`);
+          rooms.send(c.room, c.text);
+          return;
+        case 'room-leave':
+          rooms.leave(c.room);
+          return;
+        case 'room-kick':
+          rooms.kick(c.room, c.name);
+          return;
+        case 'room-members':
+          this.#emit(membersEvent(rooms.members(c.room)));
+          return;
+        case 'room-history': {
+          const { room, entries } = rooms.history(c.room, c.count ?? 20);
+          this.#emit({ type: 'room-history', room: room.id, name: room.name, entries });
+          return;
+        }
+        case 'room-list':
+          this.#emit({ type: 'room-list', rooms: rooms.list().map((r) => ({ room: r.id, name: r.name, status: r.status === 'invited' ? 'invited' : 'member', members: r.members.length })) });
+          return;
+      }
+    });
+  }
+
   /** END every chat, DOWN to the directory, stop hosting; then 'done'. */
   async quit(code = 0): Promise<void> {
     if (this.#isQuitting) return;
@@ -328,4 +382,16 @@ export class ChatSession extends EventEmitter<{ event: [ChatEvent]; done: [code:
     this.#node.store.close();
     this.emit('done', code);
   }
+}
+
+function membersEvent(r: RoomView): ChatEvent {
+  return {
+    type: 'room-members',
+    room: r.id,
+    name: r.name,
+    members: r.members.map((m) => m.name),
+    admins: r.members.filter((m) => m.isAdmin).map((m) => m.name),
+    online: r.members.filter((m) => m.isReachable).map((m) => m.name),
+    status: r.status,
+  };
 }

@@ -42,6 +42,7 @@ export type ChatEvent =
   | { type: 'queued'; to: string; id: string; ts: number; text: string; recovered?: true }
   | { type: 'sent'; to: string; id: string }
   | { type: 'delivered'; to: string; id: string }
+  | RoomEvent
   | { type: 'waiting'; to: string; count: number; code: string; reason: string; unknown?: true }
   | { type: 'outbox'; waiting: { to: string; count: number; oldest: number }[] }
   | { type: 'dropped'; to: string; count: number }
@@ -59,6 +60,22 @@ export type ChatEvent =
   | ({ type: 'dump' } & ReturnType<PeerNode['dump']>)
   | ({ type: 'doctor' } & DoctorReport)
   | { type: 'error'; code: string; message: string };
+
+/**
+ * What rooms tell (docs/chat.md, "Rooms"). `room` is always the room's id;
+ * `name` its name. A room message we sent is `queued` once it is in the room
+ * store, and `delivered` once per member that holds it.
+ */
+export type RoomEvent =
+  | { type: 'room-joined'; room: string; name: string; members: string[] }
+  | { type: 'room-invite'; room: string; name: string; from: string }
+  | { type: 'room-message'; room: string; name: string; from: string; text: string; id: string; ts: number; late?: true }
+  | { type: 'room-members'; room: string; name: string; members: string[]; admins: string[]; online: string[]; status: 'member' | 'invited' | 'out' }
+  | { type: 'room-left'; room: string; name: string; reason: 'left' | 'removed' }
+  | { type: 'room-history'; room: string; name: string; entries: { from: string; text: string; id: string; ts: number }[] }
+  | { type: 'room-list'; rooms: { room: string; name: string; status: 'member' | 'invited'; members: number }[] }
+  | { type: 'queued'; room: string; name: string; id: string; ts: number; text: string }
+  | { type: 'delivered'; room: string; name: string; to: string; id: string; members: number };
 
 /** One kind of event, by its type: `ChatEventOf<'message'>`. */
 export type ChatEventOf<T extends ChatEvent['type']> = Extract<ChatEvent, { type: T }>;

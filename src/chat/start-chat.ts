@@ -18,6 +18,7 @@ import type { KnownPeers } from '../peer/known-peers.ts';
 import { RELAY_JOIN_MS } from '../peer/links/paths.ts';
 import { PeerNode } from '../peer/peer-node.ts';
 import type { MessageStore } from '../peer/store/message-store.ts';
+import type { RoomStore } from '../peer/store/room-store.ts';
 import type { KeyPair } from '../transport/secure.ts';
 import { ChatSession } from './chat-session.ts';
 import { directoryPinning } from './directory-pinning.ts';
@@ -53,6 +54,10 @@ export interface ChatOptions {
   keepaliveIntervalMs: number;
   /** Outbox, received ids and history (the data directory). */
   store: MessageStore;
+  /** The rooms' logs (the data directory's rooms/). Default: in memory. */
+  roomStore?: RoomStore;
+  /** Most members of a room we invite to (2 to 32; default 32). */
+  maxRoomMembers?: number;
   /** First wait before trying again to reach a peer that messages wait for. */
   retryIntervalMs?: number;
   /** Frames one peer may send a second before it is read at that pace (PeerNodeOptions; default 1,000). */
@@ -77,6 +82,8 @@ export async function startChat(o: ChatOptions): Promise<{ session: ChatSession;
     idleTimeoutMs: o.idleTimeoutMs,
     keepaliveIntervalMs: o.keepaliveIntervalMs,
     store: o.store,
+    ...(o.roomStore === undefined ? {} : { roomStore: o.roomStore }),
+    ...(o.maxRoomMembers === undefined ? {} : { maxRoomMembers: o.maxRoomMembers }),
     ...(o.retryIntervalMs === undefined ? {} : { retryIntervalMs: o.retryIntervalMs }),
     ...(o.maxFramesPerSecond === undefined ? {} : { maxFramesPerSecond: o.maxFramesPerSecond }),
     logger: o.logger,

@@ -11,6 +11,19 @@
 import type { HistoryEntry } from '../peer/store/message-store.ts';
 import type { ChatEvent, ReadyEvent } from './events.ts';
 
+/**
+ * A room command, in the JSON mode's shape (docs/chat.md, "Rooms"). `room`
+ * is a room's id or the name of one this peer knows.
+ */
+export type RoomCommand =
+  | { cmd: 'room-create'; name: string }
+  | { cmd: 'room-invite'; room: string; to: string }
+  | { cmd: 'room-join' | 'room-decline' | 'room-leave' | 'room-members'; room: string }
+  | { cmd: 'room-send'; room: string; text: string }
+  | { cmd: 'room-kick'; room: string; name: string }
+  | { cmd: 'room-history'; room: string; count?: number }
+  | { cmd: 'room-list' };
+
 /** What a UI may ask of a chat. Commands that can fail resolve false after an 'error' event says why. */
 export interface ChatCommands {
   /** Our own display name. */
@@ -37,6 +50,8 @@ export interface ChatCommands {
   outbox(): void;
   /** Answered by a 'dropped' event. */
   drop(name: string): Promise<boolean>;
+  /** A room command; answered by room events ('room-joined', 'room-members', ...), or an 'error'. */
+  room(command: RoomCommand): Promise<boolean>;
   /** Names every way of finding peers knows now: for completing a name. */
   names(): Promise<string[]>;
   /** The last `count` lines of the conversation with `name` from the history store, oldest first, without an event. */

@@ -1,11 +1,12 @@
 /** `natter chat`: natter's main job. The default command: `natter --name alice` is `natter chat --name alice`. */
 import { userInfo } from 'node:os';
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_DIRECTORY_PORT } from '../defaults.ts';
 import { FriendsTable } from '../discovery/friends-table.ts';
 import { ERROR_CODES, NatterError } from '../errors.ts';
 import { defaultDataDir } from '../peer/store/data-dir.ts';
 import { FileMessageStore } from '../peer/store/file-message-store.ts';
+import { FileRoomStore } from '../peer/store/room-store.ts';
 import { normalizeName } from '../protocol/fields.ts';
 import { startChat, type FindPeers } from '../chat/start-chat.ts';
 import { runChatUi } from '../chat/ui.ts';
@@ -42,6 +43,7 @@ interface ChatFlags {
   history: boolean;
   historyMax: number;
   retry: number;
+  maxRoomMembers: number;
 }
 
 const UI_KINDS = ['full', 'line'] as const;
@@ -80,6 +82,7 @@ export function chatCommand(): Command {
     .addOption(new Option('--listen <address>', 'address to listen on for peers (default: all addresses with --directory or the LAN, the own entry with --friends, else 127.0.0.1)').argParser(parseHost))
     .option('--auto-accept', 'accept every chat request without asking', false)
     .addOption(new Option('--max-chats <n>', 'most chats at once; more requests are declined as busy').default(8).argParser(parsePositiveInt))
+    .addOption(new Option('--max-room-members <n>', 'most members (invitations included) of a room you invite to: 2 to 32').default(32).argParser(parseRoomMembers))
     .addOption(new Option('--idle-timeout <seconds>', 'close a connection after this long without messages').default(300_000, '300').argParser(parseSeconds))
     .addOption(new Option('--keepalive <seconds>', 'probe open connections this often; three silent probes = lost').default(15_000, '15').argParser(parseSeconds))
     .option(...IDENTITY_FLAG)
@@ -115,7 +118,15 @@ export function chatCommand(): Command {
       else if (flags.directory !== undefined) find = { kind: 'directory', directory: flags.directory };
       else find = { kind: 'local', rendezvous: flags.localDirectory };
       const { keyPair, known } = loadCredentials(flags);
-      const store = FileMessageStore.open({ dir: flags.dataDir ?? defaultDataDir(name), isHistoryOn: flags.history, historyMaxBytes: flags.historyMax * 1024 * 1024 });
+      const dataDir = flags.dataDir ?? defaultDataDir(name);
+      const store = FileMessageStore.open({ dir: dataDir, isHistoryOn: flags.history, historyMaxBytes: flags.historyMax * 1024 * 1024 });
+      let roomStore: FileRoomStore;
+      try {
+        roomStore = new FileRoomStore(dataDir);
+      } catch (err) {
+        store.close();
+        throw err;
+      }
       let started;
       try {
         started = await startChat({
@@ -132,11 +143,14 @@ export function chatCommand(): Command {
           idleTimeoutMs: flags.idleTimeout,
           keepaliveIntervalMs: flags.keepalive,
           store,
+          roomStore,
+          maxRoomMembers: flags.maxRoomMembers,
           retryIntervalMs: flags.retry,
           logger,
         });
       } catch (err) {
         store.close();
+        roomStore.close();
         throw err;
       }
       const { session, ready } = started;
@@ -150,8 +164,16 @@ export function chatCommand(): Command {
       // Whoever reads our output went away (a script closed the pipe): leave cleanly instead of dying on EPIPE.
       process.stdout.on('error', () => void session.quit());
       const code = await runChatUi(session, ui, ready);
+      roomStore.close();
       // Let stdout drain before main.ts exits the process.
       await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
       if (code !== 0) process.exitCode = code;
     });
+}
+
+/** --max-room-members: a whole number from 2 to 32 (no room is ever larger). */
+function parseRoomMembers(raw: string): number {
+  const n = /^\d{1,2}$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!(n >= 2 && n <= 32)) throw new InvalidArgumentError('a number of members from 2 to 32');
+  return n;
 }

@@ -22,7 +22,7 @@ import type { Scheduler, TimerHandle } from '../clock.ts';
 import type { Discovery } from '../discovery/discovery.ts';
 import { ERROR_CODES, NatterError, errorFromWire } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import type { Message } from '../protocol/messages.ts';
+import type { Message, RhaveMessage, RitemsMessage } from '../protocol/messages.ts';
 import type { FramedConnection } from '../transport/framed-connection.ts';
 import type { Delivery } from './delivery.ts';
 import type { Inbox } from './inbox.ts';
@@ -50,6 +50,19 @@ export interface ConversationsOptions {
   requestTimeoutMs: number;
   scheduler: Scheduler;
   logger: Logger;
+  /** Rooms (src/peer/rooms): whose connections are welcome, and the room frames of open chats. */
+  rooms?: RoomsSeam;
+}
+
+/** What the chats tell the rooms, and ask them. */
+export interface RoomsSeam {
+  /** A member of a room we share (or invited to one) is let in without asking, and takes no chat of maxChats. */
+  isRoomPeer(key: Buffer | undefined): boolean;
+  /** The same, by the name members are reached at. */
+  isRoomName(name: string): boolean;
+  /** A chat with `peer` is open on `conn`. */
+  ready(peer: string, conn: FramedConnection): void;
+  receive(peer: string, conn: FramedConnection, msg: RitemsMessage | RhaveMessage): void;
 }
 
 export class Conversations {
@@ -83,7 +96,7 @@ export class Conversations {
       this.accept(name);
       return;
     }
-    this.checkRoom();
+    if (this.#o.rooms?.isRoomName(name) !== true) this.checkRoom();
     this.#setState(name, 'outgoing');
     try {
       await this.#ensureConnection(name);
@@ -99,7 +112,11 @@ export class Conversations {
    * away as busy; they have a cap and a deadline of their own.
    */
   #active(): number {
-    return this.#chats.size - this.#requestTimers.size;
+    // Chats with members of our rooms do not count either: a room of 32 needs 31 of them.
+    const rooms = this.#o.rooms;
+    let roomChats = 0;
+    if (rooms !== undefined) for (const [peer, state] of this.#chats) if (state !== 'incoming' && rooms.isRoomName(peer)) roomChats++;
+    return this.#chats.size - this.#requestTimers.size - roomChats;
   }
 
   /** @throws NatterError TOO_MANY_CHATS when no chat more may be opened now. */
@@ -201,10 +218,11 @@ export class Conversations {
       return;
     }
     if (chat === 'incoming') return; // asked again; still waiting for our user
-    const isWelcome = this.#o.isAutoAccept || this.#o.discovery.isFriend(peer);
+    const isRoomPeer = this.#o.rooms?.isRoomPeer(link.conn.remoteKey) === true;
+    const isWelcome = this.#o.isAutoAccept || this.#o.discovery.isFriend(peer) || isRoomPeer;
     // A request could not be accepted with every chat taken either: busy for all. Requests themselves
-    // take no chat, only a place among the requests.
-    if (this.#active() >= this.#o.maxChats || (!isWelcome && this.#requestTimers.size >= this.#o.maxRequests)) {
+    // take no chat, only a place among the requests; nor does a room's member.
+    if ((this.#active() >= this.#o.maxChats && !isRoomPeer) || (!isWelcome && this.#requestTimers.size >= this.#o.maxRequests)) {
       link.conn.send({ type: 'RESP', accept: false, reason: 'busy' });
       this.#o.pool.close(peer);
       return;
@@ -273,6 +291,21 @@ export class Conversations {
     }
     // Messages received before this one are shown before whatever it brings (an END, say).
     inbox.commit();
+    if (msg.type === 'RITEMS' || msg.type === 'RHAVE') {
+      const rooms = this.#o.rooms;
+      if (!isCurrent || link === undefined) {
+        // A connection we are closing: room items the other side sent before it saw us close still count.
+        if (this.#chats.get(peer) === 'open') rooms?.receive(peer, conn, msg);
+        return;
+      }
+      if (!link.isReady || this.#chats.get(peer) !== 'open' || rooms === undefined) {
+        conn.fail(new NatterError(ERROR_CODES.UNEXPECTED_MESSAGE, `${msg.type} before the chat was accepted`));
+        return;
+      }
+      pool.traffic(peer);
+      rooms.receive(peer, conn, msg);
+      return;
+    }
     if (!isCurrent || link === undefined) return;
     switch (msg.type) {
       case 'RESP':
@@ -378,6 +411,7 @@ export class Conversations {
     else if (this.#paths.get(peer) !== link.kind) events.emit('moved', peer, { link: link.kind });
     this.#paths.set(peer, link.kind);
     delivery.flush(peer);
+    this.#o.rooms?.ready(peer, link.conn);
   }
 
   /** The chat ends; messages still waiting stay, and are offered again later. */

@@ -9,6 +9,7 @@ import type { KeyPair } from '../transport/secure.ts';
 import type { KeyBook } from './key-book.ts';
 import type { Connector, ConnectorContext } from './links/connector.ts';
 import type { MessageStore } from './store/message-store.ts';
+import type { RoomStore } from './store/room-store.ts';
 
 export interface PeerNodeOptions {
   /** Our display name. */
@@ -45,6 +46,12 @@ export interface PeerNodeOptions {
   maxRetryIntervalMs?: number;
   /** Where the outbox, the ids of received messages and the history live. Default: in memory (lost at exit). */
   store?: MessageStore;
+  /** Where the logs of our rooms live. Default: in memory (lost at exit). */
+  roomStore?: RoomStore;
+  /** Most members (invitations included) of a room we invite to, 2 to 32. Default 32. */
+  maxRoomMembers?: number;
+  /** Room items whose clock is further ahead of ours than this are refused for now. Default 120,000 ms. */
+  maxClockAheadMs?: number;
   /**
    * Frames (chat messages, receipts and the rest) one peer may send a second,
    * after a burst of twice as many; a faster peer is read at that pace, and
@@ -94,6 +101,8 @@ const DEFAULTS = {
   maxFramesPerSecond: 1_000,
   maxPendingPerAddress: 8,
   inboundTimeoutMs: 5_000,
+  maxRoomMembers: 32,
+  maxClockAheadMs: 120_000,
 };
 
 export type ResolvedPeerOptions = typeof DEFAULTS & PeerNodeOptions;
@@ -101,12 +110,15 @@ export type ResolvedPeerOptions = typeof DEFAULTS & PeerNodeOptions;
 /** The options with their defaults filled in. @throws NatterError NATTER_ERR_INVALID_ARGUMENT for a bad value. */
 export function resolvePeerOptions(options: PeerNodeOptions): ResolvedPeerOptions {
   const o = { ...DEFAULTS, ...options };
-  for (const key of ['maxChats', 'maxRequests', 'requestTimeoutMs', 'idleTimeoutMs', 'keepaliveIntervalMs', 'dialTimeoutMs', 'maxOutbox', 'stopGraceMs', 'maxPendingInbound', 'maxFramesPerSecond', 'maxPendingPerAddress', 'inboundTimeoutMs', 'retryIntervalMs', 'maxRetryIntervalMs'] as const) {
+  for (const key of ['maxChats', 'maxRequests', 'requestTimeoutMs', 'idleTimeoutMs', 'keepaliveIntervalMs', 'dialTimeoutMs', 'maxOutbox', 'stopGraceMs', 'maxPendingInbound', 'maxFramesPerSecond', 'maxPendingPerAddress', 'inboundTimeoutMs', 'retryIntervalMs', 'maxRetryIntervalMs', 'maxRoomMembers', 'maxClockAheadMs'] as const) {
     const v = o[key];
     // Durations past a day would overflow Node's timers (about 24.8 days) into 1 ms.
     if (!Number.isSafeInteger(v) || v < 1 || (key.endsWith('Ms') && v > 86_400_000)) {
       throw new NatterError(ERROR_CODES.INVALID_ARGUMENT, `peer option ${key} must be a positive integer${key.endsWith('Ms') ? ' of at most a day' : ''}, got ${String(v)}`);
     }
+  }
+  if (o.maxRoomMembers < 2 || o.maxRoomMembers > 32) {
+    throw new NatterError(ERROR_CODES.INVALID_ARGUMENT, `peer option maxRoomMembers must be 2 to 32, got ${o.maxRoomMembers}`);
   }
   return o;
 }

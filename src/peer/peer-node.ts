@@ -32,6 +32,8 @@ import type { MessageId } from './store/message-id.ts';
 import { Sightings } from './sightings.ts';
 import { MemoryMessageStore } from './store/memory-message-store.ts';
 import type { MessageStore } from './store/message-store.ts';
+import { MemoryRoomStore } from './store/room-store.ts';
+import { Rooms } from './rooms/rooms.ts';
 
 import { resolvePeerOptions, type PeerNodeOptions, type ResolvedPeerOptions } from './options.ts';
 
@@ -58,6 +60,7 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
   readonly #inbox: Inbox;
   readonly #chats: Conversations;
   readonly #sightings: Sightings;
+  readonly #rooms: Rooms;
   #stopped: Promise<void> | undefined;
   /** Connections opened over this node's life, for DUMP and tests of connection reuse. */
   readonly counters: LinkPool['counters'];
@@ -118,8 +121,27 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
       scheduler,
       logger: this.#log,
     });
+    this.#rooms = new Rooms({
+      name: this.name,
+      keyPair: this.#keyPair,
+      store: options.roomStore ?? new MemoryRoomStore(),
+      maxRoomMembers: o.maxRoomMembers,
+      limits: { maxNameBytes: limits.maxNameBytes ?? DEFAULT_LIMITS.maxNameBytes, maxTextBytes: limits.maxTextBytes ?? DEFAULT_LIMITS.maxTextBytes },
+      maxClockAheadMs: o.maxClockAheadMs,
+      retryIntervalMs: o.retryIntervalMs,
+      maxRetryIntervalMs: o.maxRetryIntervalMs,
+      scheduler,
+      logger: this.#log,
+      link: (peer) => {
+        const link = this.#pool.link(peer);
+        return link !== undefined && link.isReady && link.conn.state === 'open' && this.#chats.state(peer) === 'open' ? link.conn : undefined;
+      },
+      reach: (peer) => this.connect(peer),
+      keyOf: async (peer) => (await this.whois(peer)).key,
+    });
     this.#inbox = new Inbox({ store: this.#store, events: this, logger: this.#log });
     this.#chats = new Conversations({
+      rooms: this.#rooms,
       pool: this.#pool,
       delivery: this.#delivery,
       inbox: this.#inbox,
@@ -146,7 +168,13 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
   async start(): Promise<AddressInfo> {
     const address = await this.#pool.start();
     this.#delivery.recover();
+    this.#rooms.start();
     return address;
+  }
+
+  /** The rooms this peer is in: create, invite, send, and their events (src/peer/rooms). */
+  get rooms(): Rooms {
+    return this.#rooms;
   }
 
   /** The message store (outbox, received ids, history). */
@@ -324,6 +352,7 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
       while (this.#delivery.onTheWay(this.#clock.now(), CHAT_ANSWER_WAIT_MS).length > 0 && this.#clock.now() < deadline) await sleep(20);
     }
     // No chat opens again from here; END goes to every open one.
+    this.#rooms.stop();
     this.#chats.stop();
     this.#inbox.stop();
     const isDurable = !(this.#store instanceof MemoryMessageStore);

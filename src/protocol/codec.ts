@@ -159,6 +159,10 @@ export function encodeMessage(msg: Message, limits: Limits = DEFAULT_LIMITS): Bu
       out.set(checkId(msg.id), HEADER_BYTES);
       return out;
     }
+    case 'RITEMS':
+      return encodeRitems(msg.items, limits);
+    case 'RHAVE':
+      return encodeRhave(msg.room, msg.isAsking, msg.have, limits);
     case 'HELLO':
       return frame(msg.type, [HELLO_MAGIC, u16(msg.version, 'version')], limits);
     case 'ERROR':
@@ -227,6 +231,33 @@ export function encodeMessage(msg: Message, limits: Limits = DEFAULT_LIMITS): Bu
     case 'JOINED':
       return frame(msg.type, [u8(msg.isFirst ? 1 : 0)], limits);
   }
+}
+
+/** Most items one RITEMS frame may carry (protocol.md §4.20). */
+export const MAX_ROOM_ITEMS = 1_024;
+/** Most authors one RHAVE may list (protocol.md §4.21). */
+export const MAX_ROOM_AUTHORS = 255;
+/** Bytes of a room id (protocol.md §4.21). */
+export const ROOM_ID_WIRE_BYTES = 16;
+const ROOM_ID = /^[0-9a-f]{32}$/;
+
+function encodeRitems(items: readonly Buffer[], limits: Limits): Buffer {
+  if (items.length < 1 || items.length > MAX_ROOM_ITEMS) {
+    throw new NatterError(ERROR_CODES.MALFORMED, `RITEMS carries 1 to ${MAX_ROOM_ITEMS} items, got ${items.length}`);
+  }
+  return frame('RITEMS', [u16(items.length, 'item count'), ...items.map((item) => bytes16(item, 'room item'))], limits);
+}
+
+function encodeRhave(room: string, isAsking: boolean, have: readonly { key: Buffer; seq: number }[], limits: Limits): Buffer {
+  if (!ROOM_ID.test(room)) throw new NatterError(ERROR_CODES.MALFORMED, `a room id must be 32 lower-case hex digits, got ${JSON.stringify(room)}`);
+  if (have.length > MAX_ROOM_AUTHORS) throw new NatterError(ERROR_CODES.MALFORMED, `RHAVE lists at most ${MAX_ROOM_AUTHORS} authors, got ${have.length}`);
+  const parts = [Buffer.from(room, 'hex'), u8(isAsking ? 1 : 0), u8(have.length)];
+  for (const h of have) {
+    const seq = Buffer.allocUnsafe(4);
+    seq.writeUInt32BE(checkU32(h.seq, 'seq'));
+    parts.push(checkKey(h.key), seq);
+  }
+  return frame('RHAVE', parts, limits);
 }
 
 /**
@@ -366,6 +397,23 @@ export function decodePayload(name: MessageName, payload: Buffer, limits: Limits
     case 'RCPT':
       msg = { type: name, id: r.bytes(MESSAGE_ID_BYTES, 'message id') };
       break;
+    case 'RITEMS': {
+      const count = r.u16('item count');
+      if (count < 1 || count > MAX_ROOM_ITEMS) throw new NatterError(ERROR_CODES.MALFORMED, `RITEMS carries 1 to ${MAX_ROOM_ITEMS} items, got ${count}`);
+      const items: Buffer[] = [];
+      for (let i = 0; i < count; i++) items.push(r.bytes(r.u16('item length'), 'room item'));
+      msg = { type: name, items };
+      break;
+    }
+    case 'RHAVE': {
+      const room = r.bytes(ROOM_ID_WIRE_BYTES, 'room id').toString('hex');
+      const isAsking = readBool(r, 'asking flag');
+      const count = r.u8('author count');
+      const have: { key: Buffer; seq: number }[] = [];
+      for (let i = 0; i < count; i++) have.push({ key: r.bytes(KEY_BYTES, 'author key'), seq: r.u32('seq') });
+      msg = { type: name, room, isAsking, have };
+      break;
+    }
     case 'DOWN':
     case 'WHO':
     case 'ALIVE':

@@ -39,6 +39,8 @@ export const MESSAGE_TYPES = {
   PING: 0x24,
   PONG: 0x25,
   RCPT: 0x26,
+  RITEMS: 0x27,
+  RHAVE: 0x28,
   RELAY: 0x30,
   JOINED: 0x31,
   FIND: 0x40,
@@ -138,6 +140,20 @@ export interface TextMessage { type: 'TEXT'; id: Uint8Array; ts: number; text: s
 export interface EndMessage { type: 'END' }
 /** The receiver has recorded the TEXT with this id, its 16 bytes (protocol.md §4.14). */
 export interface RcptMessage { type: 'RCPT'; id: Uint8Array }
+/**
+ * Signed items of rooms (protocol.md §4.20): membership records and
+ * messages, each as its author wrote and signed it. The frame only counts
+ * and bounds them; src/peer/rooms reads and checks each one.
+ */
+export interface RitemsMessage { type: 'RITEMS'; items: Buffer[] }
+/**
+ * What the sender holds of one room (protocol.md §4.21): for each author,
+ * the seq up to which it has every item. `isAsking`: send me what I lack
+ * (when a connection between two members opens, or a gap shows); otherwise
+ * it is the receipt for items taken in, answered only with the receiver's
+ * own items the sender lacks.
+ */
+export interface RhaveMessage { type: 'RHAVE'; room: string; isAsking: boolean; have: { key: Buffer; seq: number }[] }
 /** Peer keepalive probe. */
 export interface PingMessage { type: 'PING'; nonce: number }
 /** Answer to PING with the same nonce. */
@@ -169,6 +185,8 @@ export type Message =
   | RespMessage
   | TextMessage
   | RcptMessage
+  | RitemsMessage
+  | RhaveMessage
   | EndMessage
   | PingMessage
   | PongMessage;

@@ -9,6 +9,10 @@ declare module 'sodium-universal' {
     crypto_sign_ed25519_pk_to_curve25519(x25519pk: Uint8Array, ed25519pk: Uint8Array): void;
     /** Ed25519 secret key (seed and public key, 64 bytes) to the X25519 secret key with the same scalar. */
     crypto_sign_ed25519_sk_to_curve25519(x25519sk: Uint8Array, ed25519sk: Uint8Array): void;
+    /** Ed25519 signature (64 bytes) of `message` by the 64-byte secret key. */
+    crypto_sign_detached(signature: Uint8Array, message: Uint8Array, secretKey: Uint8Array): void;
+    /** True when `signature` is `publicKey`'s signature of `message`. */
+    crypto_sign_verify_detached(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean;
     /** BLAKE2b of `input` into `output` (16 to 64 bytes), keyed with `key` (16 to 64 bytes) when given. */
     crypto_generichash(output: Uint8Array, input: Uint8Array, key?: Uint8Array | null): void;
     /** Starts a push state (52 bytes) with `key` (32 bytes); writes the 24-byte header the other side starts its pull state from. */

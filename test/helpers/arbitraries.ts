@@ -60,6 +60,8 @@ export const messageArb: fc.Arbitrary<Message> = fc.oneof(
   rec({ type: fc.constant('RESP' as const), accept: fc.boolean(), reason: textArb(60).filter((r) => Buffer.byteLength(r) <= 255) }),
   rec({ type: fc.constant('TEXT' as const), id: idArb, ts: fc.maxSafeNat(), text: textArb(4096) }),
   rec({ type: fc.constant('RCPT' as const), id: idArb }),
+  rec({ type: fc.constant('RITEMS' as const), items: fc.array(bytesArb(300), { minLength: 1, maxLength: 20 }) }),
+  rec({ type: fc.constant('RHAVE' as const), room: idArb.map((b) => b.toString('hex')), isAsking: fc.boolean(), have: fc.array(rec({ key: keyArb, seq: u32Arb }), { maxLength: 40 }) }),
   fc.constant({ type: 'END' as const }),
   rec({ type: fc.constant('PING' as const), nonce: u32Arb }),
   rec({ type: fc.constant('PONG' as const), nonce: u32Arb }),

@@ -192,7 +192,7 @@ describe('malformed payloads', () => {
   }
 
   it('an unknown type is refused from the header', () => {
-    for (const type of [0x00, 0x03, 0x0f, 0x27, 0x2f, 0x32, 0x7f, 0xff]) {
+    for (const type of [0x00, 0x03, 0x0f, 0x29, 0x2f, 0x32, 0x7f, 0xff]) {
       assert.throws(() => decodeAll([rawFrame(type, [])]), hasCode(ERROR_CODES.UNKNOWN_TYPE), `type ${type}`);
     }
   });
@@ -228,6 +228,13 @@ describe('encoder refuses what it cannot send', () => {
     ['a RESP reason over 255 bytes', { type: 'RESP', accept: false, reason: 'x'.repeat(256) }, ERROR_CODES.MALFORMED],
     ['an ERROR reason over 65535 bytes', { type: 'ERROR', code: 'X', reason: 'x'.repeat(65536) }, ERROR_CODES.MALFORMED],
     ['a NACK reason too large for a frame', { type: 'NACK', reason: 'x'.repeat(65529) }, ERROR_CODES.FRAME_TOO_LARGE],
+    ['RITEMS with no item', { type: 'RITEMS', items: [] }, ERROR_CODES.MALFORMED],
+    ['RITEMS with 1,025 items', { type: 'RITEMS', items: Array.from({ length: 1025 }, () => Buffer.alloc(1)) }, ERROR_CODES.MALFORMED],
+    ['RITEMS too large for a frame', { type: 'RITEMS', items: [Buffer.alloc(65_530)] }, ERROR_CODES.FRAME_TOO_LARGE],
+    ['an RHAVE room id of 31 hex digits', { type: 'RHAVE', room: FIXED_ID.toString('hex').slice(1), isAsking: false, have: [] }, ERROR_CODES.MALFORMED],
+    ['an RHAVE of 256 authors', { type: 'RHAVE', room: FIXED_ID.toString('hex'), isAsking: false, have: Array.from({ length: 256 }, () => ({ key: KEY, seq: 1 })) }, ERROR_CODES.MALFORMED],
+    ['an RHAVE key of 31 bytes', { type: 'RHAVE', room: FIXED_ID.toString('hex'), isAsking: true, have: [{ key: Buffer.alloc(31), seq: 1 }] }, ERROR_CODES.MALFORMED],
+    ['an RHAVE seq over 32 bits', { type: 'RHAVE', room: FIXED_ID.toString('hex'), isAsking: true, have: [{ key: KEY, seq: 2 ** 32 }] }, ERROR_CODES.MALFORMED],
   ];
   for (const [title, msg, code] of cases) {
     it(`${title}: ${code}`, () => assert.throws(() => encodeMessage(msg), hasCode(code)));

@@ -4,6 +4,7 @@
  * current conversation.
  */
 import { ERROR_CODES, NatterError } from '../../errors.ts';
+import type { RoomCommand } from '../../chat/ui.ts';
 import { normalizeName } from '../../protocol/fields.ts';
 
 /** The longest message a person may type, in characters (Unicode code points). */
@@ -15,6 +16,7 @@ export type TypedCommand =
   | { kind: 'end'; name: string | undefined }
   | { kind: 'history'; name: string; count: number }
   | { kind: 'who' | 'help' | 'quit' | 'outbox' | 'doctor' }
+  | { kind: 'room'; command: RoomCommand }
   | { kind: 'empty' };
 
 const NAMED = ['connect', 'accept', 'decline', 'switch', 'whois', 'trust', 'drop'] as const;
@@ -33,6 +35,16 @@ export const HELP_ENTRIES: readonly (readonly [string, string])[] = [
   ['/trust NAME', "accept NAME's new key (after checking its fingerprint with them)"],
   ['/history NAME [N]', 'the last N lines (default 20) of your conversation with NAME'],
   ['/outbox', 'what waits to be delivered, per name'],
+  ['#ROOM/message', 'send message to everyone in ROOM (a room name, or its id)'],
+  ['/room create NAME', 'make a room; you are its admin'],
+  ['/rooms', 'the rooms you are in or invited to'],
+  ['/invite ROOM NAME', 'invite NAME to ROOM (admins)'],
+  ['/join ROOM', 'accept an invitation to ROOM'],
+  ['/decline ROOM', 'decline an invitation to ROOM (#ROOM when a friend has that name too)'],
+  ['/leave ROOM', 'leave ROOM'],
+  ['/kick ROOM NAME', 'remove NAME from ROOM (admins)'],
+  ['/members ROOM', "ROOM's members; * marks admins"],
+  ['/history #ROOM [N]', 'the last N messages of ROOM, in the order every member agrees on'],
   ['/drop NAME', 'cancel every message waiting for NAME'],
   ['/doctor', 'check the directory, NAT and whether peers can reach you'],
   ['/help', 'this help'],
@@ -110,6 +122,14 @@ export function parseTyped(line: string): TypedCommand {
     const [head = '', ...rest] = trimmed.slice(1).split(/\s+/);
     const arg = rest.join(' ');
     const command = head.toLowerCase();
+    const room = parseRoomCommand(command, rest);
+    if (room !== undefined) return { kind: 'room', command: room };
+    if (command === 'decline' && arg.startsWith('#')) return { kind: 'room', command: { cmd: 'room-decline', room: roomRef(arg, 'decline') } };
+    if (command === 'history' && rest[0]?.startsWith('#') === true) {
+      const [ref = '', count, ...extra] = rest;
+      if (extra.length > 0) throw new NatterError(ERROR_CODES.BAD_COMMAND, 'usage: /history #ROOM [N]');
+      return { kind: 'room', command: { cmd: 'room-history', room: roomRef(ref, 'history'), count: count === undefined ? DEFAULT_HISTORY_LINES : parseHistoryCount(count) } };
+    }
     if ((NAMED as readonly string[]).includes(command)) {
       return { kind: command as (typeof NAMED)[number], name: name(arg, command) };
     }
@@ -123,6 +143,10 @@ export function parseTyped(line: string): TypedCommand {
     throw new NatterError(ERROR_CODES.UNKNOWN_COMMAND, `unknown command /${head}; type /help`);
   }
   const slash = addressEnd(line);
+  if (slash > 1 && line.startsWith('#')) {
+    // #ROOM/message: a room comes before a friend whose name starts with '#'.
+    return { kind: 'room', command: { cmd: 'room-send', room: roomRef(line.slice(0, slash), 'message'), text: checkTyped(line.slice(slash + 1)) } };
+  }
   if (slash > 0) {
     const prefix = line.slice(0, slash);
     let to: string;
@@ -135,4 +159,45 @@ export function parseTyped(line: string): TypedCommand {
     return { kind: 'send', to, text: checkTyped(line.slice(slash + 1)) };
   }
   return { kind: 'send', to: undefined, text: checkTyped(line) };
+}
+
+/** A room as typed: its id, or its name, with or without '#'. */
+function roomRef(raw: string, command: string): string {
+  const bare = raw.startsWith('#') ? raw.slice(1) : raw;
+  if (bare === '') throw new NatterError(ERROR_CODES.BAD_COMMAND, `usage: /${command} ROOM`);
+  try {
+    return normalizeName(bare, 32);
+  } catch {
+    throw new NatterError(ERROR_CODES.BAD_COMMAND, `"${raw}" is not a valid room name or id`);
+  }
+}
+
+/** The room commands (docs/chat.md, "Rooms"); undefined for any other command. /decline is the caller's: it may be a chat's. */
+function parseRoomCommand(command: string, args: readonly string[]): RoomCommand | undefined {
+  const [first = '', second = '', ...extra] = args;
+  const usage = (form: string): NatterError => new NatterError(ERROR_CODES.BAD_COMMAND, `usage: ${form}`);
+  switch (command) {
+    case 'room':
+      if (first === 'create') {
+        if (second === '' || extra.length > 0) throw usage('/room create NAME (one word)');
+        return { cmd: 'room-create', name: roomRef(second, 'room create') };
+      }
+      if (first === 'list' && second === '') return { cmd: 'room-list' };
+      throw usage('/room create NAME, or /room list');
+    case 'rooms':
+      return { cmd: 'room-list' };
+    case 'invite':
+    case 'kick': {
+      if (first === '' || second === '' || extra.length > 0) throw usage(`/${command} ROOM NAME`);
+      const who = name(second, command);
+      return command === 'invite' ? { cmd: 'room-invite', room: roomRef(first, command), to: who } : { cmd: 'room-kick', room: roomRef(first, command), name: who };
+    }
+    case 'join':
+    case 'leave':
+    case 'members':
+      if (first === '' || second !== '') throw usage(`/${command} ROOM`);
+      return { cmd: `room-${command}`, room: roomRef(first, command) };
+    default:
+      return undefined;
+  }
 }

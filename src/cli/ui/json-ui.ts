@@ -6,7 +6,7 @@
 import { createInterface, type Interface } from 'node:readline';
 import { ERROR_CODES, NatterError } from '../../errors.ts';
 import type { ChatEvent, ReadyEvent } from '../../chat/events.ts';
-import type { ChatCommands, ChatUi } from '../../chat/ui.ts';
+import type { ChatCommands, ChatUi, RoomCommand } from '../../chat/ui.ts';
 import { CommandQueue } from './command-queue.ts';
 import { DEFAULT_HISTORY_LINES, MAX_HISTORY_LINES, checkTyped } from './input.ts';
 
@@ -22,7 +22,8 @@ type Command =
   | { cmd: 'outbox' }
   | { cmd: 'doctor' }
   | { cmd: 'drop'; to: string }
-  | { cmd: 'quit' };
+  | { cmd: 'quit' }
+  | RoomCommand;
 
 const FIELDS: Record<Command['cmd'], string[]> = {
   who: [],
@@ -39,6 +40,16 @@ const FIELDS: Record<Command['cmd'], string[]> = {
   doctor: [],
   drop: ['to'],
   quit: [],
+  'room-create': ['name'],
+  'room-invite': ['room', 'to'],
+  'room-join': ['room'],
+  'room-decline': ['room'],
+  'room-send': ['room', 'text'],
+  'room-leave': ['room'],
+  'room-kick': ['room', 'name'],
+  'room-members': ['room'],
+  'room-history': ['room'],
+  'room-list': [],
 };
 
 /** Parses one line into a command. @throws NatterError NATTER_ERR_BAD_COMMAND or NATTER_ERR_UNKNOWN_COMMAND */
@@ -63,10 +74,10 @@ export function parseJsonCommand(line: string): Command {
       throw new NatterError(ERROR_CODES.BAD_COMMAND, `"${cmd}" needs a string "${f}"`);
     }
   }
-  if (cmd === 'history') {
+  if (cmd === 'history' || cmd === 'room-history') {
     const count = (data as { count?: unknown }).count;
     if (count !== undefined && !(Number.isInteger(count) && (count as number) >= 1 && (count as number) <= MAX_HISTORY_LINES)) {
-      throw new NatterError(ERROR_CODES.BAD_COMMAND, `"history" takes an optional "count" from 1 to ${MAX_HISTORY_LINES}`);
+      throw new NatterError(ERROR_CODES.BAD_COMMAND, `"${cmd}" takes an optional "count" from 1 to ${MAX_HISTORY_LINES}`);
     }
   }
   return data as Command;
@@ -122,7 +133,7 @@ export class JsonUi implements ChatUi {
     let c: Command;
     try {
       c = parseJsonCommand(line);
-      if (c.cmd === 'send') checkTyped(c.text);
+      if (c.cmd === 'send' || c.cmd === 'room-send') checkTyped(c.text);
     } catch (err) {
       if (!(err instanceof NatterError)) throw err;
       this.#write({ type: 'error', code: err.code, message: err.message });
@@ -158,6 +169,8 @@ export class JsonUi implements ChatUi {
         return void (await s.drop(c.to));
       case 'quit':
         return s.quit();
+      default:
+        return void (await s.room(c));
     }
   }
 }

@@ -35,6 +35,10 @@ export class LineUi implements ChatUi {
   /** Friends whose messages wait (told by a 'waiting' event), and how many. */
   readonly #waiting = new Map<string, number>();
   #deliveredTimer: NodeJS.Timeout | undefined;
+  /** Room messages of ours, and how many members hold each so far. */
+  readonly #roomDelivered = new Map<string, number>();
+  /** Room invitations waiting for an answer: id to name (/decline NAME answers them before a chat request). */
+  readonly #invitations = new Map<string, string>();
 
   constructor(session: ChatCommands, input: NodeJS.ReadStream = process.stdin, output: NodeJS.WriteStream = process.stdout) {
     this.#session = session;
@@ -151,6 +155,7 @@ export class LineUi implements ChatUi {
         this.#emitLine(`Message from ${this.#style('cyan', sanitize(e.from))}: ${sanitize(e.text)}`);
         return;
       case 'queued': {
+        if ('room' in e) return;
         if (e.recovered === true) {
           this.#recovered.set(e.to, (this.#recovered.get(e.to) ?? 0) + 1);
           return;
@@ -166,6 +171,16 @@ export class LineUi implements ChatUi {
       case 'sent':
         return;
       case 'delivered':
+        if ('room' in e) {
+          // One quiet mark per message, once every member has it.
+          const n = (this.#roomDelivered.get(e.id) ?? 0) + 1;
+          if (n < e.members) this.#roomDelivered.set(e.id, n);
+          else {
+            this.#roomDelivered.delete(e.id);
+            this.#print(`  ✓ [#${sanitize(e.name)}] ${n === 1 ? `${sanitize(e.to)} has it` : `all ${n} members have it`}`, 'dim');
+          }
+          return;
+        }
         this.#waiting.delete(e.to);
         this.#markDelivered(e.to);
         return;
@@ -251,6 +266,31 @@ export class LineUi implements ChatUi {
       case 'dump':
         this.#print(JSON.stringify(e));
         return;
+      case 'room-joined':
+        this.#invitations.delete(e.room);
+        this.#print(`* you are in #${sanitize(e.name)} (${e.room}) with ${e.members.map(sanitize).join(', ')}; #${sanitize(e.name)}/message to talk there`, 'green');
+        return;
+      case 'room-invite':
+        this.#invitations.set(e.room, e.name);
+        this.#print(`${sanitize(e.from)} invites you to #${sanitize(e.name)}: /join ${sanitize(e.name)} or /decline #${sanitize(e.name)}`, 'yellow');
+        return;
+      case 'room-message':
+        this.#emitLine(`[#${sanitize(e.name)}] ${this.#style('cyan', sanitize(e.from))}: ${sanitize(e.text)}${e.late === true ? this.#style('dim', ' (late)') : ''}`);
+        return;
+      case 'room-members':
+        this.#print(`* #${sanitize(e.name)}: ${e.members.map((m) => `${sanitize(m)}${e.admins.includes(m) ? '*' : ''}${e.online.includes(m) ? '+' : ''}`).join(', ')}`);
+        return;
+      case 'room-left':
+        this.#print(e.reason === 'left' ? `* you left #${sanitize(e.name)}` : `* you were removed from #${sanitize(e.name)}`, 'yellow');
+        return;
+      case 'room-history':
+        if (e.entries.length === 0) this.#print(`* no messages in #${sanitize(e.name)}`, 'dim');
+        for (const h of e.entries) this.#emitLine(`${this.#style('dim', formatTime(h.ts))} [#${sanitize(e.name)}] ${sanitize(h.from)}: ${sanitize(h.text)}`);
+        return;
+      case 'room-list':
+        if (e.rooms.length === 0) this.#print('* no rooms: /room create NAME makes one');
+        for (const r of e.rooms) this.#print(`  #${sanitize(r.name)}  ${r.room}  ${r.status === 'invited' ? 'invited' : plural(r.members, 'member')}`);
+        return;
       case 'ready':
       case 'directory':
         return;
@@ -287,6 +327,11 @@ export class LineUi implements ChatUi {
           this.#print('! no current conversation: type friend/message, or /switch NAME first', 'red');
           break;
         }
+        // `/switch #club` makes a room the current conversation.
+        if (cmd.to === undefined && to.startsWith('#')) {
+          await s.room({ cmd: 'room-send', room: to.slice(1), text: cmd.text });
+          break;
+        }
         // The conversation changes only when the message went into it.
         if (await this.#choose(cmd.to, () => s.send(to, cmd.text))) this.#switch(to);
         break;
@@ -307,8 +352,25 @@ export class LineUi implements ChatUi {
       case 'drop':
         await s.drop(cmd.name);
         break;
-      case 'decline':
-        await s.decline(cmd.name);
+      case 'decline': {
+        const name = cmd.name;
+        const isRoom = [...this.#invitations].some(([id, room]) => id === name || room === name);
+        if (isRoom) {
+          if (await s.room({ cmd: 'room-decline', room: name })) {
+            for (const [id, room] of this.#invitations) if (id === name || room === name) this.#invitations.delete(id);
+            this.#print(`* declined the invitation to #${sanitize(name)}`, 'dim');
+          }
+        } else await s.decline(name);
+        break;
+      }
+      case 'room':
+        if (cmd.command.cmd === 'room-decline') {
+          const ref = cmd.command.room;
+          if (await s.room(cmd.command)) {
+            for (const [id, room] of this.#invitations) if (id === ref || room === ref) this.#invitations.delete(id);
+            this.#print(`* declined the invitation to #${sanitize(ref)}`, 'dim');
+          }
+        } else await s.room(cmd.command);
         break;
       case 'switch':
         if (cmd.name === s.name) this.#print('! that is you: /switch to someone else', 'red');

@@ -67,3 +67,49 @@ describe('/outbox and /drop', () => {
     assert.throws(() => parseJsonCommand('{"cmd":"drop"}'), hasCode(ERROR_CODES.BAD_COMMAND));
   });
 });
+
+describe('rooms', () => {
+  it('typed: /room create, /rooms, /invite, /join, /leave, /kick, /members, /history #ROOM and #ROOM/message', () => {
+    const room = (command: unknown) => ({ kind: 'room', command });
+    assert.deepEqual(parseTyped('/room create club'), room({ cmd: 'room-create', name: 'club' }));
+    assert.deepEqual(parseTyped('/room create #club'), room({ cmd: 'room-create', name: 'club' }));
+    assert.deepEqual(parseTyped('/rooms'), room({ cmd: 'room-list' }));
+    assert.deepEqual(parseTyped('/room list'), room({ cmd: 'room-list' }));
+    assert.deepEqual(parseTyped('/invite club bob'), room({ cmd: 'room-invite', room: 'club', to: 'bob' }));
+    assert.deepEqual(parseTyped('/join #club'), room({ cmd: 'room-join', room: 'club' }));
+    assert.deepEqual(parseTyped('/leave club'), room({ cmd: 'room-leave', room: 'club' }));
+    assert.deepEqual(parseTyped('/kick club bob'), room({ cmd: 'room-kick', room: 'club', name: 'bob' }));
+    assert.deepEqual(parseTyped('/members 00112233445566778899aabbccddeeff'), room({ cmd: 'room-members', room: '00112233445566778899aabbccddeeff' }));
+    assert.deepEqual(parseTyped('/history #club 5'), room({ cmd: 'room-history', room: 'club', count: 5 }));
+    assert.deepEqual(parseTyped('#club/hi all'), room({ cmd: 'room-send', room: 'club', text: 'hi all' }));
+    // /decline #ROOM is a room's; /decline NAME may be a chat request's (the UI knows which invitations wait).
+    assert.deepEqual(parseTyped('/decline #club'), room({ cmd: 'room-decline', room: 'club' }));
+    assert.deepEqual(parseTyped('/decline club'), { kind: 'decline', name: 'club' });
+  });
+
+  for (const [line, code] of [
+    ['/room create', ERROR_CODES.BAD_COMMAND],
+    ['/room create two words', ERROR_CODES.BAD_COMMAND],
+    ['/room fly', ERROR_CODES.BAD_COMMAND],
+    ['/invite club', ERROR_CODES.BAD_COMMAND],
+    ['/kick club', ERROR_CODES.BAD_COMMAND],
+    ['/join', ERROR_CODES.BAD_COMMAND],
+    ['/join a b', ERROR_CODES.BAD_COMMAND],
+    ['/members #', ERROR_CODES.BAD_COMMAND],
+    [`#club/${'x'.repeat(251)}`, ERROR_CODES.MESSAGE_TOO_LONG],
+  ] as const) {
+    it(`refuses ${JSON.stringify(line.slice(0, 30))} with ${code}`, () => {
+      assert.throws(() => parseTyped(line), hasCode(code));
+    });
+  }
+
+  it('JSON: the room commands with their fields, and clear errors without them', () => {
+    assert.deepEqual(parseJsonCommand('{"cmd":"room-create","name":"club"}'), { cmd: 'room-create', name: 'club' });
+    assert.deepEqual(parseJsonCommand('{"cmd":"room-send","room":"club","text":"hi"}'), { cmd: 'room-send', room: 'club', text: 'hi' });
+    assert.deepEqual(parseJsonCommand('{"cmd":"room-history","room":"club","count":3}'), { cmd: 'room-history', room: 'club', count: 3 });
+    assert.throws(() => parseJsonCommand('{"cmd":"room-invite","room":"club"}'), hasCode(ERROR_CODES.BAD_COMMAND));
+    assert.throws(() => parseJsonCommand('{"cmd":"room-kick","room":"club","name":7}'), hasCode(ERROR_CODES.BAD_COMMAND));
+    assert.throws(() => parseJsonCommand('{"cmd":"room-history","room":"club","count":0}'), hasCode(ERROR_CODES.BAD_COMMAND));
+    assert.throws(() => parseJsonCommand('{"cmd":"room-fly","room":"club"}'), hasCode(ERROR_CODES.UNKNOWN_COMMAND));
+  });
+});

@@ -29,6 +29,8 @@ export interface Line {
   isHistory?: boolean;
   /** Own messages of this run: where they are (those from the history have no mark). */
   delivery?: Delivery;
+  /** An own room message on its way: how many of how many members hold it so far (`✓ 4/5`). */
+  held?: { count: number; of: number };
   rows?: Cell[][] | undefined;
   rowsWidth?: number | undefined;
 }
@@ -106,6 +108,14 @@ export class ChatBuffer {
     line.rows = undefined;
   }
 
+  /** `count` of `of` members hold own room message `id`; its rows are wrapped again. */
+  markHeld(id: string, count: number, of: number): void {
+    const line = this.#byId.get(id);
+    if (line === undefined || line.delivery === 'delivered') return;
+    line.held = { count, of };
+    line.rows = undefined;
+  }
+
   /** Every own message still on its way is now waiting in the outbox. */
   markWaiting(): void {
     for (const line of this.#byId.values()) if (line.kind === 'own' && line.delivery === 'pending') this.mark(line.id as string, 'waiting');
@@ -152,7 +162,8 @@ export function spansOf(line: Line): { spans: Span[]; indent: number } {
     indent += textWidth(who);
   }
   spans.push({ text: line.text, style: line.style });
-  if (line.kind === 'own' && line.delivery !== undefined) spans.push(DELIVERY_MARK[line.delivery]);
+  if (line.kind === 'own' && line.delivery === 'pending' && line.held !== undefined) spans.push({ text: ` ✓ ${line.held.count}/${line.held.of}`, style: STYLE.dim });
+  else if (line.kind === 'own' && line.delivery !== undefined) spans.push(DELIVERY_MARK[line.delivery]);
   return { spans, indent };
 }
 

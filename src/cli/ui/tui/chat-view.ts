@@ -6,7 +6,7 @@
  * without taking focus; answers to a command go where it was typed;
  * everything else goes to the status buffer.
  */
-import type { ChatEvent, ChatEventOf } from '../../../chat/events.ts';
+import type { ChatEvent, ChatEventOf, RoomEvent } from '../../../chat/events.ts';
 import type { HistoryEntry } from '../../../peer/store/message-store.ts';
 import { MOVED, PATH_NOTE, describeKey, outboxLines, plural, whoLines } from '../words.ts';
 import { ChatBuffer, STATUS_BUFFER, type Line } from './buffers.ts';
@@ -36,6 +36,10 @@ export class ChatView {
   /** Peers whose messages wait, and how many (told by 'waiting'). */
   readonly #waiting = new Map<string, number>();
   readonly #recovered = new Map<string, number>();
+  /** Room buffers (#NAME) and the room id each shows. */
+  readonly #roomIds = new Map<string, string>();
+  /** Room messages of ours, and how many members hold each so far. */
+  readonly #roomDelivered = new Map<string, number>();
   directory: { address: string; isReachable: boolean } | undefined;
   readonly #o: ViewOptions;
   readonly #now: () => number;
@@ -143,6 +147,11 @@ export class ChatView {
         return;
       }
       case 'queued': {
+        if ('room' in e) {
+          this.#roomIds.set(`#${e.name}`, e.room);
+          this.open(`#${e.name}`).push({ kind: 'own', at: this.#now(), from: this.#o.self, text: e.text, style: STYLE.plain, id: e.id, delivery: 'pending' });
+          return;
+        }
         const b = this.open(e.to);
         const isWaiting = e.recovered === true || this.#waiting.has(e.to);
         const delivery = isWaiting ? 'waiting' : 'pending';
@@ -155,6 +164,18 @@ export class ChatView {
       case 'sent':
         return;
       case 'delivered':
+        if ('room' in e) {
+          // Marked delivered once every member holds it.
+          const n = (this.#roomDelivered.get(e.id) ?? 0) + 1;
+          if (n < e.members) {
+            this.#roomDelivered.set(e.id, n);
+            this.open(`#${e.name}`).markHeld(e.id, n, e.members);
+          } else {
+            this.#roomDelivered.delete(e.id);
+            this.open(`#${e.name}`).mark(e.id, 'delivered');
+          }
+          return;
+        }
         this.#waiting.delete(e.to);
         this.open(e.to).mark(e.id, 'delivered');
         return;
@@ -248,6 +269,57 @@ export class ChatView {
         this.directory = { address: e.address, isReachable: e.isReachable };
         return;
       case 'ready':
+        return;
+      default:
+        this.#presentRoom(e);
+    }
+  }
+
+  /** The room a buffer shows (its id), when it is a room's: where a plain line typed there goes. */
+  roomOf(buffer: ChatBuffer): string | undefined {
+    return buffer.isStatus ? undefined : this.#roomIds.get(buffer.name);
+  }
+
+  /** Room events: each room has a buffer of its own, named #ROOM. */
+  #presentRoom(e: RoomEvent): void {
+    if ('room' in e) this.#roomIds.set(`#${e.name}`, e.room);
+    switch (e.type) {
+      case 'room-joined': {
+        const b = this.open(`#${e.name}`);
+        this.#state.set(b.name, `room ${e.room}: ${e.members.join(', ')}`);
+        this.say(`* you are in #${e.name} with ${e.members.join(', ')}`, STYLE.good, b);
+        return;
+      }
+      case 'room-invite':
+        this.say(`${e.from} invites you to #${e.name}: /join ${e.name} or /decline #${e.name}`, STYLE.warn, this.status);
+        this.#o.onAlert(e.from, this.status, e.from, `invites you to #${e.name}`);
+        return;
+      case 'room-message': {
+        const b = this.open(`#${e.name}`);
+        const before = b.lines.length;
+        this.#add(b, 'message', e.late === true ? `${e.text} (late)` : e.text, STYLE.plain, { from: e.from, id: e.id });
+        if (b.lines.length !== before) this.#o.onAlert(e.from, b, `${e.from} in #${e.name}`, e.text);
+        return;
+      }
+      case 'room-members': {
+        const b = this.open(`#${e.name}`);
+        this.#state.set(b.name, `room ${e.room}: ${e.members.join(', ')}`);
+        this.say(`* #${e.name}: ${e.members.map((m) => `${m}${e.admins.includes(m) ? '*' : ''}${e.online.includes(m) ? '+' : ''}`).join(', ')}`, STYLE.plain, this.replyTo ?? b);
+        return;
+      }
+      case 'room-left': {
+        const b = this.open(`#${e.name}`);
+        this.#state.set(b.name, e.reason === 'left' ? 'you left this room' : 'you were removed from this room');
+        this.say(e.reason === 'left' ? `* you left #${e.name}` : `* you were removed from #${e.name}`, STYLE.warn, b);
+        return;
+      }
+      case 'room-history':
+        if (e.entries.length === 0) this.say(`* no messages in #${e.name}`, STYLE.dim);
+        for (const h of e.entries) this.#reply().push({ kind: h.from === this.#o.self ? 'own' : 'message', at: h.ts, from: h.from, text: h.text, style: STYLE.plain });
+        return;
+      case 'room-list':
+        if (e.rooms.length === 0) this.say('* no rooms: /room create NAME makes one');
+        for (const r of e.rooms) this.plain(`  #${r.name}  ${r.room}  ${r.status === 'invited' ? 'invited' : plural(r.members, 'member')}`);
         return;
     }
   }

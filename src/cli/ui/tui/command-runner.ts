@@ -48,7 +48,8 @@ export class CommandRunner {
   paste(lines: readonly string[], to: string, from: ChatBuffer): void {
     this.#inOrder(async () => {
       this.#view.replyTo = from;
-      for (const line of lines) if (!(await this.#s.send(to, line))) break;
+      const room = this.#view.roomOf(from);
+      for (const line of lines) if (!(await (room === undefined ? this.#s.send(to, line) : this.#s.room({ cmd: 'room-send', room, text: line })))) break;
     });
   }
 
@@ -103,6 +104,11 @@ export class CommandRunner {
           return;
         }
         checkTyped(cmd.text);
+        const room = cmd.to === undefined ? view.roomOf(here) : undefined;
+        if (room !== undefined) {
+          await s.room({ cmd: 'room-send', room, text: cmd.text });
+          return;
+        }
         // A message to someone else shows their buffer once it went into it.
         if ((await s.send(to, cmd.text)) && cmd.to !== undefined) this.#ui.showOpen(cmd.to);
         return;
@@ -149,6 +155,9 @@ export class CommandRunner {
         return;
       case 'quit':
         await this.#ui.quit();
+        return;
+      case 'room':
+        await s.room(cmd.command);
         return;
     }
   }

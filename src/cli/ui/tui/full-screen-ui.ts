@@ -42,7 +42,7 @@ export interface FullScreenOptions {
 
 /** Commands the full-screen UI knows besides the typed ones every UI has (input.ts). */
 const OWN_COMMANDS = ['mute', 'unmute'];
-const COMMANDS = ['connect', 'accept', 'decline', 'switch', 'end', 'who', 'whois', 'trust', 'history', 'outbox', 'drop', 'doctor', 'help', 'quit', ...OWN_COMMANDS].map((c) => `/${c}`);
+const COMMANDS = ['connect', 'accept', 'decline', 'switch', 'end', 'who', 'whois', 'trust', 'history', 'outbox', 'drop', 'doctor', 'help', 'quit', 'room', 'rooms', 'invite', 'join', 'leave', 'kick', 'members', ...OWN_COMMANDS].map((c) => `/${c}`);
 
 const KEYS_HELP = [
   'keys: Alt-1..9 buffer n · Ctrl-N/Ctrl-P, Alt-Right/Left next/previous buffer',
@@ -384,8 +384,11 @@ function namesIn(e: ChatEvent): string[] {
     case 'request':
       return [e.from];
     case 'queued':
+      return 'room' in e ? [] : [e.to];
     case 'waiting':
       return [e.to];
+    case 'room-message':
+      return [e.from];
     case 'connected':
       return [e.with];
     case 'who':
