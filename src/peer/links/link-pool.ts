@@ -118,7 +118,7 @@ interface Entry {
  * are heard in between, and a consumer that pauses the node (its output is
  * full) stops the reading within a slice.
  */
-const FRAMES_PER_TURN = 64;
+export const FRAMES_PER_TURN = 64;
 
 export class LinkPool extends EventEmitter<LinkPoolEvents> {
   readonly #o: LinkPoolOptions;
