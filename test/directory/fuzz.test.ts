@@ -23,14 +23,16 @@ import { encodeMessage } from '../../src/protocol/codec.ts';
 import { PROTOCOL_VERSION, type Message } from '../../src/protocol/messages.ts';
 import type { KeyPair } from '../../src/transport/secure.ts';
 import { ipArb, messageArb, nameArb } from '../helpers/arbitraries.ts';
-import { countsOf, EventLoopWatch, FailureLog, FuzzStats, fuzzCaseArb, runCases, within, type FuzzCase, type FuzzTarget } from '../helpers/fuzz.ts';
+import { countsOf, EventLoopWatch, fuzzSeed, FailureLog, FuzzStats, fuzzCaseArb, runCases, within, type FuzzCase, type FuzzTarget } from '../helpers/fuzz.ts';
 import { RawClient, newKeyPair } from '../helpers/raw-client.ts';
 
 const SCALE = Number(process.env.NATTER_FUZZ_SCALE ?? 1);
 const CASES_PER_RUN = 100;
-const SESSION_RUNS = Math.round(200 * SCALE);
+const SESSION_RUNS = Math.round(210 * SCALE);
 const OPENING_RUNS = Math.round(10 * SCALE);
 const DEADLINE_MS = 5_000;
+/** Room for fast-check to shrink a failure on a loaded machine (a run takes 10 to 50 s). */
+const FUZZ_TIMEOUT_MS = 600_000;
 /** How long a relay half waits for its other side: a fuzzed RELAY waits this long for nothing. */
 const RELAY_JOIN_MS = 200;
 const CANARY = 'canary';
@@ -99,7 +101,7 @@ describe('fuzzing the directory', () => {
         assert.deepEqual(watch.problems, [], 'thrown into the event loop');
         assert.deepEqual(log.problems, [], 'logged by the directory');
       }),
-      { numRuns: runs },
+      { numRuns: runs, seed: fuzzSeed(`directory fuzz, ${runs} runs`) },
     );
   }
 
@@ -130,11 +132,11 @@ describe('fuzzing the directory', () => {
     console.log(`directory fuzz: ${stats}; failures logged: ${countsOf(log.codes)}`);
   });
 
-  it(`${SESSION_RUNS * CASES_PER_RUN} cases of mutated requests in sessions: only documented errors, each on its own connection`, async () => {
+  it(`${SESSION_RUNS * CASES_PER_RUN} cases of mutated requests in sessions: only documented errors, each on its own connection`, { timeout: FUZZ_TIMEOUT_MS }, async () => {
     await fuzz(SESSION_RUNS, false);
   });
 
-  it(`${OPENING_RUNS * CASES_PER_RUN} mutated openings (HELLO and a first request), each on a new connection`, async () => {
+  it(`${OPENING_RUNS * CASES_PER_RUN} mutated openings (HELLO and a first request), each on a new connection`, { timeout: FUZZ_TIMEOUT_MS }, async () => {
     await fuzz(OPENING_RUNS, true);
   });
 

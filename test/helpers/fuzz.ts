@@ -254,6 +254,18 @@ export class FailureLog implements Logger {
   }
 }
 
+/**
+ * The seed of a fuzz test's runs: NATTER_FUZZ_SEED when set (to replay a
+ * failure), else a new one. Printed before the runs start, so that it is in
+ * the log even if the test is stopped before fast-check can report it.
+ */
+export function fuzzSeed(label: string): number {
+  const given = process.env.NATTER_FUZZ_SEED;
+  const seed = given === undefined || given === '' ? (Date.now() ^ Math.floor(Math.random() * 0x1_0000_0000)) | 0 : Number(given);
+  console.log(`${label}: seed ${seed} (NATTER_FUZZ_SEED=${seed} runs the same cases again)`);
+  return seed;
+}
+
 /** A deadline for one wait inside a fuzz run: a hang fails the run with `what`, never the whole suite's timeout. */
 export function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;

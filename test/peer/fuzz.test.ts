@@ -20,7 +20,7 @@ import { createServer, type AddressInfo, type Server } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { Discovery, KeyAuthority, PeerInfo } from '../../src/discovery/discovery.ts';
-import { DOCUMENTED_CODES, countsOf, EventLoopWatch, FailureLog, FuzzStats, fuzzCaseArb, runCases, within, type FuzzCase, type FuzzTarget } from '../helpers/fuzz.ts';
+import { DOCUMENTED_CODES, countsOf, EventLoopWatch, fuzzSeed, FailureLog, FuzzStats, fuzzCaseArb, runCases, within, type FuzzCase, type FuzzTarget } from '../helpers/fuzz.ts';
 import { isNatterError } from '../../src/errors.ts';
 import { encodeMessage } from '../../src/protocol/codec.ts';
 import { PROTOCOL_VERSION, type Message } from '../../src/protocol/messages.ts';
@@ -34,6 +34,8 @@ const SESSION_RUNS = Math.round(160 * SCALE);
 const OPENING_RUNS = Math.round(10 * SCALE);
 const DIALED_RUNS = Math.round(20 * SCALE);
 const DEADLINE_MS = 5_000;
+/** Room for fast-check to shrink a failure on a loaded machine (a run takes 10 to 50 s). */
+const FUZZ_TIMEOUT_MS = 600_000;
 const FUZZER = 'fuzzer';
 
 /** Peers the test knows; names it does not are pinned on first use (a friends table's rule). */
@@ -208,7 +210,7 @@ describe('fuzzing a peer', () => {
         assert.deepEqual(log.problems, [], 'logged by the peer');
         assert.deepEqual(badEvents, [], "the peer's 'error' events");
       }),
-      { numRuns: runs },
+      { numRuns: runs, seed: fuzzSeed(`peer fuzz, ${runs} runs`) },
     );
   }
 
@@ -253,15 +255,15 @@ describe('fuzzing a peer', () => {
     console.log(`peer fuzz: ${stats}; failures logged: ${countsOf(log.codes)}`);
   });
 
-  it(`${SESSION_RUNS * CASES_PER_RUN} cases of mutated chat traffic: only documented errors, each on its own connection`, async () => {
+  it(`${SESSION_RUNS * CASES_PER_RUN} cases of mutated chat traffic: only documented errors, each on its own connection`, { timeout: FUZZ_TIMEOUT_MS }, async () => {
     await fuzz(SESSION_RUNS, fuzzCaseArb(peerMessageArb), () => peerTarget(port, fuzzerKey), false);
   });
 
-  it(`${OPENING_RUNS * CASES_PER_RUN} mutated openings (HELLO, CONN and what follows), each on a new connection`, async () => {
+  it(`${OPENING_RUNS * CASES_PER_RUN} mutated openings (HELLO, CONN and what follows), each on a new connection`, { timeout: FUZZ_TIMEOUT_MS }, async () => {
     await fuzz(OPENING_RUNS, fuzzCaseArb(peerMessageArb, connArb), () => peerTarget(askingPort, fuzzerKey), true);
   });
 
-  it(`${DIALED_RUNS * CASES_PER_RUN} mutated answers (RESP and what follows) on connections the node dials`, async () => {
+  it(`${DIALED_RUNS * CASES_PER_RUN} mutated answers (RESP and what follows) on connections the node dials`, { timeout: FUZZ_TIMEOUT_MS }, async () => {
     await fuzz(DIALED_RUNS, fuzzCaseArb(peerMessageArb, respArb), () => dialedTarget(target, accepted), true);
     assert.deepEqual(target.outbox(), [], 'nothing waits for the fuzzer');
   });
