@@ -74,11 +74,12 @@ export class Child<C extends CallMap, R = never> {
   #exitReason: string | undefined;
   #nextId = 1;
 
-  /** `label` names the child in every error; `script` is relative to bench/. */
-  constructor(label: string, script: string, args: string[], execArgv: string[]) {
+  /** `label` names the child in every error; `script` is relative to bench/; `env` is added to this process's environment. */
+  constructor(label: string, script: string, args: string[], execArgv: string[], env: Record<string, string> = {}) {
     this.label = label;
     this.#proc = fork(fileURLToPath(new URL(script, import.meta.url)), args, {
       execArgv,
+      env: { ...process.env, ...env },
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
