@@ -62,6 +62,13 @@ interface Pending {
   timer: NodeJS.Timeout;
 }
 
+export interface ChildOptions {
+  /** The child's stdin and stdout are pipes the parent holds. Default false. */
+  isPiped?: boolean;
+  /** Variables added to this process's environment for the child. */
+  env?: Record<string, string>;
+}
+
 /** A forked bench process and typed calls to it; `R` is what it may report unasked. */
 export class Child<C extends CallMap, R = never> {
   readonly label: string;
@@ -74,14 +81,18 @@ export class Child<C extends CallMap, R = never> {
   #exitReason: string | undefined;
   #nextId = 1;
 
-  /** `label` names the child in every error; `script` is relative to bench/; `env` is added to this process's environment. */
-  constructor(label: string, script: string, args: string[], execArgv: string[], env: Record<string, string> = {}) {
+  /**
+   * `label` names the child in every error; `script` is relative to bench/.
+   * With `isPiped`, the child's stdin and stdout are pipes the parent holds
+   * (stdin and stdout below): bench/tui types into a UI and reads its screen.
+   */
+  constructor(label: string, script: string, args: string[], execArgv: string[], { isPiped = false, env = {} }: ChildOptions = {}) {
     this.label = label;
     this.#proc = fork(fileURLToPath(new URL(script, import.meta.url)), args, {
       execArgv,
       env: { ...process.env, ...env },
       serialization: 'advanced',
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      stdio: [isPiped ? 'pipe' : 'ignore', isPiped ? 'pipe' : 'inherit', 'inherit', 'ipc'],
     });
     running.add(this.#proc);
     this.#exited = new Promise((resolve) => {
@@ -127,6 +138,16 @@ export class Child<C extends CallMap, R = never> {
       });
     });
     this.#port.catch(() => {}); // observed by whoever awaits ready()
+  }
+
+  /** The child's stdin, when piped. */
+  get stdin(): NodeJS.WritableStream | null {
+    return this.#proc.stdin;
+  }
+
+  /** The child's stdout, when piped. */
+  get stdout(): NodeJS.ReadableStream | null {
+    return this.#proc.stdout;
   }
 
   /** Resolves with the port the child listens on (0 if it does not) once it answers calls. */

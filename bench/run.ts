@@ -6,6 +6,7 @@ import { printDirectory, runDirectoryBench } from './directory.ts';
 import { printRedisBench, runRedisBench } from './directory-redis.ts';
 import { printHandshake, runHandshakeBench } from './handshake.ts';
 import { printReach, runReachBench } from './reach.ts';
+import { printTui, runTuiBench } from './tui.ts';
 
 console.log(`natter benchmarks on Node ${process.version}, ${new Date().toISOString()}\n`);
 printCodec(runCodecBench());
@@ -21,3 +22,5 @@ console.log('');
 printRedisBench(await runRedisBench());
 console.log('');
 printReach(await runReachBench());
+console.log('');
+printTui(await runTuiBench());

@@ -109,8 +109,8 @@ export interface ChatTally {
 
 export interface PeerReport {
   chats: ChatTally[];
-  /** 'error' events, by code. */
-  errors: Record<string, number>;
+  /** 'problem' events, by code. */
+  problems: Record<string, number>;
   /** Chats that ended without being asked to (lost connections), and connections opened. */
   lostChats: number;
   reopened: number;

@@ -73,7 +73,7 @@ interface Chat {
 
 let side: PeerSide = 'a';
 const chats: Chat[] = [];
-const errors = new Map<string, number>();
+const problems = new Map<string, number>();
 let lostChats = 0;
 let reopened = 0;
 
@@ -97,7 +97,7 @@ function report(): PeerReport {
     dialed += node.counters.dialed;
     accepted += node.counters.accepted;
   }
-  return { chats: chats.map(tally), errors: Object.fromEntries(errors), lostChats, reopened, connectionsDialed: dialed, connectionsAccepted: accepted };
+  return { chats: chats.map(tally), problems: Object.fromEntries(problems), lostChats, reopened, connectionsDialed: dialed, connectionsAccepted: accepted };
 }
 
 async function start(s: PeerSide, count: number, idleTimeoutMs: number): Promise<{ peers: PeerAddress[] }> {
@@ -115,9 +115,13 @@ async function start(s: PeerSide, count: number, idleTimeoutMs: number): Promise
       keyPair,
       idleTimeoutMs,
       store: new MemoryMessageStore({ receivedWindow: RECEIVED_WINDOW, historyLimit: HISTORY_LIMIT }),
+      // The default read pace (maxFramesPerSecond) stays: a chat here is a few frames a second, and the soak keeps it in the loop.
     });
     const chat: Chat = { node, discovery, peer: '', sent: 0, outstanding: new Set(), unmatched: new Set(), delivered: 0, received: 0, duplicates: 0, outOfOrder: 0, highest: 0 };
-    node.on('error', (err) => errors.set(isNatterError(err) ? err.code : String(err), (errors.get(isNatterError(err) ? err.code : String(err)) ?? 0) + 1));
+    node.on('problem', (err) => {
+      const code = isNatterError(err) ? err.code : String(err);
+      problems.set(code, (problems.get(code) ?? 0) + 1);
+    });
     node.on('ended', (_peer, reason) => {
       if (reason === 'lost') lostChats++;
     });

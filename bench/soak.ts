@@ -211,8 +211,10 @@ async function main(): Promise<number> {
       `${CHURN_PER_MINUTE}/min leaving and joining, ${LOAD_PROCESSES * SLOW_READERS_PER_PROCESS} slow readers), ${chats} chats, a sample every ${fmt(sampleMs / 1000, 1)} s\n`,
   );
   const directory = new Child<ServerCalls>('directory', './directory-server-proc.ts', [String(clients + 1_000)], ['--expose-gc', ...V8_FLAGS], {
-    // The default rate limits (the process's own bench defaults lift them), a short alive interval.
-    NATTER_BENCH_DIRECTORY_OPTIONS: JSON.stringify({ aliveIntervalMs: aliveMs, rateBurst: 32, ratePerSecond: 16 }),
+    env: {
+      // The default rate limits (the process's own bench defaults lift them), a short alive interval.
+      NATTER_BENCH_DIRECTORY_OPTIONS: JSON.stringify({ aliveIntervalMs: aliveMs, rateBurst: 32, ratePerSecond: 16 }),
+    },
   });
   const loads = Array.from({ length: LOAD_PROCESSES }, (_, g) => new Child<LoadCalls>(`clients ${g}`, './soak-load-proc.ts', [], []));
   const peerA = new Child<PeerCalls>('peers a', './soak-peer-proc.ts', [], ['--expose-gc', ...V8_FLAGS]);
@@ -366,11 +368,11 @@ async function main(): Promise<number> {
 
     // ---- messages
     const m = checkMessages(reportA, reportB);
-    const errors = { ...reportA.errors };
-    for (const [code, n] of Object.entries(reportB.errors)) errors[code] = (errors[code] ?? 0) + n;
+    const problems = { ...reportA.problems };
+    for (const [code, n] of Object.entries(reportB.problems)) problems[code] = (problems[code] ?? 0) + n;
     console.log(
       `\nChats: ${fmt(m.sent)} messages sent, ${fmt(m.received)} shown, ${fmt(m.delivered)} receipts; ${fmt(reportA.reopened)} chats ended and reopened, ` +
-        `${fmt(reportA.lostChats + reportB.lostChats)} lost, ${fmt(reportA.connectionsDialed + reportB.connectionsDialed)} connections dialed; 'error' events: ${JSON.stringify(errors)}`,
+        `${fmt(reportA.lostChats + reportB.lostChats)} lost, ${fmt(reportA.connectionsDialed + reportB.connectionsDialed)} connections dialed; 'problem' events: ${JSON.stringify(problems)}`,
     );
     if (m.problems.length === 0) console.log('  every message shown exactly once, in order, and acknowledged once');
     else {

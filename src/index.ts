@@ -96,3 +96,10 @@ export { FileMessageStore, type FileMessageStoreOptions } from './peer/store/fil
 export { MemoryMessageStore } from './peer/store/memory-message-store.ts';
 export type { MessageId } from './peer/store/message-id.ts';
 export type { HistoryEntry, MessageStore, StoredMessage } from './peer/store/message-store.ts';
+
+// chat/: the peer as `natter chat` runs it, for any front end
+export { startChat, type ChatOptions, type FindPeers, type HostPort } from './chat/start-chat.ts';
+export { ChatSession, type ChatParts } from './chat/chat-session.ts';
+export type { ChatEvent, ChatEventOf, ReadyEvent } from './chat/events.ts';
+export { runChatUi, type ChatCommands, type ChatEventSource, type ChatUi } from './chat/ui.ts';
+export { directoryPinning } from './chat/directory-pinning.ts';

@@ -1,7 +1,8 @@
 /** `natter admin shutdown|dump`: administrator requests to a directory, authorised by the user's key. */
 import { Command, Option } from 'commander';
 import { DirectoryClient } from '../discovery/directory-client.ts';
-import { IDENTITY_FLAG, NEW_IDENTITY_FLAG, directoryPinning, loadCredentials, type IdentityFlags } from './identity-options.ts';
+import { directoryPinning } from '../chat/directory-pinning.ts';
+import { IDENTITY_FLAG, NEW_IDENTITY_FLAG, loadCredentials, type IdentityFlags } from './identity-options.ts';
 import { parseHostPort, type HostPort } from './parse.ts';
 
 interface AdminFlags extends IdentityFlags {

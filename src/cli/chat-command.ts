@@ -7,10 +7,13 @@ import { ERROR_CODES, NatterError } from '../errors.ts';
 import { defaultDataDir } from '../peer/store/data-dir.ts';
 import { FileMessageStore } from '../peer/store/file-message-store.ts';
 import { normalizeName } from '../protocol/fields.ts';
-import { ChatSession, type FindPeers } from './chat-session.ts';
+import { startChat, type FindPeers } from '../chat/start-chat.ts';
+import { runChatUi } from '../chat/ui.ts';
 import { IDENTITY_FLAG, NEW_IDENTITY_FLAG, loadCredentials } from './identity-options.ts';
-import { JsonUi } from './json-ui.ts';
-import { LineUi } from './line-ui.ts';
+import { JsonUi } from './ui/json-ui.ts';
+import { LineUi } from './ui/line-ui.ts';
+import { DEFAULT_SCROLLBACK } from './ui/tui/buffers.ts';
+import { FullScreenUi } from './ui/tui/full-screen-ui.ts';
 import { stderrLogger } from './logger.ts';
 import { parseHost, parseHostPort, parseLogLevel, parsePositiveInt, parseSeconds, type HostPort, type LogLevel } from './parse.ts';
 
@@ -27,6 +30,10 @@ interface ChatFlags {
   idleTimeout: number;
   keepalive: number;
   json: boolean;
+  /** --ui full|line; undefined when not given. */
+  ui?: UiKind;
+  notify: boolean;
+  scrollback: number;
   logLevel: LogLevel;
   identity?: string;
   newIdentity: boolean;
@@ -34,6 +41,20 @@ interface ChatFlags {
   dataDir?: string;
   history: boolean;
   retry: number;
+}
+
+const UI_KINDS = ['full', 'line'] as const;
+type UiKind = (typeof UI_KINDS)[number];
+
+/**
+ * The UI to run: as asked, or full-screen when both ends are a terminal that
+ * can address its cursor (TERM=dumb cannot), else the line UI.
+ * @throws NatterError for --ui full without a terminal
+ */
+function uiKind(asked: UiKind | undefined): UiKind {
+  const isTerminal = Boolean(process.stdin.isTTY && process.stdout.isTTY);
+  if (asked === 'full' && !isTerminal) throw new NatterError(ERROR_CODES.INVALID_ARGUMENT, '--ui full needs a terminal on stdin and stdout; --ui line or --json work anywhere');
+  return asked ?? (isTerminal && process.env.TERM !== 'dumb' ? 'full' : 'line');
 }
 
 /** The login name, made into a valid display name, as the default --name. */
@@ -67,6 +88,9 @@ export function chatCommand(): Command {
     .addOption(new Option('--retry <seconds>', 'first wait before trying again to reach a peer that messages wait for; doubles up to 60 s').default(2_000, '2').argParser(parseSeconds))
     .option('--trust-directory', "with --directory: accept the directory's key even if it differs from the one pinned before", false)
     .option('--json', 'read JSON commands on stdin, write JSON events on stdout (for scripts and bots)', false)
+    .addOption(new Option('--ui <kind>', 'full (the full-screen UI, the default in a terminal) or line (one prompt; for screen readers, dumb terminals and scripts)').choices(UI_KINDS).conflicts('json'))
+    .option('--no-notify', 'full-screen UI: no bell and no desktop notification for messages')
+    .addOption(new Option('--scrollback <lines>', 'full-screen UI: lines kept in memory per buffer (older ones stay in the history files)').default(DEFAULT_SCROLLBACK).argParser(parsePositiveInt))
     .addOption(new Option('--log-level <level>', 'logs on stderr: trace, debug, info, warn, error, fatal or silent').default('error').argParser(parseLogLevel))
     // chat is the default command, so a mistyped command name arrives here as an argument.
     .allowExcessArguments(true)
@@ -83,6 +107,7 @@ export function chatCommand(): Command {
       } catch (cause) {
         throw new NatterError(ERROR_CODES.INVALID_NAME, `--name: ${(cause as Error).message}`, { cause });
       }
+      const kind = flags.json ? 'json' : uiKind(flags.ui);
       let find: FindPeers;
       if (flags.friends !== undefined) find = { kind: 'friends', table: FriendsTable.load(flags.friends), file: flags.friends };
       else if (flags.directory !== undefined) find = { kind: 'directory', directory: flags.directory };
@@ -91,39 +116,38 @@ export function chatCommand(): Command {
       const store = FileMessageStore.open({ dir: flags.dataDir ?? defaultDataDir(name), isHistoryOn: flags.history });
       let started;
       try {
-        started = await ChatSession.start({
-        name,
-        find,
-        keyPair,
-        known,
-        isTrustingDirectory: flags.trustDirectory,
-        // With neither a directory nor a friends table, two people on one network meet with no setup at all.
-        isLanOn: flags.lan ?? find.kind === 'local',
-        listenHost: flags.listen,
-        isAutoAccept: flags.autoAccept,
-        maxChats: flags.maxChats,
-        idleTimeoutMs: flags.idleTimeout,
-        keepaliveIntervalMs: flags.keepalive,
-        store,
-        retryIntervalMs: flags.retry,
-        logger,
-      });
+        started = await startChat({
+          name,
+          find,
+          keyPair,
+          known,
+          isTrustingDirectory: flags.trustDirectory,
+          // With neither a directory nor a friends table, two people on one network meet with no setup at all.
+          isLanOn: flags.lan ?? find.kind === 'local',
+          listenHost: flags.listen,
+          isAutoAccept: flags.autoAccept,
+          maxChats: flags.maxChats,
+          idleTimeoutMs: flags.idleTimeout,
+          keepaliveIntervalMs: flags.keepalive,
+          store,
+          retryIntervalMs: flags.retry,
+          logger,
+        });
       } catch (err) {
         store.close();
         throw err;
       }
       const { session, ready } = started;
-      const ui = flags.json ? new JsonUi(session) : new LineUi(session);
-      const done = new Promise<number>((resolve) => session.once('done', resolve));
+      const ui = flags.json
+        ? new JsonUi(session)
+        : kind === 'full'
+          ? new FullScreenUi(session, { scrollback: flags.scrollback, isNotifying: flags.notify })
+          : new LineUi(session);
       process.once('SIGTERM', () => void session.quit());
       process.once('SIGINT', () => void session.quit());
       // Whoever reads our output went away (a script closed the pipe): leave cleanly instead of dying on EPIPE.
       process.stdout.on('error', () => void session.quit());
-      ui.start(ready);
-      session.begin();
-      ui.showRecovered();
-      const code = await done;
-      ui.close();
+      const code = await runChatUi(session, ui, ready);
       // Let stdout drain before main.ts exits the process.
       await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
       if (code !== 0) process.exitCode = code;

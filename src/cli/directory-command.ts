@@ -81,7 +81,7 @@ export function directoryCommand(): Command {
     .option(...IDENTITY_FLAG)
     .option(...NEW_IDENTITY_FLAG)
     .addOption(
-      new Option('--register-timeout <seconds>', 'deadline for a new connection to send HELLO and UP')
+      new Option('--register-timeout <seconds>', 'deadline from accepting a connection to its UP, the handshake included')
         .default(d.registerTimeoutMs, String(d.registerTimeoutMs / 1000))
         .argParser(parseSeconds),
     )

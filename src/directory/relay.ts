@@ -21,7 +21,7 @@ import type { Logger } from '../log.ts';
 import { canonicalIp } from '../protocol/fields.ts';
 import type { DirectoryCounters } from './handlers/context.ts';
 import type { DirectoryOptions } from './options.ts';
-import { TokenBucket } from './rate-limiter.ts';
+import { TokenBucket } from '../rate-limiter.ts';
 import type { ClientSession } from './session.ts';
 import type { DirectoryStore } from './store/store.ts';
 
@@ -35,8 +35,8 @@ export interface RelayHost {
   sessionOf(owner: string): ClientSession | undefined;
   /** The TCP port the directory listens on, once it does. */
   readonly listeningPort: number | undefined;
-  /** The connection no longer belongs to the directory's sessions; `closed` settles when its stream is gone. */
-  release(session: ClientSession, closed: Promise<void>): void;
+  /** The connection no longer belongs to the directory's sessions (its socket still counts against its address). */
+  release(session: ClientSession): void;
 }
 
 interface Pending {
@@ -237,8 +237,7 @@ export class Relay {
       }
     }, Math.min(o.relayIdleTimeoutMs, 60_000));
     idleTimer.unref();
-    const gone = (s: Duplex): Promise<void> => new Promise((resolve) => (s.destroyed ? resolve() : s.once('close', () => resolve())));
-    host.release(first.session, gone(a.stream));
-    host.release(second, gone(b.stream));
+    host.release(first.session);
+    host.release(second);
   }
 }

@@ -32,6 +32,7 @@ import { handleDump } from './handlers/dump.ts';
 import { handleShutdown } from './handlers/shutdown.ts';
 import { handleUp } from './handlers/up.ts';
 import { handleWho } from './handlers/who.ts';
+import { handleFind } from './handlers/find.ts';
 import { resolveDirectoryOptions, type DirectoryOptions } from './options.ts';
 import { ClientSession, type SessionHost } from './session.ts';
 import type { DirectoryStore } from './store/store.ts';
@@ -57,6 +58,13 @@ export interface DirectoryState {
   counters: DirectoryCounters;
 }
 
+/**
+ * Handshakes one address may have in progress beyond its cap of connections:
+ * enough for a client at its cap to hear why it is refused, too few for one
+ * address to hold the handshakes everyone else needs.
+ */
+const HANDSHAKES_OVER_CAP = 4;
+
 export class DirectoryServer extends EventEmitter<DirectoryEvents> implements HandlerContext {
   readonly options: DirectoryOptions;
   readonly store: DirectoryStore;
@@ -69,6 +77,7 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
     departures: 0,
     expirations: 0,
     whoServed: 0,
+    findsServed: 0,
     alivesReceived: 0,
     nacksSent: 0,
     adminRefused: 0,
@@ -163,7 +172,7 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
     await this.store.claimIdentity(this.publicKey.toString('hex'));
     const tcp = createServer({ noDelay: true }, (socket) => this.#onSocket(socket));
     this.#tcp = tcp;
-    await listenOn(tcp, port, host);
+    await listenOn(tcp, port, host, (err) => this.logger.warn({ code: err.code, err: err.message }, 'could not accept a connection'));
     const address = tcp.address() as AddressInfo;
     this.logger.info({ host: address.address, port: address.port }, 'listening');
     return address;
@@ -178,20 +187,34 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
     return this.address?.port;
   }
 
+  /**
+   * Every accepted socket is counted against its address from accept to its
+   * own 'close', whatever becomes of the stream above it: in its handshake,
+   * served, relayed, or failed on the way.
+   */
   #onSocket(socket: Socket): void {
     const { remoteAddress, remotePort } = socket;
-    // A handshake costs CPU: beyond this many at once, refuse before doing one. Below it, a
-    // client the directory cannot take still completes the handshake to hear why (one ERROR).
-    if (this.#shutdown !== undefined || this.#handshaking >= this.options.maxHandshakes) {
+    const o = this.options;
+    const ip = remoteAddress === undefined ? '' : canonicalIp(remoteAddress);
+    const fromIp = this.#perIp.get(ip) ?? 0;
+    const isCapped = !(o.isLoopbackExempt && isLoopback(ip));
+    // A handshake costs CPU: beyond this many at once, refuse before doing one; and one address
+    // may not hold more than its share, handshakes included. Below that, a client the directory
+    // cannot take still completes the handshake to hear why (one ERROR).
+    if (this.#shutdown !== undefined || this.#handshaking >= o.maxHandshakes || (isCapped && fromIp >= o.maxConnectionsPerIp + HANDSHAKES_OVER_CAP)) {
       this.counters.connectionsRefused++;
       socket.destroy();
       return;
     }
+    this.#perIp.set(ip, fromIp + 1);
+    socket.once('close', () => this.#forgetAddress(ip));
+    const acceptedAt = this.now();
     this.#handshaking++;
-    acceptSecure(socket, this.options.keyPair, this.options.handshakeTimeoutMs).then(
+    // One deadline from accept to registration, the handshake included.
+    acceptSecure(socket, o.keyPair, Math.min(o.handshakeTimeoutMs, o.registerTimeoutMs)).then(
       ({ stream, connOptions }) => {
         this.#handshaking--;
-        this.handle(stream.asDuplex(), { remoteAddress, remotePort, remoteKey: stream.remoteKey, maxWriteBytes: connOptions.maxWriteBytes });
+        this.handle(stream.asDuplex(), { remoteAddress, remotePort, remoteKey: stream.remoteKey, maxWriteBytes: connOptions.maxWriteBytes, acceptedAt, isCounted: true });
       },
       (err: NatterError) => {
         this.#handshaking--;
@@ -208,7 +231,16 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
    */
   handle(
     stream: Duplex,
-    info: { remoteAddress?: string | undefined; remotePort?: number | undefined; remoteKey?: Buffer | undefined; maxWriteBytes?: number } = {},
+    info: {
+      remoteAddress?: string | undefined;
+      remotePort?: number | undefined;
+      remoteKey?: Buffer | undefined;
+      maxWriteBytes?: number;
+      /** When the connection was accepted, on the directory's clock: the registration deadline counts from it. */
+      acceptedAt?: number;
+      /** Already counted against its address (a socket this server accepted). */
+      isCounted?: boolean;
+    } = {},
   ): void {
     const o = this.options;
     const ip = info.remoteAddress === undefined ? '' : canonicalIp(info.remoteAddress);
@@ -218,7 +250,7 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
       hello: 'answer',
       ...(info.maxWriteBytes === undefined ? {} : { maxWriteBytes: info.maxWriteBytes }),
     });
-    const refusal = this.#admissionRefusal(ip);
+    const refusal = this.#admissionRefusal(ip, info.isCounted === true ? 1 : 0);
     if (refusal !== undefined) {
       this.counters.connectionsRefused++;
       this.logger.warn({ ip, code: refusal.code }, refusal.message);
@@ -227,9 +259,12 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
     }
     this.counters.connectionsAccepted++;
     const id = String(this.#nextId++);
-    const session = new ClientSession(id, conn, ip, info.remotePort ?? 0, info.remoteKey, this.#sessionHost);
+    const session = new ClientSession(id, conn, ip, info.remotePort ?? 0, info.remoteKey, this.#sessionHost, info.acceptedAt);
     this.#sessions.set(id, session);
-    this.#perIp.set(ip, (this.#perIp.get(ip) ?? 0) + 1);
+    if (info.isCounted !== true) {
+      this.#perIp.set(ip, (this.#perIp.get(ip) ?? 0) + 1);
+      conn.once('close', () => this.#forgetAddress(ip));
+    }
     conn.on('message', (msg) => session.enqueue(msg));
     conn.on('failure', (err) => this.#onFailure(session, err));
     conn.on('close', () => {
@@ -241,7 +276,8 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
 
 
 
-  #admissionRefusal(ip: string): NatterError | undefined {
+  /** `self`: 1 when the connection asking is already counted against `ip`. */
+  #admissionRefusal(ip: string, self: number): NatterError | undefined {
     const o = this.options;
     if (this.#shutdown !== undefined) {
       return new NatterError(ERROR_CODES.SHUTTING_DOWN, 'the directory is shutting down');
@@ -249,7 +285,7 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
     if (this.#sessions.size >= o.maxClients) {
       return new NatterError(ERROR_CODES.SERVER_FULL, `the directory is full (${o.maxClients} clients); try again later`);
     }
-    const fromIp = this.#perIp.get(ip) ?? 0;
+    const fromIp = (this.#perIp.get(ip) ?? 0) - self;
     if (fromIp >= o.maxConnectionsPerIp && !(o.isLoopbackExempt && isLoopback(ip))) {
       return new NatterError(
         ERROR_CODES.TOO_MANY_CONNECTIONS,
@@ -292,6 +328,8 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
         return handleDown(this, session);
       case 'WHO':
         return handleWho(this, session);
+      case 'FIND':
+        return handleFind(this, session, msg);
       case 'ALIVE':
         return handleAlive(this, session);
       case 'SHUTDOWN':
@@ -330,7 +368,6 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
 
   async #onClose(session: ClientSession): Promise<void> {
     this.#sessions.delete(session.id);
-    this.#forgetAddress(session.ip);
     // A closed connection means the client is gone: no need to wait for expiry.
     await handleDown(this, session, 'disconnected');
   }
@@ -374,12 +411,10 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
 
   /**
    * A connection the relay took over: it is no session of the directory's
-   * any more, but its address still counts against the per-address cap
-   * until its stream is gone.
+   * any more; its socket still counts against its address until it closes.
    */
-  release(session: ClientSession, closed: Promise<void>): void {
+  release(session: ClientSession): void {
     this.#sessions.delete(session.id);
-    void closed.then(() => this.#forgetAddress(session.ip));
   }
 
   /**
@@ -430,6 +465,11 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
     this.#peerFrames = next;
     this.#listing = { generation, frames: Buffer.concat(frames) };
     return this.#listing.frames;
+  }
+
+  async peerFrame(name: string): Promise<Buffer | undefined> {
+    await this.listing();
+    return this.#peerFrames.get(name)?.frame;
   }
 
   async dumpState(): Promise<DirectoryState> {

@@ -14,7 +14,7 @@
 import { ERROR_CODES, NatterError } from '../errors.ts';
 import type { Message } from '../protocol/messages.ts';
 import type { FramedConnection } from '../transport/framed-connection.ts';
-import { TokenBucket } from './rate-limiter.ts';
+import { TokenBucket } from '../rate-limiter.ts';
 
 /** Messages decoded but not yet handled before the connection stops reading. */
 const MAX_PENDING = 16;
@@ -53,7 +53,8 @@ export class ClientSession {
   #isRunning = false;
   #delayed = 0;
 
-  constructor(id: string, conn: FramedConnection, ip: string, port: number, key: Buffer | undefined, host: SessionHost) {
+  /** `connectedAt`: when the connection was accepted (default: now); the registration deadline counts from it. */
+  constructor(id: string, conn: FramedConnection, ip: string, port: number, key: Buffer | undefined, host: SessionHost, connectedAt?: number) {
     this.id = id;
     this.conn = conn;
     this.ip = ip;
@@ -61,8 +62,8 @@ export class ClientSession {
     this.key = key;
     this.keyHex = key?.toString('hex');
     this.#host = host;
-    this.connectedAt = host.now();
-    this.lastHeard = this.connectedAt;
+    this.connectedAt = connectedAt ?? host.now();
+    this.lastHeard = host.now();
     this.#bucket = new TokenBucket(host.rateBurst, host.ratePerSecond, this.connectedAt);
     this.name = undefined;
   }

@@ -111,6 +111,15 @@ export class DirectoryClient extends EventEmitter<DirectoryClientEvents> {
     return this.#request('who', { type: 'WHO' });
   }
 
+  /** FIND: where `name` is, if it is online; the directory answers it like a WHO of one. */
+  async find(name: string): Promise<PeerInfo | undefined> {
+    const found = await this.#request<PeerInfo[]>('who', { type: 'FIND', name });
+    if (found.length > 1 || (found[0] !== undefined && found[0].name !== name)) {
+      throw new NatterError(ERROR_CODES.UNEXPECTED_MESSAGE, `the directory answered FIND ${name} with another listing`);
+    }
+    return found[0];
+  }
+
   /** PROBE: asks the directory to dial back this connection's address at `port`. */
   probe(port: number): Promise<ProbeResult> {
     return this.#request('probed', { type: 'PROBE', port });

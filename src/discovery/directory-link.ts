@@ -30,6 +30,11 @@ export interface Backoff {
 /** Names remembered for hasSeen(); past this many the memory starts over (it only feeds a hint). */
 const MAX_NAMES_SEEN = 10_000;
 
+/** How long the answer to a lookup is used again before the directory is asked anew. */
+export const LOOKUP_CACHE_MS = 2_000;
+/** Lookup answers kept at most; past this many the cache starts over. */
+const MAX_LOOKUPS_CACHED = 1_000;
+
 export const DEFAULT_BACKOFF: Readonly<Backoff> = Object.freeze({ initialMs: 2_000, maxMs: 30_000 });
 
 export interface DirectoryLinkOptions {
@@ -84,6 +89,8 @@ export class DirectoryLink extends EventEmitter<DirectoryLinkEvents> implements 
   #known = new Map<string, PeerInfo>();
   /** Every name any listing held (bounded), for hasSeen(). */
   readonly #everListed = new Set<string>();
+  /** Recent answers to lookup(), found or not, with when they came (performance.now()). */
+  readonly #lookups = new Map<string, { info: PeerInfo | undefined; at: number }>();
 
   constructor(options: DirectoryLinkOptions) {
     super();
@@ -247,11 +254,28 @@ export class DirectoryLink extends EventEmitter<DirectoryLinkEvents> implements 
     return peers;
   }
 
-  /** Where `name` listens: asks the directory, or uses the last listing while it is away. */
+  /**
+   * Where `name` listens: asks the directory for that one name (FIND), or
+   * uses what it last said while it is away. An answer is used again for
+   * LOOKUP_CACHE_MS: a burst of connections under one name costs one request.
+   */
   async lookup(name: string): Promise<PeerInfo | undefined> {
-    if (this.#client !== undefined) {
+    const client = this.#client;
+    if (client !== undefined) {
+      const cached = this.#lookups.get(name);
+      if (cached !== undefined && performance.now() - cached.at < LOOKUP_CACHE_MS) return cached.info;
       try {
-        await this.who();
+        const info = await client.find(name);
+        if (this.#lookups.size >= MAX_LOOKUPS_CACHED) this.#lookups.clear();
+        this.#lookups.set(name, { info, at: performance.now() });
+        if (info === undefined) {
+          this.#known.delete(name);
+        } else {
+          this.#known.set(name, info);
+          if (this.#everListed.size >= MAX_NAMES_SEEN) this.#everListed.clear();
+          this.#everListed.add(name);
+        }
+        return info;
       } catch {
         // Fall back on what we knew.
       }

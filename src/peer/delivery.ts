@@ -271,7 +271,7 @@ export class Delivery {
     if (queue.lastWaitCode !== error.code) {
       queue.lastWaitCode = error.code;
       // A changed key is worth an error of its own: the user must act (/trust) or be warned.
-      if (error.code === ERROR_CODES.KEY_MISMATCH) this.#o.events.emit('error', error, peer);
+      if (error.code === ERROR_CODES.KEY_MISMATCH) this.#o.events.emit('problem', error, peer);
       this.#o.events.emit('waiting', peer, queue.outbox.length, error, { isNeverSeen });
     }
     this.#o.logger.debug({ peer, code: error.code }, `messages wait: ${error.message}`);
@@ -381,7 +381,7 @@ export class Delivery {
     } catch (err) {
       const error = err instanceof NatterError ? err : new NatterError(ERROR_CODES.STORAGE_FAILED, String(err), { cause: err });
       this.#o.logger.error({ peer, code: error.code }, error.message);
-      this.#o.events.emit('error', error, peer);
+      this.#o.events.emit('problem', error, peer);
       conn.fail(error);
       return;
     }

@@ -5,8 +5,8 @@ import type { MessageId } from './store/message-id.ts';
 
 export type ChatState = 'outgoing' | 'incoming' | 'open';
 
-/** Why a chat ended. */
-export type EndReason = 'local' | 'remote' | 'lost';
+/** Why a chat ended; 'unanswered': a request nobody answered was declined at its deadline. */
+export type EndReason = 'local' | 'remote' | 'lost' | 'unanswered';
 
 /** A message in the outbox. */
 export interface OutMessage {
@@ -49,6 +49,13 @@ export interface PeerNodeEvents {
   kept: [peer: string, count: number];
   /** A chat ended; `detail` says more for "lost". */
   ended: [peer: string, reason: EndReason, detail: string];
-  /** Something failed that the user should hear about (unknown or offline peer, undelivered texts). */
-  error: [err: NatterError, peer: string | undefined];
+  /**
+   * Something went wrong that the user should hear about (an offline peer,
+   * undelivered texts, a key refused, an ERROR from another peer), and the
+   * node goes on. Not 'error': a Node emitter throws an 'error' nobody
+   * listens for, and nothing another peer sends may bring the node down.
+   * Nothing that happens after start() is fatal to a node, so it emits no
+   * 'error' at all.
+   */
+  problem: [err: NatterError, peer: string | undefined];
 }

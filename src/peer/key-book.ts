@@ -16,6 +16,10 @@
  * A key that differs is never accepted silently: the connection is refused
  * with both fingerprints, and the key it offered is remembered so that the
  * user can accept it deliberately with /trust NAME.
+ *
+ * "Pinned now" happens when a chat opens on the connection (confirm()), not
+ * at its handshake: anyone can complete a handshake under any name, and
+ * pinning every one would let strangers fill the known-peers file.
  */
 import { ERROR_CODES, NatterError } from '../errors.ts';
 import { SOURCE_AUTHORITY, type KeyAuthority, type PeerInfo } from '../discovery/discovery.ts';
@@ -46,8 +50,9 @@ export class KeyBook {
   }
 
   /**
-   * Checks that `remoteKey` is the key `name` must have, pinning it on first
-   * use. `info` is what the discovery knows of the name.
+   * Checks that `remoteKey` is the key `name` must have. `info` is what the
+   * discovery knows of the name. A key that passes and is not pinned yet is
+   * pinned by confirm() once a chat opens with it.
    * @throws NatterError NATTER_ERR_KEY_MISMATCH with both fingerprints, or
    *   NATTER_ERR_UNKNOWN_PEER for a name a directory does not list.
    */
@@ -70,6 +75,21 @@ export class KeyBook {
     }
     if (published === undefined && authority === 'directory') {
       throw new NatterError(ERROR_CODES.UNKNOWN_PEER, `${name} is not registered with the directory, so its key ${fingerprint(remoteKey)} cannot be checked; refused`);
+    }
+  }
+
+  /**
+   * A chat opened with `name` on a connection that proved `remoteKey` (and
+   * passed check()): pins it, unless it is pinned already. (A key the friends
+   * table fixes is checked against the table first, whatever is pinned.)
+   * @throws NatterError NATTER_ERR_KEY_MISMATCH when another connection pinned
+   *   another key for the name meanwhile.
+   */
+  confirm(name: string, remoteKey: Buffer): void {
+    const pin = this.known.peer(name);
+    if (pin !== undefined) {
+      if (!pin.key.equals(remoteKey)) throw this.#mismatch(name, pin.key, `the key pinned ${pin.since.slice(0, 10)}`, remoteKey);
+      return;
     }
     this.known.pinPeer(name, remoteKey);
     this.#offered.delete(name);

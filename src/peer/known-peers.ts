@@ -21,15 +21,24 @@ export interface Pin {
 
 type Section = 'peers' | 'directories';
 
+/**
+ * Pins kept per section, at most: past it the one pinned longest ago goes.
+ * Keys are pinned when a chat opens, so this many is a lifetime of contacts;
+ * the bound keeps the file (rewritten whole at each pin) from growing without end.
+ */
+export const MAX_PINS = 10_000;
+
 export class KnownPeers {
   /** The file, or undefined for pins kept in memory only (tests, library users who want none). */
   readonly file: string | undefined;
   readonly #pins: Record<Section, Map<string, Pin>> = { peers: new Map(), directories: new Map() };
   readonly #now: () => Date;
+  readonly #maxPins: number;
 
-  constructor(file?: string, now: () => Date = () => new Date()) {
+  constructor(file?: string, now: () => Date = () => new Date(), maxPins = MAX_PINS) {
     this.file = file;
     this.#now = now;
+    this.#maxPins = maxPins;
   }
 
   /** Reads `file` (a missing file is an empty one). */
@@ -82,7 +91,11 @@ export class KnownPeers {
 
   #pin(section: Section, id: string, key: Buffer): Pin {
     const pin = { key: Buffer.from(key), since: this.#now().toISOString() };
-    this.#pins[section].set(id, pin);
+    const pins = this.#pins[section];
+    // A map keeps insertion order: a replaced pin moves to the end, the first is the oldest.
+    pins.delete(id);
+    pins.set(id, pin);
+    while (pins.size > this.#maxPins) pins.delete(pins.keys().next().value as string);
     this.#save();
     return pin;
   }

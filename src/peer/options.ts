@@ -23,8 +23,12 @@ export interface PeerNodeOptions {
   advertiseIp?: string;
   /** Accept every chat request without asking. Default false (friends of a table are always accepted). */
   isAutoAccept?: boolean;
-  /** Most chats (open or being set up) at once. Default 8. */
+  /** Most chats (open, or being opened by us) at once. Requests from others do not count. Default 8. */
   maxChats?: number;
+  /** Chat requests waiting for an answer (accept() or decline()), at most; more are declined as busy. Default 16. */
+  maxRequests?: number;
+  /** A chat request not answered within this long is declined. Default 120,000 ms. */
+  requestTimeoutMs?: number;
   /** Close a connection after this long without chat traffic. Default 300,000 ms. */
   idleTimeoutMs?: number;
   /** PING interval; a connection silent for three intervals is dead. Default 15,000 ms. */
@@ -41,8 +45,18 @@ export interface PeerNodeOptions {
   maxRetryIntervalMs?: number;
   /** Where the outbox, the ids of received messages and the history live. Default: in memory (lost at exit). */
   store?: MessageStore;
-  /** Inbound connections that have not sent CONN yet, at most; more are refused. Default 64. */
+  /**
+   * Frames (chat messages, receipts and the rest) one peer may send a second,
+   * after a burst of twice as many; a faster peer is read at that pace, and
+   * the others are read as usual. Default 1,000.
+   */
+  maxFramesPerSecond?: number;
+  /** Inbound connections that have not sent CONN yet (their handshake included), at most; more are refused. Default 64. */
   maxPendingInbound?: number;
+  /** Of those, from one address at most. Default 8. */
+  maxPendingPerAddress?: number;
+  /** From accepting a connection to its CONN, the handshake included: a stranger's one deadline. Default 5,000 ms. */
+  inboundTimeoutMs?: number;
   /** Our identity for the encrypted channel. Default: a new key pair (library use and tests). */
   keyPair?: KeyPair;
   /** Which key each name must prove (pins, the friends table, the directory). Default: pins in memory only. */
@@ -67,6 +81,8 @@ const DEFAULTS = {
   listenHost: '127.0.0.1',
   isAutoAccept: false,
   maxChats: 8,
+  maxRequests: 16,
+  requestTimeoutMs: 120_000,
   idleTimeoutMs: 300_000,
   keepaliveIntervalMs: 15_000,
   dialTimeoutMs: 10_000,
@@ -75,6 +91,9 @@ const DEFAULTS = {
   retryIntervalMs: 2_000,
   maxRetryIntervalMs: 60_000,
   maxPendingInbound: 64,
+  maxFramesPerSecond: 1_000,
+  maxPendingPerAddress: 8,
+  inboundTimeoutMs: 5_000,
 };
 
 export type ResolvedPeerOptions = typeof DEFAULTS & PeerNodeOptions;
@@ -82,7 +101,7 @@ export type ResolvedPeerOptions = typeof DEFAULTS & PeerNodeOptions;
 /** The options with their defaults filled in. @throws NatterError NATTER_ERR_INVALID_ARGUMENT for a bad value. */
 export function resolvePeerOptions(options: PeerNodeOptions): ResolvedPeerOptions {
   const o = { ...DEFAULTS, ...options };
-  for (const key of ['maxChats', 'idleTimeoutMs', 'keepaliveIntervalMs', 'dialTimeoutMs', 'maxOutbox', 'stopGraceMs', 'maxPendingInbound', 'retryIntervalMs', 'maxRetryIntervalMs'] as const) {
+  for (const key of ['maxChats', 'maxRequests', 'requestTimeoutMs', 'idleTimeoutMs', 'keepaliveIntervalMs', 'dialTimeoutMs', 'maxOutbox', 'stopGraceMs', 'maxPendingInbound', 'maxFramesPerSecond', 'maxPendingPerAddress', 'inboundTimeoutMs', 'retryIntervalMs', 'maxRetryIntervalMs'] as const) {
     const v = o[key];
     // Durations past a day would overflow Node's timers (about 24.8 days) into 1 ms.
     if (!Number.isSafeInteger(v) || v < 1 || (key.endsWith('Ms') && v > 86_400_000)) {

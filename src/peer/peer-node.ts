@@ -7,39 +7,26 @@
  * lazily, reused for every message, closed after idleTimeoutMs without
  * traffic, and opened again transparently by the next message. Every
  * connection starts with the dialer's CONN and the other side's RESP; TEXT
- * flows only after RESP(accept).
- *
- * Chat state towards one peer:
- *
- *   none ──connect()/send()──▶ outgoing ──RESP(accept)──▶ open
- *     │                           └──RESP(decline)──▶ none ("declined", "busy")
- *     └──CONN──▶ incoming ──accept()──▶ open        (or open at once with auto-accept)
- *                   └──decline()──▶ none
- *   open ──END either way, or connection lost──▶ none
- *
- * When two peers dial each other at the same moment, both connections carry
- * a CONN; the pool keeps the same one on both sides (see link-pool.ts). Both
- * wanted the chat, so the CONN on the kept connection is accepted without
- * asking.
+ * flows only after RESP(accept). The chats themselves, their states and what
+ * the wire does to them, are in conversations.ts.
  */
 import { EventEmitter } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { MONOTONIC_CLOCK, REAL_SCHEDULER, type Clock } from '../clock.ts';
 import type { Discovery } from '../discovery/discovery.ts';
-import { ERROR_CODES, NatterError, errorFromWire } from '../errors.ts';
+import { ERROR_CODES, NatterError } from '../errors.ts';
 import { SILENT_LOGGER, type Logger } from '../log.ts';
 import { normalizeName } from '../protocol/fields.ts';
 import { DEFAULT_LIMITS } from '../protocol/limits.ts';
-import type { Message } from '../protocol/messages.ts';
-import type { FramedConnection } from '../transport/framed-connection.ts';
 import { keyPairFromSeed, type KeyPair } from '../transport/secure.ts';
 import { Delivery } from './delivery.ts';
-import type { ChatState, EndReason, OutMessage, PeerNodeEvents } from './events.ts';
+import type { ChatState, OutMessage, PeerNodeEvents } from './events.ts';
+import { Conversations, messages } from './conversations.ts';
 import { KeyBook, type KeyReport } from './key-book.ts';
 import type { ConnectorContext, LinkKind } from './links/connector.ts';
 import { answerCalls, buildPaths } from './links/paths.ts';
-import { LinkPool, type DetachReason, type PeerLink } from './links/link-pool.ts';
+import { LinkPool } from './links/link-pool.ts';
 import type { MessageId } from './store/message-id.ts';
 import { Sightings } from './sightings.ts';
 import { MemoryMessageStore } from './store/memory-message-store.ts';
@@ -67,12 +54,8 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
   readonly #store: MessageStore;
   readonly #pool: LinkPool;
   readonly #delivery: Delivery;
-  /** The chat with each peer we have one with (or a request from). */
-  readonly #chats = new Map<string, ChatState>();
-  /** The path each open chat was last told to take ('connected', 'moved'). */
-  readonly #paths = new Map<string, LinkKind>();
+  readonly #chats: Conversations;
   readonly #sightings: Sightings;
-  #isStopping = false;
   #stopped: Promise<void> | undefined;
   /** Connections opened over this node's life, for DUMP and tests of connection reuse. */
   readonly counters: LinkPool['counters'];
@@ -110,18 +93,21 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
       listenPort: o.listenPort,
       advertiseIp: o.advertiseIp,
       maxPendingInbound: o.maxPendingInbound,
+      maxFramesPerSecond: o.maxFramesPerSecond,
+      maxPendingPerAddress: o.maxPendingPerAddress,
+      inboundTimeoutMs: o.inboundTimeoutMs,
       keepaliveIntervalMs: o.keepaliveIntervalMs,
       idleTimeoutMs: o.idleTimeoutMs,
       scheduler,
       logger: this.#log,
-      isWanted: (peer) => this.#isWanted(peer),
+      isWanted: (peer) => this.#chats.isWanted(peer),
     });
     this.counters = this.#pool.counters;
     this.#delivery = new Delivery({
       store: this.#store,
       links: this.#pool,
       events: this,
-      open: (peer) => this.#deliver(peer),
+      open: (peer) => this.#chats.deliver(peer),
       maxOutbox: o.maxOutbox,
       maxTextBytes: limits.maxTextBytes ?? DEFAULT_LIMITS.maxTextBytes,
       retryIntervalMs: o.retryIntervalMs,
@@ -130,10 +116,25 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
       scheduler,
       logger: this.#log,
     });
-    this.#pool.on('attached', (peer, link) => this.#onAttached(peer, link));
-    this.#pool.on('message', (peer, msg, conn, isCurrent) => this.#onMessage(peer, msg, conn, isCurrent));
-    this.#pool.on('detached', (peer, reason, err) => this.#onDetached(peer, reason, err));
-    this.#pool.on('refused', (peer, err) => this.emit('error', err, peer));
+    this.#chats = new Conversations({
+      pool: this.#pool,
+      delivery: this.#delivery,
+      discovery: this.discovery,
+      sightings: this.#sightings,
+      keyBook: this.keyBook,
+      events: this,
+      isAutoAccept: o.isAutoAccept,
+      maxChats: o.maxChats,
+      maxRequests: o.maxRequests,
+      requestTimeoutMs: o.requestTimeoutMs,
+      scheduler,
+      logger: this.#log,
+    });
+    const chats = this.#chats;
+    this.#pool.on('attached', (peer, link) => chats.attached(peer, link));
+    this.#pool.on('message', (peer, msg, conn, isCurrent) => chats.message(peer, msg, conn, isCurrent));
+    this.#pool.on('detached', (peer, reason, err) => chats.detached(peer, reason, err));
+    this.#pool.on('refused', (peer, err) => this.emit('problem', err, peer));
     if (options.rendezvous !== undefined) answerCalls(ctx, options.rendezvous, (conn, kind) => this.#pool.adopt(conn, kind), this.#log);
   }
 
@@ -162,8 +163,7 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
   drop(peer: string): number {
     const name = this.#checkPeerName(peer);
     const count = this.#delivery.takeAll(name).length;
-    // A chat opened only to deliver them has nothing left to do.
-    if (count > 0 && this.#chats.get(name) === 'outgoing' && this.#pool.link(name) === undefined) this.#chats.delete(name);
+    if (count > 0) this.#chats.dropped(name);
     return count;
   }
 
@@ -193,12 +193,12 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
 
   /** The chat state towards `peer`, if any. */
   chatState(peer: string): ChatState | undefined {
-    return this.#chats.get(peer);
+    return this.#chats.state(peer);
   }
 
   /** Every peer we have a chat with or a request from, with its state, whether a connection is open, and its path. */
   chats(): { peer: string; state: ChatState; isConnected: boolean; link?: LinkKind }[] {
-    return [...this.#chats].map(([peer, state]) => {
+    return this.#chats.entries().map(([peer, state]) => {
       const link = this.linkOf(peer);
       return { peer, state, isConnected: this.isConnected(peer), ...(link === undefined ? {} : { link }) };
     });
@@ -244,21 +244,7 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
    * thrown as NatterErrors.
    */
   async connect(peer: string): Promise<void> {
-    const name = this.#checkPeerName(peer);
-    const chat = this.#chats.get(name);
-    if (chat === 'open' || chat === 'outgoing') return;
-    if (chat === 'incoming') {
-      this.accept(peer);
-      return;
-    }
-    this.#checkChatRoom();
-    this.#chats.set(name, 'outgoing');
-    try {
-      await this.#ensureConnection(name);
-    } catch (err) {
-      this.#chats.delete(name);
-      throw err;
-    }
+    await this.#chats.connect(this.#checkPeerName(peer));
   }
 
   /**
@@ -275,7 +261,7 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
    */
   send(peer: string, text: string): Promise<MessageId> {
     // The hot path: an open chat under exactly this name (chats are keyed by normalised names).
-    if (this.#chats.get(peer) === 'open') {
+    if (this.#chats.state(peer) === 'open') {
       try {
         return this.#delivery.stage(peer, text);
       } catch (err) {
@@ -288,42 +274,15 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
   /** Everything else: checking the name, and answering or opening the chat. */
   async #sendSlow(peer: string, text: string): Promise<MessageId> {
     const name = this.#checkPeerName(peer);
-    if (this.#chats.get(name) === 'incoming') this.accept(name); // answering a request is accepting it
-    if (this.#chats.get(name) === undefined) {
+    if (this.#chats.state(name) === 'incoming') this.#chats.accept(name); // answering a request is accepting it
+    if (this.#chats.state(name) === undefined) {
       // A friends table names everyone there is: a name not in it can never be reached.
       if (this.discovery.keyAuthority === 'friends-table' && (await this.#sightings.lookupQuietly(name)) === undefined) {
         throw new NatterError(ERROR_CODES.UNKNOWN_PEER, `${name} is not a friend in the friends table; not sent`);
       }
-      if (this.#delivery.waiting(name) === 0) this.#checkChatRoom();
+      if (this.#delivery.waiting(name) === 0) this.#chats.checkRoom();
     }
     return this.#delivery.stage(name, text);
-  }
-
-  /** Opens the way for what waits for `peer`: its ready chat, or a chat opened now (later, if the peer cannot be reached now). */
-  #deliver(peer: string): void {
-    if (this.#delivery.waiting(peer) === 0 || this.#isStopping) return;
-    const link = this.#pool.link(peer);
-    if (link !== undefined) {
-      if (link.isReady) this.#delivery.flush(peer);
-      return; // a chat being opened sends them when it opens
-    }
-    if (this.#pool.isDialing(peer)) return;
-    if (this.#chats.get(peer) === undefined) {
-      if (this.#activeChats() >= this.#o.maxChats) {
-        this.#delivery.scheduleRetry(peer);
-        return;
-      }
-      this.#chats.set(peer, 'outgoing');
-    }
-    this.#delivery.cancelRetry(peer);
-    this.#ensureConnection(peer).catch((err: unknown) => this.#onUnreachable(peer, err));
-  }
-
-  /** A dial for waiting messages failed: the chat it opened is dropped; the messages wait. */
-  #onUnreachable(peer: string, err: unknown): void {
-    const error = err instanceof NatterError ? err : new NatterError(ERROR_CODES.INTERNAL, String(err), { cause: err });
-    if (this.#chats.get(peer) === 'outgoing' && this.#pool.link(peer) === undefined) this.#chats.delete(peer);
-    this.#delivery.unreachable(peer, error, error.code === ERROR_CODES.UNKNOWN_PEER && this.#sightings.isNeverSeen(peer));
   }
 
   /** The last `n` lines of the conversation with `peer`, oldest first ([] when history is off). */
@@ -333,33 +292,17 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
 
   /** Accepts a pending request from `peer`. */
   accept(peer: string): void {
-    const link = this.#pool.link(peer);
-    if (this.#chats.get(peer) !== 'incoming' || link === undefined) {
-      throw new NatterError(ERROR_CODES.NO_SUCH_REQUEST, `${peer} has not asked to chat`);
-    }
-    this.#open(peer, link);
+    this.#chats.accept(peer);
   }
 
   /** Declines a pending request from `peer`. */
   decline(peer: string, reason = 'declined'): void {
-    const link = this.#pool.link(peer);
-    if (this.#chats.get(peer) !== 'incoming' || link === undefined) {
-      throw new NatterError(ERROR_CODES.NO_SUCH_REQUEST, `${peer} has not asked to chat`);
-    }
-    link.conn.send({ type: 'RESP', accept: false, reason });
-    this.#chats.delete(peer);
-    this.#pool.close(peer);
+    this.#chats.decline(peer, reason);
   }
 
   /** Ends the chat with `peer` (sends END). */
   end(peer: string): void {
-    const chat = this.#chats.get(peer);
-    if (chat === undefined) throw new NatterError(ERROR_CODES.NO_SUCH_CHAT, `no chat with ${peer}`);
-    const link = this.#pool.link(peer);
-    if (link?.conn.state === 'open' && chat !== 'incoming') link.conn.send({ type: 'END' });
-    else if (chat === 'incoming' && link !== undefined) link.conn.send({ type: 'RESP', accept: false, reason: 'declined' });
-    this.#endChat(peer, 'local', 'ended by you');
-    this.#pool.close(peer);
+    this.#chats.end(peer);
   }
 
   /** Sends END to every chat, closes every connection and the listener. */
@@ -376,15 +319,12 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
       const deadline = this.#clock.now() + this.#o.stopGraceMs;
       while (this.#delivery.onTheWay(this.#clock.now(), CHAT_ANSWER_WAIT_MS).length > 0 && this.#clock.now() < deadline) await sleep(20);
     }
-    this.#isStopping = true;
+    // No chat opens again from here; END goes to every open one.
+    this.#chats.stop();
     const isDurable = !(this.#store instanceof MemoryMessageStore);
     for (const { peer, count } of this.#delivery.stop()) {
       if (isDurable) this.emit('kept', peer, count);
-      else this.emit('error', new NatterError(ERROR_CODES.NOT_DELIVERED, `${messages(count)} to ${peer} not delivered: no receipt before leaving`), peer);
-    }
-    for (const [peer, chat] of this.#chats) {
-      const link = this.#pool.link(peer);
-      if (link !== undefined && chat === 'open' && link.isReady) link.conn.send({ type: 'END' });
+      else this.emit('problem', new NatterError(ERROR_CODES.NOT_DELIVERED, `${messages(count)} to ${peer} not delivered: no receipt before leaving`), peer);
     }
     await this.#pool.stop();
   }
@@ -396,172 +336,6 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
     if (name === this.name) throw new NatterError(ERROR_CODES.INVALID_ARGUMENT, 'that is you');
     return name;
   }
-
-  /** Chats open or being set up, either way: what --max-chats counts. */
-  #activeChats(): number {
-    return this.#chats.size;
-  }
-
-  #checkChatRoom(): void {
-    const active = this.#activeChats();
-    if (active >= this.#o.maxChats) {
-      throw new NatterError(ERROR_CODES.TOO_MANY_CHATS, `you already have ${active} chats (the most is ${this.#o.maxChats}); /end one first`);
-    }
-  }
-
-  /** Makes sure a connection is open or being opened; the CONN/RESP exchange follows on it. */
-  async #ensureConnection(peer: string): Promise<void> {
-    const link = this.#pool.link(peer);
-    if (link !== undefined) {
-      if (link.isReady) this.#delivery.flush(peer);
-      return;
-    }
-    await this.#pool.ensure(peer);
-  }
-
-  /**
-   * A dial to `peer` landed: is the chat still wanted? One that ended while
-   * we dialed (/end, or a crossing connection lost) is opened again when
-   * messages still wait for the peer: this connection is how they leave.
-   */
-  #isWanted(peer: string): boolean {
-    if (this.#isStopping) return false;
-    if (this.#chats.get(peer) === undefined && this.#delivery.waiting(peer) > 0) this.#chats.set(peer, 'outgoing');
-    return this.#chats.get(peer) !== undefined;
-  }
-
-  /** A connection to `peer` is attached; an inbound one carried CONN, and its key checked out. */
-  #onAttached(peer: string, link: PeerLink): void {
-    if (link.isOutbound) return; // our CONN is on its way; RESP comes next
-    const chat = this.#chats.get(peer);
-    if (chat === 'open' || chat === 'outgoing' || this.#delivery.waiting(peer) > 0) {
-      // A chat we already have (a new connection after an idle close), both of us asked at
-      // once, or a peer our waiting messages are for, reachable again.
-      this.#open(peer, link);
-      return;
-    }
-    if (chat === 'incoming') return; // asked again; still waiting for our user
-    if (this.#activeChats() >= this.#o.maxChats) {
-      link.conn.send({ type: 'RESP', accept: false, reason: 'busy' });
-      this.#pool.close(peer);
-      return;
-    }
-    if (this.#o.isAutoAccept || this.discovery.isFriend(peer)) {
-      this.#open(peer, link);
-      return;
-    }
-    this.#chats.set(peer, 'incoming');
-    this.emit('request', peer);
-  }
-
-  #onMessage(peer: string, msg: Message, conn: FramedConnection, isCurrent: boolean): void {
-    const link = this.#pool.link(peer);
-    if (!isCurrent || link === undefined) {
-      // A connection we are closing (idle, or a duplicate): text the other
-      // side sent before it saw us close is still a message for an open
-      // chat, and a receipt is still a receipt.
-      if (msg.type === 'TEXT' && this.#chats.get(peer) === 'open') this.#delivery.receive(peer, conn, msg);
-      else if (msg.type === 'RCPT') this.#delivery.receipt(peer, msg.id);
-      return;
-    }
-    if (msg.type === 'TEXT') {
-      if (!link.isReady || this.#chats.get(peer) !== 'open') {
-        conn.fail(new NatterError(ERROR_CODES.UNEXPECTED_MESSAGE, 'TEXT before the chat was accepted'));
-        return;
-      }
-      this.#pool.traffic(peer);
-      this.#delivery.receive(peer, conn, msg);
-      return;
-    }
-    switch (msg.type) {
-      case 'RESP':
-        if (!link.isOutbound || link.isReady) break;
-        this.#pool.traffic(peer);
-        if (msg.accept) this.#open(peer, link);
-        else this.#onDeclined(peer, msg.reason === '' ? 'declined' : msg.reason);
-        return;
-      case 'RCPT':
-        if (!link.isReady) break;
-        this.#delivery.receipt(peer, msg.id);
-        return;
-      case 'END':
-        this.#endChat(peer, 'remote', `${peer} ended the chat`);
-        this.#pool.close(peer);
-        return;
-      case 'CONN':
-        // Already identified on this connection; a repeated CONN is harmless.
-        if (msg.name === peer) return;
-        break;
-      case 'ERROR':
-        this.emit('error', errorFromWire(msg.code, msg.reason), peer);
-        return;
-      default:
-        break;
-    }
-    conn.fail(new NatterError(ERROR_CODES.UNEXPECTED_MESSAGE, `${msg.type} has no place here`));
-  }
-
-  /** Our request was declined: busy is for now (the messages wait and are offered again later); a refusal is final. */
-  #onDeclined(peer: string, reason: string): void {
-    const refused = reason === 'busy' ? [] : this.#delivery.takeAll(peer);
-    this.#chats.delete(peer);
-    this.#pool.close(peer);
-    this.emit('declined', peer, reason);
-    if (refused.length > 0) {
-      // One that went out before may have arrived, its receipt lost with the connection: say so.
-      const unconfirmed = refused.filter((m) => m.wasSent === true).length;
-      const never = refused.length - unconfirmed;
-      const parts = [
-        ...(never > 0 ? [`${messages(never)} to ${peer} not delivered`] : []),
-        ...(unconfirmed > 0 ? [`${unconfirmed} sent earlier but never confirmed (${peer} may have them)`] : []),
-      ];
-      this.emit('error', new NatterError(ERROR_CODES.NOT_DELIVERED, `${parts.join('; ')}: ${reason}`), peer);
-    }
-    if (this.#delivery.waiting(peer) > 0) this.#onUnreachable(peer, new NatterError(ERROR_CODES.TOO_MANY_CHATS, `${peer} is busy: it has as many chats as it allows`));
-  }
-
-  /** Opens the chat on `link` (answering RESP(accept) when the other side dialed) and sends what waited. */
-  #open(peer: string, link: PeerLink): void {
-    const wasOpen = this.#chats.get(peer) === 'open';
-    this.#chats.set(peer, 'open');
-    link.isReady = true;
-    this.#delivery.reachable(peer);
-    if (!link.isOutbound) link.conn.send({ type: 'RESP', accept: true, reason: '' });
-    this.#pool.traffic(peer);
-    if (!wasOpen) this.emit('connected', peer, { link: link.kind });
-    else if (this.#paths.get(peer) !== link.kind) this.emit('moved', peer, { link: link.kind });
-    this.#paths.set(peer, link.kind);
-    this.#delivery.flush(peer);
-  }
-
-  #onDetached(peer: string, reason: DetachReason, err: NatterError | undefined): void {
-    this.#delivery.connectionGone(peer);
-    const chat = this.#chats.get(peer);
-    if (this.#isStopping || reason === 'expected' || chat === undefined) {
-      this.#delivery.scheduleRetry(peer);
-      return;
-    }
-    if (reason === 'idle' && chat === 'open' && this.#delivery.waiting(peer) === 0) {
-      this.#log.debug({ peer }, 'the other side closed an idle connection; the chat stays open');
-      return;
-    }
-    const why = err?.message ?? `${peer} closed the connection`;
-    this.#endChat(peer, 'lost', `lost the connection to ${peer}: ${why}`);
-    if (this.#delivery.waiting(peer) > 0) this.#onUnreachable(peer, err ?? new NatterError(ERROR_CODES.CONNECTION_CLOSED, why));
-  }
-
-  /** The chat ends; messages still waiting stay, and are offered again later. */
-  #endChat(peer: string, reason: EndReason, detail: string): void {
-    const had = this.#chats.get(peer);
-    this.#chats.delete(peer);
-    this.#paths.delete(peer);
-    if (had !== undefined) this.emit('ended', peer, reason, detail);
-  }
-}
-
-/** "1 message", "2 messages". */
-function messages(n: number): string {
-  return n === 1 ? '1 message' : `${n} messages`;
 }
 
 function sleep(ms: number): Promise<void> {

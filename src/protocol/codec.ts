@@ -193,6 +193,7 @@ export function encodeMessage(msg: Message, limits: Limits = DEFAULT_LIMITS): Bu
       );
     case 'PUNCH':
     case 'RELAY':
+    case 'FIND':
       return frame(msg.type, [str8(normalizeName(msg.name, limits.maxNameBytes), 'name')], limits);
     case 'MEET':
       return frame(msg.type, [str8(normalizeName(msg.name, limits.maxNameBytes), 'name'), ipToBytes(msg.ip), u16(checkPort(msg.port, false), 'port')], limits);
@@ -333,6 +334,7 @@ export function decodePayload(name: MessageName, payload: Buffer, limits: Limits
       break;
     case 'PUNCH':
     case 'RELAY':
+    case 'FIND':
       msg = { type: name, name: readName(r, limits) };
       break;
     case 'MEET': {

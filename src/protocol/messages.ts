@@ -2,7 +2,8 @@
  * The messages of the natter wire protocol (docs/protocol.md §4).
  *
  * Each message is a plain object tagged by `type`. Type codes are grouped:
- * 0x0_ session, 0x1_ directory, 0x2_ between peers, 0x3_ relaying.
+ * 0x0_ session, 0x1_ directory, 0x2_ between peers, 0x3_ relaying, 0x4_
+ * more directory requests (0x1_ is full).
  */
 
 /** Protocol version spoken by this build; HELLO carries it (protocol.md §4.1). */
@@ -40,6 +41,7 @@ export const MESSAGE_TYPES = {
   RCPT: 0x26,
   RELAY: 0x30,
   JOINED: 0x31,
+  FIND: 0x40,
 } as const;
 
 export type MessageName = keyof typeof MESSAGE_TYPES;
@@ -110,6 +112,8 @@ export interface MeetMessage { type: 'MEET'; name: string; ip: Ip; port: number 
  * connection to the directory and send RELAY(name) (`ip` and `port` empty).
  */
 export interface CallMessage { type: 'CALL'; via: 'punch' | 'relay'; name: string; ip: Ip; port: number }
+/** Where is `name`? Answered like WHO, with HDR(0) or HDR(1) and its PEER (protocol.md §4.19). */
+export interface FindMessage { type: 'FIND'; name: string }
 /** First request on a new directory connection: join it to the peer `name`'s own RELAY connection. */
 export interface RelayMessage { type: 'RELAY'; name: string }
 /**
@@ -146,6 +150,7 @@ export type Message =
   | ProbeMessage
   | ProbedMessage
   | PunchMessage
+  | FindMessage
   | MeetMessage
   | CallMessage
   | RelayMessage

@@ -131,6 +131,17 @@ export class FramedConnection extends EventEmitter<FramedConnectionEvents> {
     stream.on('error', FramedConnection.#streamError);
     stream.on('close', FramedConnection.#streamClose);
     stream.on('drain', FramedConnection.#streamDrain);
+    // A stream that failed before it was handed over (a record that did not decrypt, in the
+    // same packet as the handshake's end) has had its 'close' already: close here too.
+    if (stream.destroyed) {
+      setImmediate(() => {
+        if (this.#state === 'closed') return;
+        this.#failure = new NatterError(ERROR_CODES.CONNECTION_CLOSED, 'the connection failed before it could be served');
+        this.emit('failure', this.#failure);
+        this.#onStreamClose();
+      });
+      return;
+    }
     if (hello === 'send') this.#sendHello();
   }
 

@@ -8,7 +8,13 @@ const REASONS: Record<string, string> = {
   EADDRNOTAVAIL: 'that address is not one of this machine',
 };
 
-export function listenOn(server: Server, port: number, host: string): Promise<void> {
+/**
+ * Listens; rejects with NATTER_ERR_LISTEN_FAILED. Once listening, the
+ * server's later errors go to `onLaterError`: a failed accept (out of file
+ * descriptors, under a flood of connections) is an 'error' of the server,
+ * which with no listener would end the process.
+ */
+export function listenOn(server: Server, port: number, host: string, onLaterError: (err: NodeJS.ErrnoException) => void): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (cause: NodeJS.ErrnoException): void => {
       const why = REASONS[cause.code ?? ''] ?? cause.message;
@@ -17,6 +23,7 @@ export function listenOn(server: Server, port: number, host: string): Promise<vo
     server.once('error', onError);
     server.listen({ port, host, backlog: 4096 }, () => {
       server.off('error', onError);
+      server.on('error', onLaterError);
       resolve();
     });
   });

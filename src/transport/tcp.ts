@@ -5,7 +5,9 @@
  */
 import { isIPv6, connect as netConnect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import type { EventEmitter } from 'node:events';
 import { ERROR_CODES, NatterError, isNatterError } from '../errors.ts';
+import type { Message } from '../protocol/messages.ts';
 import { FramedConnection, type FramedConnectionOptions } from './framed-connection.ts';
 import { MAX_RECORD_PLAINTEXT, secureSocket, type ByteStream, type KeyPair, type SecureStream } from './secure.ts';
 
@@ -76,6 +78,7 @@ export async function dial(options: DialOptions): Promise<FramedConnection> {
     timer.unref();
     const onReady = (): void => {
       cleanup();
+      holdEarlyMessages(conn);
       resolve(conn);
     };
     const onClose = (err: NatterError | undefined): void => {
@@ -90,6 +93,35 @@ export async function dial(options: DialOptions): Promise<FramedConnection> {
     conn.on('ready', onReady);
     conn.on('close', onClose);
   });
+}
+
+/**
+ * Frames that come right behind the HELLO, in the same packet (a refusal's
+ * ERROR: "the directory is full"), are read before whoever dialed has the
+ * connection and can listen. They are kept, and handed to the first
+ * 'message' listener as soon as it is added; if none is added by the next
+ * turn of the event loop, they are dropped, as frames nobody listens to are.
+ */
+function holdEarlyMessages(conn: FramedConnection): void {
+  const early: Message[] = [];
+  const keep = (msg: Message): void => void early.push(msg);
+  conn.on('message', keep);
+  // 'newListener' is every emitter's own event, outside the typed map.
+  const emitter = conn as unknown as EventEmitter;
+  const stop = (): void => {
+    emitter.off('newListener', onListener);
+    conn.off('message', keep);
+  };
+  const onListener = (event: string | symbol): void => {
+    if (event !== 'message') return;
+    stop();
+    // Called before the new listener is in place: hand them over once it is.
+    queueMicrotask(() => {
+      for (const msg of early.splice(0)) conn.emit('message', msg);
+    });
+  };
+  emitter.on('newListener', onListener);
+  setImmediate(stop);
 }
 
 /** A TCP connection to host:port, from a chosen local port if asked, given up after connectTimeoutMs if asked. */

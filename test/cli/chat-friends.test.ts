@@ -1,11 +1,35 @@
-/** `natter chat --friends` end to end with the shipped examples/friends.json: no server involved. */
+/**
+ * `natter chat --friends` end to end with the shipped examples/friends.json:
+ * no server involved. The example's fixed ports may be taken on a busy
+ * machine, so the chats run on a copy of it with free ports.
+ */
 import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, it } from 'node:test';
+import { afterEach, before, describe, it } from 'node:test';
 import { ChatProc } from '../helpers/chat-proc.ts';
 import { runNatter, said } from '../helpers/cli.ts';
+import { freePorts } from '../helpers/ports.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
-const EXAMPLE = fileURLToPath(new URL('../../examples/friends.json', import.meta.url));
+const SHIPPED = fileURLToPath(new URL('../../examples/friends.json', import.meta.url));
+type Entry = { name: string; ip: string; port: number };
+let EXAMPLE = SHIPPED;
+/** The port of user_n in the copy. */
+let PORTS: number[] = [];
+
+before(async () => {
+  const table = JSON.parse(readFileSync(SHIPPED, 'utf8')) as { friends: Entry[] };
+  assert.deepEqual(
+    table.friends.map((f) => [f.name, f.ip, f.port]),
+    [['user_1', '127.0.0.1', 50_000], ['user_2', '127.0.0.1', 50_001], ['user_3', '127.0.0.1', 50_002]],
+    'the shipped example is what README shows',
+  );
+  PORTS = await freePorts(3);
+  EXAMPLE = join(tempDir('friends'), 'friends.json');
+  writeFileSync(EXAMPLE, JSON.stringify({ friends: table.friends.map((f, i) => ({ ...f, port: PORTS[i] })) }));
+});
 
 const procs: ChatProc[] = [];
 afterEach(async () => {
@@ -22,7 +46,7 @@ async function user(n: number, extra: string[] = []): Promise<ChatProc> {
     type: 'ready',
     name: `user_${n}`,
     ip: '127.0.0.1',
-    port: 50_000 + n - 1,
+    port: PORTS[n - 1],
     via: `friends table ${EXAMPLE}`,
   });
   return p;
@@ -49,8 +73,8 @@ describe('natter chat --friends (the three example users)', () => {
 
     u3.send({ cmd: 'who' });
     assert.deepEqual((await u3.next('who')).peers, [
-      { name: 'user_1', ip: '127.0.0.1', port: 50_000, source: 'friends', connected: true, link: 'direct' },
-      { name: 'user_2', ip: '127.0.0.1', port: 50_001, source: 'friends', connected: false },
+      { name: 'user_1', ip: '127.0.0.1', port: PORTS[0], source: 'friends', connected: true, link: 'direct' },
+      { name: 'user_2', ip: '127.0.0.1', port: PORTS[1], source: 'friends', connected: false },
     ]);
   });
 

@@ -64,7 +64,7 @@ it("/history keeps the order things happened here, with this machine's times, wh
   const home = freshHome();
   const term = new Tmux();
   terms.push(term);
-  term.natter('amy', ['chat', '--name', 'amy', '--friends', table], { XDG_CONFIG_HOME: home, XDG_DATA_HOME: `${home}/data` });
+  term.natter('amy', ['chat', '--ui', 'line', '--name', 'amy', '--friends', table], { XDG_CONFIG_HOME: home, XDG_DATA_HOME: `${home}/data` });
   await term.until('amy', (s) => s.includes('amy ready at'), 'the ready line');
   // bob's machine runs two hours behind: his answer carries a time before amy's question.
   const bob = await RawClient.connect(amyPort);

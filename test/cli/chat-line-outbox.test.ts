@@ -22,7 +22,7 @@ before(async () => {
   const d = await startDirectoryProcess();
   directory = d.proc;
   target = `127.0.0.1:${d.port}`;
-  term.natter('amy', ['chat', '--name', 'amy', '--directory', target], env);
+  term.natter('amy', ['chat', '--ui', 'line', '--name', 'amy', '--directory', target], env);
   await term.until('amy', (s) => s.includes('amy ready at'), 'the ready line');
   bob = new ChatProc(['--name', 'bob', '--directory', target]);
   await bob.next('ready');
@@ -94,7 +94,7 @@ describe('the outbox and quitting (line UI, tmux, with a directory)', () => {
   });
 
   it('the next start tells of it in the singular, with the /drop hint', async () => {
-    term.natter('amy2', ['chat', '--name', 'amy', '--directory', target], env);
+    term.natter('amy2', ['chat', '--ui', 'line', '--name', 'amy', '--directory', target], env);
     await term.until('amy2', (s) => s.includes('* 1 message to bob from last time waits in the outbox; it leaves when bob can be reached (/drop bob cancels it)'), 'the recovered notice');
     term.press('amy2', 'C-c');
     await term.until('amy2', () => term.exitStatus('amy2') === 0, 'natter to exit');

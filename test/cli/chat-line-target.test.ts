@@ -33,7 +33,7 @@ before(async () => {
   friends = join(tempDir('target'), 'friends.json');
   writeFileSync(friends, JSON.stringify({ friends: ports.map((port, i) => ({ name: `user_${i + 1}`, ip: '127.0.0.1', port })) }));
   const home = freshHome();
-  term.natter(U3, ['chat', '--name', U3, '--friends', friends, '--retry', '60'], { XDG_CONFIG_HOME: home, XDG_DATA_HOME: `${home}/data` });
+  term.natter(U3, ['chat', '--ui', 'line', '--name', U3, '--friends', friends, '--retry', '60'], { XDG_CONFIG_HOME: home, XDG_DATA_HOME: `${home}/data` });
   await term.until(U3, (s) => s.includes('user_3 ready at'), 'the ready line');
   user1 = new ChatProc(['--name', 'user_1', '--friends', friends]);
   user2 = new ChatProc(['--name', 'user_2', '--friends', friends]);

@@ -34,7 +34,7 @@ before(async () => {
   writeFileSync(friends, JSON.stringify({ friends: [{ name: 'amy', ip: '127.0.0.1', port: amyPort }, { name: 'bob', ip: '127.0.0.1', port: bobPort }, { name: 'cat', ip: '127.0.0.1', port: catPort }] }));
   // Its own config and data directories: nothing of another run (pins, an outbox) may leak in.
   const home = freshHome();
-  term.natter('amy', ['chat', '--name', 'amy', '--friends', friends], { XDG_CONFIG_HOME: home, XDG_DATA_HOME: `${home}/data` });
+  term.natter('amy', ['chat', '--ui', 'line', '--name', 'amy', '--friends', friends], { XDG_CONFIG_HOME: home, XDG_DATA_HOME: `${home}/data` });
   await until(() => screen().includes('amy ready at 127.0.0.1:'), 'the ready line');
   bob = new ChatProc(['--name', 'bob', '--friends', friends]);
   await bob.next('ready');

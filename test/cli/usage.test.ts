@@ -29,6 +29,13 @@ describe('natter (the command line)', () => {
     assertErrorLine(await runNatter(['admin', 'dump']), /required option '--directory <host:port>' not specified/, 'NATTER_ERR_INVALID_ARGUMENT');
   });
 
+  it('--ui: a full-screen UI needs a terminal, and only the two UIs are known', async () => {
+    // Its stdin and stdout are pipes here: the line UI would be the default, and full is refused before anything starts.
+    assertErrorLine(await runNatter(['chat', '--ui', 'full', '--name', 'x', '--friends', '/nonexistent.json']), /^natter: --ui full needs a terminal on stdin and stdout; --ui line or --json work anywhere/, 'NATTER_ERR_INVALID_ARGUMENT');
+    assertErrorLine(await runNatter(['chat', '--ui', 'fancy']), /^natter: --ui: Allowed choices are full, line/, 'NATTER_ERR_INVALID_ARGUMENT');
+    assertErrorLine(await runNatter(['chat', '--ui', 'line', '--json']), /cannot be used with option '--json'/, 'NATTER_ERR_INVALID_ARGUMENT');
+  });
+
   it('help and version are not errors', async () => {
     const help = await runNatter(['--help']);
     assert.equal(help.code, 0);

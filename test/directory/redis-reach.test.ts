@@ -175,7 +175,7 @@ describe('reaching peers across the processes of one directory', { skip }, () =>
       await link.start();
       // Listening somewhere else than the directory says: the direct path fails, punching cannot meet on one machine.
       const node = new PeerNode({ name, discovery: link, rendezvous: link, keyPair, listenPort: 0, isAutoAccept: true });
-      node.on('error', () => {});
+      node.on('problem', () => {});
       const texts: string[] = [];
       const links: unknown[] = [];
       node.on('message', (_from, text) => texts.push(text));

@@ -4,6 +4,7 @@
  * with send-keys and read back with capture-pane.
  */
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BIN } from './cli.ts';
 import { tempDir } from './tmp.ts';
@@ -63,6 +64,33 @@ export class Tmux {
   cursor(name: string): { x: number; y: number } {
     const [x, y] = this.#run('display-message', '-p', '-t', name, '#{cursor_x} #{cursor_y}').trim().split(' ');
     return { x: Number(x), y: Number(y) };
+  }
+
+  /** A tmux format variable of the pane (alternate_on, cursor_flag, pane_title, pane_pid, ...). */
+  format(name: string, variable: string): string {
+    return this.#run('display-message', '-p', '-t', name, `#{${variable}}`).trim();
+  }
+
+  /** Pastes `text` as a terminal does: bracketed (ESC [200~ ... ESC [201~) when the program asked for that. */
+  paste(name: string, text: string): void {
+    this.#run('set-buffer', '-b', 'natter-test', text);
+    this.#run('paste-buffer', '-p', '-d', '-b', 'natter-test', '-t', name);
+  }
+
+  /** From now on (with a session started), counts the bells each session rings (a hook on tmux's bell alert); bells(name) reads the count. */
+  watchBells(): void {
+    this.#run('set-hook', '-g', 'alert-bell', `run-shell "echo '#{session_name}' >> ${this.#bellFile}"`);
+  }
+
+  readonly #bellFile = join(tempDir('tmux-bells'), 'bells');
+
+  /** Bells rung in session `name` since watchBells() (tmux may count a quick burst as one). */
+  bells(name: string): number {
+    try {
+      return readFileSync(this.#bellFile, 'utf8').split('\n').filter((l) => l === name).length;
+    } catch {
+      return 0;
+    }
   }
 
   resize(name: string, cols: number, rows: number): void {

@@ -18,13 +18,15 @@ const NEW = Buffer.alloc(32, 3);
 const announced = (key?: Buffer): PeerInfo => ({ name: 'bob', ip: '192.0.2.9', port: 50_000, ...(key === undefined ? {} : { key }) });
 const mismatch = (what: RegExp) => (e: unknown) => e instanceof NatterError && e.code === ERROR_CODES.KEY_MISMATCH && what.test(e.message);
 
-it('the key a LAN announcement carries is the one taken at first contact, and then pinned', () => {
+it('the key a LAN announcement carries is the one taken at first contact, and pinned when a chat opens', () => {
   const book = new KeyBook(new KnownPeers());
   assert.deepEqual(book.report('bob', announced(BOB), 'lan'), { name: 'bob', key: BOB, status: 'announced' });
   // Someone else answering at the announced address (or announcing bob's key at their own) is refused.
   assert.throws(() => book.check('bob', EVE, announced(BOB), 'lan'), mismatch(/the key announced on the LAN/));
   assert.equal(book.report('bob', announced(BOB), 'lan').offered?.equals(EVE), true, 'the refused key is remembered for /trust');
   book.check('bob', BOB, announced(BOB), 'lan');
+  assert.equal(book.known.peer('bob'), undefined, 'a handshake alone pins nothing');
+  book.confirm('bob', BOB);
   assert.equal(book.known.peer('bob')?.key.equals(BOB), true);
   assert.equal(book.report('bob', announced(BOB), 'lan').status, 'pinned');
 });
@@ -44,6 +46,7 @@ it('a pinned key wins over any announcement', () => {
 it('a name the LAN does not announce is taken on first use, not refused', () => {
   const book = new KeyBook(new KnownPeers());
   book.check('amy', NEW, undefined, 'lan');
+  book.confirm('amy', NEW);
   assert.equal(book.known.peer('amy')?.key.equals(NEW), true);
   book.check('cat', NEW, announced(), 'lan'); // an announcement without a key
   // A directory refuses the same.
@@ -69,5 +72,6 @@ it('with several sources, a name is held by the rules of the source it was found
   assert.equal(book.report('amy', { ...announced(BOB), name: 'amy', source: 'local' }, 'lan').status, 'published');
   // Found on the LAN while the discovery is a directory's: the LAN's rules.
   book.check('cat', EVE, { ...announced(EVE), name: 'cat', source: 'lan' }, 'directory');
+  book.confirm('cat', EVE);
   assert.equal(book.known.peer('cat')?.key.equals(EVE), true);
 });

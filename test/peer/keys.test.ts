@@ -100,16 +100,16 @@ describe('peer keys', () => {
     // Someone else takes the name "bob" (and his address).
     const mallory = await start(book, 'bob', newKeyPair());
     const malloryHeard: NatterError[] = [];
-    mallory.on('error', (e) => malloryHeard.push(e));
+    mallory.on('problem', (e) => malloryHeard.push(e));
     // Alice's message is refused to the impostor: it waits, and she hears why.
-    const refusedOut = once(alice, 'error') as Promise<[NatterError, string]>;
+    const refusedOut = once(alice, 'problem') as Promise<[NatterError, string]>;
     await alice.send('bob', 'are you there?');
     const [outErr] = await refusedOut;
     assert.equal(outErr.code, ERROR_CODES.KEY_MISMATCH);
     const report = await alice.whois('bob');
     assert.ok(report.offered !== undefined && !report.offered.equals(bobKeys.publicKey));
     // ...and dials Alice under the name bob: refused too, and Alice hears of it.
-    const heard = once(alice, 'error') as Promise<[NatterError, string]>;
+    const heard = once(alice, 'problem') as Promise<[NatterError, string]>;
     const impostorSends = mallory.send('alice', 'it is me, bob').catch((e: NatterError) => e);
     const [err, who] = await heard;
     assert.equal(err.code, ERROR_CODES.KEY_MISMATCH);
@@ -141,7 +141,7 @@ describe('peer keys', () => {
     await got;
     await bob.stop();
     const newBob = await start(book, 'bob', newKeyPair());
-    const refused = once(alice, 'error') as Promise<[NatterError, string]>;
+    const refused = once(alice, 'problem') as Promise<[NatterError, string]>;
     await alice.send('bob', 'waits for the key');
     assert.equal((await refused)[0].code, ERROR_CODES.KEY_MISMATCH);
     const arrives = nextMessage(newBob);
@@ -166,8 +166,8 @@ describe('peer keys', () => {
       let received = 0;
       bob.on('message', () => received++);
       // The message is not lost to the impostor, nor anywhere else: it waits, and the user hears why.
-      const refused = new Promise<NatterError>((resolve) => alice.once('error', resolve));
-      alice.on('error', () => {}); // at stop it also hears that the message was not delivered
+      const refused = new Promise<NatterError>((resolve) => alice.once('problem', resolve));
+      alice.on('problem', () => {}); // at stop it also hears that the message was not delivered
       const id = await alice.send('bob', 'secret plans');
       const err = await refused;
       assert.equal(err.code, ERROR_CODES.KEY_MISMATCH, how);
@@ -184,8 +184,8 @@ describe('peer keys', () => {
     const direct = new Book('friends-table');
     direct.entries.set('alice', book.entries.get('alice') as PeerInfo);
     const ghost = await start(direct, 'ghost', newKeyPair(), {}, false);
-    ghost.on('error', () => {}); // what else it hears (the undelivered message) is not this test's concern
-    const answer = new Promise<NatterError>((resolve) => ghost.once('error', resolve));
+    ghost.on('problem', () => {}); // what else it hears (the undelivered message) is not this test's concern
+    const answer = new Promise<NatterError>((resolve) => ghost.once('problem', resolve));
     void ghost.send('alice', 'boo').catch(() => undefined);
     const err = await answer;
     assert.equal(err.code, ERROR_CODES.UNKNOWN_PEER, 'alice answers that ghost is not registered');
@@ -221,6 +221,7 @@ describe('KnownPeers file', () => {
     assert.equal(book.report('x', { name: 'x', ip: '', port: 1, key }, 'directory').status, 'published');
     assert.equal(book.report('x', { name: 'x', ip: '', port: 1, key }, 'friends-table').status, 'verified');
     book.check('x', key, undefined, 'friends-table');
+    book.confirm('x', key);
     const r = book.report('x', { name: 'x', ip: '', port: 1, key: other }, 'directory');
     assert.equal(r.status, 'pinned');
     assert.deepEqual(r.published, other);

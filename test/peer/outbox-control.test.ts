@@ -46,7 +46,7 @@ afterEach(async () => {
 function node(book: Book, name: string, options: Partial<PeerNodeOptions> = {}): PeerNode {
   const n = new PeerNode({ name, discovery: book, listenPort: 0, retryIntervalMs: 30, maxRetryIntervalMs: 60, ...options });
   // A memory store's undelivered messages are reported as errors at stop(); these tests expect some.
-  n.on('error', () => {});
+  n.on('problem', () => {});
   nodes.push(n);
   return n;
 }

@@ -46,7 +46,7 @@ function recorder(node: PeerNode) {
   const events: unknown[][] = [];
   const taken = new Set<number>();
   let wake: (() => void) | undefined;
-  for (const type of ['request', 'connected', 'declined', 'message', 'ended', 'error'] as const) {
+  for (const type of ['request', 'connected', 'declined', 'message', 'ended', 'problem'] as const) {
     node.on(type, (...args: unknown[]) => {
       // A message's id and time are checked where they matter; here it is who said what.
       const shown = type === 'message' ? args.slice(0, 2) : args;
@@ -119,7 +119,7 @@ describe('PeerNode chats', () => {
     await recorder(bob).next('request');
     bob.decline('alice');
     assert.deepEqual(await a.next('declined'), ['declined', 'bob', 'declined']);
-    assert.deepEqual(await a.next('error'), ['error', ERROR_CODES.NOT_DELIVERED, 'bob']);
+    assert.deepEqual(await a.next('problem'), ['problem', ERROR_CODES.NOT_DELIVERED, 'bob']);
     assert.equal(alice.chatState('bob'), undefined);
     assert.throws(() => bob.accept('alice'), hasCode(ERROR_CODES.NO_SUCH_REQUEST));
   });
@@ -137,7 +137,7 @@ describe('PeerNode chats', () => {
     await leaver.stop();
     assert.deepEqual(await q.next('message'), ['message', 'leaver', 'sent while opening']);
     assert.deepEqual(await q.next('ended'), ['ended', 'leaver', 'remote', 'leaver ended the chat']);
-    assert.deepEqual(await l.next('error'), ['error', ERROR_CODES.NOT_DELIVERED, 'slow']);
+    assert.deepEqual(await l.next('problem'), ['problem', ERROR_CODES.NOT_DELIVERED, 'slow']);
   });
 
   it('beyond --max-chats a request is declined as busy', async () => {

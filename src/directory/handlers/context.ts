@@ -13,6 +13,7 @@ export interface DirectoryCounters {
   departures: number;
   expirations: number;
   whoServed: number;
+  findsServed: number;
   alivesReceived: number;
   nacksSent: number;
   adminRefused: number;
@@ -37,6 +38,8 @@ export interface HandlerContext {
   now(): number;
   /** The WHO answer, HDR then every PEER frame, as one buffer (cached until the store's generation changes). */
   listing(): Promise<Buffer>;
+  /** The PEER frame of `name` as the current listing has it, or undefined when it is not online. */
+  peerFrame(name: string): Promise<Buffer | undefined>;
   /** The session `owner` no longer holds `name` (its key registered it again elsewhere). */
   releaseName(owner: string, name: string): void;
   /** Starts the shutdown of the whole directory. */

@@ -10,7 +10,7 @@
  */
 import { ERROR_CODES } from '../../errors.ts';
 import type { PunchMessage } from '../../protocol/messages.ts';
-import { TokenBucket } from '../rate-limiter.ts';
+import { TokenBucket } from '../../rate-limiter.ts';
 import type { ClientSession } from '../session.ts';
 import type { HandlerContext } from './context.ts';
 

@@ -22,6 +22,7 @@ import type { PeerInfo } from '../../discovery/discovery.ts';
 import { ERROR_CODES, NatterError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import { canonicalIp } from '../../protocol/fields.ts';
+import { TokenBucket } from '../../rate-limiter.ts';
 import type { Message } from '../../protocol/messages.ts';
 import type { FramedConnection } from '../../transport/framed-connection.ts';
 import type { Connector, ConnectorContext, LinkKind } from './connector.ts';
@@ -69,8 +70,14 @@ export interface LinkPoolOptions {
   /** IP to tell peers in CONN; default: the local address of each connection. */
   advertiseIp: string | undefined;
   maxPendingInbound: number;
+  /** Of those, from one address at most. */
+  maxPendingPerAddress: number;
+  /** From accepting a connection to its CONN, the handshake included, at most. */
+  inboundTimeoutMs: number;
   keepaliveIntervalMs: number;
   idleTimeoutMs: number;
+  /** Frames one peer may send a second (after a burst of twice as many); faster ones are read at that pace. */
+  maxFramesPerSecond: number;
   scheduler: Scheduler;
   logger: Logger;
   /**
@@ -80,12 +87,25 @@ export interface LinkPoolOptions {
   isWanted(peer: string): boolean;
 }
 
+/**
+ * Lookups for names that connect to us and are not pinned (strangers, as
+ * far as we know): a burst, then this many a second. They cost a request
+ * to the directory, whose rate limit is ours too: a flood of strangers must
+ * not spend it. Past it, their CONN is refused as rate limited.
+ */
+const STRANGER_LOOKUP_BURST = 8;
+const STRANGER_LOOKUPS_PER_SECOND = 2;
+
 /** When a relayed link we dialed tries a better path again: soon, then less and less often. */
 const UPGRADE_DELAYS_MS = [2_000, 5_000, 15_000, 60_000, 300_000];
 
 interface Entry {
   link: PeerLink;
   liveness: Liveness;
+  /** The other side's frames: a burst, then a steady rate. */
+  bucket: TokenBucket;
+  /** Not read until its tokens are back (it sent faster than its rate). */
+  isThrottled: boolean;
 }
 
 export class LinkPool extends EventEmitter<LinkPoolEvents> {
@@ -104,19 +124,22 @@ export class LinkPool extends EventEmitter<LinkPoolEvents> {
   #isStopping = false;
   /** Connections opened over the pool's life (DUMP, and tests of connection reuse). */
   readonly counters = { dialed: 0, accepted: 0, idleClosed: 0 };
+  readonly #strangerLookups: TokenBucket;
 
   constructor(options: LinkPoolOptions) {
     super();
     this.#o = options;
+    this.#strangerLookups = new TokenBucket(STRANGER_LOOKUP_BURST, STRANGER_LOOKUPS_PER_SECOND, options.scheduler.now());
     this.#listener = new PeerListener({
       host: options.listenHost,
       port: options.listenPort,
       keyPair: options.context.keyPair,
       limits: options.context.limits,
-      handshakeTimeoutMs: options.context.timeoutMs,
-      pending: () => ({ count: this.#anonymous.size, max: options.maxPendingInbound }),
+      handshakeTimeoutMs: options.inboundTimeoutMs,
+      pending: (ip) => ({ count: this.#anonymous.size, max: options.maxPendingInbound, fromIp: this.#anonymousFrom(ip), maxPerIp: options.maxPendingPerAddress }),
+      now: () => options.scheduler.now(),
       logger: options.logger,
-      onConnection: (conn) => this.#onInbound(conn),
+      onConnection: (conn, acceptedAt) => this.#onInbound(conn, 'direct', acceptedAt),
     });
   }
 
@@ -187,7 +210,7 @@ export class LinkPool extends EventEmitter<LinkPoolEvents> {
 
   resume(): void {
     this.#isInputPaused = false;
-    for (const { link } of this.#links.values()) link.conn.resume();
+    for (const entry of this.#links.values()) if (!entry.isThrottled) entry.link.conn.resume();
   }
 
   /** Stops accepting and dialing, and closes every connection gracefully. */
@@ -274,7 +297,15 @@ export class LinkPool extends EventEmitter<LinkPoolEvents> {
     conn.send({ type: 'CONN', name: this.#o.name, ip: ip === '' ? '' : canonicalIp(ip), port: this.#address?.port ?? 1 });
   }
 
-  #onInbound(conn: FramedConnection, kind: LinkKind = 'direct'): void {
+  /** Connections from `ip` that have not said who they are. */
+  #anonymousFrom(ip: string): number {
+    let n = 0;
+    for (const conn of this.#anonymous) if (conn.remoteAddress !== undefined && canonicalIp(conn.remoteAddress) === ip) n++;
+    return n;
+  }
+
+  /** `acceptedAt`: when the listener accepted it; the wait for CONN ends inboundTimeoutMs after (default: now). */
+  #onInbound(conn: FramedConnection, kind: LinkKind = 'direct', acceptedAt?: number): void {
     if (this.#isStopping) {
       void conn.close();
       return;
@@ -282,10 +313,11 @@ export class LinkPool extends EventEmitter<LinkPoolEvents> {
     this.counters.accepted++;
     this.#anonymous.add(conn);
     const s = this.#o.scheduler;
-    const timeoutMs = this.#o.context.timeoutMs;
+    const timeoutMs = this.#o.inboundTimeoutMs;
+    const left = Math.max(0, (acceptedAt ?? s.now()) + timeoutMs - s.now());
     const deadline = s.setTimeout(() => {
-      conn.fail(new NatterError(ERROR_CODES.TIMEOUT, `no CONN within ${timeoutMs} ms`));
-    }, timeoutMs);
+      conn.fail(new NatterError(ERROR_CODES.TIMEOUT, `no CONN within ${timeoutMs} ms of connecting`));
+    }, left);
     const onFirst = (msg: Message): void => {
       conn.off('message', onFirst);
       if (msg.type !== 'CONN') {
@@ -325,6 +357,9 @@ export class LinkPool extends EventEmitter<LinkPoolEvents> {
     const key = conn.remoteKey;
     if (key === undefined) return new NatterError(ERROR_CODES.HANDSHAKE_FAILED, 'the connection has no proven key');
     const ctx = this.#o.context;
+    if (ctx.keyBook.known.peer(name) === undefined && !this.#strangerLookups.tryTake(this.#o.scheduler.now())) {
+      return new NatterError(ERROR_CODES.RATE_LIMITED, 'too many new peers are connecting at once; try again in a few seconds');
+    }
     let info: PeerInfo | undefined;
     try {
       info = await ctx.lookup(name);
@@ -387,9 +422,21 @@ export class LinkPool extends EventEmitter<LinkPoolEvents> {
         this.close(peer);
       },
     });
-    this.#links.set(peer, { link, liveness });
+    const rate = this.#o.maxFramesPerSecond;
+    const entry: Entry = { link, liveness, bucket: new TokenBucket(2 * rate, rate, s.now()), isThrottled: false };
+    this.#links.set(peer, entry);
     if (this.#isInputPaused) conn.pause();
     conn.on('message', (msg) => {
+      const wait = entry.bucket.take(s.now());
+      if (wait > 0 && !entry.isThrottled) {
+        // Faster than its rate: this frame is taken, the next ones wait in the network meanwhile.
+        entry.isThrottled = true;
+        conn.pause();
+        s.setTimeout(() => {
+          entry.isThrottled = false;
+          if (!this.#isInputPaused) conn.resume();
+        }, wait);
+      }
       if (this.#links.get(peer)?.link !== link) {
         // A connection we are closing (idle, or a duplicate): what the other side sent before
         // it saw us close still counts (the owner takes TEXT of an open chat, and receipts).

@@ -48,7 +48,7 @@ async function start(port: number, name: string, options: Partial<PeerNodeOption
   });
   await link.start();
   const node = new PeerNode({ name, discovery: link, rendezvous: link, keyPair, listenPort: 0, isAutoAccept: true, ...options });
-  node.on('error', () => {});
+  node.on('problem', () => {});
   const events: unknown[][] = [];
   const texts: string[] = [];
   for (const type of ['connected', 'moved', 'ended'] as const) node.on(type, (...args: unknown[]) => events.push([type, ...args]));
@@ -145,7 +145,7 @@ describe('paths beyond the address', () => {
       connector: (ctx) => new RelayConnector(ctx, aliceLink),
       rendezvous: aliceLink,
     });
-    alice.on('error', () => {});
+    alice.on('problem', () => {});
     const moved: unknown[] = [];
     alice.on('moved', (...args) => moved.push(args));
     await alice.start();

@@ -5,17 +5,18 @@
  */
 import { clearScreenDown, createInterface, cursorTo, moveCursor, type Interface } from 'node:readline';
 import { styleText } from 'node:util';
-import { NatterError } from '../errors.ts';
-import type { LinkKind } from '../peer/links/connector.ts';
-import type { ChatEvent, ChatSession } from './chat-session.ts';
+import { NatterError } from '../../errors.ts';
+import type { ChatEvent, ReadyEvent } from '../../chat/events.ts';
+import type { ChatCommands, ChatUi } from '../../chat/ui.ts';
 import { CommandQueue } from './command-queue.ts';
-import { HELP, columns, parseTyped } from './input.ts';
+import { HELP, parseTyped } from './input.ts';
 import { sanitize } from './sanitize.ts';
+import { DELIVERED_MARK_MS, MOVED, PATH_NOTE, describeKey, formatTime, outboxLines, plural, whoLines } from './words.ts';
 
 type Style = Parameters<typeof styleText>[0];
 
-export class LineUi {
-  readonly #session: ChatSession;
+export class LineUi implements ChatUi {
+  readonly #session: ChatCommands;
   readonly #out: NodeJS.WriteStream;
   readonly #rl: Interface;
   readonly #isTerminal: boolean;
@@ -35,7 +36,7 @@ export class LineUi {
   readonly #waiting = new Map<string, number>();
   #deliveredTimer: NodeJS.Timeout | undefined;
 
-  constructor(session: ChatSession, input: NodeJS.ReadStream = process.stdin, output: NodeJS.WriteStream = process.stdout) {
+  constructor(session: ChatCommands, input: NodeJS.ReadStream = process.stdin, output: NodeJS.WriteStream = process.stdout) {
     this.#session = session;
     this.#out = output;
     this.#isTerminal = Boolean(input.isTTY && output.isTTY);
@@ -44,17 +45,16 @@ export class LineUi {
     this.#rl = createInterface({ input, output, terminal: this.#isTerminal, prompt: '> ' });
     new CommandQueue(this.#rl, (line) => this.#onLine(line), () => void session.quit());
     this.#rl.on('SIGINT', () => void session.quit());
-    session.on('event', (e) => this.#onEvent(e));
   }
 
-  start(ready: ChatEvent & { type: 'ready' }): void {
+  start(ready: ReadyEvent): void {
     this.#print(`natter: ${ready.name} ready at ${ready.ip}:${ready.port} via ${ready.via}. Type /help for commands.`, 'bold');
     this.#setPrompt();
     this.#rl.prompt();
   }
 
   /** After start(): says what an earlier run left in the outbox (the session announces it). */
-  showRecovered(): void {
+  caughtUp(): void {
     for (const [to, n] of this.#recovered) {
       this.#print(`* ${plural(n, 'message')} to ${to} from last time ${n === 1 ? 'waits' : 'wait'} in the outbox; ${n === 1 ? 'it leaves' : 'they leave'} when ${to} can be reached (/drop ${to} cancels ${n === 1 ? 'it' : 'them'})`, 'yellow');
     }
@@ -129,7 +129,7 @@ export class LineUi {
     this.#setPrompt();
   }
 
-  #onEvent(e: ChatEvent): void {
+  event(e: ChatEvent): void {
     switch (e.type) {
       case 'request':
         this.#print(`${e.from} wants to chat: /accept ${e.from} or /decline ${e.from}`, 'yellow');
@@ -189,7 +189,7 @@ export class LineUi {
         if (e.waiting.length === 0) this.#print('* the outbox is empty');
         else {
           this.#print('* waiting in the outbox:');
-          for (const line of columns(e.waiting.map((w) => [`  ${w.to}`, plural(w.count, 'message'), `oldest ${age(Date.now() - w.oldest)} ago`]))) this.#print(line);
+          for (const line of outboxLines(e)) this.#print(line);
           this.#print('  /drop NAME cancels what waits for NAME', 'dim');
         }
         return;
@@ -225,17 +225,7 @@ export class LineUi {
       }
       case 'who':
         if (e.peers.length === 0) this.#print('nobody else is online');
-        for (const line of columns(
-          e.peers.map((p) => [
-            sanitize(p.name),
-            p.source,
-            `${p.ip}:${p.port}`,
-            ...(p.fingerprint === undefined ? [] : [p.fingerprint]),
-            ...(p.connected === undefined ? (p.link === undefined ? [] : [`connected, ${p.link}`]) : [p.connected ? `connected${p.link === undefined ? '' : `, ${p.link}`}` : 'not connected']),
-          ]),
-        )) {
-          this.#print(line);
-        }
+        for (const line of whoLines(e)) this.#print(line);
         return;
       case 'whois':
         for (const line of describeKey(e)) this.#print(line);
@@ -262,6 +252,7 @@ export class LineUi {
         this.#print(JSON.stringify(e));
         return;
       case 'ready':
+      case 'directory':
         return;
     }
   }
@@ -320,7 +311,7 @@ export class LineUi {
         await s.decline(cmd.name);
         break;
       case 'switch':
-        if (cmd.name === s.node.name) this.#print('! that is you: /switch to someone else', 'red');
+        if (cmd.name === s.name) this.#print('! that is you: /switch to someone else', 'red');
         else this.#switch(cmd.name);
         break;
       case 'whois':
@@ -350,64 +341,4 @@ export class LineUi {
     }
     this.#rl.prompt(true);
   }
-}
-
-/** How a chat's path is told when it opens. */
-const PATH_NOTE: Record<LinkKind, string> = {
-  direct: '',
-  punched: ' (punched through the NATs)',
-  relay: ' (relayed through the directory)',
-};
-
-/** How a chat's move to another path is told. */
-const MOVED: Record<LinkKind, string> = {
-  direct: 'now goes direct',
-  punched: 'now goes through a connection punched through the NATs',
-  relay: 'is now relayed through the directory',
-};
-
-/** How long receipts are gathered into one delivery mark. */
-const DELIVERED_MARK_MS = 150;
-
-function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
-}
-
-/** A history line's time: the date too when it is not today. */
-function formatTime(ts: number): string {
-  const d = new Date(ts);
-  const pad = (v: number): string => String(v).padStart(2, '0');
-  const time = `${pad(d.getHours())}:${pad(d.getMinutes())}`;
-  return d.toDateString() === new Date().toDateString() ? time : `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${time}`;
-}
-
-/** How long ago, for people: seconds, minutes, hours or days. */
-function age(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000));
-  if (s < 90) return `${s} s`;
-  if (s < 90 * 60) return `${Math.round(s / 60)} min`;
-  if (s < 36 * 3600) return `${Math.round(s / 3600)} h`;
-  return `${Math.round(s / 86_400)} days`;
-}
-
-/** /whois, for people: the fingerprint to compare, and how natter came to hold it; one string per line. */
-function describeKey(e: ChatEvent & { type: 'whois' }): string[] {
-  const lines: string[] = [];
-  const name = sanitize(e.name);
-  if (e.fingerprint === undefined) lines.push(`${name}: no key known yet (it is pinned on first contact)`);
-  else {
-    const how =
-      e.status === 'verified'
-        ? 'verified: the friends table gives this key'
-        : e.status === 'pinned'
-          ? `pinned on first contact, ${(e.since ?? '').slice(0, 10)}; compare it with ${name} to verify`
-          : e.status === 'announced'
-            ? 'announced on the LAN, where anyone can announce anything; not met yet'
-            : 'published by the directory; not met yet';
-    lines.push(`${name}: ${e.fingerprint}  (${how})`);
-  }
-  if (e.published !== undefined) lines.push(`  the directory now publishes another key: ${e.published}`);
-  if (e.offered !== undefined) lines.push(`  a connection offered another key, refused: ${e.offered}; /trust ${name} accepts it`);
-  if (e.link !== undefined) lines.push(`  connected now: ${e.link === 'relay' ? 'relayed through the directory' : e.link === 'punched' ? 'punched through the NATs' : 'direct'}`);
-  return lines;
 }

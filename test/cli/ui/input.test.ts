@@ -1,9 +1,9 @@
 /** The typed line and the JSON commands: addresses, /history, /outbox and /drop, and their bad inputs (the rest is exercised through real processes). */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ERROR_CODES, NatterError, type NatterErrorCode } from '../../src/errors.ts';
-import { parseJsonCommand } from '../../src/cli/json-ui.ts';
-import { DEFAULT_HISTORY_LINES, MAX_HISTORY_LINES, parseTyped } from '../../src/cli/input.ts';
+import { ERROR_CODES, NatterError, type NatterErrorCode } from '../../../src/errors.ts';
+import { parseJsonCommand } from '../../../src/cli/ui/json-ui.ts';
+import { DEFAULT_HISTORY_LINES, MAX_HISTORY_LINES, parseTyped } from '../../../src/cli/ui/input.ts';
 
 const hasCode = (code: NatterErrorCode) => (e: unknown) => e instanceof NatterError && e.code === code;
 

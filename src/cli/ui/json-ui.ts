@@ -4,8 +4,9 @@
  * A line that is not a valid command is answered with an error event.
  */
 import { createInterface, type Interface } from 'node:readline';
-import { ERROR_CODES, NatterError } from '../errors.ts';
-import type { ChatEvent, ChatSession } from './chat-session.ts';
+import { ERROR_CODES, NatterError } from '../../errors.ts';
+import type { ChatEvent, ReadyEvent } from '../../chat/events.ts';
+import type { ChatCommands, ChatUi } from '../../chat/ui.ts';
 import { CommandQueue } from './command-queue.ts';
 import { DEFAULT_HISTORY_LINES, MAX_HISTORY_LINES, checkTyped } from './input.ts';
 
@@ -71,27 +72,32 @@ export function parseJsonCommand(line: string): Command {
   return data as Command;
 }
 
-export class JsonUi {
-  readonly #session: ChatSession;
+export class JsonUi implements ChatUi {
+  readonly #session: ChatCommands;
   readonly #out: NodeJS.WritableStream;
   readonly #rl: Interface;
   /** True while stdout is full and peers are not read. */
   #isOutputFull = false;
 
-  constructor(session: ChatSession, input: NodeJS.ReadableStream = process.stdin, output: NodeJS.WritableStream = process.stdout) {
+  constructor(session: ChatCommands, input: NodeJS.ReadableStream = process.stdin, output: NodeJS.WritableStream = process.stdout) {
     this.#session = session;
     this.#out = output;
     this.#rl = createInterface({ input, terminal: false });
     new CommandQueue(this.#rl, (line) => this.#onLine(line), () => void session.quit());
-    session.on('event', (e) => this.#write(e));
   }
 
-  start(ready: ChatEvent & { type: 'ready' }): void {
+  start(ready: ReadyEvent): void {
     this.#write(ready);
   }
 
+  event(e: ChatEvent): void {
+    // Told by notices already; the JSON mode's events stay the documented set (docs/chat.md).
+    if (e.type === 'directory') return;
+    this.#write(e);
+  }
+
   /** The JSON mode tells of recovered messages through their queued events alone. */
-  showRecovered(): void {}
+  caughtUp(): void {}
 
   close(): void {
     this.#rl.close();
@@ -104,10 +110,10 @@ export class JsonUi {
   #write(event: ChatEvent): void {
     if (this.#out.write(`${JSON.stringify(event)}\n`) || this.#isOutputFull) return;
     this.#isOutputFull = true;
-    this.#session.node.pauseInput();
+    this.#session.pauseIncoming();
     this.#out.once('drain', () => {
       this.#isOutputFull = false;
-      this.#session.node.resumeInput();
+      this.#session.resumeIncoming();
     });
   }
 

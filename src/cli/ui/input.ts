@@ -3,8 +3,8 @@
  * with "/", `friend/message` addresses a friend, anything else goes to the
  * current conversation.
  */
-import { ERROR_CODES, NatterError } from '../errors.ts';
-import { normalizeName } from '../protocol/fields.ts';
+import { ERROR_CODES, NatterError } from '../../errors.ts';
+import { normalizeName } from '../../protocol/fields.ts';
 
 /** The longest message a person may type, in characters (Unicode code points). */
 export const MAX_TYPED_CHARS = 250;
@@ -91,6 +91,17 @@ export function checkTyped(text: string): string {
 /** A line that starts with a URL ("https://...") is a message, not an address. */
 const URL_START = /^[a-z][a-z0-9+.-]*:\/\//iu;
 
+/**
+ * Where the address of a line ends: the index of the "/" in "bob/hi", or -1
+ * for a line with none. A first word that runs into a "/" is an address;
+ * words before the slash ("see http://...") or a line that starts with a URL
+ * make the whole line a message.
+ */
+export function addressEnd(line: string): number {
+  const slash = line.indexOf('/');
+  return slash > 0 && !/\s/u.test(line.slice(0, slash)) && !URL_START.test(line) ? slash : -1;
+}
+
 /** Parses one typed line. @throws NatterError for a bad command or an over-long message. */
 export function parseTyped(line: string): TypedCommand {
   const trimmed = line.trim();
@@ -111,10 +122,8 @@ export function parseTyped(line: string): TypedCommand {
     if (command === 'who' || command === 'help' || command === 'quit' || command === 'outbox' || command === 'doctor') return { kind: command };
     throw new NatterError(ERROR_CODES.UNKNOWN_COMMAND, `unknown command /${head}; type /help`);
   }
-  const slash = line.indexOf('/');
-  // A first word that runs into a "/" is an address: "bob/hi". Words before the
-  // slash ("see http://...") make the whole line a message.
-  if (slash > 0 && !/\s/u.test(line.slice(0, slash)) && !URL_START.test(line)) {
+  const slash = addressEnd(line);
+  if (slash > 0) {
     const prefix = line.slice(0, slash);
     let to: string;
     try {

@@ -28,6 +28,15 @@ export class TokenBucket {
     return this.#tokens >= 0 ? 0 : Math.ceil(-this.#tokens / this.#perMs);
   }
 
+  /** Takes one token if there is one now; false (and nothing taken) when there is none. */
+  tryTake(now: number): boolean {
+    this.#tokens = Math.min(this.#burst, this.#tokens + (now - this.#last) * this.#perMs);
+    this.#last = now;
+    if (this.#tokens < 1) return false;
+    this.#tokens -= 1;
+    return true;
+  }
+
   /** True when the bucket is full again (the client has been quiet long enough). */
   isFull(now: number): boolean {
     return this.#tokens + (now - this.#last) * this.#perMs >= this.#burst;
