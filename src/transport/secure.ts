@@ -192,7 +192,9 @@ export function secureSocket(given: ByteStream, isInitiator: boolean, options: S
       // the last handshake message meeting a peer that died), before whoever
       // takes the stream listens, or after they let go of it; unheard, it
       // would end the process. Whoever takes the stream hears of it by its close.
-      stream.on('error', () => {});
+      // A function from outside this one: a closure made here would keep the
+      // handshake's state alive as long as the stream (see ignoreError).
+      stream.on('error', ignoreError);
       // Attached before the record layer's own listener, which it adds on the next tick.
       socket.on('data', guardRecords(socket, guard, stream));
       resolve(stream);
@@ -208,6 +210,14 @@ export function secureSocket(given: ByteStream, isInitiator: boolean, options: S
     socket.resume();
   });
 }
+
+/**
+ * The stream's lifelong 'error' listener. Defined out here because closures
+ * made inside secureSocket's executor share its scope, the handshake's state
+ * included, whose small buffers are cut from Node's shared pool: one kept for
+ * a connection's life keeps a whole pool slab (64 KB on Node 24) with it.
+ */
+function ignoreError(): void {}
 
 /**
  * Holds the socket's writes back until the event loop has turned twice, so
