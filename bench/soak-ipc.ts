@@ -113,6 +113,8 @@ export interface PeerReport {
   problems: Record<string, number>;
   /** Chats that ended without being asked to (lost connections), and connections opened. */
   lostChats: number;
+  /** Why those chats ended, with the peers' names left out: how many for each reason (at most 10 reasons). */
+  lostReasons: Record<string, number>;
   reopened: number;
   connectionsDialed: number;
   connectionsAccepted: number;

@@ -75,6 +75,8 @@ let side: PeerSide = 'a';
 const chats: Chat[] = [];
 const problems = new Map<string, number>();
 let lostChats = 0;
+const lostReasons = new Map<string, number>();
+const MAX_LOST_REASONS = 10;
 let reopened = 0;
 
 function tally(chat: Chat): ChatTally {
@@ -97,7 +99,7 @@ function report(): PeerReport {
     dialed += node.counters.dialed;
     accepted += node.counters.accepted;
   }
-  return { chats: chats.map(tally), problems: Object.fromEntries(problems), lostChats, reopened, connectionsDialed: dialed, connectionsAccepted: accepted };
+  return { chats: chats.map(tally), problems: Object.fromEntries(problems), lostChats, lostReasons: Object.fromEntries(lostReasons), reopened, connectionsDialed: dialed, connectionsAccepted: accepted };
 }
 
 async function start(s: PeerSide, count: number, idleTimeoutMs: number): Promise<{ peers: PeerAddress[] }> {
@@ -122,8 +124,11 @@ async function start(s: PeerSide, count: number, idleTimeoutMs: number): Promise
       const code = isNatterError(err) ? err.code : String(err);
       problems.set(code, (problems.get(code) ?? 0) + 1);
     });
-    node.on('ended', (_peer, reason) => {
-      if (reason === 'lost') lostChats++;
+    node.on('ended', (_peer, reason, detail) => {
+      if (reason !== 'lost') return;
+      lostChats++;
+      const why = detail.replace(/\b[ab]\d+\b/g, (name) => `${name[0]}N`);
+      if (lostReasons.has(why) || lostReasons.size < MAX_LOST_REASONS) lostReasons.set(why, (lostReasons.get(why) ?? 0) + 1);
     });
     node.on('message', (_from, text) => {
       // In order, exactly once: each message is the one after the highest so far.

@@ -6,6 +6,7 @@
  *   npm run soak                      10 minutes
  *   npm run soak -- --minutes 2       a shorter run (or NATTER_SOAK_MINUTES=2)
  *   npm run soak -- --clients 500 --chats 10 --alive-ms 2000 --sample-seconds 5
+ *   npm run soak -- --churn 0 --slow-readers 0     no clients leaving, no slow readers
  *
  * The load, each part in processes of its own so that each RSS sampled is
  * that part's alone (bench/soak-ipc.ts draws them):
@@ -25,8 +26,10 @@
  * Every few seconds it samples each process's RSS (and heap), and prints
  * the curve at the end, with a verdict: after the first quarter (warm-up:
  * windows and caches filling), the highest RSS of the last half of the
- * samples must not exceed that of the first half by more than 5% or 8 MiB.
- * Then every chat is checked both ways: every message sent was shown once,
+ * samples must not exceed that of the first half by more than 5% or 8 MiB,
+ * and what JS holds after full collections (the live heap and the memory
+ * outside it that live objects keep, Buffers) must not grow by more than
+ * 10% or 4 MiB from the end of the warm-up to the end. Then every chat is checked both ways: every message sent was shown once,
  * in order, and its receipt came back once. The exit code is 1 when either
  * verdict fails.
  *
@@ -43,9 +46,6 @@ import type { ChatPlan, LoadCalls, LoadCounts, PeerCalls, PeerReport } from './s
 const MIB = 1024 * 1024;
 const CALL_TIMEOUT_MS = 60_000;
 const LOAD_PROCESSES = 2;
-const SLOW_READERS_PER_PROCESS = 10;
-/** Clients that leave and are replaced, per minute, over all load processes. */
-const CHURN_PER_MINUTE = 600;
 /** A chat's connection closes after this long without traffic; quiet spells are longer. */
 const PEER_IDLE_TIMEOUT_MS = 4_000;
 /** Samples before this share of the run are the warm-up, left out of the verdict. */
@@ -54,7 +54,7 @@ const WARM_UP_SHARE = 0.25;
 const GROWTH_SHARE = 0.05;
 const GROWTH_FLOOR_BYTES = 8 * MIB;
 const WATCHDOG_SLACK_MS = 5 * 60_000;
-/** Growth allowed in the live heap (after full collections) from the end of the warm-up to the end. */
+/** Growth allowed in what JS holds (after full collections) from the end of the warm-up to the end. */
 const LIVE_GROWTH_SHARE = 0.1;
 const LIVE_GROWTH_FLOOR_BYTES = 4 * MIB;
 
@@ -63,6 +63,9 @@ const { values } = parseArgs({
     minutes: { type: 'string' },
     clients: { type: 'string', default: '2000' },
     chats: { type: 'string', default: '50' },
+    // Clients that leave and are replaced, per minute, and slow readers, over all load processes.
+    churn: { type: 'string', default: '600' },
+    'slow-readers': { type: 'string', default: '20' },
     'alive-ms': { type: 'string', default: '3000' },
     'sample-seconds': { type: 'string' },
     'v8-defaults': { type: 'boolean', default: false },
@@ -86,11 +89,19 @@ function positive(name: string, text: string | undefined): number {
   return n;
 }
 
+function nonNegative(name: string, text: string | undefined): number {
+  const n = Number(text);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} must be a number, 0 or more, got ${String(text)}`);
+  return n;
+}
+
 const minutes = positive('minutes', values.minutes ?? process.env.NATTER_SOAK_MINUTES ?? '10');
 const durationMs = Math.round(minutes * 60_000);
 const clients = Math.round(positive('clients', values.clients));
 const chats = Math.round(positive('chats', values.chats));
 const aliveMs = Math.round(positive('alive-ms', values['alive-ms']));
+const churnPerMinute = nonNegative('churn', values.churn);
+const slowReadersPerProcess = Math.round(nonNegative('slow-readers', values['slow-readers']) / LOAD_PROCESSES);
 // About forty samples whatever the length, but not more often than every 2 s.
 const sampleMs = Math.round(values['sample-seconds'] === undefined ? Math.max(2_000, durationMs / 40) : positive('sample-seconds', values['sample-seconds']) * 1000);
 
@@ -208,7 +219,7 @@ function checkMessages(a: PeerReport, b: PeerReport): { problems: string[]; sent
 async function main(): Promise<number> {
   console.log(
     `natter soak on Node ${process.version}, ${new Date().toISOString()}: ${fmt(minutes, 1)} min, ${fmt(clients)} clients (alive every ${fmt(aliveMs)} ms, ` +
-      `${CHURN_PER_MINUTE}/min leaving and joining, ${LOAD_PROCESSES * SLOW_READERS_PER_PROCESS} slow readers), ${chats} chats, a sample every ${fmt(sampleMs / 1000, 1)} s\n`,
+      `${fmt(churnPerMinute)}/min leaving and joining, ${LOAD_PROCESSES * slowReadersPerProcess} slow readers), ${chats} chats, a sample every ${fmt(sampleMs / 1000, 1)} s\n`,
   );
   const directory = new Child<ServerCalls>('directory', './directory-server-proc.ts', [String(clients + 1_000)], ['--expose-gc', ...V8_FLAGS], {
     env: {
@@ -231,7 +242,7 @@ async function main(): Promise<number> {
       loads.map((load, g) =>
         load.call(
           'start',
-          { port, first: g * 100_000, clients: Math.min(perProcess, clients - g * perProcess), churnPerMinute: CHURN_PER_MINUTE / LOAD_PROCESSES, slowReaders: SLOW_READERS_PER_PROCESS, timeoutMs: 120_000 },
+          { port, first: g * 100_000, clients: Math.min(perProcess, clients - g * perProcess), churnPerMinute: churnPerMinute / LOAD_PROCESSES, slowReaders: slowReadersPerProcess, timeoutMs: 120_000 },
           150_000,
         ),
       ),
@@ -260,7 +271,8 @@ async function main(): Promise<number> {
     talks.catch(() => {}); // awaited below
 
     const samples: Sample[] = [];
-    let gcHeap: { label: string; directory: number; peers: number[] }[] = [];
+    /** Each process's memory right after full collections: what it holds, apart from what awaits collection. */
+    let gcHeap: { label: string; directory: Measurement; peers: Measurement[] }[] = [];
     const takeSample = async (): Promise<void> => {
       const [dir, a, b, ...load] = await Promise.all([
         directory.call('measure', { isGc: false }, CALL_TIMEOUT_MS),
@@ -288,7 +300,7 @@ async function main(): Promise<number> {
         peerA.call('measure', { isGc: true }, CALL_TIMEOUT_MS),
         peerB.call('measure', { isGc: true }, CALL_TIMEOUT_MS),
       ]);
-      gcHeap = [...gcHeap, { label, directory: dir.heapUsed, peers: [a.heapUsed, b.heapUsed] }];
+      gcHeap = [...gcHeap, { label, directory: dir, peers: [a, b] }];
     };
 
     console.log('MiB of RSS, of V8\'s heap (used or not) and of memory held by JS objects outside it (ext), sampled without forcing a collection:\n');
@@ -313,14 +325,17 @@ async function main(): Promise<number> {
     const finalLoad = await Promise.all(loads.map((l) => l.call('stop', {}, CALL_TIMEOUT_MS)));
     clearTimeout(watchdog);
 
-    console.log('\nLive heap after full collections (MiB):');
-    for (const h of gcHeap) console.log(`  ${h.label}: directory ${mib(h.directory)}, peers A ${mib(h.peers[0] ?? 0)}, peers B ${mib(h.peers[1] ?? 0)}`);
+    console.log('\nAfter full collections, MiB of live heap, of memory held outside it (ext) and of RSS:');
+    for (const h of gcHeap) {
+      const fig = (m: Measurement | undefined): string => (m === undefined ? '-' : `heap ${mib(m.heapUsed)}, ext ${mib(m.external)}, RSS ${mib(m.rss)}`);
+      console.log(`  ${h.label}: directory ${fig(h.directory)}; peers A ${fig(h.peers[0])}; peers B ${fig(h.peers[1])}`);
+    }
 
     // ---- memory verdict
     let isOk = true;
     console.log(
       `\nMemory (after the first ${WARM_UP_SHARE * 100}%: highest RSS of the first and second half of the samples, allowed to grow ${GROWTH_SHARE * 100}% or ${GROWTH_FLOOR_BYTES / MIB} MiB; ` +
-        `live heap from the warm-up to the end, ${LIVE_GROWTH_SHARE * 100}% or ${LIVE_GROWTH_FLOOR_BYTES / MIB} MiB)${values['v8-defaults'] ? ", with V8's own heap sizing" : ', semi-spaces of 16 MiB'}:`,
+        `held by JS from the warm-up to the end, ${LIVE_GROWTH_SHARE * 100}% or ${LIVE_GROWTH_FLOOR_BYTES / MIB} MiB)${values['v8-defaults'] ? ", with V8's own heap sizing" : ', semi-spaces of 16 MiB'}:`,
     );
     const series: [string, { atMs: number; rss: number }[]][] = [
       ['directory', samples.map((s) => ({ atMs: s.atMs, rss: s.directory.rss }))],
@@ -337,15 +352,17 @@ async function main(): Promise<number> {
 
     const [warm, end] = gcHeap;
     if (warm !== undefined && end !== undefined) {
+      // What JS holds: the live heap and the memory outside it that live objects keep (Buffers).
+      const held = (m: Measurement | undefined): number => (m === undefined ? 0 : m.heapUsed + m.external);
       const pairs: [string, number, number][] = [
-        ['directory', warm.directory, end.directory],
-        ['peers A', warm.peers[0] ?? 0, end.peers[0] ?? 0],
-        ['peers B', warm.peers[1] ?? 0, end.peers[1] ?? 0],
+        ['directory', held(warm.directory), held(end.directory)],
+        ['peers A', held(warm.peers[0]), held(end.peers[0])],
+        ['peers B', held(warm.peers[1]), held(end.peers[1])],
       ];
       for (const [label, before, after] of pairs) {
         const isLevel = after - before <= Math.max(LIVE_GROWTH_FLOOR_BYTES, before * LIVE_GROWTH_SHARE);
         isOk &&= isLevel;
-        if (!isLevel) console.log(`  ${label.padEnd(9)} live heap grew from ${mib(before)} to ${mib(after)} MiB: STILL GROWING`);
+        console.log(`  ${label.padEnd(9)} held by JS after full collections (heap and ext): ${mib(before)} → ${mib(after)} MiB: ${isLevel ? 'level' : 'STILL GROWING'}`);
       }
     }
 
@@ -374,6 +391,9 @@ async function main(): Promise<number> {
       `\nChats: ${fmt(m.sent)} messages sent, ${fmt(m.received)} shown, ${fmt(m.delivered)} receipts; ${fmt(reportA.reopened)} chats ended and reopened, ` +
         `${fmt(reportA.lostChats + reportB.lostChats)} lost, ${fmt(reportA.connectionsDialed + reportB.connectionsDialed)} connections dialed; 'problem' events: ${JSON.stringify(problems)}`,
     );
+    for (const why of new Set([...Object.keys(reportA.lostReasons), ...Object.keys(reportB.lostReasons)])) {
+      console.log(`  chats lost: ${fmt((reportA.lostReasons[why] ?? 0) + (reportB.lostReasons[why] ?? 0))} × ${why}`);
+    }
     if (m.problems.length === 0) console.log('  every message shown exactly once, in order, and acknowledged once');
     else {
       isOk = false;
