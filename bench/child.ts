@@ -62,6 +62,13 @@ interface Pending {
   timer: NodeJS.Timeout;
 }
 
+export interface ChildOptions {
+  /** The child's stdin and stdout are pipes the parent holds. Default false. */
+  isPiped?: boolean;
+  /** Variables added to this process's environment for the child. */
+  env?: Record<string, string>;
+}
+
 /** A forked bench process and typed calls to it; `R` is what it may report unasked. */
 export class Child<C extends CallMap, R = never> {
   readonly label: string;
@@ -79,10 +86,11 @@ export class Child<C extends CallMap, R = never> {
    * With `isPiped`, the child's stdin and stdout are pipes the parent holds
    * (stdin and stdout below): bench/tui types into a UI and reads its screen.
    */
-  constructor(label: string, script: string, args: string[], execArgv: string[], isPiped = false) {
+  constructor(label: string, script: string, args: string[], execArgv: string[], { isPiped = false, env = {} }: ChildOptions = {}) {
     this.label = label;
     this.#proc = fork(fileURLToPath(new URL(script, import.meta.url)), args, {
       execArgv,
+      env: { ...process.env, ...env },
       serialization: 'advanced',
       stdio: [isPiped ? 'pipe' : 'ignore', isPiped ? 'pipe' : 'inherit', 'inherit', 'ipc'],
     });

@@ -20,6 +20,8 @@ export interface Measurement {
   cpuMicros: number;
   rss: number;
   heapUsed: number;
+  /** What V8 holds for its heap, used or not: part of RSS. */
+  heapTotal: number;
   /** Memory outside the JS heap held by JS objects (Buffers included). */
   external: number;
   /** Connections open. */
@@ -30,6 +32,8 @@ export interface Measurement {
   heartbeats: number;
   /** Registrations the directory expired (the bare server: 0); must stay 0 during the bench. */
   expirations: number;
+  /** The directory's own counters (DUMP's), when the server is natter's. */
+  counters?: Record<string, number>;
 }
 
 export interface ServerCounts {
@@ -163,6 +167,7 @@ export function measureProcess(gcKind: GcKind, counts: ServerCounts): Measuremen
     cpuMicros: cpu.user + cpu.system,
     rss: mem.rss,
     heapUsed: mem.heapUsed,
+    heapTotal: mem.heapTotal,
     external: mem.external,
     ...counts,
   };

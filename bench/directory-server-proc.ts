@@ -6,8 +6,12 @@
  *
  * Usage: directory-server-proc.ts MAX_CLIENTS [REDIS_URL] [--handshake-threads=N]
  * With REDIS_URL, the online list is kept there (bench/directory-redis.ts
- * runs two of these on one Redis); otherwise in memory.
+ * runs two of these on one Redis); otherwise in memory. The environment
+ * variable NATTER_BENCH_DIRECTORY_OPTIONS may hold directory options as JSON
+ * (numbers and booleans), applied last: bench/soak shortens the alive
+ * interval and keeps the default rate limits with it.
  */
+import type { DirectoryOptions } from '../src/directory/options.ts';
 import { DirectoryServer } from '../src/directory/server.ts';
 import { RedisStore } from '../src/directory/store/redis-store.ts';
 import { keyPairFromSeed } from '../src/transport/secure.ts';
@@ -35,6 +39,7 @@ const directory = new DirectoryServer({
   // default, the alive interval included.
   rateBurst: 1_000_000,
   ratePerSecond: 1_000_000,
+  ...optionsFromEnvironment(),
 });
 const { port } = await directory.listen(0, '127.0.0.1');
 
@@ -42,14 +47,29 @@ serveCalls<ServerCalls>(
   {
     measure: async ({ gc }) => {
       const online = await directory.store.size();
-      return measureProcess(gc, {
-        connections: directory.connectionCount,
-        online,
-        heartbeats: directory.counters.alivesReceived,
-        expirations: directory.counters.expirations,
-      });
+      return {
+        ...measureProcess(gc, {
+          connections: directory.connectionCount,
+          online,
+          heartbeats: directory.counters.alivesReceived,
+          expirations: directory.counters.expirations,
+        }),
+        counters: { ...directory.counters },
+      };
     },
     exit: async () => ({}),
   },
   { port, exitAfter: 'exit' },
 );
+
+/** Directory options from NATTER_BENCH_DIRECTORY_OPTIONS: numbers and booleans only (no store, key or logger). */
+function optionsFromEnvironment(): Partial<DirectoryOptions> {
+  const text = process.env.NATTER_BENCH_DIRECTORY_OPTIONS;
+  if (text === undefined || text === '') return {};
+  const parsed: unknown = JSON.parse(text);
+  if (parsed === null || typeof parsed !== 'object') throw new Error('NATTER_BENCH_DIRECTORY_OPTIONS must be a JSON object');
+  for (const [key, value] of Object.entries(parsed)) {
+    if (typeof value !== 'number' && typeof value !== 'boolean') throw new Error(`NATTER_BENCH_DIRECTORY_OPTIONS: ${key} must be a number or a boolean`);
+  }
+  return parsed as Partial<DirectoryOptions>;
+}

@@ -79,7 +79,7 @@ interface StreamFigures {
 export async function streamRun(kind: UiKind, rate: number, friends: string): Promise<StreamFigures> {
   const prof = process.env.TUI_BENCH_CPU_PROF;
   const execArgv = prof === undefined || prof === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${prof}`, `--cpu-prof-name=tui-${kind}-${rate}.cpuprofile`];
-  const ui = new Child<UiCalls>(`${kind} ui`, './tui-proc.ts', ['ui', kind, friends], execArgv, true);
+  const ui = new Child<UiCalls>(`${kind} ui`, './tui-proc.ts', ['ui', kind, friends], execArgv, { isPiped: true });
   const peer = new Child<PeerCalls>('peer', './tui-proc.ts', ['peer', '-', friends], []);
   try {
     await Promise.all([ui.ready(), peer.ready()]);

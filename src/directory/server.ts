@@ -468,6 +468,7 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
     const records = await this.store.list();
     const frames: Buffer[] = [encodeMessage({ type: 'HDR', count: records.length })];
     const next = new Map<string, { ip: string; port: number; key: string; frame: Buffer }>();
+    const inOrder: { frame: Buffer }[] = [];
     for (const r of records) {
       let cached = this.#peerFrames.get(r.name);
       if (cached === undefined || cached.ip !== r.ip || cached.port !== r.port || cached.key !== r.key) {
@@ -475,11 +476,22 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
         cached = { ip: r.ip, port: r.port, key: r.key, frame };
       }
       next.set(r.name, cached);
+      inOrder.push(cached);
       frames.push(cached.frame);
     }
+    const listing = Buffer.concat(frames);
+    // Each cached frame becomes a view of the new listing, so that the cache keeps that one buffer
+    // alive and nothing else: a frame fresh from the encoder is a slice of Node's shared pool, and
+    // frames kept from listings made at different times would keep a 64 KB pool slab (Node 24) each.
+    let offset = frames[0]?.length ?? 0;
+    for (const cached of inOrder) {
+      const length = cached.frame.length;
+      cached.frame = listing.subarray(offset, offset + length);
+      offset += length;
+    }
     this.#peerFrames = next;
-    this.#listing = { generation, frames: Buffer.concat(frames) };
-    return this.#listing.frames;
+    this.#listing = { generation, frames: listing };
+    return listing;
   }
 
   async peerFrame(name: string): Promise<Buffer | undefined> {

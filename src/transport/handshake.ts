@@ -130,7 +130,7 @@ export function bindIdentityKey(payload: Uint8Array, provenStatic: Uint8Array): 
     throw failed('the identity key the other side sent does not belong to the key it proved in the handshake');
   }
   // A copy of its own: the connection keeps it for its whole life, and a slice of Node's shared
-  // buffer pool (Buffer.from) would keep a whole 8 KB pool slab alive with it.
+  // buffer pool (Buffer.from) would keep a whole pool slab (64 KB on Node 24) alive with it.
   const key = Buffer.alloc(KEY_BYTES);
   key.set(payload);
   return key;

@@ -373,6 +373,27 @@ describe('directory: WHO consistency', () => {
   });
 });
 
+describe('directory: what the WHO answer keeps', () => {
+  it('keeps one buffer for the whole listing, however the names came and went', async () => {
+    // Frames cached from listings made at different times, each a slice of Node's shared pool,
+    // would keep a pool slab (64 KB on Node 24) each for as long as the name stays online.
+    const { server, client } = await start();
+    const watcher = await client();
+    await watcher.up('watcher');
+    for (let i = 0; i < 20; i++) {
+      await (await client()).up(`early${i}`);
+      Buffer.allocUnsafe(40_000); // the pool moves on between listings, as it does under traffic
+      assert.equal((await watcher.who()).length, i + 2);
+    }
+    const names = ['watcher', ...Array.from({ length: 20 }, (_, i) => `early${i}`)];
+    const listing = await server.listing();
+    for (const name of names) {
+      const frame = await server.peerFrame(name);
+      assert.ok(frame !== undefined && frame.buffer === listing.buffer, `${name}'s PEER frame is a view of the listing`);
+    }
+  });
+});
+
 describe('directory: administrator messages', () => {
   it('are refused from keys that are not admin keys, including a registered client, and nothing stops', async () => {
     const admin = newKeyPair();

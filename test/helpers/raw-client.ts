@@ -4,7 +4,7 @@
  * answers one at a time, with a deadline for each.
  */
 import { randomBytes } from 'node:crypto';
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import type { ByteStream } from '../../src/transport/byte-stream.ts';
 import { keyPairFromSeed, secureSocket, type KeyPair } from '../../src/transport/secure.ts';
 import { encodeMessage } from '../../src/protocol/codec.ts';
@@ -55,7 +55,7 @@ export class RawClient {
     port: number,
     options: { hello?: boolean; localAddress?: string; host?: string; keyPair?: KeyPair } = {},
   ): Promise<RawClient> {
-    const tcp = connect({ host: options.host ?? '127.0.0.1', port, ...(options.localAddress ? { localAddress: options.localAddress } : {}) });
+    const tcp = connect({ host: options.host ?? '127.0.0.1', port, noDelay: true, ...(options.localAddress ? { localAddress: options.localAddress } : {}) });
     const keyPair = options.keyPair ?? newKeyPair();
     const secure = await secureSocket(tcp, true, { keyPair });
     const client = new RawClient(secure, keyPair, secure.remoteKey);
@@ -65,6 +65,13 @@ export class RawClient {
       if (hello.type !== 'HELLO') throw new Error(`expected HELLO, got ${JSON.stringify(hello)}`);
     }
     return client;
+  }
+
+  /** The accepting side: runs the handshake as `keyPair` on a socket a test server accepted. Nothing is sent after it. */
+  static async accept(socket: Socket, keyPair: KeyPair): Promise<RawClient> {
+    socket.setNoDelay(true);
+    const secure = await secureSocket(socket, false, { keyPair });
+    return new RawClient(secure, keyPair, secure.remoteKey);
   }
 
   send(msg: Message): void {

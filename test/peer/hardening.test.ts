@@ -210,7 +210,9 @@ describe('peer: slow and silent connections', () => {
 
 describe('peer: a flood of strangers does not spend its directory budget', () => {
   it('300 CONNs under new names: the peer asks the directory little, is never rate-limited off it, and friends still chat', async () => {
-    const directory = new DirectoryServer({ aliveIntervalMs: 60_000 });
+    // Ports assigned below Linux's ephemeral range (32768-60999): one taken by any outgoing connection on the
+    // machine, or still in its TIME_WAIT, could not be listened on.
+    const directory = new DirectoryServer({ aliveIntervalMs: 60_000, portRange: { lo: 20_000, hi: 29_999 } });
     const { port: dirPort } = await directory.listen(0, '127.0.0.1');
     cleanup.push(() => directory.close());
     const lost: unknown[] = [];
