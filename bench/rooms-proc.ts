@@ -6,25 +6,12 @@
  *   node bench/rooms-proc.ts author|members
  */
 import { randomBytes } from 'node:crypto';
-import type { Discovery, KeyAuthority, PeerInfo } from '../src/discovery/discovery.ts';
+import type { PeerInfo } from '../src/discovery/discovery.ts';
 import { PeerNode } from '../src/peer/peer-node.ts';
 import { keyPairFromSeed } from '../src/transport/secure.ts';
 import { serveCalls } from './child.ts';
 import type { RoomsCalls, Who } from './rooms-ipc.ts';
-
-class Book implements Discovery {
-  keyAuthority: KeyAuthority = 'friends-table';
-  readonly entries = new Map<string, PeerInfo>();
-  async lookup(name: string) {
-    return this.entries.get(name);
-  }
-  async list() {
-    return [...this.entries.values()];
-  }
-  isFriend(name: string) {
-    return this.entries.has(name);
-  }
-}
+import { Book } from '../test/helpers/book.ts';
 
 const role = process.argv[2];
 const book = new Book();

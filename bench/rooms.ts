@@ -16,13 +16,13 @@
  *              the author itself (on its own link).
  */
 import { randomBytes } from 'node:crypto';
-import type { Discovery, KeyAuthority, PeerInfo } from '../src/discovery/discovery.ts';
 import { PeerNode } from '../src/peer/peer-node.ts';
 import { MemoryRoomStore } from '../src/peer/store/room-store.ts';
 import { keyPairFromSeed, type KeyPair } from '../src/transport/secure.ts';
 import { Child } from './child.ts';
 import { fmt, median, percentile, table } from './harness.ts';
 import type { RoomsCalls, Timed } from './rooms-ipc.ts';
+import { Book } from '../test/helpers/book.ts';
 
 /** Members besides the author: 31 fills a room (32 with the author). */
 const SIZES = [4, 16, 31];
@@ -91,20 +91,6 @@ async function fanout(n: number): Promise<FanoutRow> {
 
 function medianTimed(runs: Timed[]): Timed {
   return { seconds: median(runs.map((r) => r.seconds)), cpuMicros: median(runs.map((r) => r.cpuMicros)) };
-}
-
-class Book implements Discovery {
-  keyAuthority: KeyAuthority = 'friends-table';
-  readonly entries = new Map<string, PeerInfo>();
-  async lookup(name: string) {
-    return this.entries.get(name);
-  }
-  async list() {
-    return [...this.entries.values()];
-  }
-  isFriend(name: string) {
-    return this.entries.has(name);
-  }
 }
 
 /** Seconds from a member's start() until it has shown CATCH_UP messages it missed: from another member, or from their author. */

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 
 import { createServer, type AddressInfo } from 'node:net';
 import { afterEach, describe, it } from 'node:test';
-import type { Discovery, KeyAuthority, PeerInfo } from '../../src/discovery/discovery.ts';
+import type { PeerInfo } from '../../src/discovery/discovery.ts';
 import { ERROR_CODES, NatterError } from '../../src/errors.ts';
 import { FileMessageStore } from '../../src/peer/store/file-message-store.ts';
 import { MemoryMessageStore } from '../../src/peer/store/memory-message-store.ts';
@@ -15,21 +15,7 @@ import { PeerNode, type PeerNodeOptions } from '../../src/peer/peer-node.ts';
 import { encodeMessage } from '../../src/protocol/codec.ts';
 import { newKeyPair, RawClient } from '../helpers/raw-client.ts';
 import { tempDir } from '../helpers/tmp.ts';
-
-/** Everyone here is a friend of everyone: chats open without asking. */
-class Book implements Discovery {
-  keyAuthority: KeyAuthority = 'friends-table';
-  readonly entries = new Map<string, PeerInfo>();
-  async lookup(name: string) {
-    return this.entries.get(name);
-  }
-  async list() {
-    return [...this.entries.values()];
-  }
-  isFriend(name: string) {
-    return this.entries.has(name);
-  }
-}
+import { Book } from '../helpers/book.ts';
 
 const nodes: PeerNode[] = [];
 const stores: MessageStore[] = [];

@@ -8,7 +8,6 @@ import { existsSync, readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
-import type { Discovery, KeyAuthority, PeerInfo } from '../../src/discovery/discovery.ts';
 import { KeyBook } from '../../src/peer/key-book.ts';
 import { KnownPeers } from '../../src/peer/known-peers.ts';
 import { PeerNode, type PeerNodeOptions } from '../../src/peer/peer-node.ts';
@@ -20,22 +19,7 @@ import { GARBAGE_AFTER_HANDSHAKE, handshakeThenGarbage } from '../helpers/attack
 import { newKeyPair, RawClient } from '../helpers/raw-client.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { encodeMessage } from '../../src/protocol/codec.ts';
-
-/** Where peers are, with a directory's rules: strangers may ask, and are asked about; `friends` are accepted at once. */
-class Book implements Discovery {
-  keyAuthority: KeyAuthority = 'friends-table';
-  readonly entries = new Map<string, PeerInfo>();
-  readonly friends = new Set<string>();
-  async lookup(name: string) {
-    return this.entries.get(name);
-  }
-  async list() {
-    return [...this.entries.values()];
-  }
-  isFriend(name: string) {
-    return this.friends.has(name);
-  }
-}
+import { FriendsBook } from '../helpers/book.ts';
 
 const cleanup: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -43,7 +27,7 @@ afterEach(async () => {
 });
 
 /** A node with no listener of any event: whatever happens must not throw. */
-async function start(book: Book, name: string, options: Partial<PeerNodeOptions> = {}): Promise<PeerNode> {
+async function start(book: FriendsBook, name: string, options: Partial<PeerNodeOptions> = {}): Promise<PeerNode> {
   const node = new PeerNode({ name, discovery: book, listenPort: 0, stopGraceMs: 200, ...options });
   const { port } = await node.start();
   book.entries.set(name, { name, ip: '127.0.0.1', port });
@@ -68,7 +52,7 @@ async function chatWorks(from: PeerNode, to: PeerNode, text: string): Promise<vo
 
 describe('peer: connections an attacker leaves behind', () => {
   it('connections whose stream fails right after the handshake are gone with it; friends still get through', async () => {
-    const book = new Book();
+    const book = new FriendsBook();
     const alice = await start(book, 'alice');
     const bob = await start(book, 'bob');
     book.friends.add('alice').add('bob');
@@ -82,7 +66,7 @@ describe('peer: connections an attacker leaves behind', () => {
   });
 
   it('a node with no listeners survives a stranger that sends CONN and then an ERROR frame', async () => {
-    const book = new Book();
+    const book = new FriendsBook();
     const alice = await start(book, 'alice', { isAutoAccept: true });
     const stranger = await RawClient.connect(alice.address?.port as number);
     cleanup.push(() => stranger.destroy());
@@ -108,7 +92,7 @@ describe('peer: strangers cannot take what friends need', () => {
   }
 
   it('unanswered requests do not count against open chats: a friend is not turned away as busy', async () => {
-    const book = new Book();
+    const book = new FriendsBook();
     const alice = await start(book, 'alice', { maxChats: 8, maxRequests: 8 });
     const requests: string[] = [];
     alice.on('request', (from) => requests.push(from));
@@ -121,7 +105,7 @@ describe('peer: strangers cannot take what friends need', () => {
   });
 
   it('requests have a cap and a deadline of their own', async () => {
-    const book = new Book();
+    const book = new FriendsBook();
     const alice = await start(book, 'alice', { maxRequests: 2, requestTimeoutMs: 300 });
     const ended: string[] = [];
     alice.on('ended', (peer, reason, detail) => ended.push(`${peer} (${reason}): ${detail}`));
@@ -140,7 +124,7 @@ describe('peer: strangers cannot take what friends need', () => {
 
   it('strangers who only knock leave no pins: a key is pinned when a chat opens; the file is bounded', async () => {
     const file = join(tempDir('pins'), 'known-peers.json');
-    const book = new Book();
+    const book = new FriendsBook();
     const alice = await start(book, 'alice', { keyBook: new KeyBook(new KnownPeers(file)), maxRequests: 4 });
     const port = alice.address?.port as number;
     for (let i = 0; i < 100; i++) {
@@ -174,7 +158,7 @@ describe('peer: slow and silent connections', () => {
   }
 
   it('one address holding 400 silent connections does not keep a friend from another address out', async () => {
-    const book = new Book();
+    const book = new FriendsBook();
     const alice = await start(book, 'alice', { isAutoAccept: true });
     const port = alice.address?.port as number;
     const idle = await Promise.all(Array.from({ length: 400 }, () => silent(port, '127.0.0.2')));
@@ -193,7 +177,7 @@ describe('peer: slow and silent connections', () => {
   });
 
   it('a stranger has one short deadline from accept to CONN, the handshake included', async () => {
-    const book = new Book();
+    const book = new FriendsBook();
     const alice = await start(book, 'alice', { inboundTimeoutMs: 300 });
     const port = alice.address?.port as number;
     const mute = await silent(port, '127.0.0.1');
@@ -257,7 +241,7 @@ describe('peer: a flood of strangers does not spend its directory budget', () =>
 
 describe('peer: a flooding friend', () => {
   it('is read at its pace while everyone else is read as usual', async () => {
-    const book = new Book();
+    const book = new FriendsBook();
     const alice = await start(book, 'alice', { isAutoAccept: true, maxFramesPerSecond: 100 });
     const bob = await start(book, 'bob');
     book.friends.add('alice').add('bob');
@@ -281,7 +265,7 @@ describe('peer: a flooding friend', () => {
   });
 
   it('a consumer that pauses the node after each message still hears everyone in turn', async () => {
-    const book = new Book();
+    const book = new FriendsBook();
     const alice = await start(book, 'alice', { isAutoAccept: true, maxFramesPerSecond: 1_000_000 });
     const bob = await start(book, 'bob');
     book.friends.add('alice').add('bob');

@@ -2,29 +2,14 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer, connect as netConnect, type AddressInfo, type Server, type Socket } from 'node:net';
 import { afterEach, describe, it } from 'node:test';
-import type { Discovery, KeyAuthority, PeerInfo } from '../../src/discovery/discovery.ts';
+import type { PeerInfo } from '../../src/discovery/discovery.ts';
 import { ERROR_CODES, NatterError, type NatterErrorCode } from '../../src/errors.ts';
 import { ManualScheduler } from '../../src/clock.ts';
 import { encodeMessage } from '../../src/protocol/codec.ts';
 import { PeerNode, type PeerNodeOptions } from '../../src/peer/peer-node.ts';
 import { RawClient } from '../helpers/raw-client.ts';
 import { textMsg } from '../helpers/messages.ts';
-
-/** A discovery the test fills in as nodes start. */
-class Book implements Discovery {
-  keyAuthority: KeyAuthority = 'friends-table';
-  readonly entries = new Map<string, PeerInfo>();
-  readonly friends = new Set<string>();
-  async lookup(name: string) {
-    return this.entries.get(name);
-  }
-  async list() {
-    return [...this.entries.values()];
-  }
-  isFriend(name: string) {
-    return this.friends.has(name);
-  }
-}
+import { FriendsBook } from '../helpers/book.ts';
 
 const nodes: PeerNode[] = [];
 const servers: Server[] = [];
@@ -33,7 +18,7 @@ afterEach(async () => {
   for (const s of servers.splice(0)) s.close();
 });
 
-async function start(book: Book, name: string, options: Partial<PeerNodeOptions> = {}): Promise<PeerNode> {
+async function start(book: FriendsBook, name: string, options: Partial<PeerNodeOptions> = {}): Promise<PeerNode> {
   const node = new PeerNode({ name, discovery: book, listenPort: 0, ...options });
   const { port } = await node.start();
   book.entries.set(name, { name, ip: '127.0.0.1', port });
@@ -90,7 +75,7 @@ const hasCode = (code: NatterErrorCode) => (e: unknown) => e instanceof NatterEr
 
 describe('PeerNode chats', () => {
   it('asks, accepts, and carries messages both ways on one connection', async () => {
-    const book = new Book();
+    const book = new FriendsBook();
     const alice = await start(book, 'alice');
     const bob = await start(book, 'bob');
     const a = recorder(alice);
@@ -111,7 +96,7 @@ describe('PeerNode chats', () => {
   });
 
   it('a declined request tells the asker, and messages typed meanwhile are reported undelivered', async () => {
-    const book = new Book();
+    const book = new FriendsBook();
     const alice = await start(book, 'alice');
     const bob = await start(book, 'bob');
     const a = recorder(alice);
@@ -125,7 +110,7 @@ describe('PeerNode chats', () => {
   });
 
   it('stop() lets texts waiting for a chat leave once it opens, and reports those that cannot', async () => {
-    const book = new Book();
+    const book = new FriendsBook();
     const quick = await start(book, 'quick', { isAutoAccept: true });
     const slow = await start(book, 'slow'); // its user never answers
     const leaver = await start(book, 'leaver', { stopGraceMs: 300 });
@@ -141,7 +126,7 @@ describe('PeerNode chats', () => {
   });
 
   it('beyond --max-chats a request is declined as busy', async () => {
-    const book = new Book();
+    const book = new FriendsBook();
     const alice = await start(book, 'alice');
     const bob = await start(book, 'bob', { maxChats: 1, isAutoAccept: true });
     const carol = await start(book, 'carol');
@@ -154,7 +139,7 @@ describe('PeerNode chats', () => {
   });
 
   it('END from either side closes the chat on both; they can chat again', async () => {
-    const book = new Book();
+    const book = new FriendsBook();
     const alice = await start(book, 'alice', { isAutoAccept: true });
     const bob = await start(book, 'bob', { isAutoAccept: true });
     const a = recorder(alice);
@@ -173,7 +158,7 @@ describe('PeerNode chats', () => {
   });
 
   it('holds several chats at once', async () => {
-    const book = new Book();
+    const book = new FriendsBook();
     const hub = await start(book, 'hub', { isAutoAccept: true });
     const h = recorder(hub);
     const spokes = await Promise.all(['s1', 's2', 's3', 's4'].map((n) => start(book, n, { isAutoAccept: true })));
@@ -188,7 +173,7 @@ describe('PeerNode chats', () => {
   });
 
   it('friends of a table are accepted without asking', async () => {
-    const book = new Book();
+    const book = new FriendsBook();
     const alice = await start(book, 'alice');
     const bob = await start(book, 'bob');
     book.friends.add('alice');
@@ -201,7 +186,7 @@ describe('PeerNode chats', () => {
 
 describe('PeerNode connections', () => {
   it('closes an idle connection and opens a new one transparently for the next message', async () => {
-    const book = new Book();
+    const book = new FriendsBook();
     // Time for the keepalive and idle timers moves only when the test says so.
     const scheduler = new ManualScheduler();
     const timing = { idleTimeoutMs: 150, keepaliveIntervalMs: 86_400_000, scheduler };
@@ -227,7 +212,7 @@ describe('PeerNode connections', () => {
 
   it('two peers dialling each other at the same moment end up with exactly one connection', async () => {
     for (let round = 0; round < 20; round++) {
-      const book = new Book();
+      const book = new FriendsBook();
       const [x, y] = round % 2 === 0 ? ['ann', 'ben'] : ['zed', 'amy'];
       const p = await start(book, x);
       const q = await start(book, y);
@@ -244,7 +229,7 @@ describe('PeerNode connections', () => {
   });
 
   it('a dead connection is detected within three keepalive intervals, and the UI hears of it', async () => {
-    const book = new Book();
+    const book = new FriendsBook();
     const scheduler = new ManualScheduler();
     const alice = await start(book, 'alice', { isAutoAccept: true, keepaliveIntervalMs: 100, scheduler });
     const bob = await start(book, 'bob', { isAutoAccept: true, keepaliveIntervalMs: 60_000 });
@@ -279,7 +264,7 @@ describe('PeerNode connections', () => {
   });
 
   it('a peer that vanishes without END (a crash) is reported as lost; an idle close is not', async () => {
-    const book = new Book();
+    const book = new FriendsBook();
     const alice = await start(book, 'alice', { isAutoAccept: true });
     const a = recorder(alice);
     const crash = await RawClient.connect((alice.address as AddressInfo).port);
@@ -292,7 +277,7 @@ describe('PeerNode connections', () => {
   });
 
   it('an unknown peer and an offline friend get clear errors', async () => {
-    const book = new Book();
+    const book = new FriendsBook();
     const alice = await start(book, 'alice');
     await assert.rejects(alice.send('nobody', 'hi'), hasCode(ERROR_CODES.UNKNOWN_PEER));
     book.entries.set('ghost', { name: 'ghost', ip: '127.0.0.1', port: 1 });
@@ -303,7 +288,7 @@ describe('PeerNode connections', () => {
   });
 
   it('garbage and out-of-place frames on the listening port get an ERROR; other chats go on', async () => {
-    const book = new Book();
+    const book = new FriendsBook();
     const alice = await start(book, 'alice', { isAutoAccept: true });
     const bob = await start(book, 'bob', { isAutoAccept: true });
     const b = recorder(bob);
@@ -336,7 +321,7 @@ describe('PeerNode connections', () => {
   });
 
   it('refuses connections past maxPendingInbound that have not said who they are', async () => {
-    const book = new Book();
+    const book = new FriendsBook();
     const alice = await start(book, 'alice', { maxPendingInbound: 2 });
     const port = (alice.address as AddressInfo).port;
     const quiet = [await RawClient.connect(port), await RawClient.connect(port)];
@@ -346,8 +331,8 @@ describe('PeerNode connections', () => {
   });
 
   it('validates its options', () => {
-    assert.throws(() => new PeerNode({ name: 'x', discovery: new Book(), listenPort: 0, maxChats: 0 }), hasCode(ERROR_CODES.INVALID_ARGUMENT));
-    assert.throws(() => new PeerNode({ name: 'x', discovery: new Book(), listenPort: 0, keepaliveIntervalMs: 2 ** 31 }), hasCode(ERROR_CODES.INVALID_ARGUMENT));
-    assert.throws(() => new PeerNode({ name: 'no/slash', discovery: new Book(), listenPort: 0 }), hasCode(ERROR_CODES.INVALID_NAME));
+    assert.throws(() => new PeerNode({ name: 'x', discovery: new FriendsBook(), listenPort: 0, maxChats: 0 }), hasCode(ERROR_CODES.INVALID_ARGUMENT));
+    assert.throws(() => new PeerNode({ name: 'x', discovery: new FriendsBook(), listenPort: 0, keepaliveIntervalMs: 2 ** 31 }), hasCode(ERROR_CODES.INVALID_ARGUMENT));
+    assert.throws(() => new PeerNode({ name: 'no/slash', discovery: new FriendsBook(), listenPort: 0 }), hasCode(ERROR_CODES.INVALID_NAME));
   });
 });

@@ -6,7 +6,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, it } from 'node:test';
-import type { Discovery, KeyAuthority, PeerInfo } from '../../../src/discovery/discovery.ts';
 import { ERROR_CODES, NatterError } from '../../../src/errors.ts';
 import { PeerNode, type PeerNodeOptions } from '../../../src/peer/peer-node.ts';
 import { signItem, readItem } from '../../../src/peer/rooms/room-item.ts';
@@ -14,21 +13,7 @@ import type { RoomView } from '../../../src/peer/rooms/rooms.ts';
 import { MemoryRoomStore, type RoomStore } from '../../../src/peer/store/room-store.ts';
 import { keyPairFromSeed, type KeyPair } from '../../../src/transport/secure.ts';
 import { RawClient } from '../../helpers/raw-client.ts';
-
-/** Everyone here is a friend of everyone, with the key the table gives: chats open without asking. */
-class Book implements Discovery {
-  keyAuthority: KeyAuthority = 'friends-table';
-  readonly entries = new Map<string, PeerInfo>();
-  async lookup(name: string) {
-    return this.entries.get(name);
-  }
-  async list() {
-    return [...this.entries.values()];
-  }
-  isFriend(name: string) {
-    return this.entries.has(name);
-  }
-}
+import { Book } from '../../helpers/book.ts';
 
 const nodes: PeerNode[] = [];
 const cleanup: (() => void)[] = [];
