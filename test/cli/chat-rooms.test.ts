@@ -128,6 +128,37 @@ describe('natter chat --json: rooms', () => {
     for (const o of orders) assert.deepEqual(o, orders[0], 'one history order everywhere');
   });
 
+  it("/who marks the members of my rooms, the rooms each shares, and whether each is reachable now", async () => {
+    const c = await cast(['amy', 'bob', 'cat']);
+    const amy = await user(c, 'amy');
+    const bob = await user(c, 'bob');
+    await user(c, 'cat');
+    const room = await club(amy, [bob], ['bob']);
+    type Row = { name: string; connected?: boolean; rooms?: string[]; reachable?: boolean };
+    const who = async (): Promise<Map<string, Row>> => {
+      amy.send({ cmd: 'who' });
+      const rows = (await amy.next('who')).peers as Row[];
+      return new Map(rows.map((r) => [r.name, r]));
+    };
+    const now = await who();
+    assert.deepEqual([now.get('bob')?.rooms, now.get('bob')?.reachable], [['club'], true]);
+    assert.deepEqual([now.get('cat')?.rooms, now.get('cat')?.reachable], [undefined, undefined], 'cat shares no room');
+    assert.equal(now.get('amy'), undefined);
+
+    await stop(bob, 'SIGKILL');
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const bobRow = (await who()).get('bob');
+      assert.deepEqual(bobRow?.rooms, ['club'], 'still a member while away');
+      if (bobRow?.reachable === false) break;
+      if (Date.now() > deadline) throw new Error(`bob stayed ${JSON.stringify(bobRow)}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    amy.send({ cmd: 'room-leave', room });
+    await amy.next('room-left');
+    assert.equal((await who()).get('bob')?.rooms, undefined, 'a room left is shared no more');
+  });
+
   it('a removed member gets nothing new, and its room commands are refused; delivery is told per member', async () => {
     const names = ['amy', 'bob', 'cat'];
     const c = await cast(names);
