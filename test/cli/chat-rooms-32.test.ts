@@ -110,10 +110,9 @@ describe('natter chat --json: a room of 32', () => {
       orders.push(entries.map((e) => e.id as string));
     }
     for (const o of orders) assert.deepEqual(o, orders[0], 'one history order at every member');
-    const errors = all.flatMap((p) => p.allEvents().filter((e) => e.type === 'error'));
-    // Members all connecting at once when the room forms are no strangers: none is turned away.
-    assert.deepEqual(errors.filter((e) => e.code === 'NATTER_ERR_RATE_LIMITED'), []);
-    const codes = [...new Set(errors.map((e) => e.code))].join(', ');
-    console.log(`# 32 processes: room formed in ${formed - started} ms, ${MEMBERS * EACH} messages everywhere ${delivered - formed} ms later; ${errors.length} error events (${codes})`);
+    // Members all connect to each other at once when the room forms, each dialing while the
+    // others dial it: none is turned away, and no member is shown an error it did not cause.
+    assert.deepEqual(all.flatMap((p) => p.allEvents().filter((e) => e.type === 'error')), []);
+    console.log(`# 32 processes: room formed in ${formed - started} ms, ${MEMBERS * EACH} messages everywhere ${delivered - formed} ms later`);
   });
 });
