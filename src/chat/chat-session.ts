@@ -223,6 +223,7 @@ export class ChatSession extends EventEmitter<{ event: [ChatEvent]; done: [code:
   who(): Promise<boolean> {
     return this.#run(async () => {
       const isFriends = this.#find.kind === 'friends';
+      const members = this.#roomMembers();
       const peers = (await this.#discovery.list())
         .filter((p) => !(p.source === 'friends' && p.name === this.#node.name))
         .map(({ key, ...p }) => ({
@@ -230,9 +231,29 @@ export class ChatSession extends EventEmitter<{ event: [ChatEvent]; done: [code:
           ...(key === undefined ? {} : { fingerprint: fingerprint(key) }),
           ...(isFriends ? { connected: this.#node.isConnected(p.name) } : {}),
           ...this.#link(p.name),
+          ...(p.name === this.#node.name ? {} : members.get(p.name)),
         }));
-      this.#emit({ type: 'who', peers });
+      const listed = new Set(peers.map((p) => p.name));
+      const unlisted = [...members].filter(([name]) => !listed.has(name)).map(([name, m]) => ({ name, ...m }));
+      this.#emit({ type: 'who', peers, ...(unlisted.length === 0 ? {} : { members: unlisted }) });
     });
+  }
+
+  /** The other members of the rooms we are in, by name: which rooms each shares with us, and whether it is reachable now. */
+  #roomMembers(): Map<string, { rooms: string[]; reachable: boolean }> {
+    const members = new Map<string, { rooms: string[]; reachable: boolean }>();
+    const me = this.#keyPair.publicKey.toString('hex');
+    for (const room of this.#node.rooms.list()) {
+      if (room.status !== 'member') continue;
+      for (const m of room.members) {
+        if (m.key === me) continue;
+        const entry = members.get(m.name) ?? { rooms: [], reachable: false };
+        entry.rooms.push(room.name);
+        entry.reachable ||= m.isReachable;
+        members.set(m.name, entry);
+      }
+    }
+    return members;
   }
 
   whois(name: string): Promise<boolean> {

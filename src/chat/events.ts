@@ -22,7 +22,16 @@ export interface ReadyEvent {
 
 export type ChatEvent =
   | ReadyEvent
-  | { type: 'who'; peers: { name: string; ip: string; port: number; source: PeerSource; fingerprint?: string; connected?: boolean; link?: LinkKind }[] }
+  | {
+      type: 'who';
+      /**
+       * `rooms`: the names of our rooms the peer is a member of, and then
+       * `reachable`: whether a connection to it is open now (what room messages travel on).
+       */
+      peers: { name: string; ip: string; port: number; source: PeerSource; fingerprint?: string; connected?: boolean; link?: LinkKind; rooms?: string[]; reachable?: boolean }[];
+      /** Members of our rooms that no way of finding peers lists now (offline, as a directory sees it), each with the rooms and `reachable`. */
+      members?: { name: string; rooms: string[]; reachable: boolean }[];
+    }
   | {
       type: 'whois';
       name: string;

@@ -101,7 +101,11 @@ export class Conversations {
     try {
       await this.#ensureConnection(name);
     } catch (err) {
-      this.#setState(name, undefined);
+      // Both dialed at once (members of a room forming) and the other side's connection won:
+      // the chat opened on it while our dial failed, and stays open.
+      const now = this.#chats.get(name);
+      if (now === 'open') return;
+      if (now === 'outgoing') this.#setState(name, undefined);
       throw err;
     }
   }

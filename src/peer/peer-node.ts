@@ -106,6 +106,7 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
       scheduler,
       logger: this.#log,
       isWanted: (peer) => this.#chats.isWanted(peer),
+      isExpected: (key) => this.#rooms.isRoomPeer(key),
     });
     this.counters = this.#pool.counters;
     this.#delivery = new Delivery({

@@ -48,5 +48,7 @@ describe('natter chat full-screen UI: rooms (tmux)', () => {
     const m = await bob.next('room-message', (e) => e.text === 'hello everyone');
     assert.deepEqual([m.from, m.name], ['amy', 'club']);
     await term.until('amy', (s) => /amy: hello everyone ✓/.test(s), 'marked delivered once every member has it');
+    term.line('amy', '/who');
+    await term.until('amy', (s) => /bob +friends +127\.0\.0\.1:\d+ [^\n]* connected, direct\s+#club: reachable now/.test(s), '/who marks bob as a member reachable now');
   });
 });

@@ -42,6 +42,8 @@ describe('natter chat --ui line: rooms', () => {
     amy.write('/members club\n');
     // Both online now: `+` marks who can be reached.
     await amy.waitFor(/\* #club: amy\*\+, bob\+\n/, 5_000);
+    amy.write('/who\n');
+    await amy.waitFor(/bob +friends +127\.0\.0\.1:\d+ .* connected, direct +#club: reachable now\n/, 5_000);
     amy.write('/history #club\n');
     await amy.waitFor(/\d\d:\d\d \[#club\] bob: hi\n.*\[#club\] amy: hello bob/, 5_000);
     // A room can be the current conversation: plain lines go to it.

@@ -8,13 +8,19 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { ChatProc, type Event } from '../helpers/chat-proc.ts';
+import { startDirectoryProcess, type NatterProcess } from '../helpers/cli.ts';
 import { cast, type Cast } from '../helpers/room-cast.ts';
 
 const procs: ChatProc[] = [];
+const directories: NatterProcess[] = [];
 afterEach(async () => {
   for (const p of procs.splice(0)) {
     p.kill('SIGKILL');
     await p.exit();
+  }
+  for (const d of directories.splice(0)) {
+    d.kill('SIGKILL');
+    await d.exited;
   }
 });
 
@@ -126,6 +132,72 @@ describe('natter chat --json: rooms', () => {
       assert.deepEqual(h.filter((e) => e.from === 'bob').map((e) => e.text), ['b0', 'b1', 'b2']);
     }
     for (const o of orders) assert.deepEqual(o, orders[0], 'one history order everywhere');
+  });
+
+  it("/who marks the members of my rooms, the rooms each shares, and whether each is reachable now", async () => {
+    const c = await cast(['amy', 'bob', 'cat']);
+    const amy = await user(c, 'amy');
+    const bob = await user(c, 'bob');
+    await user(c, 'cat');
+    const room = await club(amy, [bob], ['bob']);
+    type Row = { name: string; connected?: boolean; rooms?: string[]; reachable?: boolean };
+    const who = async (): Promise<Map<string, Row>> => {
+      amy.send({ cmd: 'who' });
+      const rows = (await amy.next('who')).peers as Row[];
+      return new Map(rows.map((r) => [r.name, r]));
+    };
+    const now = await who();
+    assert.deepEqual([now.get('bob')?.rooms, now.get('bob')?.reachable], [['club'], true]);
+    assert.deepEqual([now.get('cat')?.rooms, now.get('cat')?.reachable], [undefined, undefined], 'cat shares no room');
+    assert.equal(now.get('amy'), undefined);
+
+    await stop(bob, 'SIGKILL');
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const bobRow = (await who()).get('bob');
+      assert.deepEqual(bobRow?.rooms, ['club'], 'still a member while away');
+      if (bobRow?.reachable === false) break;
+      if (Date.now() > deadline) throw new Error(`bob stayed ${JSON.stringify(bobRow)}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    amy.send({ cmd: 'room-leave', room });
+    await amy.next('room-left');
+    assert.equal((await who()).get('bob')?.rooms, undefined, 'a room left is shared no more');
+  });
+
+  it('/who lists the members of my rooms that the directory does not list now', async () => {
+    const d = await startDirectoryProcess(['--alive-interval', '0.5']);
+    directories.push(d.proc);
+    const target = `127.0.0.1:${d.port}`;
+    const start = async (name: string): Promise<ChatProc> => {
+      const p = new ChatProc(['--name', name, '--directory', target, '--auto-accept', '--retry', '0.2']);
+      procs.push(p);
+      await p.next('ready');
+      return p;
+    };
+    const amy = await start('amy');
+    const bob = await start('bob');
+    await club(amy, [bob], ['bob']);
+    amy.send({ cmd: 'who' });
+    const listed = await amy.next('who');
+    assert.deepEqual(
+      (listed.peers as { name: string; rooms?: string[]; reachable?: boolean }[]).filter((p) => p.name === 'bob').map((p) => [p.rooms, p.reachable]),
+      [[['club'], true]],
+    );
+    assert.equal(listed.members, undefined, 'every member is listed');
+
+    await stop(bob, 'SIGTERM');
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      amy.send({ cmd: 'who' });
+      const who = await amy.next('who');
+      if (!(who.peers as { name: string }[]).some((p) => p.name === 'bob')) {
+        assert.deepEqual(who.members, [{ name: 'bob', rooms: ['club'], reachable: false }]);
+        break;
+      }
+      if (Date.now() > deadline) throw new Error(`the directory still lists bob: ${JSON.stringify(who)}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
   });
 
   it('a removed member gets nothing new, and its room commands are refused; delivery is told per member', async () => {

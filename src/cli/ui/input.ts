@@ -30,7 +30,7 @@ export const HELP_ENTRIES: readonly (readonly [string, string])[] = [
   ['/decline NAME', 'decline a chat request'],
   ['/switch NAME', 'make NAME the current conversation'],
   ['/end [NAME]', 'end the chat with NAME (or the current one)'],
-  ['/who', 'list who is online (or your friends), and where each was found'],
+  ['/who', 'who is online (or your friends), and which members of your rooms are reachable'],
   ['/whois NAME', "NAME's key fingerprint, and whether it is pinned or verified"],
   ['/trust NAME', "accept NAME's new key (after checking its fingerprint with them)"],
   ['/history NAME [N]', 'the last N lines (default 20) of your conversation with NAME'],

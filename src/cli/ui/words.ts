@@ -67,17 +67,25 @@ export function describeKey(e: ChatEventOf<'whois'>): string[] {
   return lines;
 }
 
-/** /who's rows, in columns: name, source, address, fingerprint, connection. */
+/**
+ * /who's rows, in columns: name, source, address, fingerprint, connection,
+ * and for members of our rooms, the rooms and whether they are reachable now;
+ * then the members of our rooms no way of finding peers lists.
+ */
 export function whoLines(e: ChatEventOf<'who'>): string[] {
-  return columns(
-    e.peers.map((p) => [
+  const inRooms = (p: { rooms?: string[]; reachable?: boolean }): string[] =>
+    p.rooms === undefined ? [] : [`${p.rooms.map((r) => `#${sanitize(r)}`).join(' ')}: ${p.reachable === true ? 'reachable now' : 'not reachable now'}`];
+  return columns([
+    ...e.peers.map((p) => [
       sanitize(p.name),
       p.source,
       `${p.ip}:${p.port}`,
       ...(p.fingerprint === undefined ? [] : [p.fingerprint]),
       ...(p.connected === undefined ? (p.link === undefined ? [] : [`connected, ${p.link}`]) : [p.connected ? `connected${p.link === undefined ? '' : `, ${p.link}`}` : 'not connected']),
+      ...inRooms(p),
     ]),
-  );
+    ...(e.members ?? []).map((m) => [sanitize(m.name), 'member', 'not listed', ...inRooms(m)]),
+  ]);
 }
 
 /** /outbox's rows, in columns: name, how many, how old the oldest is. */

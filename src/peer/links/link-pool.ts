@@ -85,6 +85,12 @@ export interface LinkPoolOptions {
    * `peer`? (A chat ended while it dialed.) False closes it.
    */
   isWanted(peer: string): boolean;
+  /**
+   * Whether `key` is already one of ours (a member of a room we share): its
+   * CONN is no stranger's, so it takes nothing of the lookups strangers may
+   * cause. A full room's members all connect at once when it forms.
+   */
+  isExpected?(key: Buffer): boolean;
 }
 
 /**
@@ -369,7 +375,8 @@ export class LinkPool extends EventEmitter<LinkPoolEvents> {
     const key = conn.remoteKey;
     if (key === undefined) return new NatterError(ERROR_CODES.HANDSHAKE_FAILED, 'the connection has no proven key');
     const ctx = this.#o.context;
-    if (ctx.keyBook.known.peer(name) === undefined && !this.#strangerLookups.tryTake(this.#o.scheduler.now())) {
+    const isStranger = ctx.keyBook.known.peer(name) === undefined && this.#o.isExpected?.(key) !== true;
+    if (isStranger && !this.#strangerLookups.tryTake(this.#o.scheduler.now())) {
       return new NatterError(ERROR_CODES.RATE_LIMITED, 'too many new peers are connecting at once; try again in a few seconds');
     }
     let info: PeerInfo | undefined;

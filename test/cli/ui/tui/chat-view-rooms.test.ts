@@ -47,6 +47,22 @@ describe('ChatView: rooms', () => {
     assert.equal(line()?.delivery, 'delivered');
   });
 
+  it('/who: the rooms a peer shares and whether it is reachable now, and members nobody lists', () => {
+    const { v } = view();
+    v.present({
+      type: 'who',
+      peers: [
+        { name: 'bob', ip: '127.0.0.1', port: 7001, source: 'directory', rooms: ['club', 'chess'], reachable: true },
+        { name: 'cat', ip: '127.0.0.1', port: 7002, source: 'directory' },
+      ],
+      members: [{ name: 'dan', rooms: ['club'], reachable: false }],
+    });
+    const text = v.status.lines.slice(-3).map((l) => l.text);
+    assert.match(text[0] ?? '', /^bob +directory +127\.0\.0\.1:7001 +#club #chess: reachable now$/);
+    assert.match(text[1] ?? '', /^cat +directory +127\.0\.0\.1:7002$/);
+    assert.match(text[2] ?? '', /^dan +member +not listed +#club: not reachable now$/);
+  });
+
   it('says an invitation in the status buffer, and leaving or removal in the room', () => {
     const { v } = view();
     v.present({ type: 'room-invite', room: ROOM, name: 'club', from: 'bob' });
