@@ -14,3 +14,11 @@ export async function freePorts(count: number): Promise<number[]> {
   for (const s of servers) s.close();
   return ports;
 }
+
+/**
+ * A port range for a test directory whose assigned ports peers then listen
+ * on: below Linux's ephemeral range (32768-60999), where the default range
+ * (50000-59999) lies, so that no outgoing connection on the machine (or its
+ * TIME_WAIT) holds a port a test peer is told to listen on.
+ */
+export const TEST_PORT_RANGE = Object.freeze({ lo: 20_000, hi: 29_999 });

@@ -20,6 +20,7 @@ import { newKeyPair, RawClient } from '../helpers/raw-client.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { encodeMessage } from '../../src/protocol/codec.ts';
 import { FriendsBook } from '../helpers/book.ts';
+import { TEST_PORT_RANGE } from '../helpers/ports.ts';
 
 const cleanup: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -194,9 +195,7 @@ describe('peer: slow and silent connections', () => {
 
 describe('peer: a flood of strangers does not spend its directory budget', () => {
   it('300 CONNs under new names: the peer asks the directory little, is never rate-limited off it, and friends still chat', async () => {
-    // Ports assigned below Linux's ephemeral range (32768-60999): one taken by any outgoing connection on the
-    // machine, or still in its TIME_WAIT, could not be listened on.
-    const directory = new DirectoryServer({ aliveIntervalMs: 60_000, portRange: { lo: 20_000, hi: 29_999 } });
+    const directory = new DirectoryServer({ aliveIntervalMs: 60_000, portRange: TEST_PORT_RANGE });
     const { port: dirPort } = await directory.listen(0, '127.0.0.1');
     cleanup.push(() => directory.close());
     const lost: unknown[] = [];
@@ -232,7 +231,10 @@ describe('peer: a flood of strangers does not spend its directory budget', () =>
     const seconds = (Date.now() - since) / 1000;
     assert.equal(directory.counters.rateLimited, 0, 'the directory never had to slow alice down');
     assert.deepEqual(lost, [], 'alice kept her directory connection');
-    assert.ok(directory.counters.findsServed <= 8 + Math.ceil(2 * seconds) + 2, `${directory.counters.findsServed} lookups in ${seconds.toFixed(1)} s`);
+    assert.ok(
+      directory.counters.findsServed <= 8 + Math.ceil(2 * seconds) + 2,
+      `${directory.counters.findsServed} lookups in ${seconds.toFixed(1)} s`,
+    );
     assert.ok((refusals.get(ERROR_CODES.RATE_LIMITED) ?? 0) > 200, JSON.stringify([...refusals]));
     const bob = await join('bob');
     await chatWorks(bob, alice, 'after the flood');
@@ -253,7 +255,11 @@ describe('peer: a flooding friend', () => {
     assert.deepEqual(await flooder.next(), { type: 'RESP', accept: true, reason: '' });
     const since = Date.now();
     // 3,000 messages at once, in records of a reasonable size.
-    const frames = Buffer.concat(Array.from({ length: 3_000 }, (_, i) => encodeMessage({ type: 'TEXT', id: Buffer.from(i.toString(16).padStart(32, '0'), 'hex'), ts: Date.now(), text: `flood ${i}` })));
+    const frames = Buffer.concat(
+      Array.from({ length: 3_000 }, (_, i) =>
+        encodeMessage({ type: 'TEXT', id: Buffer.from(i.toString(16).padStart(32, '0'), 'hex'), ts: Date.now(), text: `flood ${i}` }),
+      ),
+    );
     for (let at = 0; at < frames.length; at += 32_768) flooder.sendBytes(frames.subarray(at, at + 32_768));
     // bob's messages go through meanwhile.
     for (let i = 0; i < 20; i++) await bob.send('alice', `bob ${i}`);
@@ -280,7 +286,11 @@ describe('peer: a flooding friend', () => {
     cleanup.push(() => flooder.destroy());
     flooder.send({ type: 'CONN', name: 'flood', ip: '', port: 1 });
     assert.deepEqual(await flooder.next(), { type: 'RESP', accept: true, reason: '' });
-    const frames = Buffer.concat(Array.from({ length: 3_000 }, (_, i) => encodeMessage({ type: 'TEXT', id: Buffer.from(i.toString(16).padStart(32, '0'), 'hex'), ts: Date.now(), text: `flood ${i}` })));
+    const frames = Buffer.concat(
+      Array.from({ length: 3_000 }, (_, i) =>
+        encodeMessage({ type: 'TEXT', id: Buffer.from(i.toString(16).padStart(32, '0'), 'hex'), ts: Date.now(), text: `flood ${i}` }),
+      ),
+    );
     for (let at = 0; at < frames.length; at += 32_768) flooder.sendBytes(frames.subarray(at, at + 32_768));
     await until(() => order.length > 10, 'the flood to start');
     for (let i = 0; i < 5; i++) await bob.send('alice', `bob ${i}`);
