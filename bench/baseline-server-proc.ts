@@ -20,7 +20,13 @@ import { DIRECTORY_DEFAULTS } from '../src/directory/options.ts';
 import { serveCalls } from './child.ts';
 import { measureProcess, type BaselineServerCalls } from './directory-ipc.ts';
 
-const ACK = encodeMessage({ type: 'ACK', port: DIRECTORY_DEFAULTS.portRange.lo, aliveIntervalMs: DIRECTORY_DEFAULTS.aliveIntervalMs, seenIp: '127.0.0.1', seenPort: 40000 });
+const ACK = encodeMessage({
+  type: 'ACK',
+  port: DIRECTORY_DEFAULTS.portRange.lo,
+  aliveIntervalMs: DIRECTORY_DEFAULTS.aliveIntervalMs,
+  seenIp: '127.0.0.1',
+  seenPort: 40000,
+});
 const REGISTERED = Buffer.concat([encodeMessage({ type: 'HELLO', version: PROTOCOL_VERSION }), ACK]);
 
 let listing = Buffer.alloc(0);

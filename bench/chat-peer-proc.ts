@@ -232,7 +232,12 @@ function startNode(name: string, peers: PeerInfo[]): PeerNode {
   }
   const relayed =
     mode === 'relayed' && link !== undefined
-      ? { discovery: link, rendezvous: link, isAutoAccept: true, connector: (ctx: ConnectorContext) => new RelayConnector(ctx, link as DirectoryLink) }
+      ? {
+          discovery: link,
+          rendezvous: link,
+          isAutoAccept: true,
+          connector: (ctx: ConnectorContext) => new RelayConnector(ctx, link as DirectoryLink),
+        }
       : { discovery: staticDiscovery(peers) };
   const n = new PeerNode({
     name,
@@ -289,7 +294,11 @@ async function encryptedBlast(count: number, text: string): Promise<BlastReply> 
   };
   n.on('delivered', onDelivered);
   try {
-    return await timeBlast(count, () => n.send(RECEIVER_NAME, text), () => allDelivered);
+    return await timeBlast(
+      count,
+      () => n.send(RECEIVER_NAME, text),
+      () => allDelivered,
+    );
   } finally {
     n.off('delivered', onDelivered);
   }
@@ -538,28 +547,33 @@ const ops = OPS[mode];
 
 const handlers: Handlers<ChatCalls> = {
   listen: role === 'receiver' ? async () => ({ port: await ops.listen() }) : wrongRole('listen'),
-  arm: role === 'receiver'
-    ? async ({ count, text }) => {
-        arm(count, text);
-        return {};
-      }
-    : wrongRole('arm'),
-  echo: role === 'receiver'
-    ? async () => {
-        phase = 'echo';
-        return {};
-      }
-    : wrongRole('echo'),
-  connect: role === 'sender'
-    ? async ({ port, timeoutMs }) => {
-        await withDeadline('connect', timeoutMs, () => ops.connect(port, timeoutMs));
-        return {};
-      }
-    : wrongRole('connect'),
-  blast: role === 'sender' ? ({ count, text, timeoutMs }) => withDeadline('blast', timeoutMs, () => ops.blast(count, text)) : wrongRole('blast'),
-  pingpong: role === 'sender'
-    ? ({ rounds, text, timeoutMs }) => withDeadline('pingpong', timeoutMs, () => ops.pingpong(rounds, text))
-    : wrongRole('pingpong'),
+  arm:
+    role === 'receiver'
+      ? async ({ count, text }) => {
+          arm(count, text);
+          return {};
+        }
+      : wrongRole('arm'),
+  echo:
+    role === 'receiver'
+      ? async () => {
+          phase = 'echo';
+          return {};
+        }
+      : wrongRole('echo'),
+  connect:
+    role === 'sender'
+      ? async ({ port, timeoutMs }) => {
+          await withDeadline('connect', timeoutMs, () => ops.connect(port, timeoutMs));
+          return {};
+        }
+      : wrongRole('connect'),
+  blast:
+    role === 'sender' ? ({ count, text, timeoutMs }) => withDeadline('blast', timeoutMs, () => ops.blast(count, text)) : wrongRole('blast'),
+  pingpong:
+    role === 'sender'
+      ? ({ rounds, text, timeoutMs }) => withDeadline('pingpong', timeoutMs, () => ops.pingpong(rounds, text))
+      : wrongRole('pingpong'),
   usage: async () => ({ cpuMicros: cpuSince({ user: 0, system: 0 }) }),
   exit: async () => {
     await exit();

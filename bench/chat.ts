@@ -151,14 +151,18 @@ export class Pair {
   }
 
   /** `count` messages one way: seconds from the first send until the receiver counted the last, and the CPU each side used. */
-  async throughput(count: number): Promise<{ seconds: number; senderMicros: number; receiverMicros: number; deliveredSeconds: number | undefined }> {
+  async throughput(
+    count: number,
+  ): Promise<{ seconds: number; senderMicros: number; receiverMicros: number; deliveredSeconds: number | undefined }> {
     await this.receiver.call('arm', { count, text: TEXT }, CALL_TIMEOUT_MS);
     const [counted, blast] = await Promise.all([
       this.receiver.nextReport('count its messages', PHASE_TIMEOUT_MS + PARENT_SLACK_MS),
       this.sender.call('blast', { count, text: TEXT, timeoutMs: PHASE_TIMEOUT_MS }, PHASE_TIMEOUT_MS + PARENT_SLACK_MS),
     ]);
     if (counted.received !== count || !counted.isIntact) {
-      throw new Error(`${this.receiver.label} counted ${counted.received} of ${count} messages${counted.isIntact ? '' : ', the last one garbled'}`);
+      throw new Error(
+        `${this.receiver.label} counted ${counted.received} of ${count} messages${counted.isIntact ? '' : ', the last one garbled'}`,
+      );
     }
     return {
       seconds: Number(counted.endNs - blast.startNs) / 1e9,
@@ -338,9 +342,15 @@ export function printChat(result: ChatResult): void {
     `chat: two peers on loopback, one process each; ${fmt(result.count)} messages of ${result.textBytes} B one way, ` +
       `then ${fmt(result.rounds)} sequential round trips (median of ${runs} runs, the four paths interleaved)`,
   );
-  console.log('encrypted: two PeerNodes over the encrypted channel (Noise XX handshake before timing, then encrypted records), a receipt for every message');
-  console.log('framing: the encrypted channel with natter\'s framing and nothing on top: the plaintext path plus the encryption, no receipts');
-  console.log('plaintext: the same framing over plain TCP: dial() without a key pair, FramedConnection on the accepted socket, PeerNode-style sends');
+  console.log(
+    'encrypted: two PeerNodes over the encrypted channel (Noise XX handshake before timing, then encrypted records), a receipt for every message',
+  );
+  console.log(
+    "framing: the encrypted channel with natter's framing and nothing on top: the plaintext path plus the encryption, no receipts",
+  );
+  console.log(
+    'plaintext: the same framing over plain TCP: dial() without a key pair, FramedConnection on the accepted socket, PeerNode-style sends',
+  );
   console.log('raw TCP (baseline): raw node:net sockets, noDelay, newline framing, one socket.write() per message, awaiting drain');
   const rows: [string, (s: ChatSide) => number, number, TargetMeasure | undefined][] = [
     ['throughput, msg/s', (s) => s.perSecond, 0, 'throughput'],
@@ -352,7 +362,20 @@ export function printChat(result: ChatResult): void {
   ];
   console.log(
     table(
-      ['measure', 'encrypted', 'framing', 'plaintext', 'raw TCP', 'frame/plain', 'enc/frame', 'enc/plain', 'enc/raw', 'plain/raw', 'target', 'met'],
+      [
+        'measure',
+        'encrypted',
+        'framing',
+        'plaintext',
+        'raw TCP',
+        'frame/plain',
+        'enc/frame',
+        'enc/plain',
+        'enc/raw',
+        'plain/raw',
+        'target',
+        'met',
+      ],
       rows.map(([label, of, digits, measure]) => [
         label,
         fmt(of(e), digits),
@@ -378,7 +401,12 @@ export function printChat(result: ChatResult): void {
     });
   const line = (label: string, triples: Triple[], digits: Triple): string[] => [
     label,
-    ...([0, 1, 2] as const).map((k) => spread(triples.map((t) => t[k]), digits[k])),
+    ...([0, 1, 2] as const).map((k) =>
+      spread(
+        triples.map((t) => t[k]),
+        digits[k],
+      ),
+    ),
   ];
   const [fe, ff, fp, fb] = [figures(e), figures(f), figures(p), figures(b)];
   console.log(

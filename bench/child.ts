@@ -237,8 +237,10 @@ export function serveCalls<C extends CallMap>(handlers: Handlers<C>, options: Se
       return;
     }
     handler(call.args).then(
-      (result) => tellParent({ kind: 'reply', id: call.id, ok: true, result }, call.name === options.exitAfter ? () => process.exit(0) : undefined),
-      (err: unknown) => tellParent({ kind: 'reply', id: call.id, ok: false, error: err instanceof Error ? (err.stack ?? err.message) : String(err) }),
+      (result) =>
+        tellParent({ kind: 'reply', id: call.id, ok: true, result }, call.name === options.exitAfter ? () => process.exit(0) : undefined),
+      (err: unknown) =>
+        tellParent({ kind: 'reply', id: call.id, ok: false, error: err instanceof Error ? (err.stack ?? err.message) : String(err) }),
     );
   });
   // An orphan would keep its sockets open (thousands, for a load generator) and the CPU busy.

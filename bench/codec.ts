@@ -103,7 +103,14 @@ export function printCodec(results: CodecResult[]): void {
   console.log(
     table(
       ['size', 'natter frames/s', 'natter MB/s', 'JSON+newline frames/s', 'JSON+newline MB/s', 'ratio'],
-      results.map((r) => [r.size, fmt(r.natterFps), fmt(r.natterMBps, 1), fmt(r.baselineFps), fmt(r.baselineMBps, 1), `${fmt(r.ratio, 2)}x`]),
+      results.map((r) => [
+        r.size,
+        fmt(r.natterFps),
+        fmt(r.natterMBps, 1),
+        fmt(r.baselineFps),
+        fmt(r.baselineMBps, 1),
+        `${fmt(r.ratio, 2)}x`,
+      ]),
     ),
   );
 }

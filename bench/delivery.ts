@@ -48,7 +48,8 @@ export async function runDeliveryBench(): Promise<DeliveryResult> {
   const receiverMicros: Record<DeliveryMode, number[]> = { durable: [], encrypted: [], unacked: [] };
   try {
     await Promise.all(DELIVERY_MODES.map((m) => pairs[m].open()));
-    const orderOf = (run: number): DeliveryMode[] => DELIVERY_MODES.map((_, i) => DELIVERY_MODES[(run + i) % DELIVERY_MODES.length] as DeliveryMode);
+    const orderOf = (run: number): DeliveryMode[] =>
+      DELIVERY_MODES.map((_, i) => DELIVERY_MODES[(run + i) % DELIVERY_MODES.length] as DeliveryMode);
     for (const m of orderOf(0)) await pairs[m].throughput(WARMUP_COUNT);
     for (let run = 0; run < RUNS; run++) {
       for (const m of orderOf(run)) {

@@ -103,7 +103,10 @@ async function runRound(kind: Kind, isFull: boolean): Promise<RoundFigures> {
         ['--expose-gc'],
       ),
   );
-  const generators = Array.from({ length: GENERATORS }, (_, g) => new Child<GeneratorCalls>(`load generator ${g}`, './load-proc.ts', [], []));
+  const generators = Array.from(
+    { length: GENERATORS },
+    (_, g) => new Child<GeneratorCalls>(`load generator ${g}`, './load-proc.ts', [], []),
+  );
   try {
     const ports = await Promise.all(servers.map((s) => s.ready()));
     await Promise.all(generators.map((g) => g.ready()));
@@ -113,7 +116,16 @@ async function runRound(kind: Kind, isFull: boolean): Promise<RoundFigures> {
       generators.map((g, generator) =>
         g.call(
           'storm',
-          { port: ports[0] as number, ports, generator, generators: GENERATORS, total: N, window: WINDOW, isSecure: true, timeoutMs: STORM_TIMEOUT_MS },
+          {
+            port: ports[0] as number,
+            ports,
+            generator,
+            generators: GENERATORS,
+            total: N,
+            window: WINDOW,
+            isSecure: true,
+            timeoutMs: STORM_TIMEOUT_MS,
+          },
           STORM_TIMEOUT_MS + CALL_TIMEOUT_MS,
         ),
       ),
@@ -123,7 +135,10 @@ async function runRound(kind: Kind, isFull: boolean): Promise<RoundFigures> {
     const registered = shares.reduce((sum, s) => sum + s.registered, 0);
     check(registered === N, `${kind}: ${registered} of ${N} registered`);
     check(after.reduce((sum, m) => sum + m.connections, 0) === N, `${kind}: connections do not add up to ${N}`);
-    check(after.every((m) => m.online === N), `${kind}: not every process lists ${N} online`);
+    check(
+      after.every((m) => m.online === N),
+      `${kind}: not every process lists ${N} online`,
+    );
     const startNs = shares.reduce((min, s) => (s.startNs < min ? s.startNs : min), shares[0]?.startNs ?? 0n);
     const endNs = shares.reduce((max, s) => (s.endNs > max ? s.endNs : max), 0n);
     const figures: RoundFigures = {
@@ -132,13 +147,19 @@ async function runRound(kind: Kind, isFull: boolean): Promise<RoundFigures> {
       redis:
         redisBefore === undefined || redisAfter === undefined
           ? undefined
-          : { stormCpuSeconds: redisAfter.cpuSeconds - redisBefore.cpuSeconds, bytesPerPeer: (redisAfter.usedMemory - redisBefore.usedMemory) / N },
+          : {
+              stormCpuSeconds: redisAfter.cpuSeconds - redisBefore.cpuSeconds,
+              bytesPerPeer: (redisAfter.usedMemory - redisBefore.usedMemory) / N,
+            },
       who: await measureWho(kind, generators[0] as Child<GeneratorCalls>),
       heartbeat: undefined,
     };
     if (isFull) figures.heartbeat = await measureHeartbeats(kind, servers, generators, redis);
     const last = await measureAll(servers, false);
-    check(last.every((m) => m.expirations === 0 && m.online === N), `${kind}: peers expired or went missing during the round`);
+    check(
+      last.every((m) => m.expirations === 0 && m.online === N),
+      `${kind}: peers expired or went missing during the round`,
+    );
     for (const g of generators) {
       const { faults, firstFault } = await g.call('faults', {}, CALL_TIMEOUT_MS);
       check(faults === 0, `${kind}: ${g.label} saw ${faults} faults, first: ${firstFault}`);
@@ -152,7 +173,11 @@ async function runRound(kind: Kind, isFull: boolean): Promise<RoundFigures> {
 
 /** WHO from generator 0's first client (at the first directory process). */
 async function measureWho(kind: Kind, generator: Child<GeneratorCalls>): Promise<{ medianMs: number; p99Ms: number }> {
-  const reply = await generator.call('who', { warmup: WHO_WARMUP, rounds: WHO_ROUNDS, timeoutMs: WHO_TIMEOUT_MS }, (WHO_WARMUP + WHO_ROUNDS) * WHO_TIMEOUT_MS);
+  const reply = await generator.call(
+    'who',
+    { warmup: WHO_WARMUP, rounds: WHO_ROUNDS, timeoutMs: WHO_TIMEOUT_MS },
+    (WHO_WARMUP + WHO_ROUNDS) * WHO_TIMEOUT_MS,
+  );
   check(reply.peers === N, `${kind}: WHO listed ${reply.peers} of ${N}`);
   return { medianMs: median(reply.latenciesMs), p99Ms: percentile(reply.latenciesMs, 99) };
 }
@@ -239,31 +264,72 @@ export function printRedisBench(result: RedisBenchResult): void {
   );
   const stormRatio = stormRedis / stormMemory;
   const rows: string[][] = [
-    ['register storm, s', fmt(stormMemory, 2), fmt(stormRedis, 2), `${fmt(stormRatio, 2)}x`, `≤ ${TARGET_STORM_RATIO}x: ${verdict(stormRatio <= TARGET_STORM_RATIO)}`],
+    [
+      'register storm, s',
+      fmt(stormMemory, 2),
+      fmt(stormRedis, 2),
+      `${fmt(stormRatio, 2)}x`,
+      `≤ ${TARGET_STORM_RATIO}x: ${verdict(stormRatio <= TARGET_STORM_RATIO)}`,
+    ],
     ['registrations/s', fmt(N / stormMemory), fmt(N / stormRedis), `${fmt(stormMemory / stormRedis, 2)}x`, ''],
     ['directory CPU in the storm, s (all processes)', fmt(cpuMemory, 2), fmt(cpuRedis, 2), `${fmt(cpuRedis / cpuMemory, 2)}x`, ''],
     ['Redis CPU in the storm, s', '-', fmt(redisCpu, 2), '', ''],
     ['Redis CPU per registration, µs', '-', fmt((redisCpu * 1e6) / N, 1), '', ''],
-    ['Redis memory per registered peer, bytes', '-', fmt(bytesPerPeer), '', `≤ ${fmt(TARGET_REDIS_BYTES_PER_PEER)}: ${verdict(bytesPerPeer <= TARGET_REDIS_BYTES_PER_PEER)}`],
+    [
+      'Redis memory per registered peer, bytes',
+      '-',
+      fmt(bytesPerPeer),
+      '',
+      `≤ ${fmt(TARGET_REDIS_BYTES_PER_PEER)}: ${verdict(bytesPerPeer <= TARGET_REDIS_BYTES_PER_PEER)}`,
+    ],
   ];
   const who = (kind: Kind, k: 'medianMs' | 'p99Ms'): number => median(storms[kind].map((r) => r.who[k]));
   const whoRatio = who('redis', 'p99Ms') / who('memory', 'p99Ms');
   rows.push(
-    [`WHO of ${fmt(N)}, median ms`, fmt(who('memory', 'medianMs'), 2), fmt(who('redis', 'medianMs'), 2), `${fmt(who('redis', 'medianMs') / who('memory', 'medianMs'), 2)}x`, ''],
-    [`WHO of ${fmt(N)}, p99 ms`, fmt(who('memory', 'p99Ms'), 2), fmt(who('redis', 'p99Ms'), 2), `${fmt(whoRatio, 2)}x`, `≤ ${TARGET_WHO_P99_RATIO}x: ${verdict(whoRatio <= TARGET_WHO_P99_RATIO)}`],
+    [
+      `WHO of ${fmt(N)}, median ms`,
+      fmt(who('memory', 'medianMs'), 2),
+      fmt(who('redis', 'medianMs'), 2),
+      `${fmt(who('redis', 'medianMs') / who('memory', 'medianMs'), 2)}x`,
+      '',
+    ],
+    [
+      `WHO of ${fmt(N)}, p99 ms`,
+      fmt(who('memory', 'p99Ms'), 2),
+      fmt(who('redis', 'p99Ms'), 2),
+      `${fmt(whoRatio, 2)}x`,
+      `≤ ${TARGET_WHO_P99_RATIO}x: ${verdict(whoRatio <= TARGET_WHO_P99_RATIO)}`,
+    ],
   );
   if (memory.heartbeat !== undefined && redis.heartbeat !== undefined) {
     const m = memory.heartbeat;
     const r = redis.heartbeat;
     rows.push(
       ['heartbeats/s', fmt(m.perSecond), fmt(r.perSecond), '', ''],
-      ['directory CPU per ALIVE, µs (all processes)', fmt(m.directoryMicros, 1), fmt(r.directoryMicros, 1), `${fmt(r.directoryMicros / m.directoryMicros, 2)}x`, ''],
+      [
+        'directory CPU per ALIVE, µs (all processes)',
+        fmt(m.directoryMicros, 1),
+        fmt(r.directoryMicros, 1),
+        `${fmt(r.directoryMicros / m.directoryMicros, 2)}x`,
+        '',
+      ],
       ['Redis CPU per ALIVE, µs', '-', fmt(r.redisMicros, 1), '', ''],
-      ['all CPU per ALIVE, µs', fmt(m.directoryMicros, 1), fmt(r.directoryMicros + r.redisMicros, 1), `${fmt((r.directoryMicros + r.redisMicros) / m.directoryMicros, 2)}x`, ''],
+      [
+        'all CPU per ALIVE, µs',
+        fmt(m.directoryMicros, 1),
+        fmt(r.directoryMicros + r.redisMicros, 1),
+        `${fmt((r.directoryMicros + r.redisMicros) / m.directoryMicros, 2)}x`,
+        '',
+      ],
     );
   }
   const width = Math.max(...rows.map((r) => (r[0] ?? '').length));
-  console.log(table([''.padEnd(width), 'memory, 1 process', `Redis, ${REDIS_PROCESSES} processes`, 'ratio', 'target'], rows.map(([l = '', ...rest]) => [l.padEnd(width), ...rest])));
+  console.log(
+    table(
+      [''.padEnd(width), 'memory, 1 process', `Redis, ${REDIS_PROCESSES} processes`, 'ratio', 'target'],
+      rows.map(([l = '', ...rest]) => [l.padEnd(width), ...rest]),
+    ),
+  );
   console.log(
     `(medians over the rounds; WHO p99 per round, memory: ${storms.memory.map((r) => fmt(r.who.p99Ms, 1)).join(', ')} ms, ` +
       `Redis: ${storms.redis.map((r) => fmt(r.who.p99Ms, 1)).join(', ')} ms;`,

@@ -69,7 +69,8 @@ function optionsFromEnvironment(): Partial<DirectoryOptions> {
   const parsed: unknown = JSON.parse(text);
   if (parsed === null || typeof parsed !== 'object') throw new Error('NATTER_BENCH_DIRECTORY_OPTIONS must be a JSON object');
   for (const [key, value] of Object.entries(parsed)) {
-    if (typeof value !== 'number' && typeof value !== 'boolean') throw new Error(`NATTER_BENCH_DIRECTORY_OPTIONS: ${key} must be a number or a boolean`);
+    if (typeof value !== 'number' && typeof value !== 'boolean')
+      throw new Error(`NATTER_BENCH_DIRECTORY_OPTIONS: ${key} must be a number or a boolean`);
   }
   return parsed as Partial<DirectoryOptions>;
 }

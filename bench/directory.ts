@@ -207,7 +207,10 @@ function untilNs(instant: bigint): Promise<void> {
  */
 async function runRound(kind: ServerKind, n: number, plan: RoundPlan): Promise<RoundFigures> {
   const server = startServer(kind, n, plan.threads);
-  const generators = Array.from({ length: GENERATORS }, (_, g) => new Child<GeneratorCalls>(`load generator ${g}`, './load-proc.ts', [], []));
+  const generators = Array.from(
+    { length: GENERATORS },
+    (_, g) => new Child<GeneratorCalls>(`load generator ${g}`, './load-proc.ts', [], []),
+  );
   try {
     const port = await server.ready();
     await Promise.all(generators.map((g) => g.ready()));
@@ -228,7 +231,10 @@ async function runRound(kind: ServerKind, n: number, plan: RoundPlan): Promise<R
     const idle = await server.measure('full');
     const registered = shares.reduce((sum, s) => sum + s.registered, 0);
     check(registered === n, `${kind}: ${registered} of ${n} clients registered`);
-    check(idle.connections === n && idle.online === n, `${kind}: ${idle.connections} connections, ${idle.online} online after registering ${n}`);
+    check(
+      idle.connections === n && idle.online === n,
+      `${kind}: ${idle.connections} connections, ${idle.online} online after registering ${n}`,
+    );
     // hrtime is CLOCK_MONOTONIC, one clock for every process on the machine.
     const startNs = shares.reduce((min, s) => (s.startNs < min ? s.startNs : min), shares[0]?.startNs ?? 0n);
     const endNs = shares.reduce((max, s) => (s.endNs > max ? s.endNs : max), 0n);
@@ -369,7 +375,8 @@ export async function runDirectoryBench(): Promise<DirectoryResult[]> {
       const plan = { isFull, isHeartbeat: isFull && n === LARGEST, threads: 0 };
       const a = await runRound('natter', n, { ...plan, listing: undefined });
       // The same storm with the handshakes on worker threads, in the same round.
-      for (const [threads, figures] of threaded) figures.push((await runRound('natter', n, { isFull: false, isHeartbeat: false, threads, listing: undefined })).storm);
+      for (const [threads, figures] of threaded)
+        figures.push((await runRound('natter', n, { isFull: false, isHeartbeat: false, threads, listing: undefined })).storm);
       // The baseline answers WHO with the very bytes natter sent: same size, same frame count.
       const b = await runRound('baseline', n, { ...plan, listing: a.phases?.listing });
       storms.natter.push(a.storm);
@@ -417,7 +424,9 @@ export function printDirectory(results: DirectoryResult[]): void {
     `register storm: N clients connect at once, ${WINDOW} in flight per generator; HELLO + UP answered by HELLO + ACK; ` +
       `median of ${STORM_ROUNDS} rounds`,
   );
-  console.log('natter: every client runs the Noise XX handshake with its own key pair first (timed); bare net server: plain TCP, no handshake');
+  console.log(
+    'natter: every client runs the Noise XX handshake with its own key pair first (timed); bare net server: plain TCP, no handshake',
+  );
   const storm: string[][] = [];
   for (const { n, natter, baseline } of results) {
     storm.push(
@@ -442,7 +451,9 @@ export function printDirectory(results: DirectoryResult[]): void {
   }
 
   if (top !== undefined && top.threaded.length > 0) {
-    console.log(`\nthe ${fmt(LARGEST)}-client storm with the handshakes' cryptography on worker threads (handshakeThreads), median of ${STORM_ROUNDS} rounds each, in the same rounds:`);
+    console.log(
+      `\nthe ${fmt(LARGEST)}-client storm with the handshakes' cryptography on worker threads (handshakeThreads), median of ${STORM_ROUNDS} rounds each, in the same rounds:`,
+    );
     const configs = [{ threads: 0, storm: top.natter.storm }, ...top.threaded];
     console.log(
       table(
@@ -475,13 +486,22 @@ export function printDirectory(results: DirectoryResult[]): void {
   }
   printTable(idle);
 
-  console.log(`\nWHO latency: ${WHO_ROUNDS} sequential WHOs (after ${WHO_WARMUP} untimed) from one registered client, until the last PEER frame`);
+  console.log(
+    `\nWHO latency: ${WHO_ROUNDS} sequential WHOs (after ${WHO_WARMUP} untimed) from one registered client, until the last PEER frame`,
+  );
   const who: string[][] = [];
   for (const { n, natter, baseline } of results) {
     const isTarget = n === LARGEST;
     who.push(
       row('median, ms', n, natter.who.medianMs, baseline.who.medianMs, 2),
-      row('p99, ms', n, natter.who.p99Ms, baseline.who.p99Ms, 2, isTarget ? { text: `≤ ${TARGET_WHO_P99_MS} ms`, isMet: natter.who.p99Ms <= TARGET_WHO_P99_MS } : undefined),
+      row(
+        'p99, ms',
+        n,
+        natter.who.p99Ms,
+        baseline.who.p99Ms,
+        2,
+        isTarget ? { text: `≤ ${TARGET_WHO_P99_MS} ms`, isMet: natter.who.p99Ms <= TARGET_WHO_P99_MS } : undefined,
+      ),
       row('answer, KiB (same bytes)', n, natter.who.bytes / 1024, baseline.who.bytes / 1024, 1),
     );
   }

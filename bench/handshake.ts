@@ -114,7 +114,9 @@ export function printHandshake(result: HandshakeResult): void {
       `connections per path after ${WARMUP} untimed (blocks of ${BLOCK}, the paths alternating), each timed from connect() until the ` +
       `listener's HELLO is in, and closed before the next`,
   );
-  console.log("encrypted: TCP connect + Noise XX handshake (X25519 forms of the Ed25519 identity keys, the dialer checking the listener's) + HELLO exchange");
+  console.log(
+    "encrypted: TCP connect + Noise XX handshake (X25519 forms of the Ed25519 identity keys, the dialer checking the listener's) + HELLO exchange",
+  );
   console.log('plaintext (baseline): TCP connect + HELLO exchange: dial() without a key pair, a FramedConnection on the accepted socket');
   const x = (a: number, b: number): string => `${fmt(a / b, 2)}x`;
   console.log(
@@ -123,12 +125,22 @@ export function printHandshake(result: HandshakeResult): void {
       [
         ['set-up median, µs', fmt(e.medianMicros, 1), fmt(p.medianMicros, 1), x(e.medianMicros, p.medianMicros)],
         ['set-up p99, µs', fmt(e.p99Micros, 1), fmt(p.p99Micros, 1), x(e.p99Micros, p.p99Micros)],
-        ['dialer CPU, µs/conn (with close)', fmt(e.dialerCpuMicrosPerConn, 1), fmt(p.dialerCpuMicrosPerConn, 1), x(e.dialerCpuMicrosPerConn, p.dialerCpuMicrosPerConn)],
-        ['listener CPU, µs/conn (with close)', fmt(e.listenerCpuMicrosPerConn, 1), fmt(p.listenerCpuMicrosPerConn, 1), x(e.listenerCpuMicrosPerConn, p.listenerCpuMicrosPerConn)],
+        [
+          'dialer CPU, µs/conn (with close)',
+          fmt(e.dialerCpuMicrosPerConn, 1),
+          fmt(p.dialerCpuMicrosPerConn, 1),
+          x(e.dialerCpuMicrosPerConn, p.dialerCpuMicrosPerConn),
+        ],
+        [
+          'listener CPU, µs/conn (with close)',
+          fmt(e.listenerCpuMicrosPerConn, 1),
+          fmt(p.listenerCpuMicrosPerConn, 1),
+          x(e.listenerCpuMicrosPerConn, p.listenerCpuMicrosPerConn),
+        ],
       ],
     ),
   );
-  console.log('each block\'s median set-up, µs, in order (the two paths of one block were measured back to back):');
+  console.log("each block's median set-up, µs, in order (the two paths of one block were measured back to back):");
   const spread = (values: number[], digits: number): string => values.map((v) => fmt(v, digits)).join(' / ');
   console.log(
     table(
@@ -136,7 +148,13 @@ export function printHandshake(result: HandshakeResult): void {
       [
         ['encrypted', spread(e.blockMedians, 0)],
         ['plaintext', spread(p.blockMedians, 0)],
-        ['encrypted/plaintext', spread(e.blockMedians.map((v, i) => v / (p.blockMedians[i] as number)), 2)],
+        [
+          'encrypted/plaintext',
+          spread(
+            e.blockMedians.map((v, i) => v / (p.blockMedians[i] as number)),
+            2,
+          ),
+        ],
       ],
     ),
   );

@@ -62,16 +62,34 @@ function cpuMicros(pid: number): number {
 }
 
 function rssBytes(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:')) ?? '';
+  const line =
+    readFileSync(`/proc/${pid}/status`, 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('VmRSS:')) ?? '';
   return Number(line.replace(/\D+/g, '')) * 1024;
 }
 
 /** A `natter directory` on loopback with caps high enough for the bench, and an admin client for its DUMP. */
 async function startDirectory(): Promise<{ proc: NatterProcess; port: number; relayedBytes(): Promise<number>; stop(): Promise<void> }> {
   const identity = join(tempDir('bench-reach'), 'identity.json');
-  const proc = new NatterProcess(
-    ['directory', '--port', '0', '--identity', identity, '--new-identity', '--log-level', 'silent', '--relay-rate', '1000000000', '--relay-max-links', '10000', '--relay-max-per-client', '10000', '--max-per-ip', '100000'],
-  );
+  const proc = new NatterProcess([
+    'directory',
+    '--port',
+    '0',
+    '--identity',
+    identity,
+    '--new-identity',
+    '--log-level',
+    'silent',
+    '--relay-rate',
+    '1000000000',
+    '--relay-max-links',
+    '10000',
+    '--relay-max-per-client',
+    '10000',
+    '--max-per-ip',
+    '100000',
+  ]);
   const match = await proc.waitFor(/listening on \S+:(\d+)/);
   const port = Number(match[1]);
   const admin = keyPairFromSeed(loadIdentity(identity).seed);
@@ -119,7 +137,12 @@ async function memoryPerLink(dir: { proc: NatterProcess; port: number }): Promis
 }
 
 /** Milliseconds from a send to the 'connected' event, for a peer in `from` sending to one in `to`. */
-async function timeToConnected(lab: Lab, from: string, to: string, directory: string): Promise<{ ms: number; link: string; punchAfterSignalMs?: number }> {
+async function timeToConnected(
+  lab: Lab,
+  from: string,
+  to: string,
+  directory: string,
+): Promise<{ ms: number; link: string; punchAfterSignalMs?: number }> {
   const inside = (ns: string) => ['ip', 'netns', 'exec', ns, process.execPath, BIN];
   const common = ['--directory', directory, '--auto-accept', '--log-level', 'debug'];
   const bob = new ChatProc(['--name', 'bob', ...common], {}, inside(to));
@@ -151,9 +174,12 @@ async function pathTimes(): Promise<ReachResult['paths']> {
     try {
       const net = twoHomes(lab, { isRandomPorts });
       const identity = join(tempDir('bench-reach'), 'identity.json');
-      const dir = new NatterProcess(['directory', '--host', '203.0.113.10', '--port', '7447', '--identity', identity, '--new-identity', '--log-level', 'silent'], {
-        command: ['ip', 'netns', 'exec', net.pub, process.execPath, BIN],
-      });
+      const dir = new NatterProcess(
+        ['directory', '--host', '203.0.113.10', '--port', '7447', '--identity', identity, '--new-identity', '--log-level', 'silent'],
+        {
+          command: ['ip', 'netns', 'exec', net.pub, process.execPath, BIN],
+        },
+      );
       await dir.waitFor(/listening on/);
       try {
         if (!isRandomPorts) {
@@ -237,21 +263,36 @@ export function printReach(r: ReachResult): void {
   console.log(
     table(
       ['path', 'msg/s (acked)', 'round trip median µs', 'p99 µs'],
-      REACH_MODES.map((m) => [m === 'encrypted' ? 'direct' : 'relayed', fmt(r.perSecond[m]), fmt(r.rttMedianMicros[m]), fmt(r.rttP99Micros[m])]),
+      REACH_MODES.map((m) => [
+        m === 'encrypted' ? 'direct' : 'relayed',
+        fmt(r.perSecond[m]),
+        fmt(r.rttMedianMicros[m]),
+        fmt(r.rttP99Micros[m]),
+      ]),
     ),
   );
-  console.log(`  relayed / direct throughput: ${ratio.toFixed(2)}x (target >= ${TARGET_RELAYED_THROUGHPUT}x: ${verdict(ratio >= TARGET_RELAYED_THROUGHPUT)})`);
+  console.log(
+    `  relayed / direct throughput: ${ratio.toFixed(2)}x (target >= ${TARGET_RELAYED_THROUGHPUT}x: ${verdict(ratio >= TARGET_RELAYED_THROUGHPUT)})`,
+  );
   console.log(`  relayed / direct round trip median: ${(r.rttMedianMicros.relayed / r.rttMedianMicros.encrypted).toFixed(2)}x`);
-  console.log(`  directory CPU per relayed MB: ${fmt(r.directoryCpuMicrosPerMB / 1000, 1)} ms; memory per relayed link (idle): ${fmt(r.directoryRssBytesPerLink / 1024, 1)} KiB (${LINKS} links)`);
+  console.log(
+    `  directory CPU per relayed MB: ${fmt(r.directoryCpuMicrosPerMB / 1000, 1)} ms; memory per relayed link (idle): ${fmt(r.directoryRssBytesPerLink / 1024, 1)} KiB (${LINKS} links)`,
+  );
   const p = r.paths;
   if (p.skipped !== undefined) {
     console.log(`  connect to connected per path: skipped (${p.skipped})`);
     return;
   }
   console.log('  connect to connected, real NATs in network namespaces:');
-  console.log(`    direct ${p.direct === undefined ? '-' : `${fmt(p.direct)} ms`}; punched ${p.punched === undefined ? '-' : `${fmt(p.punched)} ms`} (direct given up after 1.5 s first); relayed ${p.relay === undefined ? '-' : `${fmt(p.relay)} ms`} (the whole fallback)`);
-  console.log(`    fallback to the relay: ${p.relay === undefined ? 'not measured' : `${fmt(p.relay)} ms (target < ${TARGET_FALLBACK_MS} ms: ${verdict(p.relay < TARGET_FALLBACK_MS)})`}`);
-  console.log(`    hole punch after the directory's signal: ${p.punchAfterSignalMs === undefined ? 'not measured' : `${fmt(p.punchAfterSignalMs)} ms (target < ${TARGET_PUNCH_MS} ms: ${verdict(p.punchAfterSignalMs < TARGET_PUNCH_MS)})`}`);
+  console.log(
+    `    direct ${p.direct === undefined ? '-' : `${fmt(p.direct)} ms`}; punched ${p.punched === undefined ? '-' : `${fmt(p.punched)} ms`} (direct given up after 1.5 s first); relayed ${p.relay === undefined ? '-' : `${fmt(p.relay)} ms`} (the whole fallback)`,
+  );
+  console.log(
+    `    fallback to the relay: ${p.relay === undefined ? 'not measured' : `${fmt(p.relay)} ms (target < ${TARGET_FALLBACK_MS} ms: ${verdict(p.relay < TARGET_FALLBACK_MS)})`}`,
+  );
+  console.log(
+    `    hole punch after the directory's signal: ${p.punchAfterSignalMs === undefined ? 'not measured' : `${fmt(p.punchAfterSignalMs)} ms (target < ${TARGET_PUNCH_MS} ms: ${verdict(p.punchAfterSignalMs < TARGET_PUNCH_MS)})`}`,
+  );
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) printReach(await runReachBench());

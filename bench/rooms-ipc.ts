@@ -25,7 +25,10 @@ export type RoomsCalls = {
   /** The author sends `count` messages to each of `names`, one to one; answers once each is acknowledged. */
   direct: { request: { count: number; names: string[] }; reply: Timed };
   /** One message at a time: to the room, then to each member one to one; ms until all acknowledged, each sample. */
-  latency: { request: { room: string; samples: number; members: number; names: string[] }; reply: { roomMs: number[]; directMs: number[] } };
+  latency: {
+    request: { room: string; samples: number; members: number; names: string[] };
+    reply: { roomMs: number[]; directMs: number[] };
+  };
   /** What the members process received. */
   received: { request: null; reply: { received: number; roomReceived: number } };
   /** The members process answers once no chat has opened for `quietMs`: how many opened. */

@@ -25,7 +25,17 @@ let lastConnectAt = 0;
 
 async function node(name: string): Promise<PeerNode> {
   const keyPair = keyPairFromSeed(randomBytes(32));
-  const n = new PeerNode({ name, discovery: book, listenPort: 0, keyPair, maxChats: 64, maxOutbox: 100_000, maxFramesPerSecond: 1_000_000, retryIntervalMs: 100, maxRetryIntervalMs: 1_000 });
+  const n = new PeerNode({
+    name,
+    discovery: book,
+    listenPort: 0,
+    keyPair,
+    maxChats: 64,
+    maxOutbox: 100_000,
+    maxFramesPerSecond: 1_000_000,
+    retryIntervalMs: 100,
+    maxRetryIntervalMs: 1_000,
+  });
   const address = await n.start();
   book.entries.set(name, { name, ip: '127.0.0.1', port: address.port, key: keyPair.publicKey });
   nodes.push(n);

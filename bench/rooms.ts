@@ -100,7 +100,16 @@ async function catchUp(isFromAuthor: boolean): Promise<number> {
   const start = async (name: string, store = new MemoryRoomStore()): Promise<PeerNode> => {
     const keyPair = keys.get(name) ?? keyPairFromSeed(randomBytes(32));
     keys.set(name, keyPair);
-    const node = new PeerNode({ name, discovery: book, listenPort: 0, keyPair, roomStore: store, maxFramesPerSecond: 1_000, retryIntervalMs: 100, maxRetryIntervalMs: 500 });
+    const node = new PeerNode({
+      name,
+      discovery: book,
+      listenPort: 0,
+      keyPair,
+      roomStore: store,
+      maxFramesPerSecond: 1_000,
+      retryIntervalMs: 100,
+      maxRetryIntervalMs: 500,
+    });
     const address = await node.start();
     book.entries.set(name, { name, ip: '127.0.0.1', port: address.port, key: keyPair.publicKey });
     return node;
@@ -115,7 +124,10 @@ async function catchUp(isFromAuthor: boolean): Promise<number> {
     const room = author.rooms.create('club').id;
     await author.rooms.invite(room, 'helper');
     await author.rooms.invite(room, 'late');
-    await waitFor(() => author.rooms.members(room).members.length === 3 && helper.rooms.members(room).members.length === 3, 'everyone in the room');
+    await waitFor(
+      () => author.rooms.members(room).members.length === 3 && helper.rooms.members(room).members.length === 3,
+      'everyone in the room',
+    );
     await late.stop();
     let held = 0;
     helper.rooms.on('message', () => held++);
@@ -152,7 +164,17 @@ export function printRooms(r: RoomsResult): void {
   );
   console.log(
     table(
-      ['members', 'room: author CPU µs/msg', 'one to one ×N: author CPU µs/msg', 'CPU ratio', 'room wall s', 'one to one wall s', 'wall ratio', 'latency room p50/p99 ms', 'latency 1:1 ×N p50/p99 ms'],
+      [
+        'members',
+        'room: author CPU µs/msg',
+        'one to one ×N: author CPU µs/msg',
+        'CPU ratio',
+        'room wall s',
+        'one to one wall s',
+        'wall ratio',
+        'latency room p50/p99 ms',
+        'latency 1:1 ×N p50/p99 ms',
+      ],
       r.rows.map((row) => [
         String(row.members),
         fmt(row.room.cpuMicros / r.count, 1),
@@ -166,7 +188,9 @@ export function printRooms(r: RoomsResult): void {
       ]),
     ),
   );
-  console.log(`rooms catch-up: ${fmt(CATCH_UP)} missed messages shown in ${fmt(r.catchUp.fromMember, 2)} s from another member (signatures checked), ${fmt(r.catchUp.fromAuthor, 2)} s from their author`);
+  console.log(
+    `rooms catch-up: ${fmt(CATCH_UP)} missed messages shown in ${fmt(r.catchUp.fromMember, 2)} s from another member (signatures checked), ${fmt(r.catchUp.fromAuthor, 2)} s from their author`,
+  );
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -99,7 +99,15 @@ function report(): PeerReport {
     dialed += node.counters.dialed;
     accepted += node.counters.accepted;
   }
-  return { chats: chats.map(tally), problems: Object.fromEntries(problems), lostChats, lostReasons: Object.fromEntries(lostReasons), reopened, connectionsDialed: dialed, connectionsAccepted: accepted };
+  return {
+    chats: chats.map(tally),
+    problems: Object.fromEntries(problems),
+    lostChats,
+    lostReasons: Object.fromEntries(lostReasons),
+    reopened,
+    connectionsDialed: dialed,
+    connectionsAccepted: accepted,
+  };
 }
 
 async function start(s: PeerSide, count: number, idleTimeoutMs: number): Promise<{ peers: PeerAddress[] }> {
@@ -119,7 +127,19 @@ async function start(s: PeerSide, count: number, idleTimeoutMs: number): Promise
       store: new MemoryMessageStore({ receivedWindow: RECEIVED_WINDOW, historyLimit: HISTORY_LIMIT }),
       // The default read pace (maxFramesPerSecond) stays: a chat here is a few frames a second, and the soak keeps it in the loop.
     });
-    const chat: Chat = { node, discovery, peer: '', sent: 0, outstanding: new Set(), unmatched: new Set(), delivered: 0, received: 0, duplicates: 0, outOfOrder: 0, highest: 0 };
+    const chat: Chat = {
+      node,
+      discovery,
+      peer: '',
+      sent: 0,
+      outstanding: new Set(),
+      unmatched: new Set(),
+      delivered: 0,
+      received: 0,
+      duplicates: 0,
+      outOfOrder: 0,
+      highest: 0,
+    };
     node.on('problem', (err) => {
       const code = isNatterError(err) ? err.code : String(err);
       problems.set(code, (problems.get(code) ?? 0) + 1);

@@ -103,7 +103,9 @@ const aliveMs = Math.round(positive('alive-ms', values['alive-ms']));
 const churnPerMinute = nonNegative('churn', values.churn);
 const slowReadersPerProcess = Math.round(nonNegative('slow-readers', values['slow-readers']) / LOAD_PROCESSES);
 // About forty samples whatever the length, but not more often than every 2 s.
-const sampleMs = Math.round(values['sample-seconds'] === undefined ? Math.max(2_000, durationMs / 40) : positive('sample-seconds', values['sample-seconds']) * 1000);
+const sampleMs = Math.round(
+  values['sample-seconds'] === undefined ? Math.max(2_000, durationMs / 40) : positive('sample-seconds', values['sample-seconds']) * 1000,
+);
 
 const plan: ChatPlan = {
   durationMs,
@@ -129,7 +131,23 @@ interface Sample {
   messageRate: number;
 }
 
-const COLUMNS = ['t (s)', 'dir RSS', 'V8', 'ext', 'conns', 'online', 'ALIVE/s', 'A RSS', 'V8', 'ext', 'B RSS', 'V8', 'ext', 'peer conns', 'msgs/s'];
+const COLUMNS = [
+  't (s)',
+  'dir RSS',
+  'V8',
+  'ext',
+  'conns',
+  'online',
+  'ALIVE/s',
+  'A RSS',
+  'V8',
+  'ext',
+  'B RSS',
+  'V8',
+  'ext',
+  'peer conns',
+  'msgs/s',
+];
 
 /** A sample as a row of the curve: MiB of RSS, of V8's heap (used or not) and of memory outside it held by JS objects. */
 function row(s: Sample): string[] {
@@ -167,7 +185,12 @@ function mib(bytes: number): string {
 }
 
 /** The memory verdict for one process's RSS series: does it level off after the warm-up? */
-function levelsOff(samples: { atMs: number; rss: number }[]): { isLevel: boolean; firstHalfMax: number; secondHalfMax: number; slopeMibPerMin: number } {
+function levelsOff(samples: { atMs: number; rss: number }[]): {
+  isLevel: boolean;
+  firstHalfMax: number;
+  secondHalfMax: number;
+  slopeMibPerMin: number;
+} {
   const after = samples.filter((s) => s.atMs >= durationMs * WARM_UP_SHARE);
   const half = Math.floor(after.length / 2);
   const first = after.slice(0, half);
@@ -182,7 +205,12 @@ function levelsOff(samples: { atMs: number; rss: number }[]): { isLevel: boolean
   const cov = sum(after.map((s) => (s.atMs - mt) * (s.rss - mr)));
   const varT = sum(after.map((s) => (s.atMs - mt) ** 2));
   const slope = varT === 0 ? 0 : cov / varT; // bytes per ms
-  return { isLevel: first.length > 0 && second.length > 0 && secondHalfMax - firstHalfMax <= allowed, firstHalfMax, secondHalfMax, slopeMibPerMin: (slope * 60_000) / MIB };
+  return {
+    isLevel: first.length > 0 && second.length > 0 && secondHalfMax - firstHalfMax <= allowed,
+    firstHalfMax,
+    secondHalfMax,
+    slopeMibPerMin: (slope * 60_000) / MIB,
+  };
 }
 
 /** Every message of every chat, both ways: shown once, in order, acknowledged once. Returns what is wrong. */
@@ -221,12 +249,18 @@ async function main(): Promise<number> {
     `natter soak on Node ${process.version}, ${new Date().toISOString()}: ${fmt(minutes, 1)} min, ${fmt(clients)} clients (alive every ${fmt(aliveMs)} ms, ` +
       `${fmt(churnPerMinute)}/min leaving and joining, ${LOAD_PROCESSES * slowReadersPerProcess} slow readers), ${chats} chats, a sample every ${fmt(sampleMs / 1000, 1)} s\n`,
   );
-  const directory = new Child<ServerCalls>('directory', './directory-server-proc.ts', [String(clients + 1_000)], ['--expose-gc', ...V8_FLAGS], {
-    env: {
-      // The default rate limits (the process's own bench defaults lift them), a short alive interval.
-      NATTER_BENCH_DIRECTORY_OPTIONS: JSON.stringify({ aliveIntervalMs: aliveMs, rateBurst: 32, ratePerSecond: 16 }),
+  const directory = new Child<ServerCalls>(
+    'directory',
+    './directory-server-proc.ts',
+    [String(clients + 1_000)],
+    ['--expose-gc', ...V8_FLAGS],
+    {
+      env: {
+        // The default rate limits (the process's own bench defaults lift them), a short alive interval.
+        NATTER_BENCH_DIRECTORY_OPTIONS: JSON.stringify({ aliveIntervalMs: aliveMs, rateBurst: 32, ratePerSecond: 16 }),
+      },
     },
-  });
+  );
   const loads = Array.from({ length: LOAD_PROCESSES }, (_, g) => new Child<LoadCalls>(`clients ${g}`, './soak-load-proc.ts', [], []));
   const peerA = new Child<PeerCalls>('peers a', './soak-peer-proc.ts', [], ['--expose-gc', ...V8_FLAGS]);
   const peerB = new Child<PeerCalls>('peers b', './soak-peer-proc.ts', [], ['--expose-gc', ...V8_FLAGS]);
@@ -242,7 +276,14 @@ async function main(): Promise<number> {
       loads.map((load, g) =>
         load.call(
           'start',
-          { port, first: g * 100_000, clients: Math.min(perProcess, clients - g * perProcess), churnPerMinute: churnPerMinute / LOAD_PROCESSES, slowReaders: slowReadersPerProcess, timeoutMs: 120_000 },
+          {
+            port,
+            first: g * 100_000,
+            clients: Math.min(perProcess, clients - g * perProcess),
+            churnPerMinute: churnPerMinute / LOAD_PROCESSES,
+            slowReaders: slowReadersPerProcess,
+            timeoutMs: 120_000,
+          },
           150_000,
         ),
       ),
@@ -255,11 +296,14 @@ async function main(): Promise<number> {
     await peerA.call('meet', { partners: sideB, timeoutMs: 30_000 }, CALL_TIMEOUT_MS);
     console.log(`ready in ${fmt((Date.now() - startedAt) / 1000, 1)} s; soaking for ${fmt(minutes, 1)} min\n`);
 
-    const watchdog = setTimeout(() => {
-      console.error(`the soak overstayed its ${fmt(minutes, 1)} minutes by ${WATCHDOG_SLACK_MS / 60_000} minutes: stopping`);
-      for (const c of children) void c.kill();
-      process.exit(1);
-    }, durationMs + plan.drainTimeoutMs + WATCHDOG_SLACK_MS);
+    const watchdog = setTimeout(
+      () => {
+        console.error(`the soak overstayed its ${fmt(minutes, 1)} minutes by ${WATCHDOG_SLACK_MS / 60_000} minutes: stopping`);
+        for (const c of children) void c.kill();
+        process.exit(1);
+      },
+      durationMs + plan.drainTimeoutMs + WATCHDOG_SLACK_MS,
+    );
     watchdog.unref();
 
     const t0 = Date.now();
@@ -282,7 +326,8 @@ async function main(): Promise<number> {
       ]);
       const prev = samples[samples.length - 1];
       const atMs = Date.now() - t0;
-      const perSecond = (now: number, then: number | undefined): number => (prev === undefined || then === undefined ? 0 : ((now - then) * 1000) / (atMs - prev.atMs));
+      const perSecond = (now: number, then: number | undefined): number =>
+        prev === undefined || then === undefined ? 0 : ((now - then) * 1000) / (atMs - prev.atMs);
       const sample: Sample = {
         atMs,
         directory: dir,
@@ -303,7 +348,9 @@ async function main(): Promise<number> {
       gcHeap = [...gcHeap, { label, directory: dir, peers: [a, b] }];
     };
 
-    console.log('MiB of RSS, of V8\'s heap (used or not) and of memory held by JS objects outside it (ext), sampled without forcing a collection:\n');
+    console.log(
+      "MiB of RSS, of V8's heap (used or not) and of memory held by JS objects outside it (ext), sampled without forcing a collection:\n",
+    );
     console.log(line(COLUMNS));
     console.log(line(COLUMNS.map((c) => '-'.repeat(Math.max(7, c.length)))));
     await takeSample();
@@ -327,7 +374,8 @@ async function main(): Promise<number> {
 
     console.log('\nAfter full collections, MiB of live heap, of memory held outside it (ext) and of RSS:');
     for (const h of gcHeap) {
-      const fig = (m: Measurement | undefined): string => (m === undefined ? '-' : `heap ${mib(m.heapUsed)}, ext ${mib(m.external)}, RSS ${mib(m.rss)}`);
+      const fig = (m: Measurement | undefined): string =>
+        m === undefined ? '-' : `heap ${mib(m.heapUsed)}, ext ${mib(m.external)}, RSS ${mib(m.rss)}`;
       console.log(`  ${h.label}: directory ${fig(h.directory)}; peers A ${fig(h.peers[0])}; peers B ${fig(h.peers[1])}`);
     }
 
@@ -362,7 +410,9 @@ async function main(): Promise<number> {
       for (const [label, before, after] of pairs) {
         const isLevel = after - before <= Math.max(LIVE_GROWTH_FLOOR_BYTES, before * LIVE_GROWTH_SHARE);
         isOk &&= isLevel;
-        console.log(`  ${label.padEnd(9)} held by JS after full collections (heap and ext): ${mib(before)} → ${mib(after)} MiB: ${isLevel ? 'level' : 'STILL GROWING'}`);
+        console.log(
+          `  ${label.padEnd(9)} held by JS after full collections (heap and ext): ${mib(before)} → ${mib(after)} MiB: ${isLevel ? 'level' : 'STILL GROWING'}`,
+        );
       }
     }
 

@@ -16,7 +16,15 @@ export interface TargetRow {
 }
 
 /** A ratio row: `a / b` with both parts shown, held to at most (`max`) or at least (`min`) `limit`. */
-export function ratioRow(measure: string, a: number, b: number, unit: string, digits: number, kind: 'min' | 'max', limit: number): TargetRow {
+export function ratioRow(
+  measure: string,
+  a: number,
+  b: number,
+  unit: string,
+  digits: number,
+  kind: 'min' | 'max',
+  limit: number,
+): TargetRow {
   const ratio = a / b;
   return {
     measure,
@@ -27,7 +35,14 @@ export function ratioRow(measure: string, a: number, b: number, unit: string, di
 }
 
 /** A value row, held to at most `limit`. */
-export function valueRow(measure: string, value: number, unit: string, digits: number, limit: number, limitText = `≤ ${fmt(limit, digits)} ${unit}`): TargetRow {
+export function valueRow(
+  measure: string,
+  value: number,
+  unit: string,
+  digits: number,
+  limit: number,
+  limitText = `≤ ${fmt(limit, digits)} ${unit}`,
+): TargetRow {
   return { measure, figure: `${fmt(value, digits)} ${unit}`, target: limitText, isMet: value <= limit };
 }
 

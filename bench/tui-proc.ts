@@ -40,7 +40,8 @@ const [role, kind, friendsFile] = process.argv.slice(2) as [string, UiKind | '-'
  * into a long text that moves with it. Identical lines would let a
  * differential renderer write next to nothing, which no real chat allows.
  */
-const PROSE = 'the quick brown fox jumps over the lazy dog, héllo wörld ✓ pack my box with five dozen liquor jugs; sphinx of black quartz, judge my vow! ';
+const PROSE =
+  'the quick brown fox jumps over the lazy dog, héllo wörld ✓ pack my box with five dozen liquor jugs; sphinx of black quartz, judge my vow! ';
 const LONG = PROSE.repeat(4);
 const numbered = (i: number): string => `${i} ${LONG.slice((i * 37) % PROSE.length, ((i * 37) % PROSE.length) + 90)}`;
 const PHASE_TIMEOUT_MS = 60_000;
@@ -92,7 +93,10 @@ async function uiProcess(): Promise<void> {
     bytes += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
     return write(chunk, ...rest);
   };
-  const ui: ChatUi = kind === 'full' ? new FullScreenUi(session, { input, output, scrollback: 10_000, isNotifying: false }) : new LineUi(session, input, output);
+  const ui: ChatUi =
+    kind === 'full'
+      ? new FullScreenUi(session, { input, output, scrollback: 10_000, isNotifying: false })
+      : new LineUi(session, input, output);
   void runChatUi(session, ui, ready).then(() => process.exit(0));
   const handlers: Handlers<UiCalls> = {
     counts: async () => ({ messages, bytes }),
@@ -103,7 +107,6 @@ async function uiProcess(): Promise<void> {
   };
   serveCalls(handlers);
 }
-
 
 async function peerProcess(): Promise<void> {
   const { session } = await startPeer('peer');
@@ -171,7 +174,10 @@ function memoryProcess(): void {
       const sink = asTerminal(new Writable({ write: (_chunk, _enc, done) => done() }), true) as unknown as NodeJS.WriteStream;
       const input = asTerminal(new PassThrough(), false) as unknown as NodeJS.ReadStream;
       const before = heap();
-      const ui: ChatUi = kind === 'full' ? new FullScreenUi(IDLE, { input, output: sink, scrollback: Math.ceil(lines / buffers), isNotifying: false }) : new LineUi(IDLE, input, sink);
+      const ui: ChatUi =
+        kind === 'full'
+          ? new FullScreenUi(IDLE, { input, output: sink, scrollback: Math.ceil(lines / buffers), isNotifying: false })
+          : new LineUi(IDLE, input, sink);
       ui.start({ type: 'ready', name: 'me', ip: '127.0.0.1', port: 1, via: 'bench' });
       const ts = Date.now();
       for (let i = 0; i < lines; i++) {

@@ -78,7 +78,8 @@ interface StreamFigures {
 
 export async function streamRun(kind: UiKind, rate: number, friends: string): Promise<StreamFigures> {
   const prof = process.env.TUI_BENCH_CPU_PROF;
-  const execArgv = prof === undefined || prof === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${prof}`, `--cpu-prof-name=tui-${kind}-${rate}.cpuprofile`];
+  const execArgv =
+    prof === undefined || prof === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${prof}`, `--cpu-prof-name=tui-${kind}-${rate}.cpuprofile`];
   const ui = new Child<UiCalls>(`${kind} ui`, './tui-proc.ts', ['ui', kind, friends], execArgv, { isPiped: true });
   const peer = new Child<PeerCalls>('peer', './tui-proc.ts', ['peer', '-', friends], []);
   try {
@@ -108,7 +109,15 @@ export async function streamRun(kind: UiKind, rate: number, friends: string): Pr
     const end = performance.now() + STREAM_MS;
     while (performance.now() < end) {
       const shown = new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`${kind} at ${rate} msg/s: a key did not reach the screen within ${KEY_TIMEOUT_MS} ms (after ${latencies.length} that did); the UI last wrote ${JSON.stringify(tail)}`)), KEY_TIMEOUT_MS);
+        const timer = setTimeout(
+          () =>
+            reject(
+              new Error(
+                `${kind} at ${rate} msg/s: a key did not reach the screen within ${KEY_TIMEOUT_MS} ms (after ${latencies.length} that did); the UI last wrote ${JSON.stringify(tail)}`,
+              ),
+            ),
+          KEY_TIMEOUT_MS,
+        );
         waiter = () => {
           clearTimeout(timer);
           waiter = undefined;
@@ -152,7 +161,10 @@ function startOnce(kind: UiKind, friends: string, home: string): Promise<number>
   const command = [process.execPath, BIN, 'chat', '--name', 'ui', '--friends', friends, '--ui', kind].map((a) => `'${a}'`).join(' ');
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const child = spawn('script', ['-qfec', command, '/dev/null'], { env: { ...process.env, XDG_CONFIG_HOME: home, XDG_DATA_HOME: join(home, 'data'), TERM: 'xterm-256color' }, stdio: ['pipe', 'pipe', 'ignore'] });
+    const child = spawn('script', ['-qfec', command, '/dev/null'], {
+      env: { ...process.env, XDG_CONFIG_HOME: home, XDG_DATA_HOME: join(home, 'data'), TERM: 'xterm-256color' },
+      stdio: ['pipe', 'pipe', 'ignore'],
+    });
     let seen = '';
     let isReady = false;
     const timer = setTimeout(() => {
@@ -199,11 +211,21 @@ export async function runTuiBench(): Promise<TuiBench> {
   try {
     const [uiPort, peerPort] = (await freePorts(2)) as [number, number];
     const friends = join(dir, 'friends.json');
-    writeFileSync(friends, JSON.stringify({ friends: [{ name: 'ui', ip: '127.0.0.1', port: uiPort }, { name: 'peer', ip: '127.0.0.1', port: peerPort }] }));
+    writeFileSync(
+      friends,
+      JSON.stringify({
+        friends: [
+          { name: 'ui', ip: '127.0.0.1', port: uiPort },
+          { name: 'peer', ip: '127.0.0.1', port: peerPort },
+        ],
+      }),
+    );
     const stream: TuiBench['stream'] = {};
     for (const rate of RATES) {
       const runs: Record<UiKind, StreamFigures[]> = { full: [], line: [] };
-      for (let i = 0; i < RUNS; i++) for (const kind of i % 2 === 0 ? (['full', 'line'] as const) : (['line', 'full'] as const)) runs[kind].push(await streamRun(kind, rate, friends));
+      for (let i = 0; i < RUNS; i++)
+        for (const kind of i % 2 === 0 ? (['full', 'line'] as const) : (['line', 'full'] as const))
+          runs[kind].push(await streamRun(kind, rate, friends));
       const med = (xs: StreamFigures[]): StreamFigures => ({
         p50: median(xs.map((x) => x.p50)),
         p99: median(xs.map((x) => x.p99)),
@@ -246,16 +268,31 @@ export function printTui(r: TuiBench): void {
   }
   console.log(
     table(
-      ['streamed into the shown buffer', 'full p50 / p99 ms', 'line p50 / p99 ms', 'received msg/s', 'keystroke to screen', `p99 full / line (<= ${TARGET_P99_LINE_RATIO}× where 16 ms is missed)`],
+      [
+        'streamed into the shown buffer',
+        'full p50 / p99 ms',
+        'line p50 / p99 ms',
+        'received msg/s',
+        'keystroke to screen',
+        `p99 full / line (<= ${TARGET_P99_LINE_RATIO}× where 16 ms is missed)`,
+      ],
       rows,
     ),
   );
-  console.log(`  the slowest key of all runs: full ${RATES.map((rate) => `${fmt((r.stream[rate] as Record<UiKind, StreamFigures>).full.max, 1)} ms at ${fmt(rate)}/s`).join(', ')}; line ${RATES.map((rate) => `${fmt((r.stream[rate] as Record<UiKind, StreamFigures>).line.max, 1)} ms at ${fmt(rate)}/s`).join(', ')}`);
+  console.log(
+    `  the slowest key of all runs: full ${RATES.map((rate) => `${fmt((r.stream[rate] as Record<UiKind, StreamFigures>).full.max, 1)} ms at ${fmt(rate)}/s`).join(', ')}; line ${RATES.map((rate) => `${fmt((r.stream[rate] as Record<UiKind, StreamFigures>).line.max, 1)} ms at ${fmt(rate)}/s`).join(', ')}`,
+  );
   console.log('');
   const bytes = RATES.map((rate) => {
     const s = r.stream[rate] as Record<UiKind, StreamFigures>;
     const ratio = s.full.bytesPerMessage / s.line.bytesPerMessage;
-    return [`${fmt(rate)} msg/s`, fmt(s.full.bytesPerMessage, 1), fmt(s.line.bytesPerMessage, 1), fmt(ratio, 2), `<= ${TARGET_BYTES_RATIO}× line: ${verdict(ratio <= TARGET_BYTES_RATIO)}`];
+    return [
+      `${fmt(rate)} msg/s`,
+      fmt(s.full.bytesPerMessage, 1),
+      fmt(s.line.bytesPerMessage, 1),
+      fmt(ratio, 2),
+      `<= ${TARGET_BYTES_RATIO}× line: ${verdict(ratio <= TARGET_BYTES_RATIO)}`,
+    ];
   });
   console.log(table(['bytes written per incoming message', 'full', 'line', 'full / line', 'target'], bytes));
   console.log('');
@@ -263,14 +300,30 @@ export function printTui(r: TuiBench): void {
   console.log(
     table(
       ['start-up to a ready screen', 'full ms', 'line ms', 'full / line', 'target'],
-      [['natter chat in a pty', fmt(r.startMs.full, 0), fmt(r.startMs.line, 0), fmt(startRatio, 2), `<= ${TARGET_START_RATIO}×: ${verdict(startRatio <= TARGET_START_RATIO)}`]],
+      [
+        [
+          'natter chat in a pty',
+          fmt(r.startMs.full, 0),
+          fmt(r.startMs.line, 0),
+          fmt(startRatio, 2),
+          `<= ${TARGET_START_RATIO}×: ${verdict(startRatio <= TARGET_START_RATIO)}`,
+        ],
+      ],
     ),
   );
   console.log('');
   console.log(
     table(
       ['memory after 100,000 lines (10 buffers)', 'full MB', 'line MB', 'full bytes/line', 'target'],
-      [['heap held, after GC', fmt(r.memoryMb.full, 1), fmt(r.memoryMb.line, 1), fmt((r.memoryMb.full * 1e6) / MEMORY_LINES, 0), `<= ${TARGET_MEMORY_MB} MB: ${verdict(r.memoryMb.full <= TARGET_MEMORY_MB)}`]],
+      [
+        [
+          'heap held, after GC',
+          fmt(r.memoryMb.full, 1),
+          fmt(r.memoryMb.line, 1),
+          fmt((r.memoryMb.full * 1e6) / MEMORY_LINES, 0),
+          `<= ${TARGET_MEMORY_MB} MB: ${verdict(r.memoryMb.full <= TARGET_MEMORY_MB)}`,
+        ],
+      ],
     ),
   );
 }

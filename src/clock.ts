@@ -81,7 +81,8 @@ export class ManualScheduler extends ManualClock implements Scheduler {
     const end = this.now() + ms;
     for (;;) {
       let next: { due: number; seq: number; fn: () => void } | undefined;
-      for (const t of this.#timers) if (t.due <= end && (next === undefined || t.due < next.due || (t.due === next.due && t.seq < next.seq))) next = t;
+      for (const t of this.#timers)
+        if (t.due <= end && (next === undefined || t.due < next.due || (t.due === next.due && t.seq < next.seq))) next = t;
       if (next === undefined) break;
       this.#timers = this.#timers.filter((t) => t !== next);
       super.advance(next.due - this.now());

@@ -82,7 +82,14 @@ export { RedisStore, REDIS_STORE_DEFAULTS, type RedisStoreOptions } from './dire
 // discovery/
 export { SOURCE_AUTHORITY, type Discovery, type KeyAuthority, type PeerInfo, type PeerSource } from './discovery/discovery.ts';
 export { FriendsTable } from './discovery/friends-table.ts';
-export { LanDiscovery, DEFAULT_LAN_TIMINGS, type LanDiscoveryEvents, type LanDiscoveryOptions, type LanState, type LanTimings } from './discovery/lan.ts';
+export {
+  LanDiscovery,
+  DEFAULT_LAN_TIMINGS,
+  type LanDiscoveryEvents,
+  type LanDiscoveryOptions,
+  type LanState,
+  type LanTimings,
+} from './discovery/lan.ts';
 export { DEFAULT_LAN_LIMITS, SERVICE_TYPE, type LanLimits } from './discovery/lan-records.ts';
 export { MergedDiscovery, type DiscoverySource, type SourcedPeerInfo } from './discovery/merged.ts';
 export { DirectoryClient, type DirectoryClientOptions, type Registration } from './discovery/directory-client.ts';

@@ -26,7 +26,10 @@ describe('error codes', () => {
 
   it('every documented code exists in ERROR_CODES', () => {
     const documented = [...doc.matchAll(/`(NATTER_ERR_[A-Z0-9_]+)`/g)].map((m) => m[1] as string);
-    assert.deepEqual(documented.filter((c) => !isNatterErrorCode(c)), []);
+    assert.deepEqual(
+      documented.filter((c) => !isNatterErrorCode(c)),
+      [],
+    );
   });
 
   it('codes are unique and follow the naming rule', () => {

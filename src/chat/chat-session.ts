@@ -91,18 +91,31 @@ export class ChatSession extends EventEmitter<{ event: [ChatEvent]; done: [code:
       this.#emit({ type: 'notice', message: `leaving: waiting up to ${graceMs / 1000} s for ${what} to be delivered` }, true);
     });
     node.on('kept', (to, count) => this.#emit({ type: 'kept', to, count }));
-    node.on('ended', (peer, reason, detail) => this.#emit({ type: 'ended', with: peer, reason: reason === 'lost' || reason === 'unanswered' ? detail : reason }));
+    node.on('ended', (peer, reason, detail) =>
+      this.#emit({ type: 'ended', with: peer, reason: reason === 'lost' || reason === 'unanswered' ? detail : reason }),
+    );
     node.on('problem', (err) => this.#emit({ type: 'error', code: err.code, message: err.message }));
     const rooms = node.rooms;
     rooms.on('joined', (r) => this.#emit({ type: 'room-joined', room: r.id, name: r.name, members: r.members.map((m) => m.name) }));
     rooms.on('invite', (r, from) => this.#emit({ type: 'room-invite', room: r.id, name: r.name, from }));
     rooms.on('message', (r, m, { isLate }) =>
-      this.#emit({ type: 'room-message', room: r.id, name: r.name, from: m.from, text: m.text, id: m.id, ts: m.ts, ...(isLate ? { late: true as const } : {}) }),
+      this.#emit({
+        type: 'room-message',
+        room: r.id,
+        name: r.name,
+        from: m.from,
+        text: m.text,
+        id: m.id,
+        ts: m.ts,
+        ...(isLate ? { late: true as const } : {}),
+      }),
     );
     rooms.on('members', (r) => this.#emit(membersEvent(r)));
     rooms.on('left', (r, reason) => this.#emit({ type: 'room-left', room: r.id, name: r.name, reason }));
     rooms.on('queued', (r, m) => this.#emit({ type: 'queued', room: r.id, name: r.name, id: m.id, ts: m.ts, text: m.text }));
-    rooms.on('delivered', (r, to, id) => this.#emit({ type: 'delivered', room: r.id, name: r.name, to, id, members: r.members.length - 1 }));
+    rooms.on('delivered', (r, to, id) =>
+      this.#emit({ type: 'delivered', room: r.id, name: r.name, to, id, members: r.members.length - 1 }),
+    );
     rooms.on('problem', (err) => this.#emit({ type: 'error', code: err.code, message: err.message }));
     if (link !== undefined) {
       link.on('lost', (err, delayMs) =>
@@ -120,7 +133,10 @@ export class ChatSession extends EventEmitter<{ event: [ChatEvent]; done: [code:
         if (wasLost) {
           wasLost = false;
           this.#emit({ type: 'directory', address: where, isReachable: true });
-          this.#emit({ type: 'notice', message: `registered with the directory again${rendezvous?.isHosting ? ' (now hosted here)' : ''}` });
+          this.#emit({
+            type: 'notice',
+            message: `registered with the directory again${rendezvous?.isHosting ? ' (now hosted here)' : ''}`,
+          });
         }
         if (r.port !== node.address?.port) {
           this.#emit({ type: 'notice', message: `the directory assigned port ${r.port}, but this peer listens on ${node.address?.port}` });
@@ -134,7 +150,10 @@ export class ChatSession extends EventEmitter<{ event: [ChatEvent]; done: [code:
         // local rendezvous is whichever peer came first, so it may not. The link
         // goes on: it registers again wherever the local directory is hosted next.
         if (find.kind !== 'directory') {
-          this.#emit({ type: 'notice', message: 'ignored a SHUTDOWN from the local rendezvous directory: only a pinned directory may stop natter' });
+          this.#emit({
+            type: 'notice',
+            message: 'ignored a SHUTDOWN from the local rendezvous directory: only a pinned directory may stop natter',
+          });
           return;
         }
         this.#emit({ type: 'shutdown' });
@@ -287,12 +306,21 @@ export class ChatSession extends EventEmitter<{ event: [ChatEvent]; done: [code:
   async doctor(): Promise<boolean> {
     return this.#run(async () => {
       if (this.#find.kind === 'friends') {
-        throw new NatterError(ERROR_CODES.BAD_COMMAND, `this chat finds peers in the friends table ${this.#find.file}: there is no directory to check`);
+        throw new NatterError(
+          ERROR_CODES.BAD_COMMAND,
+          `this chat finds peers in the friends table ${this.#find.file}: there is no directory to check`,
+        );
       }
       const { host, port } = this.#find.kind === 'directory' ? this.#find.directory : this.#find.rendezvous;
       const pinned = this.#find.kind === 'directory' ? this.#known.directory(`${host}:${port}`)?.key : undefined;
       const lan = this.#found.lan;
-      const report = await runDoctor({ host, port, keyPair: this.#keyPair, pinned, ...(lan === undefined ? {} : { lanPeers: async () => (await lan.list()).length }) });
+      const report = await runDoctor({
+        host,
+        port,
+        keyPair: this.#keyPair,
+        pinned,
+        ...(lan === undefined ? {} : { lanPeers: async () => (await lan.list()).length }),
+      });
       this.#emit({ type: 'doctor', ...report });
     });
   }
@@ -385,7 +413,12 @@ export class ChatSession extends EventEmitter<{ event: [ChatEvent]; done: [code:
           return;
         }
         case 'room-list':
-          this.#emit({ type: 'room-list', rooms: rooms.list().map((r) => ({ room: r.id, name: r.name, status: r.status === 'invited' ? 'invited' : 'member', members: r.members.length })) });
+          this.#emit({
+            type: 'room-list',
+            rooms: rooms
+              .list()
+              .map((r) => ({ room: r.id, name: r.name, status: r.status === 'invited' ? 'invited' : 'member', members: r.members.length })),
+          });
           return;
       }
     });

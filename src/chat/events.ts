@@ -28,7 +28,17 @@ export type ChatEvent =
        * `rooms`: the names of our rooms the peer is a member of, and then
        * `reachable`: whether a connection to it is open now (what room messages travel on).
        */
-      peers: { name: string; ip: string; port: number; source: PeerSource; fingerprint?: string; connected?: boolean; link?: LinkKind; rooms?: string[]; reachable?: boolean }[];
+      peers: {
+        name: string;
+        ip: string;
+        port: number;
+        source: PeerSource;
+        fingerprint?: string;
+        connected?: boolean;
+        link?: LinkKind;
+        rooms?: string[];
+        reachable?: boolean;
+      }[];
       /** Members of our rooms that no way of finding peers lists now (offline, as a directory sees it), each with the rooms and `reachable`. */
       members?: { name: string; rooms: string[]; reachable: boolean }[];
     }
@@ -79,7 +89,15 @@ export type RoomEvent =
   | { type: 'room-joined'; room: string; name: string; members: string[] }
   | { type: 'room-invite'; room: string; name: string; from: string }
   | { type: 'room-message'; room: string; name: string; from: string; text: string; id: string; ts: number; late?: true }
-  | { type: 'room-members'; room: string; name: string; members: string[]; admins: string[]; online: string[]; status: 'member' | 'invited' | 'out' }
+  | {
+      type: 'room-members';
+      room: string;
+      name: string;
+      members: string[];
+      admins: string[];
+      online: string[];
+      status: 'member' | 'invited' | 'out';
+    }
   | { type: 'room-left'; room: string; name: string; reason: 'left' | 'removed' }
   | { type: 'room-history'; room: string; name: string; entries: { from: string; text: string; id: string; ts: number }[] }
   | { type: 'room-list'; rooms: { room: string; name: string; status: 'member' | 'invited'; members: number }[] }

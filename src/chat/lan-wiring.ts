@@ -33,7 +33,10 @@ export interface Found {
  * LAN is on): the discovery to give the PeerNode now, and start(port) to
  * call once the node listens on `port`.
  */
-export function findPeers(main: DiscoverySource, lan: LanWiringOptions | undefined): { discovery: MergedDiscovery; start(port: number): Promise<Found> } {
+export function findPeers(
+  main: DiscoverySource,
+  lan: LanWiringOptions | undefined,
+): { discovery: MergedDiscovery; start(port: number): Promise<Found> } {
   const plan = lan === undefined ? undefined : lanFor(lan);
   const sources: DiscoverySource[] = [main];
   if (plan !== undefined && 'lan' in plan) sources.push({ source: 'lan', discovery: plan.lan });
@@ -65,7 +68,9 @@ export function lanFor(o: LanWiringOptions): { lan: LanDiscovery } | { notice: s
   if (host === '0.0.0.0' || host === '::') return { lan: new LanDiscovery(common) };
   if (isIPv4(host) && !host.startsWith('127.')) return { lan: new LanDiscovery({ ...common, interface: host }) };
   if (isIPv4(host) || host === '::1') {
-    return { notice: `LAN discovery is off: this peer listens on ${host} only, which other machines cannot reach (--listen 0.0.0.0 opens it to the LAN)` };
+    return {
+      notice: `LAN discovery is off: this peer listens on ${host} only, which other machines cannot reach (--listen 0.0.0.0 opens it to the LAN)`,
+    };
   }
   if (isIPv6(host)) return { notice: `LAN discovery is off: it announces IPv4 addresses only, and this peer listens on ${host}` };
   return { notice: `LAN discovery is off: ${host} is not an address it can announce` };

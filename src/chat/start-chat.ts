@@ -99,8 +99,19 @@ export async function startChat(o: ChatOptions): Promise<{ session: ChatSession;
     const node = new PeerNode({ ...common, discovery: finding.discovery, listenHost, listenPort: own.port, advertiseIp: own.ip });
     const address = await node.start();
     const found = await finding.start(address.port);
-    const session = new ChatSession({ node, find: o.find, ...credentials, directory: undefined, rendezvous: undefined, discovery: finding.discovery, found });
-    return { session, ready: { type: 'ready', name: node.name, ip: own.ip, port: address.port, via: `friends table ${o.find.file}${found.via}` } };
+    const session = new ChatSession({
+      node,
+      find: o.find,
+      ...credentials,
+      directory: undefined,
+      rendezvous: undefined,
+      discovery: finding.discovery,
+      found,
+    });
+    return {
+      session,
+      ready: { type: 'ready', name: node.name, ip: own.ip, port: address.port, via: `friends table ${o.find.file}${found.via}` },
+    };
   }
   let rendezvous: LocalRendezvous | undefined;
   let connect: () => Promise<DirectoryClient>;
@@ -126,13 +137,17 @@ export async function startChat(o: ChatOptions): Promise<{ session: ChatSession;
     // On one machine a new host is one quick retry away; a remote directory gets the full backoff.
     backoff: o.backoff ?? (o.find.kind === 'local' ? { initialMs: 300, maxMs: 5_000 } : { initialMs: 2_000, maxMs: 30_000 }),
   });
-  let registration;
+  let registration: Awaited<ReturnType<typeof link.start>>;
   try {
     registration = await link.start();
   } catch (err) {
     await rendezvous?.close();
     if (err instanceof NatterError && err.code === ERROR_CODES.CONNECTION_CLOSED && o.find.kind === 'directory') {
-      throw new NatterError(ERROR_CODES.DIRECTORY_UNAVAILABLE, `no directory answers at ${o.find.directory.host}:${o.find.directory.port}: ${err.message}`, { cause: err });
+      throw new NatterError(
+        ERROR_CODES.DIRECTORY_UNAVAILABLE,
+        `no directory answers at ${o.find.directory.host}:${o.find.directory.port}: ${err.message}`,
+        { cause: err },
+      );
     }
     throw err;
   }
@@ -144,7 +159,13 @@ export async function startChat(o: ChatOptions): Promise<{ session: ChatSession;
     // The directory knows which ports its peers use, not which ports other programs here use:
     // when the assigned one is busy, give it back and take the next.
     for (let attempt = 0; node === undefined; attempt++) {
-      const candidate = new PeerNode({ ...common, discovery: finding.discovery, rendezvous: link, listenHost, listenPort: registration.port });
+      const candidate = new PeerNode({
+        ...common,
+        discovery: finding.discovery,
+        rendezvous: link,
+        listenHost,
+        listenPort: registration.port,
+      });
       try {
         await candidate.start();
         node = candidate;
@@ -161,7 +182,10 @@ export async function startChat(o: ChatOptions): Promise<{ session: ChatSession;
   }
   const found = await finding.start(registration.port);
   const session = new ChatSession({ node, find: o.find, ...credentials, directory: link, rendezvous, discovery: finding.discovery, found });
-  const via = (o.find.kind === 'local' ? `local directory ${o.find.rendezvous.host}:${o.find.rendezvous.port}${rendezvous?.isHosting ? ' (hosted here)' : ''}` : `directory ${o.find.directory.host}:${o.find.directory.port}`) + found.via;
+  const via =
+    (o.find.kind === 'local'
+      ? `local directory ${o.find.rendezvous.host}:${o.find.rendezvous.port}${rendezvous?.isHosting ? ' (hosted here)' : ''}`
+      : `directory ${o.find.directory.host}:${o.find.directory.port}`) + found.via;
   const ip = listenHost === '0.0.0.0' ? (link.ownAddress ?? listenHost) : listenHost;
   return { session, ready: { type: 'ready', name: node.name, ip, port: registration.port, via } };
 }

@@ -26,7 +26,7 @@ async function connect(flags: AdminFlags): Promise<DirectoryClient> {
 }
 
 export function adminCommand(): Command {
-  const admin = new Command('admin').description("administrator requests to a directory (your key must be in its admin keys)");
+  const admin = new Command('admin').description('administrator requests to a directory (your key must be in its admin keys)');
   admin.addCommand(
     withTarget(new Command('shutdown').description('stop the directory; it tells every registered peer to shut down')).action(
       async (flags: AdminFlags) => {

@@ -26,9 +26,16 @@ import type { Logger } from '../log.ts';
 async function openRedisStore(url: string, flags: DirectoryFlags, logger: Logger): Promise<RedisStore> {
   const fromEnv = process.env.NATTER_REDIS_PASSWORD;
   const password =
-    flags.redisPasswordFile === undefined ? (fromEnv === undefined || fromEnv === '' ? undefined : fromEnv) : readSecretFile(flags.redisPasswordFile, 'Redis password');
+    flags.redisPasswordFile === undefined
+      ? fromEnv === undefined || fromEnv === ''
+        ? undefined
+        : fromEnv
+      : readSecretFile(flags.redisPasswordFile, 'Redis password');
   if (/^rediss?:\/\/[^/@]*:[^/@]*@/.test(url)) {
-    logger.warn({}, 'the Redis URL carries a password, which other users of this machine can see; use --redis-password-file or NATTER_REDIS_PASSWORD');
+    logger.warn(
+      {},
+      'the Redis URL carries a password, which other users of this machine can see; use --redis-password-file or NATTER_REDIS_PASSWORD',
+    );
   }
   return RedisStore.connect({ url, portRange: flags.portRange, logger, ...(password === undefined ? {} : { password }) });
 }
@@ -78,7 +85,10 @@ export function directoryCommand(): Command {
         .default(d.portRange, `${d.portRange.lo}-${d.portRange.hi}`)
         .argParser(parsePortRange),
     )
-    .option('--admin-keys <file>', "public keys (one per line, as natter id prints them) allowed to send SHUTDOWN and DUMP (default: the directory's own key)")
+    .option(
+      '--admin-keys <file>',
+      "public keys (one per line, as natter id prints them) allowed to send SHUTDOWN and DUMP (default: the directory's own key)",
+    )
     .option(...IDENTITY_FLAG)
     .option(...NEW_IDENTITY_FLAG)
     .addOption(
@@ -87,10 +97,16 @@ export function directoryCommand(): Command {
         .argParser(parseSeconds),
     )
     .addOption(new Option('--max-clients <n>', 'most connections at once').default(d.maxClients).argParser(parsePositiveInt))
-    .addOption(new Option('--max-per-ip <n>', 'most connections at once from one address').default(d.maxConnectionsPerIp).argParser(parsePositiveInt))
+    .addOption(
+      new Option('--max-per-ip <n>', 'most connections at once from one address')
+        .default(d.maxConnectionsPerIp)
+        .argParser(parsePositiveInt),
+    )
     .option('--no-loopback-exempt', 'hold loopback addresses to --max-per-ip too')
     .addOption(new Option('--rate-burst <n>', 'commands a client may send at once').default(d.rateBurst).argParser(parsePositiveInt))
-    .addOption(new Option('--rate <per-second>', 'steady commands per second per client').default(d.ratePerSecond).argParser(parsePositiveNumber))
+    .addOption(
+      new Option('--rate <per-second>', 'steady commands per second per client').default(d.ratePerSecond).argParser(parsePositiveNumber),
+    )
     .addOption(
       new Option('--max-delayed <n>', 'commands over the rate in a row before a client is disconnected')
         .default(d.maxDelayedCommands)
@@ -109,7 +125,11 @@ export function directoryCommand(): Command {
     )
     .option('--no-relay', 'do not relay for peers that cannot reach each other (relaying is on by default)')
     .addOption(new Option('--relay-max-links <n>', 'relayed links at once, at most').default(d.relayMaxLinks).argParser(parsePositiveInt))
-    .addOption(new Option('--relay-max-per-client <n>', 'relayed links at once for one client, at most').default(d.relayMaxPerClient).argParser(parsePositiveInt))
+    .addOption(
+      new Option('--relay-max-per-client <n>', 'relayed links at once for one client, at most')
+        .default(d.relayMaxPerClient)
+        .argParser(parsePositiveInt),
+    )
     .addOption(
       new Option('--relay-rate <bytes-per-second>', 'bytes per second each relayed link may carry, each way')
         .default(d.relayBytesPerSecond)
@@ -120,13 +140,19 @@ export function directoryCommand(): Command {
         .default(d.relayIdleTimeoutMs, String(d.relayIdleTimeoutMs / 1000))
         .argParser(parseSeconds),
     )
-    .addOption(new Option('--log-level <level>', 'trace, debug, info, warn, error, fatal or silent').default('info').argParser(parseLogLevel))
-    .option('--redis <url>', 'keep the online list in Redis, shared with every directory process given the same URL: redis://[user@]HOST:PORT[/DB] or rediss://')
+    .addOption(
+      new Option('--log-level <level>', 'trace, debug, info, warn, error, fatal or silent').default('info').argParser(parseLogLevel),
+    )
+    .option(
+      '--redis <url>',
+      'keep the online list in Redis, shared with every directory process given the same URL: redis://[user@]HOST:PORT[/DB] or rediss://',
+    )
     .option('--redis-password-file <file>', 'the Redis password, read from this file (else $NATTER_REDIS_PASSWORD, else the URL)')
     .addOption(
-      new Option('--advertise <ip:port>', 'with --redis: the address peers reach this process at, named in relay calls (default: the address a peer reached it at)').argParser(
-        parseAdvertise,
-      ),
+      new Option(
+        '--advertise <ip:port>',
+        'with --redis: the address peers reach this process at, named in relay calls (default: the address a peer reached it at)',
+      ).argParser(parseAdvertise),
     )
     .action(async (flags: DirectoryFlags) => {
       const logger = stderrLogger(flags.logLevel, 'natter-directory');

@@ -16,8 +16,16 @@ interface DoctorFlags extends IdentityFlags {
 export function doctorCommand(): Command {
   return new Command('doctor')
     .description('check whether this machine can chat: the directory, NAT, whether peers can reach you, the LAN, the relay')
-    .addOption(new Option('--directory <host:port>', `the directory to ask (default: the local one, 127.0.0.1:${DEFAULT_DIRECTORY_PORT})`).argParser(parseHostPort))
-    .addOption(new Option('--port <n>', 'port to listen on while the directory tries to reach it (0: any free one)').default(0).argParser((v) => parsePort(v)))
+    .addOption(
+      new Option('--directory <host:port>', `the directory to ask (default: the local one, 127.0.0.1:${DEFAULT_DIRECTORY_PORT})`).argParser(
+        parseHostPort,
+      ),
+    )
+    .addOption(
+      new Option('--port <n>', 'port to listen on while the directory tries to reach it (0: any free one)')
+        .default(0)
+        .argParser((v) => parsePort(v)),
+    )
     .option('--no-lan', 'do not look for peers on the LAN')
     .addOption(new Option('--lan-wait <seconds>', 'how long to listen for peers on the LAN').default(1_500, '1.5').argParser(parseSeconds))
     .option(...IDENTITY_FLAG)

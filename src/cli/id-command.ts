@@ -11,6 +11,8 @@ export function idCommand(): Command {
     .action((flags: IdentityFlags) => {
       const id = loadIdentityFor(flags.identity ?? defaultIdentityFile(), flags.identity === undefined || flags.newIdentity === true);
       if (id.isNew) process.stderr.write(`natter: created a new identity in ${id.file}\n`);
-      process.stdout.write(`fingerprint: ${fingerprint(id.publicKey)}\npublic key:  ${id.publicKey.toString('hex')}\nfile:        ${id.file}\n`);
+      process.stdout.write(
+        `fingerprint: ${fingerprint(id.publicKey)}\npublic key:  ${id.publicKey.toString('hex')}\nfile:        ${id.file}\n`,
+      );
     });
 }

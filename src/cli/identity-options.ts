@@ -7,8 +7,15 @@ import { KnownPeers } from '../peer/known-peers.ts';
 import { defaultIdentityFile, fingerprint, loadIdentityFor, type Identity } from '../transport/identity.ts';
 import { keyPairFromSeed, type KeyPair } from '../transport/secure.ts';
 
-export const IDENTITY_FLAG = ['--identity <file>', 'identity file (default: $XDG_CONFIG_HOME/natter/identity.json); pinned keys live beside it in known-peers.json'] as const;
-export const NEW_IDENTITY_FLAG = ['--new-identity', 'make a new identity in the --identity file if it does not exist (at the default place one is made anyway)', false] as const;
+export const IDENTITY_FLAG = [
+  '--identity <file>',
+  'identity file (default: $XDG_CONFIG_HOME/natter/identity.json); pinned keys live beside it in known-peers.json',
+] as const;
+export const NEW_IDENTITY_FLAG = [
+  '--new-identity',
+  'make a new identity in the --identity file if it does not exist (at the default place one is made anyway)',
+  false,
+] as const;
 
 /** The flags every command that uses the identity takes. */
 export interface IdentityFlags {
@@ -30,6 +37,7 @@ export interface Credentials {
 export function loadCredentials(flags: IdentityFlags): Credentials {
   const identity = loadIdentityFor(flags.identity ?? defaultIdentityFile(), flags.identity === undefined || flags.newIdentity === true);
   // Told to a person at a terminal; scripts and services see the file appear.
-  if (identity.isNew && process.stderr.isTTY) process.stderr.write(`natter: created a new identity in ${identity.file} (fingerprint ${fingerprint(identity.publicKey)})\n`);
+  if (identity.isNew && process.stderr.isTTY)
+    process.stderr.write(`natter: created a new identity in ${identity.file} (fingerprint ${fingerprint(identity.publicKey)})\n`);
   return { identity, keyPair: keyPairFromSeed(identity.seed), known: KnownPeers.load(join(dirname(identity.file), 'known-peers.json')) };
 }

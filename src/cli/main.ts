@@ -20,6 +20,8 @@ try {
     fail(usage);
   }
   if (err instanceof NatterError) fail(err);
-  process.stderr.write(`natter: unexpected failure, please report it: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.stderr.write(
+    `natter: unexpected failure, please report it: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+  );
   process.exit(1);
 }

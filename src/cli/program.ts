@@ -39,7 +39,8 @@ export function buildProgram(): Command {
  * not errors (their exit code is kept).
  */
 export function usageError(err: CommanderError): NatterError | undefined {
-  if (err.exitCode === 0 || err.code === 'commander.help' || err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return undefined;
+  if (err.exitCode === 0 || err.code === 'commander.help' || err.code === 'commander.helpDisplayed' || err.code === 'commander.version')
+    return undefined;
   let message = err.message.replace(/^error: /, '');
   // "option '--port <n>' argument '99999' is invalid. expected ..." → "--port: expected ..."
   const invalid = /^option '(-[^\s',]+|--[^\s',]+)[^']*' argument '.*' is invalid\. ([\s\S]*)$/.exec(message);

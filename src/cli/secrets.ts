@@ -20,7 +20,10 @@ export function readKeyFile(file: string): Buffer[] {
     if (line === '' || line.startsWith('#')) return;
     const hex = line.split(/\s+/)[0] as string;
     if (!/^[0-9a-fA-F]{64}$/.test(hex)) {
-      throw new NatterError(ERROR_CODES.INVALID_ARGUMENT, `${file} line ${i + 1}: expected a public key of 64 hex digits (natter id prints it)`);
+      throw new NatterError(
+        ERROR_CODES.INVALID_ARGUMENT,
+        `${file} line ${i + 1}: expected a public key of 64 hex digits (natter id prints it)`,
+      );
     }
     keys.push(Buffer.from(hex, 'hex'));
   });

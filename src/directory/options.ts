@@ -175,7 +175,10 @@ export function resolveDirectoryOptions(partial: Partial<DirectoryOptions> = {})
     );
   }
   if (!(options.ratePerSecond > 0) || !Number.isFinite(options.ratePerSecond)) {
-    throw new NatterError(ERROR_CODES.INVALID_ARGUMENT, `directory option ratePerSecond must be a positive number, got ${options.ratePerSecond}`);
+    throw new NatterError(
+      ERROR_CODES.INVALID_ARGUMENT,
+      `directory option ratePerSecond must be a positive number, got ${options.ratePerSecond}`,
+    );
   }
   if (
     options.aliveIntervalMs > MAX_INTERVAL_MS ||
@@ -190,8 +193,14 @@ export function resolveDirectoryOptions(partial: Partial<DirectoryOptions> = {})
     throw new NatterError(ERROR_CODES.INVALID_ARGUMENT, `directory intervals and timeouts must be at most ${MAX_INTERVAL_MS} ms (a day)`);
   }
   const advertised = options.advertise;
-  if (advertised !== undefined && (isIP(advertised.host) === 0 || !Number.isInteger(advertised.port) || advertised.port < 1 || advertised.port > 65_535)) {
-    throw new NatterError(ERROR_CODES.INVALID_ARGUMENT, `directory option advertise must be an IP address and a port from 1 to 65535, got ${JSON.stringify(advertised)}`);
+  if (
+    advertised !== undefined &&
+    (isIP(advertised.host) === 0 || !Number.isInteger(advertised.port) || advertised.port < 1 || advertised.port > 65_535)
+  ) {
+    throw new NatterError(
+      ERROR_CODES.INVALID_ARGUMENT,
+      `directory option advertise must be an IP address and a port from 1 to 65535, got ${JSON.stringify(advertised)}`,
+    );
   }
   for (const key of options.adminKeys) {
     if (!Buffer.isBuffer(key) || key.length !== 32) {

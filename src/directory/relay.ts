@@ -76,11 +76,13 @@ export class Relay {
     };
     if (!o.isRelaying) return refuse(ERROR_CODES.RELAY_REFUSED, 'this directory does not relay');
     if (session.keyHex === undefined) return refuse(ERROR_CODES.NOT_AUTHORIZED, 'a relay needs a connection with a proven key');
-    if (session.name !== undefined) return refuse(ERROR_CODES.UNEXPECTED_MESSAGE, 'RELAY goes on a connection of its own, not on a registered one');
+    if (session.name !== undefined)
+      return refuse(ERROR_CODES.UNEXPECTED_MESSAGE, 'RELAY goes on a connection of its own, not on a registered one');
     const records = await this.#host.store.list();
     // Who asks: the name the same key registered (only registered peers may use the relay).
     const from = records.find((r) => r.key === session.keyHex)?.name;
-    if (from === undefined) return refuse(ERROR_CODES.NOT_REGISTERED, 'only a registered peer may ask for a relay; send UP on your directory connection first');
+    if (from === undefined)
+      return refuse(ERROR_CODES.NOT_REGISTERED, 'only a registered peer may ask for a relay; send UP on your directory connection first');
     const toRecord = records.find((r) => r.name === target);
     if (toRecord === undefined) return refuse(ERROR_CODES.UNKNOWN_PEER, `${target} is not online`);
     if (target === from) return refuse(ERROR_CODES.INVALID_ARGUMENT, 'that is you');
@@ -94,8 +96,10 @@ export class Relay {
     }
     const key = `${from}\u0000${target}`;
     if (this.#pending.has(key)) return refuse(ERROR_CODES.RELAY_REFUSED, `a relay from ${from} to ${target} is already waiting`);
-    if (this.#links.size + this.#pending.size >= o.relayMaxLinks) return refuse(ERROR_CODES.RELAY_REFUSED, `the relay is full (${o.relayMaxLinks} links)`);
-    if (this.#linksOf(from) >= o.relayMaxPerClient) return refuse(ERROR_CODES.RELAY_REFUSED, `${from} already has ${o.relayMaxPerClient} relayed links, the most one client may have`);
+    if (this.#links.size + this.#pending.size >= o.relayMaxLinks)
+      return refuse(ERROR_CODES.RELAY_REFUSED, `the relay is full (${o.relayMaxLinks} links)`);
+    if (this.#linksOf(from) >= o.relayMaxPerClient)
+      return refuse(ERROR_CODES.RELAY_REFUSED, `${from} already has ${o.relayMaxPerClient} relayed links, the most one client may have`);
     const targetSession = this.#host.sessionOf(toRecord.owner);
     const isElsewhere = targetSession === undefined && this.#host.store.isShared;
     if (!isElsewhere && (targetSession === undefined || targetSession.conn.state !== 'open')) {
@@ -105,7 +109,10 @@ export class Relay {
     // which process holds this half. A process of its own needs no address: "where you registered".
     const here = this.#host.store.isShared ? this.#address(session) : undefined;
     if (this.#host.store.isShared && here === undefined) {
-      return refuse(ERROR_CODES.PEER_UNREACHABLE, `cannot tell ${target} where to join: this directory process does not know its own address (start it with --advertise)`);
+      return refuse(
+        ERROR_CODES.PEER_UNREACHABLE,
+        `cannot tell ${target} where to join: this directory process does not know its own address (start it with --advertise)`,
+      );
     }
     // Nothing more is read from this connection until the other side joins: what follows RELAY is theirs.
     session.conn.pause();
@@ -230,12 +237,15 @@ export class Relay {
     };
     pump(a.stream, b.stream, a.rest);
     pump(b.stream, a.stream, b.rest);
-    const idleTimer = setInterval(() => {
-      if (heldChunks === 0 && host.now() - lastActivity >= o.relayIdleTimeoutMs) {
-        host.logger.info({ a: link.a, b: link.b }, 'closing an idle relayed link');
-        link.close();
-      }
-    }, Math.min(o.relayIdleTimeoutMs, 60_000));
+    const idleTimer = setInterval(
+      () => {
+        if (heldChunks === 0 && host.now() - lastActivity >= o.relayIdleTimeoutMs) {
+          host.logger.info({ a: link.a, b: link.b }, 'closing an idle relayed link');
+          link.close();
+        }
+      },
+      Math.min(o.relayIdleTimeoutMs, 60_000),
+    );
     idleTimer.unref();
     host.release(first.session);
     host.release(second);

@@ -190,7 +190,9 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
     // Every process sharing a store must show peers the same key (NATTER_ERR_DIRECTORY_KEY_CONFLICT otherwise).
     await this.store.claimIdentity(this.publicKey.toString('hex'));
     if (this.options.handshakeThreads > 0) {
-      this.#pool ??= new HandshakePool(this.options.keyPair, this.options.handshakeThreads, (err) => this.#logFault('handshake thread', err));
+      this.#pool ??= new HandshakePool(this.options.keyPair, this.options.handshakeThreads, (err) =>
+        this.#logFault('handshake thread', err),
+      );
     }
     const tcp = createServer({ noDelay: true }, (socket) => this.#onSocket(socket));
     this.#tcp = tcp;
@@ -223,7 +225,11 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
     // A handshake costs CPU: beyond this many at once, refuse before doing one; and one address
     // may not hold more than its share, handshakes included. Below that, a client the directory
     // cannot take still completes the handshake to hear why (one ERROR).
-    if (this.#shutdown !== undefined || this.#handshaking >= o.maxHandshakes || (isCapped && fromIp >= o.maxConnectionsPerIp + HANDSHAKES_OVER_CAP)) {
+    if (
+      this.#shutdown !== undefined ||
+      this.#handshaking >= o.maxHandshakes ||
+      (isCapped && fromIp >= o.maxConnectionsPerIp + HANDSHAKES_OVER_CAP)
+    ) {
       this.counters.connectionsRefused++;
       socket.destroy();
       return;
@@ -289,8 +295,6 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
     }
   }
 
-
-
   /** `self`: 1 when the connection asking is already counted against `ip`. */
   #admissionRefusal(ip: string, self: number): NatterError | undefined {
     const o = this.options;
@@ -302,10 +306,7 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
     }
     const fromIp = (this.#perIp.get(ip) ?? 0) - self;
     if (fromIp >= o.maxConnectionsPerIp && !(o.isLoopbackExempt && isLoopback(ip))) {
-      return new NatterError(
-        ERROR_CODES.TOO_MANY_CONNECTIONS,
-        `too many connections from ${ip} (${o.maxConnectionsPerIp} at most)`,
-      );
+      return new NatterError(ERROR_CODES.TOO_MANY_CONNECTIONS, `too many connections from ${ip} (${o.maxConnectionsPerIp} at most)`);
     }
     return undefined;
   }
@@ -361,9 +362,7 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
         this.logger.info({ session: session.id, code: msg.code, reason: msg.reason }, 'client reported an error');
         return;
       default:
-        session.conn.fail(
-          new NatterError(ERROR_CODES.UNEXPECTED_MESSAGE, `${msg.type} is not a request the directory takes`),
-        );
+        session.conn.fail(new NatterError(ERROR_CODES.UNEXPECTED_MESSAGE, `${msg.type} is not a request the directory takes`));
     }
   }
 
@@ -398,9 +397,7 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
     const now = this.now();
     for (const session of this.#sessions.values()) {
       if (!session.hasRegistered && now - session.connectedAt > o.registerTimeoutMs) {
-        session.conn.fail(
-          new NatterError(ERROR_CODES.REGISTER_TIMEOUT, `no HELLO and UP within ${o.registerTimeoutMs} ms`),
-        );
+        session.conn.fail(new NatterError(ERROR_CODES.REGISTER_TIMEOUT, `no HELLO and UP within ${o.registerTimeoutMs} ms`));
       } else if (
         session.hasRegistered &&
         session.conn.state === 'open' &&
@@ -444,12 +441,18 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
     try {
       const secure = await secureSocket(socket, true, { keyPair: this.options.keyPair, handshakeTimeoutMs: timeoutMs });
       secure.destroy();
-      if (!secure.remoteKey.equals(key)) return { isReachable: false, detail: `${ip}:${port} answers, but with another key than this connection's` };
+      if (!secure.remoteKey.equals(key))
+        return { isReachable: false, detail: `${ip}:${port} answers, but with another key than this connection's` };
       return { isReachable: true, detail: '' };
     } catch (err) {
       const e = err as NatterError;
       const isTimeout = e.code === ERROR_CODES.TIMEOUT || /timed out/.test(e.message);
-      return { isReachable: false, detail: isTimeout ? `no answer at ${ip}:${port} within ${timeoutMs / 1000} s` : `${ip}:${port} cannot be reached from here: ${e.message}` };
+      return {
+        isReachable: false,
+        detail: isTimeout
+          ? `no answer at ${ip}:${port} within ${timeoutMs / 1000} s`
+          : `${ip}:${port} cannot be reached from here: ${e.message}`,
+      };
     } finally {
       clearTimeout(timer);
     }

@@ -62,7 +62,15 @@ export class ClientSession {
   #delayed = 0;
 
   /** `connectedAt`: when the connection was accepted (default: now); the registration deadline counts from it. */
-  constructor(id: string, conn: FramedConnection, ip: string, port: number, key: Buffer | undefined, host: SessionHost, connectedAt?: number) {
+  constructor(
+    id: string,
+    conn: FramedConnection,
+    ip: string,
+    port: number,
+    key: Buffer | undefined,
+    host: SessionHost,
+    connectedAt?: number,
+  ) {
     this.id = id;
     this.conn = conn;
     this.ip = ip;

@@ -52,7 +52,14 @@ type Pending =
   | { kind: 'ack'; resolve: (r: Registration | undefined) => void; reject: (e: NatterError) => void; timer: NodeJS.Timeout }
   | { kind: 'probed'; resolve: (r: ProbeResult) => void; reject: (e: NatterError) => void; timer: NodeJS.Timeout }
   | { kind: 'meet'; resolve: (r: { ip: string; port: number }) => void; reject: (e: NatterError) => void; timer: NodeJS.Timeout }
-  | { kind: 'who'; resolve: (peers: PeerInfo[]) => void; reject: (e: NatterError) => void; timer: NodeJS.Timeout; expected?: number; peers: PeerInfo[] }
+  | {
+      kind: 'who';
+      resolve: (peers: PeerInfo[]) => void;
+      reject: (e: NatterError) => void;
+      timer: NodeJS.Timeout;
+      expected?: number;
+      peers: PeerInfo[];
+    }
   | { kind: 'state'; resolve: (state: unknown) => void; reject: (e: NatterError) => void; timer: NodeJS.Timeout; pieces: Buffer[] }
   | { kind: 'shutdown'; resolve: () => void; reject: (e: NatterError) => void; timer: NodeJS.Timeout };
 
@@ -162,7 +169,9 @@ export class DirectoryClient extends EventEmitter<DirectoryClientEvents> {
   #request<T>(kind: Pending['kind'], msg: Message): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => {
-        this.conn.destroy(new NatterError(ERROR_CODES.TIMEOUT, `the directory did not answer ${msg.type} within ${this.#requestTimeoutMs} ms`));
+        this.conn.destroy(
+          new NatterError(ERROR_CODES.TIMEOUT, `the directory did not answer ${msg.type} within ${this.#requestTimeoutMs} ms`),
+        );
       }, this.#requestTimeoutMs);
       timer.unref();
       // The kind decides which answer settles the request, and so what T is.
@@ -204,7 +213,13 @@ export class DirectoryClient extends EventEmitter<DirectoryClientEvents> {
           return;
         }
         this.#settle();
-        head.resolve({ isReachable: msg.isReachable, detail: msg.detail, isRelaying: msg.isRelaying, seenIp: msg.seenIp, seenPort: msg.seenPort });
+        head.resolve({
+          isReachable: msg.isReachable,
+          detail: msg.detail,
+          isRelaying: msg.isRelaying,
+          seenIp: msg.seenIp,
+          seenPort: msg.seenPort,
+        });
         return;
       case 'MEET':
         if (head?.kind !== 'meet') {

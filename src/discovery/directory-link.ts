@@ -225,11 +225,13 @@ export class DirectoryLink extends EventEmitter<DirectoryLinkEvents> implements 
   }
 
   relay(peer: string, at?: { ip: string; port: number }): Promise<RelayedStream> {
-    if (this.#relay === undefined) return Promise.reject(new NatterError(ERROR_CODES.RELAY_REFUSED, 'no relay is set up for this directory'));
+    if (this.#relay === undefined)
+      return Promise.reject(new NatterError(ERROR_CODES.RELAY_REFUSED, 'no relay is set up for this directory'));
     if (at === undefined) return this.#relay(peer);
     // Only the key our registered connection proved may take the relay elsewhere.
     const key = this.#client?.directoryKey;
-    if (key === undefined) return Promise.reject(new NatterError(ERROR_CODES.DIRECTORY_UNAVAILABLE, 'the directory is unreachable; retrying in the background'));
+    if (key === undefined)
+      return Promise.reject(new NatterError(ERROR_CODES.DIRECTORY_UNAVAILABLE, 'the directory is unreachable; retrying in the background'));
     return this.#relay(peer, { ...at, key });
   }
 
@@ -238,7 +240,8 @@ export class DirectoryLink extends EventEmitter<DirectoryLinkEvents> implements 
   }
 
   #connected(): DirectoryClient {
-    if (this.#client === undefined) throw new NatterError(ERROR_CODES.DIRECTORY_UNAVAILABLE, 'the directory is unreachable; retrying in the background');
+    if (this.#client === undefined)
+      throw new NatterError(ERROR_CODES.DIRECTORY_UNAVAILABLE, 'the directory is unreachable; retrying in the background');
     return this.#client;
   }
 

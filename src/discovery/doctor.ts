@@ -87,10 +87,15 @@ export function localAddresses(): string[] {
 /** A listener that completes the handshake with our key (what the dial-back checks), then lets go. */
 async function listenForProbe(port: number, keyPair: KeyPair): Promise<Server> {
   const server = createServer((socket) => {
-    acceptSecure(socket, keyPair, 5_000).then(({ stream }) => stream.destroy(), () => socket.destroy());
+    acceptSecure(socket, keyPair, 5_000).then(
+      ({ stream }) => stream.destroy(),
+      () => socket.destroy(),
+    );
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (err) => reject(new NatterError(ERROR_CODES.LISTEN_FAILED, `cannot listen on port ${port}: ${err.message}`, { cause: err })));
+    server.once('error', (err) =>
+      reject(new NatterError(ERROR_CODES.LISTEN_FAILED, `cannot listen on port ${port}: ${err.message}`, { cause: err })),
+    );
     server.listen(port, resolve);
   });
   return server;
@@ -123,7 +128,9 @@ export async function runDoctor(o: DoctorOptions): Promise<DoctorReport> {
       client = await DirectoryClient.connect({ host: o.host, port: o.port, keyPair: o.keyPair, timeoutMs: o.timeoutMs ?? 5_000 });
     } catch (err) {
       report.directory.error = (err as Error).message;
-      lines.push(`! directory ${address}: not reachable (${report.directory.error}). Check the address, and that a natter directory runs there; without one, peers can still meet with --friends or on the LAN.`);
+      lines.push(
+        `! directory ${address}: not reachable (${report.directory.error}). Check the address, and that a natter directory runs there; without one, peers can still meet with --friends or on the LAN.`,
+      );
     }
     if (client !== undefined) {
       const key = client.directoryKey as Buffer;
@@ -134,8 +141,15 @@ export async function runDoctor(o: DoctorOptions): Promise<DoctorReport> {
       const sent = performance.now();
       await client.alive();
       report.directory.rttMs = Math.round((performance.now() - sent) * 10) / 10;
-      const pinNote = report.directory.pin === 'pinned' ? 'the key pinned for it' : report.directory.pin === 'new' ? 'not pinned yet: natter chat pins it at first use' : 'NOT the key pinned for it: compare fingerprints with its operator; natter chat refuses it until --trust-directory';
-      lines.push(`${report.directory.pin === 'changed' ? '!' : '*'} directory ${address}: reachable, round trip ${report.directory.rttMs} ms, key ${report.directory.fingerprint} (${pinNote})`);
+      const pinNote =
+        report.directory.pin === 'pinned'
+          ? 'the key pinned for it'
+          : report.directory.pin === 'new'
+            ? 'not pinned yet: natter chat pins it at first use'
+            : 'NOT the key pinned for it: compare fingerprints with its operator; natter chat refuses it until --trust-directory';
+      lines.push(
+        `${report.directory.pin === 'changed' ? '!' : '*'} directory ${address}: reachable, round trip ${report.directory.rttMs} ms, key ${report.directory.fingerprint} (${pinNote})`,
+      );
       server = await listenForProbe(o.listenPort ?? 0, o.keyPair);
       const port = (server.address() as AddressInfo).port;
       report.inbound.port = port;
@@ -170,13 +184,19 @@ export async function runDoctor(o: DoctorOptions): Promise<DoctorReport> {
             ? `* port ${port} here can be reached from the directory: peers can dial this machine directly`
             : `! port ${port} here cannot be reached from outside (${probe.detail}): peers will reach you by hole punching${probe.isRelaying ? ' or through the relay' : ''}${report.behindNat ? '; forwarding a port on your router would let them dial you directly' : ''}`,
         );
-        lines.push(probe.isRelaying ? '* the directory relays for peers that cannot reach each other any other way' : `${probe.isReachable ? '*' : '!'} the directory does not relay${probe.isReachable ? '' : ': a peer that cannot punch through to you cannot reach you'}`);
+        lines.push(
+          probe.isRelaying
+            ? '* the directory relays for peers that cannot reach each other any other way'
+            : `${probe.isReachable ? '*' : '!'} the directory does not relay${probe.isReachable ? '' : ': a peer that cannot punch through to you cannot reach you'}`,
+        );
       }
     }
     const lan = await lanCount;
     if (lan !== undefined && 'error' in lan) {
       report.lan.error = lan.error.message;
-      lines.push(`! LAN discovery does not work here (${lan.error.message}): peers on this network can still meet through a directory or --friends`);
+      lines.push(
+        `! LAN discovery does not work here (${lan.error.message}): peers on this network can still meet through a directory or --friends`,
+      );
     } else if (lan !== undefined) {
       report.lan.peers = lan.peers;
       lines.push(`* LAN discovery: works, ${lan.peers === 1 ? '1 peer' : `${lan.peers} peers`} seen on this network`);

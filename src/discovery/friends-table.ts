@@ -38,7 +38,9 @@ export class FriendsTable implements Discovery {
     try {
       data = JSON.parse(text);
     } catch (cause) {
-      throw new NatterError(ERROR_CODES.INVALID_ARGUMENT, `the friends file ${file} is not valid JSON: ${(cause as Error).message}`, { cause });
+      throw new NatterError(ERROR_CODES.INVALID_ARGUMENT, `the friends file ${file} is not valid JSON: ${(cause as Error).message}`, {
+        cause,
+      });
     }
     return FriendsTable.parse(data, file);
   }
@@ -46,7 +48,10 @@ export class FriendsTable implements Discovery {
   static parse(data: unknown, source = 'friends table'): FriendsTable {
     const list = Array.isArray(data) ? data : (data as { friends?: unknown } | null)?.friends;
     if (!Array.isArray(list) || list.length === 0) {
-      throw new NatterError(ERROR_CODES.INVALID_ARGUMENT, `${source}: expected {"friends": [{"name", "ip", "port"}, ...]} with at least one entry`);
+      throw new NatterError(
+        ERROR_CODES.INVALID_ARGUMENT,
+        `${source}: expected {"friends": [{"name", "ip", "port"}, ...]} with at least one entry`,
+      );
     }
     const friends: PeerInfo[] = [];
     const seen = new Set<string>();
@@ -61,12 +66,16 @@ export class FriendsTable implements Discovery {
       } catch (cause) {
         throw new NatterError(ERROR_CODES.INVALID_ARGUMENT, `${where}: ${(cause as Error).message}`, { cause });
       }
-      if (typeof e.ip !== 'string' || isIP(e.ip) === 0) throw new NatterError(ERROR_CODES.INVALID_ARGUMENT, `${where} (${name}): "ip" must be an IP address`);
+      if (typeof e.ip !== 'string' || isIP(e.ip) === 0)
+        throw new NatterError(ERROR_CODES.INVALID_ARGUMENT, `${where} (${name}): "ip" must be an IP address`);
       if (typeof e.port !== 'number' || !Number.isInteger(e.port) || e.port < 1 || e.port > 65_535) {
         throw new NatterError(ERROR_CODES.INVALID_ARGUMENT, `${where} (${name}): "port" must be a number from 1 to 65535`);
       }
       if (e.key !== undefined && (typeof e.key !== 'string' || !/^[0-9a-fA-F]{64}$/.test(e.key))) {
-        throw new NatterError(ERROR_CODES.INVALID_ARGUMENT, `${where} (${name}): "key" must be the public key natter id prints (64 hex digits)`);
+        throw new NatterError(
+          ERROR_CODES.INVALID_ARGUMENT,
+          `${where} (${name}): "key" must be the public key natter id prints (64 hex digits)`,
+        );
       }
       if (seen.has(name)) throw new NatterError(ERROR_CODES.INVALID_ARGUMENT, `${where}: ${name} is listed twice`);
       seen.add(name);

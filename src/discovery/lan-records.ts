@@ -116,7 +116,9 @@ export function ownRecords(own: OwnRecord, ttlSeconds: number): DnsPacket {
     { name: SERVICE_TYPE, type: 'PTR', ttl: ttlSeconds, data: own.instance },
     { name: own.instance, type: 'SRV', ttl: ttlSeconds, flush: true, data: { port: own.port, target: own.host, priority: 0, weight: 0 } },
     { name: own.instance, type: 'TXT', ttl: ttlSeconds, flush: true, data: ownTxt(own.name, own.key) },
-    ...own.addresses.slice(0, MAX_ADDRESSES).map((ip): DnsRecord => ({ name: own.host, type: 'A', ttl: ttlSeconds, flush: true, data: ip })),
+    ...own.addresses
+      .slice(0, MAX_ADDRESSES)
+      .map((ip): DnsRecord => ({ name: own.host, type: 'A', ttl: ttlSeconds, flush: true, data: ip })),
   ];
   return { answers };
 }
@@ -146,9 +148,16 @@ export function isAskingFor(packet: DnsPacket, own: { instance: string }, ttlSec
     return name === instance && (q.type === 'SRV' || q.type === 'TXT' || q.type === 'ANY');
   });
   if (!asks) return false;
-  const isKnown = (packet.answers ?? []).slice(0, 64).some(
-    (r) => r?.type === 'PTR' && typeof r.data === 'string' && dnsKey(r.data) === instance && typeof r.ttl === 'number' && r.ttl > ttlSeconds / 2,
-  );
+  const isKnown = (packet.answers ?? [])
+    .slice(0, 64)
+    .some(
+      (r) =>
+        r?.type === 'PTR' &&
+        typeof r.data === 'string' &&
+        dnsKey(r.data) === instance &&
+        typeof r.ttl === 'number' &&
+        r.ttl > ttlSeconds / 2,
+    );
   return !isKnown;
 }
 
@@ -180,7 +189,12 @@ export function parseTxt(data: unknown, limits: Pick<LanLimits, 'maxTxtBytes'> =
   }
   const version = fields.get('v')?.toString('latin1');
   if (version !== TXT_VERSION) {
-    throw new NatterError(ERROR_CODES.MALFORMED, version === undefined ? 'TXT record without v=' : `TXT record of version ${JSON.stringify(version.slice(0, 16))}; this natter reads ${TXT_VERSION}`);
+    throw new NatterError(
+      ERROR_CODES.MALFORMED,
+      version === undefined
+        ? 'TXT record without v='
+        : `TXT record of version ${JSON.stringify(version.slice(0, 16))}; this natter reads ${TXT_VERSION}`,
+    );
   }
   const rawName = fields.get('name');
   if (rawName === undefined) throw new NatterError(ERROR_CODES.MALFORMED, 'TXT record without name=');

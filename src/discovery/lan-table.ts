@@ -82,7 +82,7 @@ export class LanTable {
     for (const e of this.#entries.values()) {
       if (e.refreshAt === undefined || e.refreshAt > now) continue;
       isDue = true;
-      const ttlMs = (e.expiresAt - e.heardAt) || 1;
+      const ttlMs = e.expiresAt - e.heardAt || 1;
       const second = e.heardAt + 0.9 * ttlMs;
       e.refreshAt = e.refreshAt < second ? second : undefined;
     }

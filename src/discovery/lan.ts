@@ -155,7 +155,10 @@ export class LanDiscovery extends EventEmitter<LanDiscoveryEvents> implements Di
     }
     this.publicKey = Buffer.from(options.publicKey);
     if (options.interface !== undefined && !isIPv4(options.interface)) {
-      throw new NatterError(ERROR_CODES.INVALID_ARGUMENT, `LAN discovery: interface must be an IPv4 address, got ${JSON.stringify(options.interface)}`);
+      throw new NatterError(
+        ERROR_CODES.INVALID_ARGUMENT,
+        `LAN discovery: interface must be an IPv4 address, got ${JSON.stringify(options.interface)}`,
+      );
     }
     this.interface = options.interface;
     this.timings = Object.freeze(checked('timing', { ...DEFAULT_LAN_TIMINGS, ...options.timings }, TIMING_RANGES));
@@ -198,9 +201,16 @@ export class LanDiscovery extends EventEmitter<LanDiscoveryEvents> implements Di
     this.#state = 'starting';
     this.#networks.refresh();
     const names = port === undefined ? undefined : ownNames(this.name, this.publicKey, port);
-    this.#own = names === undefined || port === undefined ? undefined : { ...names, name: this.name, key: this.publicKey, port, addresses: [] };
+    this.#own =
+      names === undefined || port === undefined ? undefined : { ...names, name: this.name, key: this.publicKey, port, addresses: [] };
     // Bound to every address: on Linux a socket bound to one unicast address never sees multicast.
-    const mdns = multicastDns({ ...(this.interface === undefined ? {} : { interface: this.interface }), bind: '0.0.0.0', reuseAddr: true, loopback: true, ttl: 255 });
+    const mdns = multicastDns({
+      ...(this.interface === undefined ? {} : { interface: this.interface }),
+      bind: '0.0.0.0',
+      reuseAddr: true,
+      loopback: true,
+      ttl: 255,
+    });
     this.#mdns = mdns;
     mdns.on('warning', (err) => this.#log.debug({ err: err.message }, 'mDNS warning'));
     // Never unheard: an 'error' with no listener would be thrown into the event loop.
@@ -216,7 +226,9 @@ export class LanDiscovery extends EventEmitter<LanDiscoveryEvents> implements Di
       this.#state = 'closed';
       this.#mdns = undefined;
       mdns.destroy();
-      throw new NatterError(ERROR_CODES.LISTEN_FAILED, `LAN discovery cannot use the mDNS port 5353: ${(cause as Error).message}`, { cause });
+      throw new NatterError(ERROR_CODES.LISTEN_FAILED, `LAN discovery cannot use the mDNS port 5353: ${(cause as Error).message}`, {
+        cause,
+      });
     }
     this.#abortStart = undefined;
     if (this.#state !== 'starting') return; // stop() came first
@@ -239,11 +251,13 @@ export class LanDiscovery extends EventEmitter<LanDiscoveryEvents> implements Di
     const wasRunning = this.#state === 'running';
     this.#state = 'closing';
     this.#abortStart?.();
-    for (const t of [this.#announceTimer, this.#answerTimer, this.#queryTimer, this.#maintainTimer, this.#interfaceTimer]) this.#scheduler.clearTimeout(t);
+    for (const t of [this.#announceTimer, this.#answerTimer, this.#queryTimer, this.#maintainTimer, this.#interfaceTimer])
+      this.#scheduler.clearTimeout(t);
     this.#table.clear();
     if (mdns !== undefined) {
       await withDeadline(async (done) => {
-        if (wasRunning && this.#own !== undefined) await new Promise<void>((resolve) => mdns.respond(ownRecords(this.#ownNow(), 0), () => resolve()));
+        if (wasRunning && this.#own !== undefined)
+          await new Promise<void>((resolve) => mdns.respond(ownRecords(this.#ownNow(), 0), () => resolve()));
         mdns.destroy(done);
       });
     }
@@ -337,7 +351,10 @@ export class LanDiscovery extends EventEmitter<LanDiscoveryEvents> implements Di
     const known = [...own, ...this.#table.knownAnswers(now, MAX_KNOWN_ANSWERS)];
     this.#send('query', browseQuery(known), 'browse');
     this.#queriesSent++;
-    this.#queryTimer = this.#scheduler.setTimeout(() => this.#query(), this.#queriesSent < 2 ? this.timings.announceMs : this.timings.requeryMs);
+    this.#queryTimer = this.#scheduler.setTimeout(
+      () => this.#query(),
+      this.#queriesSent < 2 ? this.timings.announceMs : this.timings.requeryMs,
+    );
   }
 
   #onResponse(packet: multicastDns.DnsPacket, from: string): void {
@@ -348,7 +365,10 @@ export class LanDiscovery extends EventEmitter<LanDiscoveryEvents> implements Di
     }
     const { seen, gone, rejected } = readResponse(packet, from, { limits: this.limits, isOnLink: (ip) => this.#networks.isOnLink(ip) });
     for (const { instance, error } of rejected) {
-      this.#log.info({ from, instance: instance.slice(0, 80), code: error.code, err: error.message }, 'ignored a malformed LAN announcement');
+      this.#log.info(
+        { from, instance: instance.slice(0, 80), code: error.code, err: error.message },
+        'ignored a malformed LAN announcement',
+      );
     }
     const own = this.#own?.instance;
     for (const instance of gone) {
@@ -429,12 +449,19 @@ function toInfo(e: Pick<LanEntry, 'name' | 'ip' | 'port' | 'key'>): PeerInfo {
 }
 
 /** Checks that every value is an integer within its range. */
-function checked<T extends Record<string, number>>(what: string, values: T, ranges: Readonly<Record<keyof T, readonly [number, number]>>): T {
+function checked<T extends Record<string, number>>(
+  what: string,
+  values: T,
+  ranges: Readonly<Record<keyof T, readonly [number, number]>>,
+): T {
   for (const key of Object.keys(ranges) as (keyof T & string)[]) {
     const v = values[key];
     const [lo, hi] = ranges[key];
     if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) {
-      throw new NatterError(ERROR_CODES.INVALID_ARGUMENT, `LAN discovery ${what} ${key} must be an integer from ${lo} to ${hi}, got ${String(v)}`);
+      throw new NatterError(
+        ERROR_CODES.INVALID_ARGUMENT,
+        `LAN discovery ${what} ${key} must be an integer from ${lo} to ${hi}, got ${String(v)}`,
+      );
     }
   }
   return values;

@@ -68,7 +68,10 @@ export function requireKey(key: Buffer, where: string): (remoteKey: Buffer) => v
 export async function openRelay(options: DialOptions & { keyPair: KeyPair }, peer: string, timeoutMs: number): Promise<RelayedStream> {
   const conn = await dial(options);
   return new Promise<RelayedStream>((resolve, reject) => {
-    const timer = setTimeout(() => conn.destroy(new NatterError(ERROR_CODES.TIMEOUT, `the relay to ${peer} was not joined within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () => conn.destroy(new NatterError(ERROR_CODES.TIMEOUT, `the relay to ${peer} was not joined within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     timer.unref();
     let isDone = false;
     conn.on('message', (msg) => {
@@ -104,7 +107,10 @@ export async function openRelay(options: DialOptions & { keyPair: KeyPair }, pee
  * `base`, or, given `at`, through the process of it a relay CALL named,
  * which must prove the key the registered connection proved.
  */
-export function relayThrough(base: DialOptions & { keyPair: KeyPair }, joinTimeoutMs: number): (peer: string, at?: RelayAt) => Promise<RelayedStream> {
+export function relayThrough(
+  base: DialOptions & { keyPair: KeyPair },
+  joinTimeoutMs: number,
+): (peer: string, at?: RelayAt) => Promise<RelayedStream> {
   return (peer, at) => {
     if (at === undefined) return openRelay(base, peer, joinTimeoutMs);
     return openRelay({ ...base, host: at.ip, port: at.port, verifyKey: requireKey(at.key, `${at.ip}:${at.port}`) }, peer, joinTimeoutMs);

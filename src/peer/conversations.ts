@@ -127,7 +127,10 @@ export class Conversations {
   checkRoom(): void {
     const active = this.#active();
     if (active >= this.#o.maxChats) {
-      throw new NatterError(ERROR_CODES.TOO_MANY_CHATS, `you already have ${active} chats (the most is ${this.#o.maxChats}); /end one first`);
+      throw new NatterError(
+        ERROR_CODES.TOO_MANY_CHATS,
+        `you already have ${active} chats (the most is ${this.#o.maxChats}); /end one first`,
+      );
     }
   }
 
@@ -265,7 +268,11 @@ export class Conversations {
     if (this.#chats.get(peer) !== 'incoming') return;
     this.#o.pool.link(peer)?.conn.send({ type: 'RESP', accept: false, reason: 'no answer' });
     const waited = this.#o.requestTimeoutMs;
-    this.#endChat(peer, 'unanswered', `${peer}'s request went unanswered for ${waited < 1_000 ? `${waited} ms` : `${Math.round(waited / 1_000)} s`}; declined`);
+    this.#endChat(
+      peer,
+      'unanswered',
+      `${peer}'s request went unanswered for ${waited < 1_000 ? `${waited} ms` : `${Math.round(waited / 1_000)} s`}; declined`,
+    );
     this.#o.pool.close(peer);
   }
 
@@ -388,7 +395,8 @@ export class Conversations {
       ];
       events.emit('problem', new NatterError(ERROR_CODES.NOT_DELIVERED, `${parts.join('; ')}: ${reason}`), peer);
     }
-    if (delivery.waiting(peer) > 0) this.#onUnreachable(peer, new NatterError(ERROR_CODES.TOO_MANY_CHATS, `${peer} is busy: it has as many chats as it allows`));
+    if (delivery.waiting(peer) > 0)
+      this.#onUnreachable(peer, new NatterError(ERROR_CODES.TOO_MANY_CHATS, `${peer} is busy: it has as many chats as it allows`));
   }
 
   /** Opens the chat on `link` (answering RESP(accept) when the other side dialed) and sends what waited. */

@@ -157,7 +157,10 @@ export class Delivery {
   stage(peer: string, text: string): Promise<MessageId> {
     const queue = this.#queue(peer);
     if (queue.outbox.length + queue.staged >= this.#o.maxOutbox) {
-      throw new NatterError(ERROR_CODES.OUTBOX_FULL, `${queue.outbox.length + queue.staged} messages to ${peer} are already waiting; not sent`);
+      throw new NatterError(
+        ERROR_CODES.OUTBOX_FULL,
+        `${queue.outbox.length + queue.staged} messages to ${peer} are already waiting; not sent`,
+      );
     }
     // Checked now, not when it leaves: a message that could never be sent must not enter the outbox.
     const size = Buffer.byteLength(text, 'utf8');
@@ -323,7 +326,14 @@ export class Delivery {
     const queue = this.#queues.get(peer);
     if (queue === undefined) return;
     const links = this.#o.links;
-    if (this.#isStopping || queue.outbox.length === 0 || queue.retryTimer !== undefined || links.link(peer) !== undefined || links.isDialing(peer)) return;
+    if (
+      this.#isStopping ||
+      queue.outbox.length === 0 ||
+      queue.retryTimer !== undefined ||
+      links.link(peer) !== undefined ||
+      links.isDialing(peer)
+    )
+      return;
     queue.retryTimer = this.#o.scheduler.setTimeout(() => {
       queue.retryTimer = undefined;
       queue.retryDelayMs = Math.min(queue.retryDelayMs * 2, this.#o.maxRetryIntervalMs);
@@ -385,7 +395,10 @@ export class Delivery {
     queue.lastWaitCode = undefined;
     this.#o.scheduler.clearTimeout(queue.retryTimer);
     queue.retryTimer = undefined;
-    this.#o.store.dropped(peer, taken.map((m) => m.id));
+    this.#o.store.dropped(
+      peer,
+      taken.map((m) => m.id),
+    );
     this.#wakeRoomWaiters(queue);
     this.#forgetIfEmpty(queue);
     return taken;

@@ -71,10 +71,18 @@ export class KeyBook {
     // A LAN announcement proves nothing, but the key /who shows for a name is the only one taken for it.
     const published = authority === 'directory' || authority === 'lan' ? info?.key : undefined;
     if (published !== undefined && !published.equals(remoteKey)) {
-      throw this.#mismatch(name, published, authority === 'lan' ? 'the key announced on the LAN' : 'the key the directory publishes', remoteKey);
+      throw this.#mismatch(
+        name,
+        published,
+        authority === 'lan' ? 'the key announced on the LAN' : 'the key the directory publishes',
+        remoteKey,
+      );
     }
     if (published === undefined && authority === 'directory') {
-      throw new NatterError(ERROR_CODES.UNKNOWN_PEER, `${name} is not registered with the directory, so its key ${fingerprint(remoteKey)} cannot be checked; refused`);
+      throw new NatterError(
+        ERROR_CODES.UNKNOWN_PEER,
+        `${name} is not registered with the directory, so its key ${fingerprint(remoteKey)} cannot be checked; refused`,
+      );
     }
   }
 

@@ -58,7 +58,8 @@ export class KnownPeers {
       throw bad(file, 'not valid JSON', cause);
     }
     const d = data as { version?: unknown } & Partial<Record<Section, unknown>>;
-    if (d === null || typeof d !== 'object' || d.version !== 1) throw bad(file, 'expected {"version": 1, "peers": {...}, "directories": {...}}');
+    if (d === null || typeof d !== 'object' || d.version !== 1)
+      throw bad(file, 'expected {"version": 1, "peers": {...}, "directories": {...}}');
     for (const section of ['peers', 'directories'] as const) {
       const entries = d[section] ?? {};
       if (entries === null || typeof entries !== 'object') throw bad(file, `"${section}" must be an object`);

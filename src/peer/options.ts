@@ -110,11 +110,31 @@ export type ResolvedPeerOptions = typeof DEFAULTS & PeerNodeOptions;
 /** The options with their defaults filled in. @throws NatterError NATTER_ERR_INVALID_ARGUMENT for a bad value. */
 export function resolvePeerOptions(options: PeerNodeOptions): ResolvedPeerOptions {
   const o = { ...DEFAULTS, ...options };
-  for (const key of ['maxChats', 'maxRequests', 'requestTimeoutMs', 'idleTimeoutMs', 'keepaliveIntervalMs', 'dialTimeoutMs', 'maxOutbox', 'stopGraceMs', 'maxPendingInbound', 'maxFramesPerSecond', 'maxPendingPerAddress', 'inboundTimeoutMs', 'retryIntervalMs', 'maxRetryIntervalMs', 'maxRoomMembers', 'maxClockAheadMs'] as const) {
+  for (const key of [
+    'maxChats',
+    'maxRequests',
+    'requestTimeoutMs',
+    'idleTimeoutMs',
+    'keepaliveIntervalMs',
+    'dialTimeoutMs',
+    'maxOutbox',
+    'stopGraceMs',
+    'maxPendingInbound',
+    'maxFramesPerSecond',
+    'maxPendingPerAddress',
+    'inboundTimeoutMs',
+    'retryIntervalMs',
+    'maxRetryIntervalMs',
+    'maxRoomMembers',
+    'maxClockAheadMs',
+  ] as const) {
     const v = o[key];
     // Durations past a day would overflow Node's timers (about 24.8 days) into 1 ms.
     if (!Number.isSafeInteger(v) || v < 1 || (key.endsWith('Ms') && v > 86_400_000)) {
-      throw new NatterError(ERROR_CODES.INVALID_ARGUMENT, `peer option ${key} must be a positive integer${key.endsWith('Ms') ? ' of at most a day' : ''}, got ${String(v)}`);
+      throw new NatterError(
+        ERROR_CODES.INVALID_ARGUMENT,
+        `peer option ${key} must be a positive integer${key.endsWith('Ms') ? ' of at most a day' : ''}, got ${String(v)}`,
+      );
     }
   }
   if (o.maxRoomMembers < 2 || o.maxRoomMembers > 32) {

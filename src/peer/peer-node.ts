@@ -76,7 +76,7 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
     this.keyBook = options.keyBook ?? new KeyBook();
     this.#sightings = new Sightings(this.discovery, this.keyBook.known);
     const scheduler = options.scheduler ?? REAL_SCHEDULER;
-    this.#clock = options.clock ?? (options.scheduler ?? MONOTONIC_CLOCK);
+    this.#clock = options.clock ?? options.scheduler ?? MONOTONIC_CLOCK;
     this.#log = options.logger ?? SILENT_LOGGER;
     this.#store = options.store ?? new MemoryMessageStore();
     const o = this.#o;
@@ -127,7 +127,10 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
       keyPair: this.#keyPair,
       store: options.roomStore ?? new MemoryRoomStore(),
       maxRoomMembers: o.maxRoomMembers,
-      limits: { maxNameBytes: limits.maxNameBytes ?? DEFAULT_LIMITS.maxNameBytes, maxTextBytes: limits.maxTextBytes ?? DEFAULT_LIMITS.maxTextBytes },
+      limits: {
+        maxNameBytes: limits.maxNameBytes ?? DEFAULT_LIMITS.maxNameBytes,
+        maxTextBytes: limits.maxTextBytes ?? DEFAULT_LIMITS.maxTextBytes,
+      },
       maxClockAheadMs: o.maxClockAheadMs,
       retryIntervalMs: o.retryIntervalMs,
       maxRetryIntervalMs: o.maxRetryIntervalMs,
@@ -135,7 +138,7 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
       logger: this.#log,
       link: (peer) => {
         const link = this.#pool.link(peer);
-        return link !== undefined && link.isReady && link.conn.state === 'open' && this.#chats.state(peer) === 'open' ? link.conn : undefined;
+        return link?.isReady && link.conn.state === 'open' && this.#chats.state(peer) === 'open' ? link.conn : undefined;
       },
       reach: (peer) => this.connect(peer),
       keyOf: async (peer) => (await this.whois(peer)).key,
@@ -257,8 +260,20 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
   }
 
   /** The node's state, as DUMP reports it. */
-  dump(): { name: string; port: number | undefined; connections: number; chats: ReturnType<PeerNode['chats']>; counters: PeerNode['counters'] } {
-    return { name: this.name, port: this.address?.port, connections: this.connectionCount, chats: this.chats(), counters: { ...this.counters } };
+  dump(): {
+    name: string;
+    port: number | undefined;
+    connections: number;
+    chats: ReturnType<PeerNode['chats']>;
+    counters: PeerNode['counters'];
+  } {
+    return {
+      name: this.name,
+      port: this.address?.port,
+      connections: this.connectionCount,
+      chats: this.chats(),
+      counters: { ...this.counters },
+    };
   }
 
   /** True when a connection to `peer` is open now. */
@@ -359,7 +374,12 @@ export class PeerNode extends EventEmitter<PeerNodeEvents> {
     const isDurable = !(this.#store instanceof MemoryMessageStore);
     for (const { peer, count } of this.#delivery.stop()) {
       if (isDurable) this.emit('kept', peer, count);
-      else this.emit('problem', new NatterError(ERROR_CODES.NOT_DELIVERED, `${messages(count)} to ${peer} not delivered: no receipt before leaving`), peer);
+      else
+        this.emit(
+          'problem',
+          new NatterError(ERROR_CODES.NOT_DELIVERED, `${messages(count)} to ${peer} not delivered: no receipt before leaving`),
+          peer,
+        );
     }
     await this.#pool.stop();
   }

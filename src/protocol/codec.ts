@@ -9,13 +9,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { ERROR_CODES, NatterError } from '../errors.ts';
-import {
-  PayloadReader,
-  checkPort,
-  checkWireCode,
-  ipToBytes,
-  normalizeName,
-} from './fields.ts';
+import { PayloadReader, checkPort, checkWireCode, ipToBytes, normalizeName } from './fields.ts';
 import { DEFAULT_LIMITS, HEADER_BYTES, type ProtocolLimits } from './limits.ts';
 import { HELLO_MAGIC, MESSAGE_TYPES, type Message, type MessageName } from './messages.ts';
 
@@ -88,7 +82,10 @@ const TWO_32 = 2 ** 32;
 
 function checkId(id: Uint8Array): Uint8Array {
   if (!(id instanceof Uint8Array) || id.length !== MESSAGE_ID_BYTES) {
-    throw new NatterError(ERROR_CODES.MALFORMED, `a message id must be ${MESSAGE_ID_BYTES} bytes, got ${id instanceof Uint8Array ? id.length : typeof id}`);
+    throw new NatterError(
+      ERROR_CODES.MALFORMED,
+      `a message id must be ${MESSAGE_ID_BYTES} bytes, got ${id instanceof Uint8Array ? id.length : typeof id}`,
+    );
   }
   return id;
 }
@@ -171,7 +168,11 @@ export function encodeMessage(msg: Message, limits: Limits = DEFAULT_LIMITS): Bu
     case 'PEER':
     case 'CONN': {
       // One layout: name, ip, port; PEER adds the key it registered with.
-      const fields = [str8(normalizeName(msg.name, limits.maxNameBytes), 'name'), ipToBytes(msg.ip), u16(checkPort(msg.port, msg.type === 'UP'), 'port')];
+      const fields = [
+        str8(normalizeName(msg.name, limits.maxNameBytes), 'name'),
+        ipToBytes(msg.ip),
+        u16(checkPort(msg.port, msg.type === 'UP'), 'port'),
+      ];
       if (msg.type === 'PEER') fields.push(checkKey(msg.key));
       return frame(msg.type, fields, limits);
     }
@@ -186,7 +187,13 @@ export function encodeMessage(msg: Message, limits: Limits = DEFAULT_LIMITS): Bu
     case 'PROBED':
       return frame(
         msg.type,
-        [u8(msg.isReachable ? 1 : 0), u8(msg.isRelaying ? 1 : 0), ipToBytes(msg.seenIp), u16(checkPort(msg.seenPort, true), 'seen port'), bytes16(msg.detail, 'detail')],
+        [
+          u8(msg.isReachable ? 1 : 0),
+          u8(msg.isRelaying ? 1 : 0),
+          ipToBytes(msg.seenIp),
+          u16(checkPort(msg.seenPort, true), 'seen port'),
+          bytes16(msg.detail, 'detail'),
+        ],
         limits,
       );
     case 'PUNCH':
@@ -194,13 +201,22 @@ export function encodeMessage(msg: Message, limits: Limits = DEFAULT_LIMITS): Bu
     case 'FIND':
       return frame(msg.type, [str8(normalizeName(msg.name, limits.maxNameBytes), 'name')], limits);
     case 'MEET':
-      return frame(msg.type, [str8(normalizeName(msg.name, limits.maxNameBytes), 'name'), ipToBytes(msg.ip), u16(checkPort(msg.port, false), 'port')], limits);
+      return frame(
+        msg.type,
+        [str8(normalizeName(msg.name, limits.maxNameBytes), 'name'), ipToBytes(msg.ip), u16(checkPort(msg.port, false), 'port')],
+        limits,
+      );
     case 'CALL': {
       const isPunch = msg.via === 'punch';
       checkCallAddress(isPunch, msg.ip, msg.port);
       return frame(
         msg.type,
-        [u8(isPunch ? CALL_VIA_PUNCH : CALL_VIA_RELAY), str8(normalizeName(msg.name, limits.maxNameBytes), 'name'), ipToBytes(msg.ip), u16(checkPort(msg.port, msg.ip === ''), 'port')],
+        [
+          u8(isPunch ? CALL_VIA_PUNCH : CALL_VIA_RELAY),
+          str8(normalizeName(msg.name, limits.maxNameBytes), 'name'),
+          ipToBytes(msg.ip),
+          u16(checkPort(msg.port, msg.ip === ''), 'port'),
+        ],
         limits,
       );
     }
@@ -249,8 +265,10 @@ function encodeRitems(items: readonly Buffer[], limits: Limits): Buffer {
 }
 
 function encodeRhave(room: string, isAsking: boolean, have: readonly { key: Buffer; seq: number }[], limits: Limits): Buffer {
-  if (!ROOM_ID.test(room)) throw new NatterError(ERROR_CODES.MALFORMED, `a room id must be 32 lower-case hex digits, got ${JSON.stringify(room)}`);
-  if (have.length > MAX_ROOM_AUTHORS) throw new NatterError(ERROR_CODES.MALFORMED, `RHAVE lists at most ${MAX_ROOM_AUTHORS} authors, got ${have.length}`);
+  if (!ROOM_ID.test(room))
+    throw new NatterError(ERROR_CODES.MALFORMED, `a room id must be 32 lower-case hex digits, got ${JSON.stringify(room)}`);
+  if (have.length > MAX_ROOM_AUTHORS)
+    throw new NatterError(ERROR_CODES.MALFORMED, `RHAVE lists at most ${MAX_ROOM_AUTHORS} authors, got ${have.length}`);
   const parts = [Buffer.from(room, 'hex'), u8(isAsking ? 1 : 0), u8(have.length)];
   for (const h of have) {
     const seq = Buffer.allocUnsafe(4);
@@ -279,7 +297,10 @@ const CALL_VIA_RELAY = 2;
 /** TEXT is the hot path: no reader object, one UTF-8 check and one string. Same errors as the general path. */
 function decodeText(payload: Buffer, limits: Limits): Message {
   if (payload.length < TEXT_FIXED) {
-    throw new NatterError(ERROR_CODES.TRUNCATED, `payload ends inside TEXT's id, time or length: needs ${TEXT_FIXED} bytes, ${payload.length} left`);
+    throw new NatterError(
+      ERROR_CODES.TRUNCATED,
+      `payload ends inside TEXT's id, time or length: needs ${TEXT_FIXED} bytes, ${payload.length} left`,
+    );
   }
   const n = payload.readUInt16BE(TEXT_FIXED - 2);
   if (n > limits.maxTextBytes) throw textTooLong(n, limits.maxTextBytes);
@@ -339,11 +360,20 @@ export function decodePayload(name: MessageName, payload: Buffer, limits: Limits
       const peerName = readName(r, limits);
       const ip = r.ip('ip');
       const port = checkPort(r.u16('port'), name === 'UP');
-      msg = name === 'PEER' ? { type: name, name: peerName, ip, port, key: Buffer.from(r.bytes(KEY_BYTES, 'key')) } : { type: name, name: peerName, ip, port };
+      msg =
+        name === 'PEER'
+          ? { type: name, name: peerName, ip, port, key: Buffer.from(r.bytes(KEY_BYTES, 'key')) }
+          : { type: name, name: peerName, ip, port };
       break;
     }
     case 'ACK':
-      msg = { type: name, port: checkPort(r.u16('port'), false), aliveIntervalMs: r.u32('alive interval'), seenIp: r.ip('seen address'), seenPort: r.u16('seen port') };
+      msg = {
+        type: name,
+        port: checkPort(r.u16('port'), false),
+        aliveIntervalMs: r.u32('alive interval'),
+        seenIp: r.ip('seen address'),
+        seenPort: r.u16('seen port'),
+      };
       break;
     case 'PROBE':
       msg = { type: name, port: checkPort(r.u16('port'), false) };
@@ -399,7 +429,8 @@ export function decodePayload(name: MessageName, payload: Buffer, limits: Limits
       break;
     case 'RITEMS': {
       const count = r.u16('item count');
-      if (count < 1 || count > MAX_ROOM_ITEMS) throw new NatterError(ERROR_CODES.MALFORMED, `RITEMS carries 1 to ${MAX_ROOM_ITEMS} items, got ${count}`);
+      if (count < 1 || count > MAX_ROOM_ITEMS)
+        throw new NatterError(ERROR_CODES.MALFORMED, `RITEMS carries 1 to ${MAX_ROOM_ITEMS} items, got ${count}`);
       const items: Buffer[] = [];
       for (let i = 0; i < count; i++) items.push(r.bytes(r.u16('item length'), 'room item'));
       msg = { type: name, items };

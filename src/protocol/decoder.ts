@@ -68,10 +68,7 @@ export class FrameDecoder {
     }
     if (this.#parts.length >= this.limits.maxBufferedParts) {
       this.#fail(
-        new NatterError(
-          ERROR_CODES.TOO_MANY_PARTS,
-          `a frame arriving in more than ${this.limits.maxBufferedParts} pieces is refused`,
-        ),
+        new NatterError(ERROR_CODES.TOO_MANY_PARTS, `a frame arriving in more than ${this.limits.maxBufferedParts} pieces is refused`),
       );
     }
     this.#parts.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length));
@@ -124,10 +121,7 @@ export class FrameDecoder {
     if (this.#header !== undefined || this.#buffered > 0) {
       const expected = this.#header === undefined ? 'its header' : `${this.#header.length} payload bytes`;
       this.#fail(
-        new NatterError(
-          ERROR_CODES.TRUNCATED,
-          `stream ended inside a frame: ${this.#buffered} bytes buffered, ${expected} expected`,
-        ),
+        new NatterError(ERROR_CODES.TRUNCATED, `stream ended inside a frame: ${this.#buffered} bytes buffered, ${expected} expected`),
       );
     }
   }

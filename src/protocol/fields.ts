@@ -42,10 +42,7 @@ export function normalizeName(raw: string, maxBytes: number): string {
     throw new NatterError(ERROR_CODES.INVALID_NAME, `display name is ${bytes} bytes, the limit is ${maxBytes}`);
   }
   if (FORBIDDEN_IN_NAME.test(name)) {
-    throw new NatterError(
-      ERROR_CODES.INVALID_NAME,
-      'display name may not contain control characters, spaces or "/"',
-    );
+    throw new NatterError(ERROR_CODES.INVALID_NAME, 'display name may not contain control characters, spaces or "/"');
   }
   return name;
 }

@@ -195,8 +195,7 @@ export class FramedConnection extends FixedEvents<FramedConnectionEvents> {
   /** Resolves once the connection is closed. */
   closed(): Promise<void> {
     if (this.#closedPromise === undefined) {
-      this.#closedPromise =
-        this.#state === 'closed' ? Promise.resolve() : new Promise((resolve) => this.once('close', () => resolve()));
+      this.#closedPromise = this.#state === 'closed' ? Promise.resolve() : new Promise((resolve) => this.once('close', () => resolve()));
     }
     return this.#closedPromise;
   }
@@ -264,9 +263,10 @@ export class FramedConnection extends FixedEvents<FramedConnectionEvents> {
     if (event === 'message' && early !== undefined) {
       this.#early = undefined;
       // Once the caller's own setting up is done, as a listener added now would hear them.
-      if (early.length > 0) queueMicrotask(() => {
-        for (const msg of early) this.emit('message', msg);
-      });
+      if (early.length > 0)
+        queueMicrotask(() => {
+          for (const msg of early) this.emit('message', msg);
+        });
     }
     return this;
   }

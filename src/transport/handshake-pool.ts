@@ -86,7 +86,13 @@ class PooledHandshake implements HandshakeSide {
           if (answer.result !== undefined) {
             this.#finish();
             const r = answer.result;
-            this.#result = { tx: toBuffer(r.tx), rx: toBuffer(r.rx), hash: toBuffer(r.hash), publicKey: this.#publicKey, remotePublicKey: Buffer.from(r.remotePublicKey) };
+            this.#result = {
+              tx: toBuffer(r.tx),
+              rx: toBuffer(r.rx),
+              hash: toBuffer(r.hash),
+              publicKey: this.#publicKey,
+              remotePublicKey: Buffer.from(r.remotePublicKey),
+            };
           }
           resolve(answer.reply === undefined ? undefined : toBuffer(answer.reply));
         },

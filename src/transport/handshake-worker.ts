@@ -52,7 +52,9 @@ port.on('message', (job: HandshakeJob) => {
     }
   } catch (err) {
     running.delete(job.id);
-    answer.error = isNatterError(err) ? { code: err.code, message: err.message } : { code: 'NATTER_ERR_HANDSHAKE_FAILED', message: String(err) };
+    answer.error = isNatterError(err)
+      ? { code: err.code, message: err.message }
+      : { code: 'NATTER_ERR_HANDSHAKE_FAILED', message: String(err) };
   }
   port.postMessage(answer);
 });

@@ -119,7 +119,8 @@ function failed(why: string, cause?: unknown): NatterError {
  * NATTER_ERR_HANDSHAKE_FAILED.
  */
 export function bindIdentityKey(payload: Uint8Array, provenStatic: Uint8Array): Buffer {
-  if (payload.length !== KEY_BYTES) throw failed(`the handshake carried an identity key of ${payload.length} bytes (${KEY_BYTES} expected)`);
+  if (payload.length !== KEY_BYTES)
+    throw failed(`the handshake carried an identity key of ${payload.length} bytes (${KEY_BYTES} expected)`);
   let converted: Buffer;
   try {
     converted = x25519Of(payload);

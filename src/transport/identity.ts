@@ -56,7 +56,8 @@ function invalid(file: string, why: string, cause?: unknown): NatterError {
 }
 
 function hexKey(value: unknown, file: string, field: string): Buffer {
-  if (typeof value !== 'string' || !/^[0-9a-f]{64}$/.test(value)) throw invalid(file, `"${field}" must be ${KEY_BYTES} bytes of lower-case hex`);
+  if (typeof value !== 'string' || !/^[0-9a-f]{64}$/.test(value))
+    throw invalid(file, `"${field}" must be ${KEY_BYTES} bytes of lower-case hex`);
   return Buffer.from(value, 'hex');
 }
 
@@ -115,7 +116,10 @@ export function loadIdentityFor(file: string, mayCreate: boolean): Identity & { 
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
   if (!mayCreate) {
-    throw new NatterError(ERROR_CODES.NO_IDENTITY, `there is no identity file ${file}; check the path, or add --new-identity to make a new identity there`);
+    throw new NatterError(
+      ERROR_CODES.NO_IDENTITY,
+      `there is no identity file ${file}; check the path, or add --new-identity to make a new identity there`,
+    );
   }
   return { ...createIdentity(file), isNew: true };
 }

@@ -23,7 +23,8 @@ export function asNodeDuplex(inner: ByteStream, maxWrite = Infinity): Duplex {
     },
     write(chunk: Buffer, _encoding, callback) {
       let ok = true;
-      for (let at = 0; at < chunk.length; at += maxWrite) ok = inner.write(chunk.length <= maxWrite ? chunk : chunk.subarray(at, at + maxWrite));
+      for (let at = 0; at < chunk.length; at += maxWrite)
+        ok = inner.write(chunk.length <= maxWrite ? chunk : chunk.subarray(at, at + maxWrite));
       if (ok) callback();
       else inner.once('drain', () => callback());
     },

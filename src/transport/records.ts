@@ -70,7 +70,11 @@ function namespaces(name: string): [Buffer, Buffer] {
 const [NS_INITIATOR, NS_RESPONDER] = namespaces('hyperswarm/secret-stream');
 
 /** The stream id the initiator (or the responder) sends: BLAKE2b-256 of its namespace, keyed with the handshake hash. */
-export function streamId(handshakeHash: Uint8Array, isInitiator: boolean, out: Uint8Array = Buffer.allocUnsafe(STREAM_ID_BYTES)): Uint8Array {
+export function streamId(
+  handshakeHash: Uint8Array,
+  isInitiator: boolean,
+  out: Uint8Array = Buffer.allocUnsafe(STREAM_ID_BYTES),
+): Uint8Array {
   sodium.crypto_generichash(out, isInitiator ? NS_INITIATOR : NS_RESPONDER, handshakeHash);
   return out;
 }
@@ -103,7 +107,11 @@ export class RecordSealer {
     const header = Buffer.allocUnsafe(LENGTH_BYTES + STREAM_HEADER_BYTES);
     writeLength(header, 0, STREAM_HEADER_BYTES);
     streamId(handshakeHash, isInitiator, header.subarray(LENGTH_BYTES, LENGTH_BYTES + STREAM_ID_BYTES));
-    sodium.crypto_secretstream_xchacha20poly1305_init_push(state, header.subarray(LENGTH_BYTES + STREAM_ID_BYTES), key.subarray(0, KEY_BYTES));
+    sodium.crypto_secretstream_xchacha20poly1305_init_push(
+      state,
+      header.subarray(LENGTH_BYTES + STREAM_ID_BYTES),
+      key.subarray(0, KEY_BYTES),
+    );
     this.#header = header;
   }
 
@@ -236,7 +244,8 @@ export class RecordOpener {
 
   #checkLength(length: number): void {
     if (this.#pending !== undefined) {
-      if (length !== STREAM_HEADER_BYTES) this.#fail(ERROR_CODES.CONNECTION_CLOSED, `a stream header of ${length} bytes (${STREAM_HEADER_BYTES} expected)`);
+      if (length !== STREAM_HEADER_BYTES)
+        this.#fail(ERROR_CODES.CONNECTION_CLOSED, `a stream header of ${length} bytes (${STREAM_HEADER_BYTES} expected)`);
     } else if (length > MAX_RECORD_BYTES) {
       this.#fail(ERROR_CODES.FRAME_TOO_LARGE, `an encrypted record of ${length} bytes (the most is ${MAX_RECORD_BYTES})`);
     } else if (length < RECORD_OVERHEAD) {

@@ -101,7 +101,12 @@ export class SecureStream extends FixedEvents<SecureStreamEvents> {
    * handshake message). The socket is taken over: its 'data', 'end', 'error',
    * 'close' and 'drain' come here.
    */
-  constructor(socket: ByteStream, handshake: HandshakeResult, isInitiator: boolean, options: { rest?: Buffer | undefined; before?: Buffer | undefined } = {}) {
+  constructor(
+    socket: ByteStream,
+    handshake: HandshakeResult,
+    isInitiator: boolean,
+    options: { rest?: Buffer | undefined; before?: Buffer | undefined } = {},
+  ) {
     // Its listeners in fixed fields, not in a Node.js EventEmitter's hash table (fixed-events.ts).
     super({ data: undefined, end: undefined, error: undefined, close: undefined, drain: undefined });
     this.socket = socket;

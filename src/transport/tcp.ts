@@ -52,13 +52,28 @@ export const DEFAULT_DIAL_TIMEOUT_MS = 10_000;
  * the protocol error the HELLO exchange failed with.
  */
 export async function dial(options: DialOptions): Promise<FramedConnection> {
-  const { host, port, timeoutMs = DEFAULT_DIAL_TIMEOUT_MS, localAddress, localPort, connectTimeoutMs, keyPair, verifyKey, initial, ...rest } = options;
+  const {
+    host,
+    port,
+    timeoutMs = DEFAULT_DIAL_TIMEOUT_MS,
+    localAddress,
+    localPort,
+    connectTimeoutMs,
+    keyPair,
+    verifyKey,
+    initial,
+    ...rest
+  } = options;
   const { stream: given, ...connOptions } = rest;
   const startedAt = performance.now();
   const socket = given ?? openSocket(host, port, localAddress, localPort, connectTimeoutMs);
   let stream: ByteStream = socket;
   if (keyPair !== undefined) {
-    const secure = await secureSocket(socket, true, { keyPair, handshakeTimeoutMs: timeoutMs, ...(initial === undefined ? {} : { initial }) });
+    const secure = await secureSocket(socket, true, {
+      keyPair,
+      handshakeTimeoutMs: timeoutMs,
+      ...(initial === undefined ? {} : { initial }),
+    });
     try {
       verifyKey?.(secure.remoteKey);
     } catch (err) {
@@ -95,7 +110,13 @@ export async function dial(options: DialOptions): Promise<FramedConnection> {
 }
 
 /** A TCP connection to host:port, from a chosen local port if asked, given up after connectTimeoutMs if asked. */
-function openSocket(host: string, port: number, localAddress: string | undefined, localPort: number | undefined, connectTimeoutMs: number | undefined): Socket {
+function openSocket(
+  host: string,
+  port: number,
+  localAddress: string | undefined,
+  localPort: number | undefined,
+  connectTimeoutMs: number | undefined,
+): Socket {
   // Binding explicitly (even port 0) sets SO_REUSEADDR, so that another outgoing socket may share the port later.
   const bind =
     localPort === undefined

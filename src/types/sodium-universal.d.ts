@@ -22,7 +22,13 @@ declare module 'sodium-universal' {
     /** Seals `m` into `c` (m.length + ABYTES bytes) with `tag`; `m` may lie at `c`'s second byte (in place). */
     crypto_secretstream_xchacha20poly1305_push(state: Uint8Array, c: Uint8Array, m: Uint8Array, ad: Uint8Array | null, tag: number): number;
     /** Opens `c` into `m` (c.length - ABYTES bytes) and writes its tag into `tag` (1 byte); throws when `c` does not authenticate. */
-    crypto_secretstream_xchacha20poly1305_pull(state: Uint8Array, m: Uint8Array, tag: Uint8Array, c: Uint8Array, ad: Uint8Array | null): number;
+    crypto_secretstream_xchacha20poly1305_pull(
+      state: Uint8Array,
+      m: Uint8Array,
+      tag: Uint8Array,
+      c: Uint8Array,
+      ad: Uint8Array | null,
+    ): number;
     readonly crypto_secretstream_xchacha20poly1305_ABYTES: number;
     readonly crypto_secretstream_xchacha20poly1305_HEADERBYTES: number;
     readonly crypto_secretstream_xchacha20poly1305_KEYBYTES: number;

@@ -34,7 +34,10 @@ class RecordingUi implements natter.ChatUi {
     this.isClosed = true;
   }
 
-  async next<T extends natter.ChatEvent['type']>(type: T, where: (e: natter.ChatEventOf<T>) => boolean = () => true): Promise<natter.ChatEventOf<T>> {
+  async next<T extends natter.ChatEvent['type']>(
+    type: T,
+    where: (e: natter.ChatEventOf<T>) => boolean = () => true,
+  ): Promise<natter.ChatEventOf<T>> {
     const deadline = Date.now() + 8_000;
     for (;;) {
       const found = this.seen.find((e): e is natter.ChatEventOf<T> => e.type === type && where(e as natter.ChatEventOf<T>));

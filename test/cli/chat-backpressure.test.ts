@@ -18,8 +18,17 @@ import { tempDir } from '../helpers/tmp.ts';
 it('a stalled stdout makes natter stop reading peers; a flooding peer is held back by TCP', async () => {
   const [amyPort, evePort] = (await freePorts(2)) as [number, number];
   const friends = join(tempDir('bp'), 'friends.json');
-  writeFileSync(friends, JSON.stringify([{ name: 'amy', ip: '127.0.0.1', port: amyPort }, { name: 'eve', ip: '127.0.0.1', port: evePort }]));
-  const amy = spawn(process.execPath, [BIN, 'chat', '--json', '--name', 'amy', '--friends', friends], { stdio: ['pipe', 'pipe', 'inherit'], env: childEnv() });
+  writeFileSync(
+    friends,
+    JSON.stringify([
+      { name: 'amy', ip: '127.0.0.1', port: amyPort },
+      { name: 'eve', ip: '127.0.0.1', port: evePort },
+    ]),
+  );
+  const amy = spawn(process.execPath, [BIN, 'chat', '--json', '--name', 'amy', '--friends', friends], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+    env: childEnv(),
+  });
   try {
     await new Promise<void>((resolve) => amy.stdout.once('data', () => resolve()));
     amy.stdout.pause(); // whoever reads natter's events stops reading

@@ -40,12 +40,20 @@ function random(seed: number): () => number {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-it(`kill -9 of sender, receiver or both, ${ROUNDS} rounds: every message delivered exactly once, in order`, { timeout: LOOP_DEADLINE_MS + 30_000 }, async (t) => {
+it(`kill -9 of sender, receiver or both, ${ROUNDS} rounds: every message delivered exactly once, in order`, {
+  timeout: LOOP_DEADLINE_MS + 30_000,
+}, async (t) => {
   const seed = Number(process.env.NATTER_CRASH_SEED ?? Date.now() % 1_000_000);
   const rand = random(seed);
   const [alicePort, bobPort] = (await freePorts(2)) as [number, number];
   const table = join(tempDir('crash'), 'friends.json');
-  writeFileSync(table, JSON.stringify([{ name: 'alice', ip: '127.0.0.1', port: alicePort }, { name: 'bob', ip: '127.0.0.1', port: bobPort }]));
+  writeFileSync(
+    table,
+    JSON.stringify([
+      { name: 'alice', ip: '127.0.0.1', port: alicePort },
+      { name: 'bob', ip: '127.0.0.1', port: bobPort },
+    ]),
+  );
   const homes = { alice: freshHome(), bob: freshHome() };
   const runs: Record<'alice' | 'bob', ChatProc[]> = { alice: [], bob: [] };
 
@@ -97,7 +105,8 @@ it(`kill -9 of sender, receiver or both, ${ROUNDS} rounds: every message deliver
   const deadline = Date.now() + 20_000;
   const delivered = (): Set<string> => new Set(all('alice', 'delivered').map((e) => String(e.id)));
   while ([...enteredIds].some((id) => !delivered().has(id))) {
-    if (Date.now() > deadline) assert.fail(`seed ${seed}: ${[...enteredIds].filter((id) => !delivered().has(id)).length} messages never delivered`);
+    if (Date.now() > deadline)
+      assert.fail(`seed ${seed}: ${[...enteredIds].filter((id) => !delivered().has(id)).length} messages never delivered`);
     await sleep(20);
   }
 
@@ -106,17 +115,27 @@ it(`kill -9 of sender, receiver or both, ${ROUNDS} rounds: every message deliver
   const received = history.filter((h) => h.dir === 'in');
   const context = `seed ${seed}, ${typed} typed, ${entered.length} entered, rounds ${JSON.stringify(kinds)}`;
   assert.ok(entered.length >= ROUNDS, `${context}: most typed messages are entered`);
-  assert.deepEqual(received.map((h) => h.text), entered, `${context}: the receiver has every entered message once, in order`);
+  assert.deepEqual(
+    received.map((h) => h.text),
+    entered,
+    `${context}: the receiver has every entered message once, in order`,
+  );
   assert.equal(new Set(received.map((h) => h.id)).size, received.length, `${context}: each id once`);
 
   // What bob showed, over all its lives: never twice, never out of order, never something not sent.
   const shown = all('bob', 'message').map((e) => String(e.text));
   assert.equal(new Set(shown).size, shown.length, `${context}: no message shown twice`);
   assert.deepEqual(shown, [...shown].sort(), `${context}: shown in the order typed`);
-  assert.ok(shown.every((t) => entered.includes(t)), `${context}: nothing shown that was not entered`);
+  assert.ok(
+    shown.every((t) => entered.includes(t)),
+    `${context}: nothing shown that was not entered`,
+  );
   // A receiver killed between recording messages and printing them shows them only in /history (protocol.md §7.1):
   // at most one slice of frames from the sender, recorded with one write.
-  assert.ok(entered.length - shown.length <= (kinds.receiver + kinds.both) * FRAMES_PER_TURN, `${context}: ${entered.length - shown.length} recorded but not shown`);
+  assert.ok(
+    entered.length - shown.length <= (kinds.receiver + kinds.both) * FRAMES_PER_TURN,
+    `${context}: ${entered.length - shown.length} recorded but not shown`,
+  );
 
   t.diagnostic(`${context}; ${shown.length} shown as they came, ${entered.length - shown.length} only in /history`);
 

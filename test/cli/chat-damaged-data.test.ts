@@ -41,7 +41,9 @@ describe('a damaged data directory (JSON mode)', () => {
     const notice = await amy.next('notice', (e) => String(e.message).includes('outbox.jsonl'));
     assert.match(
       String(notice.message),
-      new RegExp(`^${outbox.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: skipped 2 damaged records \\(line 2: a text of 4,097 bytes \\(the most is 4,096\\); line 3: a time out of range`),
+      new RegExp(
+        `^${outbox.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: skipped 2 damaged records \\(line 2: a text of 4,097 bytes \\(the most is 4,096\\); line 3: a time out of range`,
+      ),
     );
     const texts = [];
     for (let i = 0; i < 2; i++) texts.push((await bob.next('message', () => true, 15_000)).text);

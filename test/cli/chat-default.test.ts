@@ -45,7 +45,11 @@ describe('natter chat with no directory and no friends table', () => {
     const isBack = (e: Event) => /registered with the directory again/.test(String(e.message));
     const back = [await ben.p.next('notice', isBack), await cal.p.next('notice', isBack)];
     assert.equal(back.filter((e) => /now hosted here/.test(String(e.message))).length, 1, 'exactly one took over');
-    assert.equal(ben.p.allEvents().some((e) => e.type === 'shutdown'), false, 'nobody was told to shut down');
+    assert.equal(
+      ben.p.allEvents().some((e) => e.type === 'shutdown'),
+      false,
+      'nobody was told to shut down',
+    );
 
     const dee = await start('dee');
     dee.p.send({ cmd: 'who' });
@@ -67,14 +71,25 @@ describe('natter chat with no directory and no friends table', () => {
     const ben = await start('ben');
     const cal = await start('cal');
     // The host's own identity is the hosted directory's admin key.
-    const r = await runNatter(['admin', 'shutdown', '--directory', `127.0.0.1:${port}`, '--identity', join(annHome, 'natter', 'identity.json')]);
+    const r = await runNatter([
+      'admin',
+      'shutdown',
+      '--directory',
+      `127.0.0.1:${port}`,
+      '--identity',
+      join(annHome, 'natter', 'identity.json'),
+    ]);
     assert.equal(r.code, 0, r.stderr);
     const isBack = (e: Event) => /registered with the directory again/.test(String(e.message));
     for (const p of [ann, ben, cal]) {
       await p.p.next('notice', (e) => /ignored a SHUTDOWN/.test(String(e.message)));
       await p.p.next('notice', isBack);
     }
-    assert.equal([ann, ben, cal].some((p) => p.p.allEvents().some((e) => e.type === 'shutdown')), false, 'nobody shut down');
+    assert.equal(
+      [ann, ben, cal].some((p) => p.p.allEvents().some((e) => e.type === 'shutdown')),
+      false,
+      'nobody shut down',
+    );
     // ben is registered again: another key cannot take his name.
     const impostor = new ChatProc(['--name', 'ben', '--local-directory', `127.0.0.1:${port}`, '--no-lan']);
     procs.push(impostor);

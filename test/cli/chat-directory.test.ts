@@ -148,7 +148,10 @@ describe('natter chat with a directory (JSON mode, real processes)', () => {
     // Something else (another key) takes the address: refused, with both fingerprints.
     const impostor = await directory(['--port', String(first.port)]);
     const refused = await hal.next('notice', (e) => /NATTER_ERR_KEY_MISMATCH|proved key/.test(String(e.message)), 15_000);
-    assert.match(String(refused.message), /proved key ([a-z2-7]{4} ){7}[a-z2-7]{4}, but ([a-z2-7]{4} ){7}[a-z2-7]{4} was pinned.*--trust-directory/);
+    assert.match(
+      String(refused.message),
+      /proved key ([a-z2-7]{4} ){7}[a-z2-7]{4}, but ([a-z2-7]{4} ){7}[a-z2-7]{4} was pinned.*--trust-directory/,
+    );
     impostor.proc.kill('SIGKILL');
     await impostor.proc.exited;
     const second = await directory(['--port', String(first.port)], { XDG_CONFIG_HOME: home });
@@ -194,7 +197,10 @@ describe('natter chat with a directory (JSON mode, real processes)', () => {
       assert.equal(nia.events[0]?.port, 51_501);
       nia.send({ cmd: 'who' });
       const [entry] = (await nia.next('who')).peers as { fingerprint: string }[];
-      assert.deepEqual({ ...entry, fingerprint: undefined }, { name: 'nia', ip: '127.0.0.1', port: 51_501, source: 'directory', fingerprint: undefined });
+      assert.deepEqual(
+        { ...entry, fingerprint: undefined },
+        { name: 'nia', ip: '127.0.0.1', port: 51_501, source: 'directory', fingerprint: undefined },
+      );
       assert.match(String(entry?.fingerprint), /^([a-z2-7]{4} ){7}[a-z2-7]{4}$/);
     } finally {
       blocker.close();

@@ -23,7 +23,11 @@ before(async () => {
   const table = JSON.parse(readFileSync(SHIPPED, 'utf8')) as { friends: Entry[] };
   assert.deepEqual(
     table.friends.map((f) => [f.name, f.ip, f.port]),
-    [['user_1', '127.0.0.1', 50_000], ['user_2', '127.0.0.1', 50_001], ['user_3', '127.0.0.1', 50_002]],
+    [
+      ['user_1', '127.0.0.1', 50_000],
+      ['user_2', '127.0.0.1', 50_001],
+      ['user_3', '127.0.0.1', 50_002],
+    ],
     'the shipped example is what README shows',
   );
   PORTS = await freePorts(3);
@@ -59,7 +63,11 @@ describe('natter chat --friends (the three example users)', () => {
     u1.send({ cmd: 'send', to: 'user_3', text: 'to 3' });
     for (let i = 0; i < 30; i++) assert.deepEqual(said(await u2.next('message')), { type: 'message', from: 'user_1', text: `to 2 #${i}` });
     assert.equal((await u3.next('message')).text, 'to 3');
-    assert.equal((await u2.allEvents()).some((e) => e.type === 'request'), false, 'friends are accepted without asking');
+    assert.equal(
+      (await u2.allEvents()).some((e) => e.type === 'request'),
+      false,
+      'friends are accepted without asking',
+    );
     for (let i = 0; i < 10; i++) u2.send({ cmd: 'send', to: 'user_1', text: `back #${i}` });
     for (let i = 0; i < 10; i++) assert.equal((await u1.next('message', (e) => e.from === 'user_2')).text, `back #${i}`);
     u1.send({ cmd: 'dump' });

@@ -29,13 +29,22 @@ const statusBar = (name: string): string => rows(name).at(-2) ?? '';
 
 function launch(name: string, cols = 80, lines = 24, extra: string[] = []): void {
   const home = freshHome();
-  term.natter(name, ['chat', '--name', name, '--friends', friends, ...extra], { XDG_CONFIG_HOME: home, XDG_DATA_HOME: `${home}/data` }, cols, lines);
+  term.natter(
+    name,
+    ['chat', '--name', name, '--friends', friends, ...extra],
+    { XDG_CONFIG_HOME: home, XDG_DATA_HOME: `${home}/data` },
+    cols,
+    lines,
+  );
 }
 
 before(async () => {
   const ports = await freePorts(4);
   friends = join(tempDir('full-screen'), 'friends.json');
-  writeFileSync(friends, JSON.stringify({ friends: ['amy', 'bob', 'carol', 'dan'].map((name, i) => ({ name, ip: '127.0.0.1', port: ports[i] })) }));
+  writeFileSync(
+    friends,
+    JSON.stringify({ friends: ['amy', 'bob', 'carol', 'dan'].map((name, i) => ({ name, ip: '127.0.0.1', port: ports[i] })) }),
+  );
   launch('amy');
   term.watchBells();
   launch('bob', 40, 10);
@@ -150,7 +159,8 @@ describe('natter chat full-screen UI (tmux)', () => {
     await term.until('amy', (s) => s.includes('send these 3 lines to carol'), 'the question');
     assert.ok(screen('amy').includes('│ /quit'), 'the lines are shown');
     term.press('amy', 'Enter');
-    for (const text of ['first pasted', 'second pasted', '/quit']) assert.equal((await carol.next('message', (e) => e.text === text)).from, 'amy');
+    for (const text of ['first pasted', 'second pasted', '/quit'])
+      assert.equal((await carol.next('message', (e) => e.text === text)).from, 'amy');
     term.paste('amy', 'not\nthis');
     await term.until('amy', (s) => s.includes('send these 2 lines'), 'the second question');
     term.press('amy', 'Escape');

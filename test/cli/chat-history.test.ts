@@ -20,7 +20,13 @@ after(() => {
 it('history survives a restart, answers the history command, and --no-history keeps none', async () => {
   const [alicePort, bobPort] = (await freePorts(2)) as [number, number];
   const table = join(tempDir('history'), 'friends.json');
-  writeFileSync(table, JSON.stringify([{ name: 'alice', ip: '127.0.0.1', port: alicePort }, { name: 'bob', ip: '127.0.0.1', port: bobPort }]));
+  writeFileSync(
+    table,
+    JSON.stringify([
+      { name: 'alice', ip: '127.0.0.1', port: alicePort },
+      { name: 'bob', ip: '127.0.0.1', port: bobPort },
+    ]),
+  );
   const homes = { alice: freshHome(), bob: freshHome() };
   const launch = async (name: 'alice' | 'bob', extra: string[] = []): Promise<ChatProc> => {
     const p = new ChatProc(['--name', name, '--friends', table, ...extra], { XDG_CONFIG_HOME: homes[name] });
@@ -42,11 +48,18 @@ it('history survives a restart, answers the history command, and --no-history ke
   const h = await alice.next('history');
   assert.deepEqual(
     (h.entries as { dir: string; text: string }[]).map((e) => [e.dir, e.text]),
-    [['out', 'one'], ['in', 'two']],
+    [
+      ['out', 'one'],
+      ['in', 'two'],
+    ],
     'both directions, oldest first, after a restart',
   );
   alice.send({ cmd: 'history', with: 'bob', count: 1 });
-  assert.deepEqual(((await alice.next('history')).entries as { text: string }[]).map((e) => e.text), ['two'], 'the last N');
+  assert.deepEqual(
+    ((await alice.next('history')).entries as { text: string }[]).map((e) => e.text),
+    ['two'],
+    'the last N',
+  );
   alice.send({ cmd: 'history', with: 'bob', count: 0 });
   assert.equal((await alice.next('error')).code, 'NATTER_ERR_BAD_COMMAND');
 
@@ -60,11 +73,20 @@ it('history survives a restart, answers the history command, and --no-history ke
 it("/history keeps the order things happened here, with this machine's times, whatever the sender's clock says", async () => {
   const [amyPort, bobPort] = (await freePorts(2)) as [number, number];
   const table = join(tempDir('history'), 'friends.json');
-  writeFileSync(table, JSON.stringify([{ name: 'amy', ip: '127.0.0.1', port: amyPort }, { name: 'bob', ip: '127.0.0.1', port: bobPort }]));
+  writeFileSync(
+    table,
+    JSON.stringify([
+      { name: 'amy', ip: '127.0.0.1', port: amyPort },
+      { name: 'bob', ip: '127.0.0.1', port: bobPort },
+    ]),
+  );
   const home = freshHome();
   const term = new Tmux();
   terms.push(term);
-  term.natter('amy', ['chat', '--ui', 'line', '--name', 'amy', '--friends', table], { XDG_CONFIG_HOME: home, XDG_DATA_HOME: `${home}/data` });
+  term.natter('amy', ['chat', '--ui', 'line', '--name', 'amy', '--friends', table], {
+    XDG_CONFIG_HOME: home,
+    XDG_DATA_HOME: `${home}/data`,
+  });
   await term.until('amy', (s) => s.includes('amy ready at'), 'the ready line');
   // bob's machine runs two hours behind: his answer carries a time before amy's question.
   const bob = await RawClient.connect(amyPort);

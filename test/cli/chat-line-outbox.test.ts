@@ -16,7 +16,11 @@ let bob: ChatProc;
 const home = freshHome();
 const env = { XDG_CONFIG_HOME: home, XDG_DATA_HOME: `${home}/data` };
 
-const lastRow = (name: string): string => term.rows(name).filter((r) => r !== '').at(-1) ?? '';
+const lastRow = (name: string): string =>
+  term
+    .rows(name)
+    .filter((r) => r !== '')
+    .at(-1) ?? '';
 
 before(async () => {
   const d = await startDirectoryProcess();
@@ -90,12 +94,20 @@ describe('the outbox and quitting (line UI, tmux, with a directory)', () => {
     assert.ok(queued >= 0, rows.join('\n'));
     // What comes after natter (the shell's prompt; here the mark) starts a clean line right below.
     assert.equal(rows[queued + 1], `${EXIT_MARK}0`, `the line after natter:\n${rows.join('\n')}`);
-    assert.equal(rows.some((r) => /^(bob|nobody)?> ?$/.test(r)), false, 'no prompt is left behind');
+    assert.equal(
+      rows.some((r) => /^(bob|nobody)?> ?$/.test(r)),
+      false,
+      'no prompt is left behind',
+    );
   });
 
   it('the next start tells of it in the singular, with the /drop hint', async () => {
     term.natter('amy2', ['chat', '--ui', 'line', '--name', 'amy', '--directory', target], env);
-    await term.until('amy2', (s) => s.includes('* 1 message to bob from last time waits in the outbox; it leaves when bob can be reached (/drop bob cancels it)'), 'the recovered notice');
+    await term.until(
+      'amy2',
+      (s) => s.includes('* 1 message to bob from last time waits in the outbox; it leaves when bob can be reached (/drop bob cancels it)'),
+      'the recovered notice',
+    );
     term.press('amy2', 'C-c');
     await term.until('amy2', () => term.exitStatus('amy2') === 0, 'natter to exit');
   });

@@ -20,20 +20,31 @@ let friends = '';
 let user1: ChatProc;
 let user2: ChatProc;
 
-const lastRow = (): string => term.rows(U3).filter((r) => r !== '').at(-1) ?? '';
+const lastRow = (): string =>
+  term
+    .rows(U3)
+    .filter((r) => r !== '')
+    .at(-1) ?? '';
 const promptIs = async (prompt: string, what: string): Promise<void> => {
   // Rows are read with trailing blanks trimmed: an empty prompt is "user_1>".
   await term.until(U3, () => `${lastRow()} `.startsWith(prompt), what);
 };
 /** Every message event of `p` so far, as text. */
-const texts = (p: ChatProc): string[] => p.allEvents().filter((e) => e.type === 'message').map((e) => String(e.text));
+const texts = (p: ChatProc): string[] =>
+  p
+    .allEvents()
+    .filter((e) => e.type === 'message')
+    .map((e) => String(e.text));
 
 before(async () => {
   const ports = await freePorts(3);
   friends = join(tempDir('target'), 'friends.json');
   writeFileSync(friends, JSON.stringify({ friends: ports.map((port, i) => ({ name: `user_${i + 1}`, ip: '127.0.0.1', port })) }));
   const home = freshHome();
-  term.natter(U3, ['chat', '--ui', 'line', '--name', U3, '--friends', friends, '--retry', '60'], { XDG_CONFIG_HOME: home, XDG_DATA_HOME: `${home}/data` });
+  term.natter(U3, ['chat', '--ui', 'line', '--name', U3, '--friends', friends, '--retry', '60'], {
+    XDG_CONFIG_HOME: home,
+    XDG_DATA_HOME: `${home}/data`,
+  });
   await term.until(U3, (s) => s.includes('user_3 ready at'), 'the ready line');
   user1 = new ChatProc(['--name', 'user_1', '--friends', friends]);
   user2 = new ChatProc(['--name', 'user_2', '--friends', friends]);
@@ -88,12 +99,19 @@ describe('the current conversation (line UI, tmux)', () => {
     term.line(U3, 'still for one');
     assert.deepEqual(said(await user1.next('message')), { type: 'message', from: U3, text: 'still for one' });
     assert.equal(texts(user1).includes('hello'), false, 'the line with a bad name went nowhere');
-    assert.equal(texts(user2).some((t) => ['hi', 'hello'].includes(t)), false);
+    assert.equal(
+      texts(user2).some((t) => ['hi', 'hello'].includes(t)),
+      false,
+    );
   });
 
   it('when the current chat ends while another is open, it says so and how to switch', async () => {
     user1.send({ cmd: 'end', with: U3 });
-    await term.until(U3, (s) => /user_1 ended the chat; no current conversation now: \/switch user_2 to go on there \(open: user_2\)/.test(s), 'the notice');
+    await term.until(
+      U3,
+      (s) => /user_1 ended the chat; no current conversation now: \/switch user_2 to go on there \(open: user_2\)/.test(s),
+      'the notice',
+    );
     await promptIs('> ', 'the prompt without a conversation');
     term.line(U3, 'where does this go');
     await term.until(U3, (s) => s.includes('! no current conversation: type friend/message, or /switch NAME first'), 'the refusal');
@@ -122,7 +140,7 @@ describe('the current conversation (line UI, tmux)', () => {
     term.resize(U3, 150, 40);
   });
 
-  it("after a key change: the refusal is printed once, /whois on lines of its own, and /trust sends what waited at once", async () => {
+  it('after a key change: the refusal is printed once, /whois on lines of its own, and /trust sends what waited at once', async () => {
     user2.kill('SIGKILL');
     await user2.exit();
     // user_2 comes back with a new identity (a fresh config directory): its key has changed.

@@ -31,10 +31,22 @@ before(async () => {
   const catPort = ports[2] as number; // cat is a friend who never comes online here
   const dir = tempDir('line');
   const friends = join(dir, 'friends.json');
-  writeFileSync(friends, JSON.stringify({ friends: [{ name: 'amy', ip: '127.0.0.1', port: amyPort }, { name: 'bob', ip: '127.0.0.1', port: bobPort }, { name: 'cat', ip: '127.0.0.1', port: catPort }] }));
+  writeFileSync(
+    friends,
+    JSON.stringify({
+      friends: [
+        { name: 'amy', ip: '127.0.0.1', port: amyPort },
+        { name: 'bob', ip: '127.0.0.1', port: bobPort },
+        { name: 'cat', ip: '127.0.0.1', port: catPort },
+      ],
+    }),
+  );
   // Its own config and data directories: nothing of another run (pins, an outbox) may leak in.
   const home = freshHome();
-  term.natter('amy', ['chat', '--ui', 'line', '--name', 'amy', '--friends', friends], { XDG_CONFIG_HOME: home, XDG_DATA_HOME: `${home}/data` });
+  term.natter('amy', ['chat', '--ui', 'line', '--name', 'amy', '--friends', friends], {
+    XDG_CONFIG_HOME: home,
+    XDG_DATA_HOME: `${home}/data`,
+  });
   await until(() => screen().includes('amy ready at 127.0.0.1:'), 'the ready line');
   bob = new ChatProc(['--name', 'bob', '--friends', friends]);
   await bob.next('ready');
@@ -99,7 +111,7 @@ describe('natter chat line UI (tmux)', () => {
     await until(() => /\d\d:\d\d you: one for the log/.test(screen()), '/history output');
     const lines = screen().split('\n');
     const at = lines.findIndex((l) => l.includes('> /history bob 3'));
-    assert.match(lines[at + 1] ?? '', /\d\d:\d\d bob: x\^\[\[2J/, 'bob\'s hostile message, sanitised in history too');
+    assert.match(lines[at + 1] ?? '', /\d\d:\d\d bob: x\^\[\[2J/, "bob's hostile message, sanitised in history too");
     assert.match(lines[at + 2] ?? '', /\d\d:\d\d you: short one$/);
     assert.match(lines[at + 3] ?? '', /\d\d:\d\d you: one for the log$/);
   });
@@ -122,7 +134,9 @@ describe('natter chat line UI (tmux)', () => {
     term.press('amy', 'Enter');
     await until(() => /^cat +friends +127\.0\.0\.1:\d+ +not connected$/m.test(screen()), '/who output');
     // Columns line up: each starts at the same place on every row.
-    const who = screen().split('\n').filter((r) => /^(bob|cat) /.test(r));
+    const who = screen()
+      .split('\n')
+      .filter((r) => /^(bob|cat) /.test(r));
     assert.equal(who.length, 2, screen());
     assert.match(who[0] as string, /^bob +friends +127\.0\.0\.1:\d+ +connected, direct$/);
     for (const column of [/friends/, /127\.0\.0\.1/, /(not )?connected(, direct)?$/]) {
@@ -131,7 +145,9 @@ describe('natter chat line UI (tmux)', () => {
     term.type('amy', '/help');
     term.press('amy', 'Enter');
     await until(() => screen().includes('/drop NAME'), '/help output');
-    const help = screen().split('\n').filter((r) => /^(friend\/message|message|\/[a-z]+) /.test(r));
+    const help = screen()
+      .split('\n')
+      .filter((r) => /^(friend\/message|message|\/[a-z]+) /.test(r));
     assert.ok(help.length >= 15, help.join('\n'));
     const descriptions = new Set(help.map((r) => r.search(/ {2}\S/) + r.slice(r.search(/ {2}\S/)).search(/\S/)));
     assert.equal(descriptions.size, 1, `the descriptions start at one column:\n${help.join('\n')}`);

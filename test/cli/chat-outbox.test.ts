@@ -39,7 +39,14 @@ describe('the outbox (JSON mode)', () => {
 
     amy.send({ cmd: 'send', to: 'nobody', text: 'typo 1' });
     const unknown = await amy.next('waiting', (e) => e.to === 'nobody');
-    assert.deepEqual(unknown, { type: 'waiting', to: 'nobody', count: 1, code: 'NATTER_ERR_UNKNOWN_PEER', reason: 'nobody is not online', unknown: true });
+    assert.deepEqual(unknown, {
+      type: 'waiting',
+      to: 'nobody',
+      count: 1,
+      code: 'NATTER_ERR_UNKNOWN_PEER',
+      reason: 'nobody is not online',
+      unknown: true,
+    });
     amy.send({ cmd: 'send', to: 'nobody', text: 'typo 2' });
     amy.send({ cmd: 'send', to: 'bob', text: 'for later' });
     const seen = await amy.next('waiting', (e) => e.to === 'bob');
@@ -49,7 +56,13 @@ describe('the outbox (JSON mode)', () => {
     const before = Date.now();
     const outbox = await amy.next('outbox');
     const waiting = outbox.waiting as { to: string; count: number; oldest: number }[];
-    assert.deepEqual(waiting.map(({ to, count }) => ({ to, count })), [{ to: 'nobody', count: 2 }, { to: 'bob', count: 1 }]);
+    assert.deepEqual(
+      waiting.map(({ to, count }) => ({ to, count })),
+      [
+        { to: 'nobody', count: 2 },
+        { to: 'bob', count: 1 },
+      ],
+    );
     for (const w of waiting) assert.ok(w.oldest <= before && w.oldest > before - 60_000, 'oldest is when the first one was entered');
 
     amy.send({ cmd: 'drop', to: 'nobody' });
@@ -61,7 +74,10 @@ describe('the outbox (JSON mode)', () => {
     amy.send({ cmd: 'drop' });
     assert.equal((await amy.next('error')).code, 'NATTER_ERR_BAD_COMMAND');
     amy.send({ cmd: 'outbox' });
-    assert.deepEqual(((await amy.next('outbox')).waiting as { to: string }[]).map((w) => w.to), ['bob']);
+    assert.deepEqual(
+      ((await amy.next('outbox')).waiting as { to: string }[]).map((w) => w.to),
+      ['bob'],
+    );
 
     amy.send({ cmd: 'quit' });
     await amy.exit();
@@ -71,7 +87,10 @@ describe('the outbox (JSON mode)', () => {
     again.send({ cmd: 'outbox' });
     await again.next('outbox');
     assert.deepEqual(
-      again.allEvents().filter((e) => e.type === 'queued').map((e) => e.to),
+      again
+        .allEvents()
+        .filter((e) => e.type === 'queued')
+        .map((e) => e.to),
       ['bob'],
       'the dropped messages did not come back',
     );

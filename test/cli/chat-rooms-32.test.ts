@@ -32,7 +32,7 @@ function last(p: ChatProc, type: string, room: string): Event | undefined {
 }
 
 describe('natter chat --json: a room of 32', () => {
-  it('32 processes write at once: each shows every other member\'s messages once, and all agree on the history', async () => {
+  it("32 processes write at once: each shows every other member's messages once, and all agree on the history", async () => {
     const started = Date.now();
     const names = Array.from({ length: MEMBERS }, (_, i) => `m${String(i).padStart(2, '0')}`);
     const c = await cast(names);
@@ -105,14 +105,23 @@ describe('natter chat --json: a room of 32', () => {
       assert.equal(entries.length, MEMBERS * EACH);
       for (const author of names) {
         const texts = entries.filter((e) => e.from === author).map((e) => e.text);
-        assert.deepEqual(texts, Array.from({ length: EACH }, (_, i) => `${author}:${i}`), `${author}'s messages in the order written, at ${names[j]}`);
+        assert.deepEqual(
+          texts,
+          Array.from({ length: EACH }, (_, i) => `${author}:${i}`),
+          `${author}'s messages in the order written, at ${names[j]}`,
+        );
       }
       orders.push(entries.map((e) => e.id as string));
     }
     for (const o of orders) assert.deepEqual(o, orders[0], 'one history order at every member');
     // Members all connect to each other at once when the room forms, each dialing while the
     // others dial it: none is turned away, and no member is shown an error it did not cause.
-    assert.deepEqual(all.flatMap((p) => p.allEvents().filter((e) => e.type === 'error')), []);
-    console.log(`# 32 processes: room formed in ${formed - started} ms, ${MEMBERS * EACH} messages everywhere ${delivered - formed} ms later`);
+    assert.deepEqual(
+      all.flatMap((p) => p.allEvents().filter((e) => e.type === 'error')),
+      [],
+    );
+    console.log(
+      `# 32 processes: room formed in ${formed - started} ms, ${MEMBERS * EACH} messages everywhere ${delivered - formed} ms later`,
+    );
   });
 });

@@ -24,7 +24,13 @@ describe('natter chat full-screen UI: rooms (tmux)', () => {
   it('a buffer per room: unread counts, the member list in its title, lines typed there go to the room', async () => {
     const c = await cast(['amy', 'bob']);
     const home = c.homes.get('amy') as string;
-    term.natter('amy', ['chat', '--name', 'amy', '--friends', c.table, '--no-notify'], { XDG_CONFIG_HOME: home, XDG_DATA_HOME: `${home}/data` }, 100, 24);
+    term.natter(
+      'amy',
+      ['chat', '--name', 'amy', '--friends', c.table, '--no-notify'],
+      { XDG_CONFIG_HOME: home, XDG_DATA_HOME: `${home}/data` },
+      100,
+      24,
+    );
     await term.until('amy', (s) => s.includes('amy ready at 127.0.0.1:'), 'amy ready');
     const bob = new ChatProc(['--name', 'bob', '--friends', c.table], { XDG_CONFIG_HOME: c.homes.get('bob') as string });
     procs.push(bob);
@@ -49,6 +55,10 @@ describe('natter chat full-screen UI: rooms (tmux)', () => {
     assert.deepEqual([m.from, m.name], ['amy', 'club']);
     await term.until('amy', (s) => /amy: hello everyone ✓/.test(s), 'marked delivered once every member has it');
     term.line('amy', '/who');
-    await term.until('amy', (s) => /bob +friends +127\.0\.0\.1:\d+ [^\n]* connected, direct\s+#club: reachable now/.test(s), '/who marks bob as a member reachable now');
+    await term.until(
+      'amy',
+      (s) => /bob +friends +127\.0\.0\.1:\d+ [^\n]* connected, direct\s+#club: reachable now/.test(s),
+      '/who marks bob as a member reachable now',
+    );
   });
 });

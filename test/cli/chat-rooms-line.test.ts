@@ -16,7 +16,9 @@ after(() => {
 describe('natter chat --ui line: rooms', () => {
   it('/room create, /invite, #ROOM/message, /members, /history #ROOM; [#club] bob: hi', async () => {
     const c = await cast(['amy', 'bob']);
-    const amy = new NatterProcess(['chat', '--ui', 'line', '--name', 'amy', '--friends', c.table], { env: { XDG_CONFIG_HOME: c.homes.get('amy') as string } });
+    const amy = new NatterProcess(['chat', '--ui', 'line', '--name', 'amy', '--friends', c.table], {
+      env: { XDG_CONFIG_HOME: c.homes.get('amy') as string },
+    });
     procs.push(amy);
     await amy.waitFor(/amy ready at/, 10_000);
     const bob = new ChatProc(['--name', 'bob', '--friends', c.table], { XDG_CONFIG_HOME: c.homes.get('bob') as string });

@@ -99,26 +99,41 @@ describe('natter chat --json: rooms', () => {
     for (let i = 0; i < 3; i++) bob.send({ cmd: 'room-send', room: 'club', text: `b${i}` });
     for (let i = 0; i < 10; i++) amy.send({ cmd: 'room-send', room, text: `a${i}` });
     await amy.next('queued', (e) => e.text === 'a9');
-    const first = amy.allEvents().filter((e) => e.type === 'queued').map((e) => e.id as string);
+    const first = amy
+      .allEvents()
+      .filter((e) => e.type === 'queued')
+      .map((e) => e.id as string);
     await until(() => has(bob, first) && has(cat, first), 'bob and cat have the first ten');
     // The burst: amy dies with kill -9 in the middle of it.
     for (let i = 10; i < 60; i++) amy.send({ cmd: 'room-send', room, text: `a${i}` });
     await amy.next('queued', (e) => e.text === 'a15');
     await stop(amy, 'SIGKILL');
-    const entered = amy.allEvents().filter((e) => e.type === 'queued').map((e) => e.id as string);
+    const entered = amy
+      .allEvents()
+      .filter((e) => e.type === 'queued')
+      .map((e) => e.id as string);
 
     // dan and eve come back while the author is dead: bob and cat have what they missed.
     dan = await user(c, 'dan');
     eve = await user(c, 'eve');
-    const bobIds = bob.allEvents().filter((e) => e.type === 'queued' && e.room === room).map((e) => e.id as string);
+    const bobIds = bob
+      .allEvents()
+      .filter((e) => e.type === 'queued' && e.room === room)
+      .map((e) => e.id as string);
     assert.equal(bobIds.length, 3);
     const known = (): string[] => [...new Set([...roomMessages(bob, room), ...roomMessages(cat, room)].map((m) => m.id as string))];
-    await until(() => has(dan, first) && has(eve, first) && has(dan, bobIds) && has(eve, bobIds) && has(dan, known()) && has(eve, known()), 'dan and eve caught up from bob and cat');
+    await until(
+      () => has(dan, first) && has(eve, first) && has(dan, bobIds) && has(eve, bobIds) && has(dan, known()) && has(eve, known()),
+      'dan and eve caught up from bob and cat',
+    );
 
     // amy comes back: whatever she recorded but had not sent goes out now.
     amy = await user(c, 'amy');
     const amyIds = (await history(amy, room)).filter((e) => e.from === 'amy').map((e) => e.id as string);
-    assert.ok(amyIds.length >= entered.length && entered.every((id) => amyIds.includes(id)), 'every message amy entered is in her room store');
+    assert.ok(
+      amyIds.length >= entered.length && entered.every((id) => amyIds.includes(id)),
+      'every message amy entered is in her room store',
+    );
     for (const p of [bob, cat, dan, eve]) await until(() => has(p, amyIds), 'everything amy recorded reached everyone');
 
     const orders = [];
@@ -128,13 +143,20 @@ describe('natter chat --json: rooms', () => {
       const h = await history(p, room);
       orders.push(h.map((e) => e.id));
       const amyTexts = h.filter((e) => e.from === 'amy').map((e) => e.text);
-      assert.deepEqual(amyTexts, amyTexts.map((_, i) => `a${i}`), "amy's messages in the order she wrote them");
-      assert.deepEqual(h.filter((e) => e.from === 'bob').map((e) => e.text), ['b0', 'b1', 'b2']);
+      assert.deepEqual(
+        amyTexts,
+        amyTexts.map((_, i) => `a${i}`),
+        "amy's messages in the order she wrote them",
+      );
+      assert.deepEqual(
+        h.filter((e) => e.from === 'bob').map((e) => e.text),
+        ['b0', 'b1', 'b2'],
+      );
     }
     for (const o of orders) assert.deepEqual(o, orders[0], 'one history order everywhere');
   });
 
-  it("/who marks the members of my rooms, the rooms each shares, and whether each is reachable now", async () => {
+  it('/who marks the members of my rooms, the rooms each shares, and whether each is reachable now', async () => {
     const c = await cast(['amy', 'bob', 'cat']);
     const amy = await user(c, 'amy');
     const bob = await user(c, 'bob');
@@ -181,7 +203,9 @@ describe('natter chat --json: rooms', () => {
     amy.send({ cmd: 'who' });
     const listed = await amy.next('who');
     assert.deepEqual(
-      (listed.peers as { name: string; rooms?: string[]; reachable?: boolean }[]).filter((p) => p.name === 'bob').map((p) => [p.rooms, p.reachable]),
+      (listed.peers as { name: string; rooms?: string[]; reachable?: boolean }[])
+        .filter((p) => p.name === 'bob')
+        .map((p) => [p.rooms, p.reachable]),
       [[['club'], true]],
     );
     assert.equal(listed.members, undefined, 'every member is listed');
@@ -232,6 +256,19 @@ describe('natter chat --json: rooms', () => {
     bob.send({ cmd: 'room-kick', room, name: 'amy' });
     assert.equal((await bob.next('error', (e) => e.code !== 'NATTER_ERR_NOT_A_MEMBER')).code, 'NATTER_ERR_NOT_ALLOWED');
     // No member was shown an error it did not cause: races between what members know are settled quietly.
-    assert.deepEqual([amy, bob].flatMap((p) => p.allEvents().filter((e) => e.type === 'error' && e.code !== 'NATTER_ERR_NO_SUCH_ROOM' && e.code !== 'NATTER_ERR_BAD_COMMAND' && e.code !== 'NATTER_ERR_NOT_ALLOWED')), []);
+    assert.deepEqual(
+      [amy, bob].flatMap((p) =>
+        p
+          .allEvents()
+          .filter(
+            (e) =>
+              e.type === 'error' &&
+              e.code !== 'NATTER_ERR_NO_SUCH_ROOM' &&
+              e.code !== 'NATTER_ERR_BAD_COMMAND' &&
+              e.code !== 'NATTER_ERR_NOT_ALLOWED',
+          ),
+      ),
+      [],
+    );
   });
 });

@@ -553,7 +553,9 @@ describe(`directory conformance (${COMMAND})`, () => {
 
   it('a truncated handshake is closed at the handshake deadline', async (t) => {
     if (!(HANDSHAKE_DEADLINE_MS > 0)) {
-      t.skip('natter directory has no flag to shorten its 10 s handshake deadline; set NATTER_DIRECTORY_HANDSHAKE_MS to the deadline to wait for it');
+      t.skip(
+        'natter directory has no flag to shorten its 10 s handshake deadline; set NATTER_DIRECTORY_HANDSHAKE_MS to the deadline to wait for it',
+      );
       return;
     }
     const socket = await rawSocket(directory);
@@ -594,7 +596,7 @@ describe(`directory conformance (${COMMAND})`, () => {
   });
 });
 
-describe('directory conformance: SHUTDOWN by the directory\'s own key (started with --identity alone)', () => {
+describe("directory conformance: SHUTDOWN by the directory's own key (started with --identity alone)", () => {
   let directory: Directory;
   let identity: KeyPair;
 

@@ -64,7 +64,14 @@ describe('natter directory (a real process)', () => {
   });
 
   it('refuses bad arguments with a clear message and a non-zero exit', async () => {
-    for (const args of [['--port', 'x'], ['--alive-interval', '-1'], ['--alive-interval', '100000'], ['--port-range', '9-1'], ['--log-level', 'loud'], ['--bogus']]) {
+    for (const args of [
+      ['--port', 'x'],
+      ['--alive-interval', '-1'],
+      ['--alive-interval', '100000'],
+      ['--port-range', '9-1'],
+      ['--log-level', 'loud'],
+      ['--bogus'],
+    ]) {
       const r = await runNatter(['directory', ...args]);
       assert.equal(r.code, 1, args.join(' '));
       // One style for every error line: natter: WHAT; HINT (CODE)
@@ -101,7 +108,10 @@ describe('natter admin (real processes)', () => {
     const dump = await runNatter(['admin', 'dump', '--directory', `127.0.0.1:${port}`, '--identity', adminIdentity]);
     assert.equal(dump.code, 0, dump.stderr);
     const state = JSON.parse(dump.stdout);
-    assert.deepEqual(state.clients.map((c: { name: string }) => c.name), ['member']);
+    assert.deepEqual(
+      state.clients.map((c: { name: string }) => c.name),
+      ['member'],
+    );
     assert.match(dump.stdout, /^\{\n {2}"server"/, 'pretty-printed');
 
     const refused = await runNatter(['admin', 'shutdown', '--directory', `127.0.0.1:${port}`, '--identity', otherIdentity]);
@@ -124,7 +134,15 @@ describe('natter admin (real processes)', () => {
     assert.equal(mismatch.code, 1);
     assert.match(mismatch.stderr, /NATTER_ERR_KEY_MISMATCH/);
     assert.match(mismatch.stderr, /--trust-directory/);
-    const trusted = await runNatter(['admin', 'dump', '--directory', `127.0.0.1:${port}`, '--identity', adminIdentity, '--trust-directory']);
+    const trusted = await runNatter([
+      'admin',
+      'dump',
+      '--directory',
+      `127.0.0.1:${port}`,
+      '--identity',
+      adminIdentity,
+      '--trust-directory',
+    ]);
     assert.equal(trusted.code, 0, trusted.stderr);
     const again = await runNatter(['admin', 'dump', '--directory', `127.0.0.1:${port}`, '--identity', adminIdentity]);
     assert.equal(again.code, 0, 'the new key is pinned now');

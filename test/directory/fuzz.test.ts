@@ -23,7 +23,18 @@ import { encodeMessage } from '../../src/protocol/codec.ts';
 import { PROTOCOL_VERSION, type Message } from '../../src/protocol/messages.ts';
 import type { KeyPair } from '../../src/transport/secure.ts';
 import { ipArb, messageArb, nameArb } from '../helpers/arbitraries.ts';
-import { countsOf, EventLoopWatch, fuzzSeed, FailureLog, FuzzStats, fuzzCaseArb, runCases, within, type FuzzCase, type FuzzTarget } from '../helpers/fuzz.ts';
+import {
+  countsOf,
+  EventLoopWatch,
+  fuzzSeed,
+  FailureLog,
+  FuzzStats,
+  fuzzCaseArb,
+  runCases,
+  within,
+  type FuzzCase,
+  type FuzzTarget,
+} from '../helpers/fuzz.ts';
 import { RawClient, newKeyPair } from '../helpers/raw-client.ts';
 
 const SCALE = Number(process.env.NATTER_FUZZ_SCALE ?? 1);
@@ -43,7 +54,13 @@ const fuzzNameArb = fc.oneof(fc.constantFrom('fuzz', CANARY, 'fuzz2'), nameArb);
 /** What a directory takes, weighted towards requests, with any message now and then. */
 function directoryMessageArb(sinkPort: number): fc.Arbitrary<Message> {
   return fc.oneof(
-    { weight: 4, arbitrary: fc.record({ type: fc.constant('UP' as const), name: fuzzNameArb, ip: ipArb, port: fc.nat({ max: 0xffff }) }, { noNullPrototype: true }) },
+    {
+      weight: 4,
+      arbitrary: fc.record(
+        { type: fc.constant('UP' as const), name: fuzzNameArb, ip: ipArb, port: fc.nat({ max: 0xffff }) },
+        { noNullPrototype: true },
+      ),
+    },
     { weight: 2, arbitrary: fc.constant<Message>({ type: 'WHO' }) },
     { weight: 2, arbitrary: fc.constant<Message>({ type: 'ALIVE' }) },
     { weight: 1, arbitrary: fc.constant<Message>({ type: 'DOWN' }) },
@@ -87,20 +104,26 @@ describe('fuzzing the directory', () => {
   /** The canary is still registered and answered. */
   async function checkCanary(): Promise<void> {
     assert.ok((await within(canary.alive(), DEADLINE_MS, 'the canary ALIVE')) !== undefined, 'the canary is still registered');
-    assert.ok((await within(canary.who(), DEADLINE_MS, 'the canary WHO')).some((p) => p.name === CANARY), 'the canary is listed');
+    assert.ok(
+      (await within(canary.who(), DEADLINE_MS, 'the canary WHO')).some((p) => p.name === CANARY),
+      'the canary is listed',
+    );
   }
 
   /** One property: `runs` runs of CASES_PER_RUN cases each, each run with a key of its own. */
   async function fuzz(runs: number, isOpening: boolean): Promise<void> {
     let run = 0;
     await fc.assert(
-      fc.asyncProperty(fc.array(fuzzCaseArb(directoryMessageArb(sinkPort)), { minLength: CASES_PER_RUN, maxLength: CASES_PER_RUN }), async (cases: FuzzCase[]) => {
-        watch.reset();
-        await runCases(directoryTarget(port, newKeyPair(), sinkPort), cases, stats, { isOpening, watch });
-        if (++run % 10 === 0) await checkCanary();
-        assert.deepEqual(watch.problems, [], 'thrown into the event loop');
-        assert.deepEqual(log.problems, [], 'logged by the directory');
-      }),
+      fc.asyncProperty(
+        fc.array(fuzzCaseArb(directoryMessageArb(sinkPort)), { minLength: CASES_PER_RUN, maxLength: CASES_PER_RUN }),
+        async (cases: FuzzCase[]) => {
+          watch.reset();
+          await runCases(directoryTarget(port, newKeyPair(), sinkPort), cases, stats, { isOpening, watch });
+          if (++run % 10 === 0) await checkCanary();
+          assert.deepEqual(watch.problems, [], 'thrown into the event loop');
+          assert.deepEqual(log.problems, [], 'logged by the directory');
+        },
+      ),
       { numRuns: runs, seed: fuzzSeed(`directory fuzz, ${runs} runs`) },
     );
   }
@@ -132,11 +155,15 @@ describe('fuzzing the directory', () => {
     console.log(`directory fuzz: ${stats}; failures logged: ${countsOf(log.codes)}`);
   });
 
-  it(`${SESSION_RUNS * CASES_PER_RUN} cases of mutated requests in sessions: only documented errors, each on its own connection`, { timeout: FUZZ_TIMEOUT_MS }, async () => {
+  it(`${SESSION_RUNS * CASES_PER_RUN} cases of mutated requests in sessions: only documented errors, each on its own connection`, {
+    timeout: FUZZ_TIMEOUT_MS,
+  }, async () => {
     await fuzz(SESSION_RUNS, false);
   });
 
-  it(`${OPENING_RUNS * CASES_PER_RUN} mutated openings (HELLO and a first request), each on a new connection`, { timeout: FUZZ_TIMEOUT_MS }, async () => {
+  it(`${OPENING_RUNS * CASES_PER_RUN} mutated openings (HELLO and a first request), each on a new connection`, {
+    timeout: FUZZ_TIMEOUT_MS,
+  }, async () => {
     await fuzz(OPENING_RUNS, true);
   });
 
@@ -145,7 +172,11 @@ describe('fuzzing the directory', () => {
     const deadline = Date.now() + DEADLINE_MS;
     while (server.connectionCount > 1 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
     assert.equal(server.connectionCount, 1, 'only the canary is connected');
-    assert.deepEqual((await canary.who()).map((p) => p.name), [CANARY], 'no registration outlives its connection');
+    assert.deepEqual(
+      (await canary.who()).map((p) => p.name),
+      [CANARY],
+      'no registration outlives its connection',
+    );
     assert.deepEqual(server.relay.counts, { links: 0, pending: 0 });
     assert.ok(stats.cases >= (SESSION_RUNS + OPENING_RUNS) * CASES_PER_RUN * 0.95, `${stats.cases} cases ran`);
     assert.deepEqual(watch.allProblems, []);

@@ -57,7 +57,13 @@ describe('directory: connections an attacker leaves behind', () => {
     await until(() => idle.filter((s) => !s.destroyed).length <= 12, 'all but that address’s share to be closed');
     assert.ok(server.counters.connectionsRefused >= 188, `${server.counters.connectionsRefused} refused`);
     // Another address gets through at once.
-    const client = await DirectoryClient.connect({ host: '127.0.0.1', port, keyPair: newKeyPair(), localAddress: '127.0.0.3', timeoutMs: 2_000 });
+    const client = await DirectoryClient.connect({
+      host: '127.0.0.1',
+      port,
+      keyPair: newKeyPair(),
+      localAddress: '127.0.0.3',
+      timeoutMs: 2_000,
+    });
     cleanup.push(() => client.close());
     assert.ok((await client.register('bob')).port > 0);
   });
@@ -81,7 +87,11 @@ describe('directory: FIND, one name at a time', () => {
     const bobKey = newKeyPair();
     const bob = await DirectoryClient.connect({ host: '127.0.0.1', port, keyPair: bobKey });
     const stranger = await DirectoryClient.connect({ host: '127.0.0.1', port, keyPair: newKeyPair() });
-    cleanup.push(() => alice.close(), () => bob.close(), () => stranger.close());
+    cleanup.push(
+      () => alice.close(),
+      () => bob.close(),
+      () => stranger.close(),
+    );
     await alice.register('alice');
     const { port: bobPort } = await bob.register('bob');
     assert.deepEqual(await alice.find('bob'), { name: 'bob', ip: '127.0.0.1', port: bobPort, key: bobKey.publicKey });
@@ -101,7 +111,8 @@ describe('directory: a refusal says why', () => {
         cleanup.push(() => client.close());
         return client.register('bob');
       }),
-      (e: unknown) => e instanceof NatterError && e.code === ERROR_CODES.SERVER_FULL && /the directory is full \(1 clients\)/.test(e.message),
+      (e: unknown) =>
+        e instanceof NatterError && e.code === ERROR_CODES.SERVER_FULL && /the directory is full \(1 clients\)/.test(e.message),
     );
   });
 });

@@ -87,14 +87,17 @@ describe('PROBE: is my listener reachable from outside?', () => {
   /** A listener that completes the handshake as `keyPair` (as a peer's would). */
   async function listener(keyPair: KeyPair): Promise<{ server: Server; port: number }> {
     const server = createServer((socket) => {
-      acceptSecure(socket, keyPair, 2_000).then((s) => s.stream.destroy(), () => socket.destroy());
+      acceptSecure(socket, keyPair, 2_000).then(
+        (s) => s.stream.destroy(),
+        () => socket.destroy(),
+      );
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     cleanup.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
     return { server, port: (server.address() as AddressInfo).port };
   }
 
-  it('dials back the asker\'s own address and checks the key that answers', async () => {
+  it("dials back the asker's own address and checks the key that answers", async () => {
     const { port } = await directory({ probeIntervalMs: 1 });
     const me = await peer(port, 'me');
     const mine = await listener(me.keyPair);
@@ -137,7 +140,7 @@ describe('PROBE: is my listener reachable from outside?', () => {
 });
 
 describe('PUNCH: both sides told where the other is, at once', () => {
-  it('answers MEET with the other\'s seen address and CALLs the other with the asker\'s', async () => {
+  it("answers MEET with the other's seen address and CALLs the other with the asker's", async () => {
     const { server, port } = await directory();
     const alice = await peer(port, 'alice');
     const bob = await peer(port, 'bob');
@@ -214,10 +217,16 @@ describe('RELAY: joined only when both ask, bytes carried blind, within caps', (
     };
     await join(alice as Peer, bob as Peer);
     await join(alice as Peer, carol as Peer);
-    await assert.rejects((alice as Peer).relay('dave'), (e) => hasCode(ERROR_CODES.RELAY_REFUSED)(e) && /alice already has 2 relayed links/.test((e as Error).message));
+    await assert.rejects(
+      (alice as Peer).relay('dave'),
+      (e) => hasCode(ERROR_CODES.RELAY_REFUSED)(e) && /alice already has 2 relayed links/.test((e as Error).message),
+    );
     await join(carol as Peer, dave as Peer);
     assert.deepEqual(server.relay.counts, { links: 3, pending: 0 });
-    await assert.rejects((bob as Peer).relay('dave'), (e) => hasCode(ERROR_CODES.RELAY_REFUSED)(e) && /the relay is full/.test((e as Error).message));
+    await assert.rejects(
+      (bob as Peer).relay('dave'),
+      (e) => hasCode(ERROR_CODES.RELAY_REFUSED)(e) && /the relay is full/.test((e as Error).message),
+    );
     assert.ok(server.counters.relaysRefused >= 2);
     // The links that are there still carry bytes.
     const [ab, ba] = [joined[1] as RelayedStream, joined[0] as RelayedStream];

@@ -49,7 +49,15 @@ interface Directory {
 
 /** A directory process on the given Redis database. */
 async function directory(url: string, extra: string[] = []): Promise<Directory> {
-  const { proc, port } = await startDirectoryProcess(['--redis', url, '--identity', identity, '--alive-interval', String(ALIVE_INTERVAL_S), ...extra]);
+  const { proc, port } = await startDirectoryProcess([
+    '--redis',
+    url,
+    '--identity',
+    identity,
+    '--alive-interval',
+    String(ALIVE_INTERVAL_S),
+    ...extra,
+  ]);
   procs.push(proc);
   return { proc, port, target: `127.0.0.1:${port}` };
 }
@@ -148,7 +156,10 @@ describe('natter directory --redis: several processes, one directory (real proce
     atA.send({ type: 'WHO' });
     const refused = await atA.next();
     assert.ok(refused.type === 'ERROR' && refused.code === 'NATTER_ERR_NOT_REGISTERED');
-    assert.deepEqual((await again.who()).map((p) => p.name), ['mover']);
+    assert.deepEqual(
+      (await again.who()).map((p) => p.name),
+      ['mover'],
+    );
   });
 
   it('SIGKILL of one process: its peers expire at the others within two alive intervals, and the others keep serving', async () => {
@@ -181,8 +192,14 @@ describe('natter directory --redis: several processes, one directory (real proce
     assert.deepEqual(await c.proc.exited, { code: 0, signal: null });
     alice.send({ cmd: 'who' });
     const listed = names(await alice.next('who'));
-    assert.ok(!listed.includes('carol') && listed.includes('bob'), `a process that stops removes its peers at once, not by expiry: ${listed.join(' ')}`);
-    assert.equal(carol.allEvents().some((e) => e.type === 'shutdown'), false);
+    assert.ok(
+      !listed.includes('carol') && listed.includes('bob'),
+      `a process that stops removes its peers at once, not by expiry: ${listed.join(' ')}`,
+    );
+    assert.equal(
+      carol.allEvents().some((e) => e.type === 'shutdown'),
+      false,
+    );
 
     raw.send({ type: 'ALIVE' }); // it sends nothing else: keep its connection from being closed as silent
     await raw.next();

@@ -52,7 +52,11 @@ async function twoProcesses(options: [Partial<DirectoryOptions>, Partial<Directo
     cleanup.push(() => server.close());
     processes.push({ server, port });
   }
-  return { keyPair, p1: processes[0] as { server: DirectoryServer; port: number }, p2: processes[1] as { server: DirectoryServer; port: number } };
+  return {
+    keyPair,
+    p1: processes[0] as { server: DirectoryServer; port: number },
+    p2: processes[1] as { server: DirectoryServer; port: number },
+  };
 }
 
 interface Peer {

@@ -39,7 +39,9 @@ after(async () => {
   for (const s of open) await s.close();
 });
 
-runStoreContract('RedisStore', async ({ portRange }) => RedisStore.connect({ url: redis.url, portRange, prefix: freshPrefix(), connectTimeoutMs: 5_000 }));
+runStoreContract('RedisStore', async ({ portRange }) =>
+  RedisStore.connect({ url: redis.url, portRange, prefix: freshPrefix(), connectTimeoutMs: 5_000 }),
+);
 
 const keyOf = (who: string): string => createHash('sha256').update(who).digest('hex');
 const up = (name: string, owner: string, key: string, now: number, extra: Partial<RegisterRequest> = {}): RegisterRequest => ({
@@ -68,7 +70,10 @@ describe('RedisStore: several stores on one Redis act as one', () => {
     const r = await a.register(up('alice', '1', keyOf('alice'), 0));
     assert.ok(r.ok && r.isNew);
     const listed = await b.list();
-    assert.deepEqual(listed.map((p) => [p.name, p.key, p.port]), [['alice', keyOf('alice'), r.record.port]]);
+    assert.deepEqual(
+      listed.map((p) => [p.name, p.key, p.port]),
+      [['alice', keyOf('alice'), r.record.port]],
+    );
     assert.notEqual(listed[0]?.owner, '1', "another process's owner never equals a local session id");
     assert.equal((await a.list())[0]?.owner, '1');
     assert.equal(await b.generation(), await a.generation());
@@ -119,10 +124,13 @@ describe('RedisStore: several stores on one Redis act as one', () => {
     const moved = await b.register(up('alice', '7', key, 0, { ip: '127.0.0.2' }));
     assert.ok(moved.ok);
     assert.equal(moved.isNew, false);
-    assert.ok(moved.previousOwner !== undefined && moved.previousOwner !== '7', 'the previous owner is not one of b\'s sessions');
+    assert.ok(moved.previousOwner !== undefined && moved.previousOwner !== '7', "the previous owner is not one of b's sessions");
     assert.equal(await a.refresh('alice', '7', 1), undefined);
     assert.equal(await a.remove('alice', '7'), false);
-    assert.deepEqual((await a.list()).map((p) => p.ip), ['127.0.0.2']);
+    assert.deepEqual(
+      (await a.list()).map((p) => p.ip),
+      ['127.0.0.2'],
+    );
   });
 
   it('ports stay unique per IP across stores', async () => {
@@ -130,7 +138,9 @@ describe('RedisStore: several stores on one Redis act as one', () => {
     const portRange = { lo: 41_000, hi: 41_099 };
     const a = await connect({ prefix, portRange });
     const b = await connect({ prefix, portRange });
-    const results = await Promise.all(Array.from({ length: 100 }, (_, i) => (i % 2 === 0 ? a : b).register(up(`n${i}`, String(i), keyOf(`n${i}`), 0))));
+    const results = await Promise.all(
+      Array.from({ length: 100 }, (_, i) => (i % 2 === 0 ? a : b).register(up(`n${i}`, String(i), keyOf(`n${i}`), 0))),
+    );
     const ports = results.map((r) => (r.ok ? r.record.port : -1));
     assert.equal(new Set(ports).size, 100);
     assert.deepEqual(await a.register(up('one too many', 'x', keyOf('x'), 0)), { ok: false, reason: 'ports-exhausted' });
@@ -146,11 +156,17 @@ describe('RedisStore: several stores on one Redis act as one', () => {
     await dead.close(); // as SIGKILL would leave it: the entry stays in Redis
     // Each caller's time is its own: the live store sees the entry as registered just now on its clock.
     const [ghost] = await live.list();
-    assert.ok(ghost !== undefined && Math.abs(ghost.lastHeard - liveClock.now()) < 1_000, `lastHeard ${ghost?.lastHeard} on the live clock`);
+    assert.ok(
+      ghost !== undefined && Math.abs(ghost.lastHeard - liveClock.now()) < 1_000,
+      `lastHeard ${ghost?.lastHeard} on the live clock`,
+    );
     assert.deepEqual(await live.expire(liveClock.now() - 1_000), [], 'not yet silent for long');
     liveClock.advance(2_000);
     const gone = await live.expire(liveClock.now() - 1_000);
-    assert.deepEqual(gone.map((r) => r.name), ['ghost']);
+    assert.deepEqual(
+      gone.map((r) => r.name),
+      ['ghost'],
+    );
     assert.equal(await live.size(), 0);
   });
 
@@ -160,7 +176,10 @@ describe('RedisStore: several stores on one Redis act as one', () => {
     const b = await connect({ prefix });
     await a.claimIdentity(keyOf('directory'));
     await b.claimIdentity(keyOf('directory'));
-    await assert.rejects(b.claimIdentity(keyOf('intruder')), (e) => isNatterError(e, ERROR_CODES.DIRECTORY_KEY_CONFLICT) && /same --identity/.test(e.message));
+    await assert.rejects(
+      b.claimIdentity(keyOf('intruder')),
+      (e) => isNatterError(e, ERROR_CODES.DIRECTORY_KEY_CONFLICT) && /same --identity/.test(e.message),
+    );
   });
 
   it('SHUTDOWN announced through one store reaches the others; a store started after it is not stopped by it', async () => {
@@ -194,7 +213,12 @@ describe('RedisStore: a Redis outage', () => {
   it('refuses registrations, answers its own sessions, keeps the last listing, and restores everything when Redis returns empty', async () => {
     const prefix = freshPrefix();
     const messages: string[] = [];
-    const logger = { debug() {}, info() {}, warn: (_: object, m: string) => messages.push(m), error: (_: object, m: string) => messages.push(m) };
+    const logger = {
+      debug() {},
+      info() {},
+      warn: (_: object, m: string) => messages.push(m),
+      error: (_: object, m: string) => messages.push(m),
+    };
     const a = await connect({ prefix, logger, reconnectMaxDelayMs: 100 });
     const b = await connect({ prefix, reconnectMaxDelayMs: 100 });
     const alice = await a.register(up('alice', '1', keyOf('alice'), 0, { requestedPort: 50_123 }));
@@ -213,7 +237,7 @@ describe('RedisStore: a Redis outage', () => {
     });
     await assert.rejects(a.register(up('dan', '3', keyOf('dan'), 11)), (e) => isNatterError(e, ERROR_CODES.STORE_UNAVAILABLE));
     assert.equal((await a.refresh('alice', '1', 12))?.port, 50_123, 'its own session is still answered');
-    assert.equal(await a.refresh('bob', '1', 12), undefined, 'another process\'s entry is not known here');
+    assert.equal(await a.refresh('bob', '1', 12), undefined, "another process's entry is not known here");
     assert.equal(await a.remove('carol', '2'), true, 'a departure is taken, to be replayed');
     assert.equal(await a.generation(), generation, 'the last generation read');
     assert.deepEqual((await a.list()).map((p) => p.name).sort(), ['alice', 'bob', 'carol'], 'the last listing read');
@@ -262,8 +286,14 @@ describe('RedisStore: a Redis outage', () => {
 });
 
 describe('parseRedisUrl', () => {
-  it('reads host, port, TLS, user, database; a given password replaces the URL\'s; the display drops credentials', () => {
-    assert.deepEqual(parseRedisUrl('redis://10.0.0.5:6380/2'), { host: '10.0.0.5', port: 6380, isTls: false, database: 2, display: 'redis://10.0.0.5:6380/2' });
+  it("reads host, port, TLS, user, database; a given password replaces the URL's; the display drops credentials", () => {
+    assert.deepEqual(parseRedisUrl('redis://10.0.0.5:6380/2'), {
+      host: '10.0.0.5',
+      port: 6380,
+      isTls: false,
+      database: 2,
+      display: 'redis://10.0.0.5:6380/2',
+    });
     assert.deepEqual(parseRedisUrl('rediss://natter:s%40cret@redis.example:6390'), {
       host: 'redis.example',
       port: 6390,
@@ -279,7 +309,11 @@ describe('parseRedisUrl', () => {
 
   it('refuses what is not a Redis URL', () => {
     for (const url of ['localhost:6379', 'http://h:1', 'redis://h:1/x', 'redis://']) {
-      assert.throws(() => parseRedisUrl(url), (e) => isNatterError(e, ERROR_CODES.INVALID_ARGUMENT), url);
+      assert.throws(
+        () => parseRedisUrl(url),
+        (e) => isNatterError(e, ERROR_CODES.INVALID_ARGUMENT),
+        url,
+      );
     }
   });
 });

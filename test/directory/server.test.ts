@@ -44,7 +44,6 @@ afterEach(async () => {
   }
 });
 
-
 function errorCode(msg: unknown): string | undefined {
   return (msg as { type?: string; code?: string }).type === 'ERROR' ? (msg as { code: string }).code : undefined;
 }
@@ -63,7 +62,12 @@ describe('directory: UP', () => {
     const { client } = await start();
     const eager = await client({ hello: false });
     // The dialer's last handshake message is held for its first write: all of it leaves at once.
-    eager.sendBytes(Buffer.concat([encodeMessage({ type: 'HELLO', version: PROTOCOL_VERSION }), encodeMessage({ type: 'UP', name: 'eager', ip: '', port: 0 })]));
+    eager.sendBytes(
+      Buffer.concat([
+        encodeMessage({ type: 'HELLO', version: PROTOCOL_VERSION }),
+        encodeMessage({ type: 'UP', name: 'eager', ip: '', port: 0 }),
+      ]),
+    );
     assert.equal((await eager.next()).type, 'HELLO');
     assert.equal((await eager.next()).type, 'ACK');
   });
@@ -75,7 +79,10 @@ describe('directory: UP', () => {
     const bob = await client();
     await bob.up('bob', 0, '192.0.2.7');
     const peers = await bob.who();
-    assert.deepEqual(peers.map((p) => [p.name, p.ip]).sort(), [['alice', '127.0.0.5'], ['bob', '192.0.2.7']]);
+    assert.deepEqual(peers.map((p) => [p.name, p.ip]).sort(), [
+      ['alice', '127.0.0.5'],
+      ['bob', '192.0.2.7'],
+    ]);
   });
 
   it('honours a requested free port and assigns another when it is taken', async () => {
@@ -115,7 +122,10 @@ describe('directory: UP', () => {
     const ack = await alice.up('alice');
     assert.equal(errorCode(await alice.up('mallory')), ERROR_CODES.ALREADY_REGISTERED);
     assert.deepEqual(await alice.up('alice'), ack);
-    assert.deepEqual((await alice.who()).map((p) => p.name), ['alice']);
+    assert.deepEqual(
+      (await alice.who()).map((p) => p.name),
+      ['alice'],
+    );
   });
 
   it('refuses with NATTER_ERR_PORTS_EXHAUSTED when the range is used up', async () => {
@@ -152,7 +162,10 @@ describe('directory: names bound to keys', () => {
     const impostor = await client();
     const refusal = await impostor.up('alice');
     assert.equal(errorCode(refusal), ERROR_CODES.NAME_TAKEN);
-    assert.deepEqual((await alice.who()).map((p) => p.key), [aliceKey.publicKey]);
+    assert.deepEqual(
+      (await alice.who()).map((p) => p.key),
+      [aliceKey.publicKey],
+    );
     // Alice again, on a new connection (her old one not yet gone): she takes her name over.
     const again = await client({ keyPair: aliceKey });
     assert.equal((await again.up('alice')).type, 'ACK');
@@ -162,7 +175,11 @@ describe('directory: names bound to keys', () => {
     alice.destroy();
     await alice.closed();
     const listed = await again.who();
-    assert.deepEqual(listed.map((p) => [p.name, p.key]), [['alice', aliceKey.publicKey]], 'DOWN and close on the old connection leave the entry alone');
+    assert.deepEqual(
+      listed.map((p) => [p.name, p.key]),
+      [['alice', aliceKey.publicKey]],
+      'DOWN and close on the old connection leave the entry alone',
+    );
   });
 
   it("spoofed DOWN and ALIVE from another key's connection affect nothing", async () => {
@@ -173,7 +190,10 @@ describe('directory: names bound to keys', () => {
     mallory.send({ type: 'DOWN' });
     mallory.send({ type: 'ALIVE' });
     assert.equal((await mallory.next()).type, 'NACK');
-    assert.deepEqual((await alice.who()).map((p) => p.name), ['alice']);
+    assert.deepEqual(
+      (await alice.who()).map((p) => p.name),
+      ['alice'],
+    );
     alice.send({ type: 'ALIVE' });
     assert.equal((await alice.next()).type, 'ACK');
   });
@@ -182,12 +202,20 @@ describe('directory: names bound to keys', () => {
     const { server, port, client } = await start({ handshakeTimeoutMs: 200 });
     const good = await client();
     await good.up('good');
-    for (const bytes of [Buffer.from('GET / HTTP/1.1\r\n\r\n'), Buffer.from([0xff, 0xff, 0xff, 0]), Buffer.from([5, 0, 0, 1, 2, 3, 4, 5]), Buffer.from([40, 0, 0, 1])]) {
+    for (const bytes of [
+      Buffer.from('GET / HTTP/1.1\r\n\r\n'),
+      Buffer.from([0xff, 0xff, 0xff, 0]),
+      Buffer.from([5, 0, 0, 1, 2, 3, 4, 5]),
+      Buffer.from([40, 0, 0, 1]),
+    ]) {
       const socket = await rawConnect(port);
       socket.on('error', () => {});
       socket.write(bytes);
       await once(socket, 'close');
-      assert.deepEqual((await good.who()).map((p) => p.name), ['good']);
+      assert.deepEqual(
+        (await good.who()).map((p) => p.name),
+        ['good'],
+      );
     }
     assert.equal(server.counters.handshakeFailures, 4);
   });
@@ -221,7 +249,10 @@ describe('directory: handshakes on worker threads', () => {
 
   it('refuses a number of threads that is not a whole number from 0 to 64', () => {
     for (const handshakeThreads of [-1, 1.5, 65]) {
-      assert.throws(() => new DirectoryServer({ handshakeThreads }), (err) => err instanceof NatterError && err.code === ERROR_CODES.INVALID_ARGUMENT);
+      assert.throws(
+        () => new DirectoryServer({ handshakeThreads }),
+        (err) => err instanceof NatterError && err.code === ERROR_CODES.INVALID_ARGUMENT,
+      );
     }
   });
 });
@@ -234,7 +265,10 @@ describe('directory: DOWN, WHO, ALIVE', () => {
     await alice.up('alice');
     await bob.up('bob');
     alice.send({ type: 'DOWN' });
-    assert.deepEqual((await bob.who()).map((p) => p.name), ['bob']);
+    assert.deepEqual(
+      (await bob.who()).map((p) => p.name),
+      ['bob'],
+    );
     bob.send({ type: 'DOWN' });
     bob.send({ type: 'DOWN' }); // twice is harmless, and DOWN has no answer
     bob.send({ type: 'WHO' });
@@ -291,7 +325,10 @@ describe('directory: expiry on the monotonic clock', () => {
     assert.equal((await chatty.who()).length, 2, 'not yet: 1.5 intervals');
     clock.advance(600); // quiet: 2.1 intervals silent; chatty: 0.6
     await server.sweep();
-    assert.deepEqual((await chatty.who()).map((p) => p.name), ['chatty']);
+    assert.deepEqual(
+      (await chatty.who()).map((p) => p.name),
+      ['chatty'],
+    );
     quiet.send({ type: 'ALIVE' });
     assert.equal((await quiet.next()).type, 'NACK');
     assert.equal(ack.type, 'ACK');
@@ -430,7 +467,10 @@ describe('directory: administrator messages', () => {
     const conn = new FramedConnection(ours);
     const client = new DirectoryClient(conn);
     await new Promise<void>((r) => conn.once('ready', () => r()));
-    await assert.rejects(client.dump(), (e) => e instanceof NatterError && e.code === ERROR_CODES.NOT_AUTHORIZED && /unauthenticated/.test(e.message));
+    await assert.rejects(
+      client.dump(),
+      (e) => e instanceof NatterError && e.code === ERROR_CODES.NOT_AUTHORIZED && /unauthenticated/.test(e.message),
+    );
     await assert.rejects(client.register('nokey'), (e) => e instanceof NatterError && e.code === ERROR_CODES.NOT_AUTHORIZED);
     conn.destroy();
   });
@@ -440,22 +480,30 @@ describe('directory: administrator messages', () => {
     const { port, client } = await start({ adminKeys: [admin.publicKey], limits: { maxFrameBytes: 300 } });
     for (let i = 0; i < 30; i++) await (await client()).up(`member${i}`);
     const conn = await DirectoryClient.connect({ host: '127.0.0.1', port, keyPair: admin, limits: { maxFrameBytes: 300 } });
-    const state = (await conn.dump()) as { online: number; clients: { name: string; port: number; fingerprint: string; lastHeardMsAgo: number }[]; counters: { registrations: number } };
+    const state = (await conn.dump()) as {
+      online: number;
+      clients: { name: string; port: number; fingerprint: string; lastHeardMsAgo: number }[];
+      counters: { registrations: number };
+    };
     assert.equal(state.online, 30);
     assert.equal(state.clients.length, 30);
     assert.equal(state.counters.registrations, 30);
-    assert.ok(state.clients.every((c) => c.port >= 50_000 && c.lastHeardMsAgo >= 0 && /^([a-z2-7]{4} ){7}[a-z2-7]{4}$/.test(c.fingerprint)));
+    assert.ok(
+      state.clients.every((c) => c.port >= 50_000 && c.lastHeardMsAgo >= 0 && /^([a-z2-7]{4} ){7}[a-z2-7]{4}$/.test(c.fingerprint)),
+    );
     await conn.close();
   });
 
   it('SHUTDOWN reaches every registered client, closes them all and stops the directory', async () => {
     const adminKey = newKeyPair();
     const { server, port, client } = await start({ adminKeys: [adminKey.publicKey] });
-    const members = await Promise.all(Array.from({ length: 25 }, async (_, i) => {
-      const c = await client();
-      await c.up(`m${i}`);
-      return c;
-    }));
+    const members = await Promise.all(
+      Array.from({ length: 25 }, async (_, i) => {
+        const c = await client();
+        await c.up(`m${i}`);
+        return c;
+      }),
+    );
     const stopped = new Promise((resolve) => server.once('shutdown', resolve));
     const admin = await DirectoryClient.connect({ host: '127.0.0.1', port, keyPair: adminKey });
     await admin.shutdown();
@@ -583,22 +631,44 @@ describe('directory: holding up', () => {
       const answer = await bad.next();
       assert.equal(errorCode(answer), code, `${bytes.toString('hex')} → ${JSON.stringify(answer)}`);
       await bad.closed();
-      assert.deepEqual((await good.who()).map((p) => p.name), ['good']);
+      assert.deepEqual(
+        (await good.who()).map((p) => p.name),
+        ['good'],
+      );
     }
     // A frame cut off by the client closing: the directory notes it and carries on.
     const cut = await client();
     cut.sendBytes(encodeMessage({ type: 'UP', name: 'cut', ip: '', port: 0 }).subarray(0, 8));
     cut.socket.end();
     await cut.closed();
-    assert.deepEqual((await good.who()).map((p) => p.name), ['good']);
+    assert.deepEqual(
+      (await good.who()).map((p) => p.name),
+      ['good'],
+    );
     assert.ok(server.counters.protocolErrors >= cases.length);
   });
 
   it('validates its options', () => {
-    assert.throws(() => new DirectoryServer({ aliveIntervalMs: 86_400_001 }), (e) => e instanceof NatterError && e.code === ERROR_CODES.INVALID_ARGUMENT, 'past a day, timers would overflow');
-    assert.throws(() => new DirectoryServer({ aliveIntervalMs: 0 }), (e) => e instanceof NatterError && e.code === ERROR_CODES.INVALID_ARGUMENT);
-    assert.throws(() => new DirectoryServer({ ratePerSecond: -1 }), (e) => e instanceof NatterError && e.code === ERROR_CODES.INVALID_ARGUMENT);
-    assert.throws(() => new DirectoryServer({ adminKeys: [Buffer.alloc(31)] }), (e) => e instanceof NatterError && e.code === ERROR_CODES.INVALID_ARGUMENT);
-    assert.throws(() => new DirectoryServer({ handshakeTimeoutMs: 0 }), (e) => e instanceof NatterError && e.code === ERROR_CODES.INVALID_ARGUMENT);
+    assert.throws(
+      () => new DirectoryServer({ aliveIntervalMs: 86_400_001 }),
+      (e) => e instanceof NatterError && e.code === ERROR_CODES.INVALID_ARGUMENT,
+      'past a day, timers would overflow',
+    );
+    assert.throws(
+      () => new DirectoryServer({ aliveIntervalMs: 0 }),
+      (e) => e instanceof NatterError && e.code === ERROR_CODES.INVALID_ARGUMENT,
+    );
+    assert.throws(
+      () => new DirectoryServer({ ratePerSecond: -1 }),
+      (e) => e instanceof NatterError && e.code === ERROR_CODES.INVALID_ARGUMENT,
+    );
+    assert.throws(
+      () => new DirectoryServer({ adminKeys: [Buffer.alloc(31)] }),
+      (e) => e instanceof NatterError && e.code === ERROR_CODES.INVALID_ARGUMENT,
+    );
+    assert.throws(
+      () => new DirectoryServer({ handshakeTimeoutMs: 0 }),
+      (e) => e instanceof NatterError && e.code === ERROR_CODES.INVALID_ARGUMENT,
+    );
   });
 });

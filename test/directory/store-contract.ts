@@ -35,7 +35,9 @@ export function runStoreContract(label: string, makeStore: StoreFactory): void {
         assert.ok(r.ok);
         assert.equal(r.isNew, true);
         assert.ok(r.record.port >= RANGE.lo && r.record.port <= RANGE.hi);
-        assert.deepEqual(await store.list(), [{ name: 'alice', ip: '127.0.0.1', port: r.record.port, owner: 's1', key: keyOf('s1'), registeredAt: 5, lastHeard: 5 }]);
+        assert.deepEqual(await store.list(), [
+          { name: 'alice', ip: '127.0.0.1', port: r.record.port, owner: 's1', key: keyOf('s1'), registeredAt: 5, lastHeard: 5 },
+        ]);
         assert.equal(await store.size(), 1);
       }));
 
@@ -61,7 +63,14 @@ export function runStoreContract(label: string, makeStore: StoreFactory): void {
         assert.equal(await store.refresh('alice', 's1', 5), undefined, 'the old session can no longer refresh it');
         assert.equal(await store.remove('alice', 's1'), false, 'nor remove it');
         assert.equal(await store.size(), 1);
-        const impostor = await store.register({ name: 'alice', ip: '127.0.0.1', requestedPort: 0, owner: 's3', key: keyOf('mallory'), now: 6 });
+        const impostor = await store.register({
+          name: 'alice',
+          ip: '127.0.0.1',
+          requestedPort: 0,
+          owner: 's3',
+          key: keyOf('mallory'),
+          now: 6,
+        });
         assert.deepEqual(impostor, { ok: false, reason: 'name-taken' });
         assert.equal((await store.list())[0]?.key, key);
       }));
@@ -127,8 +136,14 @@ export function runStoreContract(label: string, makeStore: StoreFactory): void {
         await store.register({ name: 'fresh', ip: '127.0.0.1', requestedPort: 0, owner: 's2', key: keyOf('s2'), now: 0 });
         await store.refresh('fresh', 's2', 100);
         const gone = await store.expire(100);
-        assert.deepEqual(gone.map((r) => r.name), ['old']);
-        assert.deepEqual((await store.list()).map((r) => r.name), ['fresh']);
+        assert.deepEqual(
+          gone.map((r) => r.name),
+          ['old'],
+        );
+        assert.deepEqual(
+          (await store.list()).map((r) => r.name),
+          ['fresh'],
+        );
         assert.deepEqual(await store.expire(100), []);
       }));
 
@@ -165,7 +180,9 @@ export function runStoreContract(label: string, makeStore: StoreFactory): void {
     it('concurrent registrations of one name admit exactly one', () =>
       withStore(async (store) => {
         const results = await Promise.all(
-          Array.from({ length: 20 }, (_, i) => store.register({ name: 'same', ip: '127.0.0.1', requestedPort: 0, owner: `s${i}`, key: keyOf(`s${i}`), now: 0 })),
+          Array.from({ length: 20 }, (_, i) =>
+            store.register({ name: 'same', ip: '127.0.0.1', requestedPort: 0, owner: `s${i}`, key: keyOf(`s${i}`), now: 0 }),
+          ),
         );
         assert.equal(results.filter((r) => r.ok).length, 1);
       }));
@@ -197,7 +214,16 @@ export function runStoreContract(label: string, makeStore: StoreFactory): void {
 
     it('keeps the address a registration was seen from, and restores nothing for one that gave none', () =>
       withStore(async (store) => {
-        await store.register({ name: 'alice', ip: '192.0.2.1', requestedPort: 0, owner: 's1', key: keyOf('s1'), now: 0, seenIp: '203.0.113.7', seenPort: 41_186 });
+        await store.register({
+          name: 'alice',
+          ip: '192.0.2.1',
+          requestedPort: 0,
+          owner: 's1',
+          key: keyOf('s1'),
+          now: 0,
+          seenIp: '203.0.113.7',
+          seenPort: 41_186,
+        });
         await store.register({ name: 'bob', ip: '192.0.2.2', requestedPort: 0, owner: 's2', key: keyOf('s2'), now: 0 });
         const byName = new Map((await store.list()).map((r) => [r.name, r]));
         assert.deepEqual([byName.get('alice')?.seenIp, byName.get('alice')?.seenPort], ['203.0.113.7', 41_186]);
@@ -223,7 +249,9 @@ export function runStoreContract(label: string, makeStore: StoreFactory): void {
       withStore(
         async (store) => {
           const results = await Promise.all(
-            Array.from({ length: 200 }, (_, i) => store.register({ name: `n${i}`, ip: '127.0.0.1', requestedPort: 0, owner: `s${i}`, key: keyOf(`s${i}`), now: 0 })),
+            Array.from({ length: 200 }, (_, i) =>
+              store.register({ name: `n${i}`, ip: '127.0.0.1', requestedPort: 0, owner: `s${i}`, key: keyOf(`s${i}`), now: 0 }),
+            ),
           );
           const ports = results.map((r) => (r.ok ? r.record.port : -1));
           assert.ok(ports.every((p) => p > 0));

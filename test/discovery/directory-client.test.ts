@@ -25,7 +25,12 @@ async function directory(options = {}) {
 }
 
 async function connect(port: number, requestTimeoutMs?: number) {
-  const client = await DirectoryClient.connect({ host: '127.0.0.1', port, keyPair: newKeyPair(), ...(requestTimeoutMs ? { requestTimeoutMs } : {}) });
+  const client = await DirectoryClient.connect({
+    host: '127.0.0.1',
+    port,
+    keyPair: newKeyPair(),
+    ...(requestTimeoutMs ? { requestTimeoutMs } : {}),
+  });
   cleanup.push(() => client.close());
   return client;
 }
@@ -40,18 +45,21 @@ async function scripted(answers: (msg: Message) => Message[]): Promise<TestServe
   const { FrameDecoder } = await import('../../src/protocol/decoder.ts');
   const keyPair = newKeyPair();
   const server = await startServer((socket: Socket) => {
-    void acceptSecure(socket, keyPair).then(({ stream }) => {
-      scriptedStreams.push(stream);
-      const d = new FrameDecoder();
-      stream.on('data', (chunk: Buffer) => {
-        d.push(chunk);
-        for (let m = d.next(); m !== undefined; m = d.next()) {
-          const replies = m.type === 'HELLO' ? [m] : answers(m);
-          for (const r of replies) stream.write(encodeMessage(r));
-        }
-      });
-      stream.on('error', () => {});
-    }, () => {});
+    void acceptSecure(socket, keyPair).then(
+      ({ stream }) => {
+        scriptedStreams.push(stream);
+        const d = new FrameDecoder();
+        stream.on('data', (chunk: Buffer) => {
+          d.push(chunk);
+          for (let m = d.next(); m !== undefined; m = d.next()) {
+            const replies = m.type === 'HELLO' ? [m] : answers(m);
+            for (const r of replies) stream.write(encodeMessage(r));
+          }
+        });
+        stream.on('error', () => {});
+      },
+      () => {},
+    );
   });
   cleanup.push(() => server.close());
   return server;
@@ -70,7 +78,10 @@ describe('DirectoryClient', () => {
     assert.deepEqual(await alice.alive(), reg);
     alice.down();
     assert.equal(await alice.alive(), undefined, 'NACK after DOWN');
-    assert.deepEqual((await bob.who()).map((p) => p.name), ['bob']);
+    assert.deepEqual(
+      (await bob.who()).map((p) => p.name),
+      ['bob'],
+    );
   });
 
   it('an empty listing resolves at once from HDR(0)', async () => {
@@ -123,7 +134,9 @@ describe('DirectoryClient', () => {
       { type: 'STATE', more: false, data: Buffer.from('{}') },
       textMsg('hello?'),
     ] as Message[]) {
-      const server = await scripted((m) => (m.type === 'DUMP' ? [reply] : m.type === 'WHO' ? [{ type: 'STATE', more: false, data: Buffer.from('{}') }] : []));
+      const server = await scripted((m) =>
+        m.type === 'DUMP' ? [reply] : m.type === 'WHO' ? [{ type: 'STATE', more: false, data: Buffer.from('{}') }] : [],
+      );
       const c = await connect(server.port);
       const request = reply.type === 'STATE' ? c.who() : c.dump();
       await assert.rejects(request, (e) => e instanceof NatterError, JSON.stringify(reply));
@@ -132,7 +145,10 @@ describe('DirectoryClient', () => {
   });
 
   it('rejects a DUMP whose state is not JSON', async () => {
-    const server = await scripted(() => [{ type: 'STATE', more: true, data: Buffer.from('{"a"') }, { type: 'STATE', more: false, data: Buffer.from(':') }]);
+    const server = await scripted(() => [
+      { type: 'STATE', more: true, data: Buffer.from('{"a"') },
+      { type: 'STATE', more: false, data: Buffer.from(':') },
+    ]);
     const c = await connect(server.port);
     await assert.rejects(c.dump(), hasCode(ERROR_CODES.MALFORMED));
   });

@@ -42,7 +42,10 @@ describe('DirectoryLink', () => {
     const before = server.counters.alivesReceived;
     await new Promise((res) => setTimeout(res, 300));
     assert.ok(server.counters.alivesReceived - before >= 3, 'ALIVE every interval');
-    assert.deepEqual((await l.who()).map((p) => p.name), ['steady']);
+    assert.deepEqual(
+      (await l.who()).map((p) => p.name),
+      ['steady'],
+    );
     assert.deepEqual(await l.lookup('steady'), { name: 'steady', ip: '127.0.0.1', port: r.port, key: linkKeys.get('steady')?.publicKey });
   });
 
@@ -57,7 +60,10 @@ describe('DirectoryLink', () => {
     const again = await nextRegistered(l); // the next ALIVE gets NACK, then UP
     assert.deepEqual(again, first);
     assert.equal(server.counters.nacksSent, 1);
-    assert.deepEqual((await l.who()).map((p) => p.port), [first.port]);
+    assert.deepEqual(
+      (await l.who()).map((p) => p.port),
+      [first.port],
+    );
   });
 
   it('retries a lost directory with backoff from 2 s doubling to 30 s, with jitter, and registers again', async (t) => {
@@ -65,7 +71,10 @@ describe('DirectoryLink', () => {
     let isUp = true;
     const l = link(port, 'patient', {
       random: () => 0.5, // the middle of the jitter band: exactly the base delay
-      connect: () => (isUp ? DirectoryClient.connect({ host: '127.0.0.1', port, keyPair: newKeyPair() }) : Promise.reject(new NatterError(ERROR_CODES.CONNECTION_CLOSED, 'refused'))),
+      connect: () =>
+        isUp
+          ? DirectoryClient.connect({ host: '127.0.0.1', port, keyPair: newKeyPair() })
+          : Promise.reject(new NatterError(ERROR_CODES.CONNECTION_CLOSED, 'refused')),
     });
     await l.start();
     const delays: number[] = [];

@@ -20,10 +20,22 @@ it('refuses every kind of broken entry with a message naming it', () => {
     [{ friends: [{ name: 'a b', ip: '1.2.3.4', port: 1 }] }, /entry 1: display name/],
     [{ friends: [{ name: 'a', ip: 'localhost', port: 1 }] }, /"ip" must be an IP address/],
     [{ friends: [{ name: 'a', ip: '1.2.3.4', port: 70000 }] }, /"port" must be a number/],
-    [{ friends: [{ name: 'a', ip: '1.2.3.4', port: 1 }, { name: 'a', ip: '1.2.3.5', port: 2 }] }, /listed twice/],
+    [
+      {
+        friends: [
+          { name: 'a', ip: '1.2.3.4', port: 1 },
+          { name: 'a', ip: '1.2.3.5', port: 2 },
+        ],
+      },
+      /listed twice/,
+    ],
   ];
   for (const [data, message] of cases) {
-    assert.throws(() => FriendsTable.parse(data, 'f.json'), (e) => e instanceof NatterError && e.code === 'NATTER_ERR_INVALID_ARGUMENT' && message.test(e.message), JSON.stringify(data));
+    assert.throws(
+      () => FriendsTable.parse(data, 'f.json'),
+      (e) => e instanceof NatterError && e.code === 'NATTER_ERR_INVALID_ARGUMENT' && message.test(e.message),
+      JSON.stringify(data),
+    );
   }
 });
 

@@ -43,11 +43,18 @@ const HEX = KEY.toString('hex');
 /** An announcement of `bob` with its TXT entries replaced. */
 function withTxt(entries: Buffer[], port = 50_001): DnsPacket {
   const packet = ownRecords(own(), 120);
-  const answers = (packet.answers ?? []).map((r) => (r.type === 'TXT' ? { ...r, data: entries } : r.type === 'SRV' ? { ...r, data: { port, target: (r.data as { target: string }).target } } : r));
+  const answers = (packet.answers ?? []).map((r) =>
+    r.type === 'TXT'
+      ? { ...r, data: entries }
+      : r.type === 'SRV'
+        ? { ...r, data: { port, target: (r.data as { target: string }).target } }
+        : r,
+  );
   return { answers };
 }
 
-const rejects = (code: NatterErrorCode, message: RegExp) => (e: unknown) => e instanceof NatterError && e.code === code && message.test(e.message);
+const rejects = (code: NatterErrorCode, message: RegExp) => (e: unknown) =>
+  e instanceof NatterError && e.code === code && message.test(e.message);
 
 describe('LAN announcements', () => {
   it('an announcement reads back as the peer announced it, through the wire', () => {
@@ -79,18 +86,27 @@ describe('LAN announcements', () => {
   });
 
   it('the address: the sender’s own when announced, else the first announced on our link, else the sender’s', () => {
-    const read = (addresses: string[], source: string) => readResponse(ownRecords(own('bob', KEY, 1, addresses), 120), source, { isOnLink }).seen[0]?.ip;
+    const read = (addresses: string[], source: string) =>
+      readResponse(ownRecords(own('bob', KEY, 1, addresses), 120), source, { isOnLink }).seen[0]?.ip;
     assert.equal(read(['192.0.2.8', '192.0.2.7'], '192.0.2.7'), '192.0.2.7');
     assert.equal(read(['203.0.113.5', '192.0.2.8'], '192.0.2.7'), '192.0.2.8', 'an address off our link is never taken');
     assert.equal(read(['203.0.113.5'], '192.0.2.7'), '192.0.2.7');
     assert.equal(read([], '192.0.2.7'), '192.0.2.7');
-    const notAnAddress = { answers: [...(ownRecords(own(), 120).answers ?? []).filter((r) => r.type !== 'A'), { name: own().host, type: 'A', ttl: 120, data: 'fe80::1' }] };
+    const notAnAddress = {
+      answers: [
+        ...(ownRecords(own(), 120).answers ?? []).filter((r) => r.type !== 'A'),
+        { name: own().host, type: 'A', ttl: 120, data: 'fe80::1' },
+      ],
+    };
     assert.equal(readResponse(notAnAddress, '192.0.2.7', { isOnLink }).seen[0]?.ip, '192.0.2.7');
   });
 
   it('TTLs are cut to 1 s .. 2 h, and the shorter of PTR and SRV counts', () => {
     const ttl = (ptr: number, srv: number) => {
-      const answers = (ownRecords(own(), 120).answers ?? []).map((r) => ({ ...r, ttl: r.type === 'PTR' ? ptr : r.type === 'SRV' ? srv : 120 }));
+      const answers = (ownRecords(own(), 120).answers ?? []).map((r) => ({
+        ...r,
+        ttl: r.type === 'PTR' ? ptr : r.type === 'SRV' ? srv : 120,
+      }));
       return readResponse({ answers }, '192.0.2.7', { isOnLink }).seen[0]?.ttlSeconds;
     };
     assert.equal(ttl(4500, 120), 120);
@@ -113,13 +129,49 @@ describe('LAN announcements', () => {
       [withTxt(txt('v=1', 'name=bob')), ERROR_CODES.MALFORMED, /64 hex digits/],
       [withTxt(txt('v=1', 'name=bob', `key=${HEX.slice(2)}`)), ERROR_CODES.MALFORMED, /64 hex digits/],
       [withTxt(txt('v=1', 'name=bob', `key=${HEX.slice(2)}zz`)), ERROR_CODES.MALFORMED, /64 hex digits/],
-      [withTxt(txt('v=1', 'name=bob', `key=${HEX}`, `pad=${'p'.repeat(250)}`, `pad2=${'p'.repeat(250)}`, `pad3=${'p'.repeat(250)}`, `pad4=${'p'.repeat(250)}`)), ERROR_CODES.MALFORMED, /bytes; the limit is 1024/],
-      [withTxt(txt('v=1', 'name=bob', `key=${HEX}`, ...Array.from({ length: 40 }, (_, i) => `k${i}=`))), ERROR_CODES.MALFORMED, /entries; the limit is 32/],
+      [
+        withTxt(
+          txt(
+            'v=1',
+            'name=bob',
+            `key=${HEX}`,
+            `pad=${'p'.repeat(250)}`,
+            `pad2=${'p'.repeat(250)}`,
+            `pad3=${'p'.repeat(250)}`,
+            `pad4=${'p'.repeat(250)}`,
+          ),
+        ),
+        ERROR_CODES.MALFORMED,
+        /bytes; the limit is 1024/,
+      ],
+      [
+        withTxt(txt('v=1', 'name=bob', `key=${HEX}`, ...Array.from({ length: 40 }, (_, i) => `k${i}=`))),
+        ERROR_CODES.MALFORMED,
+        /entries; the limit is 32/,
+      ],
       [withTxt(txt('v=1', 'name=bob', `key=${HEX}`), 0), ERROR_CODES.MALFORMED, /port 0/],
-      [{ answers: (ownRecords(own(), 120).answers ?? []).filter((r) => r.type !== 'SRV') }, ERROR_CODES.MALFORMED, /without its SRV and TXT/],
-      [{ answers: (ownRecords(own(), 120).answers ?? []).filter((r) => r.type !== 'TXT') }, ERROR_CODES.MALFORMED, /without its SRV and TXT/],
-      [{ answers: (ownRecords(own(), 120).answers ?? []).map((r) => (r.type === 'SRV' ? { ...r, data: 'nonsense' } : r)) }, ERROR_CODES.MALFORMED, /port undefined/, false],
-      [{ answers: (ownRecords(own(), 120).answers ?? []).map((r) => (r.type === 'TXT' ? { ...r, data: [7] } : r)) }, ERROR_CODES.MALFORMED, /not a byte string/, false],
+      [
+        { answers: (ownRecords(own(), 120).answers ?? []).filter((r) => r.type !== 'SRV') },
+        ERROR_CODES.MALFORMED,
+        /without its SRV and TXT/,
+      ],
+      [
+        { answers: (ownRecords(own(), 120).answers ?? []).filter((r) => r.type !== 'TXT') },
+        ERROR_CODES.MALFORMED,
+        /without its SRV and TXT/,
+      ],
+      [
+        { answers: (ownRecords(own(), 120).answers ?? []).map((r) => (r.type === 'SRV' ? { ...r, data: 'nonsense' } : r)) },
+        ERROR_CODES.MALFORMED,
+        /port undefined/,
+        false,
+      ],
+      [
+        { answers: (ownRecords(own(), 120).answers ?? []).map((r) => (r.type === 'TXT' ? { ...r, data: [7] } : r)) },
+        ERROR_CODES.MALFORMED,
+        /not a byte string/,
+        false,
+      ],
     ];
     for (const [packet, code, message, isOnWire = true] of cases) {
       const { seen, rejected } = readResponse(isOnWire ? wire(packet) : packet, '192.0.2.7', { isOnLink });
@@ -135,7 +187,12 @@ describe('LAN announcements', () => {
   });
 
   it('looks at no more records than the limit, so a huge packet costs little', () => {
-    const many: DnsRecord[] = Array.from({ length: 500 }, (_, i) => ({ name: SERVICE_TYPE, type: 'PTR', ttl: 120, data: `x${i}.${SERVICE_TYPE}` }));
+    const many: DnsRecord[] = Array.from({ length: 500 }, (_, i) => ({
+      name: SERVICE_TYPE,
+      type: 'PTR',
+      ttl: 120,
+      data: `x${i}.${SERVICE_TYPE}`,
+    }));
     const { seen, rejected } = readResponse({ answers: [...many, ...(ownRecords(own(), 120).answers ?? [])] }, '192.0.2.7', { isOnLink });
     assert.deepEqual(seen, [], 'the real announcement came after the limit');
     assert.equal(rejected.length, DEFAULT_LAN_LIMITS.maxRecordsPerPacket);
@@ -155,8 +212,17 @@ describe('LAN announcements', () => {
   });
 
   it('property: whatever the records hold, reading never throws', () => {
-    const value = fc.oneof(fc.anything(), fc.constant(SERVICE_TYPE), fc.uint8Array().map((a) => [Buffer.from(a)]));
-    const record = fc.record({ name: fc.oneof(fc.constant(SERVICE_TYPE), fc.string()), type: fc.constantFrom('PTR', 'SRV', 'TXT', 'A', 'AAAA', 'ANY'), ttl: fc.oneof(fc.integer(), fc.anything()), data: value });
+    const value = fc.oneof(
+      fc.anything(),
+      fc.constant(SERVICE_TYPE),
+      fc.uint8Array().map((a) => [Buffer.from(a)]),
+    );
+    const record = fc.record({
+      name: fc.oneof(fc.constant(SERVICE_TYPE), fc.string()),
+      type: fc.constantFrom('PTR', 'SRV', 'TXT', 'A', 'AAAA', 'ANY'),
+      ttl: fc.oneof(fc.integer(), fc.anything()),
+      data: value,
+    });
     fc.assert(
       fc.property(fc.array(record, { maxLength: 20 }), (answers) => {
         const r = readResponse({ answers: answers as DnsRecord[] }, '192.0.2.7', { isOnLink });
@@ -173,7 +239,11 @@ describe('LAN queries', () => {
   it('a query for natter peers asks us, unless it already holds our record for more than half its TTL', () => {
     assert.equal(isAskingFor(wire(browseQuery([])), me, 120), true);
     assert.equal(isAskingFor(decode(encode(browseQuery([{ instance: me.instance, ttlSeconds: 61 }]))), me, 120), false);
-    assert.equal(isAskingFor(browseQuery([{ instance: me.instance, ttlSeconds: 60 }]), me, 120), true, 'half or less: answer, so it is refreshed');
+    assert.equal(
+      isAskingFor(browseQuery([{ instance: me.instance, ttlSeconds: 60 }]), me, 120),
+      true,
+      'half or less: answer, so it is refreshed',
+    );
     assert.equal(isAskingFor(browseQuery([{ instance: `other.${SERVICE_TYPE}`, ttlSeconds: 120 }]), me, 120), true);
   });
 

@@ -16,7 +16,10 @@ it('holds an announcement for its TTL from when it was last heard', () => {
   assert.equal(t.take(ann('a'), 0), 'added');
   assert.equal(t.take(ann('a'), 4_000), 'refreshed');
   assert.deepEqual(t.expire(13_999), []);
-  assert.deepEqual(t.expire(14_000).map((e) => e.name), ['a']);
+  assert.deepEqual(
+    t.expire(14_000).map((e) => e.name),
+    ['a'],
+  );
   assert.equal(t.lookup('a'), undefined);
   assert.equal(t.hasSeen('a'), true, 'what was seen stays known as seen');
 });
@@ -49,7 +52,10 @@ it('one entry per name: the instance that appeared last, kept while it is announ
   t.take(ann('bob-2', 'bob', { key: KEY_B, port: 2 }), 2);
   t.take(ann('bob-1', 'bob'), 3);
   assert.equal(t.lookup('bob')?.instance, 'bob-2');
-  assert.deepEqual(t.list().map((e) => e.instance), ['amy', 'bob-2']);
+  assert.deepEqual(
+    t.list().map((e) => e.instance),
+    ['amy', 'bob-2'],
+  );
   t.remove('bob-2');
   assert.equal(t.lookup('bob')?.instance, 'bob-1', 'the earlier one is back once the later one leaves');
 });

@@ -9,7 +9,8 @@ import { DEFAULT_LAN_TIMINGS, LanDiscovery, type LanDiscoveryOptions } from '../
 import { ERROR_CODES, NatterError, type NatterErrorCode } from '../../src/errors.ts';
 
 const KEY = Buffer.alloc(32, 5);
-const has = (code: NatterErrorCode, message: RegExp) => (e: unknown) => e instanceof NatterError && e.code === code && message.test(e.message);
+const has = (code: NatterErrorCode, message: RegExp) => (e: unknown) =>
+  e instanceof NatterError && e.code === code && message.test(e.message);
 
 it('refuses options out of range, each with the option named', () => {
   const cases: [Partial<LanDiscoveryOptions>, NatterErrorCode, RegExp][] = [
@@ -47,7 +48,8 @@ it('takes the defaults, normalises the name, and knows nobody before it starts',
 
 it('start() refuses a bad port; stop() is idempotent and final', async () => {
   const lan = new LanDiscovery({ name: 'amy', publicKey: KEY });
-  for (const port of [0, 65_536, 1.5]) await assert.rejects(lan.start(port), has(ERROR_CODES.INVALID_ARGUMENT, /port must be from 1 to 65535/));
+  for (const port of [0, 65_536, 1.5])
+    await assert.rejects(lan.start(port), has(ERROR_CODES.INVALID_ARGUMENT, /port must be from 1 to 65535/));
   assert.equal(lan.state, 'idle');
   await lan.stop();
   await lan.stop();

@@ -29,7 +29,12 @@ interface Peer {
 /** A peer of the zero-setup mode, as `natter chat` builds it (the local backoff, slowed down to leave the test room). */
 async function peer(name: string, port: number, initialMs = 300): Promise<Peer> {
   const rendezvous = new LocalRendezvous({ host: '127.0.0.1', port, keyPair: newKeyPair(), hostDirectory });
-  const link = new DirectoryLink({ name, connect: () => rendezvous.connect(), backoff: { initialMs, maxMs: initialMs }, random: () => 0.5 });
+  const link = new DirectoryLink({
+    name,
+    connect: () => rendezvous.connect(),
+    backoff: { initialMs, maxMs: initialMs },
+    random: () => 0.5,
+  });
   const p: Peer = { name, rendezvous, link, registrations: 0 };
   link.on('registered', () => p.registrations++);
   link.on('lost', () => {});
@@ -97,7 +102,10 @@ describe('the local rendezvous heals', () => {
     const next = new DirectoryServer({ keyPair: newKeyPair() });
     await next.listen(port, '127.0.0.1');
     cleanup.push(() => next.close());
-    await until(() => ben.registrations > (before[0] as number) && cal.registrations > (before[1] as number), 'both to register at the new host');
+    await until(
+      () => ben.registrations > (before[0] as number) && cal.registrations > (before[1] as number),
+      'both to register at the new host',
+    );
     assert.deepEqual((await next.store.list()).map((r) => r.name).sort(), ['ben', 'cal']);
     assert.equal(ben.rendezvous.isHosting || cal.rendezvous.isHosting, false, 'neither hosts: the new one does');
   });

@@ -52,7 +52,10 @@ it('lookup asks the sources in order; the first that knows the name answers, wit
 });
 
 it('list() gives each name once, from the first source listing it, sources in order', async () => {
-  const table = FriendsTable.parse([{ name: 'amy', ip: '127.0.0.1', port: 1 }, { name: 'bob', ip: '127.0.0.1', port: 2 }]);
+  const table = FriendsTable.parse([
+    { name: 'amy', ip: '127.0.0.1', port: 1 },
+    { name: 'bob', ip: '127.0.0.1', port: 2 },
+  ]);
   const lan = new Fixed('lan', [peer('cat', '192.0.2.9'), peer('bob', '192.0.2.10')]);
   const m = new MergedDiscovery([
     { source: 'friends', discovery: table },
@@ -77,7 +80,10 @@ it('a failing source is passed over; its error counts only when no source answer
     { source: 'directory', discovery: new Fixed('directory', away) },
     { source: 'lan', discovery: lan },
   ]);
-  assert.deepEqual((await m.list()).map((p) => p.name), ['amy']);
+  assert.deepEqual(
+    (await m.list()).map((p) => p.name),
+    ['amy'],
+  );
   assert.equal((await m.lookup('amy'))?.source, 'lan');
   await assert.rejects(m.lookup('zed'), (e) => e === away, 'nobody knows zed, and the directory could not be asked');
   const alone = new MergedDiscovery([{ source: 'directory', discovery: new Fixed('directory', away) }]);
@@ -87,7 +93,13 @@ it('a failing source is passed over; its error counts only when no source answer
 it('a name no source knows is taken on first use once the LAN is among them; otherwise the first source rules', () => {
   const dir = new Fixed('directory', []);
   assert.equal(new MergedDiscovery([{ source: 'local', discovery: dir }]).keyAuthority, 'directory');
-  assert.equal(new MergedDiscovery([{ source: 'directory', discovery: dir }, { source: 'lan', discovery: new Fixed('lan', []) }]).keyAuthority, 'lan');
+  assert.equal(
+    new MergedDiscovery([
+      { source: 'directory', discovery: dir },
+      { source: 'lan', discovery: new Fixed('lan', []) },
+    ]).keyAuthority,
+    'lan',
+  );
   assert.equal(new MergedDiscovery([{ source: 'friends', discovery: new Fixed('friends-table', []) }]).keyAuthority, 'friends-table');
 });
 
@@ -96,7 +108,10 @@ it('hasSeen: any source that ever knew the name', () => {
     { source: 'directory', discovery: new Fixed('directory', [], ['amy']) },
     { source: 'lan', discovery: new Fixed('lan', [], ['bob']) },
   ]);
-  assert.deepEqual(['amy', 'bob', 'cat'].map((n) => m.hasSeen(n)), [true, true, false]);
+  assert.deepEqual(
+    ['amy', 'bob', 'cat'].map((n) => m.hasSeen(n)),
+    [true, true, false],
+  );
 });
 
 it('refuses no sources, and a source labelled with another source’s rules', () => {

@@ -14,8 +14,7 @@ export const nameArb = fc
 export const ipArb = fc.oneof(fc.constant(''), fc.ipV4(), fc.ipV6()).map(canonicalIp);
 const portArb = fc.integer({ min: 1, max: 65535 });
 const u32Arb = fc.integer({ min: 0, max: 0xffff_ffff });
-const textArb = (maxBytes: number) =>
-  fc.string({ unit: 'binary', maxLength: maxBytes }).filter((t) => Buffer.byteLength(t) <= maxBytes);
+const textArb = (maxBytes: number) => fc.string({ unit: 'binary', maxLength: maxBytes }).filter((t) => Buffer.byteLength(t) <= maxBytes);
 const bytesArb = (max: number) => fc.uint8Array({ maxLength: max }).map((a) => Buffer.from(a));
 /** An Ed25519 public key as PEER carries it: exactly 32 raw bytes (protocol.md §3.6). */
 export const keyArb = fc.uint8Array({ minLength: KEY_BYTES, maxLength: KEY_BYTES }).map((a) => Buffer.from(a));
@@ -29,7 +28,13 @@ export const messageArb: fc.Arbitrary<Message> = fc.oneof(
   rec({ type: fc.constant('HELLO' as const), version: fc.integer({ min: 0, max: 0xffff }) }),
   rec({ type: fc.constant('ERROR' as const), code: codeArb, reason: textArb(300) }),
   rec({ type: fc.constant('UP' as const), name: nameArb, ip: ipArb, port: fc.integer({ min: 0, max: 65535 }) }),
-  rec({ type: fc.constant('ACK' as const), port: portArb, aliveIntervalMs: u32Arb, seenIp: ipArb, seenPort: fc.integer({ min: 0, max: 65535 }) }),
+  rec({
+    type: fc.constant('ACK' as const),
+    port: portArb,
+    aliveIntervalMs: u32Arb,
+    seenIp: ipArb,
+    seenPort: fc.integer({ min: 0, max: 65535 }),
+  }),
   rec({ type: fc.constant('PROBE' as const), port: portArb }),
   rec({
     type: fc.constant('PROBED' as const),
@@ -41,9 +46,21 @@ export const messageArb: fc.Arbitrary<Message> = fc.oneof(
   }),
   rec({ type: fc.constant('PUNCH' as const), name: nameArb }),
   rec({ type: fc.constant('MEET' as const), name: nameArb, ip: ipArb, port: portArb }),
-  rec({ type: fc.constant('CALL' as const), via: fc.constant('punch' as const), name: nameArb, ip: ipArb.filter((ip) => ip !== ''), port: portArb }),
+  rec({
+    type: fc.constant('CALL' as const),
+    via: fc.constant('punch' as const),
+    name: nameArb,
+    ip: ipArb.filter((ip) => ip !== ''),
+    port: portArb,
+  }),
   rec({ type: fc.constant('CALL' as const), via: fc.constant('relay' as const), name: nameArb, ip: fc.constant(''), port: fc.constant(0) }),
-  rec({ type: fc.constant('CALL' as const), via: fc.constant('relay' as const), name: nameArb, ip: ipArb.filter((ip) => ip !== ''), port: portArb }),
+  rec({
+    type: fc.constant('CALL' as const),
+    via: fc.constant('relay' as const),
+    name: nameArb,
+    ip: ipArb.filter((ip) => ip !== ''),
+    port: portArb,
+  }),
   rec({ type: fc.constant('RELAY' as const), name: nameArb }),
   rec({ type: fc.constant('FIND' as const), name: nameArb }),
   rec({ type: fc.constant('JOINED' as const), isFirst: fc.boolean() }),
@@ -61,7 +78,12 @@ export const messageArb: fc.Arbitrary<Message> = fc.oneof(
   rec({ type: fc.constant('TEXT' as const), id: idArb, ts: fc.maxSafeNat(), text: textArb(4096) }),
   rec({ type: fc.constant('RCPT' as const), id: idArb }),
   rec({ type: fc.constant('RITEMS' as const), items: fc.array(bytesArb(300), { minLength: 1, maxLength: 20 }) }),
-  rec({ type: fc.constant('RHAVE' as const), room: idArb.map((b) => b.toString('hex')), isAsking: fc.boolean(), have: fc.array(rec({ key: keyArb, seq: u32Arb }), { maxLength: 40 }) }),
+  rec({
+    type: fc.constant('RHAVE' as const),
+    room: idArb.map((b) => b.toString('hex')),
+    isAsking: fc.boolean(),
+    have: fc.array(rec({ key: keyArb, seq: u32Arb }), { maxLength: 40 }),
+  }),
   fc.constant({ type: 'END' as const }),
   rec({ type: fc.constant('PING' as const), nonce: u32Arb }),
   rec({ type: fc.constant('PONG' as const), nonce: u32Arb }),

@@ -28,7 +28,11 @@ function unit(body: Buffer): Buffer {
  * that the other side's record layer fails at once. Resolves with the socket,
  * once that write is out; the caller closes it (or leaves it to the other side).
  */
-export async function handshakeThenGarbage(port: number, after: Buffer, options: { host?: string; keyPair?: KeyPair } = {}): Promise<Socket> {
+export async function handshakeThenGarbage(
+  port: number,
+  after: Buffer,
+  options: { host?: string; keyPair?: KeyPair } = {},
+): Promise<Socket> {
   const socket = connect({ host: options.host ?? '127.0.0.1', port });
   socket.on('error', () => {});
   const handshake = new IdentityHandshake(true, options.keyPair ?? newKeyPair());

@@ -113,7 +113,10 @@ export async function startDirectoryProcess(
   command?: string[],
   env: NodeJS.ProcessEnv = {},
 ): Promise<{ proc: NatterProcess; host: string; port: number }> {
-  const proc = new NatterProcess(command === undefined ? ['directory', '--port', '0', ...args] : args, command === undefined ? { env } : { command, env });
+  const proc = new NatterProcess(
+    command === undefined ? ['directory', '--port', '0', ...args] : args,
+    command === undefined ? { env } : { command, env },
+  );
   const match = await proc.waitFor(/listening on (\S+):(\d+)/);
   return { proc, host: (match[1] as string).replace(/^\[|\]$/g, ''), port: Number(match[2]) };
 }

@@ -22,7 +22,9 @@ import type { RawClient } from './raw-client.ts';
 
 /** Every code docs/errors.md lists: what a failure may carry. */
 export const DOCUMENTED_CODES: ReadonlySet<string> = new Set(
-  [...readFileSync(new URL('../../docs/errors.md', import.meta.url), 'utf8').matchAll(/`(NATTER_ERR_[A-Z0-9_]+)`/g)].map((m) => m[1] as string),
+  [...readFileSync(new URL('../../docs/errors.md', import.meta.url), 'utf8').matchAll(/`(NATTER_ERR_[A-Z0-9_]+)`/g)].map(
+    (m) => m[1] as string,
+  ),
 );
 
 /** A code a failure may carry: documented, and not the one that means natter has a bug. */
@@ -298,7 +300,10 @@ export function fuzzCaseArb(message: fc.Arbitrary<Message>, first?: fc.Arbitrary
   return fc.record(
     {
       messages,
-      mutations: fc.oneof({ weight: 1, arbitrary: fc.constant<Mutation[]>([]) }, { weight: 2, arbitrary: fc.array(mutationArb, { minLength: 1, maxLength: 2 }) }),
+      mutations: fc.oneof(
+        { weight: 1, arbitrary: fc.constant<Mutation[]>([]) },
+        { weight: 2, arbitrary: fc.array(mutationArb, { minLength: 1, maxLength: 2 }) },
+      ),
       cuts: fc.array(fc.nat(), { maxLength: 2 }),
     },
     { noNullPrototype: true },
@@ -344,7 +349,10 @@ export class FuzzStats {
 
 /** "TRUNCATED 12, MALFORMED 3": codes by how often they came, most first. */
 export function countsOf(codes: ReadonlyMap<string, number>): string {
-  return [...codes].sort((a, b) => b[1] - a[1]).map(([code, n]) => `${code.replace('NATTER_ERR_', '')} ${n}`).join(', ');
+  return [...codes]
+    .sort((a, b) => b[1] - a[1])
+    .map(([code, n]) => `${code.replace('NATTER_ERR_', '')} ${n}`)
+    .join(', ');
 }
 
 /**
@@ -392,8 +400,15 @@ export async function runCases(
           client = undefined;
         }
       } catch (err) {
-        const expected = { messages: prediction.messages.map((m) => m.type), error: prediction.error?.code, isPartial: prediction.isPartial };
-        throw new Error(`case ${index}, bytes ${bytes.toString('hex')}, decoded as ${JSON.stringify(expected)}, answered ${answers.join(', ') || 'nothing'}: ${(err as Error).message}`, { cause: err });
+        const expected = {
+          messages: prediction.messages.map((m) => m.type),
+          error: prediction.error?.code,
+          isPartial: prediction.isPartial,
+        };
+        throw new Error(
+          `case ${index}, bytes ${bytes.toString('hex')}, decoded as ${JSON.stringify(expected)}, answered ${answers.join(', ') || 'nothing'}: ${(err as Error).message}`,
+          { cause: err },
+        );
       }
     }
   } finally {

@@ -15,13 +15,23 @@ import type { LanLimits } from '../../src/discovery/lan-records.ts';
 import type { Logger } from '../../src/log.ts';
 
 export type LanNodeOptions =
-  | { mode: 'peer'; name: string; port: number; interface?: string; timings?: Partial<LanTimings>; limits?: Partial<LanLimits>; isBrowsingOnly?: boolean }
+  | {
+      mode: 'peer';
+      name: string;
+      port: number;
+      interface?: string;
+      timings?: Partial<LanTimings>;
+      limits?: Partial<LanLimits>;
+      isBrowsingOnly?: boolean;
+    }
   | { mode: 'rogue'; interface: string; packets: multicastDns.DnsPacket[] };
 
 /** Records as JSON carries them: TXT data as arrays of strings, turned back into bytes here. */
 function revive(packet: multicastDns.DnsPacket): multicastDns.DnsPacket {
   return {
-    answers: (packet.answers ?? []).map((r) => (r.type === 'TXT' && Array.isArray(r.data) ? { ...r, data: r.data.map((e: unknown) => Buffer.from(String(e), 'latin1')) } : r)),
+    answers: (packet.answers ?? []).map((r) =>
+      r.type === 'TXT' && Array.isArray(r.data) ? { ...r, data: r.data.map((e: unknown) => Buffer.from(String(e), 'latin1')) } : r,
+    ),
   };
 }
 
@@ -55,7 +65,12 @@ async function main(): Promise<void> {
     ...(o.timings === undefined ? {} : { timings: o.timings }),
     ...(o.limits === undefined ? {} : { limits: o.limits }),
   });
-  const info = (p: { name: string; ip: string; port: number; key?: Buffer | undefined }) => ({ name: p.name, ip: p.ip, port: p.port, key: p.key?.toString('hex') });
+  const info = (p: { name: string; ip: string; port: number; key?: Buffer | undefined }) => ({
+    name: p.name,
+    ip: p.ip,
+    port: p.port,
+    key: p.key?.toString('hex'),
+  });
   lan.on('up', (p) => print({ type: 'up', ...info(p) }));
   lan.on('down', (p, reason) => print({ type: 'down', ...info(p), reason }));
   if (o.isBrowsingOnly === true) await lan.browse();

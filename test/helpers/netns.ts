@@ -44,8 +44,12 @@ export class Lab {
   /** Why this machine cannot run namespace tests (undefined when it can). */
   static unavailable(): string | undefined {
     if (process.getuid?.() !== 0) return 'network namespace tests need root';
-    for (const [cmd, args] of [['ip', ['-V']], ['nft', ['--version']]] as const) {
-      if (spawnSync(cmd, [...args], { stdio: 'ignore' }).status !== 0) return `network namespace tests need ${cmd} (Debian's ${cmd === 'ip' ? 'iproute2' : 'nftables'})`;
+    for (const [cmd, args] of [
+      ['ip', ['-V']],
+      ['nft', ['--version']],
+    ] as const) {
+      if (spawnSync(cmd, [...args], { stdio: 'ignore' }).status !== 0)
+        return `network namespace tests need ${cmd} (Debian's ${cmd === 'ip' ? 'iproute2' : 'nftables'})`;
     }
     const probe = `natter-probe-${process.pid}`;
     if (spawnSync('ip', ['netns', 'add', probe], { stdio: 'ignore' }).status !== 0) return 'cannot create network namespaces here';
@@ -87,7 +91,10 @@ export class Lab {
     const n = this.#veths++;
     const [ia, ib] = [`v${n}a`, `v${n}b`];
     run('ip', ['link', 'add', ia, 'netns', a.ns, 'type', 'veth', 'peer', 'name', ib, 'netns', b.ns]);
-    for (const [end, ifname] of [[a, ia], [b, ib]] as const) {
+    for (const [end, ifname] of [
+      [a, ia],
+      [b, ib],
+    ] as const) {
       if (end.address !== undefined) this.ip(end.ns, 'addr', 'add', end.address, 'dev', ifname);
       this.ip(end.ns, 'link', 'set', ifname, 'up');
     }

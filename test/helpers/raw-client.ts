@@ -55,7 +55,12 @@ export class RawClient {
     port: number,
     options: { hello?: boolean; localAddress?: string; host?: string; keyPair?: KeyPair } = {},
   ): Promise<RawClient> {
-    const tcp = connect({ host: options.host ?? '127.0.0.1', port, noDelay: true, ...(options.localAddress ? { localAddress: options.localAddress } : {}) });
+    const tcp = connect({
+      host: options.host ?? '127.0.0.1',
+      port,
+      noDelay: true,
+      ...(options.localAddress ? { localAddress: options.localAddress } : {}),
+    });
     const keyPair = options.keyPair ?? newKeyPair();
     const secure = await secureSocket(tcp, true, { keyPair });
     const client = new RawClient(secure, keyPair, secure.remoteKey);

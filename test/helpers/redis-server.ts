@@ -59,7 +59,22 @@ export class RedisServer {
   async #spawn(): Promise<void> {
     const child = spawn(
       BINARY,
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--logfile', ''],
+      [
+        '--port',
+        String(this.port),
+        '--bind',
+        '127.0.0.1',
+        '--dir',
+        this.dir,
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--daemonize',
+        'no',
+        '--logfile',
+        '',
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     this.#child = child;
@@ -72,7 +87,10 @@ export class RedisServer {
     );
     this.#log = '';
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`redis-server not ready within ${READY_TIMEOUT_MS} ms: ${this.#log}`)), READY_TIMEOUT_MS);
+      const timer = setTimeout(
+        () => reject(new Error(`redis-server not ready within ${READY_TIMEOUT_MS} ms: ${this.#log}`)),
+        READY_TIMEOUT_MS,
+      );
       const onData = (d: Buffer): void => {
         this.#log += d.toString();
         if (this.#log.includes('Ready to accept connections')) {
@@ -114,7 +132,11 @@ export class RedisServer {
 
   /** Runs one command against it on a short-lived connection (INFO, DBSIZE, ...). */
   async command(args: string[]): Promise<unknown> {
-    const client = createClient({ socket: { host: '127.0.0.1', port: this.port, reconnectStrategy: false }, disableClientInfo: true, maintNotifications: 'disabled' });
+    const client = createClient({
+      socket: { host: '127.0.0.1', port: this.port, reconnectStrategy: false },
+      disableClientInfo: true,
+      maintNotifications: 'disabled',
+    });
     client.on('error', () => {});
     await client.connect();
     try {

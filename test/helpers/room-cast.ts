@@ -21,7 +21,11 @@ export async function cast(names: string[]): Promise<Cast> {
     const { publicKey } = keyPairFromSeed(seed);
     const home = freshHome();
     mkdirSync(join(home, 'natter'), { recursive: true });
-    writeFileSync(join(home, 'natter', 'identity.json'), JSON.stringify({ version: 1, type: 'ed25519', publicKey: publicKey.toString('hex'), seed: seed.toString('hex') }), { mode: 0o600 });
+    writeFileSync(
+      join(home, 'natter', 'identity.json'),
+      JSON.stringify({ version: 1, type: 'ed25519', publicKey: publicKey.toString('hex'), seed: seed.toString('hex') }),
+      { mode: 0o600 },
+    );
     homes.set(name, home);
     return { name, ip: '127.0.0.1', port: ports[i], key: publicKey.toString('hex') };
   });
@@ -29,4 +33,3 @@ export async function cast(names: string[]): Promise<Cast> {
   writeFileSync(table, JSON.stringify({ friends }));
   return { table, homes };
 }
-

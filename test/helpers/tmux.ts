@@ -53,7 +53,9 @@ export class Tmux {
 
   /** The visible screen, one string per row (trailing blanks trimmed). */
   rows(name: string): string[] {
-    return this.#run('capture-pane', '-p', '-t', name).split('\n').map((r) => r.trimEnd());
+    return this.#run('capture-pane', '-p', '-t', name)
+      .split('\n')
+      .map((r) => r.trimEnd());
   }
 
   screen(name: string): string {
@@ -87,7 +89,9 @@ export class Tmux {
   /** Bells rung in session `name` since watchBells() (tmux may count a quick burst as one). */
   bells(name: string): number {
     try {
-      return readFileSync(this.#bellFile, 'utf8').split('\n').filter((l) => l === name).length;
+      return readFileSync(this.#bellFile, 'utf8')
+        .split('\n')
+        .filter((l) => l === name).length;
     } catch {
       return 0;
     }

@@ -71,7 +71,8 @@ describe('natter chat on a LAN with no server', { skip: reason === undefined ? f
     const ann = await start('ann');
     const ben = await start('ben', ['--listen', '192.0.2.3']);
     const cal = await start('cal');
-    for (const { ready } of [ann, ben, cal]) assert.match(String(ready.via), /^local directory 127\.0\.0\.1:7447 \(hosted here\) and the LAN \(mDNS\)$/);
+    for (const { ready } of [ann, ben, cal])
+      assert.match(String(ready.via), /^local directory 127\.0\.0\.1:7447 \(hosted here\) and the LAN \(mDNS\)$/);
 
     // Each lists itself from its own machine's rendezvous, and the other from the LAN, with the key it announced.
     ben.p.send({ cmd: 'who' });
@@ -88,7 +89,11 @@ describe('natter chat on a LAN with no server', { skip: reason === undefined ? f
     assert.deepEqual(seen[1], { name: 'ben', ip: '192.0.2.3', port: ben.ready.port, source: 'lan', fingerprint: benSelf?.fingerprint });
     ann.p.send({ cmd: 'whois', name: 'ben' });
     assert.deepEqual(await ann.p.next('whois'), { type: 'whois', name: 'ben', status: 'announced', fingerprint: benSelf?.fingerprint });
-    assert.ok((await whoUntil(ben.p, (peers) => peers.some((p) => p.name === 'ann'))).some((p) => p.name === 'ann' && p.ip === '192.0.2.2' && p.source === 'lan'));
+    assert.ok(
+      (await whoUntil(ben.p, (peers) => peers.some((p) => p.name === 'ann'))).some(
+        (p) => p.name === 'ann' && p.ip === '192.0.2.2' && p.source === 'lan',
+      ),
+    );
 
     ann.p.send({ cmd: 'send', to: 'ben', text: 'hello over the LAN' });
     assert.equal((await ben.p.next('request')).from, 'ann');
@@ -101,7 +106,10 @@ describe('natter chat on a LAN with no server', { skip: reason === undefined ? f
     // cal is one router away: unicast gets through, mDNS does not.
     const dial = `require('node:net').connect(${String(ann.ready.port)}, '192.0.2.2').on('connect', () => process.exit(0)).on('error', () => process.exit(1))`;
     lab.exec(ns.cal, process.execPath, '-e', dial);
-    assert.deepEqual((await whoUntil(cal.p, () => true)).map((p) => p.name), ['cal']);
+    assert.deepEqual(
+      (await whoUntil(cal.p, () => true)).map((p) => p.name),
+      ['cal'],
+    );
     cal.p.send({ cmd: 'send', to: 'ann', text: 'anyone?' });
     assert.equal((await cal.p.next('waiting')).to, 'ann');
     assert.equal(
@@ -126,18 +134,37 @@ describe('natter chat on a LAN with no server', { skip: reason === undefined ? f
     assert.match(sockets('ann'), new RegExp(`127\\.0\\.0\\.1:${String(ann.ready.port)}\\b`), 'chats on this machine only');
     assert.doesNotMatch(sockets('ann'), /:5353\b/, 'no mDNS socket at all');
     const ben = await start('ben');
-    assert.match(sockets('ben'), new RegExp(`(0\\.0\\.0\\.0|\\*):${String(ben.ready.port)}\\b`), 'with the LAN, chats come from other machines too');
+    assert.match(
+      sockets('ben'),
+      new RegExp(`(0\\.0\\.0\\.0|\\*):${String(ben.ready.port)}\\b`),
+      'with the LAN, chats come from other machines too',
+    );
     assert.match(sockets('ben'), /:5353\b/);
     ann.p.kill('SIGKILL');
     await ann.p.exit();
 
     const friends = join(tempDir('lan'), 'friends.json');
-    writeFileSync(friends, JSON.stringify({ friends: [{ name: 'ann', ip: '192.0.2.2', port: 50_100 }, { name: 'cal', ip: '127.0.0.1', port: 50_101 }] }));
+    writeFileSync(
+      friends,
+      JSON.stringify({
+        friends: [
+          { name: 'ann', ip: '192.0.2.2', port: 50_100 },
+          { name: 'cal', ip: '127.0.0.1', port: 50_101 },
+        ],
+      }),
+    );
     const withTable = await start('ann', ['--friends', friends, '--lan']);
     assert.match(String(withTable.ready.via), /^friends table .* and the LAN \(mDNS\)$/);
     const peers = await whoUntil(withTable.p, (list) => list.some((p) => p.name === 'ben'));
-    assert.deepEqual(peers.map(({ name, source }) => `${name}:${source}`), ['cal:friends', 'ben:lan']);
-    assert.ok((await whoUntil(ben.p, (list) => list.some((p) => p.name === 'ann'))).some((p) => p.name === 'ann' && p.ip === '192.0.2.2' && p.port === 50_100));
+    assert.deepEqual(
+      peers.map(({ name, source }) => `${name}:${source}`),
+      ['cal:friends', 'ben:lan'],
+    );
+    assert.ok(
+      (await whoUntil(ben.p, (list) => list.some((p) => p.name === 'ann'))).some(
+        (p) => p.name === 'ann' && p.ip === '192.0.2.2' && p.port === 50_100,
+      ),
+    );
     // An entry on loopback cannot be reached from the LAN: natter says so rather than announce it.
     const loopback = await start('cal', ['--friends', friends, '--lan']);
     assert.doesNotMatch(String(loopback.ready.via), /LAN/);

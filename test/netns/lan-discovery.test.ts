@@ -42,7 +42,8 @@ class LanProc {
         this.#taken = i + 1;
         return events[i] as Event;
       }
-      if (Date.now() > deadline) throw new Error(`no ${type} within ${timeoutMs} ms; stdout: ${this.proc.stdout}\nstderr: ${this.proc.stderr}`);
+      if (Date.now() > deadline)
+        throw new Error(`no ${type} within ${timeoutMs} ms; stdout: ${this.proc.stdout}\nstderr: ${this.proc.stderr}`);
       await this.proc.waitFor(/[\s\S]/, Math.max(1, deadline - Date.now())).catch(() => undefined);
       await new Promise((r) => setTimeout(r, 5));
     }
@@ -99,7 +100,10 @@ describe('LAN discovery between namespaces', { skip: reason === undefined ? fals
     const bob = await peer('bob', { timings: { ttlSeconds: 1, announceMs: 100 } });
     const cat = await peer('cat', { port: 50_123 });
     const bobKey = (bob.events()[0] as Event).key;
-    for (const [name, ip, port, key] of [['bob', '192.0.2.3', 50_000, bobKey], ['cat', '192.0.2.4', 50_123, undefined]] as const) {
+    for (const [name, ip, port, key] of [
+      ['bob', '192.0.2.3', 50_000, bobKey],
+      ['cat', '192.0.2.4', 50_123, undefined],
+    ] as const) {
       const up = await amy.next('up', (e) => e.name === name);
       assert.deepEqual({ ip: up.ip, port: up.port }, { ip, port });
       if (key !== undefined) assert.equal(up.key, key, 'the key announced is the peer’s own');
@@ -110,7 +114,11 @@ describe('LAN discovery between namespaces', { skip: reason === undefined ? fals
     const since = Date.now();
     await new Promise((r) => setTimeout(r, 2_500));
     assert.deepEqual((await amy.list()).map((p) => p.name).sort(), ['bob', 'cat']);
-    assert.equal(amy.events().some((e) => e.type === 'down'), false, `nobody left in ${Date.now() - since} ms`);
+    assert.equal(
+      amy.events().some((e) => e.type === 'down'),
+      false,
+      `nobody left in ${Date.now() - since} ms`,
+    );
 
     // cat quits: his goodbye removes him at once, long before his 120 s TTL.
     cat.proc.write('{"cmd":"stop"}\n');
@@ -135,7 +143,10 @@ describe('LAN discovery between namespaces', { skip: reason === undefined ? fals
     await eve.next('stopped');
     await new Promise((r) => setTimeout(r, 300));
     assert.deepEqual(await amy.list(), []);
-    assert.deepEqual(amy.events().filter((e) => e.type === 'up' || e.type === 'down'), []);
+    assert.deepEqual(
+      amy.events().filter((e) => e.type === 'up' || e.type === 'down'),
+      [],
+    );
   });
 
   it('a peer whose network comes up asks again at once, and finds who announced before it was there', async () => {
@@ -149,8 +160,14 @@ describe('LAN discovery between namespaces', { skip: reason === undefined ? fals
     const up = await dan.next('up', (e) => e.name === 'eve', 3_000);
     assert.equal(up.ip, host('eve').ip);
     assert.ok(Date.now() - started < 3_000, 'found long before his next query');
-    assert.ok(dan.events().some((e) => e.type === 'log' && /interfaces changed/.test(String(e.msg))), 'the change was noticed');
-    assert.ok((await eve.list()).some((p) => p.name === 'dan'), 'and dan announced himself on his new network');
+    assert.ok(
+      dan.events().some((e) => e.type === 'log' && /interfaces changed/.test(String(e.msg))),
+      'the change was noticed',
+    );
+    assert.ok(
+      (await eve.list()).some((p) => p.name === 'dan'),
+      'and dan announced himself on his new network',
+    );
   });
 
   it('malformed announcements are logged and ignored, the table is bounded, and answers from off the link are not taken', async () => {
@@ -172,21 +189,49 @@ describe('LAN discovery between namespaces', { skip: reason === undefined ? fals
       announce('x2', [Buffer.from('v=1'), Buffer.from('name=x2'), Buffer.from('key=not-a-key')]),
       announce('x3', [Buffer.from('v=9'), Buffer.from('name=x3'), Buffer.from(`key=${'ab'.repeat(32)}`)]),
       announce('x4', [Buffer.from('v=1'), Buffer.from(`name=${'x'.repeat(40)}`), Buffer.from(`key=${'ab'.repeat(32)}`)]),
-      announce('x5', [Buffer.from('v=1'), Buffer.from('name=x5'), Buffer.from(`key=${'ab'.repeat(32)}`), ...Array.from({ length: 5 }, () => Buffer.from(`pad=${'p'.repeat(240)}`))]),
+      announce('x5', [
+        Buffer.from('v=1'),
+        Buffer.from('name=x5'),
+        Buffer.from(`key=${'ab'.repeat(32)}`),
+        ...Array.from({ length: 5 }, () => Buffer.from(`pad=${'p'.repeat(240)}`)),
+      ]),
       announce('x6', ownTxt('x6', key()), 0),
     ];
-    const rog = new LanProc(lab, host('rog').ns, { mode: 'rogue', interface: host('rog').ip, packets: [...bad, ...['r1', 'r2', 'r3', 'r4', 'r5'].map(valid)] });
+    const rog = new LanProc(lab, host('rog').ns, {
+      mode: 'rogue',
+      interface: host('rog').ip,
+      packets: [...bad, ...['r1', 'r2', 'r3', 'r4', 'r5'].map(valid)],
+    });
     procs.push(rog);
     await rog.next('sent');
     for (let i = 0; i < 3; i++) await ivy.next('up');
     await ivy.next('log', (e) => /table is full/.test(String(e.msg)));
     const malformed = () => ivy.events().filter((e) => e.type === 'log' && /malformed/.test(String(e.msg)));
     while (malformed().length < bad.length) await ivy.next('log', (e) => /malformed/.test(String(e.msg)));
-    assert.deepEqual(malformed().map((e) => e.code).sort(), ['NATTER_ERR_INVALID_NAME', 'NATTER_ERR_INVALID_NAME', 'NATTER_ERR_MALFORMED', 'NATTER_ERR_MALFORMED', 'NATTER_ERR_MALFORMED', 'NATTER_ERR_MALFORMED']);
+    assert.deepEqual(
+      malformed()
+        .map((e) => e.code)
+        .sort(),
+      [
+        'NATTER_ERR_INVALID_NAME',
+        'NATTER_ERR_INVALID_NAME',
+        'NATTER_ERR_MALFORMED',
+        'NATTER_ERR_MALFORMED',
+        'NATTER_ERR_MALFORMED',
+        'NATTER_ERR_MALFORMED',
+      ],
+    );
     const listed = await ivy.list();
     assert.equal(listed.length, 3, 'no more peers than maxPeers');
-    assert.ok(listed.every((p) => /^r\d$/.test(p.name) && p.ip === host('rog').ip), JSON.stringify(listed));
-    assert.equal(ivy.events().some((e) => e.name === 'mallory'), false, 'an answer from outside our networks is ignored');
+    assert.ok(
+      listed.every((p) => /^r\d$/.test(p.name) && p.ip === host('rog').ip),
+      JSON.stringify(listed),
+    );
+    assert.equal(
+      ivy.events().some((e) => e.name === 'mallory'),
+      false,
+      'an answer from outside our networks is ignored',
+    );
     assert.equal(ivy.proc.child.exitCode, null, 'still running');
   });
 });

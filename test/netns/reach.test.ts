@@ -37,7 +37,20 @@ const inside = (ns: string): string[] => ['ip', 'netns', 'exec', ns, process.exe
 
 function startDirectory(lab: Lab, ns: string, identity: string): Promise<NatterProcess> {
   const proc = new NatterProcess(
-    ['directory', '--host', '203.0.113.10', '--port', '7447', '--identity', identity, '--new-identity', '--alive-interval', '1', '--log-level', 'warn'],
+    [
+      'directory',
+      '--host',
+      '203.0.113.10',
+      '--port',
+      '7447',
+      '--identity',
+      identity,
+      '--new-identity',
+      '--alive-interval',
+      '1',
+      '--log-level',
+      'warn',
+    ],
     { command: inside(ns) },
   );
   procs.push(proc);
@@ -65,7 +78,11 @@ function capture(ns: string, bridge: string): { stop(): Promise<Buffer> } {
   };
 }
 
-const texts = (p: ChatProc): string[] => p.allEvents().filter((e) => e.type === 'message').map((e) => String(e.text));
+const texts = (p: ChatProc): string[] =>
+  p
+    .allEvents()
+    .filter((e) => e.type === 'message')
+    .map((e) => String(e.text));
 
 describe('reaching a peer behind a NAT (network namespaces)', { skip: unavailable }, () => {
   describe('NATs that keep the source port (Linux masquerade)', () => {
@@ -93,7 +110,8 @@ describe('reaching a peer behind a NAT (network namespaces)', { skip: unavailabl
       assert.equal((await alice.next('message')).text, 'secret punch phrase two');
       const bytes = await pcap.stop();
       assert.ok(bytes.length > 1_000, 'the capture saw the traffic');
-      for (const t of ['secret punch phrase one', 'secret punch phrase two']) assert.equal(bytes.includes(t), false, `"${t}" crossed in the clear`);
+      for (const t of ['secret punch phrase one', 'secret punch phrase two'])
+        assert.equal(bytes.includes(t), false, `"${t}" crossed in the clear`);
     });
   });
 
@@ -120,7 +138,8 @@ describe('reaching a peer behind a NAT (network namespaces)', { skip: unavailabl
       bob.send({ cmd: 'send', to: 'alice', text: 'secret relay phrase two' });
       assert.equal((await alice.next('message')).text, 'secret relay phrase two');
       const bytes = await pcap.stop();
-      for (const t of ['secret relay phrase one', 'secret relay phrase two']) assert.equal(bytes.includes(t), false, `"${t}" crossed in the clear`);
+      for (const t of ['secret relay phrase one', 'secret relay phrase two'])
+        assert.equal(bytes.includes(t), false, `"${t}" crossed in the clear`);
     });
 
     it('a relayed chat survives the directory being restarted: messages wait, then go, each once', async () => {

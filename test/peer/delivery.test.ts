@@ -51,7 +51,15 @@ interface Started {
 
 async function start(book: Book, name: string, options: Partial<PeerNodeOptions> & { port?: number } = {}): Promise<Started> {
   const { port = 0, ...rest } = options;
-  const node = new PeerNode({ name, discovery: book, listenPort: port, retryIntervalMs: 40, maxRetryIntervalMs: 200, stopGraceMs: 500, ...rest });
+  const node = new PeerNode({
+    name,
+    discovery: book,
+    listenPort: port,
+    retryIntervalMs: 40,
+    maxRetryIntervalMs: 200,
+    stopGraceMs: 500,
+    ...rest,
+  });
   const events: unknown[][] = [];
   for (const type of ['queued', 'sent', 'delivered', 'waiting', 'kept', 'message', 'problem'] as const) {
     node.on(type, (...args: unknown[]) => events.push([type, ...args.map((a) => (a instanceof NatterError ? a.code : a))]));
@@ -87,12 +95,32 @@ describe('delivery', () => {
     }
     assert.deepEqual(texts(bob.events), ['one', 'two', 'three']);
     const meta = ofType(bob.events, 'message').map((e) => e[3] as { id: string; ts: number });
-    assert.deepEqual(meta.map((m) => m.id), ids, 'the receiver sees the sender\'s ids');
-    assert.ok(meta.every((m) => m.ts >= before - 1000 && m.ts <= Date.now()), 'the time is when it was entered');
+    assert.deepEqual(
+      meta.map((m) => m.id),
+      ids,
+      "the receiver sees the sender's ids",
+    );
+    assert.ok(
+      meta.every((m) => m.ts >= before - 1000 && m.ts <= Date.now()),
+      'the time is when it was entered',
+    );
     assert.deepEqual(alice.node.outbox(), [], 'nothing left waiting');
     // Both ends keep the conversation.
-    assert.deepEqual(alice.node.history('bob', 10).map((h) => [h.dir, h.text]), [['out', 'one'], ['out', 'two'], ['out', 'three']]);
-    assert.deepEqual(bob.node.history('alice', 2).map((h) => [h.dir, h.id]), [['in', ids[1]], ['in', ids[2]]]);
+    assert.deepEqual(
+      alice.node.history('bob', 10).map((h) => [h.dir, h.text]),
+      [
+        ['out', 'one'],
+        ['out', 'two'],
+        ['out', 'three'],
+      ],
+    );
+    assert.deepEqual(
+      bob.node.history('alice', 2).map((h) => [h.dir, h.id]),
+      [
+        ['in', ids[1]],
+        ['in', ids[2]],
+      ],
+    );
   });
 
   it('a friend who is offline gets the messages, in order and once, as soon as it comes online', async () => {
@@ -149,7 +177,11 @@ describe('delivery', () => {
     const bobStore1 = FileMessageStore.open({ dir: bobDir });
     const bob1 = await start(book, 'bob', { port: bobPort, store: bobStore1 });
     const alice2 = await start(book, 'alice', { store: openStore(aliceDir), keyPair: aliceKeys });
-    assert.deepEqual(alice2.node.outbox().map((o) => o.message.text), ['first', 'second'], 'recovered from disk');
+    assert.deepEqual(
+      alice2.node.outbox().map((o) => o.message.text),
+      ['first', 'second'],
+      'recovered from disk',
+    );
     await until(() => ofType(alice2.events, 'delivered').length === 2, 'delivery after the restart');
     assert.deepEqual(texts(bob1.events), ['first', 'second']);
 
@@ -167,7 +199,11 @@ describe('delivery', () => {
     assert.deepEqual(await client.next(), { type: 'RCPT', id: oldId }, 'a copy is acknowledged again');
     await new Promise((r) => setTimeout(r, 50));
     assert.deepEqual(texts(bob2.events), [], 'and not shown');
-    assert.deepEqual(bob2.node.history('alice', 10).map((h) => h.text), ['first', 'second'], 'history has each once');
+    assert.deepEqual(
+      bob2.node.history('alice', 10).map((h) => h.text),
+      ['first', 'second'],
+      'history has each once',
+    );
     client.destroy();
   });
 
@@ -184,7 +220,13 @@ describe('delivery', () => {
       assert.deepEqual(await c.next(), { type: 'RESP', accept: true, reason: '' });
       c.send({ type: 'TEXT', id, ts: 1, text: 'once only' });
       c.send({ type: 'TEXT', id, ts: 1, text: 'once only' });
-      assert.deepEqual([await c.next(), await c.next()], [{ type: 'RCPT', id }, { type: 'RCPT', id }]);
+      assert.deepEqual(
+        [await c.next(), await c.next()],
+        [
+          { type: 'RCPT', id },
+          { type: 'RCPT', id },
+        ],
+      );
       c.destroy();
     }
     assert.deepEqual(texts(bob.events), ['once only']);
@@ -203,11 +245,16 @@ describe('delivery', () => {
     c.send({ type: 'CONN', name: 'erin', ip: '127.0.0.1', port: 9 });
     assert.equal((await c.next()).type, 'RESP');
     const ids = [1, 2, 3].map((i) => Buffer.alloc(16, i));
-    c.sendBytes(Buffer.concat([...ids.map((id, i) => encodeMessage({ type: 'TEXT', id, ts: i, text: `t${i}` })), encodeMessage({ type: 'END' })]));
+    c.sendBytes(
+      Buffer.concat([...ids.map((id, i) => encodeMessage({ type: 'TEXT', id, ts: i, text: `t${i}` })), encodeMessage({ type: 'END' })]),
+    );
     for (const id of ids) assert.deepEqual(await c.next(), { type: 'RCPT', id });
     await until(() => order.length === 4, 'the messages and the end');
     assert.deepEqual(order, ['message t0', 'message t1', 'message t2', 'ended erin']);
-    assert.deepEqual(bob.node.history('erin', 10).map((h) => h.text), ['t0', 't1', 't2']);
+    assert.deepEqual(
+      bob.node.history('erin', 10).map((h) => h.text),
+      ['t0', 't1', 't2'],
+    );
     c.destroy();
   });
 
@@ -306,7 +353,11 @@ describe('delivery', () => {
     await until(() => alice.node.outbox().length === 400 && ofType(alice.events, 'waiting').length > 0, 'all queued, bob offline');
     const bob = await start(book, 'bob', { port: bobPort });
     await until(() => ofType(alice.events, 'delivered').length === 400, 'all 400 delivered', 15_000);
-    assert.deepEqual(texts(bob.events), Array.from({ length: 400 }, (_, i) => text(i)), 'each once, in order');
+    assert.deepEqual(
+      texts(bob.events),
+      Array.from({ length: 400 }, (_, i) => text(i)),
+      'each once, in order',
+    );
     assert.equal(ofType(alice.events, 'waiting').length, 1, 'told once that bob could not be reached, and no connection was lost after');
   });
 

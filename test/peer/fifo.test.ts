@@ -7,7 +7,9 @@ describe('Fifo', () => {
   it('behaves as an array under any mix of pushes and removals', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.oneof(fc.record({ push: fc.integer() }), fc.record({ remove: fc.nat(40) }), fc.constant({ clear: true as const })), { maxLength: 3000 }),
+        fc.array(fc.oneof(fc.record({ push: fc.integer() }), fc.record({ remove: fc.nat(40) }), fc.constant({ clear: true as const })), {
+          maxLength: 3000,
+        }),
         (ops) => {
           const q = new Fifo<number>();
           let model: number[] = [];
@@ -31,7 +33,10 @@ describe('Fifo', () => {
           assert.equal(q.at(model.length), undefined);
           assert.equal(q.at(-1), undefined);
           const last = model.at(-1);
-          assert.equal(q.findIndex((v) => v === last), last === undefined ? -1 : model.indexOf(last));
+          assert.equal(
+            q.findIndex((v) => v === last),
+            last === undefined ? -1 : model.indexOf(last),
+          );
         },
       ),
       { numRuns: 200 },

@@ -21,7 +21,19 @@ import { createServer, type AddressInfo, type Server } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { Discovery, KeyAuthority, PeerInfo } from '../../src/discovery/discovery.ts';
-import { DOCUMENTED_CODES, countsOf, EventLoopWatch, fuzzSeed, FailureLog, FuzzStats, fuzzCaseArb, runCases, within, type FuzzCase, type FuzzTarget } from '../helpers/fuzz.ts';
+import {
+  DOCUMENTED_CODES,
+  countsOf,
+  EventLoopWatch,
+  fuzzSeed,
+  FailureLog,
+  FuzzStats,
+  fuzzCaseArb,
+  runCases,
+  within,
+  type FuzzCase,
+  type FuzzTarget,
+} from '../helpers/fuzz.ts';
 import { isNatterError } from '../../src/errors.ts';
 import { encodeMessage } from '../../src/protocol/codec.ts';
 import { PROTOCOL_VERSION, type Message } from '../../src/protocol/messages.ts';
@@ -56,15 +68,34 @@ class Book implements Discovery {
 
 const idArb = fc.uint8Array({ minLength: 16, maxLength: 16 }).map((a) => Buffer.from(a));
 /** A few ids over and over: copies of a message, receipts for what was sent. */
-const fewIdsArb = fc.constantFrom('00000000000000000000000000000000', 'ffffffffffffffffffffffffffffffff', '0123456789abcdef0123456789abcdef').map((hex) => Buffer.from(hex, 'hex'));
+const fewIdsArb = fc
+  .constantFrom('00000000000000000000000000000000', 'ffffffffffffffffffffffffffffffff', '0123456789abcdef0123456789abcdef')
+  .map((hex) => Buffer.from(hex, 'hex'));
 
 /** What a peer takes in an open chat, weighted towards chat traffic, with any message now and then. */
 const peerMessageArb: fc.Arbitrary<Message> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ type: fc.constant('TEXT' as const), id: fc.oneof(idArb, fewIdsArb), ts: fc.maxSafeNat(), text: fc.string({ maxLength: 40 }) }, { noNullPrototype: true }) },
+  {
+    weight: 4,
+    arbitrary: fc.record(
+      { type: fc.constant('TEXT' as const), id: fc.oneof(idArb, fewIdsArb), ts: fc.maxSafeNat(), text: fc.string({ maxLength: 40 }) },
+      { noNullPrototype: true },
+    ),
+  },
   { weight: 2, arbitrary: fc.oneof(idArb, fewIdsArb).map((id): Message => ({ type: 'RCPT', id })) },
   { weight: 2, arbitrary: fc.nat({ max: 0xffff_ffff }).map((nonce): Message => ({ type: 'PING', nonce })) },
   { weight: 1, arbitrary: fc.nat({ max: 0xffff_ffff }).map((nonce): Message => ({ type: 'PONG', nonce })) },
-  { weight: 1, arbitrary: fc.record({ type: fc.constant('CONN' as const), name: fc.oneof(fc.constant(FUZZER), nameArb), ip: ipArb, port: fc.integer({ min: 1, max: 0xffff }) }, { noNullPrototype: true }) },
+  {
+    weight: 1,
+    arbitrary: fc.record(
+      {
+        type: fc.constant('CONN' as const),
+        name: fc.oneof(fc.constant(FUZZER), nameArb),
+        ip: ipArb,
+        port: fc.integer({ min: 1, max: 0xffff }),
+      },
+      { noNullPrototype: true },
+    ),
+  },
   { weight: 1, arbitrary: fc.constantFrom('NATTER_ERR_TIMEOUT', 'X').map((code): Message => ({ type: 'ERROR', code, reason: 'fuzz' })) },
   { weight: 1, arbitrary: fc.boolean().map((accept): Message => ({ type: 'RESP', accept, reason: '' })) },
   // END closes the chat: rarer, or few cases would share a connection.
@@ -73,7 +104,16 @@ const peerMessageArb: fc.Arbitrary<Message> = fc.oneof(
 
 /** CONN as the fuzzer's first frame: its own name mostly, the canary's (another key: refused), the node's own (refused), any. */
 const connArb: fc.Arbitrary<Message> = fc.record(
-  { type: fc.constant('CONN' as const), name: fc.oneof({ weight: 3, arbitrary: fc.constant(FUZZER) }, { weight: 1, arbitrary: fc.constantFrom('canary', 'target') }, { weight: 1, arbitrary: nameArb }), ip: ipArb, port: fc.integer({ min: 1, max: 0xffff }) },
+  {
+    type: fc.constant('CONN' as const),
+    name: fc.oneof(
+      { weight: 3, arbitrary: fc.constant(FUZZER) },
+      { weight: 1, arbitrary: fc.constantFrom('canary', 'target') },
+      { weight: 1, arbitrary: nameArb },
+    ),
+    ip: ipArb,
+    port: fc.integer({ min: 1, max: 0xffff }),
+  },
   { noNullPrototype: true },
 );
 
@@ -256,15 +296,21 @@ describe('fuzzing a peer', () => {
     console.log(`peer fuzz: ${stats}; failures logged: ${countsOf(log.codes)}`);
   });
 
-  it(`${SESSION_RUNS * CASES_PER_RUN} cases of mutated chat traffic: only documented errors, each on its own connection`, { timeout: FUZZ_TIMEOUT_MS }, async () => {
+  it(`${SESSION_RUNS * CASES_PER_RUN} cases of mutated chat traffic: only documented errors, each on its own connection`, {
+    timeout: FUZZ_TIMEOUT_MS,
+  }, async () => {
     await fuzz(SESSION_RUNS, fuzzCaseArb(peerMessageArb), () => peerTarget(port, fuzzerKey), false);
   });
 
-  it(`${OPENING_RUNS * CASES_PER_RUN} mutated openings (HELLO, CONN and what follows), each on a new connection`, { timeout: FUZZ_TIMEOUT_MS }, async () => {
+  it(`${OPENING_RUNS * CASES_PER_RUN} mutated openings (HELLO, CONN and what follows), each on a new connection`, {
+    timeout: FUZZ_TIMEOUT_MS,
+  }, async () => {
     await fuzz(OPENING_RUNS, fuzzCaseArb(peerMessageArb, connArb), () => peerTarget(askingPort, fuzzerKey), true);
   });
 
-  it(`${DIALED_RUNS * CASES_PER_RUN} mutated answers (RESP and what follows) on connections the node dials`, { timeout: FUZZ_TIMEOUT_MS }, async () => {
+  it(`${DIALED_RUNS * CASES_PER_RUN} mutated answers (RESP and what follows) on connections the node dials`, {
+    timeout: FUZZ_TIMEOUT_MS,
+  }, async () => {
     await fuzz(DIALED_RUNS, fuzzCaseArb(peerMessageArb, respArb), () => dialedTarget(target, accepted), true);
     assert.deepEqual(target.outbox(), [], 'nothing waits for the fuzzer');
   });
@@ -274,7 +320,11 @@ describe('fuzzing a peer', () => {
     const deadline = Date.now() + DEADLINE_MS;
     while (target.connectionCount > 1 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
     assert.equal(target.connectionCount, 1, "only the canary's connection is open");
-    assert.deepEqual(target.chats().map((c) => [c.peer, c.state]), [['canary', 'open']], 'no chat outlives its connection');
+    assert.deepEqual(
+      target.chats().map((c) => [c.peer, c.state]),
+      [['canary', 'open']],
+      'no chat outlives its connection',
+    );
     while (asking.connectionCount > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
     assert.equal(asking.connectionCount, 0);
     assert.deepEqual(asking.chats(), [], 'no request outlives its connection');

@@ -50,13 +50,19 @@ it('a name the LAN does not announce is taken on first use, not refused', () => 
   assert.equal(book.known.peer('amy')?.key.equals(NEW), true);
   book.check('cat', NEW, announced(), 'lan'); // an announcement without a key
   // A directory refuses the same.
-  assert.throws(() => new KeyBook(new KnownPeers()).check('amy', NEW, undefined, 'directory'), (e) => e instanceof NatterError && e.code === ERROR_CODES.UNKNOWN_PEER);
+  assert.throws(
+    () => new KeyBook(new KnownPeers()).check('amy', NEW, undefined, 'directory'),
+    (e) => e instanceof NatterError && e.code === ERROR_CODES.UNKNOWN_PEER,
+  );
 });
 
 it('/trust accepts a key a handshake proved, never one that was only announced', () => {
   const book = new KeyBook(new KnownPeers());
   book.known.pinPeer('bob', BOB);
-  assert.throws(() => book.trust('bob', announced(NEW), 'lan'), (e) => e instanceof NatterError && e.code === ERROR_CODES.NO_NEW_KEY);
+  assert.throws(
+    () => book.trust('bob', announced(NEW), 'lan'),
+    (e) => e instanceof NatterError && e.code === ERROR_CODES.NO_NEW_KEY,
+  );
   assert.throws(() => book.check('bob', NEW, announced(NEW), 'lan'), mismatch(new RegExp(fingerprint(NEW))));
   assert.deepEqual(book.trust('bob', announced(NEW), 'lan'), { old: BOB, key: NEW });
   book.check('bob', NEW, announced(NEW), 'lan');
@@ -68,7 +74,10 @@ it('with several sources, a name is held by the rules of the source it was found
   assert.throws(() => book.check('bob', EVE, { ...announced(BOB), source: 'friends' }, 'lan'), mismatch(/the friends table gives/));
   assert.equal(book.report('bob', { ...announced(BOB), source: 'friends' }, 'lan').status, 'verified');
   // Found at the local rendezvous: a directory's rules.
-  assert.throws(() => book.check('amy', EVE, { ...announced(BOB), name: 'amy', source: 'local' }, 'lan'), mismatch(/the key the directory publishes/));
+  assert.throws(
+    () => book.check('amy', EVE, { ...announced(BOB), name: 'amy', source: 'local' }, 'lan'),
+    mismatch(/the key the directory publishes/),
+  );
   assert.equal(book.report('amy', { ...announced(BOB), name: 'amy', source: 'local' }, 'lan').status, 'published');
   // Found on the LAN while the discovery is a directory's: the LAN's rules.
   book.check('cat', EVE, { ...announced(EVE), name: 'cat', source: 'lan' }, 'directory');

@@ -51,10 +51,17 @@ async function waitFor(check: () => boolean, what: string, ms = 3000): Promise<v
 
 const hasCode = (code: NatterErrorCode) => (e: unknown) => e instanceof NatterError && e.code === code;
 
-async function start(book: Book, name: string, keyPair: KeyPair, options: Partial<PeerNodeOptions> = {}, publish = true): Promise<PeerNode> {
+async function start(
+  book: Book,
+  name: string,
+  keyPair: KeyPair,
+  options: Partial<PeerNodeOptions> = {},
+  publish = true,
+): Promise<PeerNode> {
   const node = new PeerNode({ name, discovery: book, listenPort: 0, keyPair, keepaliveIntervalMs: 60_000, ...options });
   const { port } = await node.start();
-  if (publish) book.entries.set(name, { name, ip: '127.0.0.1', port, ...(book.keyAuthority === 'directory' ? { key: keyPair.publicKey } : {}) });
+  if (publish)
+    book.entries.set(name, { name, ip: '127.0.0.1', port, ...(book.keyAuthority === 'directory' ? { key: keyPair.publicKey } : {}) });
   nodes.push(node);
   return node;
 }
@@ -69,15 +76,18 @@ function nextMessage(node: PeerNode): Promise<[string, string]> {
  */
 async function mitm(target: number, keyPair: KeyPair): Promise<TestServer> {
   const server = await startServer((inbound: Socket) => {
-    void acceptSecure(inbound, keyPair).then(async ({ stream: fromVictim }) => {
-      const outbound = netConnect({ host: '127.0.0.1', port: target });
-      const toTarget = await secureSocket(outbound, true, { keyPair });
-      fromVictim.on('data', (c: Buffer) => toTarget.write(c));
-      toTarget.on('data', (c: Buffer) => fromVictim.write(c));
-      for (const s of [fromVictim, toTarget]) s.on('error', () => {});
-      fromVictim.on('close', () => toTarget.destroy());
-      toTarget.on('close', () => fromVictim.destroy());
-    }, () => {});
+    void acceptSecure(inbound, keyPair).then(
+      async ({ stream: fromVictim }) => {
+        const outbound = netConnect({ host: '127.0.0.1', port: target });
+        const toTarget = await secureSocket(outbound, true, { keyPair });
+        fromVictim.on('data', (c: Buffer) => toTarget.write(c));
+        toTarget.on('data', (c: Buffer) => fromVictim.write(c));
+        for (const s of [fromVictim, toTarget]) s.on('error', () => {});
+        fromVictim.on('close', () => toTarget.destroy());
+        toTarget.on('close', () => fromVictim.destroy());
+      },
+      () => {},
+    );
   });
   servers.push(server);
   return server;
@@ -172,8 +182,15 @@ describe('peer keys', () => {
       const err = await refused;
       assert.equal(err.code, ERROR_CODES.KEY_MISMATCH, how);
       assert.equal(received, 0);
-      assert.deepEqual(alice.outbox().map((o) => [o.peer, o.message.id]), [['bob', id]], 'still waiting, for the real bob');
-      assert.equal((await alice.whois('bob')).status, how === 'friends-table key' ? 'verified' : how === 'pinned key' ? 'pinned' : 'published');
+      assert.deepEqual(
+        alice.outbox().map((o) => [o.peer, o.message.id]),
+        [['bob', id]],
+        'still waiting, for the real bob',
+      );
+      assert.equal(
+        (await alice.whois('bob')).status,
+        how === 'friends-table key' ? 'verified' : how === 'pinned key' ? 'pinned' : 'published',
+      );
     }
   });
 
@@ -207,7 +224,10 @@ describe('KnownPeers file', () => {
     assert.deepEqual(again.peer('bob')?.key, key);
     assert.deepEqual(again.directory('example.org:7447')?.key, key);
     writeFileSync(file, '{"version": 1, "peers": {"bob": {"key": "zz"}}}');
-    assert.throws(() => KnownPeers.load(file), (e) => e instanceof NatterError && e.code === ERROR_CODES.INVALID_ARGUMENT && /peers\.bob/.test(e.message));
+    assert.throws(
+      () => KnownPeers.load(file),
+      (e) => e instanceof NatterError && e.code === ERROR_CODES.INVALID_ARGUMENT && /peers\.bob/.test(e.message),
+    );
     writeFileSync(file, 'not json');
     assert.throws(() => KnownPeers.load(file), /not valid JSON/);
     assert.match(readFileSync(file, 'utf8'), /not json/, 'a bad file is never overwritten on load');
@@ -225,7 +245,14 @@ describe('KnownPeers file', () => {
     const r = book.report('x', { name: 'x', ip: '', port: 1, key: other }, 'directory');
     assert.equal(r.status, 'pinned');
     assert.deepEqual(r.published, other);
-    assert.throws(() => book.trust('x', { name: 'x', ip: '', port: 1, key }, 'friends-table'), (e) => e instanceof NatterError && e.code === ERROR_CODES.NO_NEW_KEY);
-    assert.deepEqual(book.trust('x', { name: 'x', ip: '', port: 1, key: other }, 'directory').key, other, 'the directory publishes a new key: /trust takes it');
+    assert.throws(
+      () => book.trust('x', { name: 'x', ip: '', port: 1, key }, 'friends-table'),
+      (e) => e instanceof NatterError && e.code === ERROR_CODES.NO_NEW_KEY,
+    );
+    assert.deepEqual(
+      book.trust('x', { name: 'x', ip: '', port: 1, key: other }, 'directory').key,
+      other,
+      'the directory publishes a new key: /trust takes it',
+    );
   });
 });

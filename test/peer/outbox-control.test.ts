@@ -67,20 +67,23 @@ async function deafPeer(): Promise<{ port: number; texts: string[] }> {
   const texts: string[] = [];
   const keyPair = newKeyPair();
   const server = createServer((socket) => {
-    acceptSecure(socket, keyPair, 5_000).then(({ stream, connOptions }) => {
-      const conn = new FramedConnection(stream, { ...connOptions, hello: 'answer' });
-      conn.on('message', (msg) => {
-        if (msg.type === 'CONN') conn.send({ type: 'RESP', accept: true, reason: '' });
-        if (msg.type === 'TEXT') texts.push(msg.text);
-      });
-    }, () => socket.destroy());
+    acceptSecure(socket, keyPair, 5_000).then(
+      ({ stream, connOptions }) => {
+        const conn = new FramedConnection(stream, { ...connOptions, hello: 'answer' });
+        conn.on('message', (msg) => {
+          if (msg.type === 'CONN') conn.send({ type: 'RESP', accept: true, reason: '' });
+          if (msg.type === 'TEXT') texts.push(msg.text);
+        });
+      },
+      () => socket.destroy(),
+    );
   });
   servers.push(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { port: (server.address() as AddressInfo).port, texts };
 }
 
-describe('the outbox, the user\'s to clear', () => {
+describe("the outbox, the user's to clear", () => {
   it('drop() takes every waiting message out, for good, and says how many', async () => {
     const book = new Book('friends-table');
     book.entries.set('bob', { name: 'bob', ip: '127.0.0.1', port: 9 }); // nothing answers there
@@ -93,7 +96,10 @@ describe('the outbox, the user\'s to clear', () => {
     assert.deepEqual(alice.store.pending(), [], 'gone from the store too');
     assert.equal(alice.drop('bob'), 0);
     assert.equal(alice.drop('carol'), 0, 'a name with nothing waiting');
-    assert.throws(() => alice.drop('alice'), (e: unknown) => e instanceof NatterError && e.code === 'NATTER_ERR_INVALID_ARGUMENT');
+    assert.throws(
+      () => alice.drop('alice'),
+      (e: unknown) => e instanceof NatterError && e.code === 'NATTER_ERR_INVALID_ARGUMENT',
+    );
 
     // bob comes online: nothing of what was dropped reaches him.
     const bob = node(book, 'bob', { isAutoAccept: true });

@@ -180,7 +180,10 @@ describe('PeerNode chats', () => {
     const a = recorder(alice);
     await alice.connect('bob');
     await a.next('connected');
-    assert.equal(recorder(bob).events.some((e) => e[0] === 'request'), false);
+    assert.equal(
+      recorder(bob).events.some((e) => e[0] === 'request'),
+      false,
+    );
   });
 });
 
@@ -222,7 +225,11 @@ describe('PeerNode connections', () => {
       assert.deepEqual(await rp.next('message'), ['message', y, `hi from ${y}`], `round ${round}`);
       assert.deepEqual(await rq.next('message'), ['message', x, `hi from ${x}`], `round ${round}`);
       await until(() => p.connectionCount === 1 && q.connectionCount === 1);
-      assert.equal(rp.events.filter((e) => e[0] === 'request').length + rq.events.filter((e) => e[0] === 'request').length, 0, 'nobody was asked: both wanted it');
+      assert.equal(
+        rp.events.filter((e) => e[0] === 'request').length + rq.events.filter((e) => e[0] === 'request').length,
+        0,
+        'nobody was asked: both wanted it',
+      );
       await p.stop();
       await q.stop();
     }
@@ -260,7 +267,10 @@ describe('PeerNode connections', () => {
     const ended = await a.next('ended', 2_000);
     assert.equal(ended[2], 'lost');
     assert.match(String(ended[3]), /keepalive/);
-    assert.ok(scheduler.now() - started <= 3 * 100, `detected after ${scheduler.now() - started} ms of keepalive time; three intervals are 300 ms`);
+    assert.ok(
+      scheduler.now() - started <= 3 * 100,
+      `detected after ${scheduler.now() - started} ms of keepalive time; three intervals are 300 ms`,
+    );
   });
 
   it('a peer that vanishes without END (a crash) is reported as lost; an idle close is not', async () => {
@@ -281,7 +291,10 @@ describe('PeerNode connections', () => {
     const alice = await start(book, 'alice');
     await assert.rejects(alice.send('nobody', 'hi'), hasCode(ERROR_CODES.UNKNOWN_PEER));
     book.entries.set('ghost', { name: 'ghost', ip: '127.0.0.1', port: 1 });
-    await assert.rejects(alice.connect('ghost'), (e) => hasCode(ERROR_CODES.PEER_UNREACHABLE)(e) && /ghost is offline/.test((e as Error).message));
+    await assert.rejects(
+      alice.connect('ghost'),
+      (e) => hasCode(ERROR_CODES.PEER_UNREACHABLE)(e) && /ghost is offline/.test((e as Error).message),
+    );
     assert.equal(alice.chatState('ghost'), undefined);
     await assert.rejects(alice.connect('alice'), hasCode(ERROR_CODES.INVALID_ARGUMENT));
     await assert.rejects(alice.connect('bad name'), hasCode(ERROR_CODES.INVALID_NAME));
@@ -331,8 +344,14 @@ describe('PeerNode connections', () => {
   });
 
   it('validates its options', () => {
-    assert.throws(() => new PeerNode({ name: 'x', discovery: new FriendsBook(), listenPort: 0, maxChats: 0 }), hasCode(ERROR_CODES.INVALID_ARGUMENT));
-    assert.throws(() => new PeerNode({ name: 'x', discovery: new FriendsBook(), listenPort: 0, keepaliveIntervalMs: 2 ** 31 }), hasCode(ERROR_CODES.INVALID_ARGUMENT));
+    assert.throws(
+      () => new PeerNode({ name: 'x', discovery: new FriendsBook(), listenPort: 0, maxChats: 0 }),
+      hasCode(ERROR_CODES.INVALID_ARGUMENT),
+    );
+    assert.throws(
+      () => new PeerNode({ name: 'x', discovery: new FriendsBook(), listenPort: 0, keepaliveIntervalMs: 2 ** 31 }),
+      hasCode(ERROR_CODES.INVALID_ARGUMENT),
+    );
     assert.throws(() => new PeerNode({ name: 'no/slash', discovery: new FriendsBook(), listenPort: 0 }), hasCode(ERROR_CODES.INVALID_NAME));
   });
 });

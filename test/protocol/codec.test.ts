@@ -45,7 +45,15 @@ describe('codec round trip', () => {
       fc.property(messageArb, fc.array(fc.nat(), { maxLength: 8 }), (msg, cuts) => {
         const bytes = encodeMessage(msg);
         assert.deepEqual(decodeAll([bytes]), [msg]);
-        assert.deepEqual(decodeAll(cutAt(bytes, cuts.map((c) => c % (bytes.length + 1)))), [msg]);
+        assert.deepEqual(
+          decodeAll(
+            cutAt(
+              bytes,
+              cuts.map((c) => c % (bytes.length + 1)),
+            ),
+          ),
+          [msg],
+        );
         if (bytes.length <= 600) assert.deepEqual(decodeAll(byteByByte(bytes)), [msg]);
       }),
       { numRuns: 2000 },
@@ -56,7 +64,15 @@ describe('codec round trip', () => {
     fc.assert(
       fc.property(fc.array(messageArb, { minLength: 1, maxLength: 20 }), fc.array(fc.nat(), { maxLength: 40 }), (msgs, cuts) => {
         const stream = Buffer.concat(msgs.map((m) => encodeMessage(m)));
-        assert.deepEqual(decodeAll(cutAt(stream, cuts.map((c) => c % (stream.length + 1)))), msgs);
+        assert.deepEqual(
+          decodeAll(
+            cutAt(
+              stream,
+              cuts.map((c) => c % (stream.length + 1)),
+            ),
+          ),
+          msgs,
+        );
       }),
       { numRuns: 300 },
     );
@@ -120,7 +136,20 @@ describe('limits', () => {
   });
 
   it('names: empty, control, format, whitespace and "/" are refused', () => {
-    for (const bad of ['', 'a\u0000b', 'a\u001b[31m', 'a\u007f', 'a\u0085', 'a\u202eb', 'a\u200bb', 'a b', 'a\tb', 'a\u00a0b', 'a\u2028b', 'a/b']) {
+    for (const bad of [
+      '',
+      'a\u0000b',
+      'a\u001b[31m',
+      'a\u007f',
+      'a\u0085',
+      'a\u202eb',
+      'a\u200bb',
+      'a b',
+      'a\tb',
+      'a\u00a0b',
+      'a\u2028b',
+      'a/b',
+    ]) {
       assert.throws(() => normalizeName(bad, 32), hasCode(ERROR_CODES.INVALID_NAME), JSON.stringify(bad));
       const bytes = Buffer.from(bad);
       assert.throws(
@@ -133,7 +162,15 @@ describe('limits', () => {
   });
 
   it('limits are validated', () => {
-    for (const bad of [{ maxFrameBytes: 4 }, { maxFrameBytes: 2 ** 32 }, { maxTextBytes: 0 }, { maxTextBytes: 70000 }, { maxNameBytes: 256 }, { maxBufferedParts: 1.5 }, { maxBufferedBytes: Number.NaN }]) {
+    for (const bad of [
+      { maxFrameBytes: 4 },
+      { maxFrameBytes: 2 ** 32 },
+      { maxTextBytes: 0 },
+      { maxTextBytes: 70000 },
+      { maxNameBytes: 256 },
+      { maxBufferedParts: 1.5 },
+      { maxBufferedBytes: Number.NaN },
+    ]) {
       assert.throws(() => resolveLimits(bad), hasCode(ERROR_CODES.INVALID_ARGUMENT), JSON.stringify(bad));
     }
     assert.deepEqual(resolveLimits(), DEFAULT_LIMITS);
@@ -211,7 +248,11 @@ describe('encoder refuses what it cannot send', () => {
     ['a PEER key of 31 bytes', { type: 'PEER', name: 'a', ip: '', port: 1, key: Buffer.alloc(31, 7) }, ERROR_CODES.MALFORMED],
     ['a PEER key of 33 bytes', { type: 'PEER', name: 'a', ip: '', port: 1, key: Buffer.alloc(33, 7) }, ERROR_CODES.MALFORMED],
     ['an empty PEER key', { type: 'PEER', name: 'a', ip: '', port: 1, key: Buffer.alloc(0) }, ERROR_CODES.MALFORMED],
-    ['a PEER key that is not a Buffer', { type: 'PEER', name: 'a', ip: '', port: 1, key: KEY.toString('hex') as unknown as Buffer }, ERROR_CODES.MALFORMED],
+    [
+      'a PEER key that is not a Buffer',
+      { type: 'PEER', name: 'a', ip: '', port: 1, key: KEY.toString('hex') as unknown as Buffer },
+      ERROR_CODES.MALFORMED,
+    ],
     ['port 70000', { type: 'UP', name: 'a', ip: '', port: 70000 }, ERROR_CODES.MALFORMED],
     ['a fractional port', { type: 'ACK', port: 1.5, aliveIntervalMs: 1, seenIp: '', seenPort: 0 }, ERROR_CODES.MALFORMED],
     ['a negative interval', { type: 'ACK', port: 1, aliveIntervalMs: -1, seenIp: '', seenPort: 0 }, ERROR_CODES.MALFORMED],
@@ -219,7 +260,11 @@ describe('encoder refuses what it cannot send', () => {
     ['PROBE of port 0', { type: 'PROBE', port: 0 }, ERROR_CODES.MALFORMED],
     ['MEET at port 0', { type: 'MEET', name: 'a', ip: '192.0.2.1', port: 0 }, ERROR_CODES.MALFORMED],
     ['a punch CALL at port 0', { type: 'CALL', via: 'punch', name: 'a', ip: '192.0.2.1', port: 0 }, ERROR_CODES.MALFORMED],
-    ['a relay CALL with an address and no port', { type: 'CALL', via: 'relay', name: 'a', ip: '192.0.2.1', port: 0 }, ERROR_CODES.MALFORMED],
+    [
+      'a relay CALL with an address and no port',
+      { type: 'CALL', via: 'relay', name: 'a', ip: '192.0.2.1', port: 0 },
+      ERROR_CODES.MALFORMED,
+    ],
     ['a relay CALL with a port and no address', { type: 'CALL', via: 'relay', name: 'a', ip: '', port: 7447 }, ERROR_CODES.MALFORMED],
     ['a RELAY to an invalid name', { type: 'RELAY', name: 'a b' }, ERROR_CODES.INVALID_NAME],
     ['a version over 16 bits', { type: 'HELLO', version: 65536 }, ERROR_CODES.MALFORMED],
@@ -231,10 +276,26 @@ describe('encoder refuses what it cannot send', () => {
     ['RITEMS with no item', { type: 'RITEMS', items: [] }, ERROR_CODES.MALFORMED],
     ['RITEMS with 1,025 items', { type: 'RITEMS', items: Array.from({ length: 1025 }, () => Buffer.alloc(1)) }, ERROR_CODES.MALFORMED],
     ['RITEMS too large for a frame', { type: 'RITEMS', items: [Buffer.alloc(65_530)] }, ERROR_CODES.FRAME_TOO_LARGE],
-    ['an RHAVE room id of 31 hex digits', { type: 'RHAVE', room: FIXED_ID.toString('hex').slice(1), isAsking: false, have: [] }, ERROR_CODES.MALFORMED],
-    ['an RHAVE of 256 authors', { type: 'RHAVE', room: FIXED_ID.toString('hex'), isAsking: false, have: Array.from({ length: 256 }, () => ({ key: KEY, seq: 1 })) }, ERROR_CODES.MALFORMED],
-    ['an RHAVE key of 31 bytes', { type: 'RHAVE', room: FIXED_ID.toString('hex'), isAsking: true, have: [{ key: Buffer.alloc(31), seq: 1 }] }, ERROR_CODES.MALFORMED],
-    ['an RHAVE seq over 32 bits', { type: 'RHAVE', room: FIXED_ID.toString('hex'), isAsking: true, have: [{ key: KEY, seq: 2 ** 32 }] }, ERROR_CODES.MALFORMED],
+    [
+      'an RHAVE room id of 31 hex digits',
+      { type: 'RHAVE', room: FIXED_ID.toString('hex').slice(1), isAsking: false, have: [] },
+      ERROR_CODES.MALFORMED,
+    ],
+    [
+      'an RHAVE of 256 authors',
+      { type: 'RHAVE', room: FIXED_ID.toString('hex'), isAsking: false, have: Array.from({ length: 256 }, () => ({ key: KEY, seq: 1 })) },
+      ERROR_CODES.MALFORMED,
+    ],
+    [
+      'an RHAVE key of 31 bytes',
+      { type: 'RHAVE', room: FIXED_ID.toString('hex'), isAsking: true, have: [{ key: Buffer.alloc(31), seq: 1 }] },
+      ERROR_CODES.MALFORMED,
+    ],
+    [
+      'an RHAVE seq over 32 bits',
+      { type: 'RHAVE', room: FIXED_ID.toString('hex'), isAsking: true, have: [{ key: KEY, seq: 2 ** 32 }] },
+      ERROR_CODES.MALFORMED,
+    ],
   ];
   for (const [title, msg, code] of cases) {
     it(`${title}: ${code}`, () => assert.throws(() => encodeMessage(msg), hasCode(code)));
@@ -255,10 +316,14 @@ describe('PEER keys (protocol.md §3.6, §4.8)', () => {
 
   it('any key round-trips, with IPv4, IPv6 and unspecified addresses', () => {
     fc.assert(
-      fc.property(fc.uint8Array({ minLength: KEY_BYTES, maxLength: KEY_BYTES }), fc.constantFrom('', '10.0.0.1', '2001:db8::7'), (raw, ip) => {
-        const msg = { ...peer, ip, key: Buffer.from(raw) };
-        assert.deepEqual(decodePayload('PEER', encodeMessage(msg).subarray(5)), msg);
-      }),
+      fc.property(
+        fc.uint8Array({ minLength: KEY_BYTES, maxLength: KEY_BYTES }),
+        fc.constantFrom('', '10.0.0.1', '2001:db8::7'),
+        (raw, ip) => {
+          const msg = { ...peer, ip, key: Buffer.from(raw) };
+          assert.deepEqual(decodePayload('PEER', encodeMessage(msg).subarray(5)), msg);
+        },
+      ),
       { numRuns: 200 },
     );
   });

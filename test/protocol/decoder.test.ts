@@ -34,12 +34,10 @@ describe('FrameDecoder', () => {
     d.push(encodeMessage({ type: 'PING', nonce: 1 }));
     d.push(encodeMessage({ type: 'PING', nonce: 2 }));
     d.push(encodeMessage(textMsg('three')));
-    assert.deepEqual([d.next(), d.next(), d.next(), d.next()], [
-      { type: 'PING', nonce: 1 },
-      { type: 'PING', nonce: 2 },
-      textMsg('three'),
-      undefined,
-    ]);
+    assert.deepEqual(
+      [d.next(), d.next(), d.next(), d.next()],
+      [{ type: 'PING', nonce: 1 }, { type: 'PING', nonce: 2 }, textMsg('three'), undefined],
+    );
   });
 
   it('accepts plain Uint8Array chunks and ignores empty ones', () => {
@@ -121,14 +119,26 @@ describe('FrameDecoder', () => {
     const d = new FrameDecoder();
     d.push(Buffer.from([0, 0, 0, 0, 0x7f]));
     let first: unknown;
-    assert.throws(() => d.next(), (err) => {
-      first = err;
-      return hasCode(ERROR_CODES.UNKNOWN_TYPE)(err);
-    });
+    assert.throws(
+      () => d.next(),
+      (err) => {
+        first = err;
+        return hasCode(ERROR_CODES.UNKNOWN_TYPE)(err);
+      },
+    );
     assert.equal(d.failure, first);
-    assert.throws(() => d.push(encodeMessage({ type: 'END' })), (err) => err === first);
-    assert.throws(() => d.next(), (err) => err === first);
-    assert.throws(() => d.end(), (err) => err === first);
+    assert.throws(
+      () => d.push(encodeMessage({ type: 'END' })),
+      (err) => err === first,
+    );
+    assert.throws(
+      () => d.next(),
+      (err) => err === first,
+    );
+    assert.throws(
+      () => d.end(),
+      (err) => err === first,
+    );
   });
 
   it('frames before a bad one in the same chunk are still delivered', () => {

@@ -64,13 +64,17 @@ describe('fuzzing the decoder', () => {
 
   it(`random bytes behind a valid header (${RUNS} cases) yield only messages or NatterErrors`, () => {
     fc.assert(
-      fc.property(fc.constantFrom(0x01, 0x02, 0x10, 0x11, 0x12, 0x15, 0x16, 0x18, 0x19, 0x1a, 0x20, 0x21, 0x22, 0x24), fc.uint8Array({ maxLength: 80 }), (type, body) => {
-        const head = Buffer.alloc(5);
-        head.writeUInt32BE(body.length, 0);
-        head.writeUInt8(type, 4);
-        const result = feed([head, Buffer.from(body)]);
-        assert.ok(typeof result === 'number' || result instanceof NatterError);
-      }),
+      fc.property(
+        fc.constantFrom(0x01, 0x02, 0x10, 0x11, 0x12, 0x15, 0x16, 0x18, 0x19, 0x1a, 0x20, 0x21, 0x22, 0x24),
+        fc.uint8Array({ maxLength: 80 }),
+        (type, body) => {
+          const head = Buffer.alloc(5);
+          head.writeUInt32BE(body.length, 0);
+          head.writeUInt8(type, 4);
+          const result = feed([head, Buffer.from(body)]);
+          assert.ok(typeof result === 'number' || result instanceof NatterError);
+        },
+      ),
       { numRuns: RUNS },
     );
   });
@@ -82,19 +86,23 @@ describe('fuzzing the decoder', () => {
       value: fc.integer({ min: 0, max: 255 }),
     });
     fc.assert(
-      fc.property(fc.array(messageArb, { minLength: 1, maxLength: 3 }), fc.array(mutation, { minLength: 1, maxLength: 4 }), (msgs, mutations) => {
-        let bytes = [...Buffer.concat(msgs.map((m) => encodeMessage(m)))];
-        for (const { at, kind, value } of mutations) {
-          const i = at % (bytes.length + 1);
-          if (kind === 'flip' && i < bytes.length) bytes[i] = (bytes[i] as number) ^ (1 << (value % 8));
-          else if (kind === 'set' && i < bytes.length) bytes[i] = value;
-          else if (kind === 'insert') bytes.splice(i, 0, value);
-          else if (kind === 'delete') bytes.splice(i, 1);
-          else if (kind === 'truncate') bytes = bytes.slice(0, i);
-        }
-        const result = feed([Buffer.from(bytes)]);
-        assert.ok(typeof result === 'number' || result instanceof NatterError);
-      }),
+      fc.property(
+        fc.array(messageArb, { minLength: 1, maxLength: 3 }),
+        fc.array(mutation, { minLength: 1, maxLength: 4 }),
+        (msgs, mutations) => {
+          let bytes = [...Buffer.concat(msgs.map((m) => encodeMessage(m)))];
+          for (const { at, kind, value } of mutations) {
+            const i = at % (bytes.length + 1);
+            if (kind === 'flip' && i < bytes.length) bytes[i] = (bytes[i] as number) ^ (1 << (value % 8));
+            else if (kind === 'set' && i < bytes.length) bytes[i] = value;
+            else if (kind === 'insert') bytes.splice(i, 0, value);
+            else if (kind === 'delete') bytes.splice(i, 1);
+            else if (kind === 'truncate') bytes = bytes.slice(0, i);
+          }
+          const result = feed([Buffer.from(bytes)]);
+          assert.ok(typeof result === 'number' || result instanceof NatterError);
+        },
+      ),
       { numRuns: RUNS },
     );
   });

@@ -60,7 +60,7 @@ describe('docs/protocol.md vectors', () => {
     });
   }
 
-  it('HELLO vectors speak this build\'s protocol version', () => {
+  it("HELLO vectors speak this build's protocol version", () => {
     const hellos = vectors.filter((v) => v.message.type === 'HELLO');
     assert.ok(hellos.length > 0);
     for (const v of hellos) assert.deepEqual(v.message, { type: 'HELLO', version: PROTOCOL_VERSION }, `protocol.md line ${v.line}`);

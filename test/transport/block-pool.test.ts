@@ -14,7 +14,10 @@ describe('BlockPool', () => {
     assert.ok(new Set(blocks.map((b) => b.buffer)).size <= 3);
     const given = blocks.slice(0, 10);
     for (const b of given) pool.give(b);
-    assert.ok(given.every((b) => b.every((x) => x === 0)), 'zeroed when given back');
+    assert.ok(
+      given.every((b) => b.every((x) => x === 0)),
+      'zeroed when given back',
+    );
     const again = pool.take();
     assert.ok(given.includes(again), 'a block given back is handed out first');
   });

@@ -142,7 +142,10 @@ describe('FramedConnection over TCP', () => {
     assert.equal(got.length, 0);
     conn.resume();
     while (got.length < 2) await new Promise((r) => setImmediate(r));
-    assert.deepEqual(got, [{ type: 'PING', nonce: 1 }, { type: 'PING', nonce: 2 }]);
+    assert.deepEqual(got, [
+      { type: 'PING', nonce: 1 },
+      { type: 'PING', nonce: 2 },
+    ]);
     conn.resume(); // idempotent
     client.destroy();
     client.destroy();
@@ -153,13 +156,19 @@ describe('FramedConnection over TCP', () => {
     const { server } = await framedServer();
     const port = server.port;
     await server.close();
-    await assert.rejects(dial({ host: '127.0.0.1', port }), (err) => err instanceof NatterError && err.code === ERROR_CODES.CONNECTION_CLOSED);
+    await assert.rejects(
+      dial({ host: '127.0.0.1', port }),
+      (err) => err instanceof NatterError && err.code === ERROR_CODES.CONNECTION_CLOSED,
+    );
   });
 
   it('dial gives up when the other side never says HELLO', async () => {
     const silent = await startServer(() => {});
     servers.push(silent);
-    await assert.rejects(dial({ host: '127.0.0.1', port: silent.port, timeoutMs: 100 }), (err) => err instanceof NatterError && err.code === ERROR_CODES.TIMEOUT);
+    await assert.rejects(
+      dial({ host: '127.0.0.1', port: silent.port, timeoutMs: 100 }),
+      (err) => err instanceof NatterError && err.code === ERROR_CODES.TIMEOUT,
+    );
   });
 
   it('a graceful close after the peer went quiet is forced by the deadline', async () => {
@@ -206,7 +215,10 @@ describe('FramedConnection over TCP', () => {
 
   it('the output cap: a backlog exactly at maxQueueBytes may still grow, one byte past it is cut off', async () => {
     const frame = encodeMessage(textMsg('x'.repeat(95))); // 102 bytes
-    for (const [cap, isCut] of [[frame.length, false], [frame.length - 1, true]] as const) {
+    for (const [cap, isCut] of [
+      [frame.length, false],
+      [frame.length - 1, true],
+    ] as const) {
       // An in-memory stream that takes bytes and never finishes writing them: a reader that stopped.
       const stalled = new Duplex({ read() {}, write() {} });
       const conn = new FramedConnection(stalled, { hello: 'none', maxQueueBytes: cap });
@@ -216,12 +228,18 @@ describe('FramedConnection over TCP', () => {
       await conn.drained(); // written to the stream, which holds it: the backlog is now one frame
       assert.equal(conn.queuedBytes, frame.length);
       assert.equal(conn.send(textMsg('x'.repeat(95))), !isCut, `cap ${cap}`);
-      assert.deepEqual(failures.map((f) => f.code), isCut ? [ERROR_CODES.OUTPUT_QUEUE_FULL] : []);
+      assert.deepEqual(
+        failures.map((f) => f.code),
+        isCut ? [ERROR_CODES.OUTPUT_QUEUE_FULL] : [],
+      );
       conn.destroy();
     }
   });
 
   it('validates its options', () => {
-    assert.throws(() => new FramedConnection(null as never, { maxQueueBytes: 0 }), (err) => err instanceof NatterError && err.code === ERROR_CODES.INVALID_ARGUMENT);
+    assert.throws(
+      () => new FramedConnection(null as never, { maxQueueBytes: 0 }),
+      (err) => err instanceof NatterError && err.code === ERROR_CODES.INVALID_ARGUMENT,
+    );
   });
 });

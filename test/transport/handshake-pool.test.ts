@@ -47,12 +47,18 @@ describe('HandshakePool', () => {
     const other = pool.responder();
     assert.equal(((await other.receive(new IdentityHandshake(true, alice).start())) as Buffer).length, 128);
     other.abort?.();
-    assert.throws(() => other.start(), (err) => isNatterError(err, ERROR_CODES.INTERNAL));
+    assert.throws(
+      () => other.start(),
+      (err) => isNatterError(err, ERROR_CODES.INTERNAL),
+    );
   });
 
   it('needs at least one thread', () => {
     for (const threads of [0, -1, 1.5]) {
-      assert.throws(() => new HandshakePool(bob, threads), (err) => isNatterError(err, ERROR_CODES.INVALID_ARGUMENT));
+      assert.throws(
+        () => new HandshakePool(bob, threads),
+        (err) => isNatterError(err, ERROR_CODES.INVALID_ARGUMENT),
+      );
     }
   });
 });

@@ -4,7 +4,13 @@ import { describe, it } from 'node:test';
 import Noise from 'noise-handshake';
 import sodium from 'sodium-universal';
 import { ERROR_CODES, isNatterError } from '../../src/errors.ts';
-import { HANDSHAKE_MESSAGE_BYTES, IdentityHandshake, bindIdentityKey, keyPairFromSeed, type KeyPair } from '../../src/transport/handshake.ts';
+import {
+  HANDSHAKE_MESSAGE_BYTES,
+  IdentityHandshake,
+  bindIdentityKey,
+  keyPairFromSeed,
+  type KeyPair,
+} from '../../src/transport/handshake.ts';
 
 const alice = keyPairFromSeed(Buffer.alloc(32, 1));
 const bob = keyPairFromSeed(Buffer.alloc(32, 2));
@@ -140,7 +146,10 @@ describe('IdentityHandshake', () => {
       assert.throws(() => dialer.receive(Buffer.from(liar.send(Buffer.alloc(size, 7)))), isHandshakeFailure(/bytes/));
     }
     for (const size of [0, 31, 33]) {
-      assert.throws(() => bindIdentityKey(Buffer.alloc(size, 7), x25519Of(mallory).publicKey), isHandshakeFailure(/identity key of \d+ bytes/));
+      assert.throws(
+        () => bindIdentityKey(Buffer.alloc(size, 7), x25519Of(mallory).publicKey),
+        isHandshakeFailure(/identity key of \d+ bytes/),
+      );
     }
   });
 

@@ -8,7 +8,8 @@ import { runNatter } from '../helpers/cli.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 const dir = () => tempDir('id');
-const invalid = (pattern: RegExp) => (e: unknown) => e instanceof NatterError && e.code === ERROR_CODES.INVALID_IDENTITY && pattern.test(e.message);
+const invalid = (pattern: RegExp) => (e: unknown) =>
+  e instanceof NatterError && e.code === ERROR_CODES.INVALID_IDENTITY && pattern.test(e.message);
 
 describe('identity', () => {
   it('is made on first use, mode 0600 in a 0700 directory, and the same afterwards', () => {
@@ -30,7 +31,7 @@ describe('identity', () => {
     assert.match(defaultIdentityFile({}), /\/\.config\/natter\/identity\.json$/);
   });
 
-  it('refuses a file others can read, broken JSON, bad keys, and a public key that is not the seed\'s', () => {
+  it("refuses a file others can read, broken JSON, bad keys, and a public key that is not the seed's", () => {
     const d = dir();
     const good = createIdentity(join(d, 'good.json'));
     const body = JSON.parse(readFileSync(good.file, 'utf8')) as Record<string, unknown>;
@@ -45,7 +46,10 @@ describe('identity', () => {
     assert.throws(() => loadIdentity(write('old.json', JSON.stringify({ ...body, version: 0 }))), invalid(/"version": 1/));
     assert.throws(() => loadIdentity(write('short.json', JSON.stringify({ ...body, seed: 'abcd' }))), invalid(/"seed" must be 32 bytes/));
     const other = createIdentity(join(d, 'other.json'));
-    assert.throws(() => loadIdentity(write('mixed.json', JSON.stringify({ ...body, publicKey: other.publicKey.toString('hex') }))), invalid(/does not belong/));
+    assert.throws(
+      () => loadIdentity(write('mixed.json', JSON.stringify({ ...body, publicKey: other.publicKey.toString('hex') }))),
+      invalid(/does not belong/),
+    );
     assert.throws(() => createIdentity(good.file), invalid(/cannot create it/), 'never overwrites');
   });
 
@@ -62,10 +66,17 @@ describe('identity', () => {
     const file = join(base, 'no', 'such', 'dir', 'x.json');
     const r = await runNatter(['id', '--identity', file]);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /^natter: there is no identity file .*x\.json; check the path, or add --new-identity .*\(NATTER_ERR_NO_IDENTITY\)\n$/);
+    assert.match(
+      r.stderr,
+      /^natter: there is no identity file .*x\.json; check the path, or add --new-identity .*\(NATTER_ERR_NO_IDENTITY\)\n$/,
+    );
     assert.equal(r.stdout, '');
     assert.equal(existsSync(join(base, 'no')), false, 'no directory was made');
-    for (const args of [['chat', '--name', 'x'], ['directory', '--port', '0'], ['admin', 'dump', '--directory', '127.0.0.1:9']]) {
+    for (const args of [
+      ['chat', '--name', 'x'],
+      ['directory', '--port', '0'],
+      ['admin', 'dump', '--directory', '127.0.0.1:9'],
+    ]) {
       const other = await runNatter([...args, '--identity', file]);
       assert.equal(other.code, 1, args.join(' '));
       assert.match(other.stderr, /NATTER_ERR_NO_IDENTITY/, args.join(' '));

@@ -48,7 +48,12 @@ function legacyChannel(socket: Socket, isInitiator: boolean, keyPair: KeyPair): 
           socket.off('data', onData);
           socket.pause();
           const rest = Buffer.from(buf);
-          resolve(new NoiseSecretStream(isInitiator, socket, { handshake: result as HandshakeResult, ...(rest.length > 0 ? { data: rest } : {}) }));
+          resolve(
+            new NoiseSecretStream(isInitiator, socket, {
+              handshake: result as HandshakeResult,
+              ...(rest.length > 0 ? { data: rest } : {}),
+            }),
+          );
           return;
         }
       }
@@ -122,10 +127,13 @@ describe('the record layer and @hyperswarm/secret-stream', () => {
   it('interoperate with a dialer that runs the earlier code, and a natter listener', async () => {
     let accepted: FramedConnection | undefined;
     const server = await startServer((socket) => {
-      acceptSecure(socket, bob).then(({ stream, connOptions }) => {
-        accepted = new FramedConnection(stream, { ...connOptions, hello: 'none' });
-        accepted.on('message', (m) => accepted?.send(m)); // echo
-      }, () => {});
+      acceptSecure(socket, bob).then(
+        ({ stream, connOptions }) => {
+          accepted = new FramedConnection(stream, { ...connOptions, hello: 'none' });
+          accepted.on('message', (m) => accepted?.send(m)); // echo
+        },
+        () => {},
+      );
     });
     servers.push(server);
     const socket = connect({ host: '127.0.0.1', port: server.port });

@@ -54,7 +54,9 @@ export const HELP_ENTRIES: readonly (readonly [string, string])[] = [
 /** Rows of text in columns: each column as wide as its widest cell, two spaces apart; the last column is not padded. */
 export function columns(rows: readonly (readonly string[])[]): string[] {
   const widths: number[] = [];
-  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, [...cell].length)));
+  for (const row of rows) {
+    for (const [i, cell] of row.entries()) widths[i] = Math.max(widths[i] ?? 0, [...cell].length);
+  }
   return rows.map((row) =>
     row
       .map((cell, i) => (i === row.length - 1 ? cell : cell + ' '.repeat((widths[i] ?? 0) - [...cell].length)))
@@ -83,7 +85,10 @@ export const MAX_HISTORY_LINES = 10_000;
 export function parseHistoryCount(raw: string): number {
   const n = /^\d{1,6}$/.test(raw) ? Number(raw) : Number.NaN;
   if (!(n >= 1 && n <= MAX_HISTORY_LINES)) {
-    throw new NatterError(ERROR_CODES.BAD_COMMAND, `usage: /history NAME [N], N a number of lines from 1 to ${MAX_HISTORY_LINES}; got "${raw}"`);
+    throw new NatterError(
+      ERROR_CODES.BAD_COMMAND,
+      `usage: /history NAME [N], N a number of lines from 1 to ${MAX_HISTORY_LINES}; got "${raw}"`,
+    );
   }
   return n;
 }
@@ -92,10 +97,7 @@ export function parseHistoryCount(raw: string): number {
 export function checkTyped(text: string): string {
   const chars = [...text].length;
   if (chars > MAX_TYPED_CHARS) {
-    throw new NatterError(
-      ERROR_CODES.MESSAGE_TOO_LONG,
-      `message is ${chars} characters, the limit is ${MAX_TYPED_CHARS}; it was not sent`,
-    );
+    throw new NatterError(ERROR_CODES.MESSAGE_TOO_LONG, `message is ${chars} characters, the limit is ${MAX_TYPED_CHARS}; it was not sent`);
   }
   return text;
 }
@@ -124,11 +126,19 @@ export function parseTyped(line: string): TypedCommand {
     const command = head.toLowerCase();
     const room = parseRoomCommand(command, rest);
     if (room !== undefined) return { kind: 'room', command: room };
-    if (command === 'decline' && arg.startsWith('#')) return { kind: 'room', command: { cmd: 'room-decline', room: roomRef(arg, 'decline') } };
+    if (command === 'decline' && arg.startsWith('#'))
+      return { kind: 'room', command: { cmd: 'room-decline', room: roomRef(arg, 'decline') } };
     if (command === 'history' && rest[0]?.startsWith('#') === true) {
       const [ref = '', count, ...extra] = rest;
       if (extra.length > 0) throw new NatterError(ERROR_CODES.BAD_COMMAND, 'usage: /history #ROOM [N]');
-      return { kind: 'room', command: { cmd: 'room-history', room: roomRef(ref, 'history'), count: count === undefined ? DEFAULT_HISTORY_LINES : parseHistoryCount(count) } };
+      return {
+        kind: 'room',
+        command: {
+          cmd: 'room-history',
+          room: roomRef(ref, 'history'),
+          count: count === undefined ? DEFAULT_HISTORY_LINES : parseHistoryCount(count),
+        },
+      };
     }
     if ((NAMED as readonly string[]).includes(command)) {
       return { kind: command as (typeof NAMED)[number], name: name(arg, command) };
@@ -139,13 +149,17 @@ export function parseTyped(line: string): TypedCommand {
       return { kind: 'history', name: name(who, 'history'), count: count === undefined ? DEFAULT_HISTORY_LINES : parseHistoryCount(count) };
     }
     if (command === 'end') return { kind: 'end', name: arg === '' ? undefined : name(arg, 'end') };
-    if (command === 'who' || command === 'help' || command === 'quit' || command === 'outbox' || command === 'doctor') return { kind: command };
+    if (command === 'who' || command === 'help' || command === 'quit' || command === 'outbox' || command === 'doctor')
+      return { kind: command };
     throw new NatterError(ERROR_CODES.UNKNOWN_COMMAND, `unknown command /${head}; type /help`);
   }
   const slash = addressEnd(line);
   if (slash > 1 && line.startsWith('#')) {
     // #ROOM/message: a room comes before a friend whose name starts with '#'.
-    return { kind: 'room', command: { cmd: 'room-send', room: roomRef(line.slice(0, slash), 'message'), text: checkTyped(line.slice(slash + 1)) } };
+    return {
+      kind: 'room',
+      command: { cmd: 'room-send', room: roomRef(line.slice(0, slash), 'message'), text: checkTyped(line.slice(slash + 1)) },
+    };
   }
   if (slash > 0) {
     const prefix = line.slice(0, slash);
@@ -190,7 +204,9 @@ function parseRoomCommand(command: string, args: readonly string[]): RoomCommand
     case 'kick': {
       if (first === '' || second === '' || extra.length > 0) throw usage(`/${command} ROOM NAME`);
       const who = name(second, command);
-      return command === 'invite' ? { cmd: 'room-invite', room: roomRef(first, command), to: who } : { cmd: 'room-kick', room: roomRef(first, command), name: who };
+      return command === 'invite'
+        ? { cmd: 'room-invite', room: roomRef(first, command), to: who }
+        : { cmd: 'room-kick', room: roomRef(first, command), name: who };
     }
     case 'join':
     case 'leave':

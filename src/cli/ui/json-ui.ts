@@ -94,7 +94,11 @@ export class JsonUi implements ChatUi {
     this.#session = session;
     this.#out = output;
     this.#rl = createInterface({ input, terminal: false });
-    new CommandQueue(this.#rl, (line) => this.#onLine(line), () => void session.quit());
+    new CommandQueue(
+      this.#rl,
+      (line) => this.#onLine(line),
+      () => void session.quit(),
+    );
   }
 
   start(ready: ReadyEvent): void {

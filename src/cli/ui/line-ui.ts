@@ -47,7 +47,11 @@ export class LineUi implements ChatUi {
     const noColor = process.env.NO_COLOR;
     this.#isColor = Boolean(output.isTTY) && (noColor === undefined || noColor === '');
     this.#rl = createInterface({ input, output, terminal: this.#isTerminal, prompt: '> ' });
-    new CommandQueue(this.#rl, (line) => this.#onLine(line), () => void session.quit());
+    new CommandQueue(
+      this.#rl,
+      (line) => this.#onLine(line),
+      () => void session.quit(),
+    );
     this.#rl.on('SIGINT', () => void session.quit());
   }
 
@@ -60,7 +64,10 @@ export class LineUi implements ChatUi {
   /** After start(): says what an earlier run left in the outbox (the session announces it). */
   caughtUp(): void {
     for (const [to, n] of this.#recovered) {
-      this.#print(`* ${plural(n, 'message')} to ${to} from last time ${n === 1 ? 'waits' : 'wait'} in the outbox; ${n === 1 ? 'it leaves' : 'they leave'} when ${to} can be reached (/drop ${to} cancels ${n === 1 ? 'it' : 'them'})`, 'yellow');
+      this.#print(
+        `* ${plural(n, 'message')} to ${to} from last time ${n === 1 ? 'waits' : 'wait'} in the outbox; ${n === 1 ? 'it leaves' : 'they leave'} when ${to} can be reached (/drop ${to} cancels ${n === 1 ? 'it' : 'them'})`,
+        'yellow',
+      );
     }
     this.#recovered.clear();
   }
@@ -142,7 +149,10 @@ export class LineUi implements ChatUi {
         this.#waiting.delete(e.with);
         this.#open.add(e.with);
         const open = `* chat with ${e.with} is open${PATH_NOTE[e.link]}`;
-        this.#print(this.#current === e.with || this.#choosing === e.with ? open : `${open}; ${e.with}/message or /switch ${e.with} to talk there`, 'green');
+        this.#print(
+          this.#current === e.with || this.#choosing === e.with ? open : `${open}; ${e.with}/message or /switch ${e.with} to talk there`,
+          'green',
+        );
         return;
       }
       case 'moved':
@@ -189,16 +199,25 @@ export class LineUi implements ChatUi {
         const waits = e.count === 1 ? '1 message waits and leaves' : `${e.count} messages wait and leave`;
         if (e.code === 'NATTER_ERR_KEY_MISMATCH') {
           // The refusal itself was just printed in full; say only what happens to the messages.
-          this.#print(`* ${waits} when ${e.to}'s key is settled (/whois ${e.to}, /trust ${e.to}); /drop ${e.to} cancels ${e.count === 1 ? 'it' : 'them'}`, 'dim');
+          this.#print(
+            `* ${waits} when ${e.to}'s key is settled (/whois ${e.to}, /trust ${e.to}); /drop ${e.to} cancels ${e.count === 1 ? 'it' : 'them'}`,
+            'dim',
+          );
         } else if (e.unknown === true) {
-          this.#print(`* ${e.to} has never been seen here: ${e.reason}. ${waits} if ${e.to} ever comes online; if the name is a typo, /drop ${e.to}`, 'yellow');
+          this.#print(
+            `* ${e.to} has never been seen here: ${e.reason}. ${waits} if ${e.to} ever comes online; if the name is a typo, /drop ${e.to}`,
+            'yellow',
+          );
         } else {
           this.#print(`* ${e.to} cannot be reached now: ${e.reason}. ${waits} when ${e.to} can be reached`, 'dim');
         }
         return;
       }
       case 'kept':
-        this.#print(`* ${plural(e.count, 'message')} to ${e.to} ${e.count === 1 ? 'stays queued; it leaves' : 'stay queued; they leave'} when natter runs again and ${e.to} can be reached`, 'yellow');
+        this.#print(
+          `* ${plural(e.count, 'message')} to ${e.to} ${e.count === 1 ? 'stays queued; it leaves' : 'stay queued; they leave'} when natter runs again and ${e.to} can be reached`,
+          'yellow',
+        );
         return;
       case 'outbox':
         if (e.waiting.length === 0) this.#print('* the outbox is empty');
@@ -217,12 +236,15 @@ export class LineUi implements ChatUi {
         for (const h of e.entries) {
           const who = h.dir === 'in' ? sanitize(e.with) : 'you';
           // The time it was sent or received here, as the order is: the sender's clock may be off.
-          this.#emitLine(`${this.#style('dim', formatTime(h.at ?? h.ts))} ${h.dir === 'in' ? this.#style('cyan', who) : who}: ${sanitize(h.text)}`);
+          this.#emitLine(
+            `${this.#style('dim', formatTime(h.at ?? h.ts))} ${h.dir === 'in' ? this.#style('cyan', who) : who}: ${sanitize(h.text)}`,
+          );
         }
         return;
       case 'ended': {
         this.#open.delete(e.with);
-        const what = e.reason === 'remote' ? `* ${e.with} ended the chat` : e.reason === 'local' ? `* chat with ${e.with} ended` : `* ${e.reason}`;
+        const what =
+          e.reason === 'remote' ? `* ${e.with} ended the chat` : e.reason === 'local' ? `* chat with ${e.with} ended` : `* ${e.reason}`;
         if (this.#current !== e.with) {
           this.#print(what, 'dim');
           return;
@@ -268,28 +290,40 @@ export class LineUi implements ChatUi {
         return;
       case 'room-joined':
         this.#invitations.delete(e.room);
-        this.#print(`* you are in #${sanitize(e.name)} (${e.room}) with ${e.members.map(sanitize).join(', ')}; #${sanitize(e.name)}/message to talk there`, 'green');
+        this.#print(
+          `* you are in #${sanitize(e.name)} (${e.room}) with ${e.members.map(sanitize).join(', ')}; #${sanitize(e.name)}/message to talk there`,
+          'green',
+        );
         return;
       case 'room-invite':
         this.#invitations.set(e.room, e.name);
-        this.#print(`${sanitize(e.from)} invites you to #${sanitize(e.name)}: /join ${sanitize(e.name)} or /decline #${sanitize(e.name)}`, 'yellow');
+        this.#print(
+          `${sanitize(e.from)} invites you to #${sanitize(e.name)}: /join ${sanitize(e.name)} or /decline #${sanitize(e.name)}`,
+          'yellow',
+        );
         return;
       case 'room-message':
-        this.#emitLine(`[#${sanitize(e.name)}] ${this.#style('cyan', sanitize(e.from))}: ${sanitize(e.text)}${e.late === true ? this.#style('dim', ' (late)') : ''}`);
+        this.#emitLine(
+          `[#${sanitize(e.name)}] ${this.#style('cyan', sanitize(e.from))}: ${sanitize(e.text)}${e.late === true ? this.#style('dim', ' (late)') : ''}`,
+        );
         return;
       case 'room-members':
-        this.#print(`* #${sanitize(e.name)}: ${e.members.map((m) => `${sanitize(m)}${e.admins.includes(m) ? '*' : ''}${e.online.includes(m) ? '+' : ''}`).join(', ')}`);
+        this.#print(
+          `* #${sanitize(e.name)}: ${e.members.map((m) => `${sanitize(m)}${e.admins.includes(m) ? '*' : ''}${e.online.includes(m) ? '+' : ''}`).join(', ')}`,
+        );
         return;
       case 'room-left':
         this.#print(e.reason === 'left' ? `* you left #${sanitize(e.name)}` : `* you were removed from #${sanitize(e.name)}`, 'yellow');
         return;
       case 'room-history':
         if (e.entries.length === 0) this.#print(`* no messages in #${sanitize(e.name)}`, 'dim');
-        for (const h of e.entries) this.#emitLine(`${this.#style('dim', formatTime(h.ts))} [#${sanitize(e.name)}] ${sanitize(h.from)}: ${sanitize(h.text)}`);
+        for (const h of e.entries)
+          this.#emitLine(`${this.#style('dim', formatTime(h.ts))} [#${sanitize(e.name)}] ${sanitize(h.from)}: ${sanitize(h.text)}`);
         return;
       case 'room-list':
         if (e.rooms.length === 0) this.#print('* no rooms: /room create NAME makes one');
-        for (const r of e.rooms) this.#print(`  #${sanitize(r.name)}  ${r.room}  ${r.status === 'invited' ? 'invited' : plural(r.members, 'member')}`);
+        for (const r of e.rooms)
+          this.#print(`  #${sanitize(r.name)}  ${r.room}  ${r.status === 'invited' ? 'invited' : plural(r.members, 'member')}`);
         return;
       case 'ready':
       case 'directory':
@@ -308,7 +342,7 @@ export class LineUi implements ChatUi {
   }
 
   async #onLine(line: string): Promise<void> {
-    let cmd;
+    let cmd: ReturnType<typeof parseTyped>;
     try {
       cmd = parseTyped(line);
     } catch (err) {
@@ -346,7 +380,7 @@ export class LineUi implements ChatUi {
         s.outbox();
         break;
       case 'doctor':
-        this.#print('* checking: the directory, this machine\'s address, whether peers can reach it...', 'dim');
+        this.#print("* checking: the directory, this machine's address, whether peers can reach it...", 'dim');
         await s.doctor();
         break;
       case 'drop':

@@ -63,7 +63,10 @@ export function describeKey(e: ChatEventOf<'whois'>): string[] {
   }
   if (e.published !== undefined) lines.push(`  the directory now publishes another key: ${e.published}`);
   if (e.offered !== undefined) lines.push(`  a connection offered another key, refused: ${e.offered}; /trust ${name} accepts it`);
-  if (e.link !== undefined) lines.push(`  connected now: ${e.link === 'relay' ? 'relayed through the directory' : e.link === 'punched' ? 'punched through the NATs' : 'direct'}`);
+  if (e.link !== undefined)
+    lines.push(
+      `  connected now: ${e.link === 'relay' ? 'relayed through the directory' : e.link === 'punched' ? 'punched through the NATs' : 'direct'}`,
+    );
   return lines;
 }
 
@@ -74,14 +77,20 @@ export function describeKey(e: ChatEventOf<'whois'>): string[] {
  */
 export function whoLines(e: ChatEventOf<'who'>): string[] {
   const inRooms = (p: { rooms?: string[]; reachable?: boolean }): string[] =>
-    p.rooms === undefined ? [] : [`${p.rooms.map((r) => `#${sanitize(r)}`).join(' ')}: ${p.reachable === true ? 'reachable now' : 'not reachable now'}`];
+    p.rooms === undefined
+      ? []
+      : [`${p.rooms.map((r) => `#${sanitize(r)}`).join(' ')}: ${p.reachable === true ? 'reachable now' : 'not reachable now'}`];
   return columns([
     ...e.peers.map((p) => [
       sanitize(p.name),
       p.source,
       `${p.ip}:${p.port}`,
       ...(p.fingerprint === undefined ? [] : [p.fingerprint]),
-      ...(p.connected === undefined ? (p.link === undefined ? [] : [`connected, ${p.link}`]) : [p.connected ? `connected${p.link === undefined ? '' : `, ${p.link}`}` : 'not connected']),
+      ...(p.connected === undefined
+        ? p.link === undefined
+          ? []
+          : [`connected, ${p.link}`]
+        : [p.connected ? `connected${p.link === undefined ? '' : `, ${p.link}`}` : 'not connected']),
       ...inRooms(p),
     ]),
     ...(e.members ?? []).map((m) => [sanitize(m.name), 'member', 'not listed', ...inRooms(m)]),

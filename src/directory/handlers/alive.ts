@@ -12,5 +12,11 @@ export async function handleAlive(ctx: HandlerContext, session: ClientSession): 
     session.conn.send({ type: 'NACK', reason: 'not registered; send UP again' });
     return;
   }
-  session.conn.send({ type: 'ACK', port: record.port, aliveIntervalMs: ctx.options.aliveIntervalMs, seenIp: session.ip, seenPort: session.port });
+  session.conn.send({
+    type: 'ACK',
+    port: record.port,
+    aliveIntervalMs: ctx.options.aliveIntervalMs,
+    seenIp: session.ip,
+    seenPort: session.port,
+  });
 }

@@ -17,7 +17,11 @@ const MAX_REMEMBERED = 65_536;
 
 export async function handleProbe(ctx: HandlerContext, session: ClientSession, msg: ProbeMessage): Promise<void> {
   if (session.key === undefined || session.ip === '') {
-    session.conn.send({ type: 'ERROR', code: ERROR_CODES.NOT_AUTHORIZED, reason: 'a probe needs a connection with a proven key and an address' });
+    session.conn.send({
+      type: 'ERROR',
+      code: ERROR_CODES.NOT_AUTHORIZED,
+      reason: 'a probe needs a connection with a proven key and an address',
+    });
     return;
   }
   let times = lastProbe.get(ctx);
@@ -29,7 +33,11 @@ export async function handleProbe(ctx: HandlerContext, session: ClientSession, m
   const last = times.get(session.ip);
   if (last !== undefined && now - last < ctx.options.probeIntervalMs) {
     ctx.counters.rateLimited++;
-    session.conn.send({ type: 'ERROR', code: ERROR_CODES.RATE_LIMITED, reason: `one probe per ${ctx.options.probeIntervalMs} ms from ${session.ip}; try again shortly` });
+    session.conn.send({
+      type: 'ERROR',
+      code: ERROR_CODES.RATE_LIMITED,
+      reason: `one probe per ${ctx.options.probeIntervalMs} ms from ${session.ip}; try again shortly`,
+    });
     return;
   }
   times.delete(session.ip);
@@ -39,5 +47,12 @@ export async function handleProbe(ctx: HandlerContext, session: ClientSession, m
   ctx.counters.probes++;
   const { isReachable, detail } = await ctx.dialBack(session.ip, msg.port, session.key);
   times.set(session.ip, ctx.now());
-  session.conn.send({ type: 'PROBED', isReachable, isRelaying: ctx.options.isRelaying, seenIp: session.ip, seenPort: session.port, detail });
+  session.conn.send({
+    type: 'PROBED',
+    isReachable,
+    isRelaying: ctx.options.isRelaying,
+    seenIp: session.ip,
+    seenPort: session.port,
+    detail,
+  });
 }

@@ -34,7 +34,8 @@ export async function handlePunch(ctx: HandlerContext, session: ClientSession, m
   if (msg.name === session.name) return refuse(ERROR_CODES.INVALID_ARGUMENT, 'that is you');
   const record = (await ctx.store.list()).find((r) => r.name === msg.name);
   if (record === undefined) return refuse(ERROR_CODES.UNKNOWN_PEER, `${msg.name} is not online`);
-  if (session.port === 0) return refuse(ERROR_CODES.PEER_UNREACHABLE, 'the port this connection comes from is unknown here: nothing to punch from');
+  if (session.port === 0)
+    return refuse(ERROR_CODES.PEER_UNREACHABLE, 'the port this connection comes from is unknown here: nothing to punch from');
   const call = { type: 'CALL', via: 'punch', name: session.name, ip: session.ip, port: session.port } as const;
   const target = ctx.sessionOf(record.owner);
   if (target !== undefined && target.conn.state === 'open' && target.port !== 0) {

@@ -17,7 +17,11 @@ export async function handleUp(ctx: HandlerContext, session: ClientSession, msg:
   }
   if (session.keyHex === undefined) {
     ctx.counters.refusedRegistrations++;
-    session.conn.send({ type: 'ERROR', code: ERROR_CODES.NOT_AUTHORIZED, reason: 'this connection has no proven key; registration needs the encrypted handshake' });
+    session.conn.send({
+      type: 'ERROR',
+      code: ERROR_CODES.NOT_AUTHORIZED,
+      reason: 'this connection has no proven key; registration needs the encrypted handshake',
+    });
     return;
   }
   // Unspecified means "the address you see me at".
@@ -51,5 +55,11 @@ export async function handleUp(ctx: HandlerContext, session: ClientSession, msg:
     ctx.counters.registrations++;
     ctx.logger.info({ session: session.id, peer: record.name, ip: record.ip, port: record.port }, 'registered');
   }
-  session.conn.send({ type: 'ACK', port: record.port, aliveIntervalMs: ctx.options.aliveIntervalMs, seenIp: session.ip, seenPort: session.port });
+  session.conn.send({
+    type: 'ACK',
+    port: record.port,
+    aliveIntervalMs: ctx.options.aliveIntervalMs,
+    seenIp: session.ip,
+    seenPort: session.port,
+  });
 }

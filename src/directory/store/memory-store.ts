@@ -11,7 +11,6 @@ import {
   type RegisterResult,
 } from './store.ts';
 
-
 export class MemoryDirectoryStore implements DirectoryStore {
   /** Only this process uses it: every owner is a session here. */
   readonly isShared = false;
@@ -174,7 +173,10 @@ export class MemoryDirectoryStore implements DirectoryStore {
 export function checkRange(range: PortRange): PortRange {
   const ok = (p: number) => Number.isInteger(p) && p >= 1 && p <= 65_535;
   if (!ok(range.lo) || !ok(range.hi) || range.lo > range.hi) {
-    throw new NatterError(ERROR_CODES.INVALID_ARGUMENT, `port range must be LO-HI with 1 <= LO <= HI <= 65535, got ${range.lo}-${range.hi}`);
+    throw new NatterError(
+      ERROR_CODES.INVALID_ARGUMENT,
+      `port range must be LO-HI with 1 <= LO <= HI <= 65535, got ${range.lo}-${range.hi}`,
+    );
   }
   return range;
 }

@@ -35,10 +35,17 @@ export function parseRedisUrl(url: string, password?: string): RedisAddress {
   try {
     parsed = new URL(url);
   } catch (cause) {
-    throw new NatterError(ERROR_CODES.INVALID_ARGUMENT, 'the Redis address must be a URL: redis://[user:password@]HOST:PORT[/DB] or rediss://...', { cause });
+    throw new NatterError(
+      ERROR_CODES.INVALID_ARGUMENT,
+      'the Redis address must be a URL: redis://[user:password@]HOST:PORT[/DB] or rediss://...',
+      { cause },
+    );
   }
   if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
-    throw new NatterError(ERROR_CODES.INVALID_ARGUMENT, `the Redis address must start with redis:// or rediss://, not ${parsed.protocol}//`);
+    throw new NatterError(
+      ERROR_CODES.INVALID_ARGUMENT,
+      `the Redis address must start with redis:// or rediss://, not ${parsed.protocol}//`,
+    );
   }
   if (parsed.hostname === '') throw new NatterError(ERROR_CODES.INVALID_ARGUMENT, 'the Redis address names no host');
   const host = parsed.hostname.replace(/^\[(.*)\]$/, '$1');
@@ -114,7 +121,13 @@ export class RedisConnection {
   readonly #replyTimeoutMs: number;
   readonly #watchdog: NodeJS.Timeout;
 
-  private constructor(address: RedisAddress, client: Client, subscriber: Client, handlers: RedisConnectionHandlers, replyTimeoutMs: number) {
+  private constructor(
+    address: RedisAddress,
+    client: Client,
+    subscriber: Client,
+    handlers: RedisConnectionHandlers,
+    replyTimeoutMs: number,
+  ) {
     this.address = address;
     this.#client = client;
     this.#subscriber = subscriber;
@@ -170,7 +183,9 @@ export class RedisConnection {
     };
     const client: Client = createClient({
       // TLS checks the certificate against the host name (SNI may not carry an IP address).
-      socket: address.isTls ? { ...common, tls: true, ...(isIP(address.host) === 0 ? { servername: address.host } : {}) } : { ...common, tls: false },
+      socket: address.isTls
+        ? { ...common, tls: true, ...(isIP(address.host) === 0 ? { servername: address.host } : {}) }
+        : { ...common, tls: false },
       ...(address.username === undefined ? {} : { username: address.username }),
       ...(address.password === undefined ? {} : { password: address.password }),
       ...(address.database === undefined ? {} : { database: address.database }),
@@ -232,7 +247,9 @@ export class RedisConnection {
       client.destroy();
       subscriber.destroy();
       if (err instanceof NatterError) throw err;
-      throw new NatterError(ERROR_CODES.STORE_UNAVAILABLE, `cannot use Redis at ${address.display}: ${(err as Error).message}`, { cause: err });
+      throw new NatterError(ERROR_CODES.STORE_UNAVAILABLE, `cannot use Redis at ${address.display}: ${(err as Error).message}`, {
+        cause: err,
+      });
     } finally {
       clearTimeout(timer);
     }
@@ -280,9 +297,13 @@ export class RedisConnection {
 
   #unavailable(err: Error, script: LuaScript, isNews: boolean): NatterError {
     if (isNews && !this.#isClosed) this.#handlers.lost(err);
-    return new NatterError(ERROR_CODES.STORE_UNAVAILABLE, `Redis at ${this.address.display} is unavailable (${script.name}): ${err.message}`, {
-      cause: err,
-    });
+    return new NatterError(
+      ERROR_CODES.STORE_UNAVAILABLE,
+      `Redis at ${this.address.display} is unavailable (${script.name}): ${err.message}`,
+      {
+        cause: err,
+      },
+    );
   }
 
   /** Closes both connections: gracefully when connected (pending commands finish), at once otherwise. */

@@ -215,7 +215,11 @@ export class RedisStore implements DirectoryStore {
     if (this.#state === 'up') {
       try {
         const shared = this.#at.toShared(now);
-        const value = await this.#conn.run(SCRIPTS.refresh, [this.#at.keys.peers, this.#at.keys.heard], [name, this.#at.ownerIn(owner), shared]);
+        const value = await this.#conn.run(
+          SCRIPTS.refresh,
+          [this.#at.keys.peers, this.#at.keys.heard],
+          [name, this.#at.ownerIn(owner), shared],
+        );
         if (value === null) {
           if (mine?.owner === owner) this.#mirror.delete(name);
           return undefined;
@@ -301,7 +305,10 @@ export class RedisStore implements DirectoryStore {
     try {
       // Bounded: each round removes up to EXPIRE_BATCH; a short round means nothing older is left.
       for (let round = 0; round < 1_000; round++) {
-        const flat = strings(await this.#conn.run(SCRIPTS.expire, this.#at.removeKeys(), [shared, EXPIRE_BATCH, this.#at.channel]), 'expire');
+        const flat = strings(
+          await this.#conn.run(SCRIPTS.expire, this.#at.removeKeys(), [shared, EXPIRE_BATCH, this.#at.channel]),
+          'expire',
+        );
         const [looked, generation] = flat;
         if (generation !== undefined && generation !== '') this.#watch.noteGeneration(generation);
         for (let i = 2; i + 2 < flat.length; i += 3) {
@@ -373,7 +380,10 @@ export class RedisStore implements DirectoryStore {
 
   #requireUp(what: string): void {
     if (this.#state !== 'up') {
-      throw new NatterError(ERROR_CODES.STORE_UNAVAILABLE, `the directory cannot reach Redis at ${this.#conn.address.display} now (${what}); try again shortly`);
+      throw new NatterError(
+        ERROR_CODES.STORE_UNAVAILABLE,
+        `the directory cannot reach Redis at ${this.#conn.address.display} now (${what}); try again shortly`,
+      );
     }
   }
 
@@ -428,7 +438,9 @@ export class RedisStore implements DirectoryStore {
     }
     const removals = [...this.#pendingRemovals];
     await Promise.all(
-      removals.map(([name, owner]) => this.#conn.run(SCRIPTS.remove, this.#at.removeKeys(), [name, this.#at.ownerIn(owner), this.#at.channel])),
+      removals.map(([name, owner]) =>
+        this.#conn.run(SCRIPTS.remove, this.#at.removeKeys(), [name, this.#at.ownerIn(owner), this.#at.channel]),
+      ),
     );
     for (const [name, owner] of removals) if (this.#pendingRemovals.get(name) === owner) this.#pendingRemovals.delete(name);
     const entries = [...this.#mirror.values()];

@@ -154,7 +154,12 @@ export class LinkPool extends EventEmitter<LinkPoolEvents> {
       keyPair: options.context.keyPair,
       limits: options.context.limits,
       handshakeTimeoutMs: options.inboundTimeoutMs,
-      pending: (ip) => ({ count: this.#anonymous.size, max: options.maxPendingInbound, fromIp: this.#anonymousFrom(ip), maxPerIp: options.maxPendingPerAddress }),
+      pending: (ip) => ({
+        count: this.#anonymous.size,
+        max: options.maxPendingInbound,
+        fromIp: this.#anonymousFrom(ip),
+        maxPerIp: options.maxPendingPerAddress,
+      }),
       now: () => options.scheduler.now(),
       logger: options.logger,
       onConnection: (conn, acceptedAt) => this.#onInbound(conn, 'direct', acceptedAt),
@@ -434,7 +439,8 @@ export class LinkPool extends EventEmitter<LinkPoolEvents> {
       isOutbound,
       scheduler: s,
       ping: (nonce) => conn.send({ type: 'PING', nonce }),
-      onDead: (silence) => conn.destroy(new NatterError(ERROR_CODES.TIMEOUT, `no answer to keepalive for ${(silence / 1000).toFixed(1)} s`)),
+      onDead: (silence) =>
+        conn.destroy(new NatterError(ERROR_CODES.TIMEOUT, `no answer to keepalive for ${(silence / 1000).toFixed(1)} s`)),
       onIdle: () => {
         this.#o.logger.debug({ peer }, 'closing an idle connection');
         this.counters.idleClosed++;
@@ -442,7 +448,14 @@ export class LinkPool extends EventEmitter<LinkPoolEvents> {
       },
     });
     const rate = this.#o.maxFramesPerSecond;
-    const entry: Entry = { link, liveness, bucket: new TokenBucket(2 * rate, rate, s.now()), isThrottled: false, sinceYield: 0, isYielding: false };
+    const entry: Entry = {
+      link,
+      liveness,
+      bucket: new TokenBucket(2 * rate, rate, s.now()),
+      isThrottled: false,
+      sinceYield: 0,
+      isYielding: false,
+    };
     this.#links.set(peer, entry);
     if (this.#isInputPaused) conn.pause();
     conn.on('message', (msg) => {
@@ -489,7 +502,11 @@ export class LinkPool extends EventEmitter<LinkPoolEvents> {
     this.#links.delete(link.peer);
     liveness.stop();
     // The other side closed without END: its idle close, or it went away.
-    const reason: DetachReason = this.#expectedClose.has(link.conn) ? 'expected' : err === undefined && liveness.isPeerIdleClose() ? 'idle' : 'lost';
+    const reason: DetachReason = this.#expectedClose.has(link.conn)
+      ? 'expected'
+      : err === undefined && liveness.isPeerIdleClose()
+        ? 'idle'
+        : 'lost';
     this.emit('detached', link.peer, reason, err);
   }
 }

@@ -56,7 +56,9 @@ export class PeerListener {
   /** Starts listening; resolves with the address. */
   async start(): Promise<AddressInfo> {
     const server = createServer({ noDelay: true }, (socket) => this.#onSocket(socket));
-    await listenOn(server, this.#o.port, this.#o.host, (err) => this.#o.logger.warn({ code: err.code, err: err.message }, 'could not accept a connection'));
+    await listenOn(server, this.#o.port, this.#o.host, (err) =>
+      this.#o.logger.warn({ code: err.code, err: err.message }, 'could not accept a connection'),
+    );
     this.#server = server;
     return server.address() as AddressInfo;
   }

@@ -72,7 +72,8 @@ export class Liveness {
   /** Chat traffic happened (at `at`, default now): the idle deadline moves back. */
   traffic(at = this.#s.now()): void {
     this.#lastTraffic = at;
-    if (this.#idleTimer === undefined && !this.#isStopped) this.#idleTimer = this.#s.setTimeout(() => this.#onIdleTimer(), this.#idleTimeoutMs);
+    if (this.#idleTimer === undefined && !this.#isStopped)
+      this.#idleTimer = this.#s.setTimeout(() => this.#onIdleTimer(), this.#idleTimeoutMs);
   }
 
   /**
@@ -95,17 +96,20 @@ export class Liveness {
 
   #armKeepalive(): void {
     const interval = this.#o.keepaliveIntervalMs;
-    this.#keepaliveTimer = this.#s.setTimeout(() => {
-      if (this.#isStopped) return;
-      const silence = this.#s.now() - this.#lastHeard;
-      if (silence > 2.5 * interval) {
-        this.stop();
-        this.#o.onDead(silence);
-        return;
-      }
-      if (this.#tick++ % 2 === 1) this.#o.ping(this.#tick >>> 1);
-      this.#armKeepalive();
-    }, Math.max(1, Math.floor(interval / 2)));
+    this.#keepaliveTimer = this.#s.setTimeout(
+      () => {
+        if (this.#isStopped) return;
+        const silence = this.#s.now() - this.#lastHeard;
+        if (silence > 2.5 * interval) {
+          this.stop();
+          this.#o.onDead(silence);
+          return;
+        }
+        if (this.#tick++ % 2 === 1) this.#o.ping(this.#tick >>> 1);
+        this.#armKeepalive();
+      },
+      Math.max(1, Math.floor(interval / 2)),
+    );
   }
 
   #onIdleTimer(): void {

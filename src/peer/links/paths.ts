@@ -37,7 +37,13 @@ async function acceptOver(ctx: ConnectorContext, stream: ByteStream, initial: Bu
 }
 
 /** Runs the dialer's side over a stream another path opened: handshake, key check for `peer`, HELLO. */
-async function dialOver(ctx: ConnectorContext, peer: string, stream: ByteStream, initial: Buffer | undefined, where: { ip: string; port: number }): Promise<FramedConnection> {
+async function dialOver(
+  ctx: ConnectorContext,
+  peer: string,
+  stream: ByteStream,
+  initial: Buffer | undefined,
+  where: { ip: string; port: number },
+): Promise<FramedConnection> {
   const info = await locate(ctx, peer);
   return dial({
     host: where.ip,
@@ -137,7 +143,12 @@ export class FallbackConnector implements Connector {
  * half of the relay; the connection that results is an inbound one, handed
  * to `adopt` to be identified like any other (CONN, then the key check).
  */
-export function answerCalls(ctx: ConnectorContext, rendezvous: Rendezvous, adopt: (conn: FramedConnection, kind: LinkKind) => void, logger: Logger): void {
+export function answerCalls(
+  ctx: ConnectorContext,
+  rendezvous: Rendezvous,
+  adopt: (conn: FramedConnection, kind: LinkKind) => void,
+  logger: Logger,
+): void {
   const accept = async (stream: ByteStream, initial: Buffer | undefined, kind: LinkKind): Promise<void> => {
     adopt(await acceptOver(ctx, stream, initial), kind);
   };
@@ -151,7 +162,10 @@ export function answerCalls(ctx: ConnectorContext, rendezvous: Rendezvous, adopt
           })()
         : (async () => {
             // A directory of several processes names the one holding the other half.
-            const { stream, initial, isFirst } = await rendezvous.relay(call.name, call.ip === '' ? undefined : { ip: call.ip, port: call.port });
+            const { stream, initial, isFirst } = await rendezvous.relay(
+              call.name,
+              call.ip === '' ? undefined : { ip: call.ip, port: call.port },
+            );
             // Answering a call never makes us the dialer (that would open a chat nobody here asked for).
             if (isFirst) {
               stream.destroy();
@@ -159,7 +173,9 @@ export function answerCalls(ctx: ConnectorContext, rendezvous: Rendezvous, adopt
             }
             await accept(stream, initial, 'relay');
           })();
-    answered.catch((err: unknown) => logger.info({ peer: call.name, via: call.via, err: (err as Error).message }, 'could not answer a call'));
+    answered.catch((err: unknown) =>
+      logger.info({ peer: call.name, via: call.via, err: (err as Error).message }, 'could not answer a call'),
+    );
   });
 }
 
@@ -169,7 +185,11 @@ export function answerCalls(ctx: ConnectorContext, rendezvous: Rendezvous, adopt
  * tries to move a relayed link onto a better path (direct, then punched).
  * Without a rendezvous, only direct.
  */
-export function buildPaths(ctx: ConnectorContext, rendezvous: Rendezvous | undefined, logger?: Logger): { connector: Connector; upgrade: Connector | undefined } {
+export function buildPaths(
+  ctx: ConnectorContext,
+  rendezvous: Rendezvous | undefined,
+  logger?: Logger,
+): { connector: Connector; upgrade: Connector | undefined } {
   if (rendezvous === undefined) return { connector: new DirectConnector(ctx), upgrade: undefined };
   const direct = { kind: 'direct' as const, connector: new DirectConnector(ctx, { connectTimeoutMs: DIRECT_CONNECT_MS }) };
   const punched = { kind: 'punched' as const, connector: new PunchConnector(ctx, rendezvous, logger) };

@@ -30,7 +30,12 @@ export function simultaneousOpen(localPort: number, host: string, port: number, 
       clearTimeout(retry);
       current?.destroy();
       current = undefined;
-      reject(new NatterError(ERROR_CODES.PEER_UNREACHABLE, `no punched connection to ${host}:${port} within ${deadlineMs} ms (${attempts} attempts${lastError === '' ? '' : `; last: ${lastError}`})`));
+      reject(
+        new NatterError(
+          ERROR_CODES.PEER_UNREACHABLE,
+          `no punched connection to ${host}:${port} within ${deadlineMs} ms (${attempts} attempts${lastError === '' ? '' : `; last: ${lastError}`})`,
+        ),
+      );
     }, deadlineMs);
     deadline.unref();
     const attempt = (): void => {

@@ -45,7 +45,9 @@ export class MemberReach {
         this.#retries.delete(peer);
         return;
       }
-      this.#o.reach(peer).catch((err: unknown) => this.#o.logger.debug({ peer, code: (err as NatterError).code }, 'room member not reachable now'));
+      this.#o
+        .reach(peer)
+        .catch((err: unknown) => this.#o.logger.debug({ peer, code: (err as NatterError).code }, 'room member not reachable now'));
       retry.timer = this.#o.scheduler.setTimeout(attempt, retry.delayMs);
       retry.delayMs = Math.min(retry.delayMs * 2, this.#o.maxRetryIntervalMs);
     };

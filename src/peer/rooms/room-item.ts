@@ -84,7 +84,11 @@ function encodeBody(body: RoomBody, limits: ItemLimits): Buffer {
   switch (body.kind) {
     case 'create':
       if (body.nonce.length !== ROOM_ID_BYTES) throw new NatterError(ERROR_CODES.MALFORMED, 'a room nonce is 16 bytes');
-      return Buffer.concat([body.nonce, str8(normalizeName(body.name, limits.maxNameBytes), 'room name'), str8(normalizeName(body.label, limits.maxNameBytes), 'name')]);
+      return Buffer.concat([
+        body.nonce,
+        str8(normalizeName(body.name, limits.maxNameBytes), 'room name'),
+        str8(normalizeName(body.label, limits.maxNameBytes), 'name'),
+      ]);
     case 'invite':
       return Buffer.concat([key(body.key, 'invited key'), str8(normalizeName(body.label, limits.maxNameBytes), 'name')]);
     case 'kick':
@@ -93,7 +97,8 @@ function encodeBody(body: RoomBody, limits: ItemLimits): Buffer {
       return key(body.key, 'new admin key');
     case 'message': {
       const text = Buffer.from(body.text, 'utf8');
-      if (text.length > limits.maxTextBytes) throw new NatterError(ERROR_CODES.TEXT_TOO_LONG, `text is ${text.length} bytes of UTF-8, the limit is ${limits.maxTextBytes}`);
+      if (text.length > limits.maxTextBytes)
+        throw new NatterError(ERROR_CODES.TEXT_TOO_LONG, `text is ${text.length} bytes of UTF-8, the limit is ${limits.maxTextBytes}`);
       const len = Buffer.allocUnsafe(2);
       len.writeUInt16BE(text.length);
       return Buffer.concat([len, text]);
@@ -119,9 +124,14 @@ export function roomIdOf(creator: Buffer, nonce: Buffer): string {
 }
 
 /** Writes and signs one item. @throws NatterError MALFORMED, INVALID_NAME or TEXT_TOO_LONG for a field out of range */
-export function signItem(keyPair: KeyPair, fields: { room: string; seq: number; clock: number; body: RoomBody }, limits: ItemLimits): RoomItem {
+export function signItem(
+  keyPair: KeyPair,
+  fields: { room: string; seq: number; clock: number; body: RoomBody },
+  limits: ItemLimits,
+): RoomItem {
   if (!/^[0-9a-f]{32}$/.test(fields.room)) throw new NatterError(ERROR_CODES.MALFORMED, 'a room id is 32 hex digits');
-  if (!Number.isSafeInteger(fields.clock) || fields.clock < 0) throw new NatterError(ERROR_CODES.MALFORMED, `a clock must be 0 to 2^53-1, got ${fields.clock}`);
+  if (!Number.isSafeInteger(fields.clock) || fields.clock < 0)
+    throw new NatterError(ERROR_CODES.MALFORMED, `a clock must be 0 to 2^53-1, got ${fields.clock}`);
   const clock = Buffer.allocUnsafe(8);
   clock.writeUInt32BE(Math.floor(fields.clock / TWO_32), 0);
   clock.writeUInt32BE(fields.clock % TWO_32, 4);
@@ -136,7 +146,16 @@ export function signItem(keyPair: KeyPair, fields: { room: string; seq: number; 
   const sig = Buffer.allocUnsafe(SIGNATURE_BYTES);
   sodium.crypto_sign_detached(sig, Buffer.concat([DOMAIN, signed]), keyPair.secretKey);
   const bytes = Buffer.concat([signed, sig]);
-  return { room: fields.room, author: Buffer.from(keyPair.publicKey), authorHex: keyPair.publicKey.toString('hex'), seq: fields.seq, clock: fields.clock, body: fields.body, bytes, id: itemId(sig) };
+  return {
+    room: fields.room,
+    author: Buffer.from(keyPair.publicKey),
+    authorHex: keyPair.publicKey.toString('hex'),
+    seq: fields.seq,
+    clock: fields.clock,
+    body: fields.body,
+    bytes,
+    id: itemId(sig),
+  };
 }
 
 /**
@@ -184,7 +203,8 @@ export function readItem(bytes: Buffer, limits: ItemLimits, options: { isSigned?
       break;
     case 'message': {
       const n = r.u16('text length');
-      if (n > limits.maxTextBytes) throw new NatterError(ERROR_CODES.TEXT_TOO_LONG, `text is ${n} bytes of UTF-8, the limit is ${limits.maxTextBytes}`);
+      if (n > limits.maxTextBytes)
+        throw new NatterError(ERROR_CODES.TEXT_TOO_LONG, `text is ${n} bytes of UTF-8, the limit is ${limits.maxTextBytes}`);
       body = { kind, text: r.utf8(n, 'text') };
       break;
     }
@@ -193,7 +213,10 @@ export function readItem(bytes: Buffer, limits: ItemLimits, options: { isSigned?
   }
   r.end('room item');
   if (options.isSigned !== 'trusted' && !sodium.crypto_sign_verify_detached(sig, Buffer.concat([DOMAIN, signed]), author)) {
-    throw new NatterError(ERROR_CODES.BAD_SIGNATURE, `room item ${seq} of ${author.toString('hex').slice(0, 16)}… does not carry its author's signature`);
+    throw new NatterError(
+      ERROR_CODES.BAD_SIGNATURE,
+      `room item ${seq} of ${author.toString('hex').slice(0, 16)}… does not carry its author's signature`,
+    );
   }
   return { room, author, authorHex: author.toString('hex'), seq, clock, body, bytes: Buffer.from(bytes), id: itemId(sig) };
 }

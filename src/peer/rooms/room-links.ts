@@ -31,22 +31,34 @@ export class RoomLinks {
     if (items.length === 0) return;
     const sent = this.sentOn(conn, room);
     for (const item of items) sent.set(item.authorHex, Math.max(sent.get(item.authorHex) ?? 0, item.seq));
-    this.#sender.send(conn, items.map((i) => i.bytes));
+    this.#sender.send(
+      conn,
+      items.map((i) => i.bytes),
+    );
   }
 
   /** Per author, the highest seq of `room` sent on `conn`. */
   sentOn(conn: FramedConnection, room: string): Map<string, number> {
     let rooms = this.#sent.get(conn);
-    if (rooms === undefined) this.#sent.set(conn, (rooms = new Map()));
+    if (rooms === undefined) {
+      rooms = new Map();
+      this.#sent.set(conn, rooms);
+    }
     let sent = rooms.get(room);
-    if (sent === undefined) rooms.set(room, (sent = new Map()));
+    if (sent === undefined) {
+      sent = new Map();
+      rooms.set(room, sent);
+    }
     return sent;
   }
 
   /** Sends `have()` on `conn` after ASK_DELAY_MS, once however often asked meanwhile; nothing when it gives undefined. */
   askLater(conn: FramedConnection, room: string, have: () => RhaveMessage | undefined): void {
     let asking = this.#asking.get(conn);
-    if (asking === undefined) this.#asking.set(conn, (asking = new Set()));
+    if (asking === undefined) {
+      asking = new Set();
+      this.#asking.set(conn, asking);
+    }
     if (asking.has(room)) return;
     asking.add(room);
     const set = asking;

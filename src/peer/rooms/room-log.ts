@@ -112,7 +112,10 @@ export class RoomLog {
       this.#labels.set(item.body.key.toString('hex'), item.body.label);
     }
     let map = seqs;
-    if (map === undefined) this.#byAuthor.set(item.authorHex, (map = new Map()));
+    if (map === undefined) {
+      map = new Map();
+      this.#byAuthor.set(item.authorHex, map);
+    }
     map.set(item.seq, item);
     let have = this.#have.get(item.authorHex) ?? 0;
     while (map.has(have + 1)) have++;
@@ -330,7 +333,11 @@ export class RoomLog {
 
   /** The records that took `hex` out of the room (a removal, its leaving, its declining): all a member who is out is told, and tells. */
   removalsOf(hex: string): RoomItem[] {
-    return this.records().filter((r) => (r.body.kind === 'kick' && r.body.key.toString('hex') === hex) || (r.authorHex === hex && (r.body.kind === 'leave' || r.body.kind === 'decline')));
+    return this.records().filter(
+      (r) =>
+        (r.body.kind === 'kick' && r.body.key.toString('hex') === hex) ||
+        (r.authorHex === hex && (r.body.kind === 'leave' || r.body.kind === 'decline')),
+    );
   }
 
   /** How many items are held. */
@@ -357,7 +364,8 @@ function merge(a: readonly RoomItem[], b: readonly RoomItem[]): RoomItem[] {
   let i = 0;
   let j = 0;
   let k = 0;
-  while (i < a.length && j < b.length) out[k++] = compareItems(a[i] as RoomItem, b[j] as RoomItem) <= 0 ? (a[i++] as RoomItem) : (b[j++] as RoomItem);
+  while (i < a.length && j < b.length)
+    out[k++] = compareItems(a[i] as RoomItem, b[j] as RoomItem) <= 0 ? (a[i++] as RoomItem) : (b[j++] as RoomItem);
   while (i < a.length) out[k++] = a[i++] as RoomItem;
   while (j < b.length) out[k++] = b[j++] as RoomItem;
   return out;

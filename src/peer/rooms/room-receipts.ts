@@ -19,7 +19,10 @@ export class RoomReceipts {
   /** Our message `id` with `seq` in `room` is on its way to `members`. */
   expect(room: string, seq: number, id: string, members: Iterable<string>): void {
     let pending = this.#rooms.get(room);
-    if (pending === undefined) this.#rooms.set(room, (pending = { firstSeq: seq, messages: new Map(), cursors: new Map() }));
+    if (pending === undefined) {
+      pending = { firstSeq: seq, messages: new Map(), cursors: new Map() };
+      this.#rooms.set(room, pending);
+    }
     pending.messages.set(seq, { id, waiting: new Set(members) });
   }
 

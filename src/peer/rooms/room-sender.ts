@@ -25,7 +25,10 @@ export class RoomSender {
   send(conn: FramedConnection, items: readonly Buffer[]): void {
     if (items.length === 0 || conn.state !== 'open') return;
     let q = this.#queues.get(conn);
-    if (q === undefined) this.#queues.set(conn, (q = { items: [], isScheduled: false, isWaitingForDrain: false }));
+    if (q === undefined) {
+      q = { items: [], isScheduled: false, isWaitingForDrain: false };
+      this.#queues.set(conn, q);
+    }
     for (const item of items) q.items.push(item);
     if (!q.isScheduled && !q.isWaitingForDrain) {
       q.isScheduled = true;

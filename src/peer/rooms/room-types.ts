@@ -66,4 +66,3 @@ export interface RoomsOptions {
   /** The key the peer called `name` must prove, if one is known. */
   keyOf(name: string): Promise<Buffer | undefined>;
 }
-

@@ -30,7 +30,10 @@ export class RoomViews {
   /** The room as events carry it (its `isReachable` marks as they were when its member list last changed). */
   viewOf(log: RoomLog): RoomView {
     let view = this.#views.get(log.id);
-    if (view === undefined) this.#views.set(log.id, (view = this.view(log)));
+    if (view === undefined) {
+      view = this.view(log);
+      this.#views.set(log.id, view);
+    }
     return view;
   }
 

@@ -120,12 +120,19 @@ export class Rooms extends EventEmitter<RoomsEvents> {
     const name = this.#name(peer, 'name');
     this.#mustBeAdmin(log);
     const key = await this.#o.keyOf(name);
-    if (key === undefined) throw new NatterError(ERROR_CODES.UNKNOWN_PEER, `no key is known for ${name}: chat with ${name} once (or have it in the friends table), then invite`);
+    if (key === undefined)
+      throw new NatterError(
+        ERROR_CODES.UNKNOWN_PEER,
+        `no key is known for ${name}: chat with ${name} once (or have it in the friends table), then invite`,
+      );
     const hex = key.toString('hex');
     if (hex === this.#me) throw new NatterError(ERROR_CODES.INVALID_ARGUMENT, 'that is you');
     if (log.member(hex) !== undefined) throw new NatterError(ERROR_CODES.INVALID_ARGUMENT, `${name} is a member of #${log.name} already`);
     if (log.members().length + log.invitations().length >= this.#o.maxRoomMembers && log.invitation(hex) === undefined) {
-      throw new NatterError(ERROR_CODES.ROOM_FULL, `#${log.name} has ${this.#o.maxRoomMembers} members and invitations, the most it may have`);
+      throw new NatterError(
+        ERROR_CODES.ROOM_FULL,
+        `#${log.name} has ${this.#o.maxRoomMembers} members and invitations, the most it may have`,
+      );
     }
     this.#append(log, { kind: 'invite', key, label: name });
   }
@@ -240,7 +247,10 @@ export class Rooms extends EventEmitter<RoomsEvents> {
         if (result === 'wrong-room') throw new NatterError(ERROR_CODES.MALFORMED, 'a create record that does not make its room id');
         if (result === 'added') {
           let list = added.get(log);
-          if (list === undefined) added.set(log, (list = []));
+          if (list === undefined) {
+            list = [];
+            added.set(log, list);
+          }
           list.push(item.bytes);
         }
       } catch (err) {
@@ -277,7 +287,14 @@ export class Rooms extends EventEmitter<RoomsEvents> {
         if (this.#views.statusIn(log) !== 'invited') continue;
         // An invitation for us, checked: the room is ours to keep (and answer).
         this.#strangers.delete(log.id);
-        if (!this.#record(log, log.missing(new Map()).map((i) => i.bytes), peer)) continue;
+        if (
+          !this.#record(
+            log,
+            log.missing(new Map()).map((i) => i.bytes),
+            peer,
+          )
+        )
+          continue;
         this.#rooms.set(log.id, log);
         this.#status.set(log.id, 'out');
         this.#settle(log);
@@ -308,7 +325,8 @@ export class Rooms extends EventEmitter<RoomsEvents> {
         const oldest = this.#strangers.keys().next().value as string;
         this.#strangers.delete(oldest);
       }
-      this.#strangers.set(item.room, (log = new RoomLog(item.room)));
+      log = new RoomLog(item.room);
+      this.#strangers.set(item.room, log);
     } else if (log.size >= MAX_STRANGER_ITEMS) {
       throw new NatterError(ERROR_CODES.NO_SUCH_ROOM, `room ${item.room} sent more records than an invitation needs`);
     } else if (!log.isKnownAuthor(item.authorHex) && item.body.kind !== 'create') {
@@ -384,7 +402,9 @@ export class Rooms extends EventEmitter<RoomsEvents> {
     for (const m of targets.values()) this.#deliver(log, m.label, m.key, [item]);
     if (body.kind === 'invite') this.#deliver(log, body.label, body.key, log.records());
     if (body.kind === 'decline') {
-      const inviter = log.member(log.records().findLast((r) => r.body.kind === 'invite' && r.body.key.toString('hex') === this.#me)?.authorHex ?? '');
+      const inviter = log.member(
+        log.records().findLast((r) => r.body.kind === 'invite' && r.body.key.toString('hex') === this.#me)?.authorHex ?? '',
+      );
       if (inviter !== undefined && !targets.has(inviter.hex)) this.#deliver(log, inviter.label, inviter.key, [item]);
     }
     return item;
@@ -424,7 +444,8 @@ export class Rooms extends EventEmitter<RoomsEvents> {
     if (items.length > 0 && items.every(({ item }) => item.body.kind === 'message')) {
       if (before !== 'member') return;
       const view = this.#views.viewOf(log);
-      for (const { item, isLate } of items) if (item.authorHex !== this.#me) this.emit('message', view, this.#views.message(log, item), { isLate });
+      for (const { item, isLate } of items)
+        if (item.authorHex !== this.#me) this.emit('message', view, this.#views.message(log, item), { isLate });
       return;
     }
     const after = this.#views.statusIn(log);
@@ -476,7 +497,10 @@ export class Rooms extends EventEmitter<RoomsEvents> {
       const name = ref.startsWith('#') ? ref.slice(1) : ref;
       const named = [...this.#rooms.values()].filter((l) => l.name === name && this.#views.statusIn(l) !== 'out');
       if (named.length > 1) {
-        throw new NatterError(ERROR_CODES.NO_SUCH_ROOM, `${named.length} rooms are called #${name}; use an id: ${named.map((l) => l.id).join(', ')}`);
+        throw new NatterError(
+          ERROR_CODES.NO_SUCH_ROOM,
+          `${named.length} rooms are called #${name}; use an id: ${named.map((l) => l.id).join(', ')}`,
+        );
       }
       log = named[0];
     }

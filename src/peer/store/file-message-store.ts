@@ -65,16 +65,7 @@ import {
 } from './message-store.ts';
 import { newToOutbox, type Outbox } from './outbox.ts';
 import type { ReceivedWindow } from './received-window.ts';
-import {
-  doneLines,
-  historyLine,
-  outboxText,
-  queueLine,
-  receivedLine,
-  receivedText,
-  replayOutbox,
-  replayReceived,
-} from './records.ts';
+import { doneLines, historyLine, outboxText, queueLine, receivedLine, receivedText, replayOutbox, replayReceived } from './records.ts';
 
 /** When nothing is pending, an outbox bigger than this is emptied. */
 const OUTBOX_TRUNCATE_BYTES = 1 << 20;
@@ -328,7 +319,11 @@ export class FileMessageStore implements MessageStore {
       appendAll([
         // History first: see the top of this file.
         ...this.#historyPlan(lines, 'in'),
-        { file: this.#receivedFile, text: lines.map((m) => receivedLine(m.peer, m.id)).join(''), onUndoFailed: () => (this.#isReceivedStale = true) },
+        {
+          file: this.#receivedFile,
+          text: lines.map((m) => receivedLine(m.peer, m.id)).join(''),
+          onUndoFailed: () => (this.#isReceivedStale = true),
+        },
       ]);
     } catch (err) {
       this.#forget(taken);

@@ -54,7 +54,13 @@ export function readHistoryTail(file: string, n: number): HistoryEntry[] {
         if (nl < 0 && pos > 0) break; // the line starts in an earlier chunk
         const value = parseLine(buf.toString('utf8', nl + 1, end));
         if (isHistoryEntry(value)) {
-          newestFirst.push({ ts: value.ts, dir: value.dir, id: value.id, text: value.text, ...(value.at === undefined ? {} : { at: value.at }) });
+          newestFirst.push({
+            ts: value.ts,
+            dir: value.dir,
+            id: value.id,
+            text: value.text,
+            ...(value.at === undefined ? {} : { at: value.at }),
+          });
         }
         if (nl < 0) break;
         end = nl;

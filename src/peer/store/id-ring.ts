@@ -25,7 +25,9 @@ for (let i = 4; i < 8; i++) KEYS[i] = (KEYS[i] as number) | 1;
 const [K0, K1, K2, K3, M0, M1, M2, M3] = KEYS as unknown as [number, number, number, number, number, number, number, number];
 
 function word(bytes: Uint8Array, at: number): number {
-  return ((bytes[at] as number) | ((bytes[at + 1] as number) << 8) | ((bytes[at + 2] as number) << 16) | ((bytes[at + 3] as number) << 24)) >>> 0;
+  return (
+    ((bytes[at] as number) | ((bytes[at + 1] as number) << 8) | ((bytes[at + 2] as number) << 16) | ((bytes[at + 3] as number) << 24)) >>> 0
+  );
 }
 
 /** The hash of the 16 bytes at `at`: its top `bits` bits pick the bucket. */

@@ -100,7 +100,9 @@ export class MemoryMessageStore implements MessageStore {
     if (count === 0) return [];
     // The log may hold up to twice the limit between trims (#remember): show at most the limit.
     const log = this.#history.get(peer) ?? [];
-    return log.slice(-Math.min(count, this.#historyLimit)).map((e) => ({ ts: e.ts, dir: e.dir, id: typeof e.id === 'string' ? e.id : hexOfId(e.id), text: e.text, at: e.at }));
+    return log
+      .slice(-Math.min(count, this.#historyLimit))
+      .map((e) => ({ ts: e.ts, dir: e.dir, id: typeof e.id === 'string' ? e.id : hexOfId(e.id), text: e.text, at: e.at }));
   }
 
   close(): void {

@@ -46,7 +46,11 @@ export function newMessageId(): MessageId {
 
 /** The hex form of an id's bytes. */
 export function hexOfId(bytes: Uint8Array): MessageId {
-  return (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)).toString('hex', 0, MESSAGE_ID_BYTES);
+  return (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)).toString(
+    'hex',
+    0,
+    MESSAGE_ID_BYTES,
+  );
 }
 
 /** The bytes of a well-formed MessageId. */

@@ -49,7 +49,8 @@ function outboxRecordFault(r: { id?: unknown; peer?: unknown; ts?: unknown; text
   if (!isStoredMessage(r)) return 'not a message: it needs an id of 32 hex digits, a peer, a time and a text';
   if (!Number.isSafeInteger(r.ts) || r.ts < 0) return `a time out of range (${String(r.ts)})`;
   try {
-    if (normalizeName(r.peer, DEFAULT_LIMITS.maxNameBytes) !== r.peer) return `a peer name that is not as natter writes it (${JSON.stringify(r.peer)})`;
+    if (normalizeName(r.peer, DEFAULT_LIMITS.maxNameBytes) !== r.peer)
+      return `a peer name that is not as natter writes it (${JSON.stringify(r.peer)})`;
   } catch (err) {
     return `a peer name that cannot be used (${(err as Error).message})`;
   }
@@ -83,7 +84,8 @@ export function replayReceived(file: string, window: number): { received: Receiv
   const received = new ReceivedWindow(window);
   const read = readRecords(file, MAX_RECORD_LINE_BYTES, (rec) => {
     const r = rec as { peer?: unknown; id?: unknown } | null;
-    if (typeof r !== 'object' || r === null || typeof r.peer !== 'string' || !isMessageId(r.id)) return 'not a received id: it needs a peer and an id of 32 hex digits';
+    if (typeof r !== 'object' || r === null || typeof r.peer !== 'string' || !isMessageId(r.id))
+      return 'not a received id: it needs a peer and an id of 32 hex digits';
     received.add(r.peer, bytesOfId(r.id));
     return undefined;
   });

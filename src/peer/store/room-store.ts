@@ -47,7 +47,10 @@ export class MemoryRoomStore implements RoomStore {
     checkRoom(room);
     if (this.#isClosed) throw new NatterError(ERROR_CODES.STORAGE_FAILED, 'the room store is closed');
     let list = this.#rooms.get(room);
-    if (list === undefined) this.#rooms.set(room, (list = []));
+    if (list === undefined) {
+      list = [];
+      this.#rooms.set(room, list);
+    }
     for (const item of items) list.push(Buffer.from(item));
   }
 
@@ -98,7 +101,10 @@ export class FileRoomStore implements RoomStore {
     if (this.#isClosed) throw new NatterError(ERROR_CODES.STORAGE_FAILED, `the room store in ${this.dir} is closed`);
     if (items.length === 0) return;
     let file = this.#files.get(room);
-    if (file === undefined) this.#files.set(room, (file = new AppendFile(join(this.dir, `${room}.log`))));
+    if (file === undefined) {
+      file = new AppendFile(join(this.dir, `${room}.log`));
+      this.#files.set(room, file);
+    }
     const size = file.size;
     try {
       file.append(items.map((b) => `${b.toString('hex')}\n`).join(''));

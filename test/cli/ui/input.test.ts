@@ -32,7 +32,12 @@ describe('/history', () => {
   it('in JSON: "with" is required, "count" optional and bounded', () => {
     assert.deepEqual(parseJsonCommand('{"cmd":"history","with":"bob"}'), { cmd: 'history', with: 'bob' });
     assert.deepEqual(parseJsonCommand('{"cmd":"history","with":"bob","count":3}'), { cmd: 'history', with: 'bob', count: 3 });
-    for (const bad of ['{"cmd":"history"}', '{"cmd":"history","with":"bob","count":0}', '{"cmd":"history","with":"bob","count":"3"}', `{"cmd":"history","with":"bob","count":${MAX_HISTORY_LINES + 1}}`]) {
+    for (const bad of [
+      '{"cmd":"history"}',
+      '{"cmd":"history","with":"bob","count":0}',
+      '{"cmd":"history","with":"bob","count":"3"}',
+      `{"cmd":"history","with":"bob","count":${MAX_HISTORY_LINES + 1}}`,
+    ]) {
       assert.throws(() => parseJsonCommand(bad), hasCode(ERROR_CODES.BAD_COMMAND), bad);
     }
   });
@@ -52,7 +57,11 @@ describe('friend/message', () => {
 
   it('refuses a name part that is not a valid name, rather than sending the line elsewhere', () => {
     for (const line of [`${'a'.repeat(33)}/hello`, 'bad\u0007name/hello']) {
-      assert.throws(() => parseTyped(line), (e: unknown) => hasCode(ERROR_CODES.INVALID_NAME)(e) && /nothing was sent/.test((e as Error).message), line);
+      assert.throws(
+        () => parseTyped(line),
+        (e: unknown) => hasCode(ERROR_CODES.INVALID_NAME)(e) && /nothing was sent/.test((e as Error).message),
+        line,
+      );
     }
   });
 });
@@ -79,7 +88,10 @@ describe('rooms', () => {
     assert.deepEqual(parseTyped('/join #club'), room({ cmd: 'room-join', room: 'club' }));
     assert.deepEqual(parseTyped('/leave club'), room({ cmd: 'room-leave', room: 'club' }));
     assert.deepEqual(parseTyped('/kick club bob'), room({ cmd: 'room-kick', room: 'club', name: 'bob' }));
-    assert.deepEqual(parseTyped('/members 00112233445566778899aabbccddeeff'), room({ cmd: 'room-members', room: '00112233445566778899aabbccddeeff' }));
+    assert.deepEqual(
+      parseTyped('/members 00112233445566778899aabbccddeeff'),
+      room({ cmd: 'room-members', room: '00112233445566778899aabbccddeeff' }),
+    );
     assert.deepEqual(parseTyped('/history #club 5'), room({ cmd: 'room-history', room: 'club', count: 5 }));
     assert.deepEqual(parseTyped('#club/hi all'), room({ cmd: 'room-send', room: 'club', text: 'hi all' }));
     // /decline #ROOM is a room's; /decline NAME may be a chat request's (the UI knows which invitations wait).

@@ -57,18 +57,18 @@ describe('Liveness', () => {
     assert.equal(seen.idle, 1, 'stopped after the idle close');
   });
 
-  it('the side that accepted waits 10% longer, and knows a close near the deadline for the other side\'s idle close', () => {
+  it("the side that accepted waits 10% longer, and knows a close near the deadline for the other side's idle close", () => {
     const { scheduler, liveness, seen } = watch({ keepaliveIntervalMs: 86_400_000, isOutbound: false });
     scheduler.advance(850);
-    assert.equal(liveness.isPeerIdleClose(), false, 'too early for the dialer\'s idle close');
+    assert.equal(liveness.isPeerIdleClose(), false, "too early for the dialer's idle close");
     scheduler.advance(150);
-    assert.equal(liveness.isPeerIdleClose(), true, 'at the dialer\'s deadline');
+    assert.equal(liveness.isPeerIdleClose(), true, "at the dialer's deadline");
     assert.equal(seen.idle, 0);
     scheduler.advance(100);
     assert.equal(seen.idle, 1, 'at 1.1 × the timeout');
     const dialer = watch({ keepaliveIntervalMs: 86_400_000 });
     dialer.scheduler.advance(999);
-    assert.equal(dialer.liveness.isPeerIdleClose(), false, 'a close seen by the dialer is never the other side\'s idle close');
+    assert.equal(dialer.liveness.isPeerIdleClose(), false, "a close seen by the dialer is never the other side's idle close");
   });
 
   it('stop() clears both timers', () => {

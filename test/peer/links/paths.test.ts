@@ -167,7 +167,11 @@ describe('paths beyond the address', () => {
     await Promise.all(during);
     await until(() => alice.linkOf('bob') === 'direct', 'the move to a direct connection');
     for (let i = 0; i < 5; i++) await alice.send('bob', `after ${i}`);
-    const expected = [...Array.from({ length: 5 }, (_, i) => `before ${i}`), ...Array.from({ length: 20 }, (_, i) => `during ${i}`), ...Array.from({ length: 5 }, (_, i) => `after ${i}`)];
+    const expected = [
+      ...Array.from({ length: 5 }, (_, i) => `before ${i}`),
+      ...Array.from({ length: 20 }, (_, i) => `during ${i}`),
+      ...Array.from({ length: 5 }, (_, i) => `after ${i}`),
+    ];
     await until(() => bob.texts.length >= expected.length && alice.outbox().length === 0, 'every message and receipt');
     assert.deepEqual(bob.texts, expected, 'each once, in order');
     assert.deepEqual(moved, [['bob', { link: 'direct' }]]);

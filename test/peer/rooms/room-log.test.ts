@@ -42,7 +42,10 @@ class Writer {
 }
 
 function labels(log: RoomLog): string[] {
-  return log.members().map((m) => m.label).sort();
+  return log
+    .members()
+    .map((m) => m.label)
+    .sort();
 }
 
 function feed(log: RoomLog, items: readonly RoomItem[]): void {
@@ -64,7 +67,10 @@ describe('room items', () => {
     const log = new RoomLog(create.room);
     feed(log, [message, create]);
     assert.equal(log.name, 'club');
-    assert.deepEqual(log.history().map((i) => i.id), [message.id]);
+    assert.deepEqual(
+      log.history().map((i) => i.id),
+      [message.id],
+    );
   });
 
   it('round-trip through their bytes with the signature checked', () => {
@@ -88,7 +94,9 @@ describe('room items', () => {
     const kind = Buffer.from(m.bytes);
     kind[60] = 99;
     assert.throws(() => readItem(kind, LIMITS), { code: ERROR_CODES.MALFORMED });
-    assert.throws(() => readItem(Buffer.concat([m.bytes.subarray(0, 61), Buffer.from([0, 50]), Buffer.alloc(64)]), LIMITS), { code: ERROR_CODES.TRUNCATED });
+    assert.throws(() => readItem(Buffer.concat([m.bytes.subarray(0, 61), Buffer.from([0, 50]), Buffer.alloc(64)]), LIMITS), {
+      code: ERROR_CODES.TRUNCATED,
+    });
   });
 
   it('refuse a text over the limit before reading it', () => {
@@ -114,7 +122,10 @@ describe('RoomLog', () => {
     const log = new RoomLog(w.room);
     feed(log, w.items);
     assert.deepEqual(labels(log), ['amy', 'bob', 'cat']);
-    assert.deepEqual(log.history().map((i) => i.id), [hi.id]);
+    assert.deepEqual(
+      log.history().map((i) => i.id),
+      [hi.id],
+    );
     w.write(a, { kind: 'kick', key: c.publicKey, upTo: 2 });
     const after = w.write(c, { kind: 'message', text: 'still here?' });
     w.write(b, { kind: 'leave' });
@@ -133,14 +144,21 @@ describe('RoomLog', () => {
     const backdated = w.write(b, { kind: 'message', text: 'sneaky' }, 2_500); // seq 3, sorts before the kick
     const log = new RoomLog(w.room);
     feed(log, w.items);
-    assert.deepEqual(log.history().map((i) => (i.body as { text: string }).text), ['one']);
+    assert.deepEqual(
+      log.history().map((i) => (i.body as { text: string }).text),
+      ['one'],
+    );
     assert.ok(!log.history().some((i) => i.id === backdated.id));
   });
 
   it('ignores a create for the room id by anyone but its creator', () => {
     const [a, mallory] = keys(2) as [KeyPair, KeyPair];
     const w = new Writer(a);
-    const forged = signItem(mallory, { room: w.room, seq: 1, clock: 1, body: { kind: 'create', nonce: randomBytes(16), name: 'mine', label: 'mal' } }, LIMITS);
+    const forged = signItem(
+      mallory,
+      { room: w.room, seq: 1, clock: 1, body: { kind: 'create', nonce: randomBytes(16), name: 'mine', label: 'mal' } },
+      LIMITS,
+    );
     const log = new RoomLog(w.room);
     assert.equal(log.add(forged), 'wrong-room');
     feed(log, w.items);
@@ -162,8 +180,8 @@ describe('RoomLog', () => {
     const all = keys(ROOM_MEMBER_CAP + 2);
     const [a] = all as [KeyPair];
     const w = new Writer(a);
-    all.slice(1).forEach((k, i) => w.write(a, { kind: 'invite', key: k.publicKey, label: `p${i}` }));
-    all.slice(1).forEach((k) => w.write(k, { kind: 'join' }));
+    for (const [i, k] of all.slice(1).entries()) w.write(a, { kind: 'invite', key: k.publicKey, label: `p${i}` });
+    for (const k of all.slice(1)) w.write(k, { kind: 'join' });
     const log = new RoomLog(w.room);
     feed(log, w.items);
     assert.equal(log.members().length, ROOM_MEMBER_CAP);
@@ -177,11 +195,20 @@ describe('RoomLog', () => {
     const early = w.write(b, { kind: 'message', text: 'early' });
     const later = w.write(a, { kind: 'message', text: 'later' });
     const log = new RoomLog(w.room);
-    feed(log, w.items.filter((i) => i !== early));
+    feed(
+      log,
+      w.items.filter((i) => i !== early),
+    );
     log.add(early);
     const settled = log.settle();
-    assert.deepEqual(settled.items.map((s) => [s.item.id, s.isLate]), [[early.id, true]]);
-    assert.deepEqual(log.history().map((i) => i.id), [early.id, later.id]);
+    assert.deepEqual(
+      settled.items.map((s) => [s.item.id, s.isLate]),
+      [[early.id, true]],
+    );
+    assert.deepEqual(
+      log.history().map((i) => i.id),
+      [early.id, later.id],
+    );
     assert.deepEqual(log.have().get(b.publicKey.toString('hex')), 2);
   });
 
@@ -227,7 +254,10 @@ describe('RoomLog', () => {
           });
           log.settle();
           assert.deepEqual(labels(log), members);
-          assert.deepEqual(log.history().map((i) => i.id), history);
+          assert.deepEqual(
+            log.history().map((i) => i.id),
+            history,
+          );
         },
       ),
       { numRuns: 200 },

@@ -32,14 +32,27 @@ interface Peer {
 const seeds = new Map<string, Buffer>();
 function keysOf(name: string): KeyPair {
   let seed = seeds.get(name);
-  if (seed === undefined) seeds.set(name, (seed = randomBytes(32)));
+  if (seed === undefined) {
+    seed = randomBytes(32);
+    seeds.set(name, seed);
+  }
   return keyPairFromSeed(seed);
 }
 
 async function start(book: Book, name: string, options: Partial<PeerNodeOptions> & { port?: number } = {}): Promise<Peer> {
   const { roomStore: store = new MemoryRoomStore(), port = 0, ...rest } = options;
   const keyPair = keysOf(name);
-  const node = new PeerNode({ name, discovery: book, listenPort: port, keyPair, roomStore: store, retryIntervalMs: 40, maxRetryIntervalMs: 200, stopGraceMs: 300, ...rest });
+  const node = new PeerNode({
+    name,
+    discovery: book,
+    listenPort: port,
+    keyPair,
+    roomStore: store,
+    retryIntervalMs: 40,
+    maxRetryIntervalMs: 200,
+    stopGraceMs: 300,
+    ...rest,
+  });
   const events: unknown[][] = [];
   const rooms = node.rooms;
   for (const type of ['joined', 'invite', 'message', 'members', 'left', 'queued', 'delivered', 'problem'] as const) {
@@ -80,7 +93,13 @@ async function club(book: Book, others: string[]): Promise<{ amy: Peer; peers: P
     await until(() => ofType(p, 'invite').length > 0, `${p.node.name}'s invitation`, 20_000);
     p.node.rooms.join(room);
   }
-  await until(() => peers.every((p) => p.node.rooms.members(room).members.length === others.length + 1) && amy.node.rooms.members(room).members.length === others.length + 1, 'everyone in', 60_000);
+  await until(
+    () =>
+      peers.every((p) => p.node.rooms.members(room).members.length === others.length + 1) &&
+      amy.node.rooms.members(room).members.length === others.length + 1,
+    'everyone in',
+    60_000,
+  );
   return { amy, peers, room };
 }
 
@@ -90,10 +109,12 @@ describe('rooms', () => {
     const { amy, peers, room } = await club(book, ['bob', 'cat']);
     const [bob] = peers as [Peer];
     const [invite] = ofType(bob, 'invite');
-    assert.equal((invite?.[1] as RoomView).name, 'club');
-    assert.equal(invite?.[2], 'amy');
+    assert.ok(invite !== undefined);
+    assert.equal((invite[1] as RoomView).name, 'club');
+    assert.equal(invite[2], 'amy');
     const [joined] = ofType(bob, 'joined');
-    assert.equal((joined?.[1] as RoomView).id, room);
+    assert.ok(joined !== undefined);
+    assert.equal((joined[1] as RoomView).id, room);
     assert.deepEqual(names(amy.node.rooms.members(room)), ['amy', 'bob', 'cat']);
     assert.ok(amy.node.rooms.members(room).members.find((m) => m.name === 'amy')?.isAdmin);
   });
@@ -103,17 +124,26 @@ describe('rooms', () => {
     const { amy, peers, room } = await club(book, ['bob', 'cat', 'dan']);
     const sent = amy.node.rooms.send(room, 'hello all');
     await until(() => ofType(amy, 'delivered').length === 3, 'three receipts');
-    assert.deepEqual(ofType(amy, 'delivered').map((e) => e[2]).sort(), ['bob', 'cat', 'dan']);
+    assert.deepEqual(
+      ofType(amy, 'delivered')
+        .map((e) => e[2])
+        .sort(),
+      ['bob', 'cat', 'dan'],
+    );
     assert.ok(ofType(amy, 'delivered').every((e) => e[3] === sent.id));
     for (const p of peers) {
       await until(() => texts(p).length === 1, `${p.node.name} has it`);
       const [m] = ofType(p, 'message');
-      assert.deepEqual([(m?.[2] as { from: string }).from, (m?.[2] as { id: string }).id], ['amy', sent.id]);
+      assert.ok(m !== undefined);
+      assert.deepEqual([(m[2] as { from: string }).from, (m[2] as { id: string }).id], ['amy', sent.id]);
     }
-    assert.deepEqual(ofType(amy, 'queued').map((e) => (e[2] as { text: string }).text), ['hello all']);
+    assert.deepEqual(
+      ofType(amy, 'queued').map((e) => (e[2] as { text: string }).text),
+      ['hello all'],
+    );
   });
 
-  it('every member ends with the same history, in each author\'s order', async () => {
+  it("every member ends with the same history, in each author's order", async () => {
     const book = new Book();
     const { amy, peers, room } = await club(book, ['bob', 'cat']);
     const all = [amy, ...peers];
@@ -123,8 +153,14 @@ describe('rooms', () => {
     assert.deepEqual(orders[1], orders[0]);
     assert.deepEqual(orders[2], orders[0]);
     for (const p of all) {
-      const mine = amy.node.rooms.history(room, 100).entries.filter((e) => e.from === p.node.name).map((e) => e.text);
-      assert.deepEqual(mine, Array.from({ length: 10 }, (_, i) => `${p.node.name}${i}`));
+      const mine = amy.node.rooms
+        .history(room, 100)
+        .entries.filter((e) => e.from === p.node.name)
+        .map((e) => e.text);
+      assert.deepEqual(
+        mine,
+        Array.from({ length: 10 }, (_, i) => `${p.node.name}${i}`),
+      );
     }
   });
 
@@ -141,7 +177,10 @@ describe('rooms', () => {
     const back = await start(book, 'cat', { roomStore: catStore, port: catPort });
     await until(() => texts(back).length === 3, 'cat caught up from bob');
     assert.deepEqual(texts(back), ['one', 'two', 'three']);
-    assert.deepEqual(back.node.rooms.history(room, 10).entries.map((e) => e.from), ['amy', 'amy', 'amy']);
+    assert.deepEqual(
+      back.node.rooms.history(room, 10).entries.map((e) => e.from),
+      ['amy', 'amy', 'amy'],
+    );
   });
 
   it('a removed member gets nothing new, learns it was removed, and what it still sends is refused', async () => {
@@ -156,7 +195,11 @@ describe('rooms', () => {
     await until(() => texts(bob).includes('secret'), 'bob has it');
     assert.throws(() => cat.node.rooms.send(room, 'let me in'), { code: ERROR_CODES.NOT_A_MEMBER });
     // cat signs a message anyway and sends it to bob on their open chat: refused.
-    const forged = signItem(cat.keyPair, { room, seq: 9, clock: Date.now(), body: { kind: 'message', text: 'still here' } }, { maxNameBytes: 32, maxTextBytes: 4096 });
+    const forged = signItem(
+      cat.keyPair,
+      { room, seq: 9, clock: Date.now(), body: { kind: 'message', text: 'still here' } },
+      { maxNameBytes: 32, maxTextBytes: 4096 },
+    );
     const client = await RawClient.connect(bob.node.address?.port as number, { keyPair: cat.keyPair });
     cleanup.push(() => client.destroy());
     client.send({ type: 'CONN', name: 'cat', ip: '', port: 1 });
@@ -176,11 +219,17 @@ describe('rooms', () => {
     const room = amy.node.rooms.create('club').id;
     await amy.node.rooms.invite(room, 'bob');
     await until(() => ofType(bob, 'invite').length === 1, 'the invitation');
-    assert.deepEqual(bob.node.rooms.list().map((r) => [r.name, r.status]), [['club', 'invited']]);
+    assert.deepEqual(
+      bob.node.rooms.list().map((r) => [r.name, r.status]),
+      [['club', 'invited']],
+    );
     bob.node.rooms.decline(room);
     assert.deepEqual(bob.node.rooms.list(), []);
     await until(() => !amy.node.rooms.isRoomName('bob'), 'amy holds no invitation for bob');
-    assert.deepEqual(amy.node.rooms.members(room).members.map((m) => m.name), ['amy']);
+    assert.deepEqual(
+      amy.node.rooms.members(room).members.map((m) => m.name),
+      ['amy'],
+    );
     assert.throws(() => bob.node.rooms.join(room), { code: ERROR_CODES.NO_SUCH_ROOM });
     assert.equal(ofType(bob, 'invite').length, 1);
   });
@@ -191,7 +240,10 @@ describe('rooms', () => {
     const [bob] = peers as [Peer];
     bob.node.rooms.leave(room);
     await until(() => amy.node.rooms.members(room).members.length === 1, 'amy sees bob leave');
-    assert.deepEqual(ofType(bob, 'left').map((e) => e[2]), ['left']);
+    assert.deepEqual(
+      ofType(bob, 'left').map((e) => e[2]),
+      ['left'],
+    );
     amy.node.rooms.send(room, 'alone');
     await amy.node.rooms.invite(room, 'bob');
     await until(() => ofType(bob, 'invite').length === 2, 'the second invitation');
@@ -208,11 +260,26 @@ describe('rooms', () => {
     const limits = { maxNameBytes: 32, maxTextBytes: 4096 };
     const mallory = keyPairFromSeed(randomBytes(32));
     // cat (no admin) invites mallory and makes himself admin: both signed by cat, neither counts.
-    const invite = signItem(cat.keyPair, { room, seq: 50, clock: Date.now(), body: { kind: 'invite', key: mallory.publicKey, label: 'mal' } }, limits);
-    const admin = signItem(cat.keyPair, { room, seq: 51, clock: Date.now() + 1, body: { kind: 'admin', key: cat.keyPair.publicKey } }, limits);
-    const kick = signItem(cat.keyPair, { room, seq: 52, clock: Date.now() + 2, body: { kind: 'kick', key: keysOf('amy').publicKey, upTo: 0 } }, limits);
+    const invite = signItem(
+      cat.keyPair,
+      { room, seq: 50, clock: Date.now(), body: { kind: 'invite', key: mallory.publicKey, label: 'mal' } },
+      limits,
+    );
+    const admin = signItem(
+      cat.keyPair,
+      { room, seq: 51, clock: Date.now() + 1, body: { kind: 'admin', key: cat.keyPair.publicKey } },
+      limits,
+    );
+    const kick = signItem(
+      cat.keyPair,
+      { room, seq: 52, clock: Date.now() + 2, body: { kind: 'kick', key: keysOf('amy').publicKey, upTo: 0 } },
+      limits,
+    );
     // And a record in amy's name with a broken signature.
-    const amyKick = Buffer.from(signItem(keysOf('amy'), { room, seq: 60, clock: Date.now(), body: { kind: 'kick', key: bob.keyPair.publicKey, upTo: 0 } }, limits).bytes);
+    const amyKick = Buffer.from(
+      signItem(keysOf('amy'), { room, seq: 60, clock: Date.now(), body: { kind: 'kick', key: bob.keyPair.publicKey, upTo: 0 } }, limits)
+        .bytes,
+    );
     amyKick[amyKick.length - 1] = (amyKick[amyKick.length - 1] as number) ^ 0xff;
     assert.throws(() => readItem(amyKick, limits), { code: ERROR_CODES.BAD_SIGNATURE });
     const client = await RawClient.connect(bob.node.address?.port as number, { keyPair: cat.keyPair });
@@ -240,7 +307,11 @@ describe('rooms', () => {
     client.send({ type: 'RHAVE', room, isAsking: true, have: [] });
     const refusal = await nextOf(client, 'ERROR');
     assert.equal(refusal.type === 'ERROR' && refusal.code, ERROR_CODES.NOT_A_MEMBER);
-    const message = signItem(eve, { room, seq: 1, clock: Date.now(), body: { kind: 'message', text: 'hi' } }, { maxNameBytes: 32, maxTextBytes: 4096 });
+    const message = signItem(
+      eve,
+      { room, seq: 1, clock: Date.now(), body: { kind: 'message', text: 'hi' } },
+      { maxNameBytes: 32, maxTextBytes: 4096 },
+    );
     client.send({ type: 'RITEMS', items: [message.bytes, Buffer.from('garbage')] });
     const again = await nextOf(client, 'ERROR');
     assert.equal(again.type === 'ERROR' && again.code, ERROR_CODES.NOT_A_MEMBER);
@@ -250,7 +321,7 @@ describe('rooms', () => {
     assert.equal(amy.node.rooms.history(room, 10).entries.length, 1);
   });
 
-  it('32 members on one machine all write at once: each shows the 31 others\' messages once, in one order', async () => {
+  it("32 members on one machine all write at once: each shows the 31 others' messages once, in one order", async () => {
     const book = new Book();
     const others = Array.from({ length: 31 }, (_, i) => `p${i}`);
     const { amy, peers, room } = await club(book, others);
@@ -259,7 +330,10 @@ describe('rooms', () => {
     await until(() => all.every((p) => p.node.rooms.history(room, 100).entries.length === 32), 'every message everywhere', 60_000);
     const order = amy.node.rooms.history(room, 100).entries.map((e) => e.id);
     for (const p of all) {
-      assert.deepEqual(p.node.rooms.history(room, 100).entries.map((e) => e.id), order);
+      assert.deepEqual(
+        p.node.rooms.history(room, 100).entries.map((e) => e.id),
+        order,
+      );
       assert.equal(new Set(texts(p)).size, 31);
       assert.equal(texts(p).length, 31, 'each shown once');
     }
@@ -280,9 +354,17 @@ describe('rooms', () => {
       return e.type === 'ERROR' ? e.code : '';
     };
     assert.equal(await refusal([Buffer.from('garbage')]), ERROR_CODES.TRUNCATED);
-    const ahead = signItem(bob.keyPair, { room, seq: 2, clock: Date.now() + 10 * 60_000, body: { kind: 'message', text: 'from the future' } }, limits);
+    const ahead = signItem(
+      bob.keyPair,
+      { room, seq: 2, clock: Date.now() + 10 * 60_000, body: { kind: 'message', text: 'from the future' } },
+      limits,
+    );
     assert.equal(await refusal([ahead.bytes]), ERROR_CODES.CLOCK_AHEAD);
-    const elsewhere = signItem(bob.keyPair, { room: 'ab'.repeat(16), seq: 1, clock: Date.now(), body: { kind: 'message', text: 'where?' } }, limits);
+    const elsewhere = signItem(
+      bob.keyPair,
+      { room: 'ab'.repeat(16), seq: 1, clock: Date.now(), body: { kind: 'message', text: 'where?' } },
+      limits,
+    );
     assert.equal(await refusal([elsewhere.bytes]), ERROR_CODES.NO_SUCH_ROOM);
     client.send({ type: 'RHAVE', room: 'ab'.repeat(16), isAsking: true, have: [] });
     assert.equal((await nextOf(client, 'ERROR')).type === 'ERROR', true);

@@ -364,7 +364,10 @@ describe('FileMessageStore', () => {
     assert.equal(readFileSync(join(dir, 'received.jsonl'), 'utf8'), '', 'nothing before the commit');
     s.commit();
     assert.deepEqual(
-      readFileSync(join(dir, 'received.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as unknown),
+      readFileSync(join(dir, 'received.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as unknown),
       batch.map((m) => ({ peer: m.peer, id: m.id })),
     );
     assert.deepEqual(s.history('alice', 10), [inn(batch[0] as StoredMessage), inn(batch[1] as StoredMessage)]);

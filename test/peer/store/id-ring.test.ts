@@ -39,7 +39,10 @@ describe('IdRing', () => {
         for (const key of new Set([...model, ...ops.map((o) => o.id.toString('hex'))])) {
           assert.equal(ring.has(Buffer.from(key, 'hex')), model.includes(key), key);
         }
-        assert.deepEqual(ring.toArray().map((b) => b.toString('hex')), model);
+        assert.deepEqual(
+          ring.toArray().map((b) => b.toString('hex')),
+          model,
+        );
       }),
       { numRuns: 200 },
     );

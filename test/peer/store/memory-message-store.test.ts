@@ -42,7 +42,10 @@ describe('MemoryMessageStore', () => {
     assert.equal(s.hasReceived('p1', second.id), false, 'the quietest sender is forgotten');
     assert.equal(s.hasReceived('p0', first.id), true);
     assert.equal(s.hasReceived('p0', again.id), true);
-    assert.ok(latest.every((m) => s.hasReceived(m.peer, m.id)), 'every other sender is remembered');
+    assert.ok(
+      latest.every((m) => s.hasReceived(m.peer, m.id)),
+      'every other sender is remembered',
+    );
   });
 
   it('validates its options', () => {

@@ -109,7 +109,7 @@ export function runMessageStoreContract(name: string, make: MessageStoreFactory)
       assert.equal(s.hasReceived('alice', a.id), true);
     });
 
-    it('keeps history in the order it happened here, each line dated by this machine, whatever the sender\'s clock said', () => {
+    it("keeps history in the order it happened here, each line dated by this machine, whatever the sender's clock said", () => {
       let now = 5_000;
       const s = make({ wallClock: () => now });
       const question = msg('alice', 'what time is it?');
@@ -137,7 +137,12 @@ export function runMessageStoreContract(name: string, make: MessageStoreFactory)
       s.received([got[0] as StoredMessage]);
       s.enqueue([sent[1] as StoredMessage]);
       s.received([got[1] as StoredMessage]);
-      const all = [out(sent[0] as StoredMessage), inn(got[0] as StoredMessage), out(sent[1] as StoredMessage), inn(got[1] as StoredMessage)];
+      const all = [
+        out(sent[0] as StoredMessage),
+        inn(got[0] as StoredMessage),
+        out(sent[1] as StoredMessage),
+        inn(got[1] as StoredMessage),
+      ];
       assert.deepEqual(s.history('alice', 10), all);
       assert.deepEqual(s.history('alice', 4), all);
       assert.deepEqual(s.history('alice', 2), all.slice(2));

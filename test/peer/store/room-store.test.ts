@@ -27,8 +27,14 @@ for (const [kind, make] of [
       store.append(OTHER, [Buffer.from('ff', 'hex')]);
       store.append(ROOM, [Buffer.from('04', 'hex')]);
       const loaded = reopen(store).load();
-      assert.deepEqual(loaded.get(ROOM)?.map((b) => b.toString('hex')), ['0102', '03', '04']);
-      assert.deepEqual(loaded.get(OTHER)?.map((b) => b.toString('hex')), ['ff']);
+      assert.deepEqual(
+        loaded.get(ROOM)?.map((b) => b.toString('hex')),
+        ['0102', '03', '04'],
+      );
+      assert.deepEqual(
+        loaded.get(OTHER)?.map((b) => b.toString('hex')),
+        ['ff'],
+      );
     });
 
     it('refuses a room id that is not 32 hex digits, and appends nothing once closed', () => {
@@ -48,9 +54,21 @@ describe('file room store', () => {
     store.close();
     appendFileSync(join(dir, 'rooms', `${ROOM}.log`), '0c0');
     const again = new FileRoomStore(dir);
-    assert.deepEqual(again.load().get(ROOM)?.map((b) => b.toString('hex')), ['0a0b']);
+    assert.deepEqual(
+      again
+        .load()
+        .get(ROOM)
+        ?.map((b) => b.toString('hex')),
+      ['0a0b'],
+    );
     again.append(ROOM, [Buffer.from('0d', 'hex')]);
-    assert.deepEqual(again.load().get(ROOM)?.map((b) => b.toString('hex')), ['0a0b', '0d']);
+    assert.deepEqual(
+      again
+        .load()
+        .get(ROOM)
+        ?.map((b) => b.toString('hex')),
+      ['0a0b', '0d'],
+    );
     assert.match(readFileSync(join(dir, 'rooms', `${ROOM}.log`), 'utf8'), /^0a0b\n0c0\n0d\n$/);
   });
 });

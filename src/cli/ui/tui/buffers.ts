@@ -78,7 +78,8 @@ export class ChatBuffer {
       else this.#byId.set(line.id, line);
     }
     const last = this.#lines.at(-1);
-    if (last !== undefined && dayOf(last.at) !== dayOf(line.at)) this.#add({ kind: 'day', at: line.at, text: dayLine(line.at), style: STYLE.dim });
+    if (last !== undefined && dayOf(last.at) !== dayOf(line.at))
+      this.#add({ kind: 'day', at: line.at, text: dayLine(line.at), style: STYLE.dim });
     this.#add(line);
     return true;
   }
@@ -162,7 +163,8 @@ export function spansOf(line: Line): { spans: Span[]; indent: number } {
     indent += textWidth(who);
   }
   spans.push({ text: line.text, style: line.style });
-  if (line.kind === 'own' && line.delivery === 'pending' && line.held !== undefined) spans.push({ text: ` ✓ ${line.held.count}/${line.held.of}`, style: STYLE.dim });
+  if (line.kind === 'own' && line.delivery === 'pending' && line.held !== undefined)
+    spans.push({ text: ` ✓ ${line.held.count}/${line.held.of}`, style: STYLE.dim });
   else if (line.kind === 'own' && line.delivery !== undefined) spans.push(DELIVERY_MARK[line.delivery]);
   return { spans, indent };
 }

@@ -82,7 +82,15 @@ export class ChatView {
       for (const h of this.#o.recentHistory(name, this.#o.historyLines)) {
         const isIn = h.dir === 'in';
         // The history does not say what became of an own message: it gets no mark unless the outbox tells more.
-        buffer.push({ kind: isIn ? 'message' : 'own', at: h.at ?? h.ts, from: isIn ? name : this.#o.self, text: h.text, style: STYLE.plain, id: h.id, isHistory: true });
+        buffer.push({
+          kind: isIn ? 'message' : 'own',
+          at: h.at ?? h.ts,
+          from: isIn ? name : this.#o.self,
+          text: h.text,
+          style: STYLE.plain,
+          id: h.id,
+          isHistory: true,
+        });
       }
       buffer.unread = 0;
       this.buffers.push(buffer);
@@ -149,14 +157,33 @@ export class ChatView {
       case 'queued': {
         if ('room' in e) {
           this.#roomIds.set(`#${e.name}`, e.room);
-          this.open(`#${e.name}`).push({ kind: 'own', at: this.#now(), from: this.#o.self, text: e.text, style: STYLE.plain, id: e.id, delivery: 'pending' });
+          this.open(`#${e.name}`).push({
+            kind: 'own',
+            at: this.#now(),
+            from: this.#o.self,
+            text: e.text,
+            style: STYLE.plain,
+            id: e.id,
+            delivery: 'pending',
+          });
           return;
         }
         const b = this.open(e.to);
         const isWaiting = e.recovered === true || this.#waiting.has(e.to);
         const delivery = isWaiting ? 'waiting' : 'pending';
         // Already there when the buffer opened with it in its history: it is marked now.
-        if (!b.push({ kind: 'own', at: e.recovered === true ? e.ts : this.#now(), from: this.#o.self, text: e.text, style: STYLE.plain, id: e.id, delivery })) b.mark(e.id, delivery);
+        if (
+          !b.push({
+            kind: 'own',
+            at: e.recovered === true ? e.ts : this.#now(),
+            from: this.#o.self,
+            text: e.text,
+            style: STYLE.plain,
+            id: e.id,
+            delivery,
+          })
+        )
+          b.mark(e.id, delivery);
         if (e.recovered === true) this.#recovered.set(e.to, (this.#recovered.get(e.to) ?? 0) + 1);
         else if (this.#waiting.has(e.to)) this.#waiting.set(e.to, (this.#waiting.get(e.to) ?? 0) + 1);
         return;
@@ -210,7 +237,11 @@ export class ChatView {
         const b = this.open(e.with);
         b.hasRequest = false;
         this.#state.set(e.with, 'no chat open (a message opens one)');
-        this.say(e.reason === 'remote' ? `* ${e.with} ended the chat` : e.reason === 'local' ? `* chat with ${e.with} ended` : `* ${e.reason}`, STYLE.dim, b);
+        this.say(
+          e.reason === 'remote' ? `* ${e.with} ended the chat` : e.reason === 'local' ? `* chat with ${e.with} ended` : `* ${e.reason}`,
+          STYLE.dim,
+          b,
+        );
         return;
       }
       case 'waiting':
@@ -237,7 +268,13 @@ export class ChatView {
       case 'history':
         if (e.entries.length === 0) this.say(`* no history with ${e.with}`, STYLE.dim);
         for (const h of e.entries) {
-          this.#reply().push({ kind: h.dir === 'in' ? 'message' : 'own', at: h.at ?? h.ts, from: h.dir === 'in' ? e.with : this.#o.self, text: h.text, style: STYLE.plain });
+          this.#reply().push({
+            kind: h.dir === 'in' ? 'message' : 'own',
+            at: h.at ?? h.ts,
+            from: h.dir === 'in' ? e.with : this.#o.self,
+            text: h.text,
+            style: STYLE.plain,
+          });
         }
         return;
       case 'who':
@@ -248,7 +285,10 @@ export class ChatView {
         for (const line of describeKey(e)) this.plain(line);
         return;
       case 'trusted':
-        this.say(`* ${e.name}'s key is now ${e.fingerprint}${e.previous === undefined ? '' : ` (it was ${e.previous})`}; pinned`, STYLE.good);
+        this.say(
+          `* ${e.name}'s key is now ${e.fingerprint}${e.previous === undefined ? '' : ` (it was ${e.previous})`}; pinned`,
+          STYLE.good,
+        );
         return;
       case 'doctor':
         for (const line of e.lines) this.say(line, line.startsWith('!') ? STYLE.warn : STYLE.plain);
@@ -304,7 +344,11 @@ export class ChatView {
       case 'room-members': {
         const b = this.open(`#${e.name}`);
         this.#state.set(b.name, `room ${e.room}: ${e.members.join(', ')}`);
-        this.say(`* #${e.name}: ${e.members.map((m) => `${m}${e.admins.includes(m) ? '*' : ''}${e.online.includes(m) ? '+' : ''}`).join(', ')}`, STYLE.plain, this.replyTo ?? b);
+        this.say(
+          `* #${e.name}: ${e.members.map((m) => `${m}${e.admins.includes(m) ? '*' : ''}${e.online.includes(m) ? '+' : ''}`).join(', ')}`,
+          STYLE.plain,
+          this.replyTo ?? b,
+        );
         return;
       }
       case 'room-left': {
@@ -315,7 +359,14 @@ export class ChatView {
       }
       case 'room-history':
         if (e.entries.length === 0) this.say(`* no messages in #${e.name}`, STYLE.dim);
-        for (const h of e.entries) this.#reply().push({ kind: h.from === this.#o.self ? 'own' : 'message', at: h.ts, from: h.from, text: h.text, style: STYLE.plain });
+        for (const h of e.entries)
+          this.#reply().push({
+            kind: h.from === this.#o.self ? 'own' : 'message',
+            at: h.ts,
+            from: h.from,
+            text: h.text,
+            style: STYLE.plain,
+          });
         return;
       case 'room-list':
         if (e.rooms.length === 0) this.say('* no rooms: /room create NAME makes one');
@@ -331,9 +382,17 @@ export class ChatView {
     this.#state.set(e.to, `cannot be reached now; ${plural(e.count, 'message')} in the outbox`);
     const waits = e.count === 1 ? '1 message waits and leaves' : `${e.count} messages wait and leave`;
     if (e.code === 'NATTER_ERR_KEY_MISMATCH') {
-      this.say(`* ${waits} when ${e.to}'s key is settled (/whois ${e.to}, /trust ${e.to}); /drop ${e.to} cancels ${e.count === 1 ? 'it' : 'them'}`, STYLE.dim, b);
+      this.say(
+        `* ${waits} when ${e.to}'s key is settled (/whois ${e.to}, /trust ${e.to}); /drop ${e.to} cancels ${e.count === 1 ? 'it' : 'them'}`,
+        STYLE.dim,
+        b,
+      );
     } else if (e.unknown === true) {
-      this.say(`* ${e.to} has never been seen here: ${e.reason}. ${waits} if ${e.to} ever comes online; if the name is a typo, /drop ${e.to}`, STYLE.warn, b);
+      this.say(
+        `* ${e.to} has never been seen here: ${e.reason}. ${waits} if ${e.to} ever comes online; if the name is a typo, /drop ${e.to}`,
+        STYLE.warn,
+        b,
+      );
     } else {
       this.say(`* ${e.to} cannot be reached now: ${e.reason}. ${waits} when ${e.to} can be reached`, STYLE.dim, b);
     }

@@ -49,7 +49,8 @@ export class CommandRunner {
     this.#inOrder(async () => {
       this.#view.replyTo = from;
       const room = this.#view.roomOf(from);
-      for (const line of lines) if (!(await (room === undefined ? this.#s.send(to, line) : this.#s.room({ cmd: 'room-send', room, text: line })))) break;
+      for (const line of lines)
+        if (!(await (room === undefined ? this.#s.send(to, line) : this.#s.room({ cmd: 'room-send', room, text: line })))) break;
     });
   }
 
@@ -86,7 +87,7 @@ export class CommandRunner {
       } else view.say(this.#ui.unmute(name) ? `* ${name} rings again` : `* ${name} was not muted`);
       return;
     }
-    let cmd;
+    let cmd: ReturnType<typeof parseTyped>;
     try {
       cmd = parseTyped(line);
     } catch (err) {

@@ -84,7 +84,10 @@ export class Frame {
 
   /** Row y as text (wide characters once), trailing blanks trimmed: for tests and logs. */
   row(y: number): string {
-    return this.chars.slice(y * this.width, (y + 1) * this.width).join('').trimEnd();
+    return this.chars
+      .slice(y * this.width, (y + 1) * this.width)
+      .join('')
+      .trimEnd();
   }
 
   /** Whether row `y` of this frame equals row `otherY` of `other`, cell for cell. */

@@ -42,7 +42,30 @@ export interface FullScreenOptions {
 
 /** Commands the full-screen UI knows besides the typed ones every UI has (input.ts). */
 const OWN_COMMANDS = ['mute', 'unmute'];
-const COMMANDS = ['connect', 'accept', 'decline', 'switch', 'end', 'who', 'whois', 'trust', 'history', 'outbox', 'drop', 'doctor', 'help', 'quit', 'room', 'rooms', 'invite', 'join', 'leave', 'kick', 'members', ...OWN_COMMANDS].map((c) => `/${c}`);
+const COMMANDS = [
+  'connect',
+  'accept',
+  'decline',
+  'switch',
+  'end',
+  'who',
+  'whois',
+  'trust',
+  'history',
+  'outbox',
+  'drop',
+  'doctor',
+  'help',
+  'quit',
+  'room',
+  'rooms',
+  'invite',
+  'join',
+  'leave',
+  'kick',
+  'members',
+  ...OWN_COMMANDS,
+].map((c) => `/${c}`);
 
 const KEYS_HELP = [
   'keys: Alt-1..9 buffer n · Ctrl-N/Ctrl-P, Alt-Right/Left next/previous buffer',
@@ -110,7 +133,10 @@ export class FullScreenUi implements ChatUi {
 
   start(ready: ReadyEvent): void {
     this.#term.enter();
-    this.#view.say(`natter: ${ready.name} ready at ${ready.ip}:${ready.port} via ${ready.via}. Type /help or press F1 for help.`, STYLE.bold);
+    this.#view.say(
+      `natter: ${ready.name} ready at ${ready.ip}:${ready.port} via ${ready.via}. Type /help or press F1 for help.`,
+      STYLE.bold,
+    );
     this.#view.say('Each conversation gets a buffer (Alt-1..9, Ctrl-N/P); name/message writes to anyone.', STYLE.dim);
     this.#refreshNames();
     this.#tick();
@@ -122,7 +148,10 @@ export class FullScreenUi implements ChatUi {
     for (const name of namesIn(e)) this.#names.add(name);
     if (this.#isQuitting || e.type === 'shutdown') {
       if (e.type === 'shutdown') this.#farewell.push('natter: the directory shut natter down');
-      if (e.type === 'kept') this.#farewell.push(`natter: ${e.count === 1 ? '1 message' : `${e.count} messages`} to ${sanitize(e.to)} stay${e.count === 1 ? 's' : ''} queued; they leave when natter runs again and ${sanitize(e.to)} can be reached`);
+      if (e.type === 'kept')
+        this.#farewell.push(
+          `natter: ${e.count === 1 ? '1 message' : `${e.count} messages`} to ${sanitize(e.to)} stay${e.count === 1 ? 's' : ''} queued; they leave when natter runs again and ${sanitize(e.to)} can be reached`,
+        );
     }
     this.#view.present(e);
     this.#schedule(false);
@@ -187,7 +216,12 @@ export class FullScreenUi implements ChatUi {
     const view = this.#view;
     const conversation = view.conversation;
     const d = view.directory;
-    const status = d === undefined ? undefined : d.isReachable ? { text: 'directory ✓', short: 'dir ✓', style: STYLE.bar } : { text: 'directory ✗ retrying', short: 'dir ✗', style: STYLE.barAlert };
+    const status =
+      d === undefined
+        ? undefined
+        : d.isReachable
+          ? { text: 'directory ✓', short: 'dir ✓', style: STYLE.bar }
+          : { text: 'directory ✗ retrying', short: 'dir ✗', style: STYLE.barAlert };
     return {
       buffers: view.buffers,
       current: view.current,
@@ -197,17 +231,26 @@ export class FullScreenUi implements ChatUi {
       input: this.#input,
       prompt: `${conversation ?? ''}> `,
       counter: counterOf(this.#input.text),
-      paste: this.#paste === undefined ? undefined : { lines: this.#paste.lines, question: `send these ${this.#paste.lines.length} lines to ${this.#paste.to}, one message each? Enter sends, Esc cancels` },
+      paste:
+        this.#paste === undefined
+          ? undefined
+          : {
+              lines: this.#paste.lines,
+              question: `send these ${this.#paste.lines.length} lines to ${this.#paste.to}, one message each? Enter sends, Esc cancels`,
+            },
       now: Date.now(),
     };
   }
 
   /** Redraws when the minute changes, for the clock in the status bar. */
   #tick(): void {
-    this.#clockTimer = setTimeout(() => {
-      this.#schedule(false);
-      this.#tick();
-    }, 60_000 - (Date.now() % 60_000) + 50);
+    this.#clockTimer = setTimeout(
+      () => {
+        this.#schedule(false);
+        this.#tick();
+      },
+      60_000 - (Date.now() % 60_000) + 50,
+    );
     this.#clockTimer.unref();
   }
 
@@ -347,9 +390,19 @@ export class FullScreenUi implements ChatUi {
     const to = view.conversation;
     const kept = lines.filter((l) => l.trim() !== '');
     const tooLong = kept.findIndex((l) => [...l].length > MAX_TYPED_CHARS);
-    if (to === undefined) view.say(`! pasted ${lines.length} lines here, where they go nowhere: show a conversation first (Alt-2.., /switch NAME); nothing was sent`, STYLE.error, view.shown);
+    if (to === undefined)
+      view.say(
+        `! pasted ${lines.length} lines here, where they go nowhere: show a conversation first (Alt-2.., /switch NAME); nothing was sent`,
+        STYLE.error,
+        view.shown,
+      );
     else if (isCut) view.say('! the paste was too long to take; nothing was sent', STYLE.error, view.shown);
-    else if (tooLong >= 0) view.say(`! pasted line ${tooLong + 1} has ${[...(kept[tooLong] as string)].length} characters, the limit is ${MAX_TYPED_CHARS}; nothing was sent`, STYLE.error, view.shown);
+    else if (tooLong >= 0)
+      view.say(
+        `! pasted line ${tooLong + 1} has ${[...(kept[tooLong] as string)].length} characters, the limit is ${MAX_TYPED_CHARS}; nothing was sent`,
+        STYLE.error,
+        view.shown,
+      );
     else if (kept.length > 0) this.#paste = { lines: kept, to };
     this.#schedule(true);
   }

@@ -17,7 +17,20 @@ export interface Key {
 export type Action =
   | { kind: 'insert'; text: string }
   | { kind: 'submit' }
-  | { kind: 'backspace' | 'delete' | 'left' | 'right' | 'home' | 'end' | 'wordLeft' | 'wordRight' | 'killToEnd' | 'killToStart' | 'killWordBack' }
+  | {
+      kind:
+        | 'backspace'
+        | 'delete'
+        | 'left'
+        | 'right'
+        | 'home'
+        | 'end'
+        | 'wordLeft'
+        | 'wordRight'
+        | 'killToEnd'
+        | 'killToStart'
+        | 'killWordBack';
+    }
   | { kind: 'historyUp' | 'historyDown' }
   | { kind: 'complete' }
   | { kind: 'pageUp' | 'pageDown' | 'lineUp' | 'lineDown' }

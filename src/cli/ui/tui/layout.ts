@@ -88,7 +88,7 @@ function messages(frame: Frame, buffer: ChatBuffer, top: number, bottom: number,
   }
   if (rows.length < need) buffer.scroll = Math.max(0, rows.length - area);
   const shown = rows.slice(buffer.scroll, buffer.scroll + area);
-  shown.forEach((row, k) => frame.cells(0, bottom - k, row));
+  for (const [k, row] of shown.entries()) frame.cells(0, bottom - k, row);
   if (buffer.scroll > 0) {
     const label = ` more below (${buffer.scroll} rows) ▼ `;
     const w = textWidth(label);
@@ -119,7 +119,8 @@ function statusBar(frame: Frame, state: ScreenState, y: number): void {
   // A narrow screen keeps its room for the buffers: no clock, and the short form of the state.
   const isNarrow = width < 60;
   let x = isNarrow ? 0 : frame.text(0, y, `[${clock(state.now)}] `, STYLE.bar);
-  const right = state.status === undefined ? undefined : { text: isNarrow ? state.status.short : state.status.text, style: state.status.style };
+  const right =
+    state.status === undefined ? undefined : { text: isNarrow ? state.status.short : state.status.text, style: state.status.style };
   const rightWidth = right === undefined ? 0 : textWidth(right.text) + 1;
   const limit = width - rightWidth;
   const labels = state.buffers.map((b, i) => ({ text: bufferLabel(b, i), b, i }));
@@ -130,7 +131,8 @@ function statusBar(frame: Frame, state: ScreenState, y: number): void {
   if (first > 0) x = frame.text(x, y, '‹', STYLE.bar, limit);
   for (const { text, b, i } of labels.slice(first)) {
     if (x >= limit) break;
-    const style = i === state.current ? STYLE.barCurrent : b.hasRequest || b.hasError ? STYLE.barAlert : b.unread > 0 ? STYLE.barActive : STYLE.bar;
+    const style =
+      i === state.current ? STYLE.barCurrent : b.hasRequest || b.hasError ? STYLE.barAlert : b.unread > 0 ? STYLE.barActive : STYLE.bar;
     x = frame.text(x, y, text, style, limit);
     x = frame.text(x, y, ' ', STYLE.bar, limit);
   }

@@ -5,7 +5,14 @@ import { ChatBuffer, dayLine, spansOf, type Line } from '../../../../src/cli/ui/
 import { STYLE } from '../../../../src/cli/ui/tui/styles.ts';
 
 const at = (h: number, day = 3): number => new Date(2026, 5, day, h, 5).getTime();
-const msg = (text: string, extra: Partial<Line> = {}): Line => ({ kind: 'message', at: at(12), from: 'bob', text, style: STYLE.plain, ...extra });
+const msg = (text: string, extra: Partial<Line> = {}): Line => ({
+  kind: 'message',
+  at: at(12),
+  from: 'bob',
+  text,
+  style: STYLE.plain,
+  ...extra,
+});
 const rowText = (rows: { g: string }[][]): string[] => rows.map((r) => r.map((c) => c.g).join(''));
 
 describe('ChatBuffer', () => {
@@ -31,7 +38,10 @@ describe('ChatBuffer', () => {
     const b = new ChatBuffer('bob', 100);
     b.push(msg('monday', { at: at(23, 1) }));
     b.push(msg('tuesday', { at: at(1, 2) }));
-    assert.deepEqual(b.lines.map((l) => l.kind), ['message', 'day', 'message']);
+    assert.deepEqual(
+      b.lines.map((l) => l.kind),
+      ['message', 'day', 'message'],
+    );
     assert.equal(b.lines[1]?.text, dayLine(at(1, 2)));
     assert.match(b.lines[1]?.text ?? '', /^── Tuesday, 2 June 2026 ──$/);
   });

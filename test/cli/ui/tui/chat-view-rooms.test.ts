@@ -8,7 +8,14 @@ const ROOM = '00112233445566778899aabbccddeeff';
 
 function view(): { v: ChatView; alerts: string[] } {
   const alerts: string[] = [];
-  const v = new ChatView({ self: 'amy', scrollback: 100, historyLines: 10, recentHistory: () => [], onAlert: (from, _b, title) => alerts.push(`${from}|${title}`), now: () => 0 });
+  const v = new ChatView({
+    self: 'amy',
+    scrollback: 100,
+    historyLines: 10,
+    recentHistory: () => [],
+    onAlert: (from, _b, title) => alerts.push(`${from}|${title}`),
+    now: () => 0,
+  });
   return { v, alerts };
 }
 
@@ -25,7 +32,10 @@ describe('ChatView: rooms', () => {
     assert.match(v.titleOf(b), /amy, bob/);
     v.present({ type: 'room-message', room: ROOM, name: 'club', from: 'bob', text: 'hi', id: 'a'.repeat(32), ts: 1 });
     v.present({ type: 'room-message', room: ROOM, name: 'club', from: 'cat', text: 'early', id: 'b'.repeat(32), ts: 0, late: true });
-    assert.deepEqual(b.lines.filter((l) => l.kind === 'message').map((l) => `${l.from}: ${l.text}`), ['bob: hi', 'cat: early (late)']);
+    assert.deepEqual(
+      b.lines.filter((l) => l.kind === 'message').map((l) => `${l.from}: ${l.text}`),
+      ['bob: hi', 'cat: early (late)'],
+    );
     assert.equal(b.unread, 2, 'not shown, so unread');
     assert.deepEqual(alerts, ['bob|bob in #club', 'cat|cat in #club']);
   });
@@ -42,7 +52,12 @@ describe('ChatView: rooms', () => {
     assert.equal(line()?.delivery, 'pending', 'one of two');
     const shown = line();
     assert.ok(shown !== undefined);
-    assert.match(spansOf(shown).spans.map((sp) => sp.text).join(''), /amy: hello ✓ 1\/2$/);
+    assert.match(
+      spansOf(shown)
+        .spans.map((sp) => sp.text)
+        .join(''),
+      /amy: hello ✓ 1\/2$/,
+    );
     v.present({ type: 'delivered', room: ROOM, name: 'club', to: 'cat', id, members: 2 });
     assert.equal(line()?.delivery, 'delivered');
   });

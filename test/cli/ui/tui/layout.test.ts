@@ -13,13 +13,32 @@ function state(extra: Partial<ScreenState> = {}): ScreenState {
   const status = new ChatBuffer('status', 1_000, true);
   const bob = new ChatBuffer('bob', 1_000);
   const carol = new ChatBuffer('carol', 1_000);
-  for (let i = 0; i < 40; i++) bob.push({ kind: 'message', at: NOW, from: 'bob', text: `message ${i} from bob, long enough to wrap on a narrow screen`, style: STYLE.plain });
+  for (let i = 0; i < 40; i++)
+    bob.push({
+      kind: 'message',
+      at: NOW,
+      from: 'bob',
+      text: `message ${i} from bob, long enough to wrap on a narrow screen`,
+      style: STYLE.plain,
+    });
   carol.unread = 3;
   carol.hasRequest = true;
   status.hasError = true;
   const input = new InputLine();
   input.insert('half typed');
-  return { buffers: [status, bob, carol], current: 1, self: 'amy', title: 'chat open, direct', status: { text: 'directory ✓', short: 'dir ✓', style: STYLE.bar }, input, prompt: 'bob> ', counter: undefined, paste: undefined, now: NOW, ...extra };
+  return {
+    buffers: [status, bob, carol],
+    current: 1,
+    self: 'amy',
+    title: 'chat open, direct',
+    status: { text: 'directory ✓', short: 'dir ✓', style: STYLE.bar },
+    input,
+    prompt: 'bob> ',
+    counter: undefined,
+    paste: undefined,
+    now: NOW,
+    ...extra,
+  };
 }
 
 const rows = (s: ScreenState, w: number, h: number): string[] => {
@@ -28,7 +47,11 @@ const rows = (s: ScreenState, w: number, h: number): string[] => {
 };
 
 describe('layout', () => {
-  for (const [w, h] of [[40, 10], [80, 24], [120, 40]] as const) {
+  for (const [w, h] of [
+    [40, 10],
+    [80, 24],
+    [120, 40],
+  ] as const) {
     it(`${w}×${h}: title, the newest lines at the bottom, status bar, input`, () => {
       const s = state();
       const screen = rows(s, w, h);
@@ -36,7 +59,10 @@ describe('layout', () => {
       for (const row of screen) assert.ok(textWidth(row) <= w, `a row fits: ${row}`);
       assert.match(screen[0] as string, /^ amy {2}bob · chat open, direct/);
       assert.match(screen[h - 3] as string, /(message 39 from bob|screen)/, 'the newest line is right above the status bar');
-      assert.match(screen[h - 2] as string, w < 60 ? /^1:status! 2:bob 3:carol\(3\)\? +dir ✓$/ : /^\[14:30\] 1:status! 2:bob 3:carol\(3\)\? +directory ✓$/);
+      assert.match(
+        screen[h - 2] as string,
+        w < 60 ? /^1:status! 2:bob 3:carol\(3\)\? +dir ✓$/ : /^\[14:30\] 1:status! 2:bob 3:carol\(3\)\? +directory ✓$/,
+      );
       assert.equal(screen[h - 1], 'bob> half typed');
       const { cursor } = draw(s, w, h);
       assert.deepEqual(cursor, { x: 'bob> half typed'.length, y: h - 1 });
@@ -90,7 +116,12 @@ describe('layout', () => {
   });
 
   it('a paste waiting for Enter takes the message area and asks on the input row', () => {
-    const s = state({ paste: { lines: ['first line', 'second line', '/quit is text here'], question: 'send these 3 lines to bob, one message each? Enter sends, Esc cancels' } });
+    const s = state({
+      paste: {
+        lines: ['first line', 'second line', '/quit is text here'],
+        question: 'send these 3 lines to bob, one message each? Enter sends, Esc cancels',
+      },
+    });
     const screen = rows(s, 80, 24);
     assert.deepEqual(screen.slice(1, 4), ['│ first line', '│ second line', '│ /quit is text here']);
     assert.match(screen[23] as string, /^send these 3 lines to bob/);
@@ -99,7 +130,10 @@ describe('layout', () => {
   it('below the smallest size, says so and draws nothing else', () => {
     const screen = rows(state(), MIN_WIDTH - 1, MIN_HEIGHT);
     assert.match(screen[0] as string, /natter needs/);
-    assert.deepEqual(screen.slice(1).filter((r) => r !== ''), []);
+    assert.deepEqual(
+      screen.slice(1).filter((r) => r !== ''),
+      [],
+    );
     assert.equal(draw(state(), 10, 3).cursor, undefined);
   });
 });

@@ -42,7 +42,13 @@ describe('Renderer', () => {
 
   it('uses the terminal to scroll new lines in, and the screen is right either way', async () => {
     const words = ['alpha', 'bravo', 'charlie', 'delta', 'echo', 'foxtrot', 'golf'];
-    const lines = Array.from({ length: 30 }, (_, i) => `${i}: ${Array(5).fill(words[i % words.length]).join(' ')}`);
+    const lines = Array.from(
+      { length: 30 },
+      (_, i) =>
+        `${i}: ${Array(5)
+          .fill(words[i % words.length])
+          .join(' ')}`,
+    );
     const frameAt = (n: number): Frame => {
       const f = new Frame(40, 10);
       f.text(0, 0, 'title bar', STYLE.bar);
@@ -63,7 +69,10 @@ describe('Renderer', () => {
     await feed(b, plain);
     assert.deepEqual(screenOf(a), rowsOf(frameAt(1)));
     assert.deepEqual(screenOf(b), rowsOf(frameAt(1)));
-    assert.ok(hinted.length * 3 < plain.length, `scrolling writes one line (${hinted.length} bytes), redrawing writes seven (${plain.length})`);
+    assert.ok(
+      hinted.length * 3 < plain.length,
+      `scrolling writes one line (${hinted.length} bytes), redrawing writes seven (${plain.length})`,
+    );
     // A wrong hint costs bytes, never correctness.
     const wrong = withHint.render(frameAt(5), { x: 2, y: 9 }, { top: 1, bottom: 7, by: 2 });
     await feed(a, wrong);
@@ -72,7 +81,10 @@ describe('Renderer', () => {
 
   it('any sequence of frames leaves the emulated screen showing the last one (property)', async () => {
     const text = fc.array(fc.constantFrom('a', 'b', ' ', '日', '😀', 'é', 'x', '-', '界', 'q'), { maxLength: 30 }).map((a) => a.join(''));
-    const frameSpec = fc.array(fc.record({ y: fc.integer({ min: 0, max: 7 }), x: fc.integer({ min: 0, max: 15 }), text, style: fc.integer({ min: 0, max: 12 }) }), { maxLength: 10 });
+    const frameSpec = fc.array(
+      fc.record({ y: fc.integer({ min: 0, max: 7 }), x: fc.integer({ min: 0, max: 15 }), text, style: fc.integer({ min: 0, max: 12 }) }),
+      { maxLength: 10 },
+    );
     const scroll = fc.option(fc.record({ top: fc.integer({ min: 0, max: 3 }), by: fc.integer({ min: 1, max: 3 }) }), { nil: undefined });
     await fc.assert(
       fc.asyncProperty(fc.array(fc.tuple(frameSpec, scroll), { minLength: 1, maxLength: 6 }), fc.boolean(), async (frames, isColor) => {

@@ -10,11 +10,19 @@ import { emulator, feed } from '../../../helpers/xterm.ts';
 function fakeTerminal(): { input: NodeJS.ReadStream; output: NodeJS.WriteStream; written: () => string; rawModes: boolean[] } {
   const chunks: string[] = [];
   const rawModes: boolean[] = [];
-  const input = Object.assign(new PassThrough(), { isTTY: true, setRawMode: (on: boolean) => rawModes.push(on) }) as unknown as NodeJS.ReadStream;
-  const output = Object.assign(new Writable({ write: (c, _e, done) => {
-      chunks.push(String(c));
-      done();
-    } }), { isTTY: true, columns: 40, rows: 10, hasColors: () => false }) as unknown as NodeJS.WriteStream;
+  const input = Object.assign(new PassThrough(), {
+    isTTY: true,
+    setRawMode: (on: boolean) => rawModes.push(on),
+  }) as unknown as NodeJS.ReadStream;
+  const output = Object.assign(
+    new Writable({
+      write: (c, _e, done) => {
+        chunks.push(String(c));
+        done();
+      },
+    }),
+    { isTTY: true, columns: 40, rows: 10, hasColors: () => false },
+  ) as unknown as NodeJS.WriteStream;
   return { input, output, written: () => chunks.join(''), rawModes };
 }
 

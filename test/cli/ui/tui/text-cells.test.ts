@@ -18,8 +18,14 @@ describe('widths', () => {
   });
 
   it('cells leave out what takes no room, controls among them', () => {
-    assert.deepEqual(cellsOf('a\u0007b', 0).map((c) => c.g), ['a', 'b']);
-    assert.deepEqual(cellsOf('日x', 3), [{ g: '日', w: 2, style: 3 }, { g: 'x', w: 1, style: 3 }]);
+    assert.deepEqual(
+      cellsOf('a\u0007b', 0).map((c) => c.g),
+      ['a', 'b'],
+    );
+    assert.deepEqual(cellsOf('日x', 3), [
+      { g: '日', w: 2, style: 3 },
+      { g: 'x', w: 1, style: 3 },
+    ]);
   });
 
   it('fit cuts to a width and says so with an ellipsis', () => {
@@ -33,7 +39,14 @@ describe('widths', () => {
 
 describe('wrap', () => {
   it('breaks at spaces, with a hanging indent under the text', () => {
-    const rows = wrap([{ text: '12:00 bob: ', style: 1 }, { text: 'the quick brown fox jumps over the lazy dog', style: 0 }], 36, 11);
+    const rows = wrap(
+      [
+        { text: '12:00 bob: ', style: 1 },
+        { text: 'the quick brown fox jumps over the lazy dog', style: 0 },
+      ],
+      36,
+      11,
+    );
     assert.deepEqual(rows.map(rowText), ['12:00 bob: the quick brown fox jumps', '           over the lazy dog']);
     assert.equal(rows[0]?.[0]?.style, 1, 'styles are kept per cell');
   });
@@ -45,19 +58,31 @@ describe('wrap', () => {
   });
 
   it('keeps the indent to a third of the width on a narrow screen', () => {
-    const rows = wrap([{ text: 'a-very-long-name-here: ', style: 0 }, { text: 'word word word', style: 0 }], 30, 23);
+    const rows = wrap(
+      [
+        { text: 'a-very-long-name-here: ', style: 0 },
+        { text: 'word word word', style: 0 },
+      ],
+      30,
+      23,
+    );
     for (const row of rows.slice(1)) assert.equal(rowText(row).search(/\S/), 10, rowText(row));
   });
 
   it('no row is wider than asked, and nothing but spaces is lost (property)', () => {
     const grapheme = fc.constantFrom('a', 'b', ' ', '日', '😀', 'e\u0301', 'z', ' ', 'ü');
     fc.assert(
-      fc.property(fc.array(grapheme, { maxLength: 120 }), fc.integer({ min: 2, max: 50 }), fc.integer({ min: 0, max: 20 }), (gs, width, indent) => {
-        const text = gs.join('');
-        const rows = wrap([{ text, style: 0 }], width, indent);
-        for (const row of rows) assert.ok(rowWidth(row) <= width, `${rowWidth(row)} > ${width}: ${rowText(row)}`);
-        assert.equal(rows.map(rowText).join('').replace(/ /g, ''), text.replace(/ /g, ''));
-      }),
+      fc.property(
+        fc.array(grapheme, { maxLength: 120 }),
+        fc.integer({ min: 2, max: 50 }),
+        fc.integer({ min: 0, max: 20 }),
+        (gs, width, indent) => {
+          const text = gs.join('');
+          const rows = wrap([{ text, style: 0 }], width, indent);
+          for (const row of rows) assert.ok(rowWidth(row) <= width, `${rowWidth(row)} > ${width}: ${rowText(row)}`);
+          assert.equal(rows.map(rowText).join('').replace(/ /g, ''), text.replace(/ /g, ''));
+        },
+      ),
       { numRuns: 300 },
     );
   });
