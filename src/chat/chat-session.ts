@@ -18,7 +18,7 @@ import { fingerprint } from '../transport/identity.ts';
 import type { KeyPair } from '../transport/secure.ts';
 import type { ChatEvent } from './events.ts';
 import type { Found } from './lan-wiring.ts';
-import type { FindPeers } from './start-chat.ts';
+import type { FindPeers } from './find-peers.ts';
 import type { ChatCommands, RoomCommand } from './ui.ts';
 import type { RoomView } from '../peer/rooms/rooms.ts';
 

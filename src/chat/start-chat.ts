@@ -8,7 +8,6 @@
 import { hostDirectory } from '../directory/host.ts';
 import { DirectoryClient } from '../discovery/directory-client.ts';
 import { DirectoryLink, type Backoff } from '../discovery/directory-link.ts';
-import type { FriendsTable } from '../discovery/friends-table.ts';
 import { LocalRendezvous } from '../discovery/local-rendezvous.ts';
 import { relayThrough, type RelayAt, type RelayedStream } from '../discovery/rendezvous.ts';
 import { ERROR_CODES, NatterError } from '../errors.ts';
@@ -23,18 +22,10 @@ import type { KeyPair } from '../transport/secure.ts';
 import { ChatSession } from './chat-session.ts';
 import { directoryPinning } from './directory-pinning.ts';
 import type { ReadyEvent } from './events.ts';
+import type { FindPeers } from './find-peers.ts';
 import { findPeers, type LanWiringOptions } from './lan-wiring.ts';
 
-export interface HostPort {
-  host: string;
-  port: number;
-}
-
-/** How the chat finds peers (docs/chat.md, "Finding each other"). */
-export type FindPeers =
-  | { kind: 'directory'; directory: HostPort }
-  | { kind: 'friends'; table: FriendsTable; file: string }
-  | { kind: 'local'; rendezvous: HostPort };
+export type { FindPeers, HostPort } from './find-peers.ts';
 
 export interface ChatOptions {
   name: string;
