@@ -354,8 +354,8 @@ function watchFramed(conn: FramedConnection): void {
 /** The receiver's FramedConnection on an accepted socket: plain, or (unacked) inside the encrypted channel. */
 async function framedOnAccepted(socket: Socket): Promise<FramedConnection> {
   if (mode !== 'unacked') return new FramedConnection(socket, { hello: 'answer' });
-  const { stream, connOptions } = await acceptSecure(socket, benchKeyPair(RECEIVER_NAME));
-  return new FramedConnection(stream, { ...connOptions, hello: 'answer' });
+  const stream = await acceptSecure(socket, benchKeyPair(RECEIVER_NAME));
+  return new FramedConnection(stream, { hello: 'answer' });
 }
 
 async function plaintextListen(): Promise<number> {

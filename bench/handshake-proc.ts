@@ -93,7 +93,7 @@ async function runListener(): Promise<void> {
   const encrypted = await listen((socket) => {
     if (isFull(socket)) return;
     acceptSecure(socket, keyPair, HANDSHAKE_TIMEOUT_MS).then(
-      ({ stream, connOptions }) => serve(new FramedConnection(stream, { ...CONN_OPTIONS, ...connOptions, hello: 'answer' })),
+      (stream) => serve(new FramedConnection(stream, { ...CONN_OPTIONS, hello: 'answer' })),
       (err: NatterError) => fail(`handshake ${err.code}: ${err.message}`),
     );
   });

@@ -240,7 +240,7 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
     this.#handshaking++;
     // One deadline from accept to registration, the handshake included.
     acceptSecure(socket, o.keyPair, Math.min(o.handshakeTimeoutMs, o.registerTimeoutMs), undefined, this.#pool?.responder()).then(
-      ({ stream }) => {
+      (stream) => {
         this.#handshaking--;
         this.handle(stream, { remoteAddress, remotePort, remoteKey: stream.remoteKey, acceptedAt, isCounted: true });
       },
@@ -263,7 +263,6 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
       remoteAddress?: string | undefined;
       remotePort?: number | undefined;
       remoteKey?: Buffer | undefined;
-      maxWriteBytes?: number;
       /** When the connection was accepted, on the directory's clock: the registration deadline counts from it. */
       acceptedAt?: number;
       /** Already counted against its address (a socket this server accepted). */
@@ -276,7 +275,6 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
       limits: o.limits,
       maxQueueBytes: o.maxQueueBytes,
       hello: 'answer',
-      ...(info.maxWriteBytes === undefined ? {} : { maxWriteBytes: info.maxWriteBytes }),
     });
     const refusal = this.#admissionRefusal(ip, info.isCounted === true ? 1 : 0);
     if (refusal !== undefined) {

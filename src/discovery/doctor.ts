@@ -88,7 +88,7 @@ export function localAddresses(): string[] {
 async function listenForProbe(port: number, keyPair: KeyPair): Promise<Server> {
   const server = createServer((socket) => {
     acceptSecure(socket, keyPair, 5_000).then(
-      ({ stream }) => stream.destroy(),
+      (stream) => stream.destroy(),
       () => socket.destroy(),
     );
   });

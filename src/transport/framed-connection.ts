@@ -48,19 +48,6 @@ export interface FramedConnectionOptions {
   closeTimeoutMs?: number;
   /** HELLO role. Default 'send'. */
   hello?: HelloRole;
-  /**
-   * Write the first frame of a turn at once instead of gathering it; frames
-   * after it in the same turn are still gathered. Default false: every frame
-   * of a turn leaves in one write at its end (the directory's HELLO and ACK
-   * share a packet, and so do a peer's receipt and the reply it makes to the
-   * message acknowledged).
-   */
-  isEagerWrite?: boolean;
-  /**
-   * Largest single write to the stream; longer ones are cut (the encrypted
-   * channel seals each write as one record of bounded size). Default: no limit.
-   */
-  maxWriteBytes?: number;
 }
 
 export interface FramedConnectionEvents {
@@ -98,8 +85,6 @@ export class FramedConnection extends FixedEvents<FramedConnectionEvents> {
   readonly #decoder: FrameDecoder;
   readonly #maxQueueBytes: number;
   readonly #closeTimeoutMs: number;
-  readonly #isEagerWrite: boolean;
-  readonly #maxWriteBytes: number;
   #state: ConnectionState = 'open';
   #isReady: boolean;
   #hasSentHello: boolean;
@@ -125,8 +110,6 @@ export class FramedConnection extends FixedEvents<FramedConnectionEvents> {
     this.#decoder = new FrameDecoder(options.limits);
     this.#maxQueueBytes = positive(options.maxQueueBytes ?? DEFAULT_MAX_QUEUE_BYTES, 'maxQueueBytes');
     this.#closeTimeoutMs = positive(options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS, 'closeTimeoutMs');
-    this.#isEagerWrite = options.isEagerWrite ?? false;
-    this.#maxWriteBytes = options.maxWriteBytes === undefined ? Infinity : positive(options.maxWriteBytes, 'maxWriteBytes');
     const hello = options.hello ?? 'send';
     this.#isReady = hello === 'none';
     this.#hasSentHello = hello === 'none';
@@ -226,12 +209,6 @@ export class FramedConnection extends FixedEvents<FramedConnectionEvents> {
         ),
       );
       return false;
-    }
-    if (this.#isEagerWrite && this.#flushScheduled === undefined && this.stream.writableLength === 0) {
-      this.#write(frames);
-      // Anything else sent this turn is gathered behind it.
-      this.#flushScheduled = setImmediate(FramedConnection.#flushLater, this);
-      return true;
     }
     this.#pending.push(frames);
     this.#pendingBytes += frames.length;
@@ -403,17 +380,9 @@ export class FramedConnection extends FixedEvents<FramedConnectionEvents> {
     this[OWNER].#isBackpressured = false;
   }
 
-  /** Writes to the stream, in pieces of at most maxWriteBytes, noting backpressure. */
+  /** Writes to the stream (the record layer cuts a long write into records itself), noting backpressure. */
   #write(data: Buffer): void {
-    let ok = true;
-    if (data.length <= this.#maxWriteBytes) {
-      ok = this.stream.write(data);
-    } else {
-      for (let at = 0; at < data.length; at += this.#maxWriteBytes) {
-        ok = this.stream.write(data.subarray(at, at + this.#maxWriteBytes));
-      }
-    }
-    if (!ok) this.#isBackpressured = true;
+    if (!this.stream.write(data)) this.#isBackpressured = true;
   }
 
   #flush(): void {

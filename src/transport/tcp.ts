@@ -139,23 +139,22 @@ function openSocket(
 
 /**
  * The accepting side's handshake on a new socket. Resolves with the
- * encrypted stream (and the options FramedConnection needs for it); rejects
+ * encrypted stream, over which writes of any size may go (the record layer
+ * cuts them into records, a large one sealed whole into one buffer); rejects
  * like secureSocket, with the socket destroyed. `handshake`: our side of it
  * worked out elsewhere (HandshakePool.responder()).
  */
-export async function acceptSecure(
+export function acceptSecure(
   socket: ByteStream,
   keyPair: KeyPair,
   handshakeTimeoutMs?: number,
   initial?: Buffer,
   handshake?: HandshakeSide,
-): Promise<{ stream: SecureStream; connOptions: { maxWriteBytes?: number } }> {
-  const stream = await secureSocket(socket, false, {
+): Promise<SecureStream> {
+  return secureSocket(socket, false, {
     keyPair,
     ...(handshakeTimeoutMs === undefined ? {} : { handshakeTimeoutMs }),
     ...(initial === undefined ? {} : { initial }),
     ...(handshake === undefined ? {} : { handshake }),
   });
-  // No cap on a write's size: the record layer cuts each into records, and a large one (a WHO listing) is sealed whole into one buffer.
-  return { stream, connOptions: {} };
 }

@@ -88,7 +88,7 @@ describe('PROBE: is my listener reachable from outside?', () => {
   async function listener(keyPair: KeyPair): Promise<{ server: Server; port: number }> {
     const server = createServer((socket) => {
       acceptSecure(socket, keyPair, 2_000).then(
-        (s) => s.stream.destroy(),
+        (s) => s.destroy(),
         () => socket.destroy(),
       );
     });

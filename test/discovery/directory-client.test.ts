@@ -46,7 +46,7 @@ async function scripted(answers: (msg: Message) => Message[]): Promise<TestServe
   const keyPair = newKeyPair();
   const server = await startServer((socket: Socket) => {
     void acceptSecure(socket, keyPair).then(
-      ({ stream }) => {
+      (stream) => {
         scriptedStreams.push(stream);
         const d = new FrameDecoder();
         stream.on('data', (chunk: Buffer) => {

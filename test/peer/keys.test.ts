@@ -77,7 +77,7 @@ function nextMessage(node: PeerNode): Promise<[string, string]> {
 async function mitm(target: number, keyPair: KeyPair): Promise<TestServer> {
   const server = await startServer((inbound: Socket) => {
     void acceptSecure(inbound, keyPair).then(
-      async ({ stream: fromVictim }) => {
+      async (fromVictim) => {
         const outbound = netConnect({ host: '127.0.0.1', port: target });
         const toTarget = await secureSocket(outbound, true, { keyPair });
         fromVictim.on('data', (c: Buffer) => toTarget.write(c));

@@ -68,8 +68,8 @@ async function deafPeer(): Promise<{ port: number; texts: string[] }> {
   const keyPair = newKeyPair();
   const server = createServer((socket) => {
     acceptSecure(socket, keyPair, 5_000).then(
-      ({ stream, connOptions }) => {
-        const conn = new FramedConnection(stream, { ...connOptions, hello: 'answer' });
+      (stream) => {
+        const conn = new FramedConnection(stream, { hello: 'answer' });
         conn.on('message', (msg) => {
           if (msg.type === 'CONN') conn.send({ type: 'RESP', accept: true, reason: '' });
           if (msg.type === 'TEXT') texts.push(msg.text);

@@ -128,8 +128,8 @@ describe('the record layer and @hyperswarm/secret-stream', () => {
     let accepted: FramedConnection | undefined;
     const server = await startServer((socket) => {
       acceptSecure(socket, bob).then(
-        ({ stream, connOptions }) => {
-          accepted = new FramedConnection(stream, { ...connOptions, hello: 'none' });
+        (stream) => {
+          accepted = new FramedConnection(stream, { hello: 'none' });
           accepted.on('message', (m) => accepted?.send(m)); // echo
         },
         () => {},

@@ -31,8 +31,8 @@ describe('memory of an open encrypted channel', () => {
     let onAccepted: () => void = () => {};
     server = await startServer((socket: Socket) => {
       acceptSecure(socket, bob).then(
-        ({ stream, connOptions }) => {
-          accepted.push(new FramedConnection(stream, { ...connOptions, hello: 'answer' }));
+        (stream) => {
+          accepted.push(new FramedConnection(stream, { hello: 'answer' }));
           onAccepted();
         },
         () => {},

@@ -35,8 +35,8 @@ async function secureServer(keyPair: KeyPair, handshakeTimeoutMs?: number) {
   let onConn: (conn: FramedConnection) => void = () => {};
   const server = await startServer((socket: Socket) => {
     acceptSecure(socket, keyPair, handshakeTimeoutMs).then(
-      ({ stream, connOptions }) => {
-        const conn = new FramedConnection(stream, { ...connOptions, hello: 'answer' });
+      (stream) => {
+        const conn = new FramedConnection(stream, { hello: 'answer' });
         conns.push(conn);
         onConn(conn);
       },

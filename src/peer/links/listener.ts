@@ -96,13 +96,13 @@ export class PeerListener {
       else this.#handshakingFrom.set(ip, left);
     };
     acceptSecure(socket, this.#o.keyPair, this.#o.handshakeTimeoutMs).then(
-      ({ stream, connOptions }) => {
+      (stream) => {
         done();
         if (this.#isClosed) {
           stream.destroy();
           return;
         }
-        this.#o.onConnection(new FramedConnection(stream, { ...connOptions, limits: this.#o.limits, hello: 'answer' }), acceptedAt);
+        this.#o.onConnection(new FramedConnection(stream, { limits: this.#o.limits, hello: 'answer' }), acceptedAt);
       },
       (err: NatterError) => {
         done();

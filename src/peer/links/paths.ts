@@ -32,8 +32,8 @@ export const RELAY_JOIN_MS = 5_000;
 
 /** Runs the accepting side over a stream another path opened: the handshake; CONN and the key check come in the pool. */
 async function acceptOver(ctx: ConnectorContext, stream: ByteStream, initial: Buffer | undefined): Promise<FramedConnection> {
-  const { stream: secure, connOptions } = await acceptSecure(stream, ctx.keyPair, ctx.timeoutMs, initial);
-  return new FramedConnection(secure, { ...connOptions, limits: ctx.limits, hello: 'answer' });
+  const secure = await acceptSecure(stream, ctx.keyPair, ctx.timeoutMs, initial);
+  return new FramedConnection(secure, { limits: ctx.limits, hello: 'answer' });
 }
 
 /** Runs the dialer's side over a stream another path opened: handshake, key check for `peer`, HELLO. */
