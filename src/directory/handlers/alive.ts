@@ -12,11 +12,10 @@ export async function handleAlive(ctx: HandlerContext, session: ClientSession): 
     session.conn.send({ type: 'NACK', reason: 'not registered; send UP again' });
     return;
   }
-  session.conn.send({
-    type: 'ACK',
-    port: record.port,
-    aliveIntervalMs: ctx.options.aliveIntervalMs,
-    seenIp: session.ip,
-    seenPort: session.port,
-  });
+  sendAck(ctx, session, record.port);
+}
+
+/** ACK to UP and ALIVE: the assigned port, the alive interval, and the address the directory sees the client at. */
+export function sendAck(ctx: HandlerContext, session: ClientSession, port: number): void {
+  session.conn.send({ type: 'ACK', port, aliveIntervalMs: ctx.options.aliveIntervalMs, seenIp: session.ip, seenPort: session.port });
 }

@@ -4,6 +4,7 @@ import { canonicalIp } from '../../protocol/fields.ts';
 import type { UpMessage } from '../../protocol/messages.ts';
 import type { ClientSession } from '../session.ts';
 import type { HandlerContext } from './context.ts';
+import { sendAck } from './alive.ts';
 
 export async function handleUp(ctx: HandlerContext, session: ClientSession, msg: UpMessage): Promise<void> {
   if (session.name !== undefined && session.name !== msg.name) {
@@ -55,11 +56,5 @@ export async function handleUp(ctx: HandlerContext, session: ClientSession, msg:
     ctx.counters.registrations++;
     ctx.logger.info({ session: session.id, peer: record.name, ip: record.ip, port: record.port }, 'registered');
   }
-  session.conn.send({
-    type: 'ACK',
-    port: record.port,
-    aliveIntervalMs: ctx.options.aliveIntervalMs,
-    seenIp: session.ip,
-    seenPort: session.port,
-  });
+  sendAck(ctx, session, record.port);
 }
