@@ -11,6 +11,7 @@ import { DirectoryClient } from '../../src/discovery/directory-client.ts';
 import { ERROR_CODES, NatterError } from '../../src/errors.ts';
 import { GARBAGE_AFTER_HANDSHAKE, handshakeThenGarbage } from '../helpers/attacks.ts';
 import { newKeyPair } from '../helpers/raw-client.ts';
+import { until } from '../helpers/until.ts';
 
 const cleanup: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -22,14 +23,6 @@ async function directory(options: Partial<DirectoryOptions> = {}) {
   const { port } = await server.listen(0, '127.0.0.1');
   cleanup.push(() => server.close());
   return { server, port };
-}
-
-async function until(cond: () => boolean, what: string, timeoutMs = 3_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 describe('directory: connections an attacker leaves behind', () => {

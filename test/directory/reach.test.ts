@@ -16,6 +16,7 @@ import type { CallMessage } from '../../src/protocol/messages.ts';
 import type { KeyPair } from '../../src/transport/secure.ts';
 import { acceptSecure } from '../../src/transport/tcp.ts';
 import { newKeyPair } from '../helpers/raw-client.ts';
+import { until } from '../helpers/until.ts';
 
 const cleanup: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -54,14 +55,6 @@ async function peer(port: number, name: string): Promise<Peer> {
 }
 
 const hasCode = (code: NatterErrorCode) => (e: unknown) => e instanceof NatterError && e.code === code;
-
-async function until(cond: () => boolean, what: string, timeoutMs = 3_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 /** Reads from `stream` until `n` bytes have come; resolves with them. */
 function read(stream: ByteStream, n: number, first: Buffer = Buffer.alloc(0)): Promise<Buffer> {

@@ -21,6 +21,7 @@ import type { KeyPair } from '../../src/transport/secure.ts';
 import type { ByteStream } from '../../src/transport/byte-stream.ts';
 import { newKeyPair } from '../helpers/raw-client.ts';
 import { hasRedisServer, RedisServer } from '../helpers/redis-server.ts';
+import { until } from '../helpers/until.ts';
 
 const skip = hasRedisServer() ? false : 'redis-server is not installed: skipped';
 
@@ -73,14 +74,6 @@ async function peer(port: number, name: string): Promise<Peer> {
   const calls: CallMessage[] = [];
   client.on('call', (c) => calls.push(c));
   return { keyPair, client, calls };
-}
-
-async function until(cond: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 function read(stream: ByteStream, n: number, first: Buffer): Promise<string> {

@@ -13,6 +13,7 @@ import { DirectoryLink } from '../../src/discovery/directory-link.ts';
 import { LocalRendezvous } from '../../src/discovery/local-rendezvous.ts';
 import { freePorts } from '../helpers/ports.ts';
 import { newKeyPair } from '../helpers/raw-client.ts';
+import { until } from '../helpers/until.ts';
 
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -44,14 +45,6 @@ async function peer(name: string, port: number, initialMs = 300): Promise<Peer> 
   });
   await link.start();
   return p;
-}
-
-async function until(cond: () => boolean, what: string, timeoutMs = 8_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 /** Who is registered at the directory on `port` now, asked through a peer's link. */

@@ -16,6 +16,7 @@ import { encodeMessage } from '../../src/protocol/codec.ts';
 import { newKeyPair, RawClient } from '../helpers/raw-client.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { Book } from '../helpers/book.ts';
+import { until } from '../helpers/until.ts';
 
 const nodes: PeerNode[] = [];
 const stores: MessageStore[] = [];
@@ -68,14 +69,6 @@ async function start(book: Book, name: string, options: Partial<PeerNodeOptions>
   book.entries.set(name, { name, ip: '127.0.0.1', port: address.port });
   nodes.push(node);
   return { node, events };
-}
-
-async function until(cond: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 const texts = (events: unknown[][]): string[] => events.filter((e) => e[0] === 'message').map((e) => e[2] as string);

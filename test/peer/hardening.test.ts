@@ -21,6 +21,7 @@ import { tempDir } from '../helpers/tmp.ts';
 import { encodeMessage } from '../../src/protocol/codec.ts';
 import { FriendsBook } from '../helpers/book.ts';
 import { TEST_PORT_RANGE } from '../helpers/ports.ts';
+import { until } from '../helpers/until.ts';
 
 const cleanup: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -34,14 +35,6 @@ async function start(book: FriendsBook, name: string, options: Partial<PeerNodeO
   book.entries.set(name, { name, ip: '127.0.0.1', port });
   cleanup.push(() => node.stop());
   return node;
-}
-
-async function until(cond: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 /** `to` receives `text` from `from`, sent through the node's own API. */

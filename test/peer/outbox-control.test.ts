@@ -14,6 +14,7 @@ import { PeerNode, type PeerNodeOptions } from '../../src/peer/peer-node.ts';
 import { FramedConnection } from '../../src/transport/framed-connection.ts';
 import { acceptSecure } from '../../src/transport/tcp.ts';
 import { newKeyPair } from '../helpers/raw-client.ts';
+import { until } from '../helpers/until.ts';
 
 class Book implements Discovery {
   readonly entries = new Map<string, PeerInfo>();
@@ -49,14 +50,6 @@ function node(book: Book, name: string, options: Partial<PeerNodeOptions> = {}):
   n.on('problem', () => {});
   nodes.push(n);
   return n;
-}
-
-async function until(cond: () => boolean, what: string, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 /**

@@ -17,6 +17,7 @@ import { DirectConnector } from '../../../src/peer/links/connector.ts';
 import { FallbackConnector, RelayConnector, RELAY_JOIN_MS } from '../../../src/peer/links/paths.ts';
 import { PeerNode, type PeerNodeOptions } from '../../../src/peer/peer-node.ts';
 import { newKeyPair } from '../../helpers/raw-client.ts';
+import { until } from '../../helpers/until.ts';
 
 const cleanup: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -59,14 +60,6 @@ async function start(port: number, name: string, options: Partial<PeerNodeOption
     await link.stop();
   });
   return { node, link, events, texts };
-}
-
-async function until(cond: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 describe('paths beyond the address', () => {

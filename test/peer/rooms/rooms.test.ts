@@ -14,6 +14,7 @@ import { MemoryRoomStore, type RoomStore } from '../../../src/peer/store/room-st
 import { keyPairFromSeed, type KeyPair } from '../../../src/transport/secure.ts';
 import { RawClient } from '../../helpers/raw-client.ts';
 import { Book } from '../../helpers/book.ts';
+import { until } from '../../helpers/until.ts';
 
 const nodes: PeerNode[] = [];
 const cleanup: (() => void)[] = [];
@@ -68,14 +69,6 @@ async function start(book: Book, name: string, options: Partial<PeerNodeOptions>
 async function stop(p: Peer): Promise<void> {
   await p.node.stop();
   nodes.splice(nodes.indexOf(p.node), 1);
-}
-
-async function until(cond: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 const ofType = (p: Peer, type: string): unknown[][] => p.events.filter((e) => e[0] === type);
