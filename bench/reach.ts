@@ -207,6 +207,9 @@ async function pathTimes(): Promise<ReachResult['paths']> {
 
 export async function runReachBench(): Promise<ReachResult> {
   const dir = await startDirectory();
+  // A child that dies ends this process from its exit handler, past any finally: the directory goes with it.
+  const killDirectory = (): void => void dir.proc.kill('SIGKILL');
+  process.once('exit', killDirectory);
   process.env.NATTER_BENCH_DIRECTORY = `127.0.0.1:${dir.port}`;
   const pairs = Object.fromEntries(REACH_MODES.map((m) => [m, new Pair(m)])) as Record<Mode, Pair>;
   const perSecond: Record<Mode, number[]> = { encrypted: [], relayed: [] };
@@ -243,6 +246,7 @@ export async function runReachBench(): Promise<ReachResult> {
   }
   const perLink = await memoryPerLink(dir);
   await dir.stop();
+  process.off('exit', killDirectory);
   const paths = await pathTimes();
   const med = (r: Record<Mode, number[]>): Record<Mode, number> => ({ encrypted: median(r.encrypted), relayed: median(r.relayed) });
   return {
