@@ -12,7 +12,6 @@ import { connect, createServer, type AddressInfo, type Server, type Socket } fro
 import { ERROR_CODES, NatterError, isNatterError } from '../errors.ts';
 import { listenOn } from '../transport/listen.ts';
 import type { Logger } from '../log.ts';
-import { encodeMessage } from '../protocol/codec.ts';
 import { canonicalIp } from '../protocol/fields.ts';
 import type { Message } from '../protocol/messages.ts';
 import type { ByteStream } from '../transport/byte-stream.ts';
@@ -27,36 +26,23 @@ import { handleAlive } from './handlers/alive.ts';
 import { handleProbe } from './handlers/probe.ts';
 import { handlePunch } from './handlers/punch.ts';
 import { Relay } from './relay.ts';
-import type { DirectoryCounters, HandlerContext } from './handlers/context.ts';
+import { newCounters, type DirectoryCounters, type HandlerContext } from './handlers/context.ts';
 import { handleDown } from './handlers/down.ts';
-import { handleDump } from './handlers/dump.ts';
+import { handleDump, type DirectoryState } from './handlers/dump.ts';
 import { handleShutdown } from './handlers/shutdown.ts';
 import { handleUp } from './handlers/up.ts';
 import { handleWho } from './handlers/who.ts';
 import { handleFind } from './handlers/find.ts';
 import { resolveDirectoryOptions, type DirectoryOptions } from './options.ts';
+import { ListingCache } from './listing-cache.ts';
 import { ClientSession, type SessionHost } from './session.ts';
 import type { DirectoryStore } from './store/store.ts';
+
+export type { DirectoryState };
 
 export interface DirectoryEvents {
   /** The directory has stopped: every connection closed, the store closed. */
   shutdown: [reason: string];
-}
-
-/** The shape of the DUMP answer (docs/protocol.md §6.5). */
-export interface DirectoryState {
-  server: string;
-  version: string;
-  uptimeMs: number;
-  aliveIntervalMs: number;
-  connections: number;
-  online: number;
-  /** The directory's key fingerprint. */
-  fingerprint: string;
-  clients: { name: string; ip: string; port: number; fingerprint: string; lastHeardMsAgo: number; registeredMsAgo: number }[];
-  /** Relayed links joined now and halves waiting for their other side. */
-  relay: { isRelaying: boolean; links: number; pending: number };
-  counters: DirectoryCounters;
 }
 
 /**
@@ -70,37 +56,11 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
   readonly options: DirectoryOptions;
   readonly store: DirectoryStore;
   readonly logger: Logger;
-  readonly counters: DirectoryCounters = {
-    connectionsAccepted: 0,
-    connectionsRefused: 0,
-    registrations: 0,
-    refusedRegistrations: 0,
-    departures: 0,
-    expirations: 0,
-    whoServed: 0,
-    findsServed: 0,
-    alivesReceived: 0,
-    nacksSent: 0,
-    adminRefused: 0,
-    protocolErrors: 0,
-    rateLimited: 0,
-    slowConsumersCut: 0,
-    registerTimeouts: 0,
-    idleClosed: 0,
-    handshakeFailures: 0,
-    probes: 0,
-    punches: 0,
-    relaysJoined: 0,
-    relaysRefused: 0,
-    relayedBytes: 0,
-  };
+  readonly counters: DirectoryCounters = newCounters();
   readonly relay: Relay;
   readonly #sessions = new Map<string, ClientSession>();
   readonly #perIp = new Map<string, number>();
-  /** The last WHO answer (HDR and every PEER frame) and the store generation it shows. */
-  #listing: { generation: number; frames: Buffer } | undefined;
-  /** Encoded PEER frames by name, reused across listings while the name's address stays the same. */
-  #peerFrames = new Map<string, { ip: string; port: number; key: string; frame: Buffer }>();
+  readonly #listingCache: ListingCache;
   readonly #startedAt: number;
   /** Shared by every session (see SessionHost). */
   readonly #sessionHost: SessionHost;
@@ -127,6 +87,7 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
     this.options = resolveDirectoryOptions(options);
     this.store = this.options.store;
     this.logger = this.options.logger;
+    this.#listingCache = new ListingCache(this.store);
     this.#startedAt = this.now();
     const server = this;
     this.#socketClosed = function (this: Socket): void {
@@ -461,43 +422,12 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
     if (session !== undefined && session.name === name) session.name = undefined;
   }
 
-  async listing(): Promise<Buffer> {
-    const generation = await this.store.generation();
-    if (this.#listing?.generation === generation) return this.#listing.frames;
-    // Taken after the generation was read, the snapshot is at least that new:
-    // a later change bumps the generation again and the next WHO rebuilds.
-    const records = await this.store.list();
-    const frames: Buffer[] = [encodeMessage({ type: 'HDR', count: records.length })];
-    const next = new Map<string, { ip: string; port: number; key: string; frame: Buffer }>();
-    const inOrder: { frame: Buffer }[] = [];
-    for (const r of records) {
-      let cached = this.#peerFrames.get(r.name);
-      if (cached === undefined || cached.ip !== r.ip || cached.port !== r.port || cached.key !== r.key) {
-        const frame = encodeMessage({ type: 'PEER', name: r.name, ip: r.ip, port: r.port, key: Buffer.from(r.key, 'hex') });
-        cached = { ip: r.ip, port: r.port, key: r.key, frame };
-      }
-      next.set(r.name, cached);
-      inOrder.push(cached);
-      frames.push(cached.frame);
-    }
-    const listing = Buffer.concat(frames);
-    // Each cached frame becomes a view of the new listing, so that the cache keeps that one buffer
-    // alive and nothing else: a frame fresh from the encoder is a slice of Node's shared pool, and
-    // frames kept from listings made at different times would keep a 64 KB pool slab (Node 24) each.
-    let offset = frames[0]?.length ?? 0;
-    for (const cached of inOrder) {
-      const length = cached.frame.length;
-      cached.frame = listing.subarray(offset, offset + length);
-      offset += length;
-    }
-    this.#peerFrames = next;
-    this.#listing = { generation, frames: listing };
-    return listing;
+  listing(): Promise<Buffer> {
+    return this.#listingCache.listing();
   }
 
-  async peerFrame(name: string): Promise<Buffer | undefined> {
-    await this.listing();
-    return this.#peerFrames.get(name)?.frame;
+  peerFrame(name: string): Promise<Buffer | undefined> {
+    return this.#listingCache.peerFrame(name);
   }
 
   async dumpState(): Promise<DirectoryState> {

@@ -30,6 +30,34 @@ export interface DirectoryCounters {
   relayedBytes: number;
 }
 
+/** Every counter at zero, as a new directory starts. */
+export function newCounters(): DirectoryCounters {
+  return {
+    connectionsAccepted: 0,
+    connectionsRefused: 0,
+    registrations: 0,
+    refusedRegistrations: 0,
+    departures: 0,
+    expirations: 0,
+    whoServed: 0,
+    findsServed: 0,
+    alivesReceived: 0,
+    nacksSent: 0,
+    adminRefused: 0,
+    protocolErrors: 0,
+    rateLimited: 0,
+    slowConsumersCut: 0,
+    registerTimeouts: 0,
+    idleClosed: 0,
+    handshakeFailures: 0,
+    probes: 0,
+    punches: 0,
+    relaysJoined: 0,
+    relaysRefused: 0,
+    relayedBytes: 0,
+  };
+}
+
 export interface HandlerContext {
   readonly options: DirectoryOptions;
   readonly store: DirectoryStore;

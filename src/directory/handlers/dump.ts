@@ -2,7 +2,23 @@
 import { DEFAULT_LIMITS, HEADER_BYTES } from '../../protocol/limits.ts';
 import type { ClientSession } from '../session.ts';
 import { authorizeAdmin } from './admin.ts';
-import type { HandlerContext } from './context.ts';
+import type { DirectoryCounters, HandlerContext } from './context.ts';
+
+/** The shape of the DUMP answer (docs/protocol.md §6.5). */
+export interface DirectoryState {
+  server: string;
+  version: string;
+  uptimeMs: number;
+  aliveIntervalMs: number;
+  connections: number;
+  online: number;
+  /** The directory's key fingerprint. */
+  fingerprint: string;
+  clients: { name: string; ip: string; port: number; fingerprint: string; lastHeardMsAgo: number; registeredMsAgo: number }[];
+  /** Relayed links joined now and halves waiting for their other side. */
+  relay: { isRelaying: boolean; links: number; pending: number };
+  counters: DirectoryCounters;
+}
 
 export async function handleDump(ctx: HandlerContext, session: ClientSession): Promise<void> {
   if (!authorizeAdmin(ctx, session, 'DUMP')) return;
