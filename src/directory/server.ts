@@ -3,9 +3,9 @@
  * (docs/protocol.md §6, docs/architecture.md). It never carries chat text.
  *
  * Any byte stream (a Duplex) can be handed to handle(); listen() feeds it TCP connections.
- * One sweep timer (not one timer per connection) enforces the registration
- * deadline, expires silent clients and closes idle connections, all on the
- * monotonic clock.
+ * One sweep timer (not one timer per connection, src/directory/sweeper.ts)
+ * enforces the registration deadline, expires silent clients and closes idle
+ * connections, all on the monotonic clock.
  */
 import { EventEmitter } from 'node:events';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
@@ -36,6 +36,7 @@ import { handleFind } from './handlers/find.ts';
 import { resolveDirectoryOptions, type DirectoryOptions } from './options.ts';
 import { ListingCache } from './listing-cache.ts';
 import { ClientSession, type SessionHost } from './session.ts';
+import { Sweeper } from './sweeper.ts';
 import type { DirectoryStore } from './store/store.ts';
 
 export type { DirectoryState };
@@ -70,7 +71,7 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
   /** Worker threads for the handshakes' cryptography (options.handshakeThreads), started with listen(). */
   #pool: HandshakePool | undefined;
   #tcp: Server | undefined;
-  #sweepTimer: NodeJS.Timeout | undefined;
+  readonly #sweeper: Sweeper;
   #shutdown: Promise<void> | undefined;
   /** Closed connections whose entries are still being removed from the store. */
   readonly #departures = new Set<Promise<void>>();
@@ -108,9 +109,17 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
       maxDelayedCommands: o.maxDelayedCommands,
     };
     this.relay = new Relay(this);
-    const sweepMs = Math.max(10, Math.min(1_000, o.aliveIntervalMs / 4, o.registerTimeoutMs / 4));
-    this.#sweepTimer = setInterval(() => void this.sweep().catch((err: unknown) => this.#logFault('sweep', err)), sweepMs);
-    this.#sweepTimer.unref();
+    this.#sweeper = new Sweeper({
+      options: o,
+      store: this.store,
+      counters: this.counters,
+      logger: this.logger,
+      now: () => this.now(),
+      sessions: () => this.#sessions.values(),
+      sessionOf: (owner) => this.#sessions.get(owner),
+      fault: (err) => this.#logFault('sweep', err),
+    });
+    this.#sweeper.start();
     // A SHUTDOWN taken by any directory process sharing the store stops this one too (protocol.md §6.5).
     this.store.onShutdown((reason) => void this.shutdown(reason));
     // A CALL another process of a shared directory passes to a peer registered here.
@@ -248,6 +257,7 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
     const id = String(this.#nextId++);
     const session = new ClientSession(id, conn, ip, info.remotePort ?? 0, info.remoteKey, this.#sessionHost, info.acceptedAt);
     this.#sessions.set(id, session);
+    this.#sweeper.add(session);
     if (info.isCounted !== true) {
       this.#perIp.set(ip, (this.#perIp.get(ip) ?? 0) + 1);
       conn.once('close', () => this.#forgetAddress(ip));
@@ -341,39 +351,19 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
 
   async #onClose(session: ClientSession): Promise<void> {
     this.#sessions.delete(session.id);
+    this.#sweeper.remove(session);
     // A closed connection means the client is gone: no need to wait for expiry.
     await handleDown(this, session, 'disconnected');
   }
 
   /**
    * Enforces registration deadlines, expires silent clients and closes idle
-   * connections. A timer runs it several times per alive interval; tests
-   * with a manual clock call it directly.
+   * connections, all at once (src/directory/sweeper.ts; its timer runs the
+   * same checks at their own cadences). Tests with a manual clock call it directly.
    */
   async sweep(): Promise<void> {
     if (this.#shutdown !== undefined) return;
-    const o = this.options;
-    const now = this.now();
-    for (const session of this.#sessions.values()) {
-      if (!session.hasRegistered && now - session.connectedAt > o.registerTimeoutMs) {
-        session.conn.fail(new NatterError(ERROR_CODES.REGISTER_TIMEOUT, `no HELLO and UP within ${o.registerTimeoutMs} ms`));
-      } else if (
-        session.hasRegistered &&
-        session.conn.state === 'open' &&
-        now - session.lastHeard > o.idleCloseIntervals * o.aliveIntervalMs
-      ) {
-        this.counters.idleClosed++;
-        this.logger.info({ session: session.id, ip: session.ip }, 'closing a silent connection');
-        void session.conn.close();
-      }
-    }
-    const expired = await this.store.expire(now - o.expiryIntervals * o.aliveIntervalMs);
-    for (const record of expired) {
-      this.counters.expirations++;
-      this.logger.info({ peer: record.name, ip: record.ip, port: record.port }, 'expired: not heard from for two alive intervals');
-      const owner = this.#sessions.get(record.owner);
-      if (owner !== undefined && owner.name === record.name) owner.name = undefined;
-    }
+    await this.#sweeper.sweep();
   }
 
   sessionOf(owner: string): ClientSession | undefined {
@@ -386,6 +376,7 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
    */
   release(session: ClientSession): void {
     this.#sessions.delete(session.id);
+    this.#sweeper.remove(session);
   }
 
   /**
@@ -475,8 +466,7 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
    */
   async #stop(reason: string, isNotifying: boolean): Promise<void> {
     this.logger.info({ reason, connections: this.#sessions.size }, 'shutting down');
-    clearInterval(this.#sweepTimer);
-    this.#sweepTimer = undefined;
+    this.#sweeper.stop();
     const tcpClosed = new Promise<void>((resolve) => (this.#tcp ? this.#tcp.close(() => resolve()) : resolve()));
     const sessions = [...this.#sessions.values()];
     if (isNotifying) {
