@@ -97,6 +97,8 @@ export class FramedConnection extends FixedEvents<FramedConnectionEvents> {
   #pending: Buffer[] = [];
   #pendingBytes = 0;
   #flushScheduled: NodeJS.Immediate | undefined;
+  /** True while frames just read are handed out: what they make us send leaves when the read is done. */
+  #isReading = false;
   #closeTimer: NodeJS.Timeout | undefined;
   #failure: NatterError | undefined;
   #closedPromise: Promise<void> | undefined;
@@ -184,7 +186,9 @@ export class FramedConnection extends FixedEvents<FramedConnectionEvents> {
   }
 
   /**
-   * Queues a message; messages queued in the same turn leave in one write.
+   * Queues a message; messages queued in the same turn leave in one write:
+   * those sent while this connection's frames are handed out, when the read
+   * is done; any other, from setImmediate.
    * Returns false (and sends nothing) once the connection is closing or closed.
    * @throws NatterError when the message cannot be encoded (a bad field or a limit).
    */
@@ -212,7 +216,7 @@ export class FramedConnection extends FixedEvents<FramedConnectionEvents> {
     }
     this.#pending.push(frames);
     this.#pendingBytes += frames.length;
-    this.#flushScheduled ??= setImmediate(FramedConnection.#flushLater, this);
+    if (!this.#isReading) this.#flushScheduled ??= setImmediate(FramedConnection.#flushLater, this);
     return true;
   }
 
@@ -413,7 +417,14 @@ export class FramedConnection extends FixedEvents<FramedConnectionEvents> {
       this.fail(err as NatterError);
       return;
     }
-    this.#drain();
+    // Answers made while reading leave together when the read is done, rather than a turn later.
+    this.#isReading = true;
+    try {
+      this.#drain();
+    } finally {
+      this.#isReading = false;
+      if (this.#pendingBytes > 0) this.#flush();
+    }
   }
 
   #drain(): void {
