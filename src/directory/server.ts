@@ -97,7 +97,9 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
     const o = this.options;
     this.#sessionHost = {
       now: () => this.now(),
-      dispatch: (session, msg) => this.#dispatch(session, msg),
+      // A heartbeat on a store in this process is answered in the same call: no promise, no later turn.
+      dispatch: (session, msg) =>
+        msg.type === 'ALIVE' && this.store.refreshNow !== undefined ? handleAlive(this, session) : this.#dispatch(session, msg),
       failed: (session, err) => this.#onFailure(session, err),
       closed: (session) => {
         const departure = this.#onClose(session).catch((err: unknown) => this.#logFault('disconnect', err));

@@ -54,6 +54,8 @@ export class ClientSession {
   name: string | undefined;
   /** True once the client has registered at least once (ends the registration deadline). */
   hasRegistered = false;
+  /** The ACK last sent to UP or ALIVE, encoded, with the port it gives (sent again as long as the port holds). */
+  ack: { port: number; frame: Buffer } | undefined;
   readonly #bucket: TokenBucket;
   readonly #host: SessionHost;
   /** Messages waiting their turn; allocated only while there are some (most connections idle). */
@@ -104,18 +106,53 @@ export class ClientSession {
 
   /** Takes one decoded message from the connection. */
   enqueue(msg: Message): void {
+    if (!this.#isRunning && this.#runNow(msg)) return;
     this.#pending ??= [];
     this.#pending.push(msg);
     if (this.#pending.length >= MAX_PENDING) this.conn.pause();
     if (!this.#isRunning) void this.#run(this.#pending);
   }
 
+  /**
+   * The common case: nothing ahead of `msg` and a token to spare. It is
+   * handled in this call; a handler that answers later holds the messages
+   * behind it until it is done. False when `msg` must wait its turn.
+   */
+  #runNow(msg: Message): boolean {
+    // A connection on its way out handles nothing more (as in #run).
+    if (this.conn.state !== 'open') return true;
+    const now = this.#host.now();
+    if (this.#bucket.isFull(now)) this.#delayed = 0;
+    if (!this.#bucket.tryTake(now)) return false;
+    this.lastHeard = now;
+    let handled: Promise<void> | void;
+    try {
+      handled = this.#host.dispatch(this, msg);
+    } catch (err) {
+      this.#failHandling(err);
+      return true;
+    }
+    if (handled !== undefined) {
+      this.#pending = [];
+      void this.#run(this.#pending, handled);
+    }
+    return true;
+  }
+
   get isRegistered(): boolean {
     return this.name !== undefined;
   }
 
-  async #run(pending: Message[]): Promise<void> {
+  /** Handles `pending` one at a time, in order, after `first` (a handler still at work) if there is one. */
+  async #run(pending: Message[], first?: Promise<void>): Promise<void> {
     this.#isRunning = true;
+    if (first !== undefined) {
+      try {
+        await first;
+      } catch (err) {
+        this.#failHandling(err);
+      }
+    }
     while (pending.length > 0 && this.conn.state === 'open') {
       const now = this.#host.now();
       // A bucket that refilled completely means the client slowed down: forgive earlier delays.
@@ -141,15 +178,17 @@ export class ClientSession {
       try {
         await this.#host.dispatch(this, msg);
       } catch (err) {
-        this.conn.fail(
-          err instanceof NatterError
-            ? err
-            : new NatterError(ERROR_CODES.INTERNAL, 'the directory failed to handle a request', { cause: err }),
-        );
+        this.#failHandling(err);
       }
     }
     this.#pending = undefined;
     this.#isRunning = false;
+  }
+
+  #failHandling(err: unknown): void {
+    this.conn.fail(
+      err instanceof NatterError ? err : new NatterError(ERROR_CODES.INTERNAL, 'the directory failed to handle a request', { cause: err }),
+    );
   }
 }
 

@@ -563,6 +563,20 @@ describe('directory: holding up', () => {
     await third.closed();
   });
 
+  it('answers pipelined requests in the order they came, heartbeats between slower requests included', async () => {
+    const { client } = await start();
+    const other = await client();
+    await other.up('other');
+    const c = await client();
+    await c.up('busy');
+    // ALIVE is answered in the call that reads it, WHO and FIND a turn or more later: the ACKs must still wait their turn.
+    const asked: Message[] = [{ type: 'ALIVE' }, { type: 'WHO' }, { type: 'ALIVE' }, { type: 'FIND', name: 'other' }, { type: 'ALIVE' }];
+    c.sendBytes(Buffer.concat(asked.map((m) => encodeMessage(m))));
+    const answers: string[] = [];
+    for (let i = 0; i < 8; i++) answers.push((await c.next()).type);
+    assert.deepEqual(answers, ['ACK', 'HDR', 'PEER', 'PEER', 'ACK', 'HDR', 'PEER', 'ACK']);
+  });
+
   it('delays commands over the rate, answering all of them in order', async () => {
     const { client } = await start({ rateBurst: 5, ratePerSecond: 50 });
     const c = await client();

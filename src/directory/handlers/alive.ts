@@ -1,21 +1,45 @@
 /** ALIVE: ACK(port) for a registered client, NACK for one the directory does not know (protocol.md §6.4). */
+import { encodeMessage } from '../../protocol/codec.ts';
 import type { ClientSession } from '../session.ts';
+import type { PeerRecord } from '../store/store.ts';
 import type { HandlerContext } from './context.ts';
 
-export async function handleAlive(ctx: HandlerContext, session: ClientSession): Promise<void> {
+/** Answers in the same call when the store can (it keeps its entries in this process); otherwise once the store has. */
+export function handleAlive(ctx: HandlerContext, session: ClientSession): Promise<void> | undefined {
   ctx.counters.alivesReceived++;
-  const record = session.name === undefined ? undefined : await ctx.store.refresh(session.name, session.id, ctx.now());
+  const name = session.name;
+  const store = ctx.store;
+  if (name === undefined) return answerAlive(ctx, session, undefined);
+  if (store.refreshNow !== undefined) return answerAlive(ctx, session, store.refreshNow(name, session.id, ctx.now()));
+  return store.refresh(name, session.id, ctx.now()).then((record) => answerAlive(ctx, session, record));
+}
+
+function answerAlive(ctx: HandlerContext, session: ClientSession, record: PeerRecord | undefined): undefined {
   if (record === undefined) {
     // Expired (or never registered): the client must send UP again.
     session.name = undefined;
     ctx.counters.nacksSent++;
     session.conn.send({ type: 'NACK', reason: 'not registered; send UP again' });
-    return;
+    return undefined;
   }
   sendAck(ctx, session, record.port);
+  return undefined;
 }
 
 /** ACK to UP and ALIVE: the assigned port, the alive interval, and the address the directory sees the client at. */
 export function sendAck(ctx: HandlerContext, session: ClientSession, port: number): void {
-  session.conn.send({ type: 'ACK', port, aliveIntervalMs: ctx.options.aliveIntervalMs, seenIp: session.ip, seenPort: session.port });
+  // The same bytes for every heartbeat of a session, until its port changes: encoded once.
+  let ack = session.ack;
+  if (ack === undefined || ack.port !== port) {
+    const frame = encodeMessage({
+      type: 'ACK',
+      port,
+      aliveIntervalMs: ctx.options.aliveIntervalMs,
+      seenIp: session.ip,
+      seenPort: session.port,
+    });
+    ack = { port, frame };
+    session.ack = ack;
+  }
+  session.conn.sendEncoded(ack.frame);
 }

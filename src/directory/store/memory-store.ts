@@ -66,6 +66,10 @@ export class MemoryDirectoryStore implements DirectoryStore {
   }
 
   async refresh(name: string, owner: string, now: number): Promise<PeerRecord | undefined> {
+    return this.refreshNow(name, owner, now);
+  }
+
+  refreshNow(name: string, owner: string, now: number): PeerRecord | undefined {
     const record = this.#byName.get(name);
     if (record === undefined || record.owner !== owner) return undefined;
     record.lastHeard = now;

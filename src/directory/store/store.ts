@@ -86,6 +86,11 @@ export interface DirectoryStore {
   register(req: RegisterRequest): Promise<RegisterResult>;
   /** Marks `name` as heard from at `now`, if `owner` owns it; returns the entry. */
   refresh(name: string, owner: string, now: number): Promise<PeerRecord | undefined>;
+  /**
+   * refresh() answered in the same call, by a store that keeps its entries in
+   * this process: a heartbeat then costs no promise. Absent on a shared store.
+   */
+  readonly refreshNow?: (name: string, owner: string, now: number) => PeerRecord | undefined;
   /** Removes `name` if `owner` owns it; true when something was removed. */
   remove(name: string, owner: string): Promise<boolean>;
   /** Every online peer, as one consistent snapshot. */
