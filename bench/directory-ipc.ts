@@ -18,6 +18,8 @@ export interface Measurement {
   atNs: bigint;
   /** process.cpuUsage() user + system, µs, every thread of the process. */
   cpuMicros: number;
+  /** The system (kernel) part of cpuMicros. */
+  systemMicros: number;
   rss: number;
   heapUsed: number;
   /** What V8 holds for its heap, used or not: part of RSS. */
@@ -165,6 +167,7 @@ export function measureProcess(gcKind: GcKind, counts: ServerCounts): Measuremen
   return {
     atNs: process.hrtime.bigint(),
     cpuMicros: cpu.user + cpu.system,
+    systemMicros: cpu.system,
     rss: mem.rss,
     heapUsed: mem.heapUsed,
     heapTotal: mem.heapTotal,

@@ -39,8 +39,13 @@ import { fmt, median, medians, percentile, table } from './harness.ts';
 
 /** The issue's scale: idle memory and heartbeats are measured at this N only, and the targets apply to it. */
 const LARGEST = 10_000;
+/**
+ * DIRECTORY_BENCH_QUICK=1: one round at N = LARGEST without the thread
+ * variants, every phase included (about a minute): for profiling one path.
+ */
+const IS_QUICK = process.env.DIRECTORY_BENCH_QUICK === '1';
 /** Client counts for the storm and WHO. */
-const SIZES = [1_000, LARGEST] as const;
+const SIZES = IS_QUICK ? [LARGEST] : [1_000, LARGEST];
 const GENERATORS = 4;
 /**
  * Registrations in flight per generator (4 × 200 = 800 at once). Without a
@@ -58,7 +63,7 @@ const WINDOW = 200;
  * of one storm varies by tens of percent, so each storm figure is the median
  * of the rounds. The last round goes on to the other phases.
  */
-const STORM_ROUNDS = 3;
+const STORM_ROUNDS = IS_QUICK ? 1 : 3;
 /** Connections the directory accepts beyond N, so maxClients is never what limits the storm. */
 const MAX_CLIENTS_MARGIN = 64;
 const WHO_WARMUP = 20;
@@ -166,6 +171,8 @@ interface HeartbeatFigures {
   /** CPU seconds per second of the window. */
   cpuShare: number;
   microsPerBeat: number;
+  /** The kernel's part of microsPerBeat (system CPU: the socket reads and writes, epoll). */
+  systemMicrosPerBeat: number;
 }
 
 /** What the round that goes on after the storm measures. */
@@ -330,6 +337,7 @@ async function measureHeartbeats(
     perSecond: beatsInWindow / windowSeconds,
     cpuShare: cpuSeconds / windowSeconds,
     microsPerBeat: (cpuSeconds * 1e6) / beatsInWindow,
+    systemMicrosPerBeat: (b.systemMicros - a.systemMicros) / beatsInWindow,
   };
 }
 
@@ -360,7 +368,7 @@ export interface DirectoryResult {
 }
 
 /** Handshake threads tried at N = LARGEST besides the main thread: one, and one per core. */
-const THREAD_COUNTS = [...new Set([1, availableParallelism()])];
+const THREAD_COUNTS = IS_QUICK ? [] : [...new Set([1, availableParallelism()])];
 
 /** Runs natter and the baseline, STORM_ROUNDS times each, for each N: about two minutes in all on two CPUs. */
 export async function runDirectoryBench(): Promise<DirectoryResult[]> {
@@ -521,6 +529,7 @@ export function printDirectory(results: DirectoryResult[]): void {
         text: `≤ ${fmt(TARGET_ALIVE_CPU_RATIO, 1)}x`,
         isMet: natter.heartbeat.microsPerBeat / baseline.heartbeat.microsPerBeat <= TARGET_ALIVE_CPU_RATIO,
       }),
+      row('of which kernel, µs', n, natter.heartbeat.systemMicrosPerBeat, baseline.heartbeat.systemMicrosPerBeat, 1),
     );
   }
   printTable(beats);
