@@ -97,9 +97,7 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
     const o = this.options;
     this.#sessionHost = {
       now: () => this.now(),
-      // A heartbeat on a store in this process is answered in the same call: no promise, no later turn.
-      dispatch: (session, msg) =>
-        msg.type === 'ALIVE' && this.store.refreshNow !== undefined ? handleAlive(this, session) : this.#dispatch(session, msg),
+      dispatch: (session, msg) => this.#dispatchFirst(session, msg),
       failed: (session, err) => this.#onFailure(session, err),
       closed: (session) => {
         const departure = this.#onClose(session).catch((err: unknown) => this.#logFault('disconnect', err));
@@ -280,6 +278,18 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
       return new NatterError(ERROR_CODES.TOO_MANY_CONNECTIONS, `too many connections from ${ip} (${o.maxConnectionsPerIp} at most)`);
     }
     return undefined;
+  }
+
+  /**
+   * On a store in this process, a heartbeat or a registration is answered in
+   * the same call (no promise, no later turn): its answer leaves with the read
+   * that brought it. Any other request, or any on a shared store, goes
+   * through #dispatch and is answered when the store has answered.
+   */
+  #dispatchFirst(session: ClientSession, msg: Message): Promise<void> | undefined {
+    if (msg.type === 'ALIVE' && this.store.refreshNow !== undefined) return handleAlive(this, session);
+    if (msg.type === 'UP' && this.store.registerNow !== undefined) return handleUp(this, session, msg);
+    return this.#dispatch(session, msg);
   }
 
   async #dispatch(session: ClientSession, msg: Message): Promise<void> {

@@ -31,13 +31,16 @@ export function sendAck(ctx: HandlerContext, session: ClientSession, port: numbe
   // The same bytes for every heartbeat of a session, until its port changes: encoded once.
   let ack = session.ack;
   if (ack === undefined || ack.port !== port) {
-    const frame = encodeMessage({
+    const encoded = encodeMessage({
       type: 'ACK',
       port,
       aliveIntervalMs: ctx.options.aliveIntervalMs,
       seenIp: session.ip,
       seenPort: session.port,
     });
+    // A buffer of its own: a slice of Node's shared pool, kept for the session's life, would keep the whole slab.
+    const frame = Buffer.allocUnsafeSlow(encoded.length);
+    encoded.copy(frame);
     ack = { port, frame };
     session.ack = ack;
   }

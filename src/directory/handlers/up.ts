@@ -3,10 +3,12 @@ import { ERROR_CODES } from '../../errors.ts';
 import { canonicalIp } from '../../protocol/fields.ts';
 import type { UpMessage } from '../../protocol/messages.ts';
 import type { ClientSession } from '../session.ts';
+import type { RegisterResult } from '../store/store.ts';
 import type { HandlerContext } from './context.ts';
 import { sendAck } from './alive.ts';
 
-export async function handleUp(ctx: HandlerContext, session: ClientSession, msg: UpMessage): Promise<void> {
+/** Answers in the same call when the store can (it keeps its entries in this process); otherwise once the store has. */
+export function handleUp(ctx: HandlerContext, session: ClientSession, msg: UpMessage): Promise<void> | undefined {
   if (session.name !== undefined && session.name !== msg.name) {
     ctx.counters.refusedRegistrations++;
     session.conn.send({
@@ -14,7 +16,7 @@ export async function handleUp(ctx: HandlerContext, session: ClientSession, msg:
       code: ERROR_CODES.ALREADY_REGISTERED,
       reason: `this connection is already registered as ${session.name}; send DOWN first`,
     });
-    return;
+    return undefined;
   }
   if (session.keyHex === undefined) {
     ctx.counters.refusedRegistrations++;
@@ -23,11 +25,12 @@ export async function handleUp(ctx: HandlerContext, session: ClientSession, msg:
       code: ERROR_CODES.NOT_AUTHORIZED,
       reason: 'this connection has no proven key; registration needs the encrypted handshake',
     });
-    return;
+    return undefined;
   }
   // Unspecified means "the address you see me at".
   const ip = msg.ip === '' ? session.ip : canonicalIp(msg.ip);
-  const result = await ctx.store.register({
+  const store = ctx.store;
+  const request = {
     name: msg.name,
     ip,
     requestedPort: msg.port,
@@ -35,17 +38,22 @@ export async function handleUp(ctx: HandlerContext, session: ClientSession, msg:
     key: session.keyHex,
     now: ctx.now(),
     // Another process of a shared directory may have to tell a peer where to punch to this one.
-    ...(ctx.store.isShared && session.port !== 0 ? { seenIp: session.ip, seenPort: session.port } : {}),
-  });
+    ...(store.isShared && session.port !== 0 ? { seenIp: session.ip, seenPort: session.port } : {}),
+  };
+  if (store.registerNow !== undefined) return answerUp(ctx, session, msg.name, ip, store.registerNow(request));
+  return store.register(request).then((result) => answerUp(ctx, session, msg.name, ip, result));
+}
+
+function answerUp(ctx: HandlerContext, session: ClientSession, name: string, ip: string, result: RegisterResult): undefined {
   if (!result.ok) {
     ctx.counters.refusedRegistrations++;
     const refusal =
       result.reason === 'name-taken'
-        ? { code: ERROR_CODES.NAME_TAKEN, reason: `the name ${msg.name} is online with another key; choose another name` }
+        ? { code: ERROR_CODES.NAME_TAKEN, reason: `the name ${name} is online with another key; choose another name` }
         : { code: ERROR_CODES.PORTS_EXHAUSTED, reason: `no free port left for ${ip}` };
-    ctx.logger.info({ session: session.id, peer: msg.name, ip, code: refusal.code }, 'registration refused');
+    ctx.logger.info({ session: session.id, peer: name, ip, code: refusal.code }, 'registration refused');
     session.conn.send({ type: 'ERROR', ...refusal });
-    return;
+    return undefined;
   }
   const { record, isNew } = result;
   // The same key came back on a new connection: the old one no longer speaks for the name.
@@ -57,4 +65,5 @@ export async function handleUp(ctx: HandlerContext, session: ClientSession, msg:
     ctx.logger.info({ session: session.id, peer: record.name, ip: record.ip, port: record.port }, 'registered');
   }
   sendAck(ctx, session, record.port);
+  return undefined;
 }

@@ -36,6 +36,10 @@ export class MemoryDirectoryStore implements DirectoryStore {
   }
 
   async register(req: RegisterRequest): Promise<RegisterResult> {
+    return this.registerNow(req);
+  }
+
+  registerNow(req: RegisterRequest): RegisterResult {
     const existing = this.#byName.get(req.name);
     let previousOwner: string | undefined;
     if (existing !== undefined) {

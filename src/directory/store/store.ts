@@ -84,6 +84,8 @@ export interface DirectoryStore {
    * the same name with another key is refused as 'name-taken'.
    */
   register(req: RegisterRequest): Promise<RegisterResult>;
+  /** register() answered in the same call, by a store that keeps its entries in this process. Absent on a shared store. */
+  readonly registerNow?: (req: RegisterRequest) => RegisterResult;
   /** Marks `name` as heard from at `now`, if `owner` owns it; returns the entry. */
   refresh(name: string, owner: string, now: number): Promise<PeerRecord | undefined>;
   /**
