@@ -32,65 +32,38 @@
  */
 import { availableParallelism } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
-import { DIRECTORY_DEFAULTS } from '../src/directory/options.ts';
 import { Child } from './child.ts';
 import type { BaselineServerCalls, GcKind, GeneratorCalls, Measurement, ServerCalls } from './directory-ipc.ts';
-import { fmt, median, medians, percentile, table } from './harness.ts';
+import {
+  ALIVE_INTERVAL_MS,
+  type DirectoryResult,
+  GENERATORS,
+  HEARTBEAT_WINDOW_MS,
+  type HeartbeatFigures,
+  type IdleFigures,
+  IS_QUICK,
+  LARGEST,
+  type PhaseFigures,
+  SIZES,
+  STORM_ROUNDS,
+  type StormFigures,
+  type WhoFigures,
+  WHO_ROUNDS,
+  WHO_WARMUP,
+  WINDOW,
+} from './directory-plan.ts';
+import { printDirectory } from './directory-print.ts';
+import { median, medians, percentile } from './harness.ts';
 
-/** The issue's scale: idle memory and heartbeats are measured at this N only, and the targets apply to it. */
-const LARGEST = 10_000;
-/**
- * DIRECTORY_BENCH_QUICK=1: one round at N = LARGEST without the thread
- * variants, every phase included (about a minute): for profiling one path.
- */
-const IS_QUICK = process.env.DIRECTORY_BENCH_QUICK === '1';
-/** Client counts for the storm and WHO. */
-const SIZES = IS_QUICK ? [LARGEST] : [1_000, LARGEST];
-const GENERATORS = 4;
-/**
- * Registrations in flight per generator (4 × 200 = 800 at once). Without a
- * window, 10,000 connects at once overrun the listen queues (the accept
- * queue is capped by net.core.somaxconn, 4,096 here, whatever backlog the
- * server asks for): the kernel drops the SYNs it has no room for, and those
- * clients try again only after the 1 s SYN retransmission timeout, so the
- * storm would time the kernel's retry timer rather than the server. A few
- * hundred per generator keep the accept queue busy without ever filling it.
- */
-const WINDOW = 200;
-/**
- * Storm rounds per N and server, interleaved natter / baseline: with the
- * server and the generators sharing the machine's CPUs the wall-clock time
- * of one storm varies by tens of percent, so each storm figure is the median
- * of the rounds. The last round goes on to the other phases.
- */
-const STORM_ROUNDS = IS_QUICK ? 1 : 3;
 /** Connections the directory accepts beyond N, so maxClients is never what limits the storm. */
 const MAX_CLIENTS_MARGIN = 64;
-const WHO_WARMUP = 20;
-/** 500 rather than the minimum 200: p99 is then the 5th worst sample, not the 2nd, and steadier from run to run. */
-const WHO_ROUNDS = 500;
-/** The directory's own default: the heartbeat cost is measured at the rate real clients use. */
-const ALIVE_INTERVAL_MS = DIRECTORY_DEFAULTS.aliveIntervalMs;
 /** Heartbeats start this long before the window, so the window sees the steady rate only. */
 const HEARTBEAT_LEAD_MS = 1_500;
-const HEARTBEAT_WINDOW_MS = 15_000;
 
 const CALL_TIMEOUT_MS = 30_000;
 /** Every client's handshake is in the storm: about 7 s for 10,000 on two CPUs, so room for a much slower machine. */
 const STORM_TIMEOUT_MS = 120_000;
 const WHO_TIMEOUT_MS = 5_000;
-
-/**
- * The targets, for N = 10,000. The storm's seconds are not one: with the load
- * generators on the same machine they measure the machine, not the
- * directory; CPU per registration against the handshake's own cryptography
- * (bench/targets.ts) measures the directory.
- */
-export const TARGET_WHO_P99_MS = 10;
-export const TARGET_BYTES_PER_CLIENT = 8 * 1024;
-export const TARGET_ALIVE_CPU_RATIO = 1.5;
-
-const MIB = 1024 * 1024;
 
 // ---------------------------------------------------------------------------
 // Child processes
@@ -143,46 +116,6 @@ function startServer(kind: ServerKind, n: number, threads: number): ServerHandle
 
 // ---------------------------------------------------------------------------
 // One run: one server, fresh generators, every phase
-
-interface StormFigures {
-  seconds: number;
-  perSecond: number;
-  /** Server RSS after GC with the N clients connected. */
-  rss: number;
-  cpuSeconds: number;
-  /** CPU of all load generators together: shows when the machine, not the server, sets the pace. */
-  loadCpuSeconds: number;
-}
-
-interface IdleFigures {
-  bytesPerClient: number;
-  /** JS heap + external per client: the part of RSS that JavaScript objects account for. */
-  heapBytesPerClient: number;
-}
-
-interface WhoFigures {
-  medianMs: number;
-  p99Ms: number;
-  bytes: number;
-}
-
-interface HeartbeatFigures {
-  perSecond: number;
-  /** CPU seconds per second of the window. */
-  cpuShare: number;
-  microsPerBeat: number;
-  /** The kernel's part of microsPerBeat (system CPU: the socket reads and writes, epoll). */
-  systemMicrosPerBeat: number;
-}
-
-/** What the round that goes on after the storm measures. */
-interface PhaseFigures {
-  idle: IdleFigures;
-  who: WhoFigures;
-  heartbeat: HeartbeatFigures | undefined;
-  /** The last WHO answer as received, for the baseline to send back. */
-  listing: Buffer;
-}
 
 interface RoundFigures {
   storm: StormFigures;
@@ -354,19 +287,6 @@ async function checkIntact(kind: ServerKind, n: number, server: ServerHandle, ge
 // ---------------------------------------------------------------------------
 // Results
 
-/** One server's figures for one N: storm figures are medians over the rounds. */
-interface SystemFigures extends PhaseFigures {
-  storm: StormFigures;
-}
-
-export interface DirectoryResult {
-  n: number;
-  natter: SystemFigures;
-  baseline: SystemFigures;
-  /** At N = LARGEST: natter's storm with its handshakes on worker threads, per thread count (medians over the rounds). */
-  threaded: { threads: number; storm: StormFigures }[];
-}
-
 /** Handshake threads tried at N = LARGEST besides the main thread: one, and one per core. */
 const THREAD_COUNTS = IS_QUICK ? [] : [...new Set([1, availableParallelism()])];
 
@@ -401,138 +321,6 @@ export async function runDirectoryBench(): Promise<DirectoryResult[]> {
     });
   }
   return results;
-}
-
-interface Target {
-  text: string;
-  isMet: boolean;
-}
-
-/** One table row: figure, N, natter, baseline, ratio (natter / baseline), target. */
-function row(label: string, n: number, natter: number, baseline: number, digits: number, target?: Target): string[] {
-  const verdict = target === undefined ? '' : `${target.text}: ${target.isMet ? 'met' : 'MISSED'}`;
-  return [label, fmt(n), fmt(natter, digits), fmt(baseline, digits), `${fmt(natter / baseline, 2)}x`, verdict];
-}
-
-/** table() right-aligns every column; the figure names read better left-aligned. */
-function printTable(rows: string[][]): void {
-  const width = Math.max(...rows.map((r) => (r[0] ?? '').length));
-  const aligned = rows.map(([label = '', ...rest]) => [label.padEnd(width), ...rest]);
-  console.log(table([''.padEnd(width), 'N', 'natter', 'bare net', 'ratio', `target (N = ${fmt(LARGEST)})`], aligned));
-}
-
-export function printDirectory(results: DirectoryResult[]): void {
-  console.log(
-    `directory: the natter directory against a bare node:net server answering the same bytes, each alone in a process, ` +
-      `driven by the same ${GENERATORS} load generator processes from 127.0.0.0/8 (${availableParallelism()} CPUs)`,
-  );
-  console.log('ratio = natter / bare net server: for times, memory and CPU lower is better; for rates higher is better\n');
-
-  console.log(
-    `register storm: N clients connect at once, ${WINDOW} in flight per generator; HELLO + UP answered by HELLO + ACK; ` +
-      `median of ${STORM_ROUNDS} rounds`,
-  );
-  console.log(
-    'natter: every client runs the Noise XX handshake with its own key pair first (timed); bare net server: plain TCP, no handshake',
-  );
-  const storm: string[][] = [];
-  for (const { n, natter, baseline } of results) {
-    storm.push(
-      row('seconds', n, natter.storm.seconds, baseline.storm.seconds, 3),
-      row('registrations/s', n, natter.storm.perSecond, baseline.storm.perSecond, 0),
-      row('server RSS after GC, MiB', n, natter.storm.rss / MIB, baseline.storm.rss / MIB, 1),
-      row('server CPU during storm, s', n, natter.storm.cpuSeconds, baseline.storm.cpuSeconds, 3),
-      row('server CPU per registration, µs', n, (natter.storm.cpuSeconds * 1e6) / n, (baseline.storm.cpuSeconds * 1e6) / n, 1),
-      row('load generators CPU, s', n, natter.storm.loadCpuSeconds, baseline.storm.loadCpuSeconds, 3),
-    );
-  }
-  printTable(storm);
-  const top = results.find((r) => r.n === LARGEST);
-  if (top !== undefined) {
-    // The generators share the machine with the server: their handshakes cost CPU the server cannot have.
-    const cpus = availableParallelism();
-    const cpuSeconds = top.natter.storm.cpuSeconds + top.natter.storm.loadCpuSeconds;
-    console.log(
-      `note: directory and load generators together used ${fmt(cpuSeconds, 2)} s of CPU for the ${fmt(LARGEST)}-client storm: ` +
-        `on ${cpus} CPUs it cannot take less than ${fmt(cpuSeconds / cpus, 2)} s on this machine`,
-    );
-  }
-
-  if (top !== undefined && top.threaded.length > 0) {
-    console.log(
-      `\nthe ${fmt(LARGEST)}-client storm with the handshakes' cryptography on worker threads (handshakeThreads), median of ${STORM_ROUNDS} rounds each, in the same rounds:`,
-    );
-    const configs = [{ threads: 0, storm: top.natter.storm }, ...top.threaded];
-    console.log(
-      table(
-        ['handshakes on', 'registrations/s', 'against the main thread', 'server CPU per registration, µs', 'load generators CPU, s'],
-        configs.map(({ threads, storm: st }) => [
-          threads === 0 ? 'the main thread' : `${threads} worker thread${threads === 1 ? '' : 's'}`,
-          fmt(st.perSecond, 0),
-          `${fmt(st.perSecond / top.natter.storm.perSecond, 2)}x`,
-          fmt((st.cpuSeconds * 1e6) / LARGEST, 1),
-          fmt(st.loadCpuSeconds, 2),
-        ]),
-      ),
-    );
-  }
-
-  console.log(
-    '\nidle memory: (server RSS with N registered idle clients − RSS before any), both after the memory-reducing collection V8 runs on an idle process, ' +
-      'per client, measured after the other phases (natter: encrypted connections)',
-  );
-  const idle: string[][] = [];
-  for (const { n, natter, baseline } of results) {
-    if (n !== LARGEST) continue;
-    idle.push(
-      row('RSS bytes per client', n, natter.idle.bytesPerClient, baseline.idle.bytesPerClient, 0, {
-        text: `≤ ${fmt(TARGET_BYTES_PER_CLIENT)} B`,
-        isMet: natter.idle.bytesPerClient <= TARGET_BYTES_PER_CLIENT,
-      }),
-      row('of which JS heap + external', n, natter.idle.heapBytesPerClient, baseline.idle.heapBytesPerClient, 0),
-    );
-  }
-  printTable(idle);
-
-  console.log(
-    `\nWHO latency: ${WHO_ROUNDS} sequential WHOs (after ${WHO_WARMUP} untimed) from one registered client, until the last PEER frame`,
-  );
-  const who: string[][] = [];
-  for (const { n, natter, baseline } of results) {
-    const isTarget = n === LARGEST;
-    who.push(
-      row('median, ms', n, natter.who.medianMs, baseline.who.medianMs, 2),
-      row(
-        'p99, ms',
-        n,
-        natter.who.p99Ms,
-        baseline.who.p99Ms,
-        2,
-        isTarget ? { text: `≤ ${TARGET_WHO_P99_MS} ms`, isMet: natter.who.p99Ms <= TARGET_WHO_P99_MS } : undefined,
-      ),
-      row('answer, KiB (same bytes)', n, natter.who.bytes / 1024, baseline.who.bytes / 1024, 1),
-    );
-  }
-  printTable(who);
-
-  console.log(
-    `\nheartbeats: N clients send ALIVE every ${fmt(ALIVE_INTERVAL_MS / 1000)} s (the default), phases spread evenly; ` +
-      `server CPU over a ${fmt(HEARTBEAT_WINDOW_MS / 1000)} s window (bare server: 5-byte pings, ACK-sized answers)`,
-  );
-  const beats: string[][] = [];
-  for (const { n, natter, baseline } of results) {
-    if (natter.heartbeat === undefined || baseline.heartbeat === undefined) continue;
-    beats.push(
-      row('heartbeats/s', n, natter.heartbeat.perSecond, baseline.heartbeat.perSecond, 0),
-      row('server CPU, %', n, natter.heartbeat.cpuShare * 100, baseline.heartbeat.cpuShare * 100, 2),
-      row('CPU µs per heartbeat', n, natter.heartbeat.microsPerBeat, baseline.heartbeat.microsPerBeat, 1, {
-        text: `≤ ${fmt(TARGET_ALIVE_CPU_RATIO, 1)}x`,
-        isMet: natter.heartbeat.microsPerBeat / baseline.heartbeat.microsPerBeat <= TARGET_ALIVE_CPU_RATIO,
-      }),
-      row('of which kernel, µs', n, natter.heartbeat.systemMicrosPerBeat, baseline.heartbeat.systemMicrosPerBeat, 1),
-    );
-  }
-  printTable(beats);
 }
 
 if (import.meta.main) printDirectory(await runDirectoryBench());

@@ -11,7 +11,9 @@ import {
 } from './chat.ts';
 import { printCodec, runCodecBench } from './codec.ts';
 import { printDelivery, runDeliveryBench } from './delivery.ts';
-import { printDirectory, runDirectoryBench, TARGET_ALIVE_CPU_RATIO, TARGET_BYTES_PER_CLIENT, TARGET_WHO_P99_MS } from './directory.ts';
+import { runDirectoryBench } from './directory.ts';
+import { TARGET_ALIVE_CPU_RATIO, TARGET_BYTES_PER_CLIENT, TARGET_WHO_P99_MS } from './directory-plan.ts';
+import { printDirectory } from './directory-print.ts';
 import { printRedisBench, runRedisBench } from './directory-redis.ts';
 import { printHandshake, runHandshakeBench } from './handshake.ts';
 import { printHandshakeCrypto, runHandshakeCryptoBench } from './handshake-crypto.ts';
