@@ -97,6 +97,8 @@ export interface SystemFigures extends PhaseFigures {
 export interface DirectoryResult {
   n: number;
   natter: SystemFigures;
+  /** The same natter directory over plain TCP: no handshake, no records. */
+  plain: SystemFigures;
   baseline: SystemFigures;
   /** At N = LARGEST: natter's storm with its handshakes on worker threads, per thread count (medians over the rounds). */
   threaded: { threads: number; storm: StormFigures }[];

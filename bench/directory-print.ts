@@ -148,4 +148,53 @@ export function printDirectory(results: DirectoryResult[]): void {
     );
   }
   printTable(beats);
+
+  printAlone(results);
+}
+
+/** natter encrypted against the same directory over plain TCP (the encryption alone), and that against the bare server (the directory alone). */
+function printAlone(results: DirectoryResult[]): void {
+  console.log(
+    '\nthe encryption alone: the natter directory against itself over plain TCP (each socket handed to DirectoryServer.handle() ' +
+      'with a key of its own: no handshake, no records), in the same rounds',
+  );
+  const alone: string[][] = [];
+  const line = (label: string, n: number, encrypted: number, plain: number, bare: number, digits: number): string[] => [
+    label,
+    fmt(n),
+    fmt(encrypted, digits),
+    fmt(plain, digits),
+    fmt(bare, digits),
+    `${fmt(encrypted / plain, 2)}x`,
+    `${fmt(plain / bare, 2)}x`,
+  ];
+  for (const { n, natter, plain, baseline } of results) {
+    const perRegistration = (f: typeof natter): number => (f.storm.cpuSeconds * 1e6) / n;
+    alone.push(line('server CPU per registration, µs', n, perRegistration(natter), perRegistration(plain), perRegistration(baseline), 1));
+    if (n !== LARGEST) continue;
+    alone.push(
+      line('RSS bytes per idle client', n, natter.idle.bytesPerClient, plain.idle.bytesPerClient, baseline.idle.bytesPerClient, 0),
+    );
+    alone.push(line('WHO p99, ms', n, natter.who.p99Ms, plain.who.p99Ms, baseline.who.p99Ms, 2));
+    if (natter.heartbeat !== undefined && plain.heartbeat !== undefined && baseline.heartbeat !== undefined) {
+      alone.push(
+        line('CPU µs per heartbeat', n, natter.heartbeat.microsPerBeat, plain.heartbeat.microsPerBeat, baseline.heartbeat.microsPerBeat, 1),
+        line(
+          'of which kernel, µs',
+          n,
+          natter.heartbeat.systemMicrosPerBeat,
+          plain.heartbeat.systemMicrosPerBeat,
+          baseline.heartbeat.systemMicrosPerBeat,
+          1,
+        ),
+      );
+    }
+  }
+  const width = Math.max(...alone.map((r) => (r[0] ?? '').length));
+  console.log(
+    table(
+      [''.padEnd(width), 'N', 'encrypted', 'plaintext', 'bare net', 'encryption alone', 'directory alone'],
+      alone.map(([label = '', ...rest]) => [label.padEnd(width), ...rest]),
+    ),
+  );
 }

@@ -4,13 +4,19 @@
  * the directory's own, and its N sockets do not count against the load
  * generators' open-file limit.
  *
- * Usage: directory-server-proc.ts MAX_CLIENTS [REDIS_URL] [--handshake-threads=N]
+ * Usage: directory-server-proc.ts MAX_CLIENTS [REDIS_URL] [--handshake-threads=N] [--plaintext]
  * With REDIS_URL, the online list is kept there (bench/directory-redis.ts
  * runs two of these on one Redis); otherwise in memory. The environment
  * variable NATTER_BENCH_DIRECTORY_OPTIONS may hold directory options as JSON
  * (numbers and booleans), applied last: bench/soak shortens the alive
  * interval and keeps the default rate limits with it.
+ *
+ * With --plaintext the same directory serves plain TCP: each accepted socket
+ * goes straight to DirectoryServer.handle() with a key of its own (as if its
+ * handshake had proved one) and nothing is encrypted. bench/directory sets
+ * it beside the encrypted directory to show what the encryption alone costs.
  */
+import { createServer } from 'node:net';
 import type { DirectoryOptions } from '../src/directory/options.ts';
 import { DirectoryServer } from '../src/directory/server.ts';
 import { RedisStore } from '../src/directory/store/redis-store.ts';
@@ -20,6 +26,7 @@ import { measureProcess, type ServerCalls } from './directory-ipc.ts';
 
 const threadsArg = process.argv.find((a) => a.startsWith('--handshake-threads='));
 const handshakeThreads = threadsArg === undefined ? 0 : Number(threadsArg.slice('--handshake-threads='.length));
+const isPlaintext = process.argv.includes('--plaintext');
 const [maxClientsArg, redisUrl] = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const maxClients = Number(maxClientsArg);
 if (!Number.isSafeInteger(maxClients) || maxClients < 1) throw new Error('usage: directory-server-proc.ts MAX_CLIENTS [REDIS_URL]');
@@ -41,7 +48,7 @@ const directory = new DirectoryServer({
   ratePerSecond: 1_000_000,
   ...optionsFromEnvironment(),
 });
-const { port } = await directory.listen(0, '127.0.0.1');
+const port = isPlaintext ? await listenPlaintext() : (await directory.listen(0, '127.0.0.1')).port;
 
 serveCalls<ServerCalls>(
   {
@@ -61,6 +68,23 @@ serveCalls<ServerCalls>(
   },
   { port, exitAfter: 'exit' },
 );
+
+/** Plain TCP with the directory's socket options and backlog; each client's key is its connection's number. */
+async function listenPlaintext(): Promise<number> {
+  let connections = 0;
+  const server = createServer({ noDelay: true }, (socket) => {
+    const remoteKey = Buffer.alloc(32);
+    remoteKey.writeUInt32BE(++connections);
+    directory.handle(socket, { remoteAddress: socket.remoteAddress, remotePort: socket.remotePort, remoteKey });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ port: 0, host: '127.0.0.1', backlog: 4096 }, () => resolve());
+  });
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('not listening on TCP');
+  return address.port;
+}
 
 /** Directory options from NATTER_BENCH_DIRECTORY_OPTIONS: numbers and booleans only (no store, key or logger). */
 function optionsFromEnvironment(): Partial<DirectoryOptions> {

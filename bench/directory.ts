@@ -28,7 +28,11 @@
  * figure includes the encryption: the handshakes in the storm, the records
  * around WHO answers and heartbeats, the per-connection stream state in the
  * memory. The bare server is the same plaintext baseline as before: the
- * ratios show the directory and its encryption together.
+ * ratios show the directory and its encryption together. To tell the two
+ * apart, the same rounds run a third server: the natter directory itself over
+ * plain TCP (bench/directory-server-proc.ts --plaintext), each socket handed
+ * to DirectoryServer.handle() with a key of its own. natter against it is
+ * the encryption alone; it against the bare server is the directory alone.
  */
 import { availableParallelism } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -68,7 +72,8 @@ const WHO_TIMEOUT_MS = 5_000;
 // ---------------------------------------------------------------------------
 // Child processes
 
-type ServerKind = 'natter' | 'baseline';
+/** natter: the directory as it runs; plain: the same directory over plain TCP (no handshake, no records); baseline: the bare server. */
+type ServerKind = 'natter' | 'plain' | 'baseline';
 
 /** What a run needs of either server process. */
 interface ServerHandle {
@@ -80,12 +85,13 @@ interface ServerHandle {
 }
 
 function startServer(kind: ServerKind, n: number, threads: number): ServerHandle {
-  if (kind === 'natter') {
-    const args = [String(n + MAX_CLIENTS_MARGIN), `--handshake-threads=${threads}`];
+  if (kind !== 'baseline') {
+    const args = [String(n + MAX_CLIENTS_MARGIN), `--handshake-threads=${threads}`, ...(kind === 'plain' ? ['--plaintext'] : [])];
     // DIRECTORY_BENCH_CPU_PROF=<dir>: the directory runs under --cpu-prof and leaves one .cpuprofile per run in <dir>.
     const profDir = process.env.DIRECTORY_BENCH_CPU_PROF;
     const prof = profDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profDir}`];
-    const child = new Child<ServerCalls>('natter directory', './directory-server-proc.ts', args, ['--expose-gc', ...prof]);
+    const label = kind === 'plain' ? 'natter directory over plaintext' : 'natter directory';
+    const child = new Child<ServerCalls>(label, './directory-server-proc.ts', args, ['--expose-gc', ...prof]);
     return {
       ready: () => child.ready(),
       measure: (gc) => child.call('measure', { gc }, CALL_TIMEOUT_MS),
@@ -290,13 +296,14 @@ async function checkIntact(kind: ServerKind, n: number, server: ServerHandle, ge
 /** Handshake threads tried at N = LARGEST besides the main thread: one, and one per core. */
 const THREAD_COUNTS = IS_QUICK ? [] : [...new Set([1, availableParallelism()])];
 
-/** Runs natter and the baseline, STORM_ROUNDS times each, for each N: about two minutes in all on two CPUs. */
+/** Runs natter, natter over plaintext and the baseline, STORM_ROUNDS times each, for each N: about three minutes in all on two CPUs. */
 export async function runDirectoryBench(): Promise<DirectoryResult[]> {
   const results: DirectoryResult[] = [];
   for (const n of SIZES) {
-    const storms: Record<ServerKind, StormFigures[]> = { natter: [], baseline: [] };
+    const storms: Record<ServerKind, StormFigures[]> = { natter: [], plain: [], baseline: [] };
     const threaded = new Map<number, StormFigures[]>(n === LARGEST ? THREAD_COUNTS.map((t) => [t, []]) : []);
     let natter: PhaseFigures | undefined;
+    let plain: PhaseFigures | undefined;
     let baseline: PhaseFigures | undefined;
     for (let round = 1; round <= STORM_ROUNDS; round++) {
       const isFull = round === STORM_ROUNDS;
@@ -307,15 +314,20 @@ export async function runDirectoryBench(): Promise<DirectoryResult[]> {
         figures.push((await runRound('natter', n, { isFull: false, isHeartbeat: false, threads, listing: undefined })).storm);
       // The baseline answers WHO with the very bytes natter sent: same size, same frame count.
       const b = await runRound('baseline', n, { ...plan, listing: a.phases?.listing });
+      // The same directory without the encryption: what the encryption alone costs.
+      const c = await runRound('plain', n, { ...plan, listing: undefined });
       storms.natter.push(a.storm);
       storms.baseline.push(b.storm);
+      storms.plain.push(c.storm);
       natter = a.phases ?? natter;
       baseline = b.phases ?? baseline;
+      plain = c.phases ?? plain;
     }
-    if (natter === undefined || baseline === undefined) throw new Error('bench/directory: no full round ran');
+    if (natter === undefined || baseline === undefined || plain === undefined) throw new Error('bench/directory: no full round ran');
     results.push({
       n,
       natter: { storm: medians(storms.natter), ...natter },
+      plain: { storm: medians(storms.plain), ...plain },
       baseline: { storm: medians(storms.baseline), ...baseline },
       threaded: [...threaded].map(([threads, figures]) => ({ threads, storm: medians(figures) })),
     });
