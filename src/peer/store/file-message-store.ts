@@ -36,19 +36,17 @@
  * (record-reader.ts, records.ts), lines are read with a bounded length, and
  * a damaged record is skipped with one notice per file naming the file and
  * line, so the rest still goes. A conversation's history is capped
- * (historyMaxBytes): past the cap its oldest lines go (history-trim.ts), and
+ * (historyMaxBytes): past the cap its oldest lines go (history-logs.ts), and
  * a notice says so.
  */
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { appendAll, AppendFile, type PlannedAppend } from './append-file.ts';
-import { fileSafeName } from './data-dir.ts';
 import { acquireLock, releaseLock } from './data-dir-lock.ts';
 import { rewriteAtomically, storageError } from './file-io.ts';
-import { trimHistory } from './history-trim.ts';
+import { HistoryLogs } from './history-logs.ts';
 import { damageNotice } from './record-reader.ts';
 import { DEFAULT_LIMITS } from '../../protocol/limits.ts';
-import { readHistoryTail } from './history-tail.ts';
 import { bytesOfId, hexOfId, type MessageId } from './message-id.ts';
 import {
   checkIdBytes,
@@ -56,7 +54,6 @@ import {
   clampCount,
   closedError,
   DEFAULT_RECEIVED_WINDOW,
-  historyEntry,
   idBytesOf,
   positiveInteger,
   type HistoryEntry,
@@ -65,7 +62,7 @@ import {
 } from './message-store.ts';
 import { newToOutbox, type Outbox } from './outbox.ts';
 import type { ReceivedWindow } from './received-window.ts';
-import { doneLines, historyLine, outboxText, queueLine, receivedLine, receivedText, replayOutbox, replayReceived } from './records.ts';
+import { doneLines, outboxText, queueLine, receivedLine, receivedText, replayOutbox, replayReceived } from './records.ts';
 
 /** When nothing is pending, an outbox bigger than this is emptied. */
 const OUTBOX_TRUNCATE_BYTES = 1 << 20;
@@ -81,23 +78,6 @@ const RECEIVED_COMPACT_MIN_LINES = 1_024;
 export const DEFAULT_HISTORY_MAX_BYTES = 16 * 1024 * 1024;
 /** Notices held for a listener still to come, at most. */
 const MAX_HELD_NOTICES = 100;
-/** History files kept open at once; the least recently written is closed first. */
-const MAX_OPEN_HISTORY_FILES = 32;
-
-/** A size for a notice: in MiB from one MiB up, else in KiB. */
-function mib(bytes: number): string {
-  return bytes >= 1024 * 1024 ? `${(bytes / (1024 * 1024)).toFixed(1)} MiB` : `${Math.ceil(bytes / 1024)} KiB`;
-}
-
-function groupByPeer(msgs: readonly StoredMessage[]): Map<string, StoredMessage[]> {
-  const out = new Map<string, StoredMessage[]>();
-  for (const m of msgs) {
-    const list = out.get(m.peer);
-    if (list === undefined) out.set(m.peer, [m]);
-    else list.push(m);
-  }
-  return out;
-}
 
 /** Options of FileMessageStore.open. */
 export interface FileMessageStoreOptions {
@@ -126,7 +106,8 @@ export class FileMessageStore implements MessageStore {
   #notices: string[] | undefined;
   #noticeListener: ((message: string) => void) | undefined;
   readonly #lockFile: string;
-  readonly #historyDir: string;
+  /** The conversations' logs; undefined when history is off. */
+  readonly #history: HistoryLogs | undefined;
   readonly #outbox: Outbox;
   readonly #outboxFile: AppendFile;
   /** Records in outbox.jsonl (queue and done lines). */
@@ -140,8 +121,6 @@ export class FileMessageStore implements MessageStore {
   #receivedLines: number;
   #isReceivedStale = false;
   #receivedCompactFailedAt = 0;
-  /** Open history files, least recently written first. */
-  readonly #historyFiles = new Map<string, AppendFile>();
   readonly #wallClock: () => number;
   /** Received messages taken since the last commit (receive()), in order. */
   #taken: { peer: string; id: Uint8Array; ts: number; text: string }[] = [];
@@ -165,7 +144,9 @@ export class FileMessageStore implements MessageStore {
     this.#notices = init.notices;
     this.#wallClock = init.wallClock;
     this.#lockFile = init.lockFile;
-    this.#historyDir = join(init.dir, 'history');
+    this.#history = init.isHistoryOn
+      ? new HistoryLogs(join(init.dir, 'history'), init.historyMaxBytes, (message) => this.#notice(message))
+      : undefined;
     this.#outbox = init.outbox;
     this.#outboxFile = init.outboxFile;
     this.#outboxLines = init.outbox.size;
@@ -344,8 +325,8 @@ export class FileMessageStore implements MessageStore {
 
   history(peer: string, n: number): HistoryEntry[] {
     const count = clampCount(n);
-    if (!this.isHistoryOn || count === 0) return [];
-    return uniqueEntries(readHistoryTail(this.#historyPath(peer), count));
+    if (this.#history === undefined || count === 0) return [];
+    return this.#history.read(peer, count);
   }
 
   close(): void {
@@ -353,8 +334,7 @@ export class FileMessageStore implements MessageStore {
     this.#isClosed = true;
     this.#outboxFile.close();
     this.#receivedFile.close();
-    for (const file of this.#historyFiles.values()) file.close();
-    this.#historyFiles.clear();
+    this.#history?.close();
     releaseLock(this.dir, this.#lockFile);
   }
 
@@ -369,63 +349,14 @@ export class FileMessageStore implements MessageStore {
     this.#maybeCompactOutbox();
   }
 
-  #historyPath(peer: string): string {
-    return join(this.#historyDir, `${fileSafeName(peer)}.jsonl`);
-  }
-
   /** One append per conversation touched by `msgs`; none when history is off. */
   #historyPlan(msgs: readonly StoredMessage[], dir: 'in' | 'out'): PlannedAppend[] {
-    if (!this.isHistoryOn) return [];
-    const at = this.#wallClock();
-    return [...groupByPeer(msgs)].map(([peer, list]) => ({
-      file: this.#historyFile(peer),
-      text: list.map((m) => historyLine(historyEntry(m, dir, at))).join(''),
-    }));
+    return this.#history === undefined ? [] : this.#history.plan(msgs, dir, this.#wallClock());
   }
 
-  /**
-   * Trims each conversation of `msgs` whose log passed historyMaxBytes, and
-   * says so. Best effort, like compaction: what was just written stands
-   * whether or not the trim works; a failed one is tried again at the next
-   * write.
-   */
+  /** Trims the logs of `msgs` that passed historyMaxBytes (HistoryLogs.trim). */
   #trimHistories(msgs: readonly { peer: string }[]): void {
-    if (!this.isHistoryOn) return;
-    let last: string | undefined;
-    for (const { peer } of msgs) {
-      if (peer === last) continue;
-      last = peer;
-      const file = this.#historyFiles.get(peer);
-      if (file === undefined || file.size <= this.historyMaxBytes) continue;
-      try {
-        const trimmed = trimHistory(file.path, Math.floor((this.historyMaxBytes * 3) / 4));
-        file.close(); // the descriptor points at the old file
-        if (trimmed !== undefined) {
-          this.#notice(
-            `history with ${peer} passed ${mib(this.historyMaxBytes)}: its oldest ${mib(trimmed.droppedBytes)} were dropped, the newest ${mib(trimmed.keptBytes)} kept`,
-          );
-        }
-      } catch {
-        // The log stays as it is, only longer.
-      }
-    }
-  }
-
-  /** The history file of `peer`, keeping at most MAX_OPEN_HISTORY_FILES descriptors open. */
-  #historyFile(peer: string): AppendFile {
-    let file = this.#historyFiles.get(peer);
-    if (file !== undefined) {
-      this.#historyFiles.delete(peer); // re-inserted below as the most recent
-    } else {
-      file = new AppendFile(this.#historyPath(peer));
-      while (this.#historyFiles.size >= MAX_OPEN_HISTORY_FILES) {
-        const [oldestPeer, oldest] = this.#historyFiles.entries().next().value as [string, AppendFile];
-        oldest.close();
-        this.#historyFiles.delete(oldestPeer);
-      }
-    }
-    this.#historyFiles.set(peer, file);
-    return file;
+    this.#history?.trim(msgs);
   }
 
   /** After a failed call that could not be undone, makes outbox.jsonl match memory again before appending. */
@@ -487,19 +418,4 @@ export class FileMessageStore implements MessageStore {
   #checkOpen(): void {
     if (this.#isClosed) throw closedError(this.dir);
   }
-}
-
-/**
- * Each message once: a receiver killed between writing the history line and
- * the received record logs the sender's retry a second time (see the order
- * of writes above); the copy has the same id and direction, and is skipped.
- */
-function uniqueEntries(entries: HistoryEntry[]): HistoryEntry[] {
-  const seen = new Set<string>();
-  return entries.filter((e) => {
-    const key = `${e.dir}:${e.id}`;
-    if (seen.has(key)) return false;
-    seen.add(key);
-    return true;
-  });
 }

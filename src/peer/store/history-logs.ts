@@ -1,0 +1,130 @@
+/**
+ * The history logs of a FileMessageStore: one append-only JSON-lines file
+ * per conversation under `history/` (records.ts has the line format), each
+ * capped at `maxBytes` (history-trim.ts), with at most
+ * MAX_OPEN_HISTORY_FILES descriptors kept open at once.
+ */
+import { join } from 'node:path';
+import { AppendFile, type PlannedAppend } from './append-file.ts';
+import { fileSafeName } from './data-dir.ts';
+import { readHistoryTail } from './history-tail.ts';
+import { trimHistory } from './history-trim.ts';
+import { historyEntry, type HistoryEntry, type StoredMessage } from './message-store.ts';
+import { historyLine } from './records.ts';
+
+/** History files kept open at once; the least recently written is closed first. */
+const MAX_OPEN_HISTORY_FILES = 32;
+
+/** A size for a notice: in MiB from one MiB up, else in KiB. */
+function mib(bytes: number): string {
+  return bytes >= 1024 * 1024 ? `${(bytes / (1024 * 1024)).toFixed(1)} MiB` : `${Math.ceil(bytes / 1024)} KiB`;
+}
+
+function groupByPeer(msgs: readonly StoredMessage[]): Map<string, StoredMessage[]> {
+  const out = new Map<string, StoredMessage[]>();
+  for (const m of msgs) {
+    const list = out.get(m.peer);
+    if (list === undefined) out.set(m.peer, [m]);
+    else list.push(m);
+  }
+  return out;
+}
+
+/** The conversations' logs under one history directory. */
+export class HistoryLogs {
+  /** The history directory (absolute). */
+  readonly dir: string;
+  /** The most bytes a conversation's log may hold (trimmed to three quarters when it passes). */
+  readonly maxBytes: number;
+  /** Open history files, least recently written first. */
+  readonly #files = new Map<string, AppendFile>();
+  /** Where a trim is told. */
+  readonly #notice: (message: string) => void;
+
+  constructor(dir: string, maxBytes: number, notice: (message: string) => void) {
+    this.dir = dir;
+    this.maxBytes = maxBytes;
+    this.#notice = notice;
+  }
+
+  /** One append per conversation touched by `msgs`, their lines dated `at`. */
+  plan(msgs: readonly StoredMessage[], dir: 'in' | 'out', at: number): PlannedAppend[] {
+    return [...groupByPeer(msgs)].map(([peer, list]) => ({
+      file: this.#file(peer),
+      text: list.map((m) => historyLine(historyEntry(m, dir, at))).join(''),
+    }));
+  }
+
+  /**
+   * Trims each conversation of `msgs` whose log passed maxBytes, and says
+   * so. Best effort, like compaction: what was just written stands whether
+   * or not the trim works; a failed one is tried again at the next write.
+   */
+  trim(msgs: readonly { peer: string }[]): void {
+    let last: string | undefined;
+    for (const { peer } of msgs) {
+      if (peer === last) continue;
+      last = peer;
+      const file = this.#files.get(peer);
+      if (file === undefined || file.size <= this.maxBytes) continue;
+      try {
+        const trimmed = trimHistory(file.path, Math.floor((this.maxBytes * 3) / 4));
+        file.close(); // the descriptor points at the old file
+        if (trimmed !== undefined) {
+          this.#notice(
+            `history with ${peer} passed ${mib(this.maxBytes)}: its oldest ${mib(trimmed.droppedBytes)} were dropped, the newest ${mib(trimmed.keptBytes)} kept`,
+          );
+        }
+      } catch {
+        // The log stays as it is, only longer.
+      }
+    }
+  }
+
+  /** The last `count` entries of the conversation with `peer`, oldest first, each message once. */
+  read(peer: string, count: number): HistoryEntry[] {
+    return uniqueEntries(readHistoryTail(this.#path(peer), count));
+  }
+
+  close(): void {
+    for (const file of this.#files.values()) file.close();
+    this.#files.clear();
+  }
+
+  #path(peer: string): string {
+    return join(this.dir, `${fileSafeName(peer)}.jsonl`);
+  }
+
+  /** The history file of `peer`, keeping at most MAX_OPEN_HISTORY_FILES descriptors open. */
+  #file(peer: string): AppendFile {
+    let file = this.#files.get(peer);
+    if (file !== undefined) {
+      this.#files.delete(peer); // re-inserted below as the most recent
+    } else {
+      file = new AppendFile(this.#path(peer));
+      while (this.#files.size >= MAX_OPEN_HISTORY_FILES) {
+        const [oldestPeer, oldest] = this.#files.entries().next().value as [string, AppendFile];
+        oldest.close();
+        this.#files.delete(oldestPeer);
+      }
+    }
+    this.#files.set(peer, file);
+    return file;
+  }
+}
+
+/**
+ * Each message once: a receiver killed between writing the history line and
+ * the received record logs the sender's retry a second time (see the order
+ * of writes in file-message-store.ts); the copy has the same id and
+ * direction, and is skipped.
+ */
+function uniqueEntries(entries: HistoryEntry[]): HistoryEntry[] {
+  const seen = new Set<string>();
+  return entries.filter((e) => {
+    const key = `${e.dir}:${e.id}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
