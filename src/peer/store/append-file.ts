@@ -27,12 +27,12 @@ export class AppendFile {
   }
 
   /**
-   * Appends `text` in one write loop. A failed write may have left part of
-   * `text` behind: the caller cuts the file back (appendAll).
+   * Appends `data` (a string as UTF-8) in one write loop. A failed write may
+   * have left part of it behind: the caller cuts the file back (appendAll).
    */
-  append(text: string): void {
+  append(data: string | Buffer): void {
     const fd = this.#open();
-    const buf = Buffer.from(text, 'utf8');
+    const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
     try {
       writeAll(fd, buf, null);
     } catch (err) {
@@ -102,7 +102,7 @@ export class AppendFile {
 /** One append to make as part of a call, and what to do if it cannot be undone. */
 export interface PlannedAppend {
   file: AppendFile;
-  text: string;
+  bytes: Buffer;
   onUndoFailed?: () => void;
 }
 
@@ -116,7 +116,7 @@ export function appendAll(plan: readonly PlannedAppend[]): void {
     for (const step of plan) {
       const before = step.file.size;
       done.push({ step, before });
-      step.file.append(step.text);
+      step.file.append(step.bytes);
     }
   } catch (err) {
     for (const { step, before } of done.reverse()) {

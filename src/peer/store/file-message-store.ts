@@ -47,7 +47,8 @@ import { rewriteAtomically, storageError } from './file-io.ts';
 import { HistoryLogs } from './history-logs.ts';
 import { damageNotice } from './record-reader.ts';
 import { DEFAULT_LIMITS } from '../../protocol/limits.ts';
-import { bytesOfId, hexOfId, type MessageId } from './message-id.ts';
+import { ByteBuilder } from './byte-builder.ts';
+import { bytesOfId, type MessageId } from './message-id.ts';
 import {
   checkIdBytes,
   checkMessages,
@@ -62,7 +63,16 @@ import {
 } from './message-store.ts';
 import { newToOutbox, type Outbox } from './outbox.ts';
 import type { ReceivedWindow } from './received-window.ts';
-import { doneLines, outboxText, queueLine, receivedLine, receivedText, replayOutbox, replayReceived } from './records.ts';
+import {
+  type LineMessage,
+  outboxBytes,
+  receivedBytes,
+  replayOutbox,
+  replayReceived,
+  writeDoneLines,
+  writeQueueLine,
+  writeReceivedLine,
+} from './records.ts';
 
 /** When nothing is pending, an outbox bigger than this is emptied. */
 const OUTBOX_TRUNCATE_BYTES = 1 << 20;
@@ -122,6 +132,9 @@ export class FileMessageStore implements MessageStore {
   #isReceivedStale = false;
   #receivedCompactFailedAt = 0;
   readonly #wallClock: () => number;
+  /** The bytes of the batch being appended to outbox.jsonl, and to received.jsonl. */
+  readonly #outboxBatch = new ByteBuilder();
+  readonly #receivedBatch = new ByteBuilder();
   /** Received messages taken since the last commit (receive()), in order. */
   #taken: { peer: string; id: Uint8Array; ts: number; text: string }[] = [];
   #isClosed = false;
@@ -179,10 +192,10 @@ export class FileMessageStore implements MessageStore {
       const outboxPath = outboxFile.path;
       const { outbox, read: outboxRead } = replayOutbox(outboxPath, maxTextBytes);
       // Rewritten compacted, without what was damaged, torn or done with.
-      if (outboxRead.lines !== outbox.size || outboxRead.isTorn) rewriteAtomically(outboxPath, outboxText(outbox));
+      if (outboxRead.lines !== outbox.size || outboxRead.isTorn) rewriteAtomically(outboxPath, outboxBytes(outbox));
       const receivedPath = receivedFile.path;
       const { received, read: receivedRead } = replayReceived(receivedPath, window);
-      if (receivedRead.lines !== received.count || receivedRead.isTorn) rewriteAtomically(receivedPath, receivedText(received));
+      if (receivedRead.lines !== received.count || receivedRead.isTorn) rewriteAtomically(receivedPath, receivedBytes(received));
       for (const read of [outboxRead, receivedRead]) {
         const notice = damageNotice(read === outboxRead ? outboxPath : receivedPath, read);
         if (notice !== undefined) notices.push(notice);
@@ -244,8 +257,11 @@ export class FileMessageStore implements MessageStore {
     const fresh = newToOutbox(this.#outbox, msgs);
     if (fresh.length === 0) return;
     this.#refreshOutbox();
+    const lines = this.#outboxBatch;
+    lines.reset();
+    for (const m of fresh) writeQueueLine(lines, m);
     const plan: PlannedAppend[] = [
-      { file: this.#outboxFile, text: fresh.map(queueLine).join(''), onUndoFailed: () => (this.#isOutboxStale = true) },
+      { file: this.#outboxFile, bytes: lines.bytes(), onUndoFailed: () => (this.#isOutboxStale = true) },
       ...this.#historyPlan(fresh, 'out'),
     ];
     appendAll(plan);
@@ -278,7 +294,7 @@ export class FileMessageStore implements MessageStore {
     this.#checkOpen();
     checkIdBytes(id);
     if (!this.#received.add(peer, id)) return false;
-    // Kept as given until commit(), in this turn: its hex form is made once, for the lines.
+    // Kept as given until commit(), in this turn: its hex digits are written straight from these bytes.
     this.#taken.push({ peer, id, ts, text });
     return true;
   }
@@ -296,15 +312,13 @@ export class FileMessageStore implements MessageStore {
         for (const m of taken) this.#received.add(m.peer, m.id);
         this.#isReceivedStale = false;
       }
-      const lines = taken.map((m) => ({ id: hexOfId(m.id), peer: m.peer, ts: m.ts, text: m.text }));
+      const lines = this.#receivedBatch;
+      lines.reset();
+      for (const m of taken) writeReceivedLine(lines, m.peer, m.id);
       appendAll([
         // History first: see the top of this file.
-        ...this.#historyPlan(lines, 'in'),
-        {
-          file: this.#receivedFile,
-          text: lines.map((m) => receivedLine(m.peer, m.id)).join(''),
-          onUndoFailed: () => (this.#isReceivedStale = true),
-        },
+        ...this.#historyPlan(taken, 'in'),
+        { file: this.#receivedFile, bytes: lines.bytes(), onUndoFailed: () => (this.#isReceivedStale = true) },
       ]);
     } catch (err) {
       this.#forget(taken);
@@ -343,14 +357,17 @@ export class FileMessageStore implements MessageStore {
     const owned = this.#outbox.owned(peer, ids);
     if (owned.length === 0) return;
     this.#refreshOutbox();
-    appendAll([{ file: this.#outboxFile, text: doneLines(owned, why), onUndoFailed: () => (this.#isOutboxStale = true) }]);
+    const lines = this.#outboxBatch;
+    lines.reset();
+    writeDoneLines(lines, owned, why);
+    appendAll([{ file: this.#outboxFile, bytes: lines.bytes(), onUndoFailed: () => (this.#isOutboxStale = true) }]);
     for (const id of owned) this.#outbox.remove(id);
     this.#outboxLines += owned.length;
     this.#maybeCompactOutbox();
   }
 
   /** One append per conversation touched by `msgs`; none when history is off. */
-  #historyPlan(msgs: readonly StoredMessage[], dir: 'in' | 'out'): PlannedAppend[] {
+  #historyPlan(msgs: readonly LineMessage[], dir: 'in' | 'out'): PlannedAppend[] {
     return this.#history === undefined ? [] : this.#history.plan(msgs, dir, this.#wallClock());
   }
 
@@ -367,13 +384,13 @@ export class FileMessageStore implements MessageStore {
   }
 
   #rewriteOutbox(): void {
-    rewriteAtomically(this.#outboxFile.path, outboxText(this.#outbox));
+    rewriteAtomically(this.#outboxFile.path, outboxBytes(this.#outbox));
     this.#outboxFile.close(); // the descriptor points at the old file
     this.#outboxLines = this.#outbox.size;
   }
 
   #rewriteReceived(): void {
-    rewriteAtomically(this.#receivedFile.path, receivedText(this.#received));
+    rewriteAtomically(this.#receivedFile.path, receivedBytes(this.#received));
     this.#receivedFile.close();
     this.#receivedLines = this.#received.count;
   }

@@ -6,11 +6,12 @@
  */
 import { join } from 'node:path';
 import { AppendFile, type PlannedAppend } from './append-file.ts';
+import { ByteBuilder } from './byte-builder.ts';
 import { fileSafeName } from './data-dir.ts';
 import { readHistoryTail } from './history-tail.ts';
 import { trimHistory } from './history-trim.ts';
-import { historyEntry, type HistoryEntry, type StoredMessage } from './message-store.ts';
-import { historyLine } from './records.ts';
+import type { HistoryEntry } from './message-store.ts';
+import { type LineMessage, writeHistoryLine } from './records.ts';
 
 /** History files kept open at once; the least recently written is closed first. */
 const MAX_OPEN_HISTORY_FILES = 32;
@@ -20,8 +21,11 @@ function mib(bytes: number): string {
   return bytes >= 1024 * 1024 ? `${(bytes / (1024 * 1024)).toFixed(1)} MiB` : `${Math.ceil(bytes / 1024)} KiB`;
 }
 
-function groupByPeer(msgs: readonly StoredMessage[]): Map<string, StoredMessage[]> {
-  const out = new Map<string, StoredMessage[]>();
+/** `msgs` by peer, in order; a batch to one peer (the usual one) as it is. */
+function groupByPeer<T extends { peer: string }>(msgs: readonly T[]): Iterable<[string, readonly T[]]> {
+  const first = msgs[0]?.peer;
+  if (msgs.every((m) => m.peer === first)) return first === undefined ? [] : [[first, msgs]];
+  const out = new Map<string, T[]>();
   for (const m of msgs) {
     const list = out.get(m.peer);
     if (list === undefined) out.set(m.peer, [m]);
@@ -40,6 +44,8 @@ export class HistoryLogs {
   readonly #files = new Map<string, AppendFile>();
   /** Where a trim is told. */
   readonly #notice: (message: string) => void;
+  /** The lines of the batch being written, every conversation's in turn. */
+  readonly #lines = new ByteBuilder();
 
   constructor(dir: string, maxBytes: number, notice: (message: string) => void) {
     this.dir = dir;
@@ -47,12 +53,20 @@ export class HistoryLogs {
     this.#notice = notice;
   }
 
-  /** One append per conversation touched by `msgs`, their lines dated `at`. */
-  plan(msgs: readonly StoredMessage[], dir: 'in' | 'out', at: number): PlannedAppend[] {
-    return [...groupByPeer(msgs)].map(([peer, list]) => ({
-      file: this.#file(peer),
-      text: list.map((m) => historyLine(historyEntry(m, dir, at))).join(''),
-    }));
+  /**
+   * One append per conversation touched by `msgs`, their lines dated `at`.
+   * Its bytes are valid until the next plan.
+   */
+  plan(msgs: readonly LineMessage[], dir: 'in' | 'out', at: number): PlannedAppend[] {
+    const lines = this.#lines;
+    lines.reset();
+    const plan: PlannedAppend[] = [];
+    for (const [peer, list] of groupByPeer(msgs)) {
+      const start = lines.length;
+      for (const m of list) writeHistoryLine(lines, m, dir, at);
+      plan.push({ file: this.#file(peer), bytes: lines.view(start) });
+    }
+    return plan;
   }
 
   /**
