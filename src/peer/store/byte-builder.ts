@@ -26,6 +26,11 @@ const HEX = Buffer.from('0123456789abcdef', 'latin1');
 export class ByteBuilder {
   #buf: Buffer;
   #length = 0;
+  /** The last two numbers written, and their digits (16 at most each): a history line has two times. */
+  readonly #numbers = new Float64Array([-1, -1]);
+  readonly #digits = new Uint8Array(32);
+  readonly #digitCounts = new Uint8Array(2);
+  #nextSlot = 0;
 
   constructor(capacity = INITIAL_BYTES) {
     this.#buf = Buffer.allocUnsafe(capacity);
@@ -67,6 +72,42 @@ export class ByteBuilder {
     const buf = this.#buf;
     let at = this.#length;
     for (let i = 0; i < n; i++) buf[at++] = s.charCodeAt(i);
+    this.#length = at;
+  }
+
+  /**
+   * Appends `n` as JSON.stringify writes it (null when not finite). A time
+   * in ms costs no string, and one of the last two again (the lines of a
+   * batch mostly share theirs) is a copy of the digits written then.
+   */
+  number(n: number): void {
+    if (!Number.isSafeInteger(n) || n < 0) {
+      this.ascii(Number.isFinite(n) ? String(n) : 'null');
+      return;
+    }
+    const numbers = this.#numbers;
+    const digits = this.#digits;
+    let slot = n === numbers[0] ? 0 : n === numbers[1] ? 1 : -1;
+    if (slot < 0) {
+      slot = this.#nextSlot;
+      this.#nextSlot = 1 - slot;
+      let count = 1;
+      for (let p = 10; p <= n; p *= 10) count++;
+      let rest = n;
+      for (let i = slot * 16 + count - 1; i >= slot * 16; i--) {
+        const q = Math.floor(rest / 10);
+        digits[i] = 0x30 + rest - 10 * q;
+        rest = q;
+      }
+      numbers[slot] = n;
+      this.#digitCounts[slot] = count;
+    }
+    const from = slot * 16;
+    const end = from + (this.#digitCounts[slot] as number);
+    this.#room(end - from);
+    const buf = this.#buf;
+    let at = this.#length;
+    for (let i = from; i < end; i++) buf[at++] = digits[i] as number;
     this.#length = at;
   }
 

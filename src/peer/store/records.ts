@@ -29,11 +29,6 @@ export interface LineMessage {
   text: string;
 }
 
-/** `n` as JSON.stringify writes it. */
-function jsonNumber(n: number): string {
-  return Number.isFinite(n) ? String(n) : 'null';
-}
-
 const QUOTE = 0x22;
 
 /** `id` (checked: 32 hex digits, or 16 bytes) between quotes. */
@@ -53,7 +48,9 @@ export function writeQueueLine(out: ByteBuilder, m: StoredMessage): void {
   writeId(out, m.id);
   out.ascii(',"peer":');
   out.json(m.peer);
-  out.ascii(`,"ts":${jsonNumber(m.ts)},"text":`);
+  out.ascii(',"ts":');
+  out.number(m.ts);
+  out.ascii(',"text":');
   out.json(m.text);
   out.ascii('}\n');
 }
@@ -82,11 +79,15 @@ export function writeReceivedLine(out: ByteBuilder, peer: string, id: MessageId 
 
 /** Appends the line of a history log that records `m`, sent ('out') or received ('in'), at `at` (now). */
 export function writeHistoryLine(out: ByteBuilder, m: LineMessage, dir: 'in' | 'out', at: number): void {
-  out.ascii(`{"ts":${jsonNumber(m.ts)},"dir":"${dir}","id":`);
+  out.ascii('{"ts":');
+  out.number(m.ts);
+  out.ascii(dir === 'in' ? ',"dir":"in","id":' : ',"dir":"out","id":');
   writeId(out, m.id);
   out.ascii(',"text":');
   out.json(m.text);
-  out.ascii(`,"at":${jsonNumber(at)}}\n`);
+  out.ascii(',"at":');
+  out.number(at);
+  out.ascii('}\n');
 }
 
 /** Longest line replayed from outbox.jsonl or received.jsonl; natter's own are far shorter (a text is at most 64 KiB, even \u-escaped). */

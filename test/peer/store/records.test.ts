@@ -24,7 +24,10 @@ function line(value: unknown): string {
   return `${JSON.stringify(value)}\n`;
 }
 
-function written(write: (out: ByteBuilder) => void, out = new ByteBuilder(16)): string {
+/** One builder for every case, so that each starts where another left it (its buffer grown, its last number kept). */
+const shared = new ByteBuilder(16);
+
+function written(write: (out: ByteBuilder) => void, out = shared): string {
   out.reset();
   write(out);
   return out.bytes().toString('utf8');
