@@ -72,6 +72,7 @@ import {
   writeDoneLines,
   writeQueueLine,
   writeReceivedLine,
+  type WrittenTexts,
 } from './records.ts';
 
 /** When nothing is pending, an outbox bigger than this is emptied. */
@@ -134,6 +135,8 @@ export class FileMessageStore implements MessageStore {
   readonly #wallClock: () => number;
   /** The bytes of the batch being appended to outbox.jsonl, and to received.jsonl. */
   readonly #outboxBatch = new ByteBuilder();
+  /** Where the texts of the batch went in #outboxBatch, for its history lines. */
+  readonly #outboxTexts: WrittenTexts = { from: this.#outboxBatch, spans: [] };
   readonly #receivedBatch = new ByteBuilder();
   /** Received messages taken since the last commit (receive()), in order. */
   #taken: { peer: string; id: Uint8Array; ts: number; text: string }[] = [];
@@ -259,10 +262,12 @@ export class FileMessageStore implements MessageStore {
     this.#refreshOutbox();
     const lines = this.#outboxBatch;
     lines.reset();
-    for (const m of fresh) writeQueueLine(lines, m);
+    // Each text is encoded once, for its queue line; its history line copies it.
+    const texts = this.#history === undefined ? undefined : this.#outboxTexts;
+    for (let i = 0; i < fresh.length; i++) writeQueueLine(lines, fresh[i] as StoredMessage, texts, i);
     const plan: PlannedAppend[] = [
       { file: this.#outboxFile, bytes: lines.bytes(), onUndoFailed: () => (this.#isOutboxStale = true) },
-      ...this.#historyPlan(fresh, 'out'),
+      ...this.#historyPlan(fresh, 'out', texts),
     ];
     appendAll(plan);
     for (const m of fresh) this.#outbox.add(m);
@@ -367,8 +372,8 @@ export class FileMessageStore implements MessageStore {
   }
 
   /** One append per conversation touched by `msgs`; none when history is off. */
-  #historyPlan(msgs: readonly LineMessage[], dir: 'in' | 'out'): PlannedAppend[] {
-    return this.#history === undefined ? [] : this.#history.plan(msgs, dir, this.#wallClock());
+  #historyPlan(msgs: readonly LineMessage[], dir: 'in' | 'out', texts?: WrittenTexts): PlannedAppend[] {
+    return this.#history === undefined ? [] : this.#history.plan(msgs, dir, this.#wallClock(), texts);
   }
 
   /** Trims the logs of `msgs` that passed historyMaxBytes (HistoryLogs.trim). */

@@ -11,7 +11,7 @@ import { fileSafeName } from './data-dir.ts';
 import { readHistoryTail } from './history-tail.ts';
 import { trimHistory } from './history-trim.ts';
 import type { HistoryEntry } from './message-store.ts';
-import { type LineMessage, writeHistoryLine } from './records.ts';
+import { type LineMessage, type WrittenTexts, writeHistoryLine } from './records.ts';
 
 /** History files kept open at once; the least recently written is closed first. */
 const MAX_OPEN_HISTORY_FILES = 32;
@@ -21,15 +21,17 @@ function mib(bytes: number): string {
   return bytes >= 1024 * 1024 ? `${(bytes / (1024 * 1024)).toFixed(1)} MiB` : `${Math.ceil(bytes / 1024)} KiB`;
 }
 
-/** `msgs` by peer, in order; a batch to one peer (the usual one) as it is. */
-function groupByPeer<T extends { peer: string }>(msgs: readonly T[]): Iterable<[string, readonly T[]]> {
+/** The positions in `msgs` of each peer's messages, in order; undefined for all of them, when they are to one peer (the usual batch). */
+function groupByPeer(msgs: readonly { peer: string }[]): Iterable<[string, number[] | undefined]> {
   const first = msgs[0]?.peer;
-  if (msgs.every((m) => m.peer === first)) return first === undefined ? [] : [[first, msgs]];
-  const out = new Map<string, T[]>();
-  for (const m of msgs) {
-    const list = out.get(m.peer);
-    if (list === undefined) out.set(m.peer, [m]);
-    else list.push(m);
+  if (first === undefined) return [];
+  if (msgs.every((m) => m.peer === first)) return [[first, undefined]];
+  const out = new Map<string, number[]>();
+  for (let i = 0; i < msgs.length; i++) {
+    const peer = (msgs[i] as { peer: string }).peer;
+    const list = out.get(peer);
+    if (list === undefined) out.set(peer, [i]);
+    else list.push(i);
   }
   return out;
 }
@@ -54,16 +56,21 @@ export class HistoryLogs {
   }
 
   /**
-   * One append per conversation touched by `msgs`, their lines dated `at`.
+   * One append per conversation touched by `msgs`, their lines dated `at`;
+   * `texts`, when given, holds their texts written already (writeHistoryLine).
    * Its bytes are valid until the next plan.
    */
-  plan(msgs: readonly LineMessage[], dir: 'in' | 'out', at: number): PlannedAppend[] {
+  plan(msgs: readonly LineMessage[], dir: 'in' | 'out', at: number, texts?: WrittenTexts): PlannedAppend[] {
     const lines = this.#lines;
     lines.reset();
     const plan: PlannedAppend[] = [];
-    for (const [peer, list] of groupByPeer(msgs)) {
+    for (const [peer, positions] of groupByPeer(msgs)) {
       const start = lines.length;
-      for (const m of list) writeHistoryLine(lines, m, dir, at);
+      if (positions === undefined) {
+        for (let i = 0; i < msgs.length; i++) writeHistoryLine(lines, msgs[i] as LineMessage, dir, at, texts, i);
+      } else {
+        for (const i of positions) writeHistoryLine(lines, msgs[i] as LineMessage, dir, at, texts, i);
+      }
       plan.push({ file: this.#file(peer), bytes: lines.view(start) });
     }
     return plan;

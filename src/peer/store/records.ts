@@ -29,6 +29,16 @@ export interface LineMessage {
   text: string;
 }
 
+/**
+ * The texts of a batch written already as JSON, in its queue lines: message
+ * i's from spans[2i] to spans[2i + 1] of `from`. The history lines of the
+ * same batch copy their texts from there instead of encoding them again.
+ */
+export interface WrittenTexts {
+  from: ByteBuilder;
+  spans: number[];
+}
+
 const QUOTE = 0x22;
 
 /** `id` (checked: 32 hex digits, or 16 bytes) between quotes. */
@@ -42,8 +52,8 @@ function writeId(out: ByteBuilder, id: MessageId | Uint8Array): void {
 // Each line below is, byte for byte, JSON.stringify of its record and a newline
 // (test/peer/store/records.test.ts holds them to it), written straight into bytes.
 
-/** Appends the outbox line that queues `m`. */
-export function writeQueueLine(out: ByteBuilder, m: StoredMessage): void {
+/** Appends the outbox line that queues `m`; with `texts` (from `out`), notes where its text went as message `i`. */
+export function writeQueueLine(out: ByteBuilder, m: StoredMessage, texts?: WrittenTexts, i = 0): void {
   out.ascii('{"op":"queue","id":');
   writeId(out, m.id);
   out.ascii(',"peer":');
@@ -51,7 +61,12 @@ export function writeQueueLine(out: ByteBuilder, m: StoredMessage): void {
   out.ascii(',"ts":');
   out.number(m.ts);
   out.ascii(',"text":');
+  const start = out.length;
   out.json(m.text);
+  if (texts !== undefined) {
+    texts.spans[2 * i] = start;
+    texts.spans[2 * i + 1] = out.length;
+  }
   out.ascii('}\n');
 }
 
@@ -77,14 +92,19 @@ export function writeReceivedLine(out: ByteBuilder, peer: string, id: MessageId 
   out.ascii('}\n');
 }
 
-/** Appends the line of a history log that records `m`, sent ('out') or received ('in'), at `at` (now). */
-export function writeHistoryLine(out: ByteBuilder, m: LineMessage, dir: 'in' | 'out', at: number): void {
+/**
+ * Appends the line of a history log that records `m`, sent ('out') or
+ * received ('in'), at `at` (now); with `texts`, its text is copied from
+ * where it was written as message `i`.
+ */
+export function writeHistoryLine(out: ByteBuilder, m: LineMessage, dir: 'in' | 'out', at: number, texts?: WrittenTexts, i = 0): void {
   out.ascii('{"ts":');
   out.number(m.ts);
   out.ascii(dir === 'in' ? ',"dir":"in","id":' : ',"dir":"out","id":');
   writeId(out, m.id);
   out.ascii(',"text":');
-  out.json(m.text);
+  if (texts === undefined) out.json(m.text);
+  else out.copyFrom(texts.from, texts.spans[2 * i] as number, texts.spans[2 * i + 1] as number);
   out.ascii(',"at":');
   out.number(at);
   out.ascii('}\n');

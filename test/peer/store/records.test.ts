@@ -64,6 +64,27 @@ describe('records: the lines as bytes', () => {
     );
   });
 
+  it("writes a history line with its text copied from the batch's queue lines, as it would encode it", () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(idBytesArb, textArb, textArb), { minLength: 1, maxLength: 5 }), tsArb, (batch, at) => {
+        const msgs = batch.map(([idBytes, peer, text], i) => ({ id: Buffer.from(idBytes).toString('hex'), peer, ts: i, text }));
+        const queue = new ByteBuilder(16);
+        const texts = { from: queue, spans: [] };
+        for (const [i, m] of msgs.entries()) writeQueueLine(queue, m, texts, i);
+        assert.equal(queue.bytes().toString('utf8'), msgs.map((m) => line({ op: 'queue', ...m })).join(''));
+        // Backwards, as a batch to several peers takes them out of order.
+        for (let i = msgs.length - 1; i >= 0; i--) {
+          const m = msgs[i] as (typeof msgs)[number];
+          const expected = line({ ts: m.ts, dir: 'out', id: m.id, text: m.text, at });
+          assert.equal(
+            written((out) => writeHistoryLine(out, m, 'out', at, texts, i)),
+            expected,
+          );
+        }
+      }),
+    );
+  });
+
   it('writes received and done lines as JSON.stringify of their records', () => {
     fc.assert(
       fc.property(idBytesArb, textArb, fc.option(textArb, { nil: undefined }), (idBytes, peer, why) => {
