@@ -77,12 +77,20 @@ import {
 
 /** When nothing is pending, an outbox bigger than this is emptied. */
 const OUTBOX_TRUNCATE_BYTES = 1 << 20;
+/**
+ * A runtime rewrite costs every record still needed, an fsync, a rename and
+ * the old file's blocks freed. Rewriting when a file holds RATIO times what
+ * is needed rewrites 1 / (RATIO - 1) lines per line appended: 1/7 for the
+ * outbox, 1/3 for received.jsonl, so that with thousands of messages in
+ * flight the rewrites stay a fraction of the appends. The price is a file
+ * up to RATIO times what it must hold, read once at start-up.
+ */
 /** The outbox is rewritten when it holds more lines than this and … */
 const OUTBOX_COMPACT_MIN_LINES = 10_000;
 /** … more than this many times the lines still needed. */
-const OUTBOX_COMPACT_RATIO = 4;
+const OUTBOX_COMPACT_RATIO = 8;
 /** received.jsonl is rewritten when it holds more than this many times the ids remembered … */
-const RECEIVED_COMPACT_RATIO = 2;
+const RECEIVED_COMPACT_RATIO = 4;
 /** … and more lines than this, so that small windows do not rewrite on every call. */
 const RECEIVED_COMPACT_MIN_LINES = 1_024;
 /** The most bytes of history kept per conversation unless told otherwise. */
