@@ -72,8 +72,3 @@ export function replaceAtomically(file: string, write: (fd: number) => void): vo
     throw storageError('rewrite', file, err);
   }
 }
-
-/** Replaces `file` with `text` (replaceAtomically). */
-export function rewriteAtomically(file: string, text: string | Buffer): void {
-  replaceAtomically(file, (fd) => writeAll(fd, typeof text === 'string' ? Buffer.from(text, 'utf8') : text, null));
-}

@@ -43,7 +43,7 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { appendAll, AppendFile, type PlannedAppend } from './append-file.ts';
 import { acquireLock, releaseLock } from './data-dir-lock.ts';
-import { rewriteAtomically, storageError } from './file-io.ts';
+import { replaceAtomically, storageError } from './file-io.ts';
 import { HistoryLogs } from './history-logs.ts';
 import { damageNotice } from './record-reader.ts';
 import { DEFAULT_LIMITS } from '../../protocol/limits.ts';
@@ -65,12 +65,12 @@ import { newToOutbox, type Outbox } from './outbox.ts';
 import type { ReceivedWindow } from './received-window.ts';
 import {
   type LineMessage,
-  outboxBytes,
-  receivedBytes,
   replayOutbox,
   replayReceived,
   writeDoneLines,
+  writeOutboxFile,
   writeQueueLine,
+  writeReceivedFile,
   writeReceivedLine,
   type WrittenTexts,
 } from './records.ts';
@@ -203,10 +203,12 @@ export class FileMessageStore implements MessageStore {
       const outboxPath = outboxFile.path;
       const { outbox, read: outboxRead } = replayOutbox(outboxPath, maxTextBytes);
       // Rewritten compacted, without what was damaged, torn or done with.
-      if (outboxRead.lines !== outbox.size || outboxRead.isTorn) rewriteAtomically(outboxPath, outboxBytes(outbox));
+      const lines = new ByteBuilder();
+      if (outboxRead.lines !== outbox.size || outboxRead.isTorn) replaceAtomically(outboxPath, (fd) => writeOutboxFile(fd, outbox, lines));
       const receivedPath = receivedFile.path;
       const { received, read: receivedRead } = replayReceived(receivedPath, window);
-      if (receivedRead.lines !== received.count || receivedRead.isTorn) rewriteAtomically(receivedPath, receivedBytes(received));
+      if (receivedRead.lines !== received.count || receivedRead.isTorn)
+        replaceAtomically(receivedPath, (fd) => writeReceivedFile(fd, received, lines));
       for (const read of [outboxRead, receivedRead]) {
         const notice = damageNotice(read === outboxRead ? outboxPath : receivedPath, read);
         if (notice !== undefined) notices.push(notice);
@@ -397,13 +399,13 @@ export class FileMessageStore implements MessageStore {
   }
 
   #rewriteOutbox(): void {
-    rewriteAtomically(this.#outboxFile.path, outboxBytes(this.#outbox));
+    replaceAtomically(this.#outboxFile.path, (fd) => writeOutboxFile(fd, this.#outbox, this.#outboxBatch));
     this.#outboxFile.close(); // the descriptor points at the old file
     this.#outboxLines = this.#outbox.size;
   }
 
   #rewriteReceived(): void {
-    rewriteAtomically(this.#receivedFile.path, receivedBytes(this.#received));
+    replaceAtomically(this.#receivedFile.path, (fd) => writeReceivedFile(fd, this.#received, this.#receivedBatch));
     this.#receivedFile.close();
     this.#receivedLines = this.#received.count;
   }

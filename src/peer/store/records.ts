@@ -11,7 +11,8 @@
  */
 import { DEFAULT_LIMITS } from '../../protocol/limits.ts';
 import { normalizeName } from '../../protocol/fields.ts';
-import { ByteBuilder } from './byte-builder.ts';
+import type { ByteBuilder } from './byte-builder.ts';
+import { writeAll } from './file-io.ts';
 import { bytesOfId, isMessageId, type MessageId } from './message-id.ts';
 import { isStoredMessage, type StoredMessage } from './message-store.ts';
 import { Outbox } from './outbox.ts';
@@ -165,16 +166,36 @@ export function replayReceived(file: string, window: number): { received: Receiv
   return { received, read };
 }
 
-/** outbox.jsonl written afresh: a queue line for each pending message, oldest first. */
-export function outboxBytes(outbox: Outbox): Buffer {
-  const out = new ByteBuilder();
-  for (const m of outbox.values()) writeQueueLine(out, m);
-  return out.bytes();
+/**
+ * Bytes gathered at a time when a whole file is written afresh: a file of
+ * many MiB goes out through one small buffer, not one of its own size.
+ */
+const REWRITE_CHUNK_BYTES = 256 * 1024;
+
+/** Writes out what `out` holds and empties it. */
+function flush(fd: number, out: ByteBuilder): void {
+  writeAll(fd, out.bytes(), null);
+  out.reset();
 }
 
-/** received.jsonl written afresh: a line for each id remembered, each peer's oldest first. */
-export function receivedBytes(received: ReceivedWindow): Buffer {
-  const out = new ByteBuilder();
-  for (const [peer, ids] of received.entries()) for (const id of ids) writeReceivedLine(out, peer, id);
-  return out.bytes();
+/** Writes outbox.jsonl afresh to `fd`: a queue line for each pending message, oldest first, `out` holding a chunk at a time. */
+export function writeOutboxFile(fd: number, outbox: Outbox, out: ByteBuilder): void {
+  out.reset();
+  for (const m of outbox.values()) {
+    writeQueueLine(out, m);
+    if (out.length >= REWRITE_CHUNK_BYTES) flush(fd, out);
+  }
+  flush(fd, out);
+}
+
+/** Writes received.jsonl afresh to `fd`: a line for each id remembered, each peer's oldest first, `out` holding a chunk at a time. */
+export function writeReceivedFile(fd: number, received: ReceivedWindow, out: ByteBuilder): void {
+  out.reset();
+  for (const [peer, ids] of received.entries()) {
+    for (const id of ids) {
+      writeReceivedLine(out, peer, id);
+      if (out.length >= REWRITE_CHUNK_BYTES) flush(fd, out);
+    }
+  }
+  flush(fd, out);
 }
