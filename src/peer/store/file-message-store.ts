@@ -400,13 +400,13 @@ export class FileMessageStore implements MessageStore {
 
   #rewriteOutbox(): void {
     replaceAtomically(this.#outboxFile.path, (fd) => writeOutboxFile(fd, this.#outbox, this.#outboxBatch));
-    this.#outboxFile.close(); // the descriptor points at the old file
+    this.#outboxFile.release(); // the descriptor points at the old file
     this.#outboxLines = this.#outbox.size;
   }
 
   #rewriteReceived(): void {
     replaceAtomically(this.#receivedFile.path, (fd) => writeReceivedFile(fd, this.#received, this.#receivedBatch));
-    this.#receivedFile.close();
+    this.#receivedFile.release();
     this.#receivedLines = this.#received.count;
   }
 

@@ -90,7 +90,7 @@ export class HistoryLogs {
       if (file === undefined || file.size <= this.maxBytes) continue;
       try {
         const trimmed = trimHistory(file.path, Math.floor((this.maxBytes * 3) / 4));
-        file.close(); // the descriptor points at the old file
+        file.release(); // the descriptor points at the old file
         if (trimmed !== undefined) {
           this.#notice(
             `history with ${peer} passed ${mib(this.maxBytes)}: its oldest ${mib(trimmed.droppedBytes)} were dropped, the newest ${mib(trimmed.keptBytes)} kept`,
