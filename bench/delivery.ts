@@ -25,7 +25,7 @@ import { fmt, median, table } from './harness.ts';
 
 const COUNT = 50_000;
 const WARMUP_COUNT = 10_000;
-const RUNS = 5;
+const RUNS = 9;
 
 type DeliveryMode = (typeof DELIVERY_MODES)[number];
 

@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, ftruncateSync, openSync } from 'node:fs';
+import { close, closeSync, fstatSync, ftruncateSync, openSync } from 'node:fs';
 import { NEWLINE, readAll, storageError, writeAll } from './file-io.ts';
 
 /**
@@ -27,12 +27,12 @@ export class AppendFile {
   }
 
   /**
-   * Appends `text` in one write loop. A failed write may have left part of
-   * `text` behind: the caller cuts the file back (appendAll).
+   * Appends `data` (a string as UTF-8) in one write loop. A failed write may
+   * have left part of it behind: the caller cuts the file back (appendAll).
    */
-  append(text: string): void {
+  append(data: string | Buffer): void {
     const fd = this.#open();
-    const buf = Buffer.from(text, 'utf8');
+    const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
     try {
       writeAll(fd, buf, null);
     } catch (err) {
@@ -66,6 +66,21 @@ export class AppendFile {
     } catch {
       // Nothing was buffered in user space, so nothing is lost by a failed close.
     }
+  }
+
+  /**
+   * Lets go of the descriptor once the file was renamed over (the next use
+   * opens the new one). The old file's blocks are freed when its last
+   * descriptor closes, which takes milliseconds for a log of many MiB, so
+   * that close runs off the event loop: nothing rides on it.
+   */
+  release(): void {
+    if (this.#fd === undefined) return;
+    const fd = this.#fd;
+    this.#fd = undefined;
+    close(fd, () => {
+      // Nothing was buffered in user space, so nothing is lost by a failed close.
+    });
   }
 
   /** Opens the file for append, making sure it ends with a newline so a torn last line never merges with our next record. */
@@ -102,7 +117,7 @@ export class AppendFile {
 /** One append to make as part of a call, and what to do if it cannot be undone. */
 export interface PlannedAppend {
   file: AppendFile;
-  text: string;
+  bytes: Buffer;
   onUndoFailed?: () => void;
 }
 
@@ -116,7 +131,7 @@ export function appendAll(plan: readonly PlannedAppend[]): void {
     for (const step of plan) {
       const before = step.file.size;
       done.push({ step, before });
-      step.file.append(step.text);
+      step.file.append(step.bytes);
     }
   } catch (err) {
     for (const { step, before } of done.reverse()) {

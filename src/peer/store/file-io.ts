@@ -45,16 +45,17 @@ export function parseLine(line: string): unknown {
 }
 
 /**
- * Replaces `file` with `text` so that a crash leaves either the old file or
- * the new one: written to a temporary file, fsynced, renamed over. The
- * temporary name is fixed because the directory lock makes us its only writer.
+ * Replaces `file` with what `write` writes to the descriptor it is given, so
+ * that a crash leaves either the old file or the new one: written to a
+ * temporary file, fsynced, renamed over. The temporary name is fixed because
+ * the directory lock makes us its only writer.
  */
-export function rewriteAtomically(file: string, text: string | Buffer): void {
+export function replaceAtomically(file: string, write: (fd: number) => void): void {
   const tmp = `${file}.tmp`;
   let fd: number | undefined;
   try {
     fd = openSync(tmp, 'w', 0o600);
-    writeAll(fd, typeof text === 'string' ? Buffer.from(text, 'utf8') : text, null);
+    write(fd);
     fsyncSync(fd);
     closeSync(fd);
     fd = undefined;

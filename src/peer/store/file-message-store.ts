@@ -36,27 +36,25 @@
  * (record-reader.ts, records.ts), lines are read with a bounded length, and
  * a damaged record is skipped with one notice per file naming the file and
  * line, so the rest still goes. A conversation's history is capped
- * (historyMaxBytes): past the cap its oldest lines go (history-trim.ts), and
+ * (historyMaxBytes): past the cap its oldest lines go (history-logs.ts), and
  * a notice says so.
  */
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { appendAll, AppendFile, type PlannedAppend } from './append-file.ts';
-import { fileSafeName } from './data-dir.ts';
 import { acquireLock, releaseLock } from './data-dir-lock.ts';
-import { rewriteAtomically, storageError } from './file-io.ts';
-import { trimHistory } from './history-trim.ts';
+import { replaceAtomically, storageError } from './file-io.ts';
+import { HistoryLogs } from './history-logs.ts';
 import { damageNotice } from './record-reader.ts';
 import { DEFAULT_LIMITS } from '../../protocol/limits.ts';
-import { readHistoryTail } from './history-tail.ts';
-import { bytesOfId, hexOfId, type MessageId } from './message-id.ts';
+import { ByteBuilder } from './byte-builder.ts';
+import { bytesOfId, type MessageId } from './message-id.ts';
 import {
   checkIdBytes,
   checkMessages,
   clampCount,
   closedError,
   DEFAULT_RECEIVED_WINDOW,
-  historyEntry,
   idBytesOf,
   positiveInteger,
   type HistoryEntry,
@@ -65,39 +63,40 @@ import {
 } from './message-store.ts';
 import { newToOutbox, type Outbox } from './outbox.ts';
 import type { ReceivedWindow } from './received-window.ts';
-import { doneLines, historyLine, outboxText, queueLine, receivedLine, receivedText, replayOutbox, replayReceived } from './records.ts';
+import {
+  type LineMessage,
+  replayOutbox,
+  replayReceived,
+  writeDoneLines,
+  writeOutboxFile,
+  writeQueueLine,
+  writeReceivedFile,
+  writeReceivedLine,
+  type WrittenTexts,
+} from './records.ts';
 
 /** When nothing is pending, an outbox bigger than this is emptied. */
 const OUTBOX_TRUNCATE_BYTES = 1 << 20;
+/**
+ * A runtime rewrite costs every record still needed, an fsync, a rename and
+ * the old file's blocks freed. Rewriting when a file holds RATIO times what
+ * is needed rewrites 1 / (RATIO - 1) lines per line appended: 1/7 for the
+ * outbox, 1/3 for received.jsonl, so that with thousands of messages in
+ * flight the rewrites stay a fraction of the appends. The price is a file
+ * up to RATIO times what it must hold, read once at start-up.
+ */
 /** The outbox is rewritten when it holds more lines than this and … */
 const OUTBOX_COMPACT_MIN_LINES = 10_000;
 /** … more than this many times the lines still needed. */
-const OUTBOX_COMPACT_RATIO = 4;
+const OUTBOX_COMPACT_RATIO = 8;
 /** received.jsonl is rewritten when it holds more than this many times the ids remembered … */
-const RECEIVED_COMPACT_RATIO = 2;
+const RECEIVED_COMPACT_RATIO = 4;
 /** … and more lines than this, so that small windows do not rewrite on every call. */
 const RECEIVED_COMPACT_MIN_LINES = 1_024;
 /** The most bytes of history kept per conversation unless told otherwise. */
 export const DEFAULT_HISTORY_MAX_BYTES = 16 * 1024 * 1024;
 /** Notices held for a listener still to come, at most. */
 const MAX_HELD_NOTICES = 100;
-/** History files kept open at once; the least recently written is closed first. */
-const MAX_OPEN_HISTORY_FILES = 32;
-
-/** A size for a notice: in MiB from one MiB up, else in KiB. */
-function mib(bytes: number): string {
-  return bytes >= 1024 * 1024 ? `${(bytes / (1024 * 1024)).toFixed(1)} MiB` : `${Math.ceil(bytes / 1024)} KiB`;
-}
-
-function groupByPeer(msgs: readonly StoredMessage[]): Map<string, StoredMessage[]> {
-  const out = new Map<string, StoredMessage[]>();
-  for (const m of msgs) {
-    const list = out.get(m.peer);
-    if (list === undefined) out.set(m.peer, [m]);
-    else list.push(m);
-  }
-  return out;
-}
 
 /** Options of FileMessageStore.open. */
 export interface FileMessageStoreOptions {
@@ -126,7 +125,8 @@ export class FileMessageStore implements MessageStore {
   #notices: string[] | undefined;
   #noticeListener: ((message: string) => void) | undefined;
   readonly #lockFile: string;
-  readonly #historyDir: string;
+  /** The conversations' logs; undefined when history is off. */
+  readonly #history: HistoryLogs | undefined;
   readonly #outbox: Outbox;
   readonly #outboxFile: AppendFile;
   /** Records in outbox.jsonl (queue and done lines). */
@@ -140,9 +140,12 @@ export class FileMessageStore implements MessageStore {
   #receivedLines: number;
   #isReceivedStale = false;
   #receivedCompactFailedAt = 0;
-  /** Open history files, least recently written first. */
-  readonly #historyFiles = new Map<string, AppendFile>();
   readonly #wallClock: () => number;
+  /** The bytes of the batch being appended to outbox.jsonl, and to received.jsonl. */
+  readonly #outboxBatch = new ByteBuilder();
+  /** Where the texts of the batch went in #outboxBatch, for its history lines. */
+  readonly #outboxTexts: WrittenTexts = { from: this.#outboxBatch, spans: [] };
+  readonly #receivedBatch = new ByteBuilder();
   /** Received messages taken since the last commit (receive()), in order. */
   #taken: { peer: string; id: Uint8Array; ts: number; text: string }[] = [];
   #isClosed = false;
@@ -165,7 +168,9 @@ export class FileMessageStore implements MessageStore {
     this.#notices = init.notices;
     this.#wallClock = init.wallClock;
     this.#lockFile = init.lockFile;
-    this.#historyDir = join(init.dir, 'history');
+    this.#history = init.isHistoryOn
+      ? new HistoryLogs(join(init.dir, 'history'), init.historyMaxBytes, (message) => this.#notice(message))
+      : undefined;
     this.#outbox = init.outbox;
     this.#outboxFile = init.outboxFile;
     this.#outboxLines = init.outbox.size;
@@ -198,10 +203,12 @@ export class FileMessageStore implements MessageStore {
       const outboxPath = outboxFile.path;
       const { outbox, read: outboxRead } = replayOutbox(outboxPath, maxTextBytes);
       // Rewritten compacted, without what was damaged, torn or done with.
-      if (outboxRead.lines !== outbox.size || outboxRead.isTorn) rewriteAtomically(outboxPath, outboxText(outbox));
+      const lines = new ByteBuilder();
+      if (outboxRead.lines !== outbox.size || outboxRead.isTorn) replaceAtomically(outboxPath, (fd) => writeOutboxFile(fd, outbox, lines));
       const receivedPath = receivedFile.path;
       const { received, read: receivedRead } = replayReceived(receivedPath, window);
-      if (receivedRead.lines !== received.count || receivedRead.isTorn) rewriteAtomically(receivedPath, receivedText(received));
+      if (receivedRead.lines !== received.count || receivedRead.isTorn)
+        replaceAtomically(receivedPath, (fd) => writeReceivedFile(fd, received, lines));
       for (const read of [outboxRead, receivedRead]) {
         const notice = damageNotice(read === outboxRead ? outboxPath : receivedPath, read);
         if (notice !== undefined) notices.push(notice);
@@ -263,9 +270,14 @@ export class FileMessageStore implements MessageStore {
     const fresh = newToOutbox(this.#outbox, msgs);
     if (fresh.length === 0) return;
     this.#refreshOutbox();
+    const lines = this.#outboxBatch;
+    lines.reset();
+    // Each text is encoded once, for its queue line; its history line copies it.
+    const texts = this.#history === undefined ? undefined : this.#outboxTexts;
+    for (let i = 0; i < fresh.length; i++) writeQueueLine(lines, fresh[i] as StoredMessage, texts, i);
     const plan: PlannedAppend[] = [
-      { file: this.#outboxFile, text: fresh.map(queueLine).join(''), onUndoFailed: () => (this.#isOutboxStale = true) },
-      ...this.#historyPlan(fresh, 'out'),
+      { file: this.#outboxFile, bytes: lines.bytes(), onUndoFailed: () => (this.#isOutboxStale = true) },
+      ...this.#historyPlan(fresh, 'out', texts),
     ];
     appendAll(plan);
     for (const m of fresh) this.#outbox.add(m);
@@ -297,7 +309,7 @@ export class FileMessageStore implements MessageStore {
     this.#checkOpen();
     checkIdBytes(id);
     if (!this.#received.add(peer, id)) return false;
-    // Kept as given until commit(), in this turn: its hex form is made once, for the lines.
+    // Kept as given until commit(), in this turn: its hex digits are written straight from these bytes.
     this.#taken.push({ peer, id, ts, text });
     return true;
   }
@@ -315,15 +327,13 @@ export class FileMessageStore implements MessageStore {
         for (const m of taken) this.#received.add(m.peer, m.id);
         this.#isReceivedStale = false;
       }
-      const lines = taken.map((m) => ({ id: hexOfId(m.id), peer: m.peer, ts: m.ts, text: m.text }));
+      const lines = this.#receivedBatch;
+      lines.reset();
+      for (const m of taken) writeReceivedLine(lines, m.peer, m.id);
       appendAll([
         // History first: see the top of this file.
-        ...this.#historyPlan(lines, 'in'),
-        {
-          file: this.#receivedFile,
-          text: lines.map((m) => receivedLine(m.peer, m.id)).join(''),
-          onUndoFailed: () => (this.#isReceivedStale = true),
-        },
+        ...this.#historyPlan(taken, 'in'),
+        { file: this.#receivedFile, bytes: lines.bytes(), onUndoFailed: () => (this.#isReceivedStale = true) },
       ]);
     } catch (err) {
       this.#forget(taken);
@@ -344,8 +354,8 @@ export class FileMessageStore implements MessageStore {
 
   history(peer: string, n: number): HistoryEntry[] {
     const count = clampCount(n);
-    if (!this.isHistoryOn || count === 0) return [];
-    return uniqueEntries(readHistoryTail(this.#historyPath(peer), count));
+    if (this.#history === undefined || count === 0) return [];
+    return this.#history.read(peer, count);
   }
 
   close(): void {
@@ -353,8 +363,7 @@ export class FileMessageStore implements MessageStore {
     this.#isClosed = true;
     this.#outboxFile.close();
     this.#receivedFile.close();
-    for (const file of this.#historyFiles.values()) file.close();
-    this.#historyFiles.clear();
+    this.#history?.close();
     releaseLock(this.dir, this.#lockFile);
   }
 
@@ -363,69 +372,23 @@ export class FileMessageStore implements MessageStore {
     const owned = this.#outbox.owned(peer, ids);
     if (owned.length === 0) return;
     this.#refreshOutbox();
-    appendAll([{ file: this.#outboxFile, text: doneLines(owned, why), onUndoFailed: () => (this.#isOutboxStale = true) }]);
+    const lines = this.#outboxBatch;
+    lines.reset();
+    writeDoneLines(lines, owned, why);
+    appendAll([{ file: this.#outboxFile, bytes: lines.bytes(), onUndoFailed: () => (this.#isOutboxStale = true) }]);
     for (const id of owned) this.#outbox.remove(id);
     this.#outboxLines += owned.length;
     this.#maybeCompactOutbox();
   }
 
-  #historyPath(peer: string): string {
-    return join(this.#historyDir, `${fileSafeName(peer)}.jsonl`);
-  }
-
   /** One append per conversation touched by `msgs`; none when history is off. */
-  #historyPlan(msgs: readonly StoredMessage[], dir: 'in' | 'out'): PlannedAppend[] {
-    if (!this.isHistoryOn) return [];
-    const at = this.#wallClock();
-    return [...groupByPeer(msgs)].map(([peer, list]) => ({
-      file: this.#historyFile(peer),
-      text: list.map((m) => historyLine(historyEntry(m, dir, at))).join(''),
-    }));
+  #historyPlan(msgs: readonly LineMessage[], dir: 'in' | 'out', texts?: WrittenTexts): PlannedAppend[] {
+    return this.#history === undefined ? [] : this.#history.plan(msgs, dir, this.#wallClock(), texts);
   }
 
-  /**
-   * Trims each conversation of `msgs` whose log passed historyMaxBytes, and
-   * says so. Best effort, like compaction: what was just written stands
-   * whether or not the trim works; a failed one is tried again at the next
-   * write.
-   */
+  /** Trims the logs of `msgs` that passed historyMaxBytes (HistoryLogs.trim). */
   #trimHistories(msgs: readonly { peer: string }[]): void {
-    if (!this.isHistoryOn) return;
-    let last: string | undefined;
-    for (const { peer } of msgs) {
-      if (peer === last) continue;
-      last = peer;
-      const file = this.#historyFiles.get(peer);
-      if (file === undefined || file.size <= this.historyMaxBytes) continue;
-      try {
-        const trimmed = trimHistory(file.path, Math.floor((this.historyMaxBytes * 3) / 4));
-        file.close(); // the descriptor points at the old file
-        if (trimmed !== undefined) {
-          this.#notice(
-            `history with ${peer} passed ${mib(this.historyMaxBytes)}: its oldest ${mib(trimmed.droppedBytes)} were dropped, the newest ${mib(trimmed.keptBytes)} kept`,
-          );
-        }
-      } catch {
-        // The log stays as it is, only longer.
-      }
-    }
-  }
-
-  /** The history file of `peer`, keeping at most MAX_OPEN_HISTORY_FILES descriptors open. */
-  #historyFile(peer: string): AppendFile {
-    let file = this.#historyFiles.get(peer);
-    if (file !== undefined) {
-      this.#historyFiles.delete(peer); // re-inserted below as the most recent
-    } else {
-      file = new AppendFile(this.#historyPath(peer));
-      while (this.#historyFiles.size >= MAX_OPEN_HISTORY_FILES) {
-        const [oldestPeer, oldest] = this.#historyFiles.entries().next().value as [string, AppendFile];
-        oldest.close();
-        this.#historyFiles.delete(oldestPeer);
-      }
-    }
-    this.#historyFiles.set(peer, file);
-    return file;
+    this.#history?.trim(msgs);
   }
 
   /** After a failed call that could not be undone, makes outbox.jsonl match memory again before appending. */
@@ -436,14 +399,14 @@ export class FileMessageStore implements MessageStore {
   }
 
   #rewriteOutbox(): void {
-    rewriteAtomically(this.#outboxFile.path, outboxText(this.#outbox));
-    this.#outboxFile.close(); // the descriptor points at the old file
+    replaceAtomically(this.#outboxFile.path, (fd) => writeOutboxFile(fd, this.#outbox, this.#outboxBatch));
+    this.#outboxFile.release(); // the descriptor points at the old file
     this.#outboxLines = this.#outbox.size;
   }
 
   #rewriteReceived(): void {
-    rewriteAtomically(this.#receivedFile.path, receivedText(this.#received));
-    this.#receivedFile.close();
+    replaceAtomically(this.#receivedFile.path, (fd) => writeReceivedFile(fd, this.#received, this.#receivedBatch));
+    this.#receivedFile.release();
     this.#receivedLines = this.#received.count;
   }
 
@@ -487,19 +450,4 @@ export class FileMessageStore implements MessageStore {
   #checkOpen(): void {
     if (this.#isClosed) throw closedError(this.dir);
   }
-}
-
-/**
- * Each message once: a receiver killed between writing the history line and
- * the received record logs the sender's retry a second time (see the order
- * of writes above); the copy has the same id and direction, and is skipped.
- */
-function uniqueEntries(entries: HistoryEntry[]): HistoryEntry[] {
-  const seen = new Set<string>();
-  return entries.filter((e) => {
-    const key = `${e.dir}:${e.id}`;
-    if (seen.has(key)) return false;
-    seen.add(key);
-    return true;
-  });
 }

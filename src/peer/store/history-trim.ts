@@ -6,13 +6,22 @@
  * on every message.
  */
 import { closeSync, fstatSync, openSync } from 'node:fs';
-import { NEWLINE, readAll, rewriteAtomically, storageError } from './file-io.ts';
+import { NEWLINE, readAll, replaceAtomically, storageError, writeAll } from './file-io.ts';
 
 /** What a trim took away. */
 export interface Trimmed {
   droppedBytes: number;
   keptBytes: number;
 }
+
+/** Bytes copied at a time. */
+const CHUNK_BYTES = 1 << 20;
+/**
+ * The one buffer every trim copies through: a log of many MiB read whole
+ * into a fresh buffer would fault in that much new memory on every trim,
+ * which costs about as much as the copy itself.
+ */
+let chunk: Buffer | undefined;
 
 /**
  * Rewrites `file` with its newest lines, at most `keepBytes` of them.
@@ -26,22 +35,45 @@ export function trimHistory(file: string, keepBytes: number): Trimmed | undefine
   } catch (err) {
     throw storageError('open', file, err);
   }
-  let tail: Buffer;
-  let size: number;
   try {
-    size = fstatSync(fd).size;
-    if (size <= keepBytes) return undefined;
-    // One byte more than kept: the byte before the tail says whether the tail starts a line.
-    tail = Buffer.allocUnsafe(keepBytes + 1);
-    readAll(fd, tail, size - keepBytes - 1);
-  } catch (err) {
-    throw storageError('read', file, err);
+    chunk ??= Buffer.allocUnsafe(CHUNK_BYTES);
+    const buf = chunk;
+    let size: number;
+    let from: number;
+    try {
+      size = fstatSync(fd).size;
+      if (size <= keepBytes) return undefined;
+      // One byte more than kept: the byte before the tail says whether the tail starts a line.
+      from = afterFirstNewline(fd, size - keepBytes - 1, size, buf);
+    } catch (err) {
+      throw storageError('read', file, err);
+    }
+    replaceAtomically(file, (out) => {
+      for (let at = from; at < size; ) {
+        const part = buf.subarray(0, Math.min(buf.length, size - at));
+        readAll(fd, part, at);
+        writeAll(out, part, null);
+        at += part.length;
+      }
+    });
+    return { droppedBytes: from, keptBytes: size - from };
   } finally {
     closeSync(fd);
   }
-  // Everything up to the first newline is part of a line that does not fit: it goes.
-  const firstEnd = tail.indexOf(NEWLINE);
-  const kept = firstEnd < 0 ? Buffer.alloc(0) : tail.subarray(firstEnd + 1);
-  rewriteAtomically(file, kept);
-  return { droppedBytes: size - kept.length, keptBytes: kept.length };
+}
+
+/**
+ * Where the kept lines start: after the first newline at or after `from`
+ * (everything before it is part of a line that does not fit: it goes), or
+ * `size` when there is none.
+ */
+function afterFirstNewline(fd: number, from: number, size: number, buf: Buffer): number {
+  for (let at = from; at < size; ) {
+    const part = buf.subarray(0, Math.min(buf.length, size - at));
+    readAll(fd, part, at);
+    const nl = part.indexOf(NEWLINE);
+    if (nl >= 0) return at + nl + 1;
+    at += part.length;
+  }
+  return size;
 }

@@ -11,30 +11,104 @@
  */
 import { DEFAULT_LIMITS } from '../../protocol/limits.ts';
 import { normalizeName } from '../../protocol/fields.ts';
-import { bytesOfId, hexOfId, isMessageId, type MessageId } from './message-id.ts';
-import { isStoredMessage, type HistoryEntry, type StoredMessage } from './message-store.ts';
+import type { ByteBuilder } from './byte-builder.ts';
+import { writeAll } from './file-io.ts';
+import { bytesOfId, isMessageId, type MessageId } from './message-id.ts';
+import { isStoredMessage, type StoredMessage } from './message-store.ts';
 import { Outbox } from './outbox.ts';
 import { ReceivedWindow } from './received-window.ts';
 import { readRecords, type RecordsRead } from './record-reader.ts';
 
-/** The outbox line that queues `m`. */
-export function queueLine(m: StoredMessage): string {
-  return `${JSON.stringify({ op: 'queue', id: m.id, peer: m.peer, ts: m.ts, text: m.text })}\n`;
+/**
+ * A message as its lines need it: the id as its 32 hex digits or as its 16
+ * bytes (a received one, whose hex form is then written straight from them).
+ */
+export interface LineMessage {
+  peer: string;
+  id: MessageId | Uint8Array;
+  ts: number;
+  text: string;
 }
 
-/** The outbox lines that take `ids` out: delivered, or dropped with `why`. */
-export function doneLines(ids: readonly MessageId[], why: string | undefined): string {
-  return ids.map((id) => `${JSON.stringify(why === undefined ? { op: 'done', id } : { op: 'done', id, why })}\n`).join('');
+/**
+ * The texts of a batch written already as JSON, in its queue lines: message
+ * i's from spans[2i] to spans[2i + 1] of `from`. The history lines of the
+ * same batch copy their texts from there instead of encoding them again.
+ */
+export interface WrittenTexts {
+  from: ByteBuilder;
+  spans: number[];
 }
 
-/** The line of received.jsonl that remembers `id` from `peer`. */
-export function receivedLine(peer: string, id: MessageId): string {
-  return `${JSON.stringify({ peer, id })}\n`;
+const QUOTE = 0x22;
+
+/** `id` (checked: 32 hex digits, or 16 bytes) between quotes. */
+function writeId(out: ByteBuilder, id: MessageId | Uint8Array): void {
+  out.byte(QUOTE);
+  if (typeof id === 'string') out.ascii(id);
+  else out.hex(id);
+  out.byte(QUOTE);
 }
 
-/** The line of a history log that holds `e`. */
-export function historyLine(e: HistoryEntry): string {
-  return `${JSON.stringify({ ts: e.ts, dir: e.dir, id: e.id, text: e.text, ...(e.at === undefined ? {} : { at: e.at }) })}\n`;
+// Each line below is, byte for byte, JSON.stringify of its record and a newline
+// (test/peer/store/records.test.ts holds them to it), written straight into bytes.
+
+/** Appends the outbox line that queues `m`; with `texts` (from `out`), notes where its text went as message `i`. */
+export function writeQueueLine(out: ByteBuilder, m: StoredMessage, texts?: WrittenTexts, i = 0): void {
+  out.ascii('{"op":"queue","id":');
+  writeId(out, m.id);
+  out.ascii(',"peer":');
+  out.json(m.peer);
+  out.ascii(',"ts":');
+  out.number(m.ts);
+  out.ascii(',"text":');
+  const start = out.length;
+  out.json(m.text);
+  if (texts !== undefined) {
+    texts.spans[2 * i] = start;
+    texts.spans[2 * i + 1] = out.length;
+  }
+  out.ascii('}\n');
+}
+
+/** Appends the outbox lines that take `ids` out: delivered, or dropped with `why`. */
+export function writeDoneLines(out: ByteBuilder, ids: readonly MessageId[], why: string | undefined): void {
+  for (const id of ids) {
+    out.ascii('{"op":"done","id":');
+    writeId(out, id);
+    if (why !== undefined) {
+      out.ascii(',"why":');
+      out.json(why);
+    }
+    out.ascii('}\n');
+  }
+}
+
+/** Appends the line of received.jsonl that remembers `id` from `peer`. */
+export function writeReceivedLine(out: ByteBuilder, peer: string, id: MessageId | Uint8Array): void {
+  out.ascii('{"peer":');
+  out.json(peer);
+  out.ascii(',"id":');
+  writeId(out, id);
+  out.ascii('}\n');
+}
+
+/**
+ * Appends the line of a history log that records `m`, sent ('out') or
+ * received ('in'), at `at` (now); with `texts`, its text is copied from
+ * where it was written as message `i`.
+ */
+export function writeHistoryLine(out: ByteBuilder, m: LineMessage, dir: 'in' | 'out', at: number, texts?: WrittenTexts, i = 0): void {
+  out.ascii('{"ts":');
+  out.number(m.ts);
+  out.ascii(dir === 'in' ? ',"dir":"in","id":' : ',"dir":"out","id":');
+  writeId(out, m.id);
+  out.ascii(',"text":');
+  if (texts === undefined) out.json(m.text);
+  else out.copyFrom(texts.from, texts.spans[2 * i] as number, texts.spans[2 * i + 1] as number);
+  out.ascii(',"at":');
+  out.number(at);
+  out.ascii('}\n');
 }
 
 /** Longest line replayed from outbox.jsonl or received.jsonl; natter's own are far shorter (a text is at most 64 KiB, even \u-escaped). */
@@ -92,16 +166,36 @@ export function replayReceived(file: string, window: number): { received: Receiv
   return { received, read };
 }
 
-/** outbox.jsonl written afresh: a queue line for each pending message, oldest first. */
-export function outboxText(outbox: Outbox): string {
-  let text = '';
-  for (const m of outbox.values()) text += queueLine(m);
-  return text;
+/**
+ * Bytes gathered at a time when a whole file is written afresh: a file of
+ * many MiB goes out through one small buffer, not one of its own size.
+ */
+const REWRITE_CHUNK_BYTES = 256 * 1024;
+
+/** Writes out what `out` holds and empties it. */
+function flush(fd: number, out: ByteBuilder): void {
+  writeAll(fd, out.bytes(), null);
+  out.reset();
 }
 
-/** received.jsonl written afresh: a line for each id remembered, each peer's oldest first. */
-export function receivedText(received: ReceivedWindow): string {
-  let text = '';
-  for (const [peer, ids] of received.entries()) for (const id of ids) text += receivedLine(peer, hexOfId(id));
-  return text;
+/** Writes outbox.jsonl afresh to `fd`: a queue line for each pending message, oldest first, `out` holding a chunk at a time. */
+export function writeOutboxFile(fd: number, outbox: Outbox, out: ByteBuilder): void {
+  out.reset();
+  for (const m of outbox.values()) {
+    writeQueueLine(out, m);
+    if (out.length >= REWRITE_CHUNK_BYTES) flush(fd, out);
+  }
+  flush(fd, out);
+}
+
+/** Writes received.jsonl afresh to `fd`: a line for each id remembered, each peer's oldest first, `out` holding a chunk at a time. */
+export function writeReceivedFile(fd: number, received: ReceivedWindow, out: ByteBuilder): void {
+  out.reset();
+  for (const [peer, ids] of received.entries()) {
+    for (const id of ids) {
+      writeReceivedLine(out, peer, id);
+      if (out.length >= REWRITE_CHUNK_BYTES) flush(fd, out);
+    }
+  }
+  flush(fd, out);
 }
