@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, it } from 'node:test';
-import { FRAMES_PER_TURN } from '../../src/peer/links/link-pool.ts';
+import { FRAMES_PER_TURN } from '../../src/peer/links/read-pacer.ts';
 import { ChatProc, type Event } from '../helpers/chat-proc.ts';
 import { freshHome } from '../helpers/cli.ts';
 import { freePorts } from '../helpers/ports.ts';

@@ -17,7 +17,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import type { Scheduler, TimerHandle } from '../../clock.ts';
+import type { Scheduler } from '../../clock.ts';
 import type { PeerInfo } from '../../discovery/discovery.ts';
 import { ERROR_CODES, NatterError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
@@ -25,9 +25,11 @@ import { canonicalIp } from '../../protocol/fields.ts';
 import { TokenBucket } from '../../rate-limiter.ts';
 import type { Message } from '../../protocol/messages.ts';
 import type { FramedConnection } from '../../transport/framed-connection.ts';
-import type { Connector, ConnectorContext, LinkKind } from './connector.ts';
+import type { Connection, Connector, ConnectorContext, LinkKind } from './connector.ts';
 import { PeerListener } from './listener.ts';
 import { Liveness } from './liveness.ts';
+import { ReadPacer } from './read-pacer.ts';
+import { Upgrader } from './upgrader.ts';
 
 /** The one connection to another peer. */
 export interface PeerLink {
@@ -102,29 +104,12 @@ export interface LinkPoolOptions {
 const STRANGER_LOOKUP_BURST = 8;
 const STRANGER_LOOKUPS_PER_SECOND = 2;
 
-/** When a relayed link we dialed tries a better path again: soon, then less and less often. */
-const UPGRADE_DELAYS_MS = [2_000, 5_000, 15_000, 60_000, 300_000];
-
 interface Entry {
   link: PeerLink;
   liveness: Liveness;
-  /** The other side's frames: a burst, then a steady rate. */
-  bucket: TokenBucket;
-  /** Not read until its tokens are back (it sent faster than its rate). */
-  isThrottled: boolean;
-  /** Frames taken since this connection last let the others have a turn. */
-  sinceYield: number;
-  /** Paused until the next turn of the event loop, for the other connections' sake. */
-  isYielding: boolean;
+  /** Reads it at its rate and in slices (src/peer/links/read-pacer.ts). */
+  pacer: ReadPacer;
 }
-
-/**
- * Frames taken from one connection before it lets the others have a turn:
- * a peer that sends a great deal at once is read in slices, so that others
- * are heard in between, and a consumer that pauses the node (its output is
- * full) stops the reading within a slice.
- */
-export const FRAMES_PER_TURN = 64;
 
 export class LinkPool extends EventEmitter<LinkPoolEvents> {
   readonly #o: LinkPoolOptions;
@@ -135,8 +120,8 @@ export class LinkPool extends EventEmitter<LinkPoolEvents> {
   readonly #anonymous = new Set<FramedConnection>();
   /** Connections we close on purpose: their close is not a loss. */
   readonly #expectedClose = new WeakSet<FramedConnection>();
-  /** The next try to move a relayed link to a better path. */
-  readonly #upgradeTimers = new WeakMap<PeerLink, TimerHandle>();
+  /** Moves relayed links we dialed to better paths (with a rendezvous only). */
+  readonly #upgrader: Upgrader | undefined;
   #address: AddressInfo | undefined;
   #isInputPaused = false;
   #isStopping = false;
@@ -148,6 +133,15 @@ export class LinkPool extends EventEmitter<LinkPoolEvents> {
     super();
     this.#o = options;
     this.#strangerLookups = new TokenBucket(STRANGER_LOOKUP_BURST, STRANGER_LOOKUPS_PER_SECOND, options.scheduler.now());
+    this.#upgrader =
+      options.upgrade === undefined
+        ? undefined
+        : new Upgrader(options.upgrade, {
+            scheduler: options.scheduler,
+            logger: options.logger,
+            isCurrent: (peer, link) => this.#links.get(peer)?.link === link && !this.#isStopping && options.isWanted(peer),
+            replace: (peer, _link, better) => this.#replace(peer, better),
+          });
     this.#listener = new PeerListener({
       host: options.listenHost,
       port: options.listenPort,
@@ -220,7 +214,7 @@ export class LinkPool extends EventEmitter<LinkPoolEvents> {
     this.#expectedClose.add(entry.link.conn);
     this.#links.delete(peer);
     entry.liveness.stop();
-    this.#o.scheduler.clearTimeout(this.#upgradeTimers.get(entry.link));
+    this.#upgrader?.stop(entry.link);
     void entry.link.conn.close();
     this.emit('detached', peer, 'expected', undefined);
   }
@@ -233,7 +227,7 @@ export class LinkPool extends EventEmitter<LinkPoolEvents> {
 
   resume(): void {
     this.#isInputPaused = false;
-    for (const entry of this.#links.values()) if (!entry.isThrottled && !entry.isYielding) entry.link.conn.resume();
+    for (const entry of this.#links.values()) if (entry.pacer.isFree) entry.link.conn.resume();
   }
 
   /** Stops accepting and dialing, and closes every connection gracefully. */
@@ -243,7 +237,7 @@ export class LinkPool extends EventEmitter<LinkPoolEvents> {
     const closing: Promise<void>[] = [];
     for (const { link, liveness } of this.#links.values()) {
       liveness.stop();
-      this.#o.scheduler.clearTimeout(this.#upgradeTimers.get(link));
+      this.#upgrader?.stop(link);
       closing.push(link.conn.close());
     }
     for (const conn of this.#anonymous) closing.push(conn.close());
@@ -272,47 +266,26 @@ export class LinkPool extends EventEmitter<LinkPoolEvents> {
     const link = this.#attach(peer, conn, kind, true);
     this.#sendConn(conn);
     this.emit('attached', peer, link);
-    this.#keepUpgrading(peer, link);
+    this.#upgrader?.start(peer, link);
   }
 
   /**
-   * While `link` (ours, relayed) is `peer`'s connection, tries now and then
-   * to reach the peer by a better path; one that gets through replaces it.
-   * The owner sees the relayed connection leave ('expected') and the new
-   * one attached, and sends again what has no receipt yet: the other side
-   * drops copies by id, so nothing is lost or shown twice.
+   * A better path to `peer` got through while its link was relayed: it takes
+   * the relayed link's place. The owner sees the relayed connection leave
+   * ('expected') and the new one attached, and sends again what has no
+   * receipt yet: the other side drops copies by id, so nothing is lost or
+   * shown twice.
    */
-  #keepUpgrading(peer: string, link: PeerLink, attempt = 0): void {
-    const upgrade = this.#o.upgrade;
-    if (upgrade === undefined || link.kind !== 'relay' || !link.isOutbound) return;
-    const delay = UPGRADE_DELAYS_MS[Math.min(attempt, UPGRADE_DELAYS_MS.length - 1)] as number;
-    const s = this.#o.scheduler;
-    const timer = s.setTimeout(() => {
-      if (this.#links.get(peer)?.link !== link || this.#isStopping) return;
-      upgrade.connect(peer).then(
-        (c) => {
-          if (this.#links.get(peer)?.link !== link || this.#isStopping || !this.#o.isWanted(peer)) {
-            void c.conn.close();
-            return;
-          }
-          this.#o.logger.info({ peer, kind: c.kind }, 'moving a relayed link to a better path');
-          if (c.isInbound === true) {
-            this.#onInbound(c.conn, c.kind);
-            return;
-          }
-          this.close(peer);
-          this.counters.dialed++;
-          const better = this.#attach(peer, c.conn, c.kind, true);
-          this.#sendConn(c.conn);
-          this.emit('attached', peer, better);
-        },
-        (err: unknown) => {
-          this.#o.logger.debug({ peer, err: (err as Error).message }, 'a relayed link stays relayed for now');
-          this.#keepUpgrading(peer, link, attempt + 1);
-        },
-      );
-    }, delay);
-    this.#upgradeTimers.set(link, timer);
+  #replace(peer: string, better: Connection): void {
+    if (better.isInbound === true) {
+      this.#onInbound(better.conn, better.kind);
+      return;
+    }
+    this.close(peer);
+    this.counters.dialed++;
+    const link = this.#attach(peer, better.conn, better.kind, true);
+    this.#sendConn(better.conn);
+    this.emit('attached', peer, link);
   }
 
   #sendConn(conn: FramedConnection): void {
@@ -447,37 +420,11 @@ export class LinkPool extends EventEmitter<LinkPoolEvents> {
         this.close(peer);
       },
     });
-    const rate = this.#o.maxFramesPerSecond;
-    const entry: Entry = {
-      link,
-      liveness,
-      bucket: new TokenBucket(2 * rate, rate, s.now()),
-      isThrottled: false,
-      sinceYield: 0,
-      isYielding: false,
-    };
-    this.#links.set(peer, entry);
+    const pacer = new ReadPacer(conn, this.#o.maxFramesPerSecond, s, () => this.#isInputPaused);
+    this.#links.set(peer, { link, liveness, pacer });
     if (this.#isInputPaused) conn.pause();
     conn.on('message', (msg) => {
-      const wait = entry.bucket.take(s.now());
-      if (wait > 0 && !entry.isThrottled) {
-        // Faster than its rate: this frame is taken, the next ones wait in the network meanwhile.
-        entry.isThrottled = true;
-        conn.pause();
-        s.setTimeout(() => {
-          entry.isThrottled = false;
-          if (!this.#isInputPaused && !entry.isYielding) conn.resume();
-        }, wait);
-      }
-      if (++entry.sinceYield >= FRAMES_PER_TURN && !entry.isYielding) {
-        entry.sinceYield = 0;
-        entry.isYielding = true;
-        conn.pause();
-        setImmediate(() => {
-          entry.isYielding = false;
-          if (!this.#isInputPaused && !entry.isThrottled) conn.resume();
-        });
-      }
+      pacer.took();
       if (this.#links.get(peer)?.link !== link) {
         // A connection we are closing (idle, or a duplicate): what the other side sent before
         // it saw us close still counts (the owner takes TEXT of an open chat, and receipts).
@@ -497,7 +444,7 @@ export class LinkPool extends EventEmitter<LinkPoolEvents> {
   }
 
   #onClose(link: PeerLink, liveness: Liveness, err: NatterError | undefined): void {
-    this.#o.scheduler.clearTimeout(this.#upgradeTimers.get(link));
+    this.#upgrader?.stop(link);
     if (this.#links.get(link.peer)?.link !== link) return;
     this.#links.delete(link.peer);
     liveness.stop();
