@@ -122,6 +122,8 @@ export class LinkPool extends EventEmitter<LinkPoolEvents> {
   readonly #expectedClose = new WeakSet<FramedConnection>();
   /** Moves relayed links we dialed to better paths (with a rendezvous only). */
   readonly #upgrader: Upgrader | undefined;
+  /** Connections a better path replaced, left for the other side to close (see #retire). */
+  readonly #retired = new Set<FramedConnection>();
   #address: AddressInfo | undefined;
   #isInputPaused = false;
   #isStopping = false;
@@ -219,6 +221,32 @@ export class LinkPool extends EventEmitter<LinkPoolEvents> {
     this.emit('detached', peer, 'expected', undefined);
   }
 
+  /**
+   * Lets `peer`'s connection go as close() does, except that it is not closed
+   * yet: the other side may still be sending on it, and our close could reach
+   * it before our CONN on the better path does, which it would take for a
+   * lost connection. The other side closes it when it takes the new one (both
+   * then take the close as expected); we close it after the dial deadline if
+   * it has not.
+   */
+  #retire(peer: string): void {
+    const entry = this.#links.get(peer);
+    if (entry === undefined) return;
+    const conn = entry.link.conn;
+    this.#expectedClose.add(conn);
+    this.#links.delete(peer);
+    entry.liveness.stop();
+    this.#upgrader?.stop(entry.link);
+    this.#retired.add(conn);
+    const s = this.#o.scheduler;
+    const timer = s.setTimeout(() => void conn.close(), this.#o.context.timeoutMs);
+    conn.on('close', () => {
+      s.clearTimeout(timer);
+      this.#retired.delete(conn);
+    });
+    this.emit('detached', peer, 'expected', undefined);
+  }
+
   /** Stops reading from every peer (and from those that connect meanwhile) until resume(). */
   pause(): void {
     this.#isInputPaused = true;
@@ -241,6 +269,7 @@ export class LinkPool extends EventEmitter<LinkPoolEvents> {
       closing.push(link.conn.close());
     }
     for (const conn of this.#anonymous) closing.push(conn.close());
+    for (const conn of this.#retired) closing.push(conn.close());
     await Promise.all(closing);
     await listenerClosed;
   }
@@ -281,7 +310,7 @@ export class LinkPool extends EventEmitter<LinkPoolEvents> {
       this.#onInbound(better.conn, better.kind);
       return;
     }
-    this.close(peer);
+    this.#retire(peer);
     this.counters.dialed++;
     const link = this.#attach(peer, better.conn, better.kind, true);
     this.#sendConn(better.conn);

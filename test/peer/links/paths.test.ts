@@ -6,6 +6,7 @@
  * directory says they do, so the direct path always fails.
  */
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import { afterEach, describe, it } from 'node:test';
 import { ManualScheduler } from '../../../src/clock.ts';
 import { DirectoryServer } from '../../../src/directory/server.ts';
@@ -16,6 +17,7 @@ import { openRelay } from '../../../src/discovery/rendezvous.ts';
 import { DirectConnector } from '../../../src/peer/links/connector.ts';
 import { FallbackConnector, RelayConnector, RELAY_JOIN_MS } from '../../../src/peer/links/paths.ts';
 import { PeerNode, type PeerNodeOptions } from '../../../src/peer/peer-node.ts';
+import { startServer } from '../../helpers/net.ts';
 import { newKeyPair } from '../../helpers/raw-client.ts';
 import { until } from '../../helpers/until.ts';
 
@@ -112,8 +114,19 @@ describe('paths beyond the address', () => {
     const { server, port } = await directory();
     const scheduler = new ManualScheduler();
     const bob = await start(port, 'bob');
-    // alice finds bob through a book that first gives a dead address, then the real one.
-    const real = { name: 'bob', ip: '127.0.0.1', port: bob.node.address?.port ?? 0 };
+    // alice finds bob through a book that first gives a dead address, then the real one, behind a
+    // proxy that holds what alice sends for 150 ms: her CONN on the new path reaches bob well after
+    // anything she does to the relayed link would.
+    const proxy = await startServer((from) => {
+      const to = connect({ host: '127.0.0.1', port: bob.node.address?.port ?? 0 });
+      from.on('data', (chunk) => setTimeout(() => to.write(chunk), 150));
+      from.on('end', () => setTimeout(() => to.end(), 150));
+      to.on('data', (chunk) => from.write(chunk));
+      to.on('end', () => from.end());
+      for (const s of [from, to]) s.on('error', () => (s === from ? to : from).destroy());
+    });
+    cleanup.push(() => proxy.close());
+    const real = { name: 'bob', ip: '127.0.0.1', port: proxy.port };
     let bobAt: PeerInfo = { ...real, port: 9 };
     const aliceKeys = newKeyPair();
     const aliceLink = new DirectoryLink({
@@ -168,6 +181,11 @@ describe('paths beyond the address', () => {
     await until(() => bob.texts.length >= expected.length && alice.outbox().length === 0, 'every message and receipt');
     assert.deepEqual(bob.texts, expected, 'each once, in order');
     assert.deepEqual(moved, [['bob', { link: 'direct' }]]);
+    // bob took the new connection for the same chat: the relayed one leaving was no loss to it.
+    assert.deepEqual(
+      bob.events.filter(([type]) => type === 'ended'),
+      [],
+    );
     await until(() => server.relay.counts.links === 0, 'the relayed link to close');
   });
 });
