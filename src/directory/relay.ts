@@ -50,7 +50,8 @@ interface Link {
   a: string;
   b: string;
   bytes: number;
-  close(): void;
+  /** Ends both sides; `why` goes to the log. */
+  close(why?: string): void;
 }
 
 export class Relay {
@@ -177,7 +178,7 @@ export class Relay {
       a: first.from,
       b: secondName,
       bytes: 0,
-      close: () => {
+      close: (why = 'closed') => {
         if (isClosed) return;
         isClosed = true;
         clearInterval(idleTimer);
@@ -186,11 +187,11 @@ export class Relay {
           s.end();
           setTimeout(() => s.destroy(), o.shutdownGraceMs).unref();
         }
-        host.logger.info({ a: link.a, b: link.b, bytes: link.bytes }, 'relay closed');
+        host.logger.info({ a: link.a, b: link.b, bytes: link.bytes, why }, 'relay closed');
       },
     };
     this.#links.add(link);
-    const pump = (from: ByteStream, to: ByteStream, rest: Buffer): void => {
+    const pump = (from: ByteStream, to: ByteStream, rest: Buffer, fromName: string): void => {
       const bucket = new TokenBucket(o.relayBytesPerSecond, o.relayBytesPerSecond, host.now());
       let isWaiting = false;
       /** Chunks held back by the rate, in order; reading stops while there are any. */
@@ -229,19 +230,18 @@ export class Relay {
         }, wait).unref();
       };
       from.on('data', carry);
-      from.on('end', () => link.close());
-      from.on('close', () => link.close());
-      from.on('error', () => link.close());
+      from.on('end', () => link.close(`${fromName} ended its side`));
+      from.on('close', () => link.close(`${fromName}'s connection closed`));
+      from.on('error', (err: Error) => link.close(`${fromName}'s connection failed: ${err.message}`));
       if (rest.length > 0) carry(rest);
       from.resume();
     };
-    pump(a.stream, b.stream, a.rest);
-    pump(b.stream, a.stream, b.rest);
+    pump(a.stream, b.stream, a.rest, link.a);
+    pump(b.stream, a.stream, b.rest, link.b);
     const idleTimer = setInterval(
       () => {
         if (heldChunks === 0 && host.now() - lastActivity >= o.relayIdleTimeoutMs) {
-          host.logger.info({ a: link.a, b: link.b }, 'closing an idle relayed link');
-          link.close();
+          link.close('idle');
         }
       },
       Math.min(o.relayIdleTimeoutMs, 60_000),
