@@ -234,7 +234,10 @@ function startNode(name: string, peers: PeerInfo[]): PeerNode {
     mode === 'relayed' && link !== undefined
       ? {
           discovery: link,
-          rendezvous: link,
+          // The receiver answers the relay's CALL through it. The sender has none: with one it
+          // would move the link to a punched path as soon as one got through (on loopback one
+          // does), and the bench would time that path instead of the relay.
+          ...(role === 'receiver' ? { rendezvous: link } : {}),
           isAutoAccept: true,
           connector: (ctx: ConnectorContext) => new RelayConnector(ctx, link as DirectoryLink),
         }
