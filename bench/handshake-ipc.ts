@@ -7,15 +7,18 @@
  *     └── bench/handshake-proc.ts dialer     sequential connections, each timed
  *
  * `mode` is 'encrypted' (TCP connect, the Noise XX handshake, then the HELLO
- * exchange inside it) or 'plaintext' (TCP connect and the HELLO exchange).
+ * exchange inside it), 'plaintext' (TCP connect and the HELLO exchange) or
+ * 'exchange' (plaintext, then one more request and its answer, PING and PONG,
+ * before the close: what one more exchange costs, which the handshake's own
+ * messages add to an encrypted set-up).
  */
 
-export type HandshakeMode = 'encrypted' | 'plaintext';
+export type HandshakeMode = 'encrypted' | 'plaintext' | 'exchange';
 export type HandshakeRole = 'listener' | 'dialer';
 
 export type ListenerCalls = {
   /** Where the two listeners are, and the key the encrypted one proves. */
-  ports: { request: Record<string, never>; reply: { encrypted: number; plaintext: number; publicKey: Uint8Array } };
+  ports: { request: Record<string, never>; reply: { encrypted: number; plaintext: number; exchange: number; publicKey: Uint8Array } };
   /** CPU µs (user + system) this process has used so far, and the connections it has completed the HELLO exchange on. */
   usage: { request: Record<string, never>; reply: { cpuMicros: number; ready: number } };
 };

@@ -29,6 +29,7 @@ import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { ERROR_CODES, NatterError } from '../src/errors.ts';
+import type { Message } from '../src/protocol/messages.ts';
 import { FramedConnection, type FramedConnectionOptions } from '../src/transport/framed-connection.ts';
 import { keyPairFromSeed, type KeyPair } from '../src/transport/secure.ts';
 import { acceptSecure, dial } from '../src/transport/tcp.ts';
@@ -80,6 +81,10 @@ async function runListener(): Promise<void> {
   };
   const serve = (conn: FramedConnection): void => {
     open.add(conn);
+    // The 'exchange' path's one more request.
+    conn.on('message', (msg) => {
+      if (msg.type === 'PING') conn.send({ type: 'PONG', nonce: msg.nonce });
+    });
     conn.once('ready', () => ready++);
     conn.once('failure', (err) => fail(`${err.code}: ${err.message}`));
     conn.once('close', () => open.delete(conn));
@@ -102,7 +107,8 @@ async function runListener(): Promise<void> {
     serve(new FramedConnection(socket, { ...CONN_OPTIONS, hello: 'answer' }));
   });
   serveCalls<ListenerCalls>({
-    ports: async () => ({ encrypted, plaintext, publicKey: keyPair.publicKey }),
+    // 'exchange' is plaintext with one more request: the same listener.
+    ports: async () => ({ encrypted, plaintext, exchange: plaintext, publicKey: keyPair.publicKey }),
     usage: async () => {
       if (failures > 0) throw new Error(`${failures} connections failed on the listener, first: ${firstFailure}`);
       return { cpuMicros: cpuMicros(), ready };
@@ -128,11 +134,26 @@ async function dialMany(req: DialRequest, keyPair: KeyPair): Promise<DialReply> 
     const t0 = process.hrtime.bigint();
     const conn = await dial({ host: HOST, port: req.port, timeoutMs: req.connectTimeoutMs, ...CONN_OPTIONS, ...secure });
     setupMicros.push(Number(process.hrtime.bigint() - t0) / 1_000);
+    if (req.mode === 'exchange') await pingPong(conn, i);
     // Graceful: done once the listener has closed its side too, so its work is over before the next connect.
     await conn.close();
     if (conn.failure !== undefined) throw new Error(`${req.mode} connection ${i}: ${conn.failure.code}: ${conn.failure.message}`);
   }
   return { setupMicros, cpuMicros: cpuMicros() - startCpu };
+}
+
+/** One PING answered by its PONG (no deadline of its own: the block's bounds it, as the listener answers at once). */
+function pingPong(conn: FramedConnection, nonce: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (msg: Message): void => {
+      if (msg.type !== 'PONG' || msg.nonce !== nonce) return;
+      conn.off('message', onMessage);
+      resolve();
+    };
+    conn.on('message', onMessage);
+    conn.once('close', () => reject(new Error(`the connection closed before PONG ${nonce}`)));
+    conn.send({ type: 'PING', nonce });
+  });
 }
 
 function runDialer(): void {

@@ -9,12 +9,18 @@
  *               what every natter connection now does
  *   plaintext   TCP connect + the HELLO exchange (the baseline): dial()
  *               without a key pair, a FramedConnection on the accepted socket
+ *   exchange    plaintext, then one more request and its answer (PING,
+ *               PONG) before the close. The Noise XX handshake has the
+ *               listener read twice and answer twice where plaintext reads
+ *               and answers once: this path prices that one more exchange,
+ *               so what the encryption adds beyond it can be held against
+ *               the cryptography alone
  *
  * Each set-up is timed in the dialer from connect() until the listener's
  * HELLO is in (dial() resolves), and closed, untimed, before the next one
  * starts. After WARMUP untimed connections per path, BLOCKS blocks of BLOCK
- * connections per path alternate (and which path goes first), so machine
- * noise hits both alike; median and p99 are over all the timed connections
+ * connections per path alternate (and in which order), so machine
+ * noise hits them alike; median and p99 are over all the timed connections
  * of a path. CPU per connection is read in both processes around each block,
  * closing included.
  */
@@ -34,7 +40,7 @@ const WARMUP = 2_000;
 const BLOCK = 50;
 /** Blocks per path: BLOCKS × BLOCK = 500 timed connections each. */
 const BLOCKS = 10;
-const MODES: readonly HandshakeMode[] = ['encrypted', 'plaintext'];
+const MODES: readonly HandshakeMode[] = ['encrypted', 'plaintext', 'exchange'];
 
 /** Deadline for one connection's set-up, inside the dialer. */
 const CONNECT_TIMEOUT_MS = 5_000;
@@ -58,6 +64,8 @@ export interface HandshakeResult {
   connections: number;
   encrypted: ModeFigures;
   plaintext: ModeFigures;
+  /** Plaintext with one more request and answer: what one more exchange adds (the handshake's messages need one). */
+  exchange: ModeFigures;
   /** encrypted / plaintext. */
   medianRatio: number;
   p99Ratio: number;
@@ -84,7 +92,7 @@ export async function runHandshakeBench(): Promise<HandshakeResult> {
       return { ...reply, listenerCpuMicros: after.cpuMicros - before.cpuMicros };
     };
     for (const mode of MODES) await block(mode, WARMUP);
-    const blocks: Record<HandshakeMode, (DialReply & { listenerCpuMicros: number })[]> = { encrypted: [], plaintext: [] };
+    const blocks: Record<HandshakeMode, (DialReply & { listenerCpuMicros: number })[]> = { encrypted: [], plaintext: [], exchange: [] };
     for (let b = 0; b < BLOCKS; b++) {
       const order = b % 2 === 0 ? MODES : [...MODES].reverse();
       for (const mode of order) blocks[mode].push(await block(mode, BLOCK));
@@ -107,6 +115,7 @@ export async function runHandshakeBench(): Promise<HandshakeResult> {
       connections: BLOCK * BLOCKS,
       encrypted,
       plaintext,
+      exchange: figures('exchange'),
       medianRatio: encrypted.medianMicros / plaintext.medianMicros,
       p99Ratio: encrypted.p99Micros / plaintext.p99Micros,
     };
@@ -148,7 +157,14 @@ export function printHandshake(result: HandshakeResult): void {
       ],
     ),
   );
-  console.log("each block's median set-up, µs, in order (the two paths of one block were measured back to back):");
+  const ex = result.exchange;
+  console.log(
+    `exchange: the plaintext path and one more request and answer (PING, PONG) before the close, as the handshake's messages add one: ` +
+      `listener CPU ${fmt(ex.listenerCpuMicrosPerConn, 1)} µs/conn, so one exchange costs the listener ` +
+      `${fmt(ex.listenerCpuMicrosPerConn - p.listenerCpuMicrosPerConn, 1)} µs; the encryption adds ` +
+      `${fmt(e.listenerCpuMicrosPerConn - ex.listenerCpuMicrosPerConn, 1)} µs beyond it`,
+  );
+  console.log("each block's median set-up, µs, in order (the paths of one block were measured back to back):");
   const spread = (values: number[], digits: number): string => values.map((v) => fmt(v, digits)).join(' / ');
   console.log(
     table(

@@ -148,6 +148,15 @@ printTargets([
     TARGET_CRYPTO_MULTIPLE,
   ),
   ratioRow(
+    'listener CPU the encryption adds beyond the one more exchange its handshake needs / handshake cryptography',
+    handshake.encrypted.listenerCpuMicrosPerConn - handshake.exchange.listenerCpuMicrosPerConn,
+    cryptoBeforeHandshake.cryptoMicros,
+    'µs',
+    1,
+    'max',
+    TARGET_CRYPTO_MULTIPLE,
+  ),
+  ratioRow(
     `directory CPU per encrypted registration (${n.toLocaleString('en-US')}-client storm) / handshake cryptography`,
     perRegistration(top.natter.storm.cpuSeconds),
     cryptoBeforeDirectory.cryptoMicros,
