@@ -37,7 +37,7 @@ export interface DialRequest {
 }
 
 export interface DialReply {
-  /** One per connection, µs: from connect() until the listener's HELLO was in. */
+  /** One per connection, µs: from connect() until the listener's HELLO was in ('exchange': until its PONG was). */
   setupMicros: number[];
   /** CPU µs (user + system) this process used for the connections, closing included. */
   cpuMicros: number;

@@ -162,7 +162,8 @@ export function printHandshake(result: HandshakeResult): void {
     `exchange: the plaintext path and one more request and answer (PING, PONG) before the close, as the handshake's messages add one: ` +
       `listener CPU ${fmt(ex.listenerCpuMicrosPerConn, 1)} µs/conn, so one exchange costs the listener ` +
       `${fmt(ex.listenerCpuMicrosPerConn - p.listenerCpuMicrosPerConn, 1)} µs; the encryption adds ` +
-      `${fmt(e.listenerCpuMicrosPerConn - ex.listenerCpuMicrosPerConn, 1)} µs beyond it`,
+      `${fmt(e.listenerCpuMicrosPerConn - ex.listenerCpuMicrosPerConn, 1)} µs beyond it; set-up median with the exchange ` +
+      `${fmt(ex.medianMicros, 1)} µs (one exchange: ${fmt(ex.medianMicros - p.medianMicros, 1)} µs)`,
   );
   console.log("each block's median set-up, µs, in order (the paths of one block were measured back to back):");
   const spread = (values: number[], digits: number): string => values.map((v) => fmt(v, digits)).join(' / ');
