@@ -97,8 +97,10 @@ export class FramedConnection extends FixedEvents<FramedConnectionEvents> {
   #pending: Buffer[] = [];
   #pendingBytes = 0;
   #flushScheduled: NodeJS.Immediate | undefined;
-  /** True while frames just read are handed out: what they make us send leaves when the read is done. */
+  /** True while frames just read are handed out: what they make us send leaves once the read is done. */
   #isReading = false;
+  /** A flush is due at the end of the current callback (process.nextTick), after a read that made us send. */
+  #isFlushTicked = false;
   #closeTimer: NodeJS.Timeout | undefined;
   #failure: NatterError | undefined;
   #closedPromise: Promise<void> | undefined;
@@ -187,8 +189,11 @@ export class FramedConnection extends FixedEvents<FramedConnectionEvents> {
 
   /**
    * Queues a message; messages queued in the same turn leave in one write:
-   * those sent while this connection's frames are handed out, when the read
-   * is done; any other, from setImmediate.
+   * those sent while this connection's frames are handed out (and any sent
+   * before that callback returns) as soon as the callback that delivered
+   * them returns, from process.nextTick, so that the records of one socket
+   * read answer in one write and no later turn of the event loop waits; any
+   * other, from setImmediate.
    * Returns false (and sends nothing) once the connection is closing or closed.
    * @throws NatterError when the message cannot be encoded (a bad field or a limit).
    */
@@ -216,7 +221,7 @@ export class FramedConnection extends FixedEvents<FramedConnectionEvents> {
     }
     this.#pending.push(frames);
     this.#pendingBytes += frames.length;
-    if (!this.#isReading) this.#flushScheduled ??= setImmediate(FramedConnection.#flushLater, this);
+    if (!this.#isReading && !this.#isFlushTicked) this.#flushScheduled ??= setImmediate(FramedConnection.#flushLater, this);
     return true;
   }
 
@@ -364,6 +369,11 @@ export class FramedConnection extends FixedEvents<FramedConnectionEvents> {
     conn.#flush();
   }
 
+  static #flushTick(conn: FramedConnection): void {
+    conn.#isFlushTicked = false;
+    conn.#flush();
+  }
+
   static #streamData(this: OwnedStream, chunk: Buffer): void {
     this[OWNER].#onData(chunk);
   }
@@ -417,13 +427,16 @@ export class FramedConnection extends FixedEvents<FramedConnectionEvents> {
       this.fail(err as NatterError);
       return;
     }
-    // Answers made while reading leave together when the read is done, rather than a turn later.
+    // Answers made while reading leave together once the callback that read them returns, not a turn later.
     this.#isReading = true;
     try {
       this.#drain();
     } finally {
       this.#isReading = false;
-      if (this.#pendingBytes > 0) this.#flush();
+      if (this.#pendingBytes > 0 && !this.#isFlushTicked) {
+        this.#isFlushTicked = true;
+        process.nextTick(FramedConnection.#flushTick, this);
+      }
     }
   }
 
