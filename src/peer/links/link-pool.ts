@@ -237,13 +237,7 @@ export class LinkPool extends EventEmitter<LinkPoolEvents> {
     this.#links.delete(peer);
     entry.liveness.stop();
     this.#upgrader?.stop(entry.link);
-    this.#retired.add(conn);
-    const s = this.#o.scheduler;
-    const timer = s.setTimeout(() => void conn.close(), this.#o.context.timeoutMs);
-    conn.on('close', () => {
-      s.clearTimeout(timer);
-      this.#retired.delete(conn);
-    });
+    this.#leaveToOtherSide(conn, this.#retired);
     this.emit('detached', peer, 'expected', undefined);
   }
 
@@ -422,12 +416,17 @@ export class LinkPool extends EventEmitter<LinkPoolEvents> {
    * deadline if it does not.
    */
   #park(conn: FramedConnection): void {
-    this.#anonymous.add(conn);
+    this.#leaveToOtherSide(conn, this.#anonymous);
+  }
+
+  /** Keeps `conn` in `held` until it closes: the other side's to close, ours after the dial deadline. */
+  #leaveToOtherSide(conn: FramedConnection, held: Set<FramedConnection>): void {
+    held.add(conn);
     const s = this.#o.scheduler;
     const timer = s.setTimeout(() => void conn.close(), this.#o.context.timeoutMs);
     conn.on('close', () => {
       s.clearTimeout(timer);
-      this.#anonymous.delete(conn);
+      held.delete(conn);
     });
   }
 
