@@ -121,7 +121,7 @@ export class LinkPool extends EventEmitter<LinkPoolEvents> {
   /** Connections we close on purpose: their close is not a loss. */
   readonly #expectedClose = new WeakSet<FramedConnection>();
   /** Moves relayed links we dialed to better paths (with a rendezvous only). */
-  readonly #upgrader: Upgrader | undefined;
+  readonly #upgrader: Upgrader<PeerLink> | undefined;
   /** Connections a better path replaced, left for the other side to close (see #retire). */
   readonly #retired = new Set<FramedConnection>();
   #address: AddressInfo | undefined;
