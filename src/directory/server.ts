@@ -34,6 +34,7 @@ import { handleUp } from './handlers/up.ts';
 import { handleWho } from './handlers/who.ts';
 import { handleFind } from './handlers/find.ts';
 import { resolveDirectoryOptions, type DirectoryOptions } from './options.ts';
+import { AddressCounts } from './address-counts.ts';
 import { ListingCache } from './listing-cache.ts';
 import { ClientSession, type SessionHost } from './session.ts';
 import { Sweeper } from './sweeper.ts';
@@ -60,7 +61,7 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
   readonly counters: DirectoryCounters = newCounters();
   readonly relay: Relay;
   readonly #sessions = new Map<string, ClientSession>();
-  readonly #perIp = new Map<string, number>();
+  readonly #perIp = new AddressCounts();
   readonly #listingCache: ListingCache;
   readonly #startedAt: number;
   /** Shared by every session (see SessionHost). */
@@ -92,7 +93,7 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
     this.#startedAt = this.now();
     const server = this;
     this.#socketClosed = function (this: Socket): void {
-      server.#forgetAddress(this.remoteAddress === undefined ? '' : canonicalIp(this.remoteAddress));
+      server.#perIp.forget(this.remoteAddress === undefined ? '' : canonicalIp(this.remoteAddress));
     };
     const o = this.options;
     this.#sessionHost = {
@@ -190,7 +191,7 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
     const { remoteAddress, remotePort } = socket;
     const o = this.options;
     const ip = remoteAddress === undefined ? '' : canonicalIp(remoteAddress);
-    const fromIp = this.#perIp.get(ip) ?? 0;
+    const fromIp = this.#perIp.of(ip);
     const isCapped = !(o.isLoopbackExempt && isLoopback(ip));
     // A handshake costs CPU: beyond this many at once, refuse before doing one; and one address
     // may not hold more than its share, handshakes included. Below that, a client the directory
@@ -204,7 +205,7 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
       socket.destroy();
       return;
     }
-    this.#perIp.set(ip, fromIp + 1);
+    this.#perIp.add(ip);
     socket.on('close', this.#socketClosed);
     const acceptedAt = this.now();
     this.#handshaking++;
@@ -259,8 +260,8 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
     this.#sessions.set(id, session);
     this.#sweeper.add(session);
     if (info.isCounted !== true) {
-      this.#perIp.set(ip, (this.#perIp.get(ip) ?? 0) + 1);
-      conn.once('close', () => this.#forgetAddress(ip));
+      this.#perIp.add(ip);
+      conn.once('close', () => this.#perIp.forget(ip));
     }
   }
 
@@ -273,7 +274,7 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
     if (this.#sessions.size >= o.maxClients) {
       return new NatterError(ERROR_CODES.SERVER_FULL, `the directory is full (${o.maxClients} clients); try again later`);
     }
-    const fromIp = (this.#perIp.get(ip) ?? 0) - self;
+    const fromIp = this.#perIp.of(ip) - self;
     if (fromIp >= o.maxConnectionsPerIp && !(o.isLoopbackExempt && isLoopback(ip))) {
       return new NatterError(ERROR_CODES.TOO_MANY_CONNECTIONS, `too many connections from ${ip} (${o.maxConnectionsPerIp} at most)`);
     }
@@ -353,12 +354,6 @@ export class DirectoryServer extends EventEmitter<DirectoryEvents> implements Ha
     else if (err.code === ERROR_CODES.REGISTER_TIMEOUT) this.counters.registerTimeouts++;
     else if (err.code !== ERROR_CODES.CONNECTION_CLOSED) this.counters.protocolErrors++;
     this.logger.info({ session: session.id, ip: session.ip, peer: session.name, code: err.code }, err.message);
-  }
-
-  #forgetAddress(ip: string): void {
-    const left = (this.#perIp.get(ip) ?? 1) - 1;
-    if (left === 0) this.#perIp.delete(ip);
-    else this.#perIp.set(ip, left);
   }
 
   async #onClose(session: ClientSession): Promise<void> {
