@@ -5,6 +5,8 @@ import { afterEach, describe, it } from 'node:test';
 import { ManualClock } from '../../src/clock.ts';
 import { DirectoryServer } from '../../src/directory/server.ts';
 import type { DirectoryOptions } from '../../src/directory/options.ts';
+import { MemoryDirectoryStore } from '../../src/directory/store/memory-store.ts';
+import type { PeerRecord } from '../../src/directory/store/store.ts';
 import { ERROR_CODES, NatterError } from '../../src/errors.ts';
 import { encodeMessage } from '../../src/protocol/codec.ts';
 import { PROTOCOL_VERSION, type Message } from '../../src/protocol/messages.ts';
@@ -561,6 +563,25 @@ describe('directory: holding up', () => {
     await third.next();
     assert.equal(errorCode(await third.next()), ERROR_CODES.TOO_MANY_CONNECTIONS);
     await third.closed();
+  });
+
+  it('a store that fails in the call that refreshes fails that connection alone, as an internal error', async () => {
+    class FailingRefresh extends MemoryDirectoryStore {
+      override refreshNow(name: string, owner: string, now: number): PeerRecord | undefined {
+        if (name === 'broken') throw new Error('the store broke');
+        return super.refreshNow(name, owner, now);
+      }
+    }
+    const { client } = await start({ store: new FailingRefresh() });
+    const broken = await client();
+    await broken.up('broken');
+    const fine = await client();
+    await fine.up('fine');
+    broken.send({ type: 'ALIVE' });
+    assert.equal(errorCode(await broken.next()), ERROR_CODES.INTERNAL);
+    await broken.closed();
+    fine.send({ type: 'ALIVE' });
+    assert.equal((await fine.next()).type, 'ACK');
   });
 
   it('answers pipelined requests in the order they came, heartbeats between slower requests included', async () => {
