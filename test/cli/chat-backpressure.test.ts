@@ -5,26 +5,18 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { it } from 'node:test';
 import { encodeMessage } from '../../src/protocol/codec.ts';
 import { BIN, childEnv } from '../helpers/cli.ts';
 import { freePorts } from '../helpers/ports.ts';
 import { RawClient } from '../helpers/raw-client.ts';
 import { textMsg } from '../helpers/messages.ts';
-import { tempDir } from '../helpers/tmp.ts';
+import { loopbackFriends } from '../helpers/tmp.ts';
 
 it('a stalled stdout makes natter stop reading peers; a flooding peer is held back by TCP', async () => {
   const [amyPort, evePort] = (await freePorts(2)) as [number, number];
-  const friends = join(tempDir('bp'), 'friends.json');
-  writeFileSync(
-    friends,
-    JSON.stringify([
-      { name: 'amy', ip: '127.0.0.1', port: amyPort },
-      { name: 'eve', ip: '127.0.0.1', port: evePort },
-    ]),
-  );
+  const friends = loopbackFriends('bp', { amy: amyPort, eve: evePort });
   const amy = spawn(process.execPath, [BIN, 'chat', '--json', '--name', 'amy', '--friends', friends], {
     stdio: ['pipe', 'pipe', 'inherit'],
     env: childEnv(),

@@ -7,14 +7,12 @@
  * once, in the order it was typed, and the receiver never showed one twice.
  */
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, it } from 'node:test';
 import { FRAMES_PER_TURN } from '../../src/peer/links/read-pacer.ts';
 import { ChatProc, type Event } from '../helpers/chat-proc.ts';
 import { freshHome } from '../helpers/cli.ts';
 import { freePorts } from '../helpers/ports.ts';
-import { tempDir } from '../helpers/tmp.ts';
+import { loopbackFriends } from '../helpers/tmp.ts';
 
 const ROUNDS = 60;
 /** Upper bound on the whole loop; each round takes well under a second. */
@@ -46,14 +44,7 @@ it(`kill -9 of sender, receiver or both, ${ROUNDS} rounds: every message deliver
   const seed = Number(process.env.NATTER_CRASH_SEED ?? Date.now() % 1_000_000);
   const rand = random(seed);
   const [alicePort, bobPort] = (await freePorts(2)) as [number, number];
-  const table = join(tempDir('crash'), 'friends.json');
-  writeFileSync(
-    table,
-    JSON.stringify([
-      { name: 'alice', ip: '127.0.0.1', port: alicePort },
-      { name: 'bob', ip: '127.0.0.1', port: bobPort },
-    ]),
-  );
+  const table = loopbackFriends('crash', { alice: alicePort, bob: bobPort });
   const homes = { alice: freshHome(), bob: freshHome() };
   const runs: Record<'alice' | 'bob', ChatProc[]> = { alice: [], bob: [] };
 

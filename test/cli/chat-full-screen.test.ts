@@ -6,14 +6,12 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ChatProc } from '../helpers/chat-proc.ts';
 import { freshHome } from '../helpers/cli.ts';
 import { freePorts } from '../helpers/ports.ts';
 import { Tmux } from '../helpers/tmux.ts';
-import { tempDir } from '../helpers/tmp.ts';
+import { loopbackFriends } from '../helpers/tmp.ts';
 
 const term = new Tmux();
 let friends = '';
@@ -40,11 +38,7 @@ function launch(name: string, cols = 80, lines = 24, extra: string[] = []): void
 
 before(async () => {
   const ports = await freePorts(4);
-  friends = join(tempDir('full-screen'), 'friends.json');
-  writeFileSync(
-    friends,
-    JSON.stringify({ friends: ['amy', 'bob', 'carol', 'dan'].map((name, i) => ({ name, ip: '127.0.0.1', port: ports[i] })) }),
-  );
+  friends = loopbackFriends('full-screen', Object.fromEntries(['amy', 'bob', 'carol', 'dan'].map((name, i) => [name, ports[i] as number])));
   launch('amy');
   term.watchBells();
   launch('bob', 40, 10);

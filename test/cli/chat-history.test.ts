@@ -1,13 +1,13 @@
 /** History with real processes: kept across restarts, shown by the history command in the order it happened here, and not kept with --no-history. */
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, it } from 'node:test';
 import { ChatProc } from '../helpers/chat-proc.ts';
 import { freshHome } from '../helpers/cli.ts';
 import { freePorts } from '../helpers/ports.ts';
 import { RawClient } from '../helpers/raw-client.ts';
-import { tempDir } from '../helpers/tmp.ts';
+import { loopbackFriends } from '../helpers/tmp.ts';
 import { Tmux } from '../helpers/tmux.ts';
 
 const procs: ChatProc[] = [];
@@ -19,14 +19,7 @@ after(() => {
 
 it('history survives a restart, answers the history command, and --no-history keeps none', async () => {
   const [alicePort, bobPort] = (await freePorts(2)) as [number, number];
-  const table = join(tempDir('history'), 'friends.json');
-  writeFileSync(
-    table,
-    JSON.stringify([
-      { name: 'alice', ip: '127.0.0.1', port: alicePort },
-      { name: 'bob', ip: '127.0.0.1', port: bobPort },
-    ]),
-  );
+  const table = loopbackFriends('history', { alice: alicePort, bob: bobPort });
   const homes = { alice: freshHome(), bob: freshHome() };
   const launch = async (name: 'alice' | 'bob', extra: string[] = []): Promise<ChatProc> => {
     const p = new ChatProc(['--name', name, '--friends', table, ...extra], { XDG_CONFIG_HOME: homes[name] });
@@ -72,14 +65,7 @@ it('history survives a restart, answers the history command, and --no-history ke
 
 it("/history keeps the order things happened here, with this machine's times, whatever the sender's clock says", async () => {
   const [amyPort, bobPort] = (await freePorts(2)) as [number, number];
-  const table = join(tempDir('history'), 'friends.json');
-  writeFileSync(
-    table,
-    JSON.stringify([
-      { name: 'amy', ip: '127.0.0.1', port: amyPort },
-      { name: 'bob', ip: '127.0.0.1', port: bobPort },
-    ]),
-  );
+  const table = loopbackFriends('history', { amy: amyPort, bob: bobPort });
   const home = freshHome();
   const term = new Tmux();
   terms.push(term);

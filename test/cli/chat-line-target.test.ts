@@ -5,13 +5,11 @@
  * ports): user_3 types in tmux, user_1 and user_2 are driven in JSON mode.
  */
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ChatProc } from '../helpers/chat-proc.ts';
 import { freshHome, said } from '../helpers/cli.ts';
 import { freePorts } from '../helpers/ports.ts';
-import { tempDir } from '../helpers/tmp.ts';
+import { loopbackFriends } from '../helpers/tmp.ts';
 import { Tmux } from '../helpers/tmux.ts';
 
 const term = new Tmux();
@@ -38,8 +36,7 @@ const texts = (p: ChatProc): string[] =>
 
 before(async () => {
   const ports = await freePorts(3);
-  friends = join(tempDir('target'), 'friends.json');
-  writeFileSync(friends, JSON.stringify({ friends: ports.map((port, i) => ({ name: `user_${i + 1}`, ip: '127.0.0.1', port })) }));
+  friends = loopbackFriends('target', Object.fromEntries(ports.map((port, i) => [`user_${i + 1}`, port])));
   const home = freshHome();
   term.natter(U3, ['chat', '--ui', 'line', '--name', U3, '--friends', friends, '--retry', '60'], {
     XDG_CONFIG_HOME: home,

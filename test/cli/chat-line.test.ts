@@ -4,15 +4,13 @@
  * driven in JSON mode.
  */
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ChatProc } from '../helpers/chat-proc.ts';
 import { freshHome, said } from '../helpers/cli.ts';
 import { freePorts } from '../helpers/ports.ts';
 import { RawClient } from '../helpers/raw-client.ts';
 import { Tmux } from '../helpers/tmux.ts';
-import { tempDir } from '../helpers/tmp.ts';
+import { loopbackFriends } from '../helpers/tmp.ts';
 
 const term = new Tmux();
 const screen = () => term.screen('amy');
@@ -29,18 +27,7 @@ before(async () => {
   amyPort = ports[0] as number;
   const bobPort = ports[1] as number;
   const catPort = ports[2] as number; // cat is a friend who never comes online here
-  const dir = tempDir('line');
-  const friends = join(dir, 'friends.json');
-  writeFileSync(
-    friends,
-    JSON.stringify({
-      friends: [
-        { name: 'amy', ip: '127.0.0.1', port: amyPort },
-        { name: 'bob', ip: '127.0.0.1', port: bobPort },
-        { name: 'cat', ip: '127.0.0.1', port: catPort },
-      ],
-    }),
-  );
+  const friends = loopbackFriends('line', { amy: amyPort, bob: bobPort, cat: catPort });
   // Its own config and data directories: nothing of another run (pins, an outbox) may leak in.
   const home = freshHome();
   term.natter('amy', ['chat', '--ui', 'line', '--name', 'amy', '--friends', friends], {
