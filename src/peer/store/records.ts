@@ -172,30 +172,30 @@ export function replayReceived(file: string, window: number): { received: Receiv
  */
 const REWRITE_CHUNK_BYTES = 256 * 1024;
 
-/** Writes out what `out` holds and empties it. */
-function flush(fd: number, out: ByteBuilder): void {
+/** Writes a file afresh to `fd`: a line for each of `items`, put into `out` by `line`, `out` holding a chunk at a time. */
+function writeFresh<T>(fd: number, out: ByteBuilder, items: Iterable<T>, line: (out: ByteBuilder, item: T) => void): void {
+  out.reset();
+  for (const item of items) {
+    line(out, item);
+    if (out.length >= REWRITE_CHUNK_BYTES) {
+      writeAll(fd, out.bytes(), null);
+      out.reset();
+    }
+  }
   writeAll(fd, out.bytes(), null);
   out.reset();
 }
 
-/** Writes outbox.jsonl afresh to `fd`: a queue line for each pending message, oldest first, `out` holding a chunk at a time. */
+/** Writes outbox.jsonl afresh to `fd`: a queue line for each pending message, oldest first. */
 export function writeOutboxFile(fd: number, outbox: Outbox, out: ByteBuilder): void {
-  out.reset();
-  for (const m of outbox.values()) {
-    writeQueueLine(out, m);
-    if (out.length >= REWRITE_CHUNK_BYTES) flush(fd, out);
-  }
-  flush(fd, out);
+  writeFresh(fd, out, outbox.values(), writeQueueLine);
 }
 
-/** Writes received.jsonl afresh to `fd`: a line for each id remembered, each peer's oldest first, `out` holding a chunk at a time. */
+/** Writes received.jsonl afresh to `fd`: a line for each id remembered, each peer's oldest first. */
 export function writeReceivedFile(fd: number, received: ReceivedWindow, out: ByteBuilder): void {
-  out.reset();
-  for (const [peer, ids] of received.entries()) {
-    for (const id of ids) {
-      writeReceivedLine(out, peer, id);
-      if (out.length >= REWRITE_CHUNK_BYTES) flush(fd, out);
-    }
-  }
-  flush(fd, out);
+  writeFresh(fd, out, receivedIds(received), (o, [peer, id]) => writeReceivedLine(o, peer, id));
+}
+
+function* receivedIds(received: ReceivedWindow): Generator<[string, Buffer]> {
+  for (const [peer, ids] of received.entries()) for (const id of ids) yield [peer, id];
 }
