@@ -10,8 +10,10 @@ export function handleAlive(ctx: HandlerContext, session: ClientSession): Promis
   const name = session.name;
   const store = ctx.store;
   if (name === undefined) return answerAlive(ctx, session, undefined);
-  if (store.refreshNow !== undefined) return answerAlive(ctx, session, store.refreshNow(name, session.id, ctx.now()));
-  return store.refresh(name, session.id, ctx.now()).then((record) => answerAlive(ctx, session, record));
+  // Heard from when the session took the request (it has just read the clock for it).
+  const now = session.lastHeard;
+  if (store.refreshNow !== undefined) return answerAlive(ctx, session, store.refreshNow(name, session.id, now));
+  return store.refresh(name, session.id, now).then((record) => answerAlive(ctx, session, record));
 }
 
 function answerAlive(ctx: HandlerContext, session: ClientSession, record: PeerRecord | undefined): undefined {
